@@ -1,0 +1,125 @@
+#pragma once
+// The one interface every check type implements.
+//
+// A check type is one .h/.cc pair in src/checks/ containing:
+//   - a CheckSpec subclass: the parsed, validated config of one check of that
+//     type (built by the type's Parse function from the handler mapping);
+//   - a Check subclass: runs single attempts against the target;
+//   - a `CheckType XxxCheckType()` describing both,
+// plus one line in builtin_checks.cc. Nothing else in the daemon switches on
+// the type: timers, hard timeouts, thresholds, degraded latency, metrics and
+// status all live in the scheduler and the layers above it.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/parse_context.h"
+
+namespace hx {
+
+class IoContext;
+
+/// Outcome of one attempt, or the state of a check after thresholds.
+enum class Health : uint8_t { kHealthy = 0, kDegraded = 1, kUnhealthy = 2 };
+
+/// "healthy", "degraded", "unhealthy".
+std::string_view HealthName(Health h);
+/// Value of health_check_status: 1, 0.5, 0.
+double HealthValue(Health h);
+
+/// A type-specific measurement a check reports beside its health. `name`
+/// selects a metric family declared in src/metrics (e.g. "http_status_code",
+/// "tls_cert_expiry_timestamp_seconds", "http_phase_seconds"); `label_name` /
+/// `label_value` add at most one extra label (e.g. phase="dns").
+struct Observation {
+  std::string name;
+  double value = 0;
+  std::string label_name;
+  std::string label_value;
+};
+
+/// What one attempt found. `detail` is a short human sentence ("HTTP 503",
+/// "connection refused", "body does not match \"ok\""); it must never contain
+/// secrets (no header values, passwords, URL user-info or query strings).
+struct CheckResult {
+  Health health = Health::kUnhealthy;
+  std::string detail;
+  std::vector<Observation> observations;
+
+  static CheckResult Healthy(std::string detail = "") {
+    return {Health::kHealthy, std::move(detail), {}};
+  }
+  static CheckResult Degraded(std::string detail) {
+    return {Health::kDegraded, std::move(detail), {}};
+  }
+  static CheckResult Unhealthy(std::string detail) {
+    return {Health::kUnhealthy, std::move(detail), {}};
+  }
+};
+
+/// Runs attempts against one target. Lives on the loop thread: every method is
+/// called there and the callback is invoked there. Not thread-safe.
+class Check {
+ public:
+  using DoneCallback = std::function<void(CheckResult)>;
+
+  virtual ~Check() = default;
+
+  /// Starts one attempt. `done` is called exactly once when it ends, unless
+  /// Cancel() is called first; it may be called before Start() returns (e.g.
+  /// for an immediate local error). The scheduler never starts an attempt
+  /// while one is in flight.
+  virtual void Start(DoneCallback done) = 0;
+
+  /// Aborts the attempt in flight, releasing its sockets and memory; `done` is
+  /// not called afterwards. A no-op when nothing is in flight. The destructor
+  /// must behave as if Cancel() were called.
+  virtual void Cancel() = 0;
+};
+
+/// The validated config of one check's handler (e.g. the `http:` mapping).
+/// Immutable after parsing and shared read-only; thread-safe.
+class CheckSpec {
+ public:
+  virtual ~CheckSpec() = default;
+
+  /// Builds the runner for this spec on the given loop.
+  virtual std::unique_ptr<Check> CreateCheck(IoContext& io) const = 0;
+
+  /// What is checked, for /status and logs, without secrets
+  /// (e.g. "GET https://api.internal/health", "127.0.0.1:25").
+  virtual std::string Target() const = 0;
+};
+
+/// A check type: its config key and parser.
+struct CheckType {
+  /// Handler key in the config and value of the `type` label, e.g. "http".
+  std::string name;
+  /// Parses the handler mapping. Reports problems through `reader` (and
+  /// calls reader.Finish()); returns nullptr if there were any.
+  std::function<std::shared_ptr<const CheckSpec>(config::MapReader& reader)> parse;
+};
+
+/// The set of known check types. Filled once at start-up, then read-only and
+/// safe to share between threads.
+class CheckTypeRegistry {
+ public:
+  void Register(CheckType type);
+  const CheckType* Find(std::string_view name) const;
+  /// Names in registration order, e.g. for "expected one of http, tcp".
+  std::vector<std::string> Names() const;
+
+  /// The registry with every built-in type (see builtin_checks.cc).
+  static const CheckTypeRegistry& Builtin();
+
+ private:
+  std::vector<CheckType> types_;
+};
+
+/// Registers the built-in check types; one line per type.
+void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry);
+
+}  // namespace hx

@@ -1,0 +1,65 @@
+#pragma once
+// The validated daemon config. Built once per load by LoadConfig*, then
+// immutable and safe to share between threads.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/parse_context.h"
+#include "util/duration.h"
+
+namespace hx {
+
+/// Defaults for every check (`global:`).
+struct GlobalConfig {
+  Duration interval = std::chrono::seconds(30);
+  Duration timeout = std::chrono::seconds(5);
+  std::optional<Duration> degraded_latency;
+  /// Upper bounds of health_check_duration_seconds buckets, ascending.
+  std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                          0.5,   1,    2.5,   5,    10};
+};
+
+/// One entry of `checks:`, with the global defaults applied.
+struct CheckConfig {
+  std::string name;  ///< unique, [A-Za-z0-9_.-]+
+  std::string type;  ///< handler key, e.g. "http"
+  Duration interval{};
+  Duration timeout{};
+  bool critical = true;
+  std::optional<Duration> degraded_latency;
+  int failure_threshold = 1;
+  int success_threshold = 1;
+  /// Static labels, sorted by name; names are valid Prometheus label names
+  /// and not reserved (check, type, critical, phase, status, le).
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::shared_ptr<const CheckSpec> spec;
+  config::Mark mark;  ///< where the entry starts, for messages
+};
+
+struct Config {
+  std::string source;  ///< the file it was read from
+  GlobalConfig global;
+  std::vector<CheckConfig> checks;
+};
+
+/// Either a config or every error found.
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<config::ConfigError> errors;
+};
+
+/// Reads and validates a config file.
+LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& types,
+                          config::EnvLookup env = config::ProcessEnvironment());
+
+/// Same, from text; `file` is used in messages.
+LoadResult LoadConfigString(const std::string& yaml, const std::string& file,
+                            const CheckTypeRegistry& types,
+                            config::EnvLookup env = config::ProcessEnvironment());
+
+}  // namespace hx

@@ -1,0 +1,142 @@
+#pragma once
+// Strict, error-collecting reading of YAML config. Every error carries
+// file:line:column and the key path (e.g. `checks[2].http.expect_status[1]`)
+// and reading goes on after an error, so that every error in a file is
+// reported at once.
+//
+// Secrets: values may contain ${VAR} references that are expanded from the
+// environment. Error messages quote the *raw* YAML text, never the expanded
+// value, so a secret that came from the environment never reaches a message.
+//
+// Not thread-safe; one ParseContext per load.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/duration.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace hx::config {
+
+/// A position in a config file, 1-based.
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+/// One problem found in a config file.
+struct ConfigError {
+  std::string file;
+  Mark mark;
+  std::string path;     ///< key path, e.g. "checks[0].http.url"; may be empty
+  std::string message;  ///< what is wrong, for a human
+
+  /// "file:line:column: path: message" (path omitted when empty).
+  std::string ToString() const;
+};
+
+/// Looks up an environment variable; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnvironment();
+
+/// Collects the errors of one load and knows the file name and environment.
+class ParseContext {
+ public:
+  ParseContext(std::string file, EnvLookup env);
+
+  void Error(const YAML::Node& at, std::string path, std::string message);
+  void Error(Mark at, std::string path, std::string message);
+
+  const std::string& file() const { return file_; }
+  const std::vector<ConfigError>& errors() const { return errors_; }
+  bool ok() const { return errors_.empty(); }
+
+  /// Expands ${VAR} (and $$ -> $) in `raw`. An unset variable is an error
+  /// reported at `at`/`path` naming the variable; returns nullopt then.
+  std::optional<std::string> Expand(const std::string& raw, const YAML::Node& at,
+                                    const std::string& path);
+
+ private:
+  std::string file_;
+  EnvLookup env_;
+  std::vector<ConfigError> errors_;
+};
+
+Mark MarkOf(const YAML::Node& node);
+
+/// Reads one YAML mapping strictly. Each getter marks its key as known; a
+/// missing optional key yields nullopt without an error, a present key of the
+/// wrong type or form yields nullopt *and* an error. Finish() reports every key
+/// no getter asked for as unknown ("unknown key \"urll\"" — with a hint when a
+/// known key is close). Copyable view; the node and context must outlive it.
+class MapReader {
+ public:
+  /// Reports an error if `node` is not a mapping (then every getter yields nullopt).
+  MapReader(const YAML::Node& node, std::string path, ParseContext& ctx);
+
+  bool valid() const { return valid_; }
+  const std::string& path() const { return path_; }
+  ParseContext& context() const { return *ctx_; }
+  const YAML::Node& node() const { return node_; }
+
+  /// Path of a child key: "checks[0].http" + "url" -> "checks[0].http.url".
+  std::string PathOf(std::string_view key) const;
+
+  bool Has(std::string_view key) const;
+  /// Marks a key as known without reading it.
+  void Accept(std::string_view key);
+  /// All keys present, in file order.
+  std::vector<std::string> Keys() const;
+
+  /// Reports "missing required key" at the mapping when absent; returns presence.
+  bool Require(std::string_view key);
+
+  std::optional<std::string> String(std::string_view key, bool expand_env = true);
+  std::optional<bool> Bool(std::string_view key);
+  std::optional<int64_t> Int(std::string_view key, int64_t min, int64_t max);
+  std::optional<double> Number(std::string_view key);
+  std::optional<Duration> Duration(std::string_view key);
+  std::optional<uint64_t> ByteSize(std::string_view key);
+  std::optional<double> Percent(std::string_view key);
+  /// A scalar or a sequence of scalars (a scalar is a one-element list).
+  std::optional<std::vector<std::string>> StringList(std::string_view key, bool expand_env = true);
+  std::optional<std::map<std::string, std::string>> StringMap(std::string_view key,
+                                                              bool expand_env = true);
+  /// Compiles with RE2; a bad pattern is an error quoting RE2's reason.
+  std::shared_ptr<const re2::RE2> Regex(std::string_view key);
+  /// A nested mapping read with its own MapReader (error if not a mapping).
+  std::optional<MapReader> Map(std::string_view key);
+  /// The raw node (marks the key known), for shapes the getters don't cover.
+  std::optional<YAML::Node> Node(std::string_view key);
+
+  /// An error at the value of `key` (or at the mapping if absent), with its path.
+  void Error(std::string_view key, std::string message);
+  /// An error at the mapping itself.
+  void Error(std::string message);
+
+  /// Reports unknown keys. Call once, after all getters.
+  void Finish();
+
+ private:
+  YAML::Node Get(std::string_view key) const;
+
+  YAML::Node node_;
+  std::string path_;
+  ParseContext* ctx_;
+  bool valid_;
+  std::shared_ptr<std::set<std::string, std::less<>>> known_;
+};
+
+}  // namespace hx::config

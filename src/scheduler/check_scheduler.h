@@ -1,0 +1,107 @@
+#pragma once
+// CheckScheduler owns time for every check: the interval timer, the spread of
+// first runs, jitter, the hard timeout, no overlapping runs, degraded latency
+// and thresholds. Check types only start and cancel attempts.
+//
+// Scheduling: check i's runs are due at  start + offset_i + k * interval,
+// where offset_i is a stable hash of the check name spread over [0, interval)
+// so first runs don't stampede and a restart keeps the same phase. Each run is
+// delayed by a small random jitter (at most min(interval/20, 1s)) that does not
+// accumulate. A run due while the previous attempt is still in flight is
+// skipped and counted, never doubled.
+//
+// Hard timeout: `timeout` after an attempt starts, it is cancelled and
+// recorded as unhealthy "timeout after 2s", whatever the target does; a
+// completion that arrives later is ignored.
+//
+// Loop-thread only; not thread-safe. Results leave through RunSink.
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/config.h"
+#include "scheduler/clock.h"
+#include "scheduler/threshold.h"
+
+namespace hx {
+
+/// Everything known about one finished attempt, after degraded latency and
+/// thresholds were applied.
+struct RunRecord {
+  size_t check_id = 0;
+  /// The raw result (health may have been lowered to degraded for latency).
+  CheckResult result;
+  /// State after thresholds; never empty here.
+  Health state = Health::kUnhealthy;
+  std::optional<Health> previous_state;  ///< nullopt on the first result
+  Transition transition = Transition::kUnchanged;
+  int consecutive_failures = 0;
+  int consecutive_successes = 0;
+  bool timed_out = false;
+  Duration duration{};      ///< attempt start to completion (or timeout)
+  Duration lateness{};      ///< actual start minus planned start (>= 0)
+  double started_at = 0;    ///< wall clock, seconds since the epoch
+  double finished_at = 0;   ///< wall clock
+};
+
+/// Receives the scheduler's output, on the loop thread.
+class RunSink {
+ public:
+  virtual ~RunSink() = default;
+  virtual void OnRun(const RunRecord& run) = 0;
+  /// A run was due while the previous one was still in flight.
+  virtual void OnSkipped(size_t check_id) = 0;
+};
+
+class CheckScheduler {
+ public:
+  /// `seed` drives jitter; tests pass a fixed one.
+  CheckScheduler(Clock& clock, RunSink& sink, uint64_t seed = std::random_device{}());
+  ~CheckScheduler();
+  CheckScheduler(const CheckScheduler&) = delete;
+  CheckScheduler& operator=(const CheckScheduler&) = delete;
+
+  /// Adds a check; it is scheduled once Start() has been called (at once if
+  /// already started). Returns its id (ids are never reused).
+  size_t Add(const CheckConfig& config, std::unique_ptr<Check> check);
+
+  /// Cancels any attempt in flight and forgets the check. No RunRecord is
+  /// emitted for a cancelled attempt.
+  void Remove(size_t check_id);
+
+  /// Schedules the first run of every check added so far.
+  void Start();
+
+  /// Cancels every attempt and timer; no callbacks after this returns.
+  void Stop();
+
+  /// Number of attempts in flight (for /metrics and tests).
+  size_t InFlight() const;
+
+  /// The first-run offset of a check, a stable function of its name, in
+  /// [0, interval). Exposed for tests.
+  static Duration FirstRunOffset(const std::string& name, Duration interval);
+
+ private:
+  struct Entry;
+  void ScheduleNext(Entry& e);
+  void OnDue(Entry& e);
+  void OnTimeout(Entry& e, uint64_t attempt);
+  void OnDone(Entry& e, uint64_t attempt, CheckResult result);
+  void Finish(Entry& e, CheckResult result, bool timed_out);
+  Duration Jitter(Duration interval);
+
+  Clock& clock_;
+  RunSink& sink_;
+  std::mt19937_64 rng_;
+  bool started_ = false;
+  MonoTime start_time_{};
+  size_t next_id_ = 0;
+  std::vector<std::unique_ptr<Entry>> entries_;  // indexed by id; null when removed
+};
+
+}  // namespace hx
