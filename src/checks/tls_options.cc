@@ -1,0 +1,42 @@
+#include "checks/tls_options.h"
+
+#include <unistd.h>
+
+namespace hx {
+
+std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
+  TlsOptions out;
+  bool ok = tls.valid();
+  auto file = [&](std::string_view key, std::string& dest) {
+    auto v = tls.String(key);
+    if (!v) return;
+    if (v->empty()) {
+      tls.Error(key, "must not be empty");
+      ok = false;
+      return;
+    }
+    if (access(v->c_str(), R_OK) != 0) {
+      // The path is not a secret; the file's content may be.
+      tls.Error(key, "cannot read file \"" + *v + "\"");
+      ok = false;
+      return;
+    }
+    dest = *v;
+  };
+  file("ca_file", out.ca_file);
+  file("cert_file", out.cert_file);
+  file("key_file", out.key_file);
+  if (auto v = tls.String("server_name")) out.server_name = *v;
+  if (auto v = tls.Bool("insecure_skip_verify")) out.insecure_skip_verify = *v;
+  if (tls.Has("cert_file") != tls.Has("key_file")) {
+    tls.Error("cert_file and key_file must be given together");
+    ok = false;
+  }
+  size_t before = tls.context().errors().size();
+  tls.Finish();
+  if (tls.context().errors().size() != before) ok = false;
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace hx
