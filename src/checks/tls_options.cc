@@ -6,6 +6,7 @@ namespace hx {
 
 std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
   TlsOptions out;
+  const size_t errors_before = tls.context().errors().size();
   bool ok = tls.valid();
   auto file = [&](std::string_view key, std::string& dest) {
     auto v = tls.String(key);
@@ -32,9 +33,8 @@ std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
     tls.Error("cert_file and key_file must be given together");
     ok = false;
   }
-  size_t before = tls.context().errors().size();
   tls.Finish();
-  if (tls.context().errors().size() != before) ok = false;
+  if (tls.context().errors().size() != errors_before) ok = false;
   if (!ok) return std::nullopt;
   return out;
 }
