@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the Debian packages health_exporter needs, and only those missing.
+# Usage: scripts/install-deps.sh build|test
+#   build: compiler, CMake and the libraries the daemon links
+#   test:  build + GoogleTest and the real servers/validators the tests start
+# Idempotent: when everything is present it runs no apt command at all.
+set -euo pipefail
+
+mode="${1:-build}"
+
+build_pkgs=(
+  g++ cmake ninja-build pkg-config git
+  prometheus-cpp-dev libcivetweb-dev libssl-dev libcurl4-openssl-dev libuv1-dev
+  libyaml-cpp-dev libspdlog-dev libre2-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+  libpq-dev libhiredis-dev libsystemd-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev   # GoogleTest
+  prometheus                  # promtool check metrics
+  openssl                     # self-signed certificates for TLS tests
+  curl                        # smoke checks in scripts
+)
+
+case "$mode" in
+  build) wanted=("${build_pkgs[@]}") ;;
+  test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages: ${missing[*]}; run this as root (or install them with apt-get)" >&2
+  exit 1
+fi
+
+echo "installing: ${missing[*]}" >&2
+# Server packages (prometheus) would start their own services on a systemd
+# host; the tests start their own instances, so keep the package ones down.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  created_policy=1
+fi
+cleanup() { [ "$created_policy" = 1 ] && rm -f "$policy"; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
