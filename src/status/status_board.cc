@@ -1,0 +1,138 @@
+#include "status/status_board.h"
+
+namespace hx {
+
+CheckInfo CheckInfoFromConfig(const CheckConfig& config) {
+  CheckInfo info;
+  info.name = config.name;
+  info.type = config.type;
+  info.target = config.spec ? config.spec->Target() : std::string();
+  info.critical = config.critical;
+  info.labels = config.labels;
+  info.interval = config.interval;
+  info.timeout = config.timeout;
+  return info;
+}
+
+std::string_view OverallStatusName(OverallStatus status) {
+  switch (status) {
+    case OverallStatus::kHealthy:
+      return "healthy";
+    case OverallStatus::kDegraded:
+      return "degraded";
+    case OverallStatus::kUnhealthy:
+      return "unhealthy";
+    case OverallStatus::kPending:
+      return "pending";
+  }
+  return "pending";
+}
+
+OverallStatus ComputeOverallStatus(const std::vector<std::shared_ptr<const CheckStatus>>& checks) {
+  bool any_critical_unhealthy = false;
+  bool any_not_healthy = false;
+  bool any_critical_pending = false;
+  for (const auto& check : checks) {
+    const bool critical = check->info->critical;
+    if (!check->state) {
+      any_critical_pending |= critical;
+      continue;
+    }
+    if (*check->state == Health::kUnhealthy && critical) any_critical_unhealthy = true;
+    if (*check->state != Health::kHealthy) any_not_healthy = true;
+  }
+  if (any_critical_unhealthy) return OverallStatus::kUnhealthy;
+  if (any_not_healthy) return OverallStatus::kDegraded;
+  if (any_critical_pending) return OverallStatus::kPending;
+  return OverallStatus::kHealthy;
+}
+
+void StatusBoard::AddCheck(size_t id, CheckInfo info) {
+  auto status = std::make_shared<CheckStatus>();
+  status->id = id;
+  status->info = std::make_shared<const CheckInfo>(std::move(info));
+  std::lock_guard write_lock(write_mutex_);
+  std::lock_guard lock(mutex_);
+  if (auto it = index_.find(id); it != index_.end()) {
+    checks_[it->second] = std::move(status);
+    return;
+  }
+  index_.emplace(id, checks_.size());
+  checks_.push_back(std::move(status));
+}
+
+void StatusBoard::RemoveCheck(size_t id) {
+  std::lock_guard write_lock(write_mutex_);
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  const size_t position = it->second;
+  checks_.erase(checks_.begin() + static_cast<std::ptrdiff_t>(position));
+  index_.erase(it);
+  // Removal is rare (config reload), so re-indexing the tail is fine.
+  for (auto& [other_id, other_position] : index_) {
+    if (other_position > position) --other_position;
+  }
+}
+
+void StatusBoard::Record(const RunRecord& run) {
+  std::lock_guard write_lock(write_mutex_);
+  auto previous = Current(run.check_id);
+  if (!previous) return;
+
+  // Copying one CheckStatus is bounded work: its history holds at most
+  // kHistorySize entries.
+  auto next = std::make_shared<CheckStatus>(*previous);
+  if (!previous->state || *previous->state != run.state) next->state_since = run.finished_at;
+  next->state = run.state;
+  next->last =
+      LastResult{run.result.health, run.result.detail, run.duration,           run.started_at,
+                 run.finished_at,   run.timed_out,     run.result.observations};
+  next->consecutive_failures = run.consecutive_failures;
+  next->consecutive_successes = run.consecutive_successes;
+  ++next->runs;
+  if (next->history.size() >= CheckStatus::kHistorySize) {
+    next->history.erase(next->history.begin(),
+                        next->history.end() - (CheckStatus::kHistorySize - 1));
+  }
+  next->history.push_back(
+      HistoryEntry{run.result.health, run.finished_at, run.duration, run.result.detail});
+  Publish(run.check_id, std::move(next));
+}
+
+void StatusBoard::RecordSkip(size_t id) {
+  std::lock_guard write_lock(write_mutex_);
+  auto previous = Current(id);
+  if (!previous) return;
+  auto next = std::make_shared<CheckStatus>(*previous);
+  ++next->skipped_runs;
+  Publish(id, std::move(next));
+}
+
+BoardSnapshot StatusBoard::Snapshot() const {
+  BoardSnapshot snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    snapshot.checks = checks_;
+  }
+  snapshot.overall = ComputeOverallStatus(snapshot.checks);
+  return snapshot;
+}
+
+std::shared_ptr<const CheckStatus> StatusBoard::Find(size_t id) const { return Current(id); }
+
+std::shared_ptr<const CheckStatus> StatusBoard::Current(size_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : checks_[it->second];
+}
+
+void StatusBoard::Publish(size_t id, std::shared_ptr<const CheckStatus> status) {
+  std::shared_ptr<const CheckStatus> replaced;  // released outside the lock
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  replaced = std::exchange(checks_[it->second], std::move(status));
+}
+
+}  // namespace hx

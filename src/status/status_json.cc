@@ -1,0 +1,135 @@
+#include "status/status_json.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace hx {
+namespace {
+
+using nlohmann::json;
+
+double ToMilliseconds(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// A time as both forms people and scripts want: RFC 3339 and unix seconds.
+void PutTime(json& out, const std::string& key, double unix_seconds) {
+  out[key] = FormatRfc3339(unix_seconds);
+  out[key + "_unix"] = unix_seconds;
+}
+
+json ObservationsJson(const std::vector<Observation>& observations) {
+  json out = json::array();
+  for (const auto& o : observations) {
+    json item = {{"name", o.name}, {"value", o.value}};
+    if (!o.label_name.empty()) item["labels"] = {{o.label_name, o.label_value}};
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json LastResultJson(const LastResult& last) {
+  json out = {
+      {"health", HealthName(last.health)},
+      {"detail", last.detail},
+      {"duration_ms", ToMilliseconds(last.duration)},
+      {"timed_out", last.timed_out},
+  };
+  PutTime(out, "started_at", last.started_at);
+  PutTime(out, "finished_at", last.finished_at);
+  out["observations"] = ObservationsJson(last.observations);
+  return out;
+}
+
+json CheckJson(const CheckStatus& status) {
+  const CheckInfo& info = *status.info;
+  json labels = json::object();
+  for (const auto& [name, value] : info.labels) labels[name] = value;
+  json out = {
+      {"name", info.name},
+      {"type", info.type},
+      {"target", info.target},
+      {"critical", info.critical},
+      {"labels", std::move(labels)},
+      {"interval_seconds", ToSeconds(info.interval)},
+      {"timeout_seconds", ToSeconds(info.timeout)},
+      {"state", status.state ? HealthName(*status.state) : "pending"},
+  };
+  if (status.state) {
+    PutTime(out, "state_since", status.state_since);
+  } else {
+    out["state_since"] = nullptr;
+    out["state_since_unix"] = nullptr;
+  }
+  out["last_result"] = status.last ? LastResultJson(*status.last) : json(nullptr);
+  out["consecutive_failures"] = status.consecutive_failures;
+  out["consecutive_successes"] = status.consecutive_successes;
+  out["runs"] = status.runs;
+  out["skipped_runs"] = status.skipped_runs;
+  json history = json::array();
+  for (const auto& entry : status.history) {
+    json item = {{"health", HealthName(entry.health)},
+                 {"duration_ms", ToMilliseconds(entry.duration)},
+                 {"detail", entry.detail}};
+    PutTime(item, "finished_at", entry.finished_at);
+    history.push_back(std::move(item));
+  }
+  out["history"] = std::move(history);
+  return out;
+}
+
+// Details come from remote servers and may hold any bytes; a status page must
+// never fail because of them, so invalid UTF-8 is replaced rather than thrown.
+std::string Dump(const json& document) {
+  return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string FormatRfc3339(double unix_seconds) {
+  const auto total_ms = static_cast<int64_t>(std::llround(unix_seconds * 1000.0));
+  int64_t seconds = total_ms / 1000;
+  int64_t millis = total_ms % 1000;
+  if (millis < 0) {  // floor division for times before 1970
+    millis += 1000;
+    seconds -= 1;
+  }
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
+  return buffer;
+}
+
+std::string RenderStatusJson(const BoardSnapshot& snapshot, double now) {
+  json document = {{"overall", OverallStatusName(snapshot.overall)}};
+  PutTime(document, "generated_at", now);
+  json checks = json::array();
+  for (const auto& status : snapshot.checks) checks.push_back(CheckJson(*status));
+  document["checks"] = std::move(checks);
+  return Dump(document);
+}
+
+std::string RenderReadinessJson(const BoardSnapshot& snapshot, bool verbose) {
+  json document = {{"status", OverallStatusName(snapshot.overall)}};
+  if (verbose) {
+    json checks = json::object();
+    for (const auto& status : snapshot.checks) {
+      json item = {{"status", status->state ? HealthName(*status->state) : "pending"},
+                   {"critical", status->info->critical}};
+      if (status->last) {
+        item["duration_ms"] = ToMilliseconds(status->last->duration);
+        item["detail"] = status->last->detail;
+      }
+      checks[status->info->name] = std::move(item);
+    }
+    document["checks"] = std::move(checks);
+  }
+  return Dump(document);
+}
+
+}  // namespace hx

@@ -1,0 +1,323 @@
+#include "status/status_board.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "status/status_json.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+
+CheckInfo Info(std::string name, bool critical = true) {
+  CheckInfo info;
+  info.name = std::move(name);
+  info.type = "http";
+  info.target = "GET http://127.0.0.1:1/";
+  info.critical = critical;
+  info.labels = {{"team", "core"}};
+  info.interval = std::chrono::seconds(10);
+  info.timeout = std::chrono::seconds(2);
+  return info;
+}
+
+RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
+                  std::optional<Health> previous = std::nullopt) {
+  RunRecord run;
+  run.check_id = id;
+  run.result = CheckResult{raw, "detail " + std::to_string(finished_at), {}};
+  run.state = state;
+  run.previous_state = previous;
+  run.duration = milliseconds(15);
+  run.started_at = finished_at - 0.015;
+  run.finished_at = finished_at;
+  run.consecutive_failures = raw == Health::kUnhealthy ? 1 : 0;
+  run.consecutive_successes = raw == Health::kHealthy ? 1 : 0;
+  return run;
+}
+
+std::shared_ptr<const CheckStatus> Status(bool critical, std::optional<Health> state) {
+  auto status = std::make_shared<CheckStatus>();
+  status->info = std::make_shared<const CheckInfo>(Info("c", critical));
+  status->state = state;
+  return status;
+}
+
+struct OverallCase {
+  std::vector<std::pair<bool, std::optional<Health>>> checks;  // critical, state
+  OverallStatus expected;
+};
+
+TEST(ComputeOverallStatusTest, FollowsTheRulesTable) {
+  constexpr auto H = Health::kHealthy;
+  constexpr auto D = Health::kDegraded;
+  constexpr auto U = Health::kUnhealthy;
+  const std::optional<Health> P;  // pending
+  const std::vector<OverallCase> cases = {
+      {{}, OverallStatus::kHealthy},
+      {{{true, H}}, OverallStatus::kHealthy},
+      {{{true, H}, {false, H}}, OverallStatus::kHealthy},
+      {{{true, U}}, OverallStatus::kUnhealthy},
+      {{{true, U}, {false, D}}, OverallStatus::kUnhealthy},
+      {{{true, U}, {true, P}}, OverallStatus::kUnhealthy},
+      {{{false, U}}, OverallStatus::kDegraded},  // non-critical unhealthy only degrades
+      {{{false, U}, {true, H}}, OverallStatus::kDegraded},
+      {{{true, D}}, OverallStatus::kDegraded},
+      {{{false, D}, {true, H}}, OverallStatus::kDegraded},
+      {{{true, D}, {true, P}}, OverallStatus::kDegraded},
+      {{{true, P}}, OverallStatus::kPending},
+      {{{true, H}, {true, P}}, OverallStatus::kPending},
+      {{{false, P}}, OverallStatus::kHealthy},  // non-critical pending does not block
+      {{{true, H}, {false, P}}, OverallStatus::kHealthy},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::vector<std::shared_ptr<const CheckStatus>> checks;
+    for (const auto& [critical, state] : cases[i].checks) checks.push_back(Status(critical, state));
+    EXPECT_EQ(ComputeOverallStatus(checks), cases[i].expected) << "case " << i;
+  }
+}
+
+TEST(OverallStatusNameTest, NamesEveryStatus) {
+  EXPECT_EQ(OverallStatusName(OverallStatus::kHealthy), "healthy");
+  EXPECT_EQ(OverallStatusName(OverallStatus::kDegraded), "degraded");
+  EXPECT_EQ(OverallStatusName(OverallStatus::kUnhealthy), "unhealthy");
+  EXPECT_EQ(OverallStatusName(OverallStatus::kPending), "pending");
+}
+
+TEST(StatusBoardTest, NewChecksArePendingInAddOrder) {
+  StatusBoard board;
+  board.AddCheck(7, Info("b"));
+  board.AddCheck(3, Info("a", /*critical=*/false));
+  BoardSnapshot snapshot = board.Snapshot();
+  ASSERT_EQ(snapshot.checks.size(), 2u);
+  EXPECT_EQ(snapshot.checks[0]->info->name, "b");
+  EXPECT_EQ(snapshot.checks[0]->id, 7u);
+  EXPECT_EQ(snapshot.checks[1]->info->name, "a");
+  EXPECT_FALSE(snapshot.checks[0]->state.has_value());
+  EXPECT_FALSE(snapshot.checks[0]->last.has_value());
+  EXPECT_EQ(snapshot.overall, OverallStatus::kPending);
+}
+
+TEST(StatusBoardTest, RecordUpdatesStateCountersAndLastResult) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1000.5);
+  run.timed_out = true;
+  run.consecutive_failures = 3;
+  run.result.observations = {{"http_phase_seconds", 0.01, "phase", "dns"}};
+  board.Record(run);
+  board.RecordSkip(0);
+
+  auto status = board.Find(0);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(status->state, Health::kUnhealthy);
+  ASSERT_TRUE(status->last.has_value());
+  EXPECT_EQ(status->last->health, Health::kUnhealthy);
+  EXPECT_EQ(status->last->detail, "detail 1000.500000");
+  EXPECT_EQ(status->last->duration, milliseconds(15));
+  EXPECT_DOUBLE_EQ(status->last->finished_at, 1000.5);
+  EXPECT_TRUE(status->last->timed_out);
+  ASSERT_EQ(status->last->observations.size(), 1u);
+  EXPECT_EQ(status->last->observations[0].label_value, "dns");
+  EXPECT_EQ(status->consecutive_failures, 3);
+  EXPECT_EQ(status->runs, 1u);
+  EXPECT_EQ(status->skipped_runs, 1u);
+  EXPECT_DOUBLE_EQ(status->state_since, 1000.5);
+  EXPECT_EQ(board.Snapshot().overall, OverallStatus::kUnhealthy);
+}
+
+TEST(StatusBoardTest, StateSinceMovesOnlyWhenTheStateChanges) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 100));
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 110, Health::kHealthy));
+  // A failure below the threshold: raw unhealthy, state still healthy.
+  board.Record(MakeRun(0, Health::kUnhealthy, Health::kHealthy, 120, Health::kHealthy));
+  EXPECT_DOUBLE_EQ(board.Find(0)->state_since, 100);
+  board.Record(MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 130, Health::kHealthy));
+  EXPECT_DOUBLE_EQ(board.Find(0)->state_since, 130);
+  EXPECT_EQ(board.Find(0)->runs, 4u);
+}
+
+TEST(StatusBoardTest, HistoryKeepsTheLastTwentyNewestLast) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  for (int i = 1; i <= 25; ++i) board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, i));
+  auto status = board.Find(0);
+  ASSERT_EQ(status->history.size(), CheckStatus::kHistorySize);
+  EXPECT_DOUBLE_EQ(status->history.front().finished_at, 6);
+  EXPECT_DOUBLE_EQ(status->history.back().finished_at, 25);
+  EXPECT_EQ(status->history.back().detail, "detail 25.000000");
+  EXPECT_EQ(status->runs, 25u);
+}
+
+TEST(StatusBoardTest, SnapshotIsNotChangedByLaterWrites) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 100));
+  BoardSnapshot before = board.Snapshot();
+
+  board.Record(MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 200, Health::kHealthy));
+  board.RecordSkip(0);
+  board.AddCheck(1, Info("db"));
+  board.RemoveCheck(0);
+
+  ASSERT_EQ(before.checks.size(), 1u);
+  EXPECT_EQ(before.overall, OverallStatus::kHealthy);
+  EXPECT_EQ(before.checks[0]->state, Health::kHealthy);
+  EXPECT_EQ(before.checks[0]->runs, 1u);
+  EXPECT_EQ(before.checks[0]->skipped_runs, 0u);
+  EXPECT_EQ(before.checks[0]->history.size(), 1u);
+
+  BoardSnapshot after = board.Snapshot();
+  ASSERT_EQ(after.checks.size(), 1u);
+  EXPECT_EQ(after.checks[0]->info->name, "db");
+  EXPECT_EQ(after.overall, OverallStatus::kPending);
+}
+
+TEST(StatusBoardTest, RemovedAndUnknownChecksIgnoreRecords) {
+  StatusBoard board;
+  board.AddCheck(0, Info("a"));
+  board.AddCheck(1, Info("b"));
+  board.AddCheck(2, Info("c"));
+  board.RemoveCheck(1);
+  board.RemoveCheck(42);
+  board.Record(MakeRun(1, Health::kHealthy, Health::kHealthy, 1));
+  board.RecordSkip(1);
+  board.Record(MakeRun(2, Health::kHealthy, Health::kHealthy, 1));
+  EXPECT_EQ(board.Find(1), nullptr);
+  BoardSnapshot snapshot = board.Snapshot();
+  ASSERT_EQ(snapshot.checks.size(), 2u);
+  EXPECT_EQ(snapshot.checks[0]->info->name, "a");
+  EXPECT_EQ(snapshot.checks[1]->info->name, "c");
+  EXPECT_EQ(snapshot.checks[1]->runs, 1u);  // index still right after removal
+}
+
+TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
+  StatusBoard board;
+  board.AddCheck(0, Info("a"));
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
+  board.AddCheck(0, Info("a2"));
+  auto status = board.Find(0);
+  EXPECT_EQ(status->info->name, "a2");
+  EXPECT_FALSE(status->state.has_value());
+  EXPECT_EQ(board.Snapshot().checks.size(), 1u);
+}
+
+// Readers on other threads see only complete, self-consistent snapshots while
+// the writer records. Most useful under ThreadSanitizer.
+TEST(StatusBoardTest, ConcurrentReadersSeeConsistentSnapshots) {
+  StatusBoard board;
+  constexpr size_t kChecks = 4;
+  for (size_t id = 0; id < kChecks; ++id) board.AddCheck(id, Info("c" + std::to_string(id)));
+
+  std::atomic<bool> done{false};
+  std::atomic<int> inconsistencies{0};
+  std::atomic<uint64_t> snapshots{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        BoardSnapshot snapshot = board.Snapshot();
+        for (const auto& status : snapshot.checks) {
+          // Every record has runs == finished_at and history ends with it.
+          if (status->runs == 0) continue;
+          if (!status->last || status->last->finished_at != static_cast<double>(status->runs) ||
+              status->history.empty() ||
+              status->history.back().finished_at != static_cast<double>(status->runs) ||
+              status->history.size() != std::min<uint64_t>(status->runs, 20)) {
+            ++inconsistencies;
+          }
+        }
+        (void)RenderStatusJson(snapshot, 0);
+        ++snapshots;
+      }
+    });
+  }
+  constexpr int kRuns = 300;
+  for (int i = 1; i <= kRuns; ++i) {
+    for (size_t id = 0; id < kChecks; ++id) {
+      board.Record(MakeRun(id, Health::kHealthy, Health::kHealthy, i));
+    }
+  }
+  // Let the readers observe the final state at least once before stopping.
+  const uint64_t seen = snapshots.load();
+  while (snapshots.load() < seen + 3) std::this_thread::yield();
+  done = true;
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(inconsistencies.load(), 0);
+  for (const auto& status : board.Snapshot().checks) EXPECT_EQ(status->runs, uint64_t{kRuns});
+}
+
+TEST(FormatRfc3339Test, FormatsUtcWithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(1714564803.25), "2024-05-01T12:00:03.250Z");
+  EXPECT_EQ(FormatRfc3339(1714564803.9996), "2024-05-01T12:00:04.000Z");
+}
+
+TEST(StatusJsonTest, DescribesEveryCheck) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  board.AddCheck(1, Info("db", /*critical=*/false));
+  RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1714564803.25);
+  run.result.detail = "slow \xff response";  // invalid UTF-8 must not throw
+  run.result.observations = {{"http_status_code", 200, "", ""}};
+  board.Record(run);
+  board.RecordSkip(0);
+
+  auto doc = nlohmann::json::parse(RenderStatusJson(board.Snapshot(), 1714564804));
+  EXPECT_EQ(doc["overall"], "degraded");
+  EXPECT_EQ(doc["generated_at"], "2024-05-01T12:00:04.000Z");
+  ASSERT_EQ(doc["checks"].size(), 2u);
+  const auto& api = doc["checks"][0];
+  EXPECT_EQ(api["name"], "api");
+  EXPECT_EQ(api["type"], "http");
+  EXPECT_EQ(api["target"], "GET http://127.0.0.1:1/");
+  EXPECT_EQ(api["critical"], true);
+  EXPECT_EQ(api["labels"]["team"], "core");
+  EXPECT_EQ(api["interval_seconds"], 10.0);
+  EXPECT_EQ(api["timeout_seconds"], 2.0);
+  EXPECT_EQ(api["state"], "degraded");
+  EXPECT_EQ(api["state_since"], "2024-05-01T12:00:03.250Z");
+  EXPECT_EQ(api["last_result"]["health"], "degraded");
+  EXPECT_EQ(api["last_result"]["detail"], "slow \xEF\xBF\xBD response");
+  EXPECT_EQ(api["last_result"]["duration_ms"], 15.0);
+  EXPECT_EQ(api["last_result"]["finished_at_unix"], 1714564803.25);
+  EXPECT_EQ(api["last_result"]["timed_out"], false);
+  EXPECT_EQ(api["last_result"]["observations"][0]["name"], "http_status_code");
+  EXPECT_EQ(api["last_result"]["observations"][0]["value"], 200.0);
+  EXPECT_EQ(api["runs"], 1);
+  EXPECT_EQ(api["skipped_runs"], 1);
+  EXPECT_EQ(api["history"].size(), 1u);
+  const auto& db = doc["checks"][1];
+  EXPECT_EQ(db["state"], "pending");
+  EXPECT_TRUE(db["last_result"].is_null());
+  EXPECT_TRUE(db["state_since"].is_null());
+}
+
+TEST(ReadinessJsonTest, ListsChecksUnlessTerse) {
+  StatusBoard board;
+  board.AddCheck(0, Info("api"));
+  board.AddCheck(1, Info("db"));
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 5));
+  auto doc = nlohmann::json::parse(RenderReadinessJson(board.Snapshot(), /*verbose=*/true));
+  EXPECT_EQ(doc["status"], "pending");
+  EXPECT_EQ(doc["checks"]["api"]["status"], "healthy");
+  EXPECT_EQ(doc["checks"]["api"]["duration_ms"], 15.0);
+  EXPECT_EQ(doc["checks"]["api"]["detail"], "detail 5.000000");
+  EXPECT_EQ(doc["checks"]["db"]["status"], "pending");
+  EXPECT_FALSE(doc["checks"]["db"].contains("detail"));
+
+  auto terse = nlohmann::json::parse(RenderReadinessJson(board.Snapshot(), /*verbose=*/false));
+  EXPECT_EQ(terse["status"], "pending");
+  EXPECT_FALSE(terse.contains("checks"));
+}
+
+}  // namespace
+}  // namespace hx
