@@ -107,7 +107,7 @@ class MapReader {
   std::optional<bool> Bool(std::string_view key);
   std::optional<int64_t> Int(std::string_view key, int64_t min, int64_t max);
   std::optional<double> Number(std::string_view key);
-  std::optional<Duration> Duration(std::string_view key);
+  std::optional<hx::Duration> Duration(std::string_view key);
   std::optional<uint64_t> ByteSize(std::string_view key);
   std::optional<double> Percent(std::string_view key);
   /// A scalar or a sequence of scalars (a scalar is a one-element list).
