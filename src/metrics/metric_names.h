@@ -1,0 +1,92 @@
+#pragma once
+// Every metric health_exporter exports, declared here and nowhere else, so the
+// whole contract with dashboards and alerts can be read in one screen. Names
+// use base units (_seconds, _bytes) and counters end in _total.
+
+namespace hx::metric {
+
+struct MetricName {
+  const char* name;
+  const char* help;
+};
+
+// Per check. Every per-check series carries check="<name>".
+inline constexpr MetricName kCheckStatus = {
+    "health_check_status",
+    "State of the check after thresholds: 1 healthy, 0.5 degraded, 0 unhealthy. Absent until "
+    "the first result."};
+inline constexpr MetricName kCheckDuration = {"health_check_duration_seconds",
+                                              "Duration of check attempts."};
+inline constexpr MetricName kCheckRuns = {
+    "health_check_runs_total", "Finished attempts by raw result (healthy, degraded, unhealthy)."};
+inline constexpr MetricName kCheckTimeouts = {"health_check_timeouts_total",
+                                              "Attempts cancelled by the hard timeout."};
+inline constexpr MetricName kCheckSkippedRuns = {
+    "health_check_skipped_runs_total",
+    "Runs skipped because the previous attempt was still in flight."};
+inline constexpr MetricName kCheckLastRun = {"health_check_last_run_timestamp_seconds",
+                                             "Unix time at which the last attempt finished."};
+inline constexpr MetricName kCheckConsecutiveFailures = {
+    "health_check_consecutive_failures", "Consecutive unhealthy results of the check."};
+inline constexpr MetricName kCheckStateChange = {
+    "health_check_state_change_timestamp_seconds",
+    "Unix time of the last change of the check's state (the first result counts)."};
+
+// Per check, from CheckResult::observations. `observation` is the name a check
+// type reports; `label` is the one extra label it may carry ("" for none).
+// An observation missing from a result removes its series (see CheckMetrics).
+struct ObservationMetric {
+  const char* observation;
+  MetricName metric;
+  const char* label;
+};
+inline constexpr ObservationMetric kObservationMetrics[] = {
+    {"http_status_code",
+     {"health_check_http_status_code", "HTTP status code of the last response."},
+     ""},
+    {"tls_cert_expiry_timestamp_seconds",
+     {"health_check_tls_cert_expiry_timestamp_seconds",
+      "Unix time at which the peer's leaf certificate expires."},
+     ""},
+    {"http_phase_seconds",
+     {"health_check_http_phase_seconds", "Duration of each phase of the last HTTP request."},
+     "phase"},
+    {"http_redirects",
+     {"health_check_http_redirects", "Redirects followed by the last HTTP request."},
+     ""},
+};
+
+// The whole set of checks, computed from the StatusBoard at scrape time.
+inline constexpr MetricName kOverallStatus = {
+    "health_overall_status",
+    "Overall status: 1 healthy, 0.5 degraded, 0 unhealthy. Absent while a critical check is "
+    "pending."};
+inline constexpr MetricName kChecksByState = {"health_checks", "Number of checks in each state."};
+
+// The exporter itself.
+inline constexpr MetricName kBuildInfo = {
+    "health_exporter_build_info",
+    "Version, revision and compiler of this health_exporter; always 1."};
+inline constexpr MetricName kSchedulerLateness = {
+    "health_exporter_scheduler_lateness_seconds",
+    "How late attempts started compared to their planned time."};
+
+// The process, read from /proc/self at scrape time.
+inline constexpr MetricName kProcessCpu = {"process_cpu_seconds_total",
+                                           "Total user and system CPU time spent in seconds."};
+inline constexpr MetricName kProcessResidentMemory = {"process_resident_memory_bytes",
+                                                      "Resident memory size in bytes."};
+inline constexpr MetricName kProcessVirtualMemory = {"process_virtual_memory_bytes",
+                                                     "Virtual memory size in bytes."};
+inline constexpr MetricName kProcessOpenFds = {"process_open_fds",
+                                               "Number of open file descriptors."};
+inline constexpr MetricName kProcessMaxFds = {"process_max_fds",
+                                              "Maximum number of open file descriptors."};
+inline constexpr MetricName kProcessStartTime = {
+    "process_start_time_seconds", "Start time of the process since unix epoch in seconds."};
+
+/// Upper bounds of health_exporter_scheduler_lateness_seconds.
+inline constexpr double kLatenessBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05,   0.1,   0.25,   0.5,   1};
+
+}  // namespace hx::metric
