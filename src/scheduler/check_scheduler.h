@@ -88,11 +88,17 @@ class CheckScheduler {
 
  private:
   struct Entry;
+  // Callbacks hold a check's id, never an Entry*, and look it up again: the
+  // entry may have been removed meanwhile.
+  Entry* Find(size_t check_id);
   void ScheduleNext(Entry& e);
-  void OnDue(Entry& e);
-  void OnTimeout(Entry& e, uint64_t attempt);
-  void OnDone(Entry& e, uint64_t attempt, CheckResult result);
+  void OnDue(size_t check_id);
+  void StartAttempt(Entry& e, MonoTime now, Duration lateness);
+  void OnTimeout(size_t check_id, uint64_t attempt);
+  void OnDone(size_t check_id, uint64_t attempt, CheckResult result);
   void Finish(Entry& e, CheckResult result, bool timed_out);
+  /// Ends the attempt in flight without a record (Remove, Stop).
+  void Abandon(Entry& e);
   Duration Jitter(Duration interval);
 
   Clock& clock_;
@@ -101,7 +107,13 @@ class CheckScheduler {
   bool started_ = false;
   MonoTime start_time_{};
   size_t next_id_ = 0;
+  size_t in_flight_ = 0;
   std::vector<std::unique_ptr<Entry>> entries_;  // indexed by id; null when removed
+  // Removed entries wait here until the next turn of the loop: Remove() may be
+  // called from inside the entry's own check or timer callback, whose code must
+  // not be destroyed under it.
+  std::vector<std::unique_ptr<Entry>> graveyard_;
+  std::unique_ptr<Timer> reaper_;
 };
 
 }  // namespace hx

@@ -1,0 +1,259 @@
+#include "scheduler/check_scheduler.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace hx {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// libuv timers have millisecond resolution; a 0 ms timer would also fire on
+// the very next loop turn, so no run is ever armed closer than this.
+constexpr Duration kMinTimerDelay = milliseconds(1);
+constexpr Duration kMaxJitter = std::chrono::seconds(1);
+
+// 64-bit FNV-1a followed by the MurmurHash3 finaliser: FNV alone is stable
+// across builds and platforms (std::hash is not) but mixes short, similar
+// names ("api-1", "api-2") poorly into the low bits a modulo uses.
+uint64_t StableHash(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// A measured duration for a user: whole milliseconds, unless that would hide
+// why it exceeded `limit` (612.4ms vs 612ms), then microseconds.
+std::string FormatMeasured(Duration measured, Duration limit) {
+  Duration shown = std::chrono::round<milliseconds>(measured);
+  if (shown <= limit) shown = std::chrono::round<std::chrono::microseconds>(measured);
+  return FormatDuration(shown);
+}
+
+}  // namespace
+
+struct CheckScheduler::Entry {
+  Entry(size_t id, const CheckConfig& config, std::unique_ptr<Check> check, Clock& clock)
+      : id(id),
+        interval(std::max(config.interval, kMinTimerDelay)),
+        timeout(config.timeout),
+        degraded_latency(config.degraded_latency),
+        offset(FirstRunOffset(config.name, interval)),
+        check(std::move(check)),
+        interval_timer(clock.CreateTimer()),
+        timeout_timer(clock.CreateTimer()),
+        thresholds(config.failure_threshold, config.success_threshold) {}
+
+  const size_t id;
+  const Duration interval;
+  const Duration timeout;
+  const std::optional<Duration> degraded_latency;
+  const Duration offset;
+  std::unique_ptr<Check> check;
+  std::unique_ptr<Timer> interval_timer;
+  std::unique_ptr<Timer> timeout_timer;
+  ThresholdTracker thresholds;
+
+  // Run k is due at phase + k * interval (before jitter).
+  MonoTime phase{};
+  int64_t next_run = 0;
+  MonoTime planned{};  // when the armed interval timer should fire
+
+  bool in_flight = false;
+  // Bumped whenever an attempt starts or is abandoned; callbacks carrying an
+  // older value belong to an attempt that is over and are ignored.
+  uint64_t attempt = 0;
+  MonoTime attempt_started{};
+  Duration attempt_lateness{};
+  double attempt_started_wall = 0;
+};
+
+CheckScheduler::CheckScheduler(Clock& clock, RunSink& sink, uint64_t seed)
+    : clock_(clock), sink_(sink), rng_(seed), reaper_(clock.CreateTimer()) {}
+
+CheckScheduler::~CheckScheduler() {
+  Stop();
+  reaper_->Stop();
+  entries_.clear();
+  graveyard_.clear();
+}
+
+size_t CheckScheduler::Add(const CheckConfig& config, std::unique_ptr<Check> check) {
+  const size_t id = next_id_++;
+  entries_.push_back(std::make_unique<Entry>(id, config, std::move(check), clock_));
+  if (started_) {
+    // Keep the name's phase, but relative to now: a check added by a reload
+    // should neither run at once nor pile onto everyone else's first run.
+    Entry& e = *entries_.back();
+    e.phase = clock_.Now() + e.offset;
+    e.next_run = 0;
+    ScheduleNext(e);
+  }
+  return id;
+}
+
+void CheckScheduler::Remove(size_t check_id) {
+  Entry* e = Find(check_id);
+  if (e == nullptr) return;
+  Abandon(*e);
+  e->interval_timer->Stop();
+  graveyard_.push_back(std::move(entries_[check_id]));
+  reaper_->Start(Duration::zero(), [this] {
+    // Swapped out first so destructors that (wrongly) re-enter the scheduler
+    // cannot disturb the vector being cleared.
+    std::vector<std::unique_ptr<Entry>> dead;
+    dead.swap(graveyard_);
+  });
+}
+
+void CheckScheduler::Start() {
+  started_ = true;
+  start_time_ = clock_.Now();
+  for (auto& e : entries_) {
+    if (!e) continue;
+    e->phase = start_time_ + e->offset;
+    e->next_run = 0;
+    ScheduleNext(*e);
+  }
+}
+
+void CheckScheduler::Stop() {
+  started_ = false;
+  for (auto& e : entries_) {
+    if (!e) continue;
+    Abandon(*e);
+    e->interval_timer->Stop();
+  }
+}
+
+size_t CheckScheduler::InFlight() const { return in_flight_; }
+
+Duration CheckScheduler::FirstRunOffset(const std::string& name, Duration interval) {
+  if (interval.count() <= 0) return Duration::zero();
+  return Duration(static_cast<int64_t>(StableHash(name) % static_cast<uint64_t>(interval.count())));
+}
+
+CheckScheduler::Entry* CheckScheduler::Find(size_t check_id) {
+  return check_id < entries_.size() ? entries_[check_id].get() : nullptr;
+}
+
+void CheckScheduler::ScheduleNext(Entry& e) {
+  const MonoTime now = clock_.Now();
+  MonoTime due = e.phase + e.next_run * e.interval;
+  if (due < now) {
+    // The loop stalled for more than an interval: resume the cadence at the
+    // next slot instead of firing a burst of catch-up runs.
+    e.next_run = (now - e.phase) / e.interval + 1;
+    due = e.phase + e.next_run * e.interval;
+  }
+  // Jitter is drawn per run from the unjittered slot, so it never accumulates.
+  e.planned = std::max(due + Jitter(e.interval), now + kMinTimerDelay);
+  const size_t id = e.id;
+  e.interval_timer->Start(e.planned - now, [this, id] { OnDue(id); });
+}
+
+void CheckScheduler::OnDue(size_t check_id) {
+  Entry* e = Find(check_id);
+  if (e == nullptr || !started_) return;
+  const MonoTime now = clock_.Now();
+  const Duration lateness = std::max(Duration::zero(), now - e->planned);
+  ++e->next_run;
+  // Arm the next run before calling out: the sink or the check may Remove()
+  // or Stop(), after which `e` must not be touched again.
+  ScheduleNext(*e);
+  if (e->in_flight) {
+    sink_.OnSkipped(check_id);
+    return;
+  }
+  StartAttempt(*e, now, lateness);
+}
+
+void CheckScheduler::StartAttempt(Entry& e, MonoTime now, Duration lateness) {
+  e.in_flight = true;
+  ++in_flight_;
+  const uint64_t attempt = ++e.attempt;
+  e.attempt_started = now;
+  e.attempt_lateness = lateness;
+  e.attempt_started_wall = clock_.WallSeconds();
+  const size_t id = e.id;
+  // Armed before Start() so a completion inside Start() can disarm it.
+  e.timeout_timer->Start(e.timeout, [this, id, attempt] { OnTimeout(id, attempt); });
+  e.check->Start(
+      [this, id, attempt](CheckResult result) { OnDone(id, attempt, std::move(result)); });
+  // `e` may be gone or stopped here: nothing more to do.
+}
+
+void CheckScheduler::OnTimeout(size_t check_id, uint64_t attempt) {
+  Entry* e = Find(check_id);
+  if (e == nullptr || !e->in_flight || e->attempt != attempt) return;
+  e->in_flight = false;
+  --in_flight_;
+  ++e->attempt;  // whatever the check still reports belongs to the past
+  e->check->Cancel();
+  Finish(*e, CheckResult::Unhealthy("timeout after " + FormatDuration(e->timeout)),
+         /*timed_out=*/true);
+}
+
+void CheckScheduler::OnDone(size_t check_id, uint64_t attempt, CheckResult result) {
+  Entry* e = Find(check_id);
+  if (e == nullptr || !e->in_flight || e->attempt != attempt) return;
+  e->in_flight = false;
+  --in_flight_;
+  e->timeout_timer->Stop();
+  Finish(*e, std::move(result), /*timed_out=*/false);
+}
+
+void CheckScheduler::Finish(Entry& e, CheckResult result, bool timed_out) {
+  const MonoTime now = clock_.Now();
+  const Duration duration = now - e.attempt_started;
+  if (result.health == Health::kHealthy && e.degraded_latency && duration > *e.degraded_latency) {
+    std::string detail = "slow: " + FormatMeasured(duration, *e.degraded_latency) + " > " +
+                         FormatDuration(*e.degraded_latency);
+    if (!result.detail.empty()) detail += " (" + result.detail + ")";
+    result.health = Health::kDegraded;
+    result.detail = std::move(detail);
+  }
+
+  RunRecord run;
+  run.check_id = e.id;
+  run.previous_state = e.thresholds.state();
+  run.transition = e.thresholds.Record(result.health);
+  run.state = *e.thresholds.state();
+  run.consecutive_failures = e.thresholds.consecutive_failures();
+  run.consecutive_successes = e.thresholds.consecutive_successes();
+  run.result = std::move(result);
+  run.timed_out = timed_out;
+  run.duration = duration;
+  run.lateness = e.attempt_lateness;
+  run.started_at = e.attempt_started_wall;
+  run.finished_at = clock_.WallSeconds();
+  sink_.OnRun(run);
+  // The sink may have removed this check or stopped the scheduler.
+}
+
+void CheckScheduler::Abandon(Entry& e) {
+  e.timeout_timer->Stop();
+  if (!e.in_flight) return;
+  e.in_flight = false;
+  --in_flight_;
+  ++e.attempt;
+  e.check->Cancel();
+}
+
+Duration CheckScheduler::Jitter(Duration interval) {
+  const Duration max_jitter = std::min(interval / 20, kMaxJitter);
+  if (max_jitter.count() <= 0) return Duration::zero();
+  std::uniform_int_distribution<int64_t> dist(0, max_jitter.count());
+  return Duration(dist(rng_));
+}
+
+}  // namespace hx

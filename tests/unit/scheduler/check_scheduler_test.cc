@@ -1,0 +1,616 @@
+#include "scheduler/check_scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/manual_clock.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+constexpr uint64_t kSeed = 42;
+
+// What a FakeCheck does when started.
+enum class Behaviour {
+  kHang,         // never completes on its own (the test may complete it)
+  kSynchronous,  // completes inside Start()
+  kAfterDelay,   // completes `delay` later from its own timer
+};
+
+// Shared by the test and the FakeCheck the scheduler owns, so the test can
+// observe and steer a check it no longer holds.
+struct FakeState {
+  Behaviour behaviour = Behaviour::kSynchronous;
+  Duration delay{};
+  CheckResult default_result = CheckResult::Healthy("ok");
+  std::deque<CheckResult> results;  // used first, one per attempt
+  int starts = 0;
+  int cancels = 0;
+  int destroyed = 0;
+  bool in_flight = false;
+  bool overlapped = false;  // Start() while an attempt was in flight
+  std::vector<MonoTime> start_times;
+  Check::DoneCallback pending;    // cleared by Cancel, as the contract says
+  Check::DoneCallback last_done;  // kept, to play a misbehaving late target
+  std::function<void()> on_start;
+
+  CheckResult NextResult() {
+    if (results.empty()) return default_result;
+    CheckResult r = std::move(results.front());
+    results.pop_front();
+    return r;
+  }
+  // Completes the attempt in flight, as a real target answering would.
+  void Complete() {
+    ASSERT_TRUE(in_flight);
+    in_flight = false;
+    Check::DoneCallback done = std::move(pending);
+    pending = nullptr;
+    done(NextResult());
+  }
+};
+
+class FakeCheck final : public Check {
+ public:
+  FakeCheck(std::shared_ptr<FakeState> state, Clock& clock)
+      : state_(std::move(state)), timer_(clock.CreateTimer()), clock_(clock) {}
+  ~FakeCheck() override {
+    Cancel();
+    ++state_->destroyed;
+  }
+
+  void Start(DoneCallback done) override {
+    FakeState& s = *state_;
+    if (s.in_flight) s.overlapped = true;
+    ++s.starts;
+    s.start_times.push_back(clock_.Now());
+    s.in_flight = true;
+    s.pending = done;
+    s.last_done = done;
+    if (s.on_start) s.on_start();
+    switch (s.behaviour) {
+      case Behaviour::kHang:
+        break;
+      case Behaviour::kSynchronous:
+        s.Complete();
+        break;
+      case Behaviour::kAfterDelay: {
+        std::shared_ptr<FakeState> keep = state_;
+        timer_->Start(s.delay, [keep] { keep->Complete(); });
+        break;
+      }
+    }
+  }
+
+  void Cancel() override {
+    if (!state_->in_flight) return;
+    ++state_->cancels;
+    state_->in_flight = false;
+    state_->pending = nullptr;
+    timer_->Stop();
+  }
+
+ private:
+  std::shared_ptr<FakeState> state_;
+  std::unique_ptr<Timer> timer_;
+  Clock& clock_;
+};
+
+class RecordingSink final : public RunSink {
+ public:
+  void OnRun(const RunRecord& run) override {
+    runs.push_back(run);
+    ++runs_per_check[run.check_id];
+    if (on_run) on_run(run);
+  }
+  void OnSkipped(size_t check_id) override {
+    skipped.push_back(check_id);
+    if (on_skipped) on_skipped(check_id);
+  }
+
+  std::vector<RunRecord> runs;
+  std::map<size_t, int> runs_per_check;
+  std::vector<size_t> skipped;
+  std::function<void(const RunRecord&)> on_run;
+  std::function<void(size_t)> on_skipped;
+};
+
+CheckConfig MakeConfig(const std::string& name, Duration interval, Duration timeout) {
+  CheckConfig config;
+  config.name = name;
+  config.type = "fake";
+  config.interval = interval;
+  config.timeout = timeout;
+  return config;
+}
+
+Duration MaxJitter(Duration interval) { return std::min<Duration>(interval / 20, seconds(1)); }
+
+// Time from Start() by which the first run of `name` has surely started (and
+// the second surely not).
+Duration FirstRunBound(const std::string& name, Duration interval) {
+  return std::max<Duration>(CheckScheduler::FirstRunOffset(name, interval), milliseconds(1)) +
+         MaxJitter(interval);
+}
+
+class CheckSchedulerTest : public testing::Test {
+ protected:
+  std::shared_ptr<FakeState> AddCheck(const CheckConfig& config, Behaviour behaviour,
+                                      size_t* id = nullptr) {
+    auto state = std::make_shared<FakeState>();
+    state->behaviour = behaviour;
+    const size_t added = scheduler_.Add(config, std::make_unique<FakeCheck>(state, clock_));
+    if (id != nullptr) *id = added;
+    return state;
+  }
+
+  ManualClock clock_;
+  RecordingSink sink_;
+  CheckScheduler scheduler_{clock_, sink_, kSeed};
+};
+
+TEST(FirstRunOffsetTest, IsAStableFunctionOfTheName) {
+  const Duration interval = seconds(30);
+  EXPECT_EQ(CheckScheduler::FirstRunOffset("api", interval),
+            CheckScheduler::FirstRunOffset("api", interval));
+  // Pinned so that a change of hash (which would move every check's phase on
+  // upgrade) is a deliberate decision.
+  EXPECT_EQ(CheckScheduler::FirstRunOffset("api", interval).count(), 3'110'066'387LL);
+  EXPECT_NE(CheckScheduler::FirstRunOffset("api", interval),
+            CheckScheduler::FirstRunOffset("api2", interval));
+}
+
+TEST(FirstRunOffsetTest, SpreadsNamesOverTheInterval) {
+  const Duration interval = seconds(10);
+  constexpr int kNames = 2000;
+  constexpr int kBuckets = 10;
+  std::vector<int> buckets(kBuckets, 0);
+  for (int i = 0; i < kNames; ++i) {
+    const Duration offset = CheckScheduler::FirstRunOffset("svc-" + std::to_string(i), interval);
+    ASSERT_GE(offset, Duration::zero());
+    ASSERT_LT(offset, interval);
+    ++buckets[offset * kBuckets / interval];
+  }
+  for (int b = 0; b < kBuckets; ++b) {
+    SCOPED_TRACE("bucket " + std::to_string(b));
+    EXPECT_GT(buckets[b], kNames / kBuckets / 2);
+    EXPECT_LT(buckets[b], kNames / kBuckets * 3 / 2);
+  }
+}
+
+TEST(FirstRunOffsetTest, ZeroIntervalGivesZero) {
+  EXPECT_EQ(CheckScheduler::FirstRunOffset("x", Duration::zero()), Duration::zero());
+}
+
+TEST_F(CheckSchedulerTest, NothingRunsBeforeStart) {
+  auto check = AddCheck(MakeConfig("a", seconds(10), seconds(1)), Behaviour::kSynchronous);
+  clock_.AdvanceBy(hours(1));
+  EXPECT_EQ(check->starts, 0);
+  EXPECT_TRUE(sink_.runs.empty());
+}
+
+TEST_F(CheckSchedulerTest, CadenceHasNoDriftAndJitterStaysInBounds) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(MakeConfig("cadence", interval, seconds(1)), Behaviour::kSynchronous);
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  constexpr int kPeriods = 1000;
+  clock_.AdvanceTo(t0 + kPeriods * interval);
+
+  const Duration offset = CheckScheduler::FirstRunOffset("cadence", interval);
+  const int expected_runs = kPeriods;  // offset + jitter < interval here
+  ASSERT_LT(offset + MaxJitter(interval), interval);
+  ASSERT_EQ(check->starts, expected_runs);
+  Duration min_jitter = hours(1);
+  Duration max_jitter = Duration::zero();
+  for (int k = 0; k < kPeriods; ++k) {
+    const Duration jitter = check->start_times[k] - (t0 + offset + k * interval);
+    ASSERT_GE(jitter, Duration::zero()) << "run " << k;
+    ASSERT_LE(jitter, MaxJitter(interval)) << "run " << k;
+    min_jitter = std::min(min_jitter, jitter);
+    max_jitter = std::max(max_jitter, jitter);
+  }
+  // Jitter is actually applied, over (nearly) its whole range.
+  EXPECT_LT(min_jitter, MaxJitter(interval) / 10);
+  EXPECT_GT(max_jitter, MaxJitter(interval) * 9 / 10);
+  // ManualClock fires timers exactly when asked: nothing is late.
+  for (const RunRecord& run : sink_.runs) EXPECT_EQ(run.lateness, Duration::zero());
+}
+
+TEST_F(CheckSchedulerTest, JitterIsCappedAtOneSecond) {
+  const Duration interval = std::chrono::minutes(5);
+  auto check = AddCheck(MakeConfig("long", interval, seconds(10)), Behaviour::kSynchronous);
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + 200 * interval);
+  const Duration offset = CheckScheduler::FirstRunOffset("long", interval);
+  ASSERT_GE(check->starts, 199);
+  for (int k = 0; k < check->starts; ++k) {
+    const Duration jitter = check->start_times[k] - (t0 + offset + k * interval);
+    ASSERT_GE(jitter, Duration::zero());
+    ASSERT_LE(jitter, seconds(1));
+  }
+}
+
+TEST_F(CheckSchedulerTest, CheckAddedAfterStartIsScheduledFromNow) {
+  const Duration interval = seconds(10);
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(1234));
+  const MonoTime added_at = clock_.Now();
+  auto check = AddCheck(MakeConfig("late", interval, seconds(1)), Behaviour::kSynchronous);
+  clock_.AdvanceBy(interval * 2);
+  ASSERT_GE(check->starts, 1);
+  const Duration first = check->start_times[0] - added_at;
+  const Duration offset = CheckScheduler::FirstRunOffset("late", interval);
+  EXPECT_GE(first, std::max<Duration>(offset, milliseconds(1)));
+  EXPECT_LE(first, std::max<Duration>(offset, milliseconds(1)) + MaxJitter(interval));
+}
+
+TEST_F(CheckSchedulerTest, TimeoutFiresAtExactlyTimeoutAndIgnoresLateCompletion) {
+  const Duration timeout = seconds(2);
+  auto check = AddCheck(MakeConfig("hung", seconds(10), timeout), Behaviour::kHang);
+  scheduler_.Start();
+  clock_.AdvanceBy(FirstRunBound("hung", seconds(10)));
+  ASSERT_EQ(check->starts, 1);
+  const MonoTime started = check->start_times[0];
+  clock_.AdvanceTo(started + timeout - nanoseconds(1));
+  EXPECT_TRUE(sink_.runs.empty());
+  EXPECT_EQ(scheduler_.InFlight(), 1u);
+
+  clock_.AdvanceTo(started + timeout);
+  ASSERT_EQ(sink_.runs.size(), 1u);
+  const RunRecord& run = sink_.runs[0];
+  EXPECT_TRUE(run.timed_out);
+  EXPECT_EQ(run.result.health, Health::kUnhealthy);
+  EXPECT_EQ(run.result.detail, "timeout after 2s");
+  EXPECT_EQ(run.state, Health::kUnhealthy);
+  EXPECT_EQ(run.duration, timeout);
+  EXPECT_EQ(check->cancels, 1);
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+
+  // The target answers after all: ignored.
+  check->last_done(CheckResult::Healthy("too late"));
+  EXPECT_EQ(sink_.runs.size(), 1u);
+
+  // The next run still happens on schedule.
+  clock_.AdvanceTo(started + seconds(11));
+  EXPECT_EQ(check->starts, 2);
+}
+
+TEST_F(CheckSchedulerTest, RunDueWhileInFlightIsSkippedNeverOverlapped) {
+  // timeout == interval with a target that never answers: each attempt is
+  // still in flight when the next run comes due whenever that run's jitter is
+  // smaller than the previous one's.
+  const Duration interval = seconds(10);
+  size_t id = 0;
+  auto check = AddCheck(MakeConfig("slow", interval, interval), Behaviour::kHang, &id);
+  sink_.on_skipped = [&](size_t skipped_id) {
+    EXPECT_EQ(skipped_id, id);
+    EXPECT_TRUE(check->in_flight);
+  };
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  constexpr int kPeriods = 200;
+  const Duration offset = CheckScheduler::FirstRunOffset("slow", interval);
+  // Stop just before run kPeriods could be due, after run kPeriods-1 surely was.
+  clock_.AdvanceTo(t0 + offset + kPeriods * interval - nanoseconds(1));
+
+  EXPECT_FALSE(check->overlapped);
+  EXPECT_GT(sink_.skipped.size(), 10u);
+  EXPECT_GT(check->starts, 10);
+  // Every due run either started or was skipped: none lost, none doubled.
+  EXPECT_EQ(check->starts + static_cast<int>(sink_.skipped.size()), kPeriods);
+  // Every started attempt ended in a timeout record, except possibly the last.
+  EXPECT_GE(static_cast<int>(sink_.runs.size()), check->starts - 1);
+  for (const RunRecord& run : sink_.runs) EXPECT_TRUE(run.timed_out);
+}
+
+TEST_F(CheckSchedulerTest, AnswerArrivingAfterASkipStillCounts) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(MakeConfig("held", interval, interval), Behaviour::kHang);
+  // The target answers only when told, here from inside the skip report: the
+  // attempt it belongs to is still the current one and must be recorded.
+  size_t runs_at_skip = 0;
+  sink_.on_skipped = [&](size_t) {
+    if (runs_at_skip != 0) return;
+    ASSERT_TRUE(check->in_flight);
+    runs_at_skip = sink_.runs.size() + 1;
+    check->Complete();
+  };
+  scheduler_.Start();
+  clock_.AdvanceBy(interval * 50);
+  ASSERT_NE(runs_at_skip, 0u) << "no run was ever skipped";
+  const RunRecord& answered = sink_.runs.at(runs_at_skip - 1);
+  EXPECT_FALSE(answered.timed_out);
+  EXPECT_EQ(answered.result.health, Health::kHealthy);
+  EXPECT_FALSE(check->overlapped);
+}
+
+TEST_F(CheckSchedulerTest, SynchronousCompletionIsRecorded) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(MakeConfig("sync", interval, seconds(2)), Behaviour::kSynchronous);
+  check->default_result = CheckResult::Unhealthy("connection refused");
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + 10 * interval);
+  EXPECT_EQ(check->starts, 10);
+  ASSERT_EQ(sink_.runs.size(), 10u);
+  for (const RunRecord& run : sink_.runs) {
+    EXPECT_FALSE(run.timed_out);
+    EXPECT_EQ(run.duration, Duration::zero());
+    EXPECT_EQ(run.result.detail, "connection refused");
+  }
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+  EXPECT_EQ(check->cancels, 0);
+  EXPECT_EQ(clock_.ArmedTimers(), 1u);  // just the next interval timer
+}
+
+struct LatencyCase {
+  Duration took;
+  CheckResult raw;
+  Health health;
+  std::string detail;
+};
+
+TEST_F(CheckSchedulerTest, DegradedLatency) {
+  const std::vector<LatencyCase> cases = {
+      {milliseconds(612), CheckResult::Healthy("HTTP 200"), Health::kDegraded,
+       "slow: 612ms > 500ms (HTTP 200)"},
+      {milliseconds(612), CheckResult::Healthy(), Health::kDegraded, "slow: 612ms > 500ms"},
+      {microseconds(500'400), CheckResult::Healthy(), Health::kDegraded, "slow: 500.4ms > 500ms"},
+      {milliseconds(500), CheckResult::Healthy("HTTP 200"), Health::kHealthy, "HTTP 200"},
+      {milliseconds(900), CheckResult::Unhealthy("HTTP 503"), Health::kUnhealthy, "HTTP 503"},
+  };
+  const Duration interval = seconds(10);
+  CheckConfig config = MakeConfig("latency", interval, seconds(2));
+  config.degraded_latency = milliseconds(500);
+  auto check = AddCheck(config, Behaviour::kAfterDelay);
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    check->delay = cases[i].took;
+    check->results.push_back(cases[i].raw);
+    clock_.AdvanceTo(t0 + (i + 1) * interval);
+    ASSERT_EQ(sink_.runs.size(), i + 1);
+    const RunRecord& run = sink_.runs.back();
+    EXPECT_EQ(run.duration, cases[i].took);
+    EXPECT_EQ(run.result.health, cases[i].health);
+    EXPECT_EQ(run.result.detail, cases[i].detail);
+  }
+}
+
+TEST_F(CheckSchedulerTest, RunRecordReflectsThresholds) {
+  const Duration interval = seconds(10);
+  CheckConfig config = MakeConfig("thresholds", interval, seconds(2));
+  config.failure_threshold = 2;
+  config.success_threshold = 2;
+  size_t id = 0;
+  auto check = AddCheck(config, Behaviour::kAfterDelay, &id);
+  check->delay = milliseconds(30);
+  for (Health h : {Health::kHealthy, Health::kUnhealthy, Health::kUnhealthy, Health::kHealthy,
+                   Health::kHealthy}) {
+    check->results.push_back(CheckResult{h, "", {}});
+  }
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + 5 * interval);
+  ASSERT_EQ(sink_.runs.size(), 5u);
+
+  struct Expected {
+    std::optional<Health> previous;
+    Health state;
+    Transition transition;
+    int failures;
+    int successes;
+  };
+  const Expected expected[] = {
+      {std::nullopt, Health::kHealthy, Transition::kChanged, 0, 1},
+      {Health::kHealthy, Health::kHealthy, Transition::kChangePending, 1, 0},
+      {Health::kHealthy, Health::kUnhealthy, Transition::kChanged, 2, 0},
+      {Health::kUnhealthy, Health::kUnhealthy, Transition::kChangePending, 0, 1},
+      {Health::kUnhealthy, Health::kHealthy, Transition::kChanged, 0, 2},
+  };
+  for (size_t i = 0; i < 5; ++i) {
+    SCOPED_TRACE("run " + std::to_string(i));
+    const RunRecord& run = sink_.runs[i];
+    EXPECT_EQ(run.check_id, id);
+    EXPECT_EQ(run.previous_state, expected[i].previous);
+    EXPECT_EQ(run.state, expected[i].state);
+    EXPECT_EQ(run.transition, expected[i].transition);
+    EXPECT_EQ(run.consecutive_failures, expected[i].failures);
+    EXPECT_EQ(run.consecutive_successes, expected[i].successes);
+    EXPECT_FALSE(run.timed_out);
+    EXPECT_EQ(run.duration, milliseconds(30));
+    const double started_offset = ToSeconds(check->start_times[i] - t0);
+    EXPECT_DOUBLE_EQ(run.started_at, ManualClock::kStartWallSeconds + started_offset);
+    EXPECT_NEAR(run.finished_at - run.started_at, 0.030, 1e-6);  // doubles near 1.7e9 s
+  }
+}
+
+TEST_F(CheckSchedulerTest, RemoveFromInsideSynchronousCompletion) {
+  size_t id = 0;
+  auto check = AddCheck(MakeConfig("gone", seconds(10), seconds(2)), Behaviour::kSynchronous, &id);
+  auto other = AddCheck(MakeConfig("stays", seconds(10), seconds(2)), Behaviour::kSynchronous);
+  sink_.on_run = [&](const RunRecord& run) {
+    if (run.check_id == id) {
+      scheduler_.Remove(id);
+      // Destruction is deferred: the check's code is still on the stack.
+      EXPECT_EQ(check->destroyed, 0);
+    }
+  };
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(100));
+  EXPECT_EQ(check->starts, 1);
+  EXPECT_EQ(check->destroyed, 1);
+  EXPECT_EQ(sink_.runs_per_check[id], 1);
+  EXPECT_GE(other->starts, 9);
+}
+
+TEST_F(CheckSchedulerTest, RemoveFromInsideTheChecksOwnTimerCallback) {
+  size_t id = 0;
+  auto check = AddCheck(MakeConfig("gone", seconds(10), seconds(2)), Behaviour::kAfterDelay, &id);
+  check->delay = milliseconds(100);
+  sink_.on_run = [&](const RunRecord&) { scheduler_.Remove(id); };
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(100));
+  EXPECT_EQ(check->starts, 1);
+  EXPECT_EQ(check->destroyed, 1);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, RemoveFromInsideSkipAndTimeoutCallbacks) {
+  const Duration interval = seconds(10);
+  size_t skip_id = 0;
+  size_t timeout_id = 0;
+  auto skipper = AddCheck(MakeConfig("skipper", interval, interval), Behaviour::kHang, &skip_id);
+  auto timer = AddCheck(MakeConfig("timer", interval, seconds(1)), Behaviour::kHang, &timeout_id);
+  sink_.on_skipped = [&](size_t id) { scheduler_.Remove(id); };
+  sink_.on_run = [&](const RunRecord& run) {
+    if (run.check_id == timeout_id) scheduler_.Remove(timeout_id);
+  };
+  scheduler_.Start();
+  clock_.AdvanceBy(interval * 100);
+  EXPECT_EQ(sink_.skipped.size(), 1u);
+  EXPECT_EQ(sink_.runs_per_check[timeout_id], 1);
+  EXPECT_EQ(skipper->destroyed, 1);
+  EXPECT_EQ(timer->destroyed, 1);
+  // The skipped check's attempt was in flight at removal: cancelled, no record.
+  EXPECT_EQ(skipper->cancels, static_cast<int>(sink_.runs_per_check[skip_id]) + 1);
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, RemoveCancelsInFlightAttemptWithoutRecord) {
+  size_t id = 0;
+  auto check = AddCheck(MakeConfig("gone", seconds(10), seconds(5)), Behaviour::kHang, &id);
+  scheduler_.Start();
+  clock_.AdvanceBy(FirstRunBound("gone", seconds(10)));
+  ASSERT_EQ(check->starts, 1);
+  scheduler_.Remove(id);
+  EXPECT_EQ(check->cancels, 1);
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+  check->last_done(CheckResult::Healthy());  // a misbehaving late answer
+  clock_.AdvanceBy(seconds(100));
+  EXPECT_TRUE(sink_.runs.empty());
+  scheduler_.Remove(id);  // twice is harmless
+}
+
+TEST_F(CheckSchedulerTest, StopCancelsInFlightAttemptsAndSilencesCallbacks) {
+  const Duration interval = seconds(10);
+  std::vector<std::shared_ptr<FakeState>> checks;
+  for (int i = 0; i < 20; ++i) {
+    checks.push_back(
+        AddCheck(MakeConfig("c" + std::to_string(i), interval, seconds(5)), Behaviour::kHang));
+  }
+  scheduler_.Start();
+  clock_.AdvanceBy(interval * 3 + seconds(1));
+  size_t in_flight = 0;
+  std::vector<int> starts_before;
+  std::vector<int> cancels_expected;
+  for (auto& c : checks) {
+    in_flight += c->in_flight ? 1 : 0;
+    starts_before.push_back(c->starts);
+    cancels_expected.push_back(c->cancels + (c->in_flight ? 1 : 0));
+  }
+  ASSERT_GT(in_flight, 0u);
+  EXPECT_EQ(scheduler_.InFlight(), in_flight);
+  const size_t runs_before = sink_.runs.size();
+  const size_t skipped_before = sink_.skipped.size();
+
+  scheduler_.Stop();
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+  for (size_t i = 0; i < checks.size(); ++i) {
+    EXPECT_FALSE(checks[i]->in_flight);
+    EXPECT_EQ(checks[i]->cancels, cancels_expected[i]);
+    checks[i]->last_done(CheckResult::Healthy());  // a misbehaving late answer
+  }
+  clock_.AdvanceBy(interval * 10);
+  EXPECT_EQ(sink_.runs.size(), runs_before);
+  EXPECT_EQ(sink_.skipped.size(), skipped_before);
+  for (size_t i = 0; i < checks.size(); ++i) EXPECT_EQ(checks[i]->starts, starts_before[i]);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, StopFromInsideSinkCallback) {
+  const Duration interval = seconds(10);
+  auto first = AddCheck(MakeConfig("a", interval, seconds(5)), Behaviour::kSynchronous);
+  auto second = AddCheck(MakeConfig("b", interval, seconds(5)), Behaviour::kSynchronous);
+  sink_.on_run = [&](const RunRecord&) { scheduler_.Stop(); };
+  scheduler_.Start();
+  clock_.AdvanceBy(interval * 10);
+  EXPECT_EQ(sink_.runs.size(), 1u);
+  EXPECT_EQ(first->starts + second->starts, 1);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, DestroyingTheSchedulerCancelsAttempts) {
+  auto state = std::make_shared<FakeState>();
+  state->behaviour = Behaviour::kHang;
+  {
+    CheckScheduler scheduler(clock_, sink_, kSeed);
+    scheduler.Add(MakeConfig("x", seconds(10), seconds(5)),
+                  std::make_unique<FakeCheck>(state, clock_));
+    scheduler.Start();
+    clock_.AdvanceBy(FirstRunBound("x", seconds(10)));
+    ASSERT_EQ(state->starts, 1);
+  }
+  EXPECT_EQ(state->cancels, 1);
+  EXPECT_EQ(state->destroyed, 1);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, TenThousandChecksRunExactlyOncePerPeriod) {
+  const Duration interval = seconds(10);
+  constexpr int kChecks = 10'000;
+  constexpr int kPeriods = 5;
+  std::vector<std::shared_ptr<FakeState>> checks;
+  checks.reserve(kChecks);
+  for (int i = 0; i < kChecks; ++i) {
+    auto c = AddCheck(MakeConfig("check-" + std::to_string(i), interval, seconds(2)),
+                      i % 2 == 0 ? Behaviour::kSynchronous : Behaviour::kAfterDelay);
+    c->delay = milliseconds(1 + i % 1500);
+    checks.push_back(std::move(c));
+  }
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + kPeriods * interval);
+
+  // Run k starts at t0 + offset + k * interval + jitter. By t0 + kPeriods *
+  // interval runs 0..kPeriods-1 have started, except that the last one may
+  // still be waiting when offset + jitter exceeds one interval.
+  int wrong = 0;
+  for (int i = 0; i < kChecks; ++i) {
+    const FakeState& c = *checks[i];
+    const Duration offset = CheckScheduler::FirstRunOffset("check-" + std::to_string(i), interval);
+    const bool last_may_wait = offset + MaxJitter(interval) >= interval;
+    if (c.starts != kPeriods && !(last_may_wait && c.starts == kPeriods - 1)) ++wrong;
+    if (c.overlapped) ++wrong;
+    for (size_t k = 1; k < c.start_times.size(); ++k) {
+      const Duration gap = c.start_times[k] - c.start_times[k - 1];
+      if (gap < interval - MaxJitter(interval) || gap > interval + MaxJitter(interval)) ++wrong;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_TRUE(sink_.skipped.empty());
+  size_t finished = 0;
+  for (int i = 0; i < kChecks; ++i) {
+    finished += checks[i]->starts - (checks[i]->in_flight ? 1 : 0);
+  }
+  EXPECT_EQ(sink_.runs.size(), finished);
+}
+
+}  // namespace
+}  // namespace hx
