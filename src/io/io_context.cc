@@ -12,4 +12,8 @@ CurlMulti& IoContext::curl() {
   return *curl_;
 }
 
+void IoContext::Shutdown() {
+  if (curl_) curl_->Shutdown();
+}
+
 }  // namespace hx

@@ -22,6 +22,10 @@ class IoContext {
   /// The shared curl multi handle on this loop (created on first call).
   CurlMulti& curl();
 
+  /// Aborts shared transfers and starts closing the handles this context
+  /// created; run the loop afterwards so the closes complete.
+  void Shutdown();
+
  private:
   uv_loop_t* loop_;
   std::unique_ptr<CurlMulti> curl_;

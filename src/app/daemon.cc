@@ -1,0 +1,164 @@
+#include "app/daemon.h"
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "app/run_publisher.h"
+#include "checks/check.h"
+#include "config/config.h"
+#include "http/web_server.h"
+#include "io/io_context.h"
+#include "metrics/check_metrics.h"
+#include "scheduler/check_scheduler.h"
+#include "scheduler/uv_clock.h"
+#include "status/status_board.h"
+#include "util/log.h"
+#include "build_info.h"
+
+namespace hx {
+namespace {
+
+// /healthz answers 503 when the loop has not turned for this long: the daemon
+// is wedged even though its HTTP threads still answer.
+constexpr auto kLivenessWindow = std::chrono::seconds(5);
+constexpr uint64_t kHeartbeatMs = 1000;
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Loop-thread state reachable from libuv's C callbacks through handle->data.
+struct LoopState {
+  std::atomic<int64_t> last_heartbeat{SteadyNanos()};
+  uv_timer_t heartbeat{};
+  uv_signal_t sigterm{};
+  uv_signal_t sigint{};
+  uv_signal_t sighup{};
+  bool stopping = false;
+  std::function<void()> stop;
+};
+
+// The listen address with the port actually bound (which differs for port 0),
+// so that whoever started us can find us.
+std::string BoundAddress(const std::string& listen_address, int port) {
+  auto colon = listen_address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen_address.substr(0, colon);
+  return (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(port);
+}
+
+void CloseIfActive(uv_handle_t* handle) {
+  if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
+}
+
+}  // namespace
+
+int Daemon::Run() {
+  LoadResult loaded = LoadConfigFile(options_.config_file, CheckTypeRegistry::Builtin());
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+    log::Error("invalid config, not starting",
+               {{"file", options_.config_file}, {"errors", std::to_string(loaded.errors.size())}});
+    return 2;
+  }
+  const Config& config = *loaded.config;
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    UvClock clock(&loop);
+    IoContext io(&loop);
+    StatusBoard board;
+    CheckMetrics metrics(config.global.duration_buckets, board);
+    RunPublisher publisher(board, metrics);
+    CheckScheduler scheduler(clock, publisher);
+
+    for (const CheckConfig& check : config.checks) {
+      CheckInfo info = CheckInfoFromConfig(check);
+      size_t id = scheduler.Add(check, check.spec->CreateCheck(io));
+      metrics.AddCheck(id, info);
+      board.AddCheck(id, std::move(info));
+    }
+
+    LoopState state;
+    WebServerOptions web_options;
+    web_options.listen_address = options_.listen_address;
+    WebServer web(web_options, board, metrics, [&state] {
+      return SteadyNanos() - state.last_heartbeat.load(std::memory_order_relaxed) <
+             std::chrono::nanoseconds(kLivenessWindow).count();
+    });
+    if (auto error = web.Start()) {
+      log::Error("cannot start the web server", {{"error", *error}});
+      scheduler.Stop();
+      io.Shutdown();
+      uv_run(&loop, UV_RUN_DEFAULT);
+      uv_loop_close(&loop);
+      return 1;
+    }
+
+    state.stop = [&] {
+      if (state.stopping) return;
+      state.stopping = true;
+      log::Info("stopping");
+      scheduler.Stop();
+      io.Shutdown();
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.heartbeat));
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sighup));
+    };
+
+    uv_timer_init(&loop, &state.heartbeat);
+    state.heartbeat.data = &state;
+    uv_timer_start(
+        &state.heartbeat,
+        [](uv_timer_t* t) {
+          static_cast<LoopState*>(t->data)->last_heartbeat.store(SteadyNanos(),
+                                                                  std::memory_order_relaxed);
+        },
+        kHeartbeatMs, kHeartbeatMs);
+    // The heartbeat alone must not keep the loop alive once everything else stopped.
+    auto on_stop_signal = [](uv_signal_t* s, int signum) {
+      log::Info("signal received", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      static_cast<LoopState*>(s->data)->stop();
+    };
+    for (auto [handle, signum] : {std::pair{&state.sigterm, SIGTERM}, {&state.sigint, SIGINT}}) {
+      uv_signal_init(&loop, handle);
+      handle->data = &state;
+      uv_signal_start(handle, on_stop_signal, signum);
+    }
+    uv_signal_init(&loop, &state.sighup);
+    state.sighup.data = &state;
+    uv_signal_start(
+        &state.sighup,
+        [](uv_signal_t*, int) {
+          log::Warn("SIGHUP ignored: config reload is not implemented yet; restart to apply changes");
+        },
+        SIGHUP);
+
+    scheduler.Start();
+    log::Info("started", {{"version", build::kVersion},
+                          {"config", options_.config_file},
+                          {"checks", std::to_string(config.checks.size())},
+                          {"address", BoundAddress(options_.listen_address, web.port())}});
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    // Stop serving before the objects the handlers read go away.
+    web.Stop();
+    state.stop();
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  // Handles closed by destructors (timers of the scheduler) finish here.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) log::Debug("loop closed with handles still open");
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace hx

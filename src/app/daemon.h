@@ -1,0 +1,31 @@
+#pragma once
+// The health_exporter daemon: wires config, the event loop, the scheduler,
+// the status board, the metrics and the web server together, and runs until
+// SIGTERM or SIGINT.
+//
+// Threads: one loop thread (the caller of Run()) owns every check, timer and
+// socket; the web server's worker threads only read the StatusBoard's
+// immutable snapshots and render the thread-safe CheckMetrics.
+
+#include <string>
+
+namespace hx {
+
+struct DaemonOptions {
+  std::string config_file;
+  std::string listen_address = ":9841";
+};
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+  /// Loads the config, serves, runs the checks; returns the process exit code
+  /// (0 after a clean stop, 2 for a bad config, 1 if it cannot listen).
+  int Run();
+
+ private:
+  DaemonOptions options_;
+};
+
+}  // namespace hx

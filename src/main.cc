@@ -1,0 +1,64 @@
+// health_exporter: checks the services a team depends on and publishes what it
+// finds to Prometheus. Flags follow the Prometheus exporters' conventions.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "app/daemon.h"
+#include "checks/check.h"
+#include "config/config.h"
+#include "util/log.h"
+#include "build_info.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"health_exporter: health checks for the services you depend on, as Prometheus metrics"};
+  app.set_version_flag("--version", std::string("health_exporter ") + hx::build::kVersion +
+                                        " (revision " + hx::build::kRevision + ")");
+  hx::DaemonOptions options;
+  options.config_file = "health_exporter.yml";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool check_config = false;
+  app.add_option("--config.file", options.config_file, "Path to the YAML config file")
+      ->capture_default_str();
+  app.add_option("--web.listen-address", options.listen_address,
+                 "Address to serve /metrics, /status, /readyz, /healthz on ([host]:port)")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level, "Log level: debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--log.format", log_format, "Log format: logfmt or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"logfmt", "json"}));
+  app.add_flag("--check-config", check_config, "Validate the config file and exit (2 if invalid)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    // CLI11 uses 0 for --help/--version; any flag error is a usage error.
+    return rc == 0 ? 0 : 2;
+  }
+
+  spdlog::level::level_enum level = spdlog::level::info;
+  hx::log::Format format = hx::log::Format::kLogfmt;
+  hx::log::ParseLevel(log_level, &level);
+  hx::log::ParseFormat(log_format, &format);
+  hx::log::Init(level, format);
+
+  if (check_config) {
+    hx::LoadResult loaded =
+        hx::LoadConfigFile(options.config_file, hx::CheckTypeRegistry::Builtin());
+    if (!loaded.config) {
+      for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+      std::cerr << options.config_file << ": " << loaded.errors.size()
+                << (loaded.errors.size() == 1 ? " error" : " errors") << "\n";
+      return 2;
+    }
+    std::cout << options.config_file << ": OK, " << loaded.config->checks.size()
+              << (loaded.config->checks.size() == 1 ? " check" : " checks") << "\n";
+    return 0;
+  }
+  return hx::Daemon(std::move(options)).Run();
+}
