@@ -306,7 +306,6 @@ class TcpCheck::Attempt {
   void Established() {
     established_ns_ = uv_hrtime();
     if (!settings_->send.empty()) {
-      send_queued_ = true;
       if (tls_) {
         tls_->WritePlaintext(settings_->send);
         FlushTls();
@@ -351,7 +350,10 @@ class TcpCheck::Attempt {
     if (!self->over_) {
       if (status < 0) {
         self->Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
-      } else if (self->send_queued_ && self->writes_in_flight_ == 0 && !self->settings_->expect) {
+      } else if (self->established_ns_ != 0 && self->writes_in_flight_ == 0 &&
+                 !self->settings_->expect) {
+        // Without expect, healthy once everything (the send, or the last
+        // handshake message) has been written.
         self->FinishConnected();
       }
     }
@@ -486,7 +488,6 @@ class TcpCheck::Attempt {
   int pending_ = 0;              // libuv callbacks still owed to this object
   int writes_in_flight_ = 0;
   bool resolving_ = false;
-  bool send_queued_ = false;
   bool over_ = false;  // finished or cancelled: never report again
   char read_buffer_[16 * 1024];
 };

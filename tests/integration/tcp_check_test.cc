@@ -1,0 +1,413 @@
+// TcpCheck against real loopback servers on a real libuv loop.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "checks/tcp_check.h"
+#include "io/io_context.h"
+#include "support/tcp_test_server.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using Mode = TcpTestServer::Mode;
+
+constexpr milliseconds kWait{5000};
+
+/// What a check reported; counts calls so "exactly once" can be asserted.
+struct Outcome {
+  int calls = 0;
+  CheckResult result;
+
+  Check::DoneCallback Callback() {
+    return [this](CheckResult r) {
+      ++calls;
+      result = std::move(r);
+    };
+  }
+  bool done() const { return calls > 0; }
+};
+
+std::shared_ptr<const TcpCheckSettings> Settings(const std::string& host, uint16_t port,
+                                                 std::string send = "",
+                                                 const std::string& expect = "",
+                                                 std::optional<TlsOptions> tls = std::nullopt) {
+  auto s = std::make_shared<TcpCheckSettings>();
+  s->host = host;
+  s->port = port;
+  s->send = std::move(send);
+  if (!expect.empty()) s->expect = std::make_shared<const re2::RE2>(expect);
+  s->tls = std::move(tls);
+  return s;
+}
+
+bool HasTcpHandle(uv_loop_t* loop) {
+  bool found = false;
+  uv_walk(
+      loop,
+      [](uv_handle_t* h, void* arg) {
+        if (h->type == UV_TCP && !uv_is_closing(h)) *static_cast<bool*>(arg) = true;
+      },
+      &found);
+  return found;
+}
+
+class TcpCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    io_ = std::make_unique<IoContext>(&loop_);
+    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on other threads stay
+    // bounded; unreferenced so it never keeps the loop alive by itself.
+    uv_timer_init(&loop_, &wake_);
+    uv_timer_start(&wake_, [](uv_timer_t*) {}, 5, 5);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+  }
+
+  void TearDown() override {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    // Everything a check opened must be released: uv_loop_close fails with
+    // UV_EBUSY while any handle or request is left.
+    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+    io_.reset();
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  /// Runs the loop until `done` holds; false if `timeout` passed first.
+  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
+        // Nothing on the loop: the awaited event comes from another thread.
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+    }
+    return true;
+  }
+
+  std::unique_ptr<Check> Make(std::shared_ptr<const TcpCheckSettings> settings) {
+    return std::make_unique<TcpCheck>(*io_, std::move(settings));
+  }
+
+  /// Starts one attempt and runs the loop until it reports.
+  CheckResult RunOnce(std::shared_ptr<const TcpCheckSettings> settings) {
+    auto check = Make(std::move(settings));
+    Outcome outcome;
+    check->Start(outcome.Callback());
+    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
+    // Let late callbacks (if any, wrongly) show up before counting.
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(outcome.calls, 1);
+    return outcome.result;
+  }
+
+  uv_loop_t loop_{};
+  uv_timer_t wake_{};
+  std::unique_ptr<IoContext> io_;
+};
+
+TEST_F(TcpCheckTest, ConnectWithoutExpectIsHealthyAndClosesTheConnection) {
+  TcpTestServer server({.mode = Mode::kHold});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port()));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
+  EXPECT_TRUE(r.detail.ends_with("ms")) << r.detail;
+  EXPECT_TRUE(r.observations.empty());
+  EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
+}
+
+TEST_F(TcpCheckTest, PortWithoutListenerIsConnectionRefused) {
+  // A bound socket that never listens answers SYNs with RST: a closed port
+  // that no other process can grab while the test runs.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  CheckResult r = RunOnce(Settings("127.0.0.1", ntohs(addr.sin_port)));
+  close(fd);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
+}
+
+TEST_F(TcpCheckTest, BannerMatchingExpectIsHealthy) {
+  TcpTestServer server({.mode = Mode::kBanner, .banner = "220 mail.example ESMTP\r\n"});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220 "));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("expect \"^220 \" matched in ")) << r.detail;
+}
+
+TEST_F(TcpCheckTest, ServerClosingBeforeMatchReportsWhatItSent) {
+  TcpTestServer server(
+      {.mode = Mode::kBanner, .banner = "500 go away\r\n", .close_after_banner = true});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection closed before \"^220\" matched (got \"500 go away\\r\\n\")");
+}
+
+TEST_F(TcpCheckTest, ServerClosingAtOnceReportsNothingReceived) {
+  TcpTestServer server({.mode = Mode::kCloseImmediately});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  // The close may arrive as an orderly FIN or, if the kernel saw unread data, a reset.
+  EXPECT_TRUE(r.detail == "connection closed before \"^220\" matched (got nothing)" ||
+              r.detail == "read failed: connection reset by peer")
+      << r.detail;
+}
+
+TEST_F(TcpCheckTest, ReceivedTextInDetailIsEscapedAndCapped) {
+  std::string banner = "\x01\x7f";
+  banner += std::string(100, 'a');
+  TcpTestServer server({.mode = Mode::kBanner, .banner = banner, .close_after_banner = true});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220"));
+  EXPECT_EQ(r.detail, "connection closed before \"^220\" matched (got \"\\x01\\x7f" +
+                          std::string(62, 'a') + "\"...)");
+}
+
+TEST_F(TcpCheckTest, SendIsWrittenAndEchoMatchesExpect) {
+  TcpTestServer server({.mode = Mode::kEcho});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "PING 42\r\n", "^PING 42\r\n$"));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(TcpCheckTest, SendWithoutExpectIsHealthyOnceWritten) {
+  TcpTestServer server({.mode = Mode::kHold});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "QUIT\r\n"));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
+}
+
+TEST_F(TcpCheckTest, GivesUpAfter64KiBWithoutMatch) {
+  TcpTestServer server({.mode = Mode::kEcho});
+  CheckResult r =
+      RunOnce(Settings("127.0.0.1", server.port(), std::string(100 * 1024, 'x'), "^y"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "no match for \"^y\" in the first 64 KiB");
+}
+
+TEST_F(TcpCheckTest, CancelReleasesTheSocketAndSuppressesTheCallback) {
+  TcpTestServer server({.mode = Mode::kHold});
+  auto check = Make(Settings("127.0.0.1", server.port(), "", "^never"));
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1; }));
+  // The check owns an open socket now (the lookup is over).
+  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(&loop_); }));
+  check->Cancel();
+  EXPECT_TRUE(server.WaitForClientCloses(1, kWait)) << "the server never saw the close";
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+  check->Cancel();  // a second Cancel is a no-op
+}
+
+TEST_F(TcpCheckTest, CheckCanBeStartedAgainAfterCancel) {
+  TcpTestServer server({.mode = Mode::kBanner});
+  auto check = Make(Settings("127.0.0.1", server.port(), "", "^220"));
+  Outcome first;
+  check->Start(first.Callback());
+  check->Cancel();
+  Outcome second;
+  check->Start(second.Callback());
+  ASSERT_TRUE(RunUntil([&] { return second.done(); }));
+  EXPECT_EQ(second.result.health, Health::kHealthy) << second.result.detail;
+  EXPECT_EQ(first.calls, 0);
+}
+
+TEST_F(TcpCheckTest, DestroyWhileResolving) {
+  TcpTestServer server({.mode = Mode::kHold});
+  Outcome outcome;
+  {
+    auto check = Make(Settings("127.0.0.1", server.port()));
+    // uv_getaddrinfo always goes through the thread pool, so the lookup is
+    // still in flight here.
+    check->Start(outcome.Callback());
+  }
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+  EXPECT_EQ(server.accepted(), 0);
+}
+
+TEST_F(TcpCheckTest, DestroyWhileConnecting) {
+  TcpTestServer server({.mode = Mode::kNeverAccept});
+  Outcome outcome;
+  auto check = Make(Settings("127.0.0.1", server.port()));
+  check->Start(outcome.Callback());
+  // The socket exists once the lookup is done; the full accept queue keeps
+  // the connect from completing.
+  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(&loop_); }));
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  ASSERT_EQ(outcome.calls, 0) << outcome.result.detail;
+  check.reset();
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
+TEST_F(TcpCheckTest, DestroyingTheCheckInsideItsCallbackIsSafe) {
+  TcpTestServer server({.mode = Mode::kBanner});
+  auto check = Make(Settings("127.0.0.1", server.port(), "", "^220"));
+  int calls = 0;
+  check->Start([&](CheckResult r) {
+    ++calls;
+    EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+    check.reset();
+  });
+  ASSERT_TRUE(RunUntil([&] { return calls > 0; }));
+  EXPECT_EQ(check, nullptr);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(TcpCheckTest, HundredConcurrentChecksOnOneLoop) {
+  TcpTestServer server({.mode = Mode::kBanner});
+  constexpr int kChecks = 100;
+  std::vector<std::unique_ptr<Check>> checks;
+  std::vector<Outcome> outcomes(kChecks);
+  for (int i = 0; i < kChecks; ++i) {
+    checks.push_back(Make(Settings("127.0.0.1", server.port(), "", "^220")));
+    checks.back()->Start(outcomes[i].Callback());
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (const auto& o : outcomes) {
+      if (!o.done()) return false;
+    }
+    return true;
+  }));
+  for (const auto& o : outcomes) {
+    EXPECT_EQ(o.calls, 1);
+    EXPECT_EQ(o.result.health, Health::kHealthy) << o.result.detail;
+  }
+  EXPECT_EQ(server.accepted(), kChecks);
+}
+
+// --- TLS ---------------------------------------------------------------------
+
+TlsOptions TrustingCa(const TcpTestServer& server) {
+  TlsOptions tls;
+  tls.ca_file = server.ca_file();
+  return tls;
+}
+
+void ExpectExpiry(const CheckResult& r, const TcpTestServer& server) {
+  ASSERT_EQ(r.observations.size(), 1u);
+  EXPECT_EQ(r.observations[0].name, "tls_cert_expiry_timestamp_seconds");
+  EXPECT_EQ(r.observations[0].value, static_cast<double>(server.cert_not_after()));
+  EXPECT_GT(server.cert_not_after(), 0);
+}
+
+TEST_F(TcpCheckTest, TlsHandshakeWithTrustedCaIsHealthyAndReportsExpiry) {
+  TcpTestServer server({.mode = Mode::kHold, .tls = true});
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", TrustingCa(server)));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
+  ExpectExpiry(r, server);
+}
+
+TEST_F(TcpCheckTest, TlsBannerAndEchoGoThroughTheEncryptedStream) {
+  TcpTestServer banner({.mode = Mode::kBanner, .tls = true});
+  CheckResult r = RunOnce(Settings("127.0.0.1", banner.port(), "", "^220", TrustingCa(banner)));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ExpectExpiry(r, banner);
+
+  TcpTestServer echo({.mode = Mode::kEcho, .tls = true});
+  r = RunOnce(Settings("127.0.0.1", echo.port(), "HELLO\n", "^HELLO\n", TrustingCa(echo)));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(TcpCheckTest, TlsUntrustedCertificateFails) {
+  TcpTestServer server({.mode = Mode::kHold, .tls = true});
+  // The system store does not know the test's self-signed certificate.
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", TlsOptions{}));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "TLS handshake failed: certificate verify failed: self-signed certificate");
+}
+
+TEST_F(TcpCheckTest, TlsServerNameMustMatchTheCertificate) {
+  TcpTestServer server({.mode = Mode::kHold, .tls = true});
+  TlsOptions tls = TrustingCa(server);
+  tls.server_name = "localhost";  // in the certificate's subjectAltName
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+
+  tls.server_name = "db.example";
+  r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "TLS handshake failed: certificate verify failed: hostname mismatch");
+}
+
+TEST_F(TcpCheckTest, TlsInsecureSkipVerifyAcceptsAnyCertificateAndReportsExpiry) {
+  TcpTestServer server({.mode = Mode::kHold, .tls = true});
+  TlsOptions tls;
+  tls.insecure_skip_verify = true;
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ExpectExpiry(r, server);
+}
+
+TEST_F(TcpCheckTest, TlsAgainstPlainServerFailsTheHandshake) {
+  TcpTestServer server({.mode = Mode::kBanner});
+  TlsOptions tls;
+  tls.insecure_skip_verify = true;
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_TRUE(r.detail.starts_with("TLS handshake failed: ")) << r.detail;
+  EXPECT_TRUE(r.observations.empty());
+}
+
+TEST_F(TcpCheckTest, TlsSetupErrorIsReportedBeforeConnecting) {
+  TcpTestServer server({.mode = Mode::kHold, .tls = true});
+  TlsOptions tls;
+  tls.ca_file = "/nonexistent/ca.pem";  // the loader checks this; a file can vanish later
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_TRUE(r.detail.starts_with("TLS setup failed: cannot load CA file \"/nonexistent/ca.pem\""))
+      << r.detail;
+  EXPECT_EQ(server.accepted(), 0);
+}
+
+TEST_F(TcpCheckTest, TlsCancelDuringHandshakeReleasesEverything) {
+  // A plain silent server never answers the ClientHello: the handshake hangs.
+  TcpTestServer server({.mode = Mode::kHold});
+  TlsOptions tls;
+  tls.insecure_skip_verify = true;
+  auto check = Make(Settings("127.0.0.1", server.port(), "", "", tls));
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1 && HasTcpHandle(&loop_); }));
+  check.reset();
+  EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
+TEST(TcpCheckSpecTest, TargetNamesAddressAndTls) {
+  TcpCheckSettings plain;
+  plain.host = "127.0.0.1";
+  plain.port = 25;
+  EXPECT_EQ(TcpCheckSpec(plain).Target(), "127.0.0.1:25");
+
+  TcpCheckSettings v6;
+  v6.host = "::1";
+  v6.port = 6379;
+  v6.tls = TlsOptions{};
+  EXPECT_EQ(TcpCheckSpec(v6).Target(), "tls://[::1]:6379");
+}
+
+}  // namespace
+}  // namespace hx
