@@ -281,8 +281,8 @@ class TcpCheck::Attempt {
       ConnectNext(status);
       return;
     }
-    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &Attempt::OnAlloc,
-                                 &Attempt::OnRead);
+    const int rc =
+        uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &Attempt::OnAlloc, &Attempt::OnRead);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
       return;
@@ -394,8 +394,8 @@ class TcpCheck::Attempt {
     FlushTls();
     if (over_) return;
     if (tls_->failed()) {
-      Finish(CheckResult::Unhealthy(
-          (was_established ? "TLS error: " : "TLS handshake failed: ") + tls_->error()));
+      Finish(CheckResult::Unhealthy((was_established ? "TLS error: " : "TLS handshake failed: ") +
+                                    tls_->error()));
       return;
     }
     if (!was_established && tls_->handshake_done()) {
@@ -416,8 +416,8 @@ class TcpCheck::Attempt {
   void CheckReceived() {
     if (!settings_->expect) return;
     if (RE2::PartialMatch(received_, *settings_->expect)) {
-      Finish(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) +
-                                  " matched in " + FormatMillis(uv_hrtime() - started_ns_)));
+      Finish(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) + " matched in " +
+                                  FormatMillis(uv_hrtime() - started_ns_)));
     } else if (received_.size() >= kMaxReceiveBytes) {
       Finish(CheckResult::Unhealthy("no match for " + Quote(settings_->expect->pattern()) +
                                     " in the first 64 KiB"));

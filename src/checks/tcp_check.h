@@ -30,9 +30,9 @@ class TlsClientContext;
 struct TcpCheckSettings {
   std::string host;  ///< name or IP, without the brackets of "[v6]:port"
   uint16_t port = 0;
-  std::string send;                      ///< written after connecting; may be empty
+  std::string send;                        ///< written after connecting; may be empty
   std::shared_ptr<const re2::RE2> expect;  ///< nullptr: connecting is enough
-  std::optional<TlsOptions> tls;         ///< set when `tls` is true or a mapping
+  std::optional<TlsOptions> tls;           ///< set when `tls` is true or a mapping
 };
 
 /// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns

@@ -48,15 +48,13 @@ std::shared_ptr<const TlsClientContext> TlsClientContext::Create(const TlsClient
     return nullptr;
   }
   // Wrap at once so every early return below frees the context.
-  std::shared_ptr<const TlsClientContext> result(
-      new TlsClientContext(ctx, settings.verify_peer));
+  std::shared_ptr<const TlsClientContext> result(new TlsClientContext(ctx, settings.verify_peer));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (settings.verify_peer) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    const bool loaded =
-        settings.ca_file.empty()
-            ? SSL_CTX_set_default_verify_paths(ctx) == 1
-            : SSL_CTX_load_verify_locations(ctx, settings.ca_file.c_str(), nullptr) == 1;
+    const bool loaded = settings.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
+                                                 : SSL_CTX_load_verify_locations(
+                                                       ctx, settings.ca_file.c_str(), nullptr) == 1;
     if (!loaded) {
       *error = settings.ca_file.empty()
                    ? "cannot load the system CA store: " + TakeOpenSslError()

@@ -18,9 +18,9 @@ namespace hx {
 
 /// What a TLS client trusts and presents. Plain data.
 struct TlsClientSettings {
-  std::string ca_file;    ///< PEM bundle of trusted CAs; empty: the system store
-  std::string cert_file;  ///< client certificate chain (PEM); empty: none
-  std::string key_file;   ///< client private key (PEM), with cert_file
+  std::string ca_file;      ///< PEM bundle of trusted CAs; empty: the system store
+  std::string cert_file;    ///< client certificate chain (PEM); empty: none
+  std::string key_file;     ///< client private key (PEM), with cert_file
   bool verify_peer = true;  ///< false accepts any certificate (insecure_skip_verify)
 };
 

@@ -1,5 +1,7 @@
 // TcpCheck against real loopback servers on a real libuv loop.
 
+#include "checks/tcp_check.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <re2/re2.h>
@@ -15,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include "checks/tcp_check.h"
 #include "io/io_context.h"
 #include "support/tcp_test_server.h"
 
@@ -73,7 +74,8 @@ class TcpCheckTest : public ::testing::Test {
     // Wakes uv_run(UV_RUN_ONCE) regularly so waits on other threads stay
     // bounded; unreferenced so it never keeps the loop alive by itself.
     uv_timer_init(&loop_, &wake_);
-    uv_timer_start(&wake_, [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        &wake_, [](uv_timer_t*) {}, 5, 5);
     uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
   }
 
@@ -197,8 +199,7 @@ TEST_F(TcpCheckTest, SendWithoutExpectIsHealthyOnceWritten) {
 
 TEST_F(TcpCheckTest, GivesUpAfter64KiBWithoutMatch) {
   TcpTestServer server({.mode = Mode::kEcho});
-  CheckResult r =
-      RunOnce(Settings("127.0.0.1", server.port(), std::string(100 * 1024, 'x'), "^y"));
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), std::string(100 * 1024, 'x'), "^y"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no match for \"^y\" in the first 64 KiB");
 }

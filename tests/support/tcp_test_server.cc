@@ -71,7 +71,8 @@ TcpTestServer::TcpTestServer(Options options) : options_(std::move(options)) {
   if (never_accept) {
     filler_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ThrowIfNot(filler_fd_ >= 0, "socket");
-    ThrowIfNot(connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0, "connect");
+    ThrowIfNot(connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0,
+               "connect");
     return;
   }
   acceptor_ = std::thread([this] { AcceptLoop(); });
@@ -113,7 +114,8 @@ void TcpTestServer::GenerateCertificate() {
   const std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30"
       " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
-      " -keyout " + key_file_ + " -out " + cert_file_ + " 2>/dev/null";
+      " -keyout " +
+      key_file_ + " -out " + cert_file_ + " 2>/dev/null";
   if (std::system(command.c_str()) != 0) {
     throw std::runtime_error("TcpTestServer: openssl req failed");
   }
