@@ -512,7 +512,11 @@ void MapReader::Finish() {
         best_distance = distance;
       }
     }
-    if (best != nullptr) message += " (did you mean " + Quote(*best) + "?)";
+    if (name == "<<") {
+      message += " (YAML merge keys are not supported)";
+    } else if (best != nullptr) {
+      message += " (did you mean " + Quote(*best) + "?)";
+    }
     ctx_->Error(key, path_, std::move(message));
   }
 }

@@ -1,0 +1,383 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+
+namespace hx {
+namespace {
+
+using config::ConfigError;
+using config::MapReader;
+using config::Mark;
+using config::MarkOf;
+using config::ParseContext;
+
+// Below this the loop would spend its time on timers, and it is almost
+// certainly a typo ("10" meant as seconds is already rejected by the syntax).
+constexpr Duration kMinInterval = std::chrono::milliseconds(10);
+constexpr int kMaxThreshold = 100;
+
+// Label names the exporter itself sets, or Prometheus assigns on scrape.
+constexpr std::array<std::string_view, 8> kReservedLabels = {
+    "check", "type", "critical", "phase", "status", "le", "job", "instance"};
+
+constexpr std::array<std::string_view, 8> kCheckCommonKeys = {"name",
+                                                              "interval",
+                                                              "timeout",
+                                                              "critical",
+                                                              "degraded_latency",
+                                                              "failure_threshold",
+                                                              "success_threshold",
+                                                              "labels"};
+
+bool IsCheckNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
+}
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// What a node is, for "expected X, got Y" messages.
+std::string Describe(const YAML::Node& node) {
+  if (node.IsScalar()) {
+    const std::string& text = node.Scalar();
+    return Quote(text.size() > 60 ? text.substr(0, 60) + "..." : text);
+  }
+  if (node.IsSequence()) return "a sequence";
+  if (node.IsMap()) return "a mapping";
+  return "null";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+// Reads the `global:` mapping into `global`, keeping defaults for what is absent.
+void ReadGlobal(MapReader& reader, GlobalConfig& global) {
+  if (auto interval = reader.Duration("interval")) {
+    if (*interval < kMinInterval) {
+      reader.Error("interval", "must be at least " + FormatDuration(kMinInterval));
+    } else {
+      global.interval = *interval;
+    }
+  }
+  if (auto timeout = reader.Duration("timeout")) {
+    if (*timeout <= Duration::zero()) {
+      reader.Error("timeout", "must be greater than 0s");
+    } else {
+      global.timeout = *timeout;
+    }
+  }
+  if (auto degraded = reader.Duration("degraded_latency")) {
+    if (*degraded <= Duration::zero()) {
+      reader.Error("degraded_latency", "must be greater than 0s");
+    } else if (*degraded >= global.timeout) {
+      reader.Error("degraded_latency",
+                   "must be less than the timeout (" + FormatDuration(global.timeout) + ")");
+    } else {
+      global.degraded_latency = *degraded;
+    }
+  }
+  if (auto buckets = reader.Node("duration_buckets")) {
+    const std::string path = reader.PathOf("duration_buckets");
+    ParseContext& ctx = reader.context();
+    if (!buckets->IsSequence() || buckets->size() == 0) {
+      ctx.Error(buckets->IsNull() ? reader.node() : *buckets, path,
+                "expected a non-empty list of ascending bucket bounds in seconds");
+    } else {
+      std::vector<double> bounds;
+      bool ok = true;
+      size_t index = 0;
+      for (auto it = buckets->begin(); it != buckets->end(); ++it, ++index) {
+        const YAML::Node& item = *it;
+        const std::string item_path = path + "[" + std::to_string(index) + "]";
+        double value = 0;
+        bool parsed = false;
+        if (item.IsScalar()) {
+          const std::string& text = item.Scalar();
+          auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+          parsed = !text.empty() && ec == std::errc() && ptr == text.data() + text.size() &&
+                   std::isfinite(value);
+        }
+        if (!parsed) {
+          ctx.Error(item.IsNull() ? *buckets : item, item_path,
+                    "expected a number of seconds, got " + Describe(item));
+          ok = false;
+        } else if (value <= 0) {
+          ctx.Error(item, item_path, "must be greater than 0");
+          ok = false;
+        } else if (!bounds.empty() && value <= bounds.back()) {
+          ctx.Error(item, item_path, "must be greater than the previous bound");
+          ok = false;
+        }
+        if (parsed) bounds.push_back(value);
+      }
+      if (ok) global.duration_buckets = std::move(bounds);
+    }
+  }
+  reader.Finish();
+}
+
+// Reads `labels:`; returns them sorted by name.
+std::vector<std::pair<std::string, std::string>> ReadLabels(MapReader& check) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::optional<MapReader> reader = check.Map("labels");
+  if (!reader) return labels;
+  std::map<std::string, std::string> sorted;
+  for (const std::string& name : reader->Keys()) {
+    std::optional<std::string> value = reader->String(name);
+    if (!IsLabelName(name)) {
+      reader->Error(name,
+                    "invalid label name " + Quote(name) + ": must match [a-zA-Z_][a-zA-Z0-9_]*");
+    } else if (name.starts_with("__")) {
+      reader->Error(name, "label name " + Quote(name) +
+                              " is reserved: names starting with \"__\" are Prometheus' own");
+    } else if (std::find(kReservedLabels.begin(), kReservedLabels.end(), name) !=
+               kReservedLabels.end()) {
+      reader->Error(name, "label name " + Quote(name) + " is reserved: it is set by the exporter" +
+                              (name == "job" || name == "instance" ? " or by Prometheus" : ""));
+    } else if (value) {
+      sorted.emplace(name, std::move(*value));
+    }
+  }
+  reader->Finish();
+  labels.assign(sorted.begin(), sorted.end());
+  return labels;
+}
+
+// Reads one entry of `checks:`. Returns nullopt when it had errors.
+// `name_lines` maps each check name seen so far to the line it was defined on.
+std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
+                                     const GlobalConfig& global, const CheckTypeRegistry& types,
+                                     std::map<std::string, int>& name_lines, ParseContext& ctx) {
+  const std::string path = "checks[" + std::to_string(index) + "]";
+  MapReader reader(node, path, ctx);
+  if (!reader.valid()) return std::nullopt;
+  const size_t errors_before = ctx.errors().size();
+
+  CheckConfig check;
+  check.mark = MarkOf(node);
+  if (reader.Require("name")) {
+    // Not expanded: a name is an identifier in metrics, not a place for secrets.
+    if (auto name = reader.String("name", /*expand_env=*/false)) {
+      if (name->empty() || !std::all_of(name->begin(), name->end(), IsCheckNameChar)) {
+        reader.Error("name", "invalid check name " + Quote(*name) +
+                                 ": use letters, digits, \"_\", \".\" and \"-\"");
+      } else if (auto [first, inserted] =
+                     name_lines.emplace(*name, MarkOf(*reader.Node("name")).line);
+                 !inserted) {
+        reader.Error("name", "duplicate check name " + Quote(*name) + " (first defined at line " +
+                                 std::to_string(first->second) + ")");
+      } else {
+        check.name = *name;
+      }
+    }
+  }
+
+  check.interval = global.interval;
+  if (auto interval = reader.Duration("interval")) {
+    if (*interval < kMinInterval) {
+      reader.Error("interval", "must be at least " + FormatDuration(kMinInterval));
+    } else {
+      check.interval = *interval;
+    }
+  }
+
+  // An explicit timeout longer than the interval is a mistake; the global
+  // default is merely clamped, so a short-interval check need not repeat it.
+  check.timeout = std::min(global.timeout, check.interval);
+  if (auto timeout = reader.Duration("timeout")) {
+    if (*timeout <= Duration::zero()) {
+      reader.Error("timeout", "must be greater than 0s");
+    } else if (*timeout > check.interval) {
+      reader.Error("timeout",
+                   "must not be longer than the interval (" + FormatDuration(check.interval) + ")");
+    } else {
+      check.timeout = *timeout;
+    }
+  }
+
+  if (auto critical = reader.Bool("critical")) check.critical = *critical;
+
+  check.degraded_latency = global.degraded_latency;
+  if (auto degraded = reader.Duration("degraded_latency")) {
+    if (*degraded <= Duration::zero()) {
+      reader.Error("degraded_latency", "must be greater than 0s");
+    } else if (*degraded >= check.timeout) {
+      reader.Error("degraded_latency",
+                   "must be less than the timeout (" + FormatDuration(check.timeout) + ")");
+    } else {
+      check.degraded_latency = *degraded;
+    }
+  }
+
+  if (auto n = reader.Int("failure_threshold", 1, kMaxThreshold)) {
+    check.failure_threshold = static_cast<int>(*n);
+  }
+  if (auto n = reader.Int("success_threshold", 1, kMaxThreshold)) {
+    check.success_threshold = static_cast<int>(*n);
+  }
+  check.labels = ReadLabels(reader);
+
+  // The handler key: any remaining key that names a registered type.
+  std::vector<std::string> handlers;
+  for (const std::string& key : reader.Keys()) {
+    if (std::find(kCheckCommonKeys.begin(), kCheckCommonKeys.end(), key) !=
+        kCheckCommonKeys.end()) {
+      continue;
+    }
+    if (types.Find(key) != nullptr) handlers.push_back(key);
+  }
+  for (const std::string& key : handlers) reader.Accept(key);
+  if (handlers.empty()) {
+    reader.Error("missing check type: expected exactly one of " + JoinNames(types.Names()));
+  } else if (handlers.size() > 1) {
+    reader.Error("more than one check type (" + JoinNames(handlers) + "): expected exactly one");
+  } else {
+    check.type = handlers.front();
+    if (std::optional<MapReader> handler = reader.Map(check.type)) {
+      const size_t before_handler = ctx.errors().size();
+      try {
+        check.spec = types.Find(check.type)->parse(*handler);
+      } catch (const std::exception& e) {
+        // A parser bug must not take the daemon down with a bad config.
+        handler->Error(std::string("internal error in the ") + check.type + " parser: " + e.what());
+      }
+      if (!check.spec && ctx.errors().size() == before_handler) {
+        handler->Error("the " + check.type + " check type rejected this configuration");
+      }
+    }
+  }
+  reader.Finish();
+
+  if (ctx.errors().size() != errors_before) return std::nullopt;
+  return check;
+}
+
+void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseContext& ctx,
+                Config& config) {
+  if (!root.IsDefined() || root.IsNull()) {
+    ctx.Error(Mark{1, 1}, "", "the config is empty: expected a mapping with a \"checks\" list");
+    return;
+  }
+  MapReader top(root, "", ctx);
+  if (!top.valid()) return;
+
+  if (auto global = top.Node("global")) {
+    // An empty `global:` (every default commented out) is harmless.
+    if (!global->IsNull()) {
+      MapReader reader(*global, "global", ctx);
+      if (reader.valid()) ReadGlobal(reader, config.global);
+    }
+  }
+
+  if (top.Require("checks")) {
+    const YAML::Node checks = *top.Node("checks");
+    if (!checks.IsSequence()) {
+      top.Error("checks", "expected a list of checks, got " + Describe(checks));
+    } else if (checks.size() == 0) {
+      top.Error("checks", "at least one check is required");
+    } else {
+      std::map<std::string, int> name_lines;
+      size_t index = 0;
+      for (auto it = checks.begin(); it != checks.end(); ++it, ++index) {
+        const YAML::Node& entry = *it;
+        std::optional<CheckConfig> check =
+            ReadCheck(entry, index, config.global, types, name_lines, ctx);
+        if (check) config.checks.push_back(std::move(*check));
+      }
+    }
+  }
+  top.Finish();
+}
+
+}  // namespace
+
+LoadResult LoadConfigString(const std::string& yaml, const std::string& file,
+                            const CheckTypeRegistry& types, config::EnvLookup env) {
+  ParseContext ctx(file, std::move(env));
+  Config config;
+  config.source = file;
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
+    if (documents.size() > 1) {
+      ctx.Error(documents[1], "",
+                "expected one YAML document, found " + std::to_string(documents.size()));
+    } else {
+      ReadConfig(documents.empty() ? YAML::Node() : documents.front(), types, ctx, config);
+    }
+  } catch (const YAML::Exception& e) {
+    // Syntax errors: yaml-cpp's marks are 0-based, null when it has none.
+    const Mark at = e.mark.is_null() ? Mark{} : Mark{e.mark.line + 1, e.mark.column + 1};
+    ctx.Error(at, "", e.msg);
+  } catch (const std::exception& e) {
+    ctx.Error(Mark{}, "", std::string("internal error while reading the config: ") + e.what());
+  }
+
+  LoadResult result;
+  result.errors = ctx.errors();
+  // Errors are found section by section (unknown keys last); users read them
+  // top to bottom.
+  std::stable_sort(
+      result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
+        return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
+      });
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& types,
+                          config::EnvLookup env) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  std::string text;
+  int read_errno = 0;
+  if (f == nullptr) {
+    read_errno = errno;
+  } else {
+    char buffer[64 * 1024];
+    size_t n;
+    errno = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+    if (std::ferror(f)) read_errno = errno != 0 ? errno : EIO;  // e.g. EISDIR for a directory
+    std::fclose(f);
+  }
+  if (read_errno != 0) {
+    LoadResult result;
+    result.errors.push_back(
+        {path, Mark{}, "", std::string("cannot read config file: ") + std::strerror(read_errno)});
+    return result;
+  }
+  return LoadConfigString(text, path, types, std::move(env));
+}
+
+}  // namespace hx

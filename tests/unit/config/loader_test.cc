@@ -1,0 +1,462 @@
+// Loader tests against a registry of fake check types, so they pin the common
+// part of the format independently of the real http/tcp parsers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include "config/config.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::string_view_literals;
+
+// The parsed `fake:` mapping: one required `target`.
+class FakeSpec : public CheckSpec {
+ public:
+  explicit FakeSpec(std::string target) : target_(std::move(target)) {}
+  std::unique_ptr<Check> CreateCheck(IoContext&) const override { return nullptr; }
+  std::string Target() const override { return target_; }
+
+ private:
+  std::string target_;
+};
+
+CheckType FakeType(std::string name) {
+  return {std::move(name), [](config::MapReader& r) -> std::shared_ptr<const CheckSpec> {
+            const size_t before = r.context().errors().size();
+            r.Require("target");
+            std::optional<std::string> target = r.String("target");
+            // Validation of an expanded value: the message must not quote it.
+            if (target && target->starts_with("bad")) r.Error("target", "target is not allowed");
+            r.Finish();
+            if (r.context().errors().size() != before || !target) return nullptr;
+            return std::make_shared<FakeSpec>(*target);
+          }};
+}
+
+const CheckTypeRegistry& FakeTypes() {
+  static const CheckTypeRegistry registry = [] {
+    CheckTypeRegistry r;
+    r.Register(FakeType("fake"));
+    r.Register(FakeType("other"));
+    // A buggy parser: throws. The loader must turn that into an error.
+    r.Register({"throws", [](config::MapReader&) -> std::shared_ptr<const CheckSpec> {
+                  throw std::runtime_error("boom");
+                }});
+    // A parser that fails without saying why.
+    r.Register({"silent", [](config::MapReader& r) -> std::shared_ptr<const CheckSpec> {
+                  r.Finish();
+                  return nullptr;
+                }});
+    return r;
+  }();
+  return registry;
+}
+
+config::EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+LoadResult Load(const std::string& yaml, std::map<std::string, std::string> env = {}) {
+  return LoadConfigString(yaml, "c.yml", FakeTypes(), FakeEnv(std::move(env)));
+}
+
+std::vector<std::string> Messages(const LoadResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) out.push_back(e.ToString());
+  return out;
+}
+
+TEST(LoaderTest, MinimalConfigGetsEveryDefault) {
+  LoadResult r = Load(R"(
+checks:
+  - name: api
+    fake: {target: "host:1"}
+)");
+  ASSERT_THAT(Messages(r), IsEmpty());
+  ASSERT_TRUE(r.config.has_value());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.source, "c.yml");
+  EXPECT_EQ(c.global.interval, seconds(30));
+  EXPECT_EQ(c.global.timeout, seconds(5));
+  EXPECT_EQ(c.global.degraded_latency, std::nullopt);
+  EXPECT_EQ(c.global.duration_buckets,
+            (std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
+  ASSERT_EQ(c.checks.size(), 1u);
+  const CheckConfig& check = c.checks[0];
+  EXPECT_EQ(check.name, "api");
+  EXPECT_EQ(check.type, "fake");
+  EXPECT_EQ(check.interval, seconds(30));
+  EXPECT_EQ(check.timeout, seconds(5));
+  EXPECT_TRUE(check.critical);
+  EXPECT_EQ(check.degraded_latency, std::nullopt);
+  EXPECT_EQ(check.failure_threshold, 1);
+  EXPECT_EQ(check.success_threshold, 1);
+  EXPECT_THAT(check.labels, IsEmpty());
+  ASSERT_NE(check.spec, nullptr);
+  EXPECT_EQ(check.spec->Target(), "host:1");
+  EXPECT_EQ(check.mark.line, 3);
+  EXPECT_EQ(check.mark.column, 5);
+}
+
+TEST(LoaderTest, EveryFieldIsRead) {
+  LoadResult r = Load(R"(
+global:
+  interval: 1m
+  timeout: 3s
+  degraded_latency: 700ms
+  duration_buckets: [0.1, 1, 10]
+checks:
+  - name: api.v2_main-1
+    interval: 10s
+    timeout: 2s
+    critical: false
+    degraded_latency: 500ms
+    failure_threshold: 3
+    success_threshold: 100
+    labels: {team: payments, Zone: eu, _x: "1", tier: 2}
+    fake: {target: t}
+  - name: inherits
+    other: {target: u}
+)");
+  ASSERT_THAT(Messages(r), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.global.interval, std::chrono::minutes(1));
+  EXPECT_EQ(c.global.timeout, seconds(3));
+  EXPECT_EQ(c.global.degraded_latency, milliseconds(700));
+  EXPECT_EQ(c.global.duration_buckets, (std::vector<double>{0.1, 1, 10}));
+  ASSERT_EQ(c.checks.size(), 2u);
+  const CheckConfig& api = c.checks[0];
+  EXPECT_EQ(api.name, "api.v2_main-1");
+  EXPECT_EQ(api.interval, seconds(10));
+  EXPECT_EQ(api.timeout, seconds(2));
+  EXPECT_FALSE(api.critical);
+  EXPECT_EQ(api.degraded_latency, milliseconds(500));
+  EXPECT_EQ(api.failure_threshold, 3);
+  EXPECT_EQ(api.success_threshold, 100);
+  // Sorted by name (byte order: upper case first).
+  EXPECT_THAT(api.labels, ElementsAre(std::pair<std::string, std::string>{"Zone", "eu"},
+                                      std::pair<std::string, std::string>{"_x", "1"},
+                                      std::pair<std::string, std::string>{"team", "payments"},
+                                      std::pair<std::string, std::string>{"tier", "2"}));
+  const CheckConfig& inherits = c.checks[1];
+  EXPECT_EQ(inherits.type, "other");
+  EXPECT_EQ(inherits.interval, std::chrono::minutes(1));
+  EXPECT_EQ(inherits.timeout, seconds(3));
+  EXPECT_EQ(inherits.degraded_latency, milliseconds(700));
+}
+
+TEST(LoaderTest, DefaultTimeoutIsClampedToTheInterval) {
+  LoadResult r = Load(R"(
+global: {timeout: 5s}
+checks:
+  - {name: fast, interval: 2s, fake: {target: t}}
+  - {name: slow, interval: 1m, fake: {target: t}}
+  - {name: exact, interval: 3s, timeout: 3s, fake: {target: t}}
+)");
+  ASSERT_THAT(Messages(r), IsEmpty());
+  EXPECT_EQ(r.config->checks[0].timeout, seconds(2));
+  EXPECT_EQ(r.config->checks[1].timeout, seconds(5));
+  EXPECT_EQ(r.config->checks[2].timeout, seconds(3));  // equal to the interval is fine
+}
+
+TEST(LoaderTest, EmptyGlobalIsAllowed) {
+  LoadResult r = Load("global:\nchecks:\n  - {name: a, fake: {target: t}}\n");
+  EXPECT_THAT(Messages(r), IsEmpty());
+  EXPECT_TRUE(r.config.has_value());
+}
+
+struct ErrorCase {
+  std::string yaml;
+  std::vector<std::string> errors;
+};
+
+// One row per error class, with the exact text a user reads.
+TEST(LoaderTest, ReportsEachErrorClassExactly) {
+  const ErrorCase cases[] = {
+      {"checks:\n  - name: a\n    fake: {target: t, urll: x}\n",
+       {R"(c.yml:3:23: checks[0].fake: unknown key "urll")"}},
+      {"checks:\n  - name: a\n    intervall: 5s\n    fake: {target: t}\n",
+       {R"(c.yml:3:5: checks[0]: unknown key "intervall" (did you mean "interval"?))"}},
+      {"chekcs: []\n",
+       {R"(c.yml:1:1: missing required key "checks")",
+        R"(c.yml:1:1: unknown key "chekcs" (did you mean "checks"?))"}},
+      {"global: {timout: 1s}\nchecks:\n  - {name: a, fake: {target: t}}\n",
+       {R"(c.yml:1:10: global: unknown key "timout" (did you mean "timeout"?))"}},
+      {"checks:\n  - name: a\n    name: b\n    fake: {target: t}\n",
+       {R"(c.yml:3:5: checks[0]: duplicate key "name" (first defined at line 2))"}},
+      {"checks:\n  - name: a\n    fake: {target: t}\n  - name: b\n    fake: {target: t}\n"
+       "  - name: a\n    fake: {target: t}\n",
+       {R"(c.yml:6:11: checks[2].name: duplicate check name "a" (first defined at line 2))"}},
+      {"checks:\n  - name: a\n",
+       {"c.yml:2:5: checks[0]: missing check type: expected exactly one of fake, other, throws, "
+        "silent"}},
+      {"checks:\n  - name: a\n    other: {target: t}\n    fake: {target: t}\n",
+       {"c.yml:2:5: checks[0]: more than one check type (other, fake): expected exactly one"}},
+      {"checks:\n  - fake: {target: t}\n",
+       {R"(c.yml:2:5: checks[0]: missing required key "name")"}},
+      {"checks:\n  - name: a b\n    fake: {target: t}\n",
+       {R"(c.yml:2:11: checks[0].name: invalid check name "a b": use letters, digits, "_", "." and "-")"}},
+      {"checks:\n  - name: ''\n    fake: {target: t}\n",
+       {R"(c.yml:2:11: checks[0].name: invalid check name "": use letters, digits, "_", "." and "-")"}},
+      {"checks:\n  - name: a\n    interval: 5ms\n    fake: {target: t}\n",
+       {"c.yml:3:15: checks[0].interval: must be at least 10ms"}},
+      {"checks:\n  - name: a\n    interval: [1]\n    fake: {target: t}\n",
+       {"c.yml:3:15: checks[0].interval: expected a duration like 10s, got a sequence"}},
+      {"checks:\n  - name: a\n    interval: 5s\n    timeout: 6s\n    fake: {target: t}\n",
+       {"c.yml:4:14: checks[0].timeout: must not be longer than the interval (5s)"}},
+      {"checks:\n  - name: a\n    timeout: 0s\n    fake: {target: t}\n",
+       {"c.yml:3:14: checks[0].timeout: must be greater than 0s"}},
+      {"checks:\n  - name: a\n    timeout: 1s\n    degraded_latency: 1s\n    fake: {target: t}\n",
+       {"c.yml:4:23: checks[0].degraded_latency: must be less than the timeout (1s)"}},
+      {"checks:\n  - name: a\n    degraded_latency: 0s\n    fake: {target: t}\n",
+       {"c.yml:3:23: checks[0].degraded_latency: must be greater than 0s"}},
+      {"checks:\n  - name: a\n    critical: yes please\n    fake: {target: t}\n",
+       {R"(c.yml:3:15: checks[0].critical: expected true or false, got "yes please")"}},
+      {"checks:\n  - name: a\n    failure_threshold: 0\n    success_threshold: 101\n"
+       "    fake: {target: t}\n",
+       {R"(c.yml:3:24: checks[0].failure_threshold: must be an integer from 1 to 100, got "0")",
+        R"(c.yml:4:24: checks[0].success_threshold: must be an integer from 1 to 100, got "101")"}},
+      {"checks:\n  - name: a\n    labels: {team-x: a, __meta: b, check: c, le: d, job: e, "
+       "instance: f, ok: [g]}\n    fake: {target: t}\n",
+       {R"(c.yml:3:22: checks[0].labels.team-x: invalid label name "team-x": must match [a-zA-Z_][a-zA-Z0-9_]*)",
+        R"(c.yml:3:33: checks[0].labels.__meta: label name "__meta" is reserved: names starting with "__" are Prometheus' own)",
+        R"(c.yml:3:43: checks[0].labels.check: label name "check" is reserved: it is set by the exporter)",
+        R"(c.yml:3:50: checks[0].labels.le: label name "le" is reserved: it is set by the exporter)",
+        R"(c.yml:3:58: checks[0].labels.job: label name "job" is reserved: it is set by the exporter or by Prometheus)",
+        R"(c.yml:3:71: checks[0].labels.instance: label name "instance" is reserved: it is set by the exporter or by Prometheus)",
+        "c.yml:3:78: checks[0].labels.ok: expected a string, got a sequence"}},
+      {"checks:\n  - name: a\n    labels: [a]\n    fake: {target: t}\n",
+       {"c.yml:3:13: checks[0].labels: expected a mapping, got a sequence"}},
+      {"checks:\n  - name: a\n    fake:\n",
+       {"c.yml:3:5: checks[0].fake: expected a mapping, got null"}},
+      {"checks:\n  - name: a\n    fake: {}\n",
+       {R"(c.yml:3:11: checks[0].fake: missing required key "target")"}},
+      {"checks:\n  - name: a\n    throws: {}\n",
+       {"c.yml:3:13: checks[0].throws: internal error in the throws parser: boom"}},
+      {"checks:\n  - name: a\n    silent: {}\n",
+       {"c.yml:3:13: checks[0].silent: the silent check type rejected this configuration"}},
+      {"global:\n  interval: 1ms\n  timeout: 0s\nchecks:\n  - {name: a, fake: {target: t}}\n",
+       {"c.yml:2:13: global.interval: must be at least 10ms",
+        "c.yml:3:12: global.timeout: must be greater than 0s"}},
+      {"global:\n  degraded_latency: 5s\nchecks:\n  - {name: a, fake: {target: t}}\n",
+       {"c.yml:2:21: global.degraded_latency: must be less than the timeout (5s)"}},
+      {"global:\n  duration_buckets: [0.1, 0.1, -1, x, [1], 5]\nchecks:\n"
+       "  - {name: a, fake: {target: t}}\n",
+       {"c.yml:2:27: global.duration_buckets[1]: must be greater than the previous bound",
+        "c.yml:2:32: global.duration_buckets[2]: must be greater than 0",
+        R"(c.yml:2:36: global.duration_buckets[3]: expected a number of seconds, got "x")",
+        "c.yml:2:39: global.duration_buckets[4]: expected a number of seconds, got a sequence"}},
+      {"global:\n  duration_buckets: []\nchecks:\n  - {name: a, fake: {target: t}}\n",
+       {"c.yml:2:21: global.duration_buckets: expected a non-empty list of ascending bucket "
+        "bounds in seconds"}},
+      {"global: [1]\nchecks:\n  - {name: a, fake: {target: t}}\n",
+       {"c.yml:1:9: global: expected a mapping, got a sequence"}},
+      {"checks:\n  - name: a\n    fake: {target: \"${MISSING}\"}\n",
+       {R"(c.yml:3:20: checks[0].fake.target: environment variable "MISSING" is not set)"}},
+      {"checks: [1, 2]\n",
+       {R"(c.yml:1:10: checks[0]: expected a mapping, got "1")",
+        R"(c.yml:1:13: checks[1]: expected a mapping, got "2")"}},
+      {"checks: []\n", {"c.yml:1:9: checks: at least one check is required"}},
+      {"checks:\n  - <<: {name: a}\n    name: b\n    fake: {target: t}\n",
+       {R"(c.yml:2:5: checks[0]: unknown key "<<" (YAML merge keys are not supported))"}},
+      {"checks: null\n", {"c.yml:1:1: checks: expected a list of checks, got null"}},
+      {"checks: {name: a}\n", {"c.yml:1:9: checks: expected a list of checks, got a mapping"}},
+      {"checks:\n  - name: a\nfake: {target: t}\n",
+       {"c.yml:2:5: checks[0]: missing check type: expected exactly one of fake, other, throws, "
+        "silent",
+        R"(c.yml:3:1: unknown key "fake")"}},
+      {"checks: [\n", {"c.yml:2:1: end of sequence flow not found"}},
+      {"a: 1\n---\nb: 2\n", {"c.yml:3:1: expected one YAML document, found 2"}},
+      {"", {R"(c.yml:1:1: the config is empty: expected a mapping with a "checks" list)"}},
+      {"# only a comment\n",
+       {R"(c.yml:1:1: the config is empty: expected a mapping with a "checks" list)"}},
+      {"just a scalar\n", {R"(c.yml:1:1: expected a mapping, got "just a scalar")"}},
+      {"- a\n- b\n", {"c.yml:1:1: expected a mapping, got a sequence"}},
+  };
+  for (const auto& c : cases) {
+    LoadResult r = Load(c.yaml);
+    EXPECT_EQ(Messages(r), c.errors) << c.yaml;
+    EXPECT_FALSE(r.config.has_value()) << c.yaml;
+  }
+}
+
+TEST(LoaderTest, ReportsEveryErrorInTheFileInLineOrder) {
+  LoadResult r = Load(R"(global:
+  interval: soon
+checks:
+  - name: one
+    fake: {target: t}
+    critical: maybe
+  - name: two
+    timeout: 1h
+    fake: {target: t}
+    bogus: 1
+  - just-a-string
+  - name: one
+    fake: {}
+)");
+  EXPECT_THAT(
+      Messages(r),
+      ElementsAre(
+          R"(c.yml:2:13: global.interval: not a valid duration "soon" (use e.g. 500ms, 10s, 1m30s))",
+          R"(c.yml:6:15: checks[0].critical: expected true or false, got "maybe")",
+          "c.yml:8:14: checks[1].timeout: must not be longer than the interval (30s)",
+          R"(c.yml:10:5: checks[1]: unknown key "bogus")",
+          R"(c.yml:11:5: checks[2]: expected a mapping, got "just-a-string")",
+          R"(c.yml:12:11: checks[3].name: duplicate check name "one" (first defined at line 4))",
+          R"(c.yml:13:11: checks[3].fake: missing required key "target")"));
+  EXPECT_FALSE(r.config.has_value());
+}
+
+TEST(LoaderTest, ExpandsEnvironmentInStringsOnly) {
+  LoadResult r = Load(R"(
+checks:
+  - name: a
+    labels: {env: "${DEPLOY}", cost: "$$5"}
+    fake: {target: "${HOST}:${PORT}"}
+)",
+                      {{"HOST", "db"}, {"PORT", "5432"}, {"DEPLOY", "prod"}});
+  ASSERT_THAT(Messages(r), IsEmpty());
+  const CheckConfig& check = r.config->checks[0];
+  EXPECT_EQ(check.spec->Target(), "db:5432");
+  EXPECT_THAT(check.labels, ElementsAre(std::pair<std::string, std::string>{"cost", "$5"},
+                                        std::pair<std::string, std::string>{"env", "prod"}));
+}
+
+TEST(LoaderTest, SecretsFromTheEnvironmentNeverReachMessages) {
+  const std::string secret = "s3cr3t-Tok3n";
+  // The secret is used everywhere a value can be, next to every kind of error.
+  LoadResult r = Load(R"(
+global:
+  interval: "${API_TOKEN}"
+checks:
+  - name: "${API_TOKEN}"
+    interval: ${API_TOKEN}
+    critical: ${API_TOKEN}
+    failure_threshold: ${API_TOKEN}
+    labels: {"bad-name": "${API_TOKEN}", token: ["${API_TOKEN}"], ok: "${API_TOKEN}"}
+    fake: {target: "bad${API_TOKEN}", extra: "${API_TOKEN}", more: "${UNSET}${API_TOKEN}"}
+  - name: b
+    fake: {target: "${API_TOKEN}${"}
+  - name: c
+    fake: {target: "${API_TOKEN}", target: "${API_TOKEN}"}
+)",
+                      {{"API_TOKEN", secret}});
+  ASSERT_GE(r.errors.size(), 10u);
+  for (const std::string& message : Messages(r)) {
+    EXPECT_EQ(message.find(secret), std::string::npos) << message;
+    EXPECT_EQ(message.find("s3cr3t"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(r.config.has_value());
+}
+
+TEST(LoaderTest, HostileInputNeverCrashes) {
+  const std::string deep_seq = std::string(5000, '[') + std::string(5000, ']');
+  std::string deep_map;
+  for (int i = 0; i < 5000; ++i) deep_map += "{a: ";
+  deep_map += std::string(5000, '}');
+  const std::string inputs[] = {
+      "",
+      "~",
+      "42",
+      "!!binary aGVsbG8=",
+      "checks:",
+      "checks: ~",
+      "checks: [~]",
+      "checks: [[]]",
+      "checks: [{}]",
+      "checks: [{name: ~, fake: ~}]",
+      "checks: [{name: [a], fake: [a]}]",
+      "checks: [{name: {a: b}, labels: ~, fake: {target: ~}}]",
+      "checks: &a [*a]",
+      "checks: [&e {name: a, fake: {target: t}}, *e]",
+      "checks: [{name: a, fake: &f {target: t, x: *f}}]",
+      "global: &g {interval: *g}\nchecks: []",
+      "? [a]\n: b",
+      "? {a: b}\n: c\nchecks: []",
+      "~: 1\nchecks: []",
+      "checks: [{name: a, failure_threshold: 1e999999, interval: 99999999999999999999y, "
+      "fake: {target: t}}]",
+      "global: {duration_buckets: [1e999, 1e-999, -0, .nan]}\nchecks: []",
+      "checks: [{<<: {name: a}, fake: {target: t}}]",
+      "checks: [{name: !!int a, fake: !custom {target: !!str t}}]",
+      "checks:\n\t- name: a",
+      "\xff\xfe\x00garbage",
+      std::string("checks: [{name: \"a\0b\", fake: {target: t}}]"sv),
+      "*undefined_alias",
+      "checks: [{name: a, fake: {target: t}}]\n---\n---\n",
+      deep_seq,
+      deep_map,
+  };
+  for (const std::string& input : inputs) {
+    LoadResult r = Load(input);
+    // Whatever the input, either a config or at least one located error.
+    EXPECT_NE(r.config.has_value(), !r.errors.empty()) << input.substr(0, 80);
+  }
+}
+
+TEST(LoaderTest, AliasedCheckIsReadTwiceAndNamedDuplicate) {
+  LoadResult r = Load("checks: [&e {name: a, fake: {target: t}}, *e]\n");
+  EXPECT_THAT(
+      Messages(r),
+      ElementsAre(
+          R"(c.yml:1:20: checks[1].name: duplicate check name "a" (first defined at line 1))"));
+}
+
+class LoadFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hx_loader_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::remove((dir_ + "/c.yml").c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_;
+};
+
+TEST_F(LoadFileTest, ReadsAFile) {
+  const std::string path = dir_ + "/c.yml";
+  std::ofstream(path) << "checks:\n  - name: a\n    fake: {target: t}\n    intervl: 1s\n";
+  LoadResult r = LoadConfigFile(path, FakeTypes(), FakeEnv({}));
+  EXPECT_THAT(
+      Messages(r),
+      ElementsAre(path + R"(:4:5: checks[0]: unknown key "intervl" (did you mean "interval"?))"));
+}
+
+TEST_F(LoadFileTest, GoodFileSetsSource) {
+  const std::string path = dir_ + "/c.yml";
+  std::ofstream(path) << "checks:\n  - name: a\n    fake: {target: t}\n";
+  LoadResult r = LoadConfigFile(path, FakeTypes(), FakeEnv({}));
+  ASSERT_THAT(Messages(r), IsEmpty());
+  EXPECT_EQ(r.config->source, path);
+}
+
+TEST_F(LoadFileTest, MissingFileAndDirectoryAreOneErrorEach) {
+  const std::string missing = dir_ + "/nope.yml";
+  EXPECT_THAT(Messages(LoadConfigFile(missing, FakeTypes(), FakeEnv({}))),
+              ElementsAre(missing + ": cannot read config file: No such file or directory"));
+  EXPECT_THAT(Messages(LoadConfigFile(dir_, FakeTypes(), FakeEnv({}))),
+              ElementsAre(dir_ + ": cannot read config file: Is a directory"));
+}
+
+}  // namespace
+}  // namespace hx
