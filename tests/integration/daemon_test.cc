@@ -1,0 +1,300 @@
+// End-to-end tests of the health_exporter binary: real config file, real
+// targets on 127.0.0.1, the daemon's own HTTP endpoints read with libcurl.
+
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "support/daemon_process.h"
+#include "support/tcp_test_server.h"
+#include "support/test_http_server.h"
+
+namespace hx {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+json StatusOf(const DaemonProcess& d) { return json::parse(HttpRequest(d.Url("/status")).body); }
+
+const json* FindCheck(const json& status, const std::string& name) {
+  for (const auto& c : status["checks"]) {
+    if (c["name"] == name) return &c;
+  }
+  return nullptr;
+}
+
+// Waits until every check in /status has at least `runs` runs.
+json WaitForRuns(const DaemonProcess& d, int runs, std::chrono::milliseconds timeout = 10s) {
+  json status;
+  d.PollUntil(
+      "/status",
+      [&](const HttpReply& r) {
+        if (r.status != 200) return false;
+        status = json::parse(r.body);
+        for (const auto& c : status["checks"]) {
+          if (c["runs"].get<int>() < runs) return false;
+        }
+        return true;
+      },
+      timeout);
+  return status;
+}
+
+TEST(DaemonTest, CheckConfigAcceptsTheShippedConfig) {
+  auto r = RunCommand({HX_BINARY, "--check-config",
+                       "--config.file=" + std::string(HX_SOURCE_DIR) + "/config/health_exporter.yml"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("OK, 2 checks"), std::string::npos) << r.output;
+}
+
+TEST(DaemonTest, CheckConfigReportsEveryErrorWithPositionAndExits2) {
+  TempDir dir;
+  std::string path = dir.Write("bad.yml",
+                               "checks:\n"
+                               "  - name: a\n"
+                               "    interval: 10 sec\n"
+                               "    tcp: {address: \"127.0.0.1:1\"}\n"
+                               "  - name: a\n"
+                               "    tcp: {address: \"127.0.0.1:1\"}\n");
+  auto r = RunCommand({HX_BINARY, "--check-config", "--config.file=" + path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(path + ":3:15: checks[0].interval: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(path + ":5:11: checks[1].name: duplicate check name \"a\""),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(DaemonTest, StartupWithBadConfigExits2WithoutServing) {
+  DaemonProcess d("checks: [{name: x, http: {url: 'ftp://x'}}]\n");
+  EXPECT_FALSE(d.started());
+  EXPECT_EQ(d.WaitExit(5s), 2);
+  EXPECT_NE(d.Logs().find("checks[0].http.url"), std::string::npos) << d.Logs();
+}
+
+TEST(DaemonTest, UnknownFlagIsAUsageError) {
+  auto r = RunCommand({HX_BINARY, "--no-such-flag"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(DaemonTest, ServesMetricsThatPassPromtool) {
+  TestHttpServer web;
+  TcpTestServer smtp;
+  DaemonProcess d(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: web\n"
+      "    labels: {team: payments}\n"
+      "    http: {url: '" + web.Url("/status/200") + "'}\n"
+      "  - name: smtp\n"
+      "    critical: false\n"
+      "    tcp: {address: '" + smtp.address() + "', expect: '^220'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  WaitForRuns(d, 1);
+
+  HttpReply metrics = HttpRequest(d.Url("/metrics"));
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.headers["content-type"].find("text/plain; version=0.0.4"), std::string::npos);
+  const std::string& text = metrics.body;
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex(R"(health_check_status\{[^}]*check="web"[^}]*team="payments"[^}]*\} 1\n)")))
+      << text;
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex(R"(health_check_status\{[^}]*check="smtp"[^}]*critical="false"[^}]*\} 1\n)")))
+      << text;
+  EXPECT_NE(text.find("health_check_http_status_code{check=\"web\"} 200"), std::string::npos);
+  EXPECT_NE(text.find("health_check_duration_seconds_bucket{check=\"web\""), std::string::npos);
+  EXPECT_NE(text.find("health_overall_status 1"), std::string::npos);
+  EXPECT_NE(text.find("health_exporter_build_info{"), std::string::npos);
+  EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
+  EXPECT_NE(text.find("process_open_fds "), std::string::npos);
+
+  auto promtool = RunCommand({"promtool", "check", "metrics"}, text);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+
+  HttpReply gz = HttpRequest(d.Url("/metrics"), "GET", /*accept_gzip=*/true);
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_NE(gz.body.find("health_check_status{"), std::string::npos);
+
+  EXPECT_EQ(HttpRequest(d.Url("/healthz")).status, 200);
+  HttpReply landing = HttpRequest(d.Url("/"));
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("/metrics"), std::string::npos);
+}
+
+TEST(DaemonTest, ReadyzFollowsCriticalChecks) {
+  TestHttpServer web;
+  DaemonProcess d(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: critical-ok\n"
+      "    http: {url: '" + web.Url("/status/200") + "'}\n"
+      "  - name: optional-broken\n"
+      "    critical: false\n"
+      "    http: {url: '" + web.Url("/status/500") + "'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  WaitForRuns(d, 1);
+  HttpReply ready = HttpRequest(d.Url("/readyz"));
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  json body = json::parse(ready.body);
+  EXPECT_EQ(body["status"], "degraded");
+  EXPECT_EQ(body["checks"]["optional-broken"]["status"], "unhealthy");
+  EXPECT_EQ(body["checks"]["optional-broken"]["detail"], "HTTP 500, expected 2xx");
+
+  DaemonProcess broken(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: critical-broken\n"
+      "    http: {url: '" + web.Url("/status/503") + "'}\n");
+  ASSERT_TRUE(broken.started()) << broken.Logs();
+  WaitForRuns(broken, 1);
+  HttpReply not_ready = HttpRequest(broken.Url("/readyz"));
+  EXPECT_EQ(not_ready.status, 503) << not_ready.body;
+  EXPECT_EQ(json::parse(not_ready.body)["status"], "unhealthy");
+}
+
+TEST(DaemonTest, ReadyzIsPendingUntilCriticalChecksReport) {
+  // A 1h interval puts the first run somewhere in the next hour: still pending.
+  DaemonProcess d(
+      "checks:\n"
+      "  - name: later\n"
+      "    interval: 1h\n"
+      "    tcp: {address: '127.0.0.1:9'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  HttpReply ready = HttpRequest(d.Url("/readyz"));
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(json::parse(ready.body)["status"], "pending");
+  // No result yet: no status series.
+  EXPECT_EQ(HttpRequest(d.Url("/metrics")).body.find("health_check_status{"), std::string::npos);
+}
+
+TEST(DaemonTest, HungTargetTimesOutOnTimeWhileOthersKeepTheirSchedule) {
+  TestHttpServer::Options silent;
+  silent.never_answer = true;
+  TestHttpServer hung(silent);
+  TestHttpServer web;
+  std::string config =
+      "checks:\n"
+      "  - name: hung\n"
+      "    interval: 1s\n"
+      "    timeout: 500ms\n"
+      "    http: {url: '" + hung.Url("/health") + "'}\n";
+  for (int i = 0; i < 10; ++i) {
+    config += "  - name: quick-" + std::to_string(i) +
+              "\n    interval: 100ms\n    timeout: 100ms\n    http: {url: '" +
+              web.Url("/status/200") + "'}\n";
+  }
+  DaemonProcess d(config);
+  ASSERT_TRUE(d.started()) << d.Logs();
+  json status = WaitForRuns(d, 2, 10s);
+  const json* h = FindCheck(status, "hung");
+  ASSERT_NE(h, nullptr);
+  for (const auto& entry : (*h)["history"]) {
+    EXPECT_EQ(entry["detail"], "timeout after 500ms");
+    double ms = entry["duration_ms"].get<double>();
+    EXPECT_GE(ms, 500.0);
+    EXPECT_LE(ms, 550.0) << "timeout enforced late";
+    std::printf("hung check timed out after %.1f ms\n", ms);
+  }
+  EXPECT_EQ((*h)["state"], "unhealthy");
+  EXPECT_EQ(HttpRequest(d.Url("/readyz")).status, 503);
+  // The quick checks kept their 100 ms cadence while the hung check waited:
+  // over the >= 1.5 s that two hung runs take, each ran at least ~10 times.
+  for (int i = 0; i < 10; ++i) {
+    const json* q = FindCheck(status, "quick-" + std::to_string(i));
+    ASSERT_NE(q, nullptr);
+    EXPECT_GE((*q)["runs"].get<int>(), 8) << (*q).dump();
+    EXPECT_EQ((*q)["skipped_runs"].get<int>(), 0);
+    EXPECT_EQ((*q)["state"], "healthy");
+  }
+}
+
+TEST(DaemonTest, ClosedPortIsUnhealthyWithReadableDetail) {
+  // A port bound but not listening refuses connections, deterministically.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  DaemonProcess d(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: closed-tcp\n"
+      "    tcp: {address: '" + address + "'}\n"
+      "  - name: closed-http\n"
+      "    http: {url: 'http://" + address + "/health'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  json status = WaitForRuns(d, 1);
+  close(fd);
+  EXPECT_EQ((*FindCheck(status, "closed-tcp"))["last_result"]["detail"], "connection refused");
+  EXPECT_EQ((*FindCheck(status, "closed-http"))["last_result"]["detail"], "connection refused");
+  EXPECT_EQ((*FindCheck(status, "closed-http"))["state"], "unhealthy");
+}
+
+TEST(DaemonTest, SecretsNeverLeak) {
+  const std::string secret = "s3cr3t-t0ken-4242";
+  TestHttpServer web;
+  DaemonProcess d(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: api\n"
+      "    http:\n"
+      "      url: '" + web.Url("/status/500") + "'\n"
+      "      headers: {Authorization: 'Bearer ${API_TOKEN}'}\n",
+      {}, {{"API_TOKEN", secret}});
+  ASSERT_TRUE(d.started()) << d.Logs();
+  WaitForRuns(d, 2);
+  // The target did receive it...
+  auto requests = web.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().Header("Authorization"), "Bearer " + secret);
+  // ...and nothing the daemon shows contains it.
+  for (const char* path : {"/metrics", "/status", "/readyz", "/"}) {
+    EXPECT_EQ(HttpRequest(d.Url(path)).body.find(secret), std::string::npos) << path;
+  }
+  d.Stop(SIGTERM, 5s);
+  EXPECT_EQ(d.Logs().find(secret), std::string::npos);
+}
+
+TEST(DaemonTest, SigtermStopsCleanlyWithinASecond) {
+  TestHttpServer::Options silent;
+  silent.never_answer = true;
+  TestHttpServer hung(silent);
+  DaemonProcess d(
+      "checks:\n"
+      "  - name: hung\n"
+      "    interval: 10s\n"
+      "    timeout: 10s\n"
+      "    http: {url: '" + hung.Url("/") + "'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  // Shut down with an attempt in flight and a scrape just served.
+  ASSERT_TRUE(hung.WaitForAccepted(1, 15s));
+  EXPECT_EQ(HttpRequest(d.Url("/metrics")).status, 200);
+  std::chrono::milliseconds took{};
+  EXPECT_EQ(d.Stop(SIGTERM, 5s, &took), 0) << d.Logs();
+  EXPECT_LT(took.count(), 1000);
+  std::printf("SIGTERM to exit: %lld ms\n", static_cast<long long>(took.count()));
+  EXPECT_NE(d.Logs().find("msg=stopped"), std::string::npos);
+}
+
+TEST(DaemonTest, PortInUseExits1WithReason) {
+  DaemonProcess first("checks: [{name: t, tcp: {address: '127.0.0.1:9'}}]\n");
+  ASSERT_TRUE(first.started());
+  DaemonProcess second("checks: [{name: t, tcp: {address: '127.0.0.1:9'}}]\n",
+                       {"--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
+  EXPECT_EQ(second.WaitExit(5s), 1);
+  EXPECT_NE(second.Logs().find("cannot listen on"), std::string::npos) << second.Logs();
+}
+
+}  // namespace
+}  // namespace hx

@@ -1,0 +1,211 @@
+#include "support/daemon_process.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef HX_BINARY
+#error "HX_BINARY must point at the health_exporter binary"
+#endif
+
+namespace hx {
+namespace {
+
+void SleepMs(int ms) {
+  struct timespec ts {ms / 1000, (ms % 1000) * 1000L * 1000L};
+  nanosleep(&ts, nullptr);
+}
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
+  return size * n;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+HttpReply HttpRequest(const std::string& url, const std::string& method, bool accept_gzip) {
+  HttpReply reply;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  if (method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+  if (accept_gzip) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  } else {
+    reply.error = curl_easy_strerror(rc);
+  }
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
+  TempDir dir;
+  std::string in_path = dir.Write("stdin", stdin_data);
+  std::string out_path = dir.path() + "/out";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.output = ReadFile(out_path);
+  return result;
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "hx-test-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  std::string path = path_ + "/" + name;
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  return path;
+}
+
+DaemonProcess::DaemonProcess(const std::string& config_yaml, std::vector<std::string> extra_args,
+                             std::map<std::string, std::string> env) {
+  config_path_ = dir_.Write("health_exporter.yml", config_yaml);
+  log_path_ = dir_.path() + "/daemon.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    int out = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, 1);
+    dup2(out, 2);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<std::string> args = {HX_BINARY, "--config.file=" + config_path_,
+                                     "--log.level=debug"};
+    bool has_listen = false;
+    for (auto& a : extra_args) {
+      has_listen = has_listen || a.rfind("--web.listen-address", 0) == 0;
+      args.push_back(std::move(a));
+    }
+    if (!has_listen) args.push_back("--web.listen-address=127.0.0.1:0");
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // The daemon logs `msg=started ... address=127.0.0.1:PORT` once it serves.
+  static const std::regex kStarted(R"(msg=started .*address=127\.0\.0\.1:(\d+))");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string logs = Logs();
+    if (std::regex_search(logs, m, kStarted)) {
+      port_ = std::stoi(m[1]);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return;
+    }
+    SleepMs(10);
+  }
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (!exit_code_) Stop(SIGKILL, std::chrono::seconds(5));
+}
+
+std::string DaemonProcess::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string DaemonProcess::Logs() const { return ReadFile(log_path_); }
+
+int DaemonProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (exit_code_) return *exit_code_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return *exit_code_;
+    }
+    SleepMs(5);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return -1;
+}
+
+int DaemonProcess::Stop(int signal, std::chrono::milliseconds timeout,
+                        std::chrono::milliseconds* took) {
+  if (exit_code_) return *exit_code_;
+  const auto start = std::chrono::steady_clock::now();
+  kill(pid_, signal);
+  int rc = WaitExit(timeout);
+  if (took) {
+    *took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+  }
+  if (rc == -1) {
+    kill(pid_, SIGKILL);
+    WaitExit(std::chrono::seconds(5));
+  }
+  return rc;
+}
+
+}  // namespace hx

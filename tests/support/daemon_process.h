@@ -1,0 +1,107 @@
+#pragma once
+// Runs the real health_exporter binary as a child process for end-to-end
+// tests: writes the config into a temp dir, starts the daemon on
+// 127.0.0.1:0, learns the bound port from its "started" log line, and stops it
+// with a signal. Not thread-safe; one test thread drives it.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hx {
+
+/// Result of a blocking HTTP request made by a test.
+struct HttpReply {
+  long status = 0;  ///< 0 when the request failed
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string error;                           ///< curl's message when status == 0
+};
+
+/// A plain blocking GET (or other method) with libcurl; `accept_gzip` asks for
+/// gzip and returns the decoded body, with content-encoding in headers.
+HttpReply HttpRequest(const std::string& url, const std::string& method = "GET",
+                      bool accept_gzip = false);
+
+/// Runs `argv` to completion, returning its exit code and combined output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "");
+
+/// Creates and removes a temporary directory.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  /// Writes `content` to path()/name and returns the full path.
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+class DaemonProcess {
+ public:
+  /// Starts HX_BINARY with the given config text and extra flags, plus
+  /// environment additions. Returns once it logged "started" (or exited).
+  DaemonProcess(const std::string& config_yaml, std::vector<std::string> extra_args = {},
+                std::map<std::string, std::string> env = {});
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  /// True when the daemon logged its start and is still running.
+  bool started() const { return port_ != 0; }
+  int port() const { return port_; }
+  std::string Url(const std::string& path) const;
+  const std::string& config_path() const { return config_path_; }
+
+  /// Everything the daemon wrote to stderr and stdout so far.
+  std::string Logs() const;
+
+  /// Sends `signal` and waits up to `timeout` for exit; returns the exit code
+  /// (-1 if it did not exit in time, then it is killed).
+  int Stop(int signal, std::chrono::milliseconds timeout, std::chrono::milliseconds* took = nullptr);
+
+  /// Waits for the process to exit by itself; returns its exit code or -1.
+  int WaitExit(std::chrono::milliseconds timeout);
+
+  /// Polls GET `path` until `predicate(reply)` holds or `timeout` passes;
+  /// returns the last reply.
+  template <typename Predicate>
+  HttpReply PollUntil(const std::string& path, Predicate predicate,
+                      std::chrono::milliseconds timeout) const;
+
+ private:
+  TempDir dir_;
+  std::string config_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::optional<int> exit_code_;
+};
+
+template <typename Predicate>
+HttpReply DaemonProcess::PollUntil(const std::string& path, Predicate predicate,
+                                   std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  HttpReply reply;
+  do {
+    reply = HttpRequest(Url(path));
+    if (predicate(reply)) return reply;
+    struct timespec ts {0, 20 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return reply;
+}
+
+}  // namespace hx
