@@ -1,0 +1,459 @@
+// HttpCheck against a real HTTP(S) server on 127.0.0.1, on a real uv loop.
+
+#include "checks/http_check.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "build_info.h"
+#include "config/parse_context.h"
+#include "io/curl_multi.h"
+#include "io/io_context.h"
+#include "support/test_http_server.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr auto kWait = seconds(20);  // bound for anything that should take milliseconds
+
+const Observation* FindObservation(const CheckResult& r, std::string_view name,
+                                   std::string_view label_value = "") {
+  for (const auto& o : r.observations) {
+    if (o.name == name && o.label_value == label_value) return &o;
+  }
+  return nullptr;
+}
+
+class HttpCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    io_ = std::make_unique<IoContext>(&loop_);
+  }
+
+  void TearDown() override {
+    checks_.clear();
+    io_.reset();
+    // The owner's duty from curl_multi.h: one more turn so closing handles finish.
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a uv handle was leaked";
+  }
+
+  /// Parses an `http:` mapping; fails the test on errors.
+  std::shared_ptr<const HttpCheckSpec> Parse(const std::string& yaml) {
+    config::ParseContext ctx("test.yml",
+                             [this](const std::string& name) -> std::optional<std::string> {
+                               if (auto it = env_.find(name); it != env_.end()) return it->second;
+                               return std::nullopt;
+                             });
+    const YAML::Node node = YAML::Load(yaml);
+    config::MapReader reader(node, "checks[0].http", ctx);
+    auto spec = ParseHttpCheckSpec(reader);
+    for (const auto& e : ctx.errors()) ADD_FAILURE() << e.ToString();
+    return spec;
+  }
+
+  /// Runs the loop until `done()` or `timeout`; returns done().
+  bool RunUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = kWait) {
+    // A ticking timer bounds each UV_RUN_ONCE so the deadline is noticed.
+    uv_timer_t tick;
+    uv_timer_init(&loop_, &tick);
+    uv_timer_start(
+        &tick, [](uv_timer_t*) {}, 5, 5);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return done();
+  }
+
+  HttpCheck& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
+    checks_.push_back(spec->CreateCheck(*io_));
+    return static_cast<HttpCheck&>(*checks_.back());
+  }
+
+  /// One attempt, start to finish.
+  CheckResult RunOnce(const std::string& yaml) {
+    auto spec = Parse(yaml);
+    if (!spec) return CheckResult::Unhealthy("<config error>");
+    Check& check = NewCheck(spec);
+    std::optional<CheckResult> result;
+    check.Start([&](CheckResult r) { result = std::move(r); });
+    if (!RunUntil([&] { return result.has_value(); })) {
+      ADD_FAILURE() << "attempt did not finish";
+      check.Cancel();
+      return CheckResult::Unhealthy("<hung>");
+    }
+    return *result;
+  }
+
+  uv_loop_t loop_;
+  std::unique_ptr<IoContext> io_;
+  std::vector<std::unique_ptr<Check>> checks_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(HttpCheckTest, Status200IsHealthyWithObservations) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/200"));
+  EXPECT_EQ(r.health, Health::kHealthy);
+  EXPECT_EQ(r.detail, "HTTP 200");
+  const Observation* code = FindObservation(r, "http_status_code");
+  ASSERT_NE(code, nullptr);
+  EXPECT_EQ(code->value, 200);
+  for (const char* phase : {"dns", "connect", "tls", "processing", "transfer"}) {
+    const Observation* o = FindObservation(r, "http_phase_seconds", phase);
+    ASSERT_NE(o, nullptr) << phase;
+    EXPECT_EQ(o->label_name, "phase");
+    EXPECT_GE(o->value, 0) << phase;
+  }
+  EXPECT_EQ(FindObservation(r, "http_phase_seconds", "tls")->value, 0);
+  ASSERT_NE(FindObservation(r, "http_redirects"), nullptr);
+  EXPECT_EQ(FindObservation(r, "http_redirects")->value, 0);
+  EXPECT_EQ(FindObservation(r, "tls_cert_expiry_timestamp_seconds"), nullptr);
+}
+
+TEST_F(HttpCheckTest, Status500IsUnhealthy) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/500"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "HTTP 500, expected 2xx");
+  ASSERT_NE(FindObservation(r, "http_status_code"), nullptr);
+  EXPECT_EQ(FindObservation(r, "http_status_code")->value, 500);
+}
+
+TEST_F(HttpCheckTest, DegradedStatusIsDegraded) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/429") + "\ndegraded_status: [429]");
+  EXPECT_EQ(r.health, Health::kDegraded);
+  EXPECT_EQ(r.detail, "HTTP 429 (degraded status)");
+}
+
+TEST_F(HttpCheckTest, DegradedStatusIsCheckedBeforeExpectStatus) {
+  TestHttpServer server;
+  const CheckResult r =
+      RunOnce("url: " + server.Url("/status/203") + "\nexpect_status: 2xx\ndegraded_status: 203");
+  EXPECT_EQ(r.health, Health::kDegraded);
+}
+
+TEST_F(HttpCheckTest, WithoutDegradedStatus429IsUnhealthy) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/429"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "HTTP 429, expected 2xx");
+}
+
+TEST_F(HttpCheckTest, ExpectStatusRangesAndCodes) {
+  TestHttpServer server;
+  const std::string expect = "\nexpect_status: [200-204, 404]";
+  EXPECT_EQ(RunOnce("url: " + server.Url("/status/204") + expect).health, Health::kHealthy);
+  EXPECT_EQ(RunOnce("url: " + server.Url("/status/404") + expect).health, Health::kHealthy);
+  const CheckResult r = RunOnce("url: " + server.Url("/status/205") + expect);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "HTTP 205, expected 200-204, 404");
+}
+
+TEST_F(HttpCheckTest, BodyRegexMatches) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/200") +
+                                "?body=%7B%22status%22%3A%20%22ok%22%7D\n"
+                                "expect_body: '\"status\":\\s*\"ok\"'");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "HTTP 200");
+}
+
+TEST_F(HttpCheckTest, BodyRegexMismatchIsUnhealthy) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/status/200") +
+                                "?body=%7B%22status%22%3A%22down%22%7D\n"
+                                "expect_body: 'status.*ok'");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "body does not match \"status.*ok\"");
+  ASSERT_NE(FindObservation(r, "http_status_code"), nullptr);
+}
+
+TEST_F(HttpCheckTest, ForbiddenBodyPatternIsUnhealthy) {
+  TestHttpServer server;
+  const std::string absent = "\nexpect_body_absent: maintenance";
+  EXPECT_EQ(RunOnce("url: " + server.Url("/status/200?body=all%20good") + absent).health,
+            Health::kHealthy);
+  const CheckResult r = RunOnce("url: " + server.Url("/status/200?body=in%20maintenance") + absent);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "body matches forbidden pattern \"maintenance\"");
+}
+
+TEST_F(HttpCheckTest, RedirectsAreFollowedAndCounted) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/redirect/2"));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ASSERT_NE(FindObservation(r, "http_redirects"), nullptr);
+  EXPECT_EQ(FindObservation(r, "http_redirects")->value, 2);
+  EXPECT_EQ(server.request_count(), 3u);
+}
+
+TEST_F(HttpCheckTest, RedirectNotFollowedIsUnhealthyUnlessExpected) {
+  TestHttpServer server;
+  const std::string url = "url: " + server.Url("/redirect/1") + "\nfollow_redirects: false";
+  const CheckResult r = RunOnce(url);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "HTTP 301, expected 2xx");
+  EXPECT_EQ(RunOnce(url + "\nexpect_status: [2xx, 301]").health, Health::kHealthy);
+  EXPECT_EQ(server.request_count(), 2u);
+}
+
+TEST_F(HttpCheckTest, TooManyRedirects) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/redirect/11"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "too many redirects (more than 10)");
+}
+
+TEST_F(HttpCheckTest, BodyAboveLimitIsUnhealthy) {
+  TestHttpServer server;
+  EXPECT_EQ(RunOnce("url: " + server.Url("/bytes/1024") + "\nmax_body_bytes: 1KiB").health,
+            Health::kHealthy);
+  const CheckResult r = RunOnce("url: " + server.Url("/bytes/1025") + "\nmax_body_bytes: 1KiB");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "response body exceeds 1KiB");
+}
+
+TEST_F(HttpCheckTest, DefaultBodyLimitIsOneMebibyte) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/bytes/1048577"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "response body exceeds 1MiB");
+}
+
+TEST_F(HttpCheckTest, ClosedPortIsConnectionRefused) {
+  // A bound socket that is not listening refuses connections, and holding it
+  // keeps anyone else from taking the port during the test.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const CheckResult r =
+      RunOnce("url: http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
+  close(fd);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(FindObservation(r, "http_status_code"), nullptr);
+}
+
+TEST_F(HttpCheckTest, UnresolvableHost) {
+  // .invalid never resolves (RFC 6761); the resolver answers locally.
+  const CheckResult r = RunOnce("url: http://no-such-host.invalid/");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "could not resolve host");
+}
+
+TEST_F(HttpCheckTest, SelfSignedCertificateFailsWithoutCa) {
+  TestHttpServer server({.tls = true, .certificate = {}});
+  const CheckResult r = RunOnce("url: " + server.Url("/status/200"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "TLS: certificate verify failed: self-signed certificate");
+  // Expiry is known even when verification fails.
+  const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(server.cert_not_after()));
+}
+
+TEST_F(HttpCheckTest, SelfSignedCertificatePassesWithCaFile) {
+  TestHttpServer server({.tls = true, .certificate = {}});
+  const CheckResult r =
+      RunOnce("url: " + server.Url("/status/200") + "\ntls: {ca_file: " + server.ca_file() + "}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(server.cert_not_after()));
+  const Observation* tls = FindObservation(r, "http_phase_seconds", "tls");
+  ASSERT_NE(tls, nullptr);
+  EXPECT_GT(tls->value, 0);
+}
+
+TEST_F(HttpCheckTest, InsecureSkipVerifyPassesAndReportsExpiry) {
+  TestHttpServer server({.tls = true, .certificate = {.days = 3}});
+  const CheckResult r =
+      RunOnce("url: " + server.Url("/status/200") + "\ntls: {insecure_skip_verify: true}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(server.cert_not_after()));
+}
+
+TEST_F(HttpCheckTest, ServerNameOverridesSniAndVerification) {
+  TestHttpServer server({.tls = true,
+                         .certificate = {.common_name = "checked.example",
+                                         .dns_names = {"checked.example"},
+                                         .loopback_ip = false}});
+  const std::string base =
+      "url: " + server.Url("/status/200") + "\ntls: {ca_file: " + server.ca_file();
+  const CheckResult mismatch = RunOnce(base + "}");
+  EXPECT_EQ(mismatch.health, Health::kUnhealthy);
+  EXPECT_EQ(mismatch.detail, "TLS: certificate does not match host name");
+
+  const CheckResult r = RunOnce(base + ", server_name: checked.example}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().Header("Host"), "checked.example:" + std::to_string(server.port()));
+}
+
+TEST_F(HttpCheckTest, CancelReleasesConnectionAndSuppressesCallback) {
+  TestHttpServer server({.tls = false, .certificate = {}, .never_answer = true});
+  auto spec = Parse("url: " + server.Url("/"));
+  ASSERT_NE(spec, nullptr);
+  Check& check = NewCheck(spec);
+  bool called = false;
+  check.Start([&](CheckResult) { called = true; });
+  ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
+  check.Cancel();
+  EXPECT_EQ(io_->curl().active(), 0u);
+  EXPECT_TRUE(RunUntil([&] { return server.client_closes() >= 1; }));
+  EXPECT_EQ(io_->curl().watched_sockets(), 0u);
+  RunUntil([] { return false; }, milliseconds(50));
+  EXPECT_FALSE(called);
+}
+
+TEST_F(HttpCheckTest, DestroyingACheckCancelsIt) {
+  TestHttpServer server({.tls = false, .certificate = {}, .never_answer = true});
+  auto spec = Parse("url: " + server.Url("/"));
+  ASSERT_NE(spec, nullptr);
+  bool called = false;
+  {
+    auto check = spec->CreateCheck(*io_);
+    check->Start([&](CheckResult) { called = true; });
+    ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
+  }
+  EXPECT_TRUE(RunUntil([&] { return server.client_closes() >= 1; }));
+  EXPECT_FALSE(called);
+}
+
+TEST_F(HttpCheckTest, ManyConcurrentChecksAllComplete) {
+  TestHttpServer server;
+  auto spec = Parse("url: " + server.Url("/delay/20"));
+  ASSERT_NE(spec, nullptr);
+  constexpr int kChecks = 200;
+  int healthy = 0;
+  int finished = 0;
+  for (int i = 0; i < kChecks; ++i) {
+    NewCheck(spec).Start([&](CheckResult r) {
+      ++finished;
+      if (r.health == Health::kHealthy) ++healthy;
+    });
+  }
+  EXPECT_TRUE(RunUntil([&] { return finished == kChecks; }, seconds(60)));
+  EXPECT_EQ(finished, kChecks);
+  EXPECT_EQ(healthy, kChecks);
+  EXPECT_EQ(io_->curl().active(), 0u);
+}
+
+TEST_F(HttpCheckTest, CallbackMayStartTheNextAttempt) {
+  // Every attempt opens and closes a connection, so fd numbers get reused
+  // across attempts; each must still complete.
+  TestHttpServer server;
+  auto spec = Parse("url: " + server.Url("/status/200"));
+  ASSERT_NE(spec, nullptr);
+  Check& check = NewCheck(spec);
+  int runs = 0;
+  std::function<void(CheckResult)> again = [&](CheckResult r) {
+    EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+    if (++runs < 20) check.Start(again);
+  };
+  check.Start(again);
+  EXPECT_TRUE(RunUntil([&] { return runs == 20; }));
+  EXPECT_EQ(server.request_count(), 20u);
+}
+
+TEST_F(HttpCheckTest, CallbackMayDestroyTheCheck) {
+  TestHttpServer server;
+  auto spec = Parse("url: " + server.Url("/status/200"));
+  ASSERT_NE(spec, nullptr);
+  std::unique_ptr<Check> check = spec->CreateCheck(*io_);
+  bool called = false;
+  check->Start([&](CheckResult) {
+    called = true;
+    check.reset();
+  });
+  EXPECT_TRUE(RunUntil([&] { return called; }));
+  EXPECT_EQ(check, nullptr);
+}
+
+TEST_F(HttpCheckTest, SendsUserAgentMethodBodyAndHeaders) {
+  TestHttpServer server;
+  const CheckResult r = RunOnce("url: " + server.Url("/echo") +
+                                "\nmethod: POST\nbody: '{\"ping\":1}'\n"
+                                "headers: {X-Probe: yes, Content-Type: application/json}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].body, "{\"ping\":1}");
+  EXPECT_EQ(requests[0].Header("X-Probe"), "yes");
+  EXPECT_EQ(requests[0].Header("Content-Type"), "application/json");
+  EXPECT_EQ(requests[0].Header("User-Agent"), std::string("health_exporter/") + build::kVersion);
+}
+
+TEST_F(HttpCheckTest, HeadAndCustomMethods) {
+  TestHttpServer server;
+  EXPECT_EQ(RunOnce("url: " + server.Url("/status/200") + "\nmethod: HEAD").health,
+            Health::kHealthy);
+  EXPECT_EQ(RunOnce("url: " + server.Url("/status/200") + "\nmethod: delete").health,
+            Health::kHealthy);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "HEAD");
+  EXPECT_EQ(requests[1].method, "DELETE");
+}
+
+TEST_F(HttpCheckTest, SecretsNeverAppearInDetailsOrTarget) {
+  TestHttpServer server;
+  TestHttpServer tls_server({.tls = true, .certificate = {}});
+  env_["API_TOKEN"] = "tok-SECRET-1";
+  const std::string secrets[] = {"tok-SECRET-1", "pw-SECRET-2", "qs-SECRET-3"};
+  auto url = [](const TestHttpServer& s, const std::string& path) {
+    return s.base_url().replace(s.base_url().find("://") + 3, 0, "user:pw-SECRET-2@") + path +
+           "?token=qs-SECRET-3";
+  };
+  const std::string headers = "\nheaders: {Authorization: \"Bearer ${API_TOKEN}\"}";
+  std::vector<std::string> yamls = {
+      "url: " + url(server, "/status/200") + headers,
+      "url: " + url(server, "/status/503") + headers,
+      "url: " + url(server, "/status/200") + headers + "\nexpect_body: nope",
+      "url: " + url(tls_server, "/status/200") + headers,
+      "url: http://user:pw-SECRET-2@127.0.0.1:1/?token=qs-SECRET-3" + headers,
+  };
+  for (const auto& yaml : yamls) {
+    auto spec = Parse(yaml);
+    ASSERT_NE(spec, nullptr);
+    const CheckResult r = RunOnce(yaml);
+    for (const auto& secret : secrets) {
+      EXPECT_EQ(r.detail.find(secret), std::string::npos) << r.detail;
+      EXPECT_EQ(spec->Target().find(secret), std::string::npos) << spec->Target();
+    }
+  }
+  // The header did reach the server, so the test would have seen a leak.
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].Header("Authorization"), "Bearer tok-SECRET-1");
+}
+
+}  // namespace
+}  // namespace hx
