@@ -556,6 +556,23 @@ TEST_F(CheckSchedulerTest, StopFromInsideSinkCallback) {
   EXPECT_EQ(clock_.ArmedTimers(), 0u);
 }
 
+TEST_F(CheckSchedulerTest, StartAfterStopResumesFromNow) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(MakeConfig("again", interval, seconds(5)), Behaviour::kSynchronous);
+  scheduler_.Start();
+  clock_.AdvanceBy(interval * 3);
+  scheduler_.Stop();
+  const int starts_at_stop = check->starts;
+  clock_.AdvanceBy(hours(1));
+  EXPECT_EQ(check->starts, starts_at_stop);
+  const MonoTime restarted = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceBy(FirstRunBound("again", interval));
+  ASSERT_EQ(check->starts, starts_at_stop + 1);
+  EXPECT_GE(check->start_times.back() - restarted,
+            CheckScheduler::FirstRunOffset("again", interval));
+}
+
 TEST_F(CheckSchedulerTest, DestroyingTheSchedulerCancelsAttempts) {
   auto state = std::make_shared<FakeState>();
   state->behaviour = Behaviour::kHang;
