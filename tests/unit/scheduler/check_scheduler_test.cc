@@ -42,8 +42,9 @@ struct FakeState {
   bool in_flight = false;
   bool overlapped = false;  // Start() while an attempt was in flight
   std::vector<MonoTime> start_times;
-  Check::DoneCallback pending;    // cleared by Cancel, as the contract says
-  Check::DoneCallback last_done;  // kept, to play a misbehaving late target
+  Check::DoneCallback pending;                 // cleared by Cancel, as the contract says
+  Check::DoneCallback last_done;               // kept, to play a misbehaving late target
+  std::vector<Check::DoneCallback> all_dones;  // every attempt's, in order
   std::function<void()> on_start;
 
   CheckResult NextResult() {
@@ -79,6 +80,7 @@ class FakeCheck final : public Check {
     s.in_flight = true;
     s.pending = done;
     s.last_done = done;
+    s.all_dones.push_back(done);
     if (s.on_start) s.on_start();
     switch (s.behaviour) {
       case Behaviour::kHang:
@@ -287,6 +289,24 @@ TEST_F(CheckSchedulerTest, TimeoutFiresAtExactlyTimeoutAndIgnoresLateCompletion)
   // The next run still happens on schedule.
   clock_.AdvanceTo(started + seconds(11));
   EXPECT_EQ(check->starts, 2);
+}
+
+TEST_F(CheckSchedulerTest, LateAnswerOfATimedOutAttemptDoesNotEndTheNextOne) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(MakeConfig("late", interval, seconds(2)), Behaviour::kHang);
+  scheduler_.Start();
+  clock_.AdvanceBy(FirstRunBound("late", interval) + interval);
+  ASSERT_EQ(check->starts, 2);
+  ASSERT_EQ(sink_.runs.size(), 1u);  // the first attempt's timeout
+  ASSERT_EQ(scheduler_.InFlight(), 1u);
+
+  check->all_dones[0](CheckResult::Healthy("answer to attempt 1"));
+  EXPECT_EQ(sink_.runs.size(), 1u);
+  EXPECT_EQ(scheduler_.InFlight(), 1u);
+
+  check->Complete();  // the second attempt's own answer counts
+  ASSERT_EQ(sink_.runs.size(), 2u);
+  EXPECT_EQ(sink_.runs[1].result.detail, "ok");
 }
 
 TEST_F(CheckSchedulerTest, RunDueWhileInFlightIsSkippedNeverOverlapped) {
