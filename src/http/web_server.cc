@@ -1,0 +1,294 @@
+#include "http/web_server.h"
+
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/gzip.h"
+#include "http/landing_page.h"
+#include "status/status_json.h"
+
+namespace hx {
+namespace {
+
+constexpr const char* kAllowedMethods = "GET, HEAD";
+
+struct Response {
+  int status = 200;
+  const char* content_type = "text/plain; charset=utf-8";
+  std::string body;
+  const char* content_encoding = nullptr;
+  bool vary_accept_encoding = false;
+};
+
+Response Text(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+// CivetWeb's pieces (TLS, Lua, ...) are initialised once per process; only
+// the plain HTTP server is used, so no TLS library is loaded.
+void InitCivetwebOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mg_init_library(0); });
+}
+
+// CivetWeb would print its messages to stderr; errors that matter reach the
+// caller through mg_start2's error text instead.
+int SilenceLog(const mg_connection*, const char*) { return 1; }
+
+void Send(mg_connection* connection, const Response& response, bool head_only) {
+  mg_response_header_start(connection, response.status);
+  mg_response_header_add(connection, "Content-Type", response.content_type, -1);
+  const std::string length = std::to_string(response.body.size());
+  mg_response_header_add(connection, "Content-Length", length.c_str(), -1);
+  // Every endpoint is a view of the present; a cached copy would be a lie.
+  mg_response_header_add(connection, "Cache-Control", "no-store", -1);
+  mg_response_header_add(connection, "X-Content-Type-Options", "nosniff", -1);
+  if (response.content_encoding != nullptr) {
+    mg_response_header_add(connection, "Content-Encoding", response.content_encoding, -1);
+  }
+  if (response.vary_accept_encoding) {
+    mg_response_header_add(connection, "Vary", "Accept-Encoding", -1);
+  }
+  if (response.status == 405) mg_response_header_add(connection, "Allow", kAllowedMethods, -1);
+  mg_response_header_send(connection);
+  if (!head_only && !response.body.empty()) {
+    mg_write(connection, response.body.data(), response.body.size());
+  }
+}
+
+double SystemWallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// "?verbose=0" (or false/no) turns verbosity off; anything else keeps it.
+bool VerboseRequested(const mg_request_info& request) {
+  if (request.query_string == nullptr) return true;
+  char value[8];
+  const int length = mg_get_var(request.query_string, std::strlen(request.query_string), "verbose",
+                                value, sizeof(value));
+  if (length < 0) return true;
+  const std::string_view v(value, static_cast<size_t>(length));
+  return !(v == "0" || v == "false" || v == "no");
+}
+
+}  // namespace
+
+std::optional<std::string> ToCivetwebPorts(const std::string& listen_address, std::string* error) {
+  const size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    *error = "expected host:port or :port";
+    return std::nullopt;
+  }
+  const std::string host = listen_address.substr(0, colon);
+  const std::string port_text = listen_address.substr(colon + 1);
+  int port = -1;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535) {
+    *error = "port must be a number from 0 to 65535";
+    return std::nullopt;
+  }
+  // CivetWeb reads ',' as a list separator and a trailing 's'/'r' as TLS or
+  // redirect flags; a bracketed or bare IPv6 host is not supported by the
+  // Debian build. Refuse all of these rather than let them change meaning.
+  if (host.find_first_of(",:[]") != std::string::npos) {
+    *error = "host must be an IPv4 address or a name (IPv6 is not supported)";
+    return std::nullopt;
+  }
+  return host.empty() ? port_text : host + ":" + port_text;
+}
+
+WebServer::WebServer(WebServerOptions options, const StatusBoard& board,
+                     const CheckMetrics& metrics, std::function<bool()> is_alive,
+                     std::function<double()> wall_clock)
+    : options_(std::move(options)),
+      board_(board),
+      metrics_(metrics),
+      is_alive_(std::move(is_alive)),
+      wall_clock_(wall_clock ? std::move(wall_clock) : SystemWallSeconds) {}
+
+WebServer::~WebServer() { Stop(); }
+
+std::optional<std::string> WebServer::Start() {
+  if (context_ != nullptr) return std::nullopt;
+  const std::string prefix = "cannot listen on \"" + options_.listen_address + "\": ";
+  std::string error;
+  const auto ports = ToCivetwebPorts(options_.listen_address, &error);
+  if (!ports) return prefix + error;
+
+  InitCivetwebOnce();
+  const std::string threads = std::to_string(std::max(1, options_.threads));
+  const std::string timeout_ms = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count());
+  const std::string max_request = std::to_string(options_.max_request_size);
+  const char* config[] = {
+      "listening_ports",
+      ports->c_str(),
+      "num_threads",
+      threads.c_str(),
+      "request_timeout_ms",
+      timeout_ms.c_str(),
+      "max_request_size",
+      max_request.c_str(),
+      "enable_keep_alive",
+      "yes",
+      // No CORS pre-flight answers and no file serving: every request
+      // reaches HandleRequest.
+      "access_control_allow_origin",
+      "",
+      nullptr,
+  };
+  mg_callbacks callbacks{};
+  callbacks.log_message = SilenceLog;
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = this;
+  init.configuration_options = config;
+  char error_text[256] = "";
+  mg_error_data error_data{};
+  error_data.text = error_text;
+  error_data.text_buffer_size = sizeof(error_text);
+
+  context_ = mg_start2(&init, &error_data);
+  if (context_ == nullptr) {
+    return prefix + (error_text[0] != '\0' ? std::string(error_text) : "unknown error");
+  }
+  // "**" matches every path, so unknown paths get our 404 rather than
+  // CivetWeb's.
+  mg_set_request_handler(context_, "**", &WebServer::HandleRequest, this);
+
+  mg_server_port bound{};
+  if (mg_get_server_ports(context_, 1, &bound) == 1) port_ = bound.port;
+  return std::nullopt;
+}
+
+void WebServer::Stop() {
+  if (context_ == nullptr) return;
+  // CivetWeb's accept loop looks at its stop flag only between polls of up to
+  // 2 s, so mg_stop() alone takes that long. A connection to our own listener
+  // wakes the loop at once; keep poking until mg_stop() has returned.
+  std::mutex mutex;
+  std::condition_variable stopped_changed;
+  bool stopped = false;
+  std::thread stopper([&] {
+    mg_stop(context_);
+    std::lock_guard lock(mutex);
+    stopped = true;
+    stopped_changed.notify_all();
+  });
+  std::unique_lock lock(mutex);
+  while (!stopped) {
+    lock.unlock();
+    PokeListener();
+    lock.lock();
+    stopped_changed.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopped; });
+  }
+  lock.unlock();
+  stopper.join();
+  context_ = nullptr;
+  port_ = 0;
+}
+
+void WebServer::PokeListener() const {
+  std::string error;
+  const auto ports = ToCivetwebPorts(options_.listen_address, &error);
+  const size_t colon = ports ? ports->rfind(':') : std::string::npos;
+  std::string host = colon == std::string::npos ? "" : ports->substr(0, colon);
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port_));
+  if (port_ == 0 || inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  // Failure is fine: the listener may already be closed.
+  (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  ::close(fd);
+}
+
+int WebServer::HandleRequest(mg_connection* connection, void* server) {
+  // A non-zero return tells CivetWeb the request was handled, with this status.
+  return static_cast<const WebServer*>(server)->Serve(connection);
+}
+
+int WebServer::Serve(mg_connection* connection) const {
+  const mg_request_info* request = mg_get_request_info(connection);
+  const std::string_view method = request->request_method ? request->request_method : "";
+  const std::string_view path = request->local_uri ? request->local_uri : "";
+  const bool head_only = method == "HEAD";
+
+  enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
+  const Endpoint endpoint = path == "/"          ? Endpoint::kIndex
+                            : path == "/metrics" ? Endpoint::kMetrics
+                            : path == "/healthz" ? Endpoint::kHealthz
+                            : path == "/readyz"  ? Endpoint::kReadyz
+                            : path == "/status"  ? Endpoint::kStatus
+                                                 : Endpoint::kUnknown;
+  if (endpoint == Endpoint::kUnknown) {
+    Send(connection, Text(404, "not found\n"), head_only);
+    return 404;
+  }
+  if (method != "GET" && !head_only) {
+    Send(connection, Text(405, "method not allowed\n"), false);
+    return 405;
+  }
+
+  Response response;
+  switch (endpoint) {
+    case Endpoint::kMetrics: {
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.vary_accept_encoding = true;
+      response.body = metrics_.RenderText();
+      const char* accept = mg_get_header(connection, "Accept-Encoding");
+      if (accept != nullptr && AcceptsGzip(accept)) {
+        if (auto compressed = GzipCompress(response.body)) {
+          response.body = std::move(*compressed);
+          response.content_encoding = "gzip";
+        }
+      }
+      break;
+    }
+    case Endpoint::kHealthz: {
+      const bool alive = !is_alive_ || is_alive_();
+      response = alive ? Text(200, "ok\n") : Text(503, "event loop is not turning\n");
+      break;
+    }
+    case Endpoint::kReadyz: {
+      const BoardSnapshot snapshot = board_.Snapshot();
+      const bool ready = snapshot.overall == OverallStatus::kHealthy ||
+                         snapshot.overall == OverallStatus::kDegraded;
+      response.status = ready ? 200 : 503;
+      response.content_type = "application/json";
+      response.body = RenderReadinessJson(snapshot, VerboseRequested(*request));
+      break;
+    }
+    case Endpoint::kStatus:
+      response.content_type = "application/json";
+      response.body = RenderStatusJson(board_.Snapshot(), wall_clock_());
+      break;
+    case Endpoint::kIndex:
+      response.content_type = "text/html; charset=utf-8";
+      response.body = RenderLandingPage(board_.Snapshot());
+      break;
+    case Endpoint::kUnknown:
+      break;
+  }
+  Send(connection, response, head_only);
+  return response.status;
+}
+
+}  // namespace hx

@@ -1,0 +1,85 @@
+#pragma once
+// The HTTP face of health_exporter, on CivetWeb's C API:
+//   GET /metrics  Prometheus text format (gzip when the client accepts it)
+//   GET /healthz  liveness: 200 "ok" while the daemon's loop is turning
+//   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503
+//   GET /status   every check in JSON
+//   GET /         a small HTML page
+// HEAD is served like GET without a body; other methods get 405, other paths
+// 404.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "metrics/check_metrics.h"
+#include "status/status_board.h"
+#include "util/duration.h"
+
+struct mg_connection;
+struct mg_context;
+
+namespace hx {
+
+struct WebServerOptions {
+  /// "host:port" or ":port" (all interfaces). Port 0 picks a free port; see
+  /// WebServer::port(). IPv4 only (Debian's CivetWeb is built without IPv6).
+  std::string listen_address = ":9841";
+  /// Worker threads, i.e. requests served at once.
+  int threads = 4;
+  /// Longest a client may take to send a request or to read the response.
+  Duration request_timeout = std::chrono::seconds(10);
+  /// Largest accepted request head (request line plus headers), in bytes.
+  size_t max_request_size = 16384;
+};
+
+/// Serves the endpoints above from CivetWeb's worker threads.
+///
+/// Thread-safety: Start() and Stop() must be called from one thread (the
+/// daemon's main thread). Handlers run on CivetWeb's threads and only read:
+/// StatusBoard::Snapshot() (an immutable snapshot), CheckMetrics::RenderText()
+/// (thread-safe) and the liveness function, which must therefore be safe to
+/// call from any thread (e.g. it reads an atomic timestamp).
+class WebServer {
+ public:
+  /// `board` and `metrics` must outlive the server. `is_alive` answers
+  /// /healthz. `wall_clock` gives "generated_at" of /status (seconds since
+  /// the epoch); the system clock when empty.
+  WebServer(WebServerOptions options, const StatusBoard& board, const CheckMetrics& metrics,
+            std::function<bool()> is_alive, std::function<double()> wall_clock = {});
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  /// Binds and starts serving. Returns nullopt on success, otherwise a
+  /// message such as `cannot listen on ":9841": <reason>`.
+  std::optional<std::string> Start();
+
+  /// Stops serving and waits for the handlers in flight (well under a second
+  /// unless a handler is slow). Idempotent; also done by the destructor.
+  void Stop();
+
+  /// The bound port once started (the real one when 0 was asked for), else 0.
+  int port() const { return port_; }
+
+ private:
+  static int HandleRequest(mg_connection* connection, void* server);
+  int Serve(mg_connection* connection) const;
+  void PokeListener() const;
+
+  const WebServerOptions options_;
+  const StatusBoard& board_;
+  const CheckMetrics& metrics_;
+  const std::function<bool()> is_alive_;
+  const std::function<double()> wall_clock_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+};
+
+/// Validates a listen address and converts it to CivetWeb's listening_ports
+/// syntax (":9841" -> "9841", "127.0.0.1:0" -> "127.0.0.1:0"). Returns nullopt
+/// and sets *error (e.g. `expected host:port or :port`) when malformed.
+std::optional<std::string> ToCivetwebPorts(const std::string& listen_address, std::string* error);
+
+}  // namespace hx
