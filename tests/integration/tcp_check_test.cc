@@ -361,6 +361,21 @@ TEST_F(TcpCheckTest, TlsInsecureSkipVerifyAcceptsAnyCertificateAndReportsExpiry)
   ExpectExpiry(r, server);
 }
 
+TEST_F(TcpCheckTest, TlsClientCertificateIsPresented) {
+  TcpTestServer server({.mode = Mode::kBanner, .tls = true, .require_client_cert = true});
+  TlsOptions tls = TrustingCa(server);
+  tls.cert_file = server.ca_file();
+  tls.key_file = server.key_file();
+  CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220", tls));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+
+  // Without it the server rejects the connection. With TLS 1.3 the client's
+  // handshake is already over when the server's alert arrives.
+  r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220", TrustingCa(server)));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "TLS error: tlsv13 alert certificate required") << r.detail;
+}
+
 TEST_F(TcpCheckTest, TlsAgainstPlainServerFailsTheHandshake) {
   TcpTestServer server({.mode = Mode::kBanner});
   TlsOptions tls;

@@ -136,6 +136,12 @@ void TcpTestServer::GenerateCertificate() {
       SSL_CTX_use_PrivateKey_file(ssl_ctx_, key_file_.c_str(), SSL_FILETYPE_PEM) != 1) {
     throw std::runtime_error("TcpTestServer: cannot set up the TLS server context");
   }
+  if (options_.require_client_cert) {
+    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    if (SSL_CTX_load_verify_locations(ssl_ctx_, cert_file_.c_str(), nullptr) != 1) {
+      throw std::runtime_error("TcpTestServer: cannot load the client CA");
+    }
+  }
 }
 
 void TcpTestServer::AcceptLoop() {

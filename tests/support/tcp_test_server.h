@@ -37,6 +37,9 @@ class TcpTestServer {
     std::string banner = "220 ready\r\n";
     bool close_after_banner = false;  ///< kBanner: close right after sending it
     bool tls = false;                 ///< TLS handshake first (not for kCloseImmediately)
+    /// With tls: demand a client certificate signed by ca_file() (the
+    /// server's own self-signed certificate, so a client can present it).
+    bool require_client_cert = false;
   };
 
   explicit TcpTestServer(Options options);
@@ -50,6 +53,8 @@ class TcpTestServer {
   std::string address() const;
   /// The self-signed certificate (PEM), usable as ca_file; empty without TLS.
   const std::string& ca_file() const { return cert_file_; }
+  /// Its private key (PEM); empty without TLS.
+  const std::string& key_file() const { return key_file_; }
   /// The certificate's NotAfter as unix seconds; 0 without TLS.
   int64_t cert_not_after() const { return cert_not_after_; }
 
