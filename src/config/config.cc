@@ -154,18 +154,26 @@ std::vector<std::pair<std::string, std::string>> ReadLabels(MapReader& check) {
   std::optional<MapReader> reader = check.Map("labels");
   if (!reader) return labels;
   std::map<std::string, std::string> sorted;
+  // A bad name is reported at the name, not at its value.
+  auto name_error = [&](const std::string& name, const std::string& message) {
+    for (auto it = reader->node().begin(); it != reader->node().end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == name) {
+        reader->context().Error(it->first, reader->PathOf(name), message);
+        return;
+      }
+    }
+  };
   for (const std::string& name : reader->Keys()) {
     std::optional<std::string> value = reader->String(name);
     if (!IsLabelName(name)) {
-      reader->Error(name,
-                    "invalid label name " + Quote(name) + ": must match [a-zA-Z_][a-zA-Z0-9_]*");
+      name_error(name, "invalid label name " + Quote(name) + ": must match [a-zA-Z_][a-zA-Z0-9_]*");
     } else if (name.starts_with("__")) {
-      reader->Error(name, "label name " + Quote(name) +
-                              " is reserved: names starting with \"__\" are Prometheus' own");
+      name_error(name, "label name " + Quote(name) +
+                           " is reserved: names starting with \"__\" are Prometheus' own");
     } else if (std::find(kReservedLabels.begin(), kReservedLabels.end(), name) !=
                kReservedLabels.end()) {
-      reader->Error(name, "label name " + Quote(name) + " is reserved: it is set by the exporter" +
-                              (name == "job" || name == "instance" ? " or by Prometheus" : ""));
+      name_error(name, "label name " + Quote(name) + " is reserved: it is set by the exporter" +
+                           (name == "job" || name == "instance" ? " or by Prometheus" : ""));
     } else if (value) {
       sorted.emplace(name, std::move(*value));
     }
@@ -312,6 +320,13 @@ void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseCon
       size_t index = 0;
       for (auto it = checks.begin(); it != checks.end(); ++it, ++index) {
         const YAML::Node& entry = *it;
+        if (entry.IsNull()) {
+          // A bare "-": yaml-cpp marks it at the next token, often the next
+          // entry, so point at the list and let the path say which item.
+          ctx.Error(checks, "checks[" + std::to_string(index) + "]",
+                    "expected a mapping, got null");
+          continue;
+        }
         std::optional<CheckConfig> check =
             ReadCheck(entry, index, config.global, types, name_lines, ctx);
         if (check) config.checks.push_back(std::move(*check));
