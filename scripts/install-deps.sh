@@ -19,6 +19,9 @@ test_pkgs=(
   prometheus                  # promtool check metrics
   openssl                     # self-signed certificates for TLS tests
   curl                        # smoke checks in scripts
+  postgresql                  # initdb/pg_ctl: a throwaway server per postgres test
+  redis-server                # a throwaway redis per redis test
+  monitoring-plugins-basic    # real Nagios plugins for exec checks
 )
 
 case "$mode" in

@@ -1,5 +1,10 @@
 #include "checks/check.h"
+#include "checks/disk_check.h"
+#include "checks/exec_check.h"
 #include "checks/http_check.h"
+#include "checks/memory_check.h"
+#include "checks/postgres_check.h"
+#include "checks/redis_check.h"
 #include "checks/tcp_check.h"
 
 namespace hx {
@@ -8,6 +13,11 @@ namespace hx {
 void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(HttpCheckType());
   registry.Register(TcpCheckType());
+  registry.Register(PostgresCheckType());
+  registry.Register(RedisCheckType());
+  registry.Register(DiskCheckType());
+  registry.Register(MemoryCheckType());
+  registry.Register(ExecCheckType());
 }
 
 }  // namespace hx
