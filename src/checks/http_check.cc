@@ -107,20 +107,25 @@ void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec)
   spec.display_url = Lowercase(*scheme) + "://" + *host +
                      (explicit_port ? ":" + *explicit_port : std::string()) +
                      (path ? *path : std::string("/"));
+}
 
-  if (spec.tls && !spec.tls->server_name.empty()) {
-    // Request the server name and connect to the real address (see header).
-    if (curl_url_set(parsed.u, CURLUPART_HOST, spec.tls->server_name.c_str(), 0) != CURLUE_OK) {
-      r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
-                        "is not a valid host name");
-      return;
-    }
-    auto request_host = parsed.Get(CURLUPART_HOST);
-    auto request_url = parsed.Get(CURLUPART_URL);
-    if (!request_host || !request_url) return;
-    spec.request_url = *request_url;
-    spec.connect_to = *request_host + ":" + *port + ":" + *host + ":" + *port;
+// tls.server_name: request that name, connect to the URL's host (see header).
+void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
+  UrlHandle parsed;
+  if (curl_url_set(parsed.u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) return;
+  auto host = parsed.Get(CURLUPART_HOST);
+  auto port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  if (!host || !port) return;
+  if (curl_url_set(parsed.u, CURLUPART_HOST, spec.tls->server_name.c_str(), 0) != CURLUE_OK) {
+    r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
+                      "is not a valid host name");
+    return;
   }
+  auto request_host = parsed.Get(CURLUPART_HOST);
+  auto request_url = parsed.Get(CURLUPART_URL);
+  if (!request_host || !request_url) return;
+  spec.request_url = *request_url;
+  spec.connect_to = *request_host + ":" + *port + ":" + *host + ":" + *port;
 }
 
 // Reads a status code or list of them (`expect_status: [2xx, 301]`), with an
@@ -175,14 +180,8 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
   const size_t errors_before = r.context().errors().size();
   auto spec = std::make_shared<HttpCheckSpec>();
 
-  // tls first: the URL's request form depends on tls.server_name.
-  if (auto tls = r.Map("tls")) spec->tls = ParseTlsOptions(*tls);
-
   if (r.Require("url")) {
     if (auto url = r.String("url")) ParseUrl(r, *url, *spec);
-  }
-  if (r.Has("tls") && !spec->url.empty() && !spec->https) {
-    r.Error("tls", "is only allowed with an https:// URL");
   }
 
   if (auto method = r.String("method", /*expand_env=*/false)) {
@@ -233,6 +232,18 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
       r.Error("max_body_bytes", "must be at least 1 byte");
     } else {
       spec->max_body_bytes = *max;
+    }
+  }
+
+  if (r.Has("tls")) {
+    if (!spec->url.empty() && !spec->https) {
+      r.Error("tls", "is only allowed with an https:// URL");
+      r.Accept("tls");
+    } else if (auto tls = r.Map("tls")) {
+      spec->tls = ParseTlsOptions(*tls);
+      if (spec->tls && !spec->tls->server_name.empty() && !spec->url.empty()) {
+        ApplyServerName(r, *spec);
+      }
     }
   }
 
