@@ -214,7 +214,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ParseContext& ctx
   // see only the first: a repeated key would silently lose its later value.
   std::map<std::string, int, std::less<>> first_line;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       ctx_->Error(key, path_, "expected a plain key, got " + Describe(key));
       continue;
@@ -497,7 +497,7 @@ void MapReader::Error(std::string message) { ctx_->Error(node_, path_, std::move
 void MapReader::Finish() {
   if (!valid_) return;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) continue;  // reported by the constructor
     const std::string& name = key.Scalar();
     if (known_->count(name) != 0) continue;
