@@ -3,7 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "app/daemon.h"
@@ -13,6 +15,13 @@
 #include "build_info.h"
 
 int main(int argc, char** argv) {
+  // A peer that resets a connection must cost one check a failure, not kill
+  // the daemon: every socket write reports EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
+  // Blocking work (getaddrinfo, statfs, file writes) runs on libuv's thread
+  // pool; a few hung mounts or slow resolvers must not occupy all of it.
+  // libuv reads this once, when the pool first starts.
+  setenv("UV_THREADPOOL_SIZE", "16", /*overwrite=*/0);
   CLI::App app{"health_exporter: health checks for the services you depend on, as Prometheus metrics"};
   app.set_version_flag("--version", std::string("health_exporter ") + hx::build::kVersion +
                                         " (revision " + hx::build::kRevision + ")");
