@@ -16,7 +16,8 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev   # GoogleTest
-  prometheus                  # promtool check metrics
+  prometheus                  # promtool; a real Prometheus for the alerting end-to-end test
+  prometheus-alertmanager     # amtool; a real Alertmanager for the alerting end-to-end test
   openssl                     # self-signed certificates for TLS tests
   curl                        # smoke checks in scripts
   postgresql                  # initdb/pg_ctl: a throwaway server per postgres test
