@@ -266,7 +266,8 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     }
     if (types.Find(key) != nullptr) handlers.push_back(key);
   }
-  for (const std::string& key : handlers) reader.Accept(key);
+  // Every type name counts as known, so that a misspelt type ("htp") gets a hint.
+  for (const std::string& type : types.Names()) reader.Accept(type);
   if (handlers.empty()) {
     reader.Error("missing check type: expected exactly one of " + JoinNames(types.Names()));
   } else if (handlers.size() > 1) {

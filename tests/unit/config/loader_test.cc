@@ -208,6 +208,10 @@ TEST(LoaderTest, ReportsEachErrorClassExactly) {
         "silent"}},
       {"checks:\n  - name: a\n    other: {target: t}\n    fake: {target: t}\n",
        {"c.yml:2:5: checks[0]: more than one check type (other, fake): expected exactly one"}},
+      {"checks:\n  - name: a\n    fak: {target: t}\n",
+       {"c.yml:2:5: checks[0]: missing check type: expected exactly one of fake, other, throws, "
+        "silent",
+        R"(c.yml:3:5: checks[0]: unknown key "fak" (did you mean "fake"?))"}},
       {"checks:\n  - fake: {target: t}\n",
        {R"(c.yml:2:5: checks[0]: missing required key "name")"}},
       {"checks:\n  - name: a b\n    fake: {target: t}\n",
