@@ -1,8 +1,122 @@
 #pragma once
-// STUB — to be replaced by the real PostgresCheck.
+// The `postgres:` check type: connect to a PostgreSQL server with libpq's
+// non-blocking API on the event loop, run one query, optionally match its
+// first value, and check the server's role, replication lag and connection
+// usage.
+//
+//   postgres:
+//     dsn: "host=db.internal port=5432 dbname=app user=monitor"  # or postgresql://...
+//     password_file: /etc/health_exporter/db.pass  # optional; or password=${PGPASSWORD}
+//     query: "SELECT 1"                            # default
+//     expect: "^1$"                                # optional RE2, first column of first row
+//     expect_role: primary                         # or replica; via pg_is_in_recovery()
+//     max_replication_lag: 30s                     # on a replica: above -> degraded
+//     connections_degraded_above: 90%              # of max_connections -> degraded
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "checks/check.h"
+#include "util/duration.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace hx {
-/// The `postgres:` check type.
+
+enum class PostgresRole : uint8_t { kPrimary, kReplica };
+
+/// The parsed `postgres:` mapping. Plain data; immutable once parsed, safe to share.
+struct PostgresCheckSettings {
+  /// libpq keyword/value pairs for PQconnectStartParams, as given in the DSN
+  /// (the password, if any, included) plus application_name and the defaults
+  /// libpq would take from the environment at load time.
+  std::vector<std::pair<std::string, std::string>> conninfo;
+  /// Effective connection target, for Target() and for resolving. `host` is a
+  /// name, an IP literal or a unix-socket directory; empty means libpq's
+  /// default socket directory.
+  std::string host;
+  std::string port = "5432";
+  std::string user;
+  std::string dbname;
+  /// True when `host` is a name that must be resolved (on the thread pool)
+  /// before connecting: not an IP literal, not a socket, no hostaddr given.
+  bool resolve_host = false;
+
+  std::string query = "SELECT 1";
+  std::shared_ptr<const re2::RE2> expect;  ///< nullptr: any result is fine
+  std::optional<PostgresRole> expect_role;
+  std::optional<Duration> max_replication_lag;
+  std::optional<double> connections_degraded_above;  ///< fraction in [0, 1]
+};
+
+/// The validated config of one PostgreSQL check. Immutable; thread-safe.
+class PostgresCheckSpec final : public CheckSpec {
+ public:
+  explicit PostgresCheckSpec(PostgresCheckSettings settings);
+
+  const PostgresCheckSettings& settings() const { return *settings_; }
+
+  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  /// "postgres://monitor@db.internal:5432/app" (never a password).
+  std::string Target() const override;
+
+ private:
+  std::shared_ptr<const PostgresCheckSettings> settings_;
+};
+
+/// Reads a `postgres:` mapping (calls reader.Finish()); nullptr on any error.
+/// The DSN is validated with PQconninfoParse; password_file is read here.
+std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReader& reader);
+
+/// Runs PostgreSQL attempts on the loop: uv_getaddrinfo on the thread pool
+/// (host names only; the address is handed to libpq as hostaddr so libpq never
+/// resolves on the loop thread), PQconnectStartParams + PQconnectPoll driven by
+/// a uv_poll_t on PQsocket(), then the configured query and one status query
+/// (role, replication lag, connection usage) with PQsendQuery /
+/// PQconsumeInput / PQgetResult. No timer of its own: the scheduler's hard
+/// timeout calls Cancel(), which closes the poll handle and PQfinish()es the
+/// connection at once.
+///
+/// Each attempt lives in a heap object that frees itself once libuv owes it no
+/// more callbacks (a getaddrinfo request in the pool, closing poll handles).
+/// Loop-thread only; not thread-safe.
+class PostgresCheck final : public Check {
+ public:
+  PostgresCheck(IoContext& io, std::shared_ptr<const PostgresCheckSettings> settings);
+  ~PostgresCheck() override;
+  PostgresCheck(const PostgresCheck&) = delete;
+  PostgresCheck& operator=(const PostgresCheck&) = delete;
+
+  void Start(DoneCallback done) override;
+  void Cancel() override;
+
+ private:
+  class Attempt;
+  friend class Attempt;
+
+  IoContext& io_;
+  std::shared_ptr<const PostgresCheckSettings> settings_;
+  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
+};
+
+/// The query run after the configured one: one row of
+/// (in_recovery bool, lag_seconds numeric or NULL, client_backends, max_connections).
+/// Lag is 0 while everything received has been replayed, else
+/// now() - pg_last_xact_replay_timestamp() (NULL before the first replayed commit).
+extern const char* const kPostgresStatusQuery;
+
+/// libpq's error text as one short line: the first line only, without the
+/// `connection to server at "...", port N failed: ` prefix and the FATAL
+/// severity, e.g. `password authentication failed for user "monitor"` or
+/// `connection refused`. Any occurrence of `secret` (if non-empty) is masked.
+std::string PostgresErrorLine(std::string_view message, std::string_view secret);
+
+/// The `postgres` check type, for the registry.
 CheckType PostgresCheckType();
+
 }  // namespace hx
