@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,9 +45,20 @@ void InitCivetwebOnce() {
   std::call_once(once, [] { mg_init_library(0); });
 }
 
-// CivetWeb would print its messages to stderr; errors that matter reach the
-// caller through mg_start2's error text instead.
-int SilenceLog(const mg_connection*, const char*) { return 1; }
+// While Start() runs on a thread, CivetWeb's messages on that thread are
+// collected here: mg_start2's own error text is only "Failed to setup server
+// ports", the reason (e.g. "Address already in use") is logged beside it.
+thread_local std::vector<std::string>* start_messages = nullptr;
+
+// CivetWeb would print its messages to stderr.
+int RouteCivetwebLog(const mg_connection*, const char* message) {
+  if (start_messages != nullptr) {
+    start_messages->emplace_back(message);
+  } else {
+    spdlog::debug("civetweb: {}", message);
+  }
+  return 1;
+}
 
 void Send(mg_connection* connection, const Response& response, bool head_only) {
   mg_response_header_start(connection, response.status);
@@ -103,10 +115,11 @@ std::optional<std::string> ToCivetwebPorts(const std::string& listen_address, st
     return std::nullopt;
   }
   // CivetWeb reads ',' as a list separator and a trailing 's'/'r' as TLS or
-  // redirect flags; a bracketed or bare IPv6 host is not supported by the
-  // Debian build. Refuse all of these rather than let them change meaning.
-  if (host.find_first_of(",:[]") != std::string::npos) {
-    *error = "host must be an IPv4 address or a name (IPv6 is not supported)";
+  // redirect flags, cannot resolve names, and Debian's build has no IPv6:
+  // accept only what it will bind as written.
+  in_addr parsed{};
+  if (!host.empty() && inet_pton(AF_INET, host.c_str(), &parsed) != 1) {
+    *error = "host must be an IPv4 address (names and IPv6 are not supported)";
     return std::nullopt;
   }
   return host.empty() ? port_text : host + ":" + port_text;
@@ -153,7 +166,7 @@ std::optional<std::string> WebServer::Start() {
       nullptr,
   };
   mg_callbacks callbacks{};
-  callbacks.log_message = SilenceLog;
+  callbacks.log_message = RouteCivetwebLog;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = this;
@@ -163,9 +176,20 @@ std::optional<std::string> WebServer::Start() {
   error_data.text = error_text;
   error_data.text_buffer_size = sizeof(error_text);
 
+  std::vector<std::string> messages;
+  start_messages = &messages;
   context_ = mg_start2(&init, &error_data);
+  start_messages = nullptr;
   if (context_ == nullptr) {
-    return prefix + (error_text[0] != '\0' ? std::string(error_text) : "unknown error");
+    // Prefer the specific messages ("cannot bind to ...: 98 (Address already
+    // in use)") over the generic error text.
+    std::string reason;
+    for (const auto& message : messages) {
+      if (message == error_text) continue;
+      reason += (reason.empty() ? "" : "; ") + message;
+    }
+    if (reason.empty()) reason = error_text[0] != '\0' ? error_text : "unknown error";
+    return prefix + reason;
   }
   // "**" matches every path, so unknown paths get our 404 rather than
   // CivetWeb's.

@@ -23,8 +23,8 @@ struct mg_context;
 namespace hx {
 
 struct WebServerOptions {
-  /// "host:port" or ":port" (all interfaces). Port 0 picks a free port; see
-  /// WebServer::port(). IPv4 only (Debian's CivetWeb is built without IPv6).
+  /// "IPv4:port" or ":port" (all interfaces). Port 0 picks a free port; see
+  /// WebServer::port(). No names, no IPv6 (Debian's CivetWeb has none).
   std::string listen_address = ":9841";
   /// Worker threads, i.e. requests served at once.
   int threads = 4;
@@ -53,7 +53,8 @@ class WebServer {
   WebServer& operator=(const WebServer&) = delete;
 
   /// Binds and starts serving. Returns nullopt on success, otherwise a
-  /// message such as `cannot listen on ":9841": <reason>`.
+  /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
+  /// 127.0.0.1:9841: 98 (Address already in use)`.
   std::optional<std::string> Start();
 
   /// Stops serving and waits for the handlers in flight (well under a second
