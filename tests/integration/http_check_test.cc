@@ -346,6 +346,22 @@ TEST_F(HttpCheckTest, DestroyingACheckCancelsIt) {
   EXPECT_FALSE(called);
 }
 
+TEST_F(HttpCheckTest, CurlShutdownWithTransferInFlightReleasesEverything) {
+  TestHttpServer server({.tls = false, .certificate = {}, .never_answer = true});
+  auto spec = Parse("url: " + server.Url("/"));
+  ASSERT_NE(spec, nullptr);
+  Check& check = NewCheck(spec);
+  bool called = false;
+  check.Start([&](CheckResult) { called = true; });
+  ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
+  io_->curl().Shutdown();  // what IoContext's destruction does
+  EXPECT_EQ(io_->curl().active(), 0u);
+  EXPECT_TRUE(RunUntil([&] { return server.client_closes() >= 1; }));
+  check.Cancel();  // after Shutdown: must be harmless
+  EXPECT_FALSE(called);
+  // TearDown checks that every uv handle was closed.
+}
+
 TEST_F(HttpCheckTest, ManyConcurrentChecksAllComplete) {
   TestHttpServer server;
   auto spec = Parse("url: " + server.Url("/delay/20"));
