@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -29,12 +30,17 @@ const char* const kPostgresStatusQuery =
     "   AND pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0"
     "  ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))"
     " END,"
-    " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
+    // Without pg_monitor, other users' sessions show backend_type NULL;
+    // unlike background processes they still show their database.
+    " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+    "   OR (backend_type IS NULL AND datid IS NOT NULL)),"
     " current_setting('max_connections')::int";
 
 namespace {
 
 constexpr size_t kQuotedValueChars = 64;
+// Addresses of one host name handed to libpq; more only slow a failure down.
+constexpr size_t kMaxAddresses = 4;
 constexpr char kApplicationName[] = "health_exporter";
 constexpr char kMask[] = "***";
 
@@ -245,6 +251,10 @@ std::string ResultError(const PGresult* result, std::string_view secret) {
 }  // namespace
 
 std::string PostgresErrorLine(std::string_view message, std::string_view secret) {
+  // With several addresses libpq reports every attempt; the last one is the
+  // most telling (e.g. ::1 refused, then 127.0.0.1 rejected the password).
+  const size_t last_attempt = message.rfind("\nconnection to server ");
+  if (last_attempt != std::string_view::npos) message.remove_prefix(last_attempt + 1);
   std::string line(message.substr(0, message.find('\n')));
   // With one host there is one attempt; its address is already in Target().
   if (line.starts_with("connection to server ")) {
@@ -372,7 +382,7 @@ class PostgresCheck::Attempt {
 
   void Begin() {
     if (!settings_->resolve_host) {
-      Connect("");
+      Connect({});
       return;
     }
     addrinfo hints{};
@@ -409,37 +419,56 @@ class PostgresCheck::Attempt {
     --self->pending_;
     self->resolving_ = false;
     if (!self->over_) {
-      char ip[INET6_ADDRSTRLEN] = "";
-      if (status == 0 && result != nullptr) {
-        if (result->ai_family == AF_INET) {
-          uv_ip4_name(reinterpret_cast<const sockaddr_in*>(result->ai_addr), ip, sizeof(ip));
-        } else if (result->ai_family == AF_INET6) {
-          uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(result->ai_addr), ip, sizeof(ip));
+      // libpq tries every hostaddr in turn (as it would every address it
+      // resolved itself): "localhost" may be ::1 first and 127.0.0.1 second.
+      std::vector<std::string> addresses;
+      for (addrinfo* ai = status == 0 ? result : nullptr;
+           ai != nullptr && addresses.size() < kMaxAddresses; ai = ai->ai_next) {
+        char ip[INET6_ADDRSTRLEN] = "";
+        if (ai->ai_family == AF_INET) {
+          uv_ip4_name(reinterpret_cast<const sockaddr_in*>(ai->ai_addr), ip, sizeof(ip));
+        } else if (ai->ai_family == AF_INET6) {
+          uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), ip, sizeof(ip));
+        }
+        if (ip[0] != '\0' && std::find(addresses.begin(), addresses.end(), ip) == addresses.end()) {
+          addresses.push_back(ip);
         }
       }
-      if (ip[0] == '\0') {
+      if (addresses.empty()) {
         self->Finish(
             CheckResult::Unhealthy("could not resolve host " + Quote(self->settings_->host)));
       } else {
-        self->Connect(ip);
+        self->Connect(addresses);
       }
     }
     uv_freeaddrinfo(result);
     self->DeleteIfDone();
   }
 
-  // Starts connecting; `hostaddr` is the resolved address of a host name.
-  void Connect(const std::string& hostaddr) {
+  // Starts connecting; `addresses` are the resolved addresses of a host name.
+  void Connect(const std::vector<std::string>& addresses) {
     phase_ = Phase::kConnecting;
+    // host and hostaddr are parallel lists for libpq: the name (for TLS and
+    // messages) repeated once per address.
+    std::string hosts;
+    std::string hostaddrs;
+    for (const std::string& address : addresses) {
+      if (!hosts.empty()) {
+        hosts += ',';
+        hostaddrs += ',';
+      }
+      hosts += settings_->host;
+      hostaddrs += address;
+    }
     std::vector<const char*> keys;
     std::vector<const char*> values;
     for (const auto& [key, value] : settings_->conninfo) {
       keys.push_back(key.c_str());
-      values.push_back(value.c_str());
+      values.push_back(!addresses.empty() && key == "host" ? hosts.c_str() : value.c_str());
     }
-    if (!hostaddr.empty()) {
+    if (!addresses.empty()) {
       keys.push_back("hostaddr");
-      values.push_back(hostaddr.c_str());
+      values.push_back(hostaddrs.c_str());
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);

@@ -1,0 +1,476 @@
+// PostgresCheck against real PostgreSQL 15 servers (a primary with
+// scram-sha-256 for TCP clients and, for the replication tests, a streaming
+// replica) on a real libuv loop. The servers are shared by every test of this
+// binary (SetUpTestSuite); tests that change server state undo it.
+
+#include "checks/postgres_check.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/parse_context.h"
+#include "io/io_context.h"
+#include "support/postgres_server.h"
+#include "support/tcp_test_server.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr milliseconds kWait{10000};
+constexpr char kSuperuserPassword[] = "su-Secret-71f3";
+constexpr char kMonitorPassword[] = "mon-Secret-4b2e";
+constexpr int kMaxConnections = 70;
+
+struct Outcome {
+  int calls = 0;
+  CheckResult result;
+
+  Check::DoneCallback Callback() {
+    return [this](CheckResult r) {
+      ++calls;
+      result = std::move(r);
+    };
+  }
+  bool done() const { return calls > 0; }
+};
+
+std::optional<double> FindObservation(const CheckResult& r, const std::string& name) {
+  for (const Observation& o : r.observations) {
+    if (o.name == name) return o.value;
+  }
+  return std::nullopt;
+}
+
+// Parses a `postgres:` mapping given as YAML text; fails the test on errors.
+std::shared_ptr<const PostgresCheckSpec> Parse(const std::string& yaml,
+                                               std::vector<std::string>* errors = nullptr) {
+  const YAML::Node node = YAML::Load(yaml);
+  config::ParseContext ctx("test.yml", [](const std::string& name) -> std::optional<std::string> {
+    if (name == "PGPASSWORD_TEST") return std::string(kMonitorPassword);
+    return std::nullopt;
+  });
+  config::MapReader reader(node, "postgres", ctx);
+  auto spec = ParsePostgresCheckSpec(reader);
+  if (errors != nullptr) {
+    for (const config::ConfigError& e : ctx.errors()) errors->push_back(e.path + ": " + e.message);
+  } else {
+    for (const config::ConfigError& e : ctx.errors()) ADD_FAILURE() << e.ToString();
+  }
+  return spec;
+}
+
+class PostgresCheckTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    primary_ = new PostgresServer(
+        {.superuser_password = kSuperuserPassword, .max_connections = kMaxConnections});
+    // Deliberately not in pg_monitor: the check must work for a plain role.
+    primary_->Execute("CREATE ROLE monitor LOGIN PASSWORD '" + std::string(kMonitorPassword) +
+                      "'");
+  }
+
+  static void TearDownTestSuite() {
+    delete replica_;
+    replica_ = nullptr;
+    delete primary_;
+    primary_ = nullptr;
+  }
+
+  // The replica is made on first use: most tests do not need it.
+  static PostgresServer& Replica() {
+    if (replica_ == nullptr) {
+      replica_ = primary_->CreateReplica().release();
+      // A replayed commit, so the replica has a last-replay timestamp.
+      primary_->Execute("CREATE TABLE IF NOT EXISTS ticks (at timestamptz)");
+      primary_->Execute("INSERT INTO ticks VALUES (now())");
+      EXPECT_TRUE(primary_->WaitForReplay(*replica_, kWait));
+    }
+    return *replica_;
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    io_ = std::make_unique<IoContext>(&loop_);
+    uv_timer_init(&loop_, &wake_);
+    uv_timer_start(
+        &wake_, [](uv_timer_t*) {}, 5, 5);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+  }
+
+  void TearDown() override {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    // Every poll handle and request an attempt made must be gone.
+    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+    io_.reset();
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+    }
+    return true;
+  }
+
+  static std::string Dsn(const PostgresServer& server, const std::string& extra = "",
+                         const std::string& password = kMonitorPassword) {
+    return "host=127.0.0.1 port=" + std::to_string(server.port()) +
+           " dbname=postgres user=monitor password=" + password + " " + extra;
+  }
+
+  static std::shared_ptr<PostgresCheckSettings> Settings(const std::string& dsn) {
+    auto spec = Parse("dsn: \"" + dsn + "\"");
+    if (!spec) return nullptr;
+    return std::make_shared<PostgresCheckSettings>(spec->settings());
+  }
+
+  CheckResult RunOnce(std::shared_ptr<const PostgresCheckSettings> settings) {
+    PostgresCheck check(*io_, std::move(settings));
+    Outcome outcome;
+    check.Start(outcome.Callback());
+    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(outcome.calls, 1);
+    for (const char* secret : {kMonitorPassword, kSuperuserPassword}) {
+      EXPECT_THAT(outcome.result.detail, Not(HasSubstr(secret)));
+    }
+    return outcome.result;
+  }
+
+  static PostgresServer* primary_;
+  static PostgresServer* replica_;
+
+  uv_loop_t loop_{};
+  uv_timer_t wake_{};
+  std::unique_ptr<IoContext> io_;
+};
+
+PostgresServer* PostgresCheckTest::primary_ = nullptr;
+PostgresServer* PostgresCheckTest::replica_ = nullptr;
+
+TEST_F(PostgresCheckTest, HealthyPrimaryReportsFirstValueAndConnectionUsage) {
+  CheckResult r = RunOnce(Settings(Dsn(*primary_)));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "1 row, first value \"1\"");
+  const auto ratio = FindObservation(r, "postgres_connections_used_ratio");
+  ASSERT_TRUE(ratio.has_value());
+  EXPECT_GT(*ratio, 0);  // our own session counts
+  EXPECT_LT(*ratio, 1);
+  EXPECT_FALSE(FindObservation(r, "postgres_replication_lag_seconds").has_value());
+}
+
+TEST_F(PostgresCheckTest, SetsApplicationName) {
+  auto settings = Settings(Dsn(*primary_));
+  settings->query = "SELECT current_setting('application_name')";
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "1 row, first value \"health_exporter\"");
+}
+
+TEST_F(PostgresCheckTest, HostNameIsResolvedOnThePool) {
+  // "localhost" may resolve to ::1 before 127.0.0.1, where nothing listens:
+  // every address is handed to libpq.
+  CheckResult r = RunOnce(Settings("host=localhost port=" + std::to_string(primary_->port()) +
+                                   " dbname=postgres user=monitor password=" + kMonitorPassword));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
+  auto settings = Settings("host=" + primary_->socket_dir() +
+                           " port=" + std::to_string(primary_->port()) +
+                           " dbname=postgres user=postgres");
+  EXPECT_FALSE(settings->resolve_host);
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(PostgresCheckTest, ExpectMatchAndMismatch) {
+  auto settings = Settings(Dsn(*primary_));
+  settings->query = "SELECT 40 + 2";
+  settings->expect = std::make_shared<const re2::RE2>("^42$");
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "1 row, first value \"42\" (matches)");
+
+  settings->expect = std::make_shared<const re2::RE2>("^1$");
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "first value \"42\" does not match \"^1$\"");
+
+  settings->query = "SELECT 1 WHERE false";
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "query returned no rows, expected a value matching \"^1$\"");
+
+  settings->query = "SELECT NULL";
+  r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "first value is NULL, expected a match for \"^1$\"");
+}
+
+TEST_F(PostgresCheckTest, WrongPasswordIsReadableAndSecretFree) {
+  CheckResult r = RunOnce(Settings(Dsn(*primary_, "", "wrong-Secret-0c1d")));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "password authentication failed for user \"monitor\"");
+}
+
+TEST_F(PostgresCheckTest, UnknownDatabase) {
+  auto settings = Settings("host=127.0.0.1 port=" + std::to_string(primary_->port()) +
+                           " dbname=nope user=monitor password=" + kMonitorPassword);
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "database \"nope\" does not exist");
+}
+
+TEST_F(PostgresCheckTest, ServerDownIsConnectionRefused) {
+  // A bound socket that never listens refuses connections, and no other
+  // process can take its port while the test runs.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  CheckResult r = RunOnce(Settings("host=127.0.0.1 port=" + std::to_string(ntohs(addr.sin_port)) +
+                                   " dbname=postgres user=monitor"));
+  close(fd);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
+}
+
+TEST_F(PostgresCheckTest, CancelWhileConnectingToASilentServerReleasesEverything) {
+  TcpTestServer silent({.mode = TcpTestServer::Mode::kHold});
+  auto check = std::make_unique<PostgresCheck>(
+      *io_, Settings("host=127.0.0.1 port=" + std::to_string(silent.port()) +
+                     " dbname=postgres user=monitor"));
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  // Connected and waiting for the server's first answer.
+  ASSERT_TRUE(RunUntil([&] { return silent.accepted() == 1; }));
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_FALSE(outcome.done());
+  check->Cancel();
+  EXPECT_TRUE(silent.WaitForClientCloses(1, kWait));
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(outcome.calls, 0);
+  // Start again and destroy the check mid-attempt: the destructor cancels.
+  check->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return silent.accepted() == 2; }));
+  check.reset();
+  EXPECT_TRUE(silent.WaitForClientCloses(2, kWait));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
+TEST_F(PostgresCheckTest, QueryErrorIsOneLine) {
+  auto settings = Settings(Dsn(*primary_));
+  settings->query = "SELECT * FROM x";
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "query failed: ERROR: relation \"x\" does not exist");
+}
+
+TEST_F(PostgresCheckTest, PrimaryWhenReplicaExpected) {
+  auto settings = Settings(Dsn(*primary_));
+  settings->expect_role = PostgresRole::kReplica;
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "role is primary, expected replica");
+
+  settings->expect_role = PostgresRole::kPrimary;
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "1 row, first value \"1\"; primary");
+}
+
+TEST_F(PostgresCheckTest, StreamingReplica) {
+  PostgresServer& replica = Replica();
+  auto settings = Settings(Dsn(replica));
+  settings->expect_role = PostgresRole::kPrimary;
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "role is replica, expected primary");
+
+  // Caught up: lag is 0 however long ago the last commit was.
+  primary_->Execute("INSERT INTO ticks VALUES (now())");
+  ASSERT_TRUE(primary_->WaitForReplay(replica, kWait));
+  settings->expect_role = PostgresRole::kReplica;
+  settings->max_replication_lag = std::chrono::seconds(30);
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "1 row, first value \"1\"; replica, lag 0s");
+  EXPECT_EQ(FindObservation(r, "postgres_replication_lag_seconds"), 0.0);
+
+  // Replay paused while the primary keeps writing: received WAL is not
+  // replayed, so lag is the age of the last replayed commit, > 0.
+  replica.Execute("SELECT pg_wal_replay_pause()");
+  primary_->Execute("INSERT INTO ticks VALUES (now())");
+  const std::string written = primary_->Execute("SELECT pg_current_wal_lsn()");
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (replica.Execute("SELECT coalesce(pg_last_wal_receive_lsn() >= '" + written +
+                         "'::pg_lsn, false)") != "t") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "replica never received the WAL";
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  settings->max_replication_lag = Duration(0);
+  r = RunOnce(settings);
+  replica.Execute("SELECT pg_wal_replay_resume()");
+  EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_TRUE(RE2::FullMatch(r.detail, R"(replication lag \d+(\.\d+)?m?s > 0s)")) << r.detail;
+  const auto lag = FindObservation(r, "postgres_replication_lag_seconds");
+  ASSERT_TRUE(lag.has_value());
+  EXPECT_GT(*lag, 0);
+  EXPECT_TRUE(primary_->WaitForReplay(replica, kWait));
+}
+
+TEST_F(PostgresCheckTest, ConnectionsAboveThresholdAreDegraded) {
+  std::vector<PostgresServer::Connection> held;
+  for (int i = 0; i < 10; ++i) held.push_back(primary_->Connect());
+  auto settings = Settings(Dsn(*primary_));
+  // 10 held + the check's own session = at least 11 of 70 (16%).
+  settings->connections_degraded_above = 0.10;
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  std::string percent;
+  int used = 0;
+  ASSERT_TRUE(RE2::FullMatch(r.detail, R"(connections (\d+)% of max_connections \((\d+)/70\))",
+                             &percent, &used))
+      << r.detail;
+  EXPECT_GE(used, 11);
+  EXPECT_EQ(percent, std::to_string(static_cast<int>(std::lround(used * 100.0 / 70))));
+  EXPECT_NEAR(*FindObservation(r, "postgres_connections_used_ratio"), used / 70.0, 1e-9);
+
+  settings->connections_degraded_above = 0.90;
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(PostgresCheckTest, FiftyConcurrentChecksOnOneLoop) {
+  auto settings = Settings(Dsn(*primary_));
+  settings->query = "SELECT pg_backend_pid()";
+  std::vector<std::unique_ptr<PostgresCheck>> checks;
+  std::vector<Outcome> outcomes(50);
+  for (int i = 0; i < 50; ++i) {
+    checks.push_back(std::make_unique<PostgresCheck>(*io_, settings));
+    checks.back()->Start(outcomes[i].Callback());
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (const Outcome& o : outcomes) {
+      if (!o.done()) return false;
+    }
+    return true;
+  }));
+  std::set<std::string> backends;
+  for (const Outcome& o : outcomes) {
+    EXPECT_EQ(o.calls, 1);
+    EXPECT_EQ(o.result.health, Health::kHealthy) << o.result.detail;
+    backends.insert(o.result.detail);
+  }
+  // Each check had its own session.
+  EXPECT_EQ(backends.size(), 50u);
+}
+
+TEST_F(PostgresCheckTest, RestartedServerIsRefusedThenHealthy) {
+  PostgresServer server;
+  auto settings =
+      Settings("host=127.0.0.1 port=" + std::to_string(server.port()) + " user=postgres");
+  EXPECT_EQ(RunOnce(settings).health, Health::kHealthy);
+  server.Stop();
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "connection refused");
+  server.Start();
+  EXPECT_EQ(RunOnce(settings).health, Health::kHealthy);
+}
+
+// --- config parsing -------------------------------------------------------
+
+TEST(PostgresConfigTest, TargetNeverShowsThePassword) {
+  auto spec = Parse(R"(dsn: "postgresql://monitor:${PGPASSWORD_TEST}@db.internal:6432/app")");
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->Target(), "postgres://monitor@db.internal:6432/app");
+  EXPECT_TRUE(spec->settings().resolve_host);
+  bool has_password = false;
+  for (const auto& [key, value] : spec->settings().conninfo) {
+    if (key == "password") has_password = value == kMonitorPassword;
+  }
+  EXPECT_TRUE(has_password);
+  EXPECT_EQ(spec->settings().query, "SELECT 1");
+}
+
+TEST(PostgresConfigTest, PasswordFileIsReadAtLoad) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("hx-pg-pass-" + std::to_string(getpid())))
+          .string();
+  std::ofstream(path) << kMonitorPassword << "\n";
+  auto spec = Parse("{dsn: 'host=127.0.0.1 user=monitor dbname=app', password_file: '" + path +
+                    "', expect_role: replica, max_replication_lag: 30s,"
+                    " connections_degraded_above: 90%}");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->Target(), "postgres://monitor@127.0.0.1:5432/app");
+  EXPECT_FALSE(spec->settings().resolve_host);
+  EXPECT_EQ(spec->settings().expect_role, PostgresRole::kReplica);
+  EXPECT_EQ(spec->settings().max_replication_lag, std::chrono::seconds(30));
+  EXPECT_DOUBLE_EQ(*spec->settings().connections_degraded_above, 0.9);
+  std::string password;
+  for (const auto& [key, value] : spec->settings().conninfo) {
+    if (key == "password") password = value;
+  }
+  EXPECT_EQ(password, kMonitorPassword);
+}
+
+TEST(PostgresConfigTest, DsnErrorsNeverEchoThePassword) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(Parse("dsn: \"host=db password='mon-Secret-4b2e\"", &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], Not(HasSubstr("Secret")));
+  EXPECT_THAT(errors[0], HasSubstr("invalid DSN: "));
+
+  errors.clear();
+  EXPECT_FALSE(Parse("dsn: \"postgresql://monitor:mon%zzSecret@db/app\"", &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], Not(HasSubstr("Secret")));
+  EXPECT_THAT(errors[0], Not(HasSubstr("%zz")));
+}
+
+TEST(PostgresErrorLineTest, TrimsLibpqMessages) {
+  EXPECT_EQ(PostgresErrorLine("connection to server at \"127.0.0.1\", port 5432 failed: "
+                              "Connection refused\n\tIs the server running on that host and "
+                              "accepting TCP/IP connections?\n",
+                              ""),
+            "connection refused");
+  EXPECT_EQ(PostgresErrorLine("connection to server at \"localhost\" (::1), port 1 failed: "
+                              "Connection refused\n\tIs the server running?\n"
+                              "connection to server at \"localhost\" (127.0.0.1), port 1 failed: "
+                              "FATAL:  database \"nope\" does not exist\n",
+                              ""),
+            "database \"nope\" does not exist");
+  EXPECT_EQ(PostgresErrorLine("FATAL:  role \"hunter2\" does not exist", "hunter2"),
+            "role \"***\" does not exist");
+}
+
+}  // namespace
+}  // namespace hx
