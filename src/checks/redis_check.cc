@@ -119,6 +119,46 @@ std::optional<std::string> ReadPasswordFile(const std::string& path) {
   return password;
 }
 
+// The libuv adapter of hiredis 0.14 drops poll events that carry an error
+// status: libuv reports POLLERR (a refused connect, a reset connection) as
+// UV_EBADF and stops the handle, the adapter returns, and hiredis never learns
+// that the connection failed. These replacements for the adapter's event
+// hooks keep its bookkeeping (`events`) and memory management but poll with a
+// callback that lets hiredis try the pending read and write, which then fail
+// with the real error.
+void PollAfterError(uv_poll_t* handle, int status, int events) {
+  auto* p = static_cast<redisLibuvEvents*>(handle->data);
+  const int ready = status < 0 ? p->events : events;
+  // `context` is cleared when hiredis frees the context during the read.
+  if (p->context != nullptr && (ready & UV_READABLE)) redisAsyncHandleRead(p->context);
+  if (p->context != nullptr && (ready & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
+}
+
+void UpdatePoll(void* privdata, int add, int remove) {
+  auto* p = static_cast<redisLibuvEvents*>(privdata);
+  p->events = (p->events | add) & ~remove;
+  if (p->events != 0) {
+    uv_poll_start(&p->handle, p->events, &PollAfterError);
+  } else {
+    uv_poll_stop(&p->handle);
+  }
+}
+
+void AddRead(void* privdata) { UpdatePoll(privdata, UV_READABLE, 0); }
+void DelRead(void* privdata) { UpdatePoll(privdata, 0, UV_READABLE); }
+void AddWrite(void* privdata) { UpdatePoll(privdata, UV_WRITABLE, 0); }
+void DelWrite(void* privdata) { UpdatePoll(privdata, 0, UV_WRITABLE); }
+
+// redisLibuvAttach with the error-reporting poll callback above.
+int AttachToLoop(redisAsyncContext* context, uv_loop_t* loop) {
+  if (redisLibuvAttach(context, loop) != REDIS_OK) return REDIS_ERR;
+  context->ev.addRead = &AddRead;
+  context->ev.delRead = &DelRead;
+  context->ev.addWrite = &AddWrite;
+  context->ev.delWrite = &DelWrite;
+  return REDIS_OK;
+}
+
 }  // namespace
 
 RedisCheckSpec::RedisCheckSpec(RedisCheckSettings settings)
@@ -352,7 +392,7 @@ class RedisCheck::Attempt {
       return;
     }
     context->data = this;
-    if (redisLibuvAttach(context, loop_) != REDIS_OK) {
+    if (AttachToLoop(context, loop_) != REDIS_OK) {
       redisAsyncFree(context);
       Finish(CheckResult::Unhealthy("could not watch the connection on the event loop"));
       return;
