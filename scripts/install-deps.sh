@@ -23,6 +23,7 @@ test_pkgs=(
   postgresql                  # initdb/pg_ctl: a throwaway server per postgres test
   redis-server                # a throwaway redis per redis test
   monitoring-plugins-basic    # real Nagios plugins for exec checks
+  chromium                    # headless browser test of the status page
 )
 
 case "$mode" in
