@@ -81,12 +81,17 @@ std::shared_ptr<const PostgresCheckSpec> Parse(const std::string& yaml,
 
 class PostgresCheckTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    primary_ = new PostgresServer(
-        {.superuser_password = kSuperuserPassword, .max_connections = kMaxConnections});
-    // Deliberately not in pg_monitor: the check must work for a plain role.
-    primary_->Execute("CREATE ROLE monitor LOGIN PASSWORD '" + std::string(kMonitorPassword) +
-                      "'");
+  // The servers are made on first use (tests against closed ports need
+  // none) and shared by the rest of the binary.
+  static PostgresServer& Primary() {
+    if (primary_ == nullptr) {
+      primary_ = new PostgresServer(
+          {.superuser_password = kSuperuserPassword, .max_connections = kMaxConnections});
+      // Deliberately not in pg_monitor: the check must work for a plain role.
+      primary_->Execute("CREATE ROLE monitor LOGIN PASSWORD '" + std::string(kMonitorPassword) +
+                        "'");
+    }
+    return *primary_;
   }
 
   static void TearDownTestSuite() {
@@ -96,10 +101,9 @@ class PostgresCheckTest : public ::testing::Test {
     primary_ = nullptr;
   }
 
-  // The replica is made on first use: most tests do not need it.
   static PostgresServer& Replica() {
     if (replica_ == nullptr) {
-      replica_ = primary_->CreateReplica().release();
+      replica_ = Primary().CreateReplica().release();
       // A replayed commit, so the replica has a last-replay timestamp.
       primary_->Execute("CREATE TABLE IF NOT EXISTS ticks (at timestamptz)");
       primary_->Execute("INSERT INTO ticks VALUES (now())");
@@ -173,7 +177,7 @@ PostgresServer* PostgresCheckTest::primary_ = nullptr;
 PostgresServer* PostgresCheckTest::replica_ = nullptr;
 
 TEST_F(PostgresCheckTest, HealthyPrimaryReportsFirstValueAndConnectionUsage) {
-  CheckResult r = RunOnce(Settings(Dsn(*primary_)));
+  CheckResult r = RunOnce(Settings(Dsn(Primary())));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "1 row, first value \"1\"");
   const auto ratio = FindObservation(r, "postgres_connections_used_ratio");
@@ -184,7 +188,7 @@ TEST_F(PostgresCheckTest, HealthyPrimaryReportsFirstValueAndConnectionUsage) {
 }
 
 TEST_F(PostgresCheckTest, SetsApplicationName) {
-  auto settings = Settings(Dsn(*primary_));
+  auto settings = Settings(Dsn(Primary()));
   settings->query = "SELECT current_setting('application_name')";
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.detail, "1 row, first value \"health_exporter\"");
@@ -193,14 +197,14 @@ TEST_F(PostgresCheckTest, SetsApplicationName) {
 TEST_F(PostgresCheckTest, HostNameIsResolvedOnThePool) {
   // "localhost" may resolve to ::1 before 127.0.0.1, where nothing listens:
   // every address is handed to libpq.
-  CheckResult r = RunOnce(Settings("host=localhost port=" + std::to_string(primary_->port()) +
+  CheckResult r = RunOnce(Settings("host=localhost port=" + std::to_string(Primary().port()) +
                                    " dbname=postgres user=monitor password=" + kMonitorPassword));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
 }
 
 TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
-  auto settings = Settings("host=" + primary_->socket_dir() +
-                           " port=" + std::to_string(primary_->port()) +
+  auto settings = Settings("host=" + Primary().socket_dir() +
+                           " port=" + std::to_string(Primary().port()) +
                            " dbname=postgres user=postgres");
   EXPECT_FALSE(settings->resolve_host);
   CheckResult r = RunOnce(settings);
@@ -208,7 +212,7 @@ TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
 }
 
 TEST_F(PostgresCheckTest, ExpectMatchAndMismatch) {
-  auto settings = Settings(Dsn(*primary_));
+  auto settings = Settings(Dsn(Primary()));
   settings->query = "SELECT 40 + 2";
   settings->expect = std::make_shared<const re2::RE2>("^42$");
   CheckResult r = RunOnce(settings);
@@ -231,13 +235,13 @@ TEST_F(PostgresCheckTest, ExpectMatchAndMismatch) {
 }
 
 TEST_F(PostgresCheckTest, WrongPasswordIsReadableAndSecretFree) {
-  CheckResult r = RunOnce(Settings(Dsn(*primary_, "", "wrong-Secret-0c1d")));
+  CheckResult r = RunOnce(Settings(Dsn(Primary(), "", "wrong-Secret-0c1d")));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "password authentication failed for user \"monitor\"");
 }
 
 TEST_F(PostgresCheckTest, UnknownDatabase) {
-  auto settings = Settings("host=127.0.0.1 port=" + std::to_string(primary_->port()) +
+  auto settings = Settings("host=127.0.0.1 port=" + std::to_string(Primary().port()) +
                            " dbname=nope user=monitor password=" + kMonitorPassword);
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
@@ -286,7 +290,7 @@ TEST_F(PostgresCheckTest, CancelWhileConnectingToASilentServerReleasesEverything
 }
 
 TEST_F(PostgresCheckTest, QueryErrorIsOneLine) {
-  auto settings = Settings(Dsn(*primary_));
+  auto settings = Settings(Dsn(Primary()));
   settings->query = "SELECT * FROM x";
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
@@ -294,7 +298,7 @@ TEST_F(PostgresCheckTest, QueryErrorIsOneLine) {
 }
 
 TEST_F(PostgresCheckTest, PrimaryWhenReplicaExpected) {
-  auto settings = Settings(Dsn(*primary_));
+  auto settings = Settings(Dsn(Primary()));
   settings->expect_role = PostgresRole::kReplica;
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
@@ -315,8 +319,8 @@ TEST_F(PostgresCheckTest, StreamingReplica) {
   EXPECT_EQ(r.detail, "role is replica, expected primary");
 
   // Caught up: lag is 0 however long ago the last commit was.
-  primary_->Execute("INSERT INTO ticks VALUES (now())");
-  ASSERT_TRUE(primary_->WaitForReplay(replica, kWait));
+  Primary().Execute("INSERT INTO ticks VALUES (now())");
+  ASSERT_TRUE(Primary().WaitForReplay(replica, kWait));
   settings->expect_role = PostgresRole::kReplica;
   settings->max_replication_lag = std::chrono::seconds(30);
   r = RunOnce(settings);
@@ -327,8 +331,8 @@ TEST_F(PostgresCheckTest, StreamingReplica) {
   // Replay paused while the primary keeps writing: received WAL is not
   // replayed, so lag is the age of the last replayed commit, > 0.
   replica.Execute("SELECT pg_wal_replay_pause()");
-  primary_->Execute("INSERT INTO ticks VALUES (now())");
-  const std::string written = primary_->Execute("SELECT pg_current_wal_lsn()");
+  Primary().Execute("INSERT INTO ticks VALUES (now())");
+  const std::string written = Primary().Execute("SELECT pg_current_wal_lsn()");
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   while (replica.Execute("SELECT coalesce(pg_last_wal_receive_lsn() >= '" + written +
                          "'::pg_lsn, false)") != "t") {
@@ -343,13 +347,13 @@ TEST_F(PostgresCheckTest, StreamingReplica) {
   const auto lag = FindObservation(r, "postgres_replication_lag_seconds");
   ASSERT_TRUE(lag.has_value());
   EXPECT_GT(*lag, 0);
-  EXPECT_TRUE(primary_->WaitForReplay(replica, kWait));
+  EXPECT_TRUE(Primary().WaitForReplay(replica, kWait));
 }
 
 TEST_F(PostgresCheckTest, ConnectionsAboveThresholdAreDegraded) {
   std::vector<PostgresServer::Connection> held;
-  for (int i = 0; i < 10; ++i) held.push_back(primary_->Connect());
-  auto settings = Settings(Dsn(*primary_));
+  for (int i = 0; i < 10; ++i) held.push_back(Primary().Connect());
+  auto settings = Settings(Dsn(Primary()));
   // 10 held + the check's own session = at least 11 of 70 (16%).
   settings->connections_degraded_above = 0.10;
   CheckResult r = RunOnce(settings);
@@ -369,7 +373,7 @@ TEST_F(PostgresCheckTest, ConnectionsAboveThresholdAreDegraded) {
 }
 
 TEST_F(PostgresCheckTest, FiftyConcurrentChecksOnOneLoop) {
-  auto settings = Settings(Dsn(*primary_));
+  auto settings = Settings(Dsn(Primary()));
   settings->query = "SELECT pg_backend_pid()";
   std::vector<std::unique_ptr<PostgresCheck>> checks;
   std::vector<Outcome> outcomes(50);
@@ -394,14 +398,14 @@ TEST_F(PostgresCheckTest, FiftyConcurrentChecksOnOneLoop) {
 }
 
 TEST_F(PostgresCheckTest, RestartedServerIsRefusedThenHealthy) {
-  PostgresServer server;
-  auto settings =
-      Settings("host=127.0.0.1 port=" + std::to_string(server.port()) + " user=postgres");
+  PostgresServer& server = Primary();
+  auto settings = Settings(Dsn(server));
   EXPECT_EQ(RunOnce(settings).health, Health::kHealthy);
   server.Stop();
   CheckResult r = RunOnce(settings);
-  EXPECT_EQ(r.detail, "connection refused");
   server.Start();
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
   EXPECT_EQ(RunOnce(settings).health, Health::kHealthy);
 }
 
