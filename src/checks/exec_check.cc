@@ -22,6 +22,23 @@ namespace {
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// "/usr/bin/foo -x y" -> "a list, e.g. [/usr/bin/foo, -x, y]".
+std::string SuggestList(const std::string& line) {
+  std::string out = "a list, e.g. [";
+  size_t i = 0;
+  bool first = true;
+  while (i < line.size()) {
+    const size_t start = line.find_first_not_of(" \t", i);
+    if (start == std::string::npos) break;
+    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
+    if (!first) out += ", ";
+    out += line.substr(start, end - start);
+    first = false;
+    i = end;
+  }
+  return out + "]";
+}
+
 // Checks that `path` names something of the wanted kind; an error message
 // naming the path otherwise, "" when fine. Runs at config load, not on the
 // loop.
@@ -89,6 +106,11 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
       const YAML::Node node = reader.node()["command"];
       if (command->empty()) {
         reader.Error("command", "must not be empty: give the program and its arguments as a list");
+      } else if (!node.IsSequence() && command->front().find_first_of(" \t") != std::string::npos &&
+                 access(command->front().c_str(), X_OK) != 0) {
+        // "command: /usr/bin/foo -x" reads like a shell line; nothing splits it.
+        reader.Error("command", "is run without a shell: write the program and its arguments as " +
+                                    SuggestList(command->front()));
       } else if (std::string error = CheckExecutable(command->front()); !error.empty()) {
         // Point at the program itself when the command is a list.
         if (node.IsSequence()) {

@@ -567,8 +567,8 @@ TEST(ExecConfigTest, Errors) {
            Case{"command: [/usr/lib]",
                 "inline.yml:1:11: exec.command[0]: \"/usr/lib\" is not a regular file"},
            Case{"command: /usr/bin/true -x",
-                "inline.yml:1:10: exec.command: cannot use \"/usr/bin/true -x\": No such file or "
-                "directory"},
+                "inline.yml:1:10: exec.command: is run without a shell: write the program and its "
+                "arguments as a list, e.g. [/usr/bin/true, -x]"},
            Case{"command: [/usr/bin/true]\nmax_output_bytes: 0",
                 "inline.yml:2:19: exec.max_output_bytes: must be from 1 byte to 16MiB"},
            Case{"command: [/usr/bin/true]\nworking_dir: relative",
