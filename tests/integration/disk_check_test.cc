@@ -1,0 +1,402 @@
+// DiskCheck on a real libuv loop: against the real filesystem, and through the
+// statfs seam for fixed numbers and for a statfs that hangs like a dead mount.
+
+#include "checks/disk_check.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/io_context.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr milliseconds kWait{10000};
+
+/// What a check reported; counts calls so "exactly once" can be asserted.
+struct Outcome {
+  int calls = 0;
+  CheckResult result;
+
+  Check::DoneCallback Callback() {
+    return [this](CheckResult r) {
+      ++calls;
+      result = std::move(r);
+    };
+  }
+  bool done() const { return calls > 0; }
+};
+
+std::shared_ptr<const DiskCheckSettings> Settings(const std::string& path, double degraded = 1.0,
+                                                  double unhealthy = 1.0, bool write_test = false) {
+  auto s = std::make_shared<DiskCheckSettings>();
+  s->path = path;
+  s->degraded_above = degraded;
+  s->unhealthy_above = unhealthy;
+  s->write_test = write_test;
+  return s;
+}
+
+const Observation* Find(const CheckResult& r, const std::string& name) {
+  for (const Observation& o : r.observations) {
+    if (o.name == name) return &o;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> DirectoryEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+/// A statfs that blocks until released, as on a hung NFS mount. Shared with
+/// the pool thread through a shared_ptr, so it outlives the check.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int entered = 0;
+  bool released = false;
+
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  int EnteredCount() {
+    std::lock_guard<std::mutex> lock(mu);
+    return entered;
+  }
+};
+
+uv_statfs_t FakeStats(uint64_t used_of_100) {
+  uv_statfs_t s{};
+  s.f_bsize = 4096;
+  s.f_blocks = 100;
+  s.f_bfree = 100 - used_of_100;
+  s.f_bavail = 100 - used_of_100;
+  s.f_files = 100;
+  s.f_ffree = 90;
+  return s;
+}
+
+/// Blocks the first call until the gate opens, then reports `late_used`% used;
+/// later calls report `used`% at once.
+StatfsFunction HangFirstCall(std::shared_ptr<Gate> gate, uint64_t used, uint64_t late_used) {
+  return [gate, used, late_used](const std::string&, uv_statfs_t* out) {
+    std::unique_lock<std::mutex> lock(gate->mu);
+    const bool first = gate->entered++ == 0;
+    if (first) {
+      gate->cv.notify_all();
+      gate->cv.wait(lock, [&] { return gate->released; });
+    }
+    *out = FakeStats(first ? late_used : used);
+    return 0;
+  };
+}
+
+class DiskCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    io_ = std::make_unique<IoContext>(&loop_);
+    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on pool threads stay
+    // bounded; unreferenced so it never keeps the loop alive by itself.
+    uv_timer_init(&loop_, &wake_);
+    uv_timer_start(
+        &wake_, [](uv_timer_t*) {}, 5, 5);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+    char dir_template[] = "/tmp/hx-disk-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    temp_dir_ = dir_template;
+  }
+
+  void TearDown() override {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    // Every thread-pool request must be over: uv_loop_close fails with
+    // UV_EBUSY while one is left.
+    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+    io_.reset();
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    std::error_code ec;
+    std::filesystem::remove_all(temp_dir_, ec);
+  }
+
+  /// Runs the loop until `done` holds; false if `timeout` passed first.
+  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
+        // Nothing on the loop: the awaited event comes from another thread.
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+    }
+    return true;
+  }
+
+  std::unique_ptr<DiskCheck> Make(std::shared_ptr<const DiskCheckSettings> settings,
+                                  StatfsFunction statfs = SystemStatfs) {
+    return std::make_unique<DiskCheck>(*io_, std::move(settings), std::move(statfs));
+  }
+
+  /// Starts one attempt and runs the loop until it reports.
+  CheckResult RunOnce(std::shared_ptr<const DiskCheckSettings> settings,
+                      StatfsFunction statfs = SystemStatfs) {
+    auto check = Make(std::move(settings), std::move(statfs));
+    Outcome outcome;
+    check->Start(outcome.Callback());
+    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
+    // Let late callbacks (if any, wrongly) show up before counting.
+    RunUntil([&] { return !uv_loop_alive(&loop_); });
+    EXPECT_EQ(outcome.calls, 1);
+    return outcome.result;
+  }
+
+  uv_loop_t loop_{};
+  uv_timer_t wake_{};
+  std::unique_ptr<IoContext> io_;
+  std::string temp_dir_;
+};
+
+TEST_F(DiskCheckTest, RealFilesystemReportsRatiosAndBytes) {
+  CheckResult r = RunOnce(Settings(temp_dir_));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_THAT(r.detail, StartsWith(temp_dir_ + " "));
+  EXPECT_THAT(r.detail, HasSubstr("% used ("));
+  const Observation* used = Find(r, "disk_used_ratio");
+  ASSERT_NE(used, nullptr);
+  EXPECT_GE(used->value, 0.0);
+  EXPECT_LE(used->value, 1.0);
+  const Observation* available = Find(r, "disk_available_bytes");
+  ASSERT_NE(available, nullptr);
+  EXPECT_GE(available->value, 0.0);
+  if (const Observation* inodes = Find(r, "disk_inodes_used_ratio")) {
+    EXPECT_GE(inodes->value, 0.0);
+    EXPECT_LE(inodes->value, 1.0);
+  }
+}
+
+TEST_F(DiskCheckTest, RealRootAtZeroPercentIsUnhealthy) {
+  // The root filesystem holds this very test binary, so some of it is used.
+  CheckResult r = RunOnce(Settings("/", 0.0, 0.0));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_THAT(r.detail, StartsWith("/ "));
+  EXPECT_THAT(r.detail, HasSubstr("used, above 0% ("));
+}
+
+TEST_F(DiskCheckTest, RealRootAtHundredPercentIsHealthy) {
+  auto settings = std::make_shared<DiskCheckSettings>(*Settings("/", 1.0, 1.0));
+  settings->inodes_degraded_above = 1.0;
+  settings->inodes_unhealthy_above = 1.0;
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(DiskCheckTest, MissingPathIsUnhealthy) {
+  const std::string missing = temp_dir_ + "/nope";
+  CheckResult r = RunOnce(Settings(missing));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "statfs " + missing + ": No such file or directory");
+  EXPECT_TRUE(r.observations.empty());
+}
+
+TEST_F(DiskCheckTest, WriteTestSucceedsAndLeavesNothingBehind) {
+  CheckResult r = RunOnce(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_THAT(r.detail, StartsWith(temp_dir_ + " "));
+  EXPECT_TRUE(DirectoryEntries(temp_dir_).empty());
+}
+
+TEST_F(DiskCheckTest, WriteTestWithTrailingSlash) {
+  CheckResult r = RunOnce(Settings(temp_dir_ + "/", 1.0, 1.0, /*write_test=*/true));
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(DirectoryEntries(temp_dir_).empty());
+}
+
+TEST_F(DiskCheckTest, WriteTestFailsWhereFilesCannotBeCreated) {
+  // procfs refuses new files even to root (who ignores permission bits).
+  CheckResult r = RunOnce(Settings("/proc", 1.0, 1.0, /*write_test=*/true));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_THAT(r.detail, StartsWith("write test failed: "));
+  EXPECT_GT(r.detail.size(), std::string("write test failed: ").size());
+  // The usage numbers are still reported.
+  EXPECT_NE(Find(r, "disk_used_ratio"), nullptr);
+}
+
+TEST_F(DiskCheckTest, WriteTestFailsInMissingDirectoryAfterStatfs) {
+  // statfs succeeds through the seam; the directory itself does not exist.
+  CheckResult r = RunOnce(Settings(temp_dir_ + "/gone", 1.0, 1.0, /*write_test=*/true),
+                          [](const std::string&, uv_statfs_t* out) {
+                            *out = FakeStats(10);
+                            return 0;
+                          });
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "write test failed: No such file or directory");
+}
+
+TEST_F(DiskCheckTest, SeamNumbersAreJudged) {
+  std::string seen_path;
+  StatfsFunction statfs = [&seen_path](const std::string& path, uv_statfs_t* out) {
+    seen_path = path;  // read only after the attempt ended
+    *out = FakeStats(91);
+    return 0;
+  };
+  CheckResult r = RunOnce(Settings("/data", 0.85, 0.9), statfs);
+  EXPECT_EQ(seen_path, "/data");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "/data 91.0% used, above 90% (36.0 KiB free), inodes 10.0% used");
+  ASSERT_NE(Find(r, "disk_used_ratio"), nullptr);
+  EXPECT_DOUBLE_EQ(Find(r, "disk_used_ratio")->value, 0.91);
+  EXPECT_DOUBLE_EQ(Find(r, "disk_available_bytes")->value, 9.0 * 4096);
+  EXPECT_DOUBLE_EQ(Find(r, "disk_inodes_used_ratio")->value, 0.1);
+}
+
+TEST_F(DiskCheckTest, SeamErrorIsReported) {
+  CheckResult r =
+      RunOnce(Settings("/mnt/nfs"), [](const std::string&, uv_statfs_t*) { return UV_EIO; });
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "statfs /mnt/nfs: Input/output error");
+}
+
+TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
+  auto gate = std::make_shared<Gate>();
+  auto check = Make(Settings("/mnt/nfs"), HangFirstCall(gate, 10, 99));
+  Outcome first;
+  check->Start(first.Callback());
+  ASSERT_TRUE(RunUntil([&] { return gate->EnteredCount() == 1; }));
+  check->Cancel();  // returns although statfs is still blocked on its thread
+  EXPECT_EQ(first.calls, 0);
+
+  // The next attempt runs on another pool thread and is not confused by the
+  // late answer of the first.
+  Outcome second;
+  check->Start(second.Callback());
+  ASSERT_TRUE(RunUntil([&] { return second.done(); }));
+  EXPECT_EQ(second.result.health, Health::kHealthy);
+  EXPECT_THAT(second.result.detail, StartsWith("/mnt/nfs 10.0% used"));
+
+  gate->Release();
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(first.calls, 0);
+  EXPECT_EQ(second.calls, 1);
+}
+
+TEST_F(DiskCheckTest, DestroyWhileStatfsHangs) {
+  auto gate = std::make_shared<Gate>();
+  auto check = Make(Settings("/mnt/nfs"), HangFirstCall(gate, 10, 99));
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return gate->EnteredCount() == 1; }));
+  check.reset();  // the pool thread still holds the request
+  gate->Release();
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
+TEST_F(DiskCheckTest, CancelRightAfterStart) {
+  // Whether or not a pool thread picked the job up yet, nothing reports.
+  auto check = Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  check->Cancel();
+  check->Cancel();  // a second Cancel is a no-op
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
+TEST_F(DiskCheckTest, DestroyAtAnyPointOfTheWriteTestLeavesNoFile) {
+  // Destroyed after 0, 1, 2, ... loop iterations: before statfs, between
+  // statfs and the write test, during it, or after the report. Whichever
+  // point it hits, at most one report and the test file is always deleted.
+  for (int iterations = 0; iterations < 12; ++iterations) {
+    auto check = Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
+    Outcome outcome;
+    check->Start(outcome.Callback());
+    for (int i = 0; i < iterations; ++i) uv_run(&loop_, UV_RUN_ONCE);
+    check.reset();
+    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+    EXPECT_LE(outcome.calls, 1) << iterations;
+    EXPECT_TRUE(DirectoryEntries(temp_dir_).empty()) << iterations;
+  }
+}
+
+TEST_F(DiskCheckTest, CheckMayBeDestroyedInItsCallback) {
+  auto check = Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
+  int calls = 0;
+  check->Start([&](CheckResult r) {
+    ++calls;
+    EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+    check.reset();
+  });
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(check, nullptr);
+}
+
+TEST_F(DiskCheckTest, NextAttemptMayStartInTheCallback) {
+  auto check = Make(Settings(temp_dir_));
+  int calls = 0;
+  std::function<void(CheckResult)> again = [&](CheckResult r) {
+    EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+    if (++calls < 3) check->Start(again);
+  };
+  check->Start(again);
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST_F(DiskCheckTest, HundredConcurrentChecks) {
+  constexpr int kChecks = 100;
+  std::vector<std::unique_ptr<DiskCheck>> checks;
+  std::vector<Outcome> outcomes(kChecks);
+  for (int i = 0; i < kChecks; ++i) {
+    // Half of them write, all into the same directory: names must not clash.
+    checks.push_back(Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/i % 2 == 0)));
+  }
+  for (int i = 0; i < kChecks; ++i) checks[i]->Start(outcomes[i].Callback());
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  for (int i = 0; i < kChecks; ++i) {
+    EXPECT_EQ(outcomes[i].calls, 1) << i;
+    EXPECT_EQ(outcomes[i].result.health, Health::kHealthy)
+        << i << ": " << outcomes[i].result.detail;
+    EXPECT_NE(Find(outcomes[i].result, "disk_used_ratio"), nullptr) << i;
+  }
+  EXPECT_TRUE(DirectoryEntries(temp_dir_).empty());
+}
+
+TEST_F(DiskCheckTest, SpecCreatesAWorkingCheck) {
+  DiskCheckSettings settings;
+  settings.path = temp_dir_;
+  settings.degraded_above = 1.0;
+  settings.unhealthy_above = 1.0;
+  DiskCheckSpec spec(settings);
+  EXPECT_EQ(spec.Target(), temp_dir_);
+  std::unique_ptr<Check> check = spec.CreateCheck(*io_);
+  Outcome outcome;
+  check->Start(outcome.Callback());
+  EXPECT_TRUE(RunUntil([&] { return outcome.done(); }));
+  EXPECT_EQ(outcome.result.health, Health::kHealthy) << outcome.result.detail;
+}
+
+}  // namespace
+}  // namespace hx
