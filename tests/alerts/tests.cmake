@@ -55,7 +55,9 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME alerts_dashboards_lint
     COMMAND ${Python3_EXECUTABLE} ${hx_alert_tests_dir}/lint_dashboards.py
             ${CMAKE_SOURCE_DIR}/dashboards)
-  set_tests_properties(alerts_dashboards_lint PROPERTIES LABELS alerts)
+  add_test(NAME alerts_runbooks
+    COMMAND ${Python3_EXECUTABLE} ${hx_alert_tests_dir}/check_runbooks.py ${CMAKE_SOURCE_DIR})
+  set_tests_properties(alerts_dashboards_lint alerts_runbooks PROPERTIES LABELS alerts)
   if(HX_PROMETHEUS AND HX_ALERTMANAGER)
     add_test(NAME alerts_e2e
       COMMAND ${Python3_EXECUTABLE} ${hx_alert_tests_dir}/e2e_test.py
