@@ -169,12 +169,21 @@ DiskCheck::~DiskCheck() { Cancel(); }
 void DiskCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   done_ = std::move(done);
+  if (!abandoned_in_pool_.expired()) {
+    Finish(CheckResult::Unhealthy(settings_->path +
+                                  ": an earlier attempt is still blocked (filesystem not "
+                                  "responding)"));
+    return;
+  }
+  auto in_pool = std::make_shared<int>(0);
+  attempt_in_pool_ = in_pool;
   // The pool closure owns copies of everything it touches: after Cancel()
   // (or the check's destruction) it may still be running.
   auto outcome = std::make_shared<StatfsOutcome>();
   const int rc = job_.Start(
       io_.loop(),
-      [outcome, statfs = statfs_, settings = settings_] {
+      [outcome, statfs = statfs_, settings = settings_, in_pool] {
+        // `in_pool` only needs to live as long as this closure.
         outcome->rc = statfs(settings->path, &outcome->stats);
       },
       [this, outcome] { OnStatfs(*outcome); });
@@ -196,7 +205,10 @@ void DiskCheck::OnStatfs(const StatfsOutcome& outcome) {
   }
   auto error = std::make_shared<int>(0);
   const int rc = job_.Start(
-      io_.loop(), [error, settings = settings_] { *error = RunWriteTest(settings->path); },
+      io_.loop(),
+      [error, settings = settings_, in_pool = attempt_in_pool_.lock()] {
+        *error = RunWriteTest(settings->path);
+      },
       [this, error, result]() mutable { OnWriteTest(*error, std::move(result)); });
   if (rc < 0) OnWriteTest(-rc, std::move(result));
 }
@@ -217,6 +229,7 @@ void DiskCheck::Finish(CheckResult result) {
 }
 
 void DiskCheck::Cancel() {
+  if (job_.active()) abandoned_in_pool_ = attempt_in_pool_;
   job_.Cancel();
   done_ = nullptr;
 }

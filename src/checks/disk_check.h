@@ -70,7 +70,13 @@ CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t&
 /// write_test) a write test there too. The check has no timer of its own: the
 /// scheduler's hard timeout calls Cancel(), which returns at once even while
 /// statfs hangs on a dead mount; the pool thread's late result is dropped
-/// (see ThreadPoolJob). Loop-thread only; not thread-safe.
+/// (see ThreadPoolJob).
+///
+/// A pool thread stuck on a dead mount stays stuck, and libuv's pool is small
+/// and shared with DNS lookups and every other check. So while an abandoned
+/// attempt of this check still occupies a pool thread, the next attempt does
+/// not queue another one: it reports unhealthy at once. One hung mount costs
+/// at most one pool thread per check. Loop-thread only; not thread-safe.
 class DiskCheck final : public Check {
  public:
   /// `statfs` replaces SystemStatfs (tests use it to fake numbers or hang).
@@ -97,6 +103,11 @@ class DiskCheck final : public Check {
   StatfsFunction statfs_;
   ThreadPoolJob job_;
   DoneCallback done_;  // set while an attempt is in flight
+  // Held by the pool closures of the attempt in flight; expires once libuv
+  // has released them (after the function returned, even if cancelled).
+  std::weak_ptr<void> attempt_in_pool_;
+  // The same, for the last attempt Cancel() abandoned while it was in the pool.
+  std::weak_ptr<void> abandoned_in_pool_;
 };
 
 /// The `disk` check type, for the registry.

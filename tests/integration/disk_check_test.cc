@@ -287,18 +287,61 @@ TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
   check->Cancel();  // returns although statfs is still blocked on its thread
   EXPECT_EQ(first.calls, 0);
 
-  // The next attempt runs on another pool thread and is not confused by the
-  // late answer of the first.
+  // While the abandoned statfs still holds a pool thread, the next attempt
+  // does not take another one: it fails at once.
   Outcome second;
   check->Start(second.Callback());
-  ASSERT_TRUE(RunUntil([&] { return second.done(); }));
-  EXPECT_EQ(second.result.health, Health::kHealthy);
-  EXPECT_THAT(second.result.detail, StartsWith("/mnt/nfs 10.0% used"));
+  EXPECT_EQ(second.calls, 1);
+  EXPECT_EQ(second.result.health, Health::kUnhealthy);
+  EXPECT_EQ(second.result.detail,
+            "/mnt/nfs: an earlier attempt is still blocked (filesystem not responding)");
+  EXPECT_EQ(gate->EnteredCount(), 1);
 
+  // The mount recovers: the late answer (99% used) is dropped, and the next
+  // attempt runs normally and is not confused by it.
   gate->Release();
   EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
   EXPECT_EQ(first.calls, 0);
+  Outcome third;
+  check->Start(third.Callback());
+  ASSERT_TRUE(RunUntil([&] { return third.done(); }));
+  EXPECT_EQ(third.result.health, Health::kHealthy);
+  EXPECT_THAT(third.result.detail, StartsWith("/mnt/nfs 10.0% used"));
+  EXPECT_EQ(first.calls, 0);
   EXPECT_EQ(second.calls, 1);
+  EXPECT_EQ(third.calls, 1);
+}
+
+TEST_F(DiskCheckTest, HungStatfsTakesOnePoolThreadPerCheck) {
+  // Two checks on the same dead mount: each holds one pool thread, and
+  // repeated timeouts do not pile up more.
+  auto gate = std::make_shared<Gate>();
+  StatfsFunction hang = [gate](const std::string&, uv_statfs_t* out) {
+    std::unique_lock<std::mutex> lock(gate->mu);
+    ++gate->entered;
+    gate->cv.wait(lock, [&] { return gate->released; });
+    *out = FakeStats(10);
+    return 0;
+  };
+  auto a = Make(Settings("/mnt/nfs"), hang);
+  auto b = Make(Settings("/mnt/nfs"), hang);
+  Outcome outcome;
+  a->Start(outcome.Callback());
+  b->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return gate->EnteredCount() == 2; }));
+  for (int round = 0; round < 5; ++round) {
+    a->Cancel();
+    b->Cancel();
+    a->Start(outcome.Callback());
+    b->Start(outcome.Callback());
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  EXPECT_EQ(outcome.calls, 10);
+  EXPECT_EQ(outcome.result.health, Health::kUnhealthy);
+  EXPECT_EQ(gate->EnteredCount(), 2);
+  gate->Release();
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_EQ(outcome.calls, 10);
 }
 
 TEST_F(DiskCheckTest, DestroyWhileStatfsHangs) {
