@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   app.add_option("--web.listen-address", options.listen_address,
                  "Address to serve /metrics, /status, /readyz, /healthz on ([host]:port)")
       ->capture_default_str();
+  app.add_option("--storage.path", options.storage_path,
+                 "Directory for state kept across restarts (last heartbeats)")
+      ->capture_default_str();
   app.add_option("--log.level", log_level, "Log level: debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

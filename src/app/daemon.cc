@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/run_publisher.h"
+#include "app/systemd_notifier.h"
 #include "checks/check.h"
 #include "config/config.h"
 #include "http/web_server.h"
@@ -38,6 +39,8 @@ int64_t SteadyNanos() {
 struct LoopState {
   std::atomic<int64_t> last_heartbeat{SteadyNanos()};
   uv_timer_t heartbeat{};
+  uv_timer_t watchdog{};
+  const SystemdNotifier* systemd = nullptr;
   uv_signal_t sigterm{};
   uv_signal_t sigint{};
   uv_signal_t sighup{};
@@ -108,7 +111,9 @@ int Daemon::Run() {
       log::Info("stopping");
       scheduler.Stop();
       io.Shutdown();
+      state.systemd->Stopping();
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.heartbeat));
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.watchdog));
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sighup));
@@ -123,7 +128,19 @@ int Daemon::Run() {
                                                                   std::memory_order_relaxed);
         },
         kHeartbeatMs, kHeartbeatMs);
-    // The heartbeat alone must not keep the loop alive once everything else stopped.
+    SystemdNotifier systemd;
+    state.systemd = &systemd;
+    if (auto every = systemd.watchdog_ping_interval()) {
+      // Pinged from the loop itself: if the loop wedges, systemd restarts us.
+      auto ms = std::max<uint64_t>(
+          1, std::chrono::duration_cast<std::chrono::milliseconds>(*every).count());
+      uv_timer_init(&loop, &state.watchdog);
+      state.watchdog.data = &state;
+      uv_timer_start(
+          &state.watchdog,
+          [](uv_timer_t* t) { static_cast<LoopState*>(t->data)->systemd->WatchdogPing(); }, ms,
+          ms);
+    }
     auto on_stop_signal = [](uv_signal_t* s, int signum) {
       log::Info("signal received", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
       static_cast<LoopState*>(s->data)->stop();
@@ -143,6 +160,8 @@ int Daemon::Run() {
         SIGHUP);
 
     scheduler.Start();
+    systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
+                  BoundAddress(options_.listen_address, web.port()));
     log::Info("started", {{"version", build::kVersion},
                           {"config", options_.config_file},
                           {"checks", std::to_string(config.checks.size())},

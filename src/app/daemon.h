@@ -14,6 +14,8 @@ namespace hx {
 struct DaemonOptions {
   std::string config_file;
   std::string listen_address = ":9841";
+  /// Where state that must survive a restart lives (e.g. last heartbeats).
+  std::string storage_path = "data";
 };
 
 class Daemon {
