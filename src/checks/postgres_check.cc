@@ -118,8 +118,8 @@ std::string SanitizeDsnError(std::string message, const std::string& dsn) {
     }
     std::string piece = message.substr(open + 1, close - open - 1);
     for (const std::string& secret : secrets) {
-      if (!piece.empty() && (secret.find(piece) != std::string::npos ||
-                             piece.find(secret) != std::string::npos)) {
+      if (!piece.empty() &&
+          (secret.find(piece) != std::string::npos || piece.find(secret) != std::string::npos)) {
         piece = kMask;
       }
     }
@@ -645,8 +645,8 @@ class PostgresCheck::Attempt {
     if (settings_->expect) {
       const std::string pattern = Quote(settings_->expect->pattern());
       if (rows_.value_or(0) == 0) {
-        Finish(CheckResult::Unhealthy("query returned no rows, expected a value matching " +
-                                      pattern));
+        Finish(
+            CheckResult::Unhealthy("query returned no rows, expected a value matching " + pattern));
         return;
       }
       if (!first_value_) {

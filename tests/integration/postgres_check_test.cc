@@ -203,9 +203,9 @@ TEST_F(PostgresCheckTest, HostNameIsResolvedOnThePool) {
 }
 
 TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
-  auto settings = Settings("host=" + Primary().socket_dir() +
-                           " port=" + std::to_string(Primary().port()) +
-                           " dbname=postgres user=postgres");
+  auto settings =
+      Settings("host=" + Primary().socket_dir() + " port=" + std::to_string(Primary().port()) +
+               " dbname=postgres user=postgres");
   EXPECT_FALSE(settings->resolve_host);
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;

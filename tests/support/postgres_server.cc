@@ -77,8 +77,15 @@ PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {
 }
 
 void PostgresServer::Init() {
-  std::vector<std::string> initdb = {std::string(kBinDir) + "initdb", "-D", data_dir_, "-U",
-                                     kSuperuser, "-A", "trust", "--no-sync", "--no-instructions"};
+  std::vector<std::string> initdb = {std::string(kBinDir) + "initdb",
+                                     "-D",
+                                     data_dir_,
+                                     "-U",
+                                     kSuperuser,
+                                     "-A",
+                                     "trust",
+                                     "--no-sync",
+                                     "--no-instructions"};
   if (!options_.superuser_password.empty()) {
     const std::string pwfile = base_dir_ + "/pwfile";
     std::ofstream(pwfile) << options_.superuser_password << "\n";
@@ -103,9 +110,9 @@ PostgresServer::PostgresServer(Options options, ReplicaOf source) : options_(std
 
 void PostgresServer::InitReplica(const PostgresServer& primary) {
   RunAsPostgres("pg_basebackup",
-                {std::string(kBinDir) + "pg_basebackup", "-D", data_dir_, "-h", primary.socket_dir(),
-                 "-p", std::to_string(primary.port()), "-U", kSuperuser, "-R", "-X", "stream",
-                 "--checkpoint=fast", "--no-sync"});
+                {std::string(kBinDir) + "pg_basebackup", "-D", data_dir_, "-h",
+                 primary.socket_dir(), "-p", std::to_string(primary.port()), "-U", kSuperuser, "-R",
+                 "-X", "stream", "--checkpoint=fast", "--no-sync"});
   StartServer();
 }
 
@@ -169,8 +176,8 @@ void PostgresServer::Stop() {
     pidfile >> pid;
   }
   try {
-    RunAsPostgres("pg_ctl stop",
-                  {std::string(kBinDir) + "pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "stop"});
+    RunAsPostgres("pg_ctl stop", {std::string(kBinDir) + "pg_ctl", "-D", data_dir_, "-m",
+                                  "immediate", "-w", "stop"});
   } catch (...) {
     if (pid > 0) kill(pid, SIGKILL);
     throw;
@@ -216,8 +223,7 @@ std::string PostgresServer::ConnInfo(const std::string& dbname) const {
 PostgresServer::Connection PostgresServer::Connect(const std::string& dbname) const {
   Connection conn(PQconnectdb(ConnInfo(dbname).c_str()), &PQfinish);
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    throw std::runtime_error(std::string("PostgresServer: connect: ") +
-                             PQerrorMessage(conn.get()));
+    throw std::runtime_error(std::string("PostgresServer: connect: ") + PQerrorMessage(conn.get()));
   }
   return conn;
 }
