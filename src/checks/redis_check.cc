@@ -54,8 +54,7 @@ std::string CleanServerText(std::string_view text, const std::string& password) 
   }
   while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
   if (!password.empty()) {
-    for (size_t at = out.find(password); at != std::string::npos;
-         at = out.find(password, at + 3)) {
+    for (size_t at = out.find(password); at != std::string::npos; at = out.find(password, at + 3)) {
       out.replace(at, password.size(), "***");
     }
   }
@@ -363,9 +362,8 @@ class RedisCheck::Attempt {
   // found nothing) is reported when none is left.
   void ConnectNext(const std::string& last_error) {
     if (next_address_ >= addresses_.size()) {
-      Finish(CheckResult::Unhealthy(last_error.empty()
-                                        ? "could not resolve host " + Quote(settings_->host)
-                                        : last_error));
+      Finish(CheckResult::Unhealthy(
+          last_error.empty() ? "could not resolve host " + Quote(settings_->host) : last_error));
       return;
     }
     Connect(addresses_[next_address_++]);
@@ -373,9 +371,8 @@ class RedisCheck::Attempt {
 
   // `ip` empty: the unix socket.
   void Connect(const std::string& ip) {
-    redisAsyncContext* context = ip.empty()
-                                     ? redisAsyncConnectUnix(settings_->socket_path.c_str())
-                                     : redisAsyncConnect(ip.c_str(), settings_->port);
+    redisAsyncContext* context = ip.empty() ? redisAsyncConnectUnix(settings_->socket_path.c_str())
+                                            : redisAsyncConnect(ip.c_str(), settings_->port);
     if (context == nullptr) {
       Finish(CheckResult::Unhealthy("out of memory"));
       return;

@@ -22,6 +22,8 @@
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
+#include "scheduler/check_scheduler.h"
+#include "scheduler/uv_clock.h"
 #include "support/redis_server.h"
 #include "support/tcp_test_server.h"
 
@@ -326,10 +328,10 @@ TEST_F(RedisCheckTest, RealServerLoadingItsDatasetIsReported) {
   ASSERT_EQ(writer.Command({"DEBUG", "POPULATE", "20000"}), "OK");
   ASSERT_EQ(writer.Command({"SAVE"}), "OK");
   writer.Stop();
-  RedisServer loader({.data_dir = writer.dir(),
-                      .extra_args = {"--key-load-delay", "500",
-                                     "--loading-process-events-interval-bytes", "1024"},
-                      .wait_until_loaded = false});
+  RedisServer loader(
+      {.data_dir = writer.dir(),
+       .extra_args = {"--key-load-delay", "500", "--loading-process-events-interval-bytes", "1024"},
+       .wait_until_loaded = false});
   ASSERT_TRUE(loader.ok()) << loader.error();
   CheckResult r = RunOnce(Tcp(loader.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
@@ -413,8 +415,8 @@ TEST_F(RedisCheckTest, MemoryRatioIsObservedAndDegradesAboveThreshold) {
   s.memory_degraded_above = 0.9;
 
   // About 95 % of maxmemory: degraded.
-  ASSERT_EQ(server.Command({"CONFIG", "SET", "maxmemory",
-                            std::to_string(static_cast<uint64_t>(used / 0.95))}),
+  ASSERT_EQ(server.Command(
+                {"CONFIG", "SET", "maxmemory", std::to_string(static_cast<uint64_t>(used / 0.95))}),
             "OK");
   CheckResult high = RunOnce(s);
   EXPECT_EQ(high.health, Health::kDegraded) << high.detail;
@@ -426,8 +428,8 @@ TEST_F(RedisCheckTest, MemoryRatioIsObservedAndDegradesAboveThreshold) {
   EXPECT_LT(*high_ratio, 1.0);
 
   // About 25 %: healthy, ratio still observed.
-  ASSERT_EQ(server.Command({"CONFIG", "SET", "maxmemory",
-                            std::to_string(static_cast<uint64_t>(used * 4))}),
+  ASSERT_EQ(server.Command(
+                {"CONFIG", "SET", "maxmemory", std::to_string(static_cast<uint64_t>(used * 4))}),
             "OK");
   CheckResult low = RunOnce(s);
   EXPECT_EQ(low.health, Health::kHealthy) << low.detail;
@@ -459,6 +461,34 @@ TEST_F(RedisCheckTest, CancelWhileServerNeverAnswersReleasesTheConnection) {
   EXPECT_TRUE(server.WaitForClientCloses(2, kWait));
   RunUntil([&] { return !uv_loop_alive(&loop_); });
   EXPECT_EQ(outcome.calls, 0);
+}
+
+// Collects the scheduler's records.
+class RecordingSink final : public RunSink {
+ public:
+  void OnRun(const RunRecord& run) override { runs.push_back(run); }
+  void OnSkipped(size_t) override {}
+  std::vector<RunRecord> runs;
+};
+
+TEST_F(RedisCheckTest, SchedulerTimeoutCancelsASilentServerAndClosesTheConnection) {
+  TcpTestServer server({.mode = TcpTestServer::Mode::kHold});
+  UvClock clock(&loop_);
+  RecordingSink sink;
+  CheckScheduler scheduler(clock, sink, /*seed=*/1);
+  CheckConfig config;
+  config.name = "silent-redis";
+  config.type = "redis";
+  config.interval = milliseconds(500);  // the first run comes within one interval
+  config.timeout = milliseconds(200);
+  config.spec = std::make_shared<RedisCheckSpec>(Tcp(server.port()));
+  scheduler.Add(config, config.spec->CreateCheck(*io_));
+  scheduler.Start();
+  ASSERT_TRUE(RunUntil([&] { return !sink.runs.empty(); }));
+  EXPECT_TRUE(sink.runs[0].timed_out);
+  EXPECT_EQ(sink.runs[0].result.detail, "timeout after 200ms");
+  EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
+  scheduler.Stop();
 }
 
 TEST_F(RedisCheckTest, CancelWhileConnectingReleasesTheSocket) {
@@ -523,7 +553,8 @@ TEST_F(RedisCheckTest, FiftyConcurrentChecksOnOneLoop) {
   uv_run(&loop_, UV_RUN_NOWAIT);
   for (int i = 0; i < kChecks; ++i) {
     EXPECT_EQ(outcomes[i].calls, 1) << i;
-    EXPECT_EQ(outcomes[i].result.health, Health::kHealthy) << i << ": " << outcomes[i].result.detail;
+    EXPECT_EQ(outcomes[i].result.health, Health::kHealthy)
+        << i << ": " << outcomes[i].result.detail;
   }
 }
 

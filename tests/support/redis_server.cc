@@ -161,7 +161,8 @@ bool RedisServer::StartOnce() {
   }
   if (options_.replica_of) {
     args.insert(args.end(), {"--replicaof", "127.0.0.1", std::to_string(*options_.replica_of)});
-    if (!options_.master_auth.empty()) args.insert(args.end(), {"--masterauth", options_.master_auth});
+    if (!options_.master_auth.empty())
+      args.insert(args.end(), {"--masterauth", options_.master_auth});
   }
   if (!options_.maxmemory.empty()) args.insert(args.end(), {"--maxmemory", options_.maxmemory});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
