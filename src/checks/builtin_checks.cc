@@ -1,6 +1,7 @@
 #include "checks/check.h"
 #include "checks/disk_check.h"
 #include "checks/exec_check.h"
+#include "checks/heartbeat_check.h"
 #include "checks/http_check.h"
 #include "checks/memory_check.h"
 #include "checks/postgres_check.h"
@@ -18,6 +19,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(DiskCheckType());
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
+  registry.Register(HeartbeatCheckType());
 }
 
 }  // namespace hx
