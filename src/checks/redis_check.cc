@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <uv.h>
 
 #include <cctype>
@@ -188,6 +189,10 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
         settings.socket_path = address->substr(kUnixPrefix.size());
         if (settings.socket_path.empty() || settings.socket_path.front() != '/') {
           reader.Error("address", "a unix socket address must be unix:/absolute/path");
+        } else if (settings.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+          // hiredis would silently cut a longer path.
+          reader.Error("address", "unix socket path must be shorter than " +
+                                      std::to_string(sizeof(sockaddr_un::sun_path)) + " bytes");
         }
       } else {
         std::string error;

@@ -665,6 +665,13 @@ memory_degraded_above: 0%
             }));
 }
 
+TEST(RedisConfigTest, OverlongSocketPathIsRejected) {
+  Parsed p = Parse("address: unix:/" + std::string(200, 's'));
+  EXPECT_EQ(p.spec, nullptr);
+  EXPECT_EQ(p.errors, std::vector<std::string>{"inline.yml:1:10: redis.address: unix socket path "
+                                               "must be shorter than 108 bytes"});
+}
+
 TEST(RedisConfigTest, UnreadablePasswordFileNamesThePathOnly) {
   Parsed p = Parse("{address: 'cache:6379', password_file: /nonexistent/redis.pass}");
   EXPECT_EQ(p.spec, nullptr);
