@@ -1,5 +1,12 @@
 #pragma once
-// The HTML landing page served at "/". Pure functions; thread-safe.
+// The status page served at "/": a traffic-light view of every check for when
+// Grafana is not at hand. Pure functions of their arguments; thread-safe.
+//
+// The page is complete without JavaScript. A small inline script re-fetches
+// the page itself every few seconds and swaps in the freshly server-rendered
+// board, so there is exactly one renderer (this file) and nothing from config
+// or targets is ever turned into markup on the client. See
+// docs/status-page.md.
 
 #include <string>
 #include <string_view>
@@ -11,9 +18,30 @@ namespace hx {
 /// Escapes text for HTML element content and double-quoted attributes.
 std::string HtmlEscape(std::string_view text);
 
-/// A small self-contained page (no external assets): the overall status,
-/// links to the other endpoints and a table of checks with their state. Every
-/// value that comes from config or from a target is escaped.
-std::string RenderLandingPage(const BoardSnapshot& snapshot);
+/// What the query string of "/" may ask for.
+struct LandingPageRequest {
+  /// The label whose values group the cards ("?group=env"); checks without
+  /// it land in an "other" group. Empty puts every check in one group.
+  std::string group_label = "team";
+};
+
+/// Reads "?group=<label>" (percent-decoded; '+' is a space) from a raw query
+/// string without the leading '?'. Unknown parameters are ignored.
+LandingPageRequest ParseLandingPageQuery(std::string_view query_string);
+
+/// "just now", "12s ago", "5m ago", "3h 4m ago", "2d 3h ago" for a time
+/// `seconds_ago` in the past; negative values (clock skew) are "just now".
+std::string FormatAgo(double seconds_ago);
+
+/// "0.42 ms", "12 ms", "1.25 s" for a check's latency.
+std::string FormatLatency(Duration duration);
+
+/// The whole HTML document for `snapshot` as of wall time `now` (seconds since
+/// the epoch; "12s ago" is relative to it). Self-contained: inline CSS, JS
+/// and SVG only, locked down by a Content-Security-Policy <meta> that allows
+/// exactly the inline style and script (by hash) and fetches from 'self'.
+/// Every value that comes from config or from a target is escaped.
+std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
+                              const LandingPageRequest& request);
 
 }  // namespace hx

@@ -306,7 +306,9 @@ int WebServer::Serve(mg_connection* connection) const {
       break;
     case Endpoint::kIndex:
       response.content_type = "text/html; charset=utf-8";
-      response.body = RenderLandingPage(board_.Snapshot());
+      response.body = RenderLandingPage(
+          board_.Snapshot(), wall_clock_(),
+          ParseLandingPageQuery(request->query_string ? request->query_string : ""));
       break;
     case Endpoint::kUnknown:
       break;
