@@ -242,13 +242,17 @@ CheckResult JudgeHeartbeat(const HeartbeatRecord& record, Duration ttl, double n
   } else {
     result = CheckResult::Healthy("last heartbeat " + FormatHeartbeatAge(age) + " ago");
   }
-  result.observations.push_back({"heartbeat_last_ping_timestamp_seconds", record.last_ping, "", ""});
+  result.observations.push_back(
+      {"heartbeat_last_ping_timestamp_seconds", record.last_ping, "", ""});
   return result;
 }
 
 HeartbeatCheck::HeartbeatCheck(std::shared_ptr<const HeartbeatStore> store, std::string name,
                                Duration ttl, WallClock wall_clock)
-    : store_(std::move(store)), name_(std::move(name)), ttl_(ttl), wall_clock_(std::move(wall_clock)) {
+    : store_(std::move(store)),
+      name_(std::move(name)),
+      ttl_(ttl),
+      wall_clock_(std::move(wall_clock)) {
   if (!wall_clock_ && store_) wall_clock_ = store_->wall_clock();
   if (!wall_clock_) wall_clock_ = SystemWallClock();
 }
@@ -350,8 +354,8 @@ HeartbeatResponse HeartbeatReceiver::Receive(std::string_view name, bool ok,
   if (it == tokens_.end()) return Respond(404, "no heartbeat check with that name");
   std::optional<std::string_view> token = BearerToken(authorization_header);
   // Compare even without a token so both failures take the same time.
-  const bool authorized = ConstantTimeEquals(token.value_or(std::string_view()), it->second) &&
-                          token.has_value();
+  const bool authorized =
+      ConstantTimeEquals(token.value_or(std::string_view()), it->second) && token.has_value();
   if (!authorized) {
     log::Warn("heartbeat rejected: wrong or missing bearer token",
               {{"check", std::string(name)}, {"token_given", token ? "true" : "false"}});

@@ -17,13 +17,13 @@
 namespace hx {
 namespace {
 
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using std::chrono::hours;
-using std::chrono::minutes;
-using std::chrono::seconds;
 
 constexpr std::string_view kToken = "s3cret-heartbeat-token-0123456789";
 
@@ -174,8 +174,8 @@ TEST(JudgeHeartbeatTest, ExactlyTtlOldIsStillHealthyOneSecondMoreIsNot) {
 }
 
 TEST(JudgeHeartbeatTest, ReportedFailureIsUnhealthyWithItsDetail) {
-  CheckResult r = JudgeHeartbeat(Pinged(kNow - 10, false, "pg_dump: connection refused"),
-                                 hours(26), kNow);
+  CheckResult r =
+      JudgeHeartbeat(Pinged(kNow - 10, false, "pg_dump: connection refused"), hours(26), kNow);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "job reported failure: pg_dump: connection refused");
   ASSERT_EQ(r.observations.size(), 1u);

@@ -40,7 +40,10 @@ TEST(SanitizeHeartbeatDetailTest, MakesOnePrintableLine) {
   EXPECT_EQ(SanitizeHeartbeatDetail("bad \xff\xfe utf8 \xc3"), "bad ?? utf8 ?");
   EXPECT_EQ(SanitizeHeartbeatDetail("overlong \xc0\xaf slash"), "overlong ?? slash");
   // U+2028 (line separator) and U+202E (right-to-left override).
-  EXPECT_EQ(SanitizeHeartbeatDetail("a\xe2\x80\xa8" "b\xe2\x80\xae" "c"), "a b c");
+  EXPECT_EQ(SanitizeHeartbeatDetail("a\xe2\x80\xa8"
+                                    "b\xe2\x80\xae"
+                                    "c"),
+            "a b c");
   EXPECT_EQ(SanitizeHeartbeatDetail("\x85 C1 \xc2\x85 next-line"), "? C1 next-line");
   EXPECT_EQ(SanitizeHeartbeatDetail(""), "(no details)");
   EXPECT_EQ(SanitizeHeartbeatDetail(" \r\n\t "), "(no details)");
@@ -103,15 +106,15 @@ TEST_F(HeartbeatReceiverTest, AFailureRecordsTheSanitisedBody) {
 
 TEST_F(HeartbeatReceiverTest, WrongOrMissingTokensChangeNothing) {
   const std::string wrong[] = {
-      "",                                      // no header
-      "Bearer",                                // no token
-      "Bearer ",                               //
-      Bearer(kOtherToken),                     // another check's token
-      Bearer(kToken.substr(0, 10)),            // a prefix
-      Bearer(std::string(kToken) + "x"),       // longer
-      "Basic " + std::string(kToken),          // another scheme
-      std::string(kToken),                     // no scheme
-      "Bearer" + std::string(kToken),          // no separator
+      "",                                 // no header
+      "Bearer",                           // no token
+      "Bearer ",                          //
+      Bearer(kOtherToken),                // another check's token
+      Bearer(kToken.substr(0, 10)),       // a prefix
+      Bearer(std::string(kToken) + "x"),  // longer
+      "Basic " + std::string(kToken),     // another scheme
+      std::string(kToken),                // no scheme
+      "Bearer" + std::string(kToken),     // no separator
   };
   for (const std::string& auth : wrong) {
     for (std::string_view path : {"/heartbeat/backup", "/heartbeat/backup/fail"}) {
@@ -195,9 +198,11 @@ TEST(HeartbeatReceiverFromConfigTest, TakesTheTokensOfHeartbeatChecksOnly) {
       "  - name: backup\n"
       "    heartbeat: {ttl: 26h, token: \"${BACKUP_TOKEN}\"}\n"
       "  - name: report\n"
-      "    heartbeat: {ttl: 1h, token_file: \"" + token_file + "\"}\n"
-      "  - name: web\n"
-      "    tcp: {address: \"127.0.0.1:1\"}\n",
+      "    heartbeat: {ttl: 1h, token_file: \"" +
+          token_file +
+          "\"}\n"
+          "  - name: web\n"
+          "    tcp: {address: \"127.0.0.1:1\"}\n",
       "inline.yml", CheckTypeRegistry::Builtin(),
       [](const std::string& name) -> std::optional<std::string> {
         if (name == "BACKUP_TOKEN") return std::string(kToken);
@@ -206,17 +211,18 @@ TEST(HeartbeatReceiverFromConfigTest, TakesTheTokensOfHeartbeatChecksOnly) {
   ASSERT_TRUE(loaded.config.has_value()) << loaded.errors.size();
   auto store = std::make_shared<HeartbeatStore>(dir.path());
   WatchHeartbeatChecks(*loaded.config, *store);
-  std::shared_ptr<HeartbeatReceiver> receiver = HeartbeatReceiver::FromConfig(*loaded.config, store);
+  std::shared_ptr<HeartbeatReceiver> receiver =
+      HeartbeatReceiver::FromConfig(*loaded.config, store);
   EXPECT_FALSE(receiver->empty());
-  EXPECT_EQ(receiver->Handle("POST", "/heartbeat/backup", "Bearer " + std::string(kToken), "")
-                .status,
-            200);
+  EXPECT_EQ(
+      receiver->Handle("POST", "/heartbeat/backup", "Bearer " + std::string(kToken), "").status,
+      200);
   EXPECT_EQ(receiver->Handle("POST", "/heartbeat/report", "Bearer " + std::string(kOtherToken), "")
                 .status,
             200);
-  EXPECT_EQ(receiver->Handle("POST", "/heartbeat/report", "Bearer " + std::string(kToken), "")
-                .status,
-            401);
+  EXPECT_EQ(
+      receiver->Handle("POST", "/heartbeat/report", "Bearer " + std::string(kToken), "").status,
+      401);
   EXPECT_EQ(receiver->Handle("POST", "/heartbeat/web", "Bearer " + std::string(kToken), "").status,
             404);
 }
