@@ -52,7 +52,7 @@ TEST(DaemonTest, CheckConfigAcceptsTheShippedConfig) {
   auto r = RunCommand({HX_BINARY, "--check-config",
                        "--config.file=" + std::string(HX_SOURCE_DIR) + "/config/health_exporter.yml"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("OK, 2 checks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("OK, 4 checks"), std::string::npos) << r.output;
 }
 
 TEST(DaemonTest, CheckConfigReportsEveryErrorWithPositionAndExits2) {
