@@ -197,7 +197,7 @@ font-size:.68rem;letter-spacing:.04em;text-transform:uppercase}
 .target{margin:0;color:var(--muted);font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;
 overflow-wrap:anywhere}
 .detail{margin:0;overflow-wrap:anywhere}.detail.none{color:var(--muted);font-style:italic}
-.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(88px,1fr));gap:.3rem .8rem;margin:0}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(70px,1fr));gap:.3rem .6rem;margin:0}
 .facts dt{color:var(--muted);font-size:.68rem;letter-spacing:.04em;text-transform:uppercase}
 .facts dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .history{display:grid;grid-template-columns:repeat(20,1fr);gap:2px;margin:0;padding:0;list-style:none}
@@ -362,7 +362,6 @@ struct Fact {
 // The facts under a card's detail line. Optional facts are simply left out;
 // a new optional line (e.g. "Blocked by <check>") is one more push_back here.
 std::vector<Fact> CardFacts(const CheckStatus& status, double now) {
-  const CheckInfo& info = *status.info;
   std::vector<Fact> facts;
   if (status.last) {
     const LastResult& last = *status.last;
@@ -372,14 +371,12 @@ std::vector<Fact> CardFacts(const CheckStatus& status, double now) {
         {"Last run", FormatAgo(now - last.finished_at), FormatRfc3339(last.finished_at)});
   }
   if (status.state) {
-    facts.push_back({"In state for", FormatSpan(now - status.state_since),
+    facts.push_back({"In state", FormatSpan(now - status.state_since),
                      "since " + FormatRfc3339(status.state_since)});
   }
   if (status.consecutive_failures > 0) {
-    facts.push_back({"Failing", Plural(status.consecutive_failures, "run", "runs") + " in a row", ""});
+    facts.push_back({"Failures", std::to_string(status.consecutive_failures) + " in a row", ""});
   }
-  facts.push_back({"Every", FormatSpan(ToSeconds(info.interval)),
-                   "timeout " + FormatSpan(ToSeconds(info.timeout))});
   return facts;
 }
 
@@ -414,21 +411,24 @@ void RenderCard(const CheckStatus& status, double now, std::string& out) {
                          "critical</span>"
                        : "<span class=\"crit\" title=\"Unhealthy only degrades the whole\">"
                          "non-critical</span>";
-  out += "</header>\n<p class=\"target\">" + HtmlEscape(info.type) + " \xC2\xB7 " +
-         HtmlEscape(info.target) + "</p>\n";
+  out += "</header>\n<p class=\"target\" title=\"timeout " +
+         FormatSpan(ToSeconds(info.timeout)) + "\">" + HtmlEscape(info.type) + " \xC2\xB7 " +
+         HtmlEscape(info.target) + " \xC2\xB7 every " + FormatSpan(ToSeconds(info.interval)) +
+         "</p>\n";
   if (status.last && !status.last->detail.empty()) {
     out += "<p class=\"detail\">" + HtmlEscape(status.last->detail) + "</p>\n";
   } else {
     out += std::string("<p class=\"detail none\">") +
            (status.last ? "no detail" : "Waiting for the first result") + "</p>\n";
   }
-  out += "<dl class=\"facts\">";
-  for (const Fact& fact : CardFacts(status, now)) {
+  const std::vector<Fact> facts = CardFacts(status, now);
+  if (!facts.empty()) out += "<dl class=\"facts\">";
+  for (const Fact& fact : facts) {
     out += "<div";
     if (!fact.title.empty()) out += " title=\"" + HtmlEscape(fact.title) + "\"";
     out += "><dt>" + std::string(fact.label) + "</dt><dd>" + HtmlEscape(fact.value) + "</dd></div>";
   }
-  out += "</dl>\n";
+  if (!facts.empty()) out += "</dl>\n";
   RenderHistory(status, now, out);
   out += "\n";
   if (!info.labels.empty()) {
