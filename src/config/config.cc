@@ -9,6 +9,8 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <queue>
+#include <unordered_map>
 
 namespace hx {
 namespace {
@@ -28,14 +30,17 @@ constexpr int kMaxThreshold = 100;
 constexpr std::array<std::string_view, 8> kReservedLabels = {
     "check", "type", "critical", "phase", "status", "le", "job", "instance"};
 
-constexpr std::array<std::string_view, 8> kCheckCommonKeys = {"name",
-                                                              "interval",
-                                                              "timeout",
-                                                              "critical",
-                                                              "degraded_latency",
-                                                              "failure_threshold",
-                                                              "success_threshold",
-                                                              "labels"};
+constexpr std::array<std::string_view, 11> kCheckCommonKeys = {"name",
+                                                               "interval",
+                                                               "timeout",
+                                                               "critical",
+                                                               "degraded_latency",
+                                                               "failure_threshold",
+                                                               "success_threshold",
+                                                               "labels",
+                                                               "depends_on",
+                                                               "unhealthy_interval",
+                                                               "slo"};
 
 bool IsCheckNameChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -96,6 +101,14 @@ void ReadGlobal(MapReader& reader, GlobalConfig& global) {
       reader.Error("timeout", "must be greater than 0s");
     } else {
       global.timeout = *timeout;
+    }
+  }
+  if (auto slower = reader.Duration("unhealthy_interval")) {
+    if (*slower < global.interval) {
+      reader.Error("unhealthy_interval", "must not be shorter than the interval (" +
+                                             FormatDuration(global.interval) + ")");
+    } else {
+      global.unhealthy_interval = *slower;
     }
   }
   if (auto degraded = reader.Duration("degraded_latency")) {
@@ -183,11 +196,231 @@ std::vector<std::pair<std::string, std::string>> ReadLabels(MapReader& check) {
   return labels;
 }
 
+// One name in a check's `depends_on`, with where it was written: names can
+// only be resolved once every check has been read.
+struct DependencyRef {
+  std::string name;
+  Mark mark;
+  std::string path;  // e.g. "checks[0].depends_on[1]"
+};
+
+// The `depends_on` of one entry of `checks:`.
+struct CheckDependencies {
+  // The entry's name; empty when it had no valid name or repeated an earlier
+  // one (then the entry is not a node of the graph).
+  std::string check;
+  std::vector<DependencyRef> refs;
+};
+
+// Optimal string alignment distance (a swap of neighbours costs 1), for
+// "did you mean" hints on check names.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// Reads `depends_on:`, a check name or a list of them, into `out`. Names are
+// identifiers, so they are not ${VAR}-expanded; whether they exist is decided
+// by CheckDependencyGraph once every check has been read.
+void ReadDependsOn(MapReader& reader, CheckDependencies& out) {
+  std::optional<YAML::Node> node = reader.Node("depends_on");
+  if (!node) return;
+  const std::string path = reader.PathOf("depends_on");
+  ParseContext& ctx = reader.context();
+  if (node->IsScalar()) {
+    out.refs.push_back({node->Scalar(), MarkOf(*node), path});
+    return;
+  }
+  if (!node->IsSequence()) {
+    reader.Error("depends_on", "expected a list of check names, got " + Describe(*node));
+    return;
+  }
+  size_t index = 0;
+  for (auto it = node->begin(); it != node->end(); ++it, ++index) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(index) + "]";
+    if (!item.IsScalar()) {
+      // A null item ("- ") has no position of its own; point at the list.
+      ctx.Error(item.IsNull() ? *node : item, item_path,
+                "expected a check name, got " + Describe(item));
+      continue;
+    }
+    out.refs.push_back({item.Scalar(), MarkOf(item), item_path});
+  }
+}
+
+// The closest check name to `name` for a hint, or nullptr; ties go to the
+// alphabetically first (names are iterated sorted).
+const std::string* ClosestName(const std::string& name, const std::string& exclude,
+                               const std::map<std::string, int>& names) {
+  const std::string* best = nullptr;
+  size_t best_distance = 3;  // as for unknown keys: more edits is a different word
+  for (const auto& [candidate, line] : names) {
+    if (candidate == exclude) continue;
+    const size_t distance = EditDistance(name, candidate);
+    if (distance < best_distance && distance < candidate.size()) {
+      best = &candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+// Checks every `depends_on` against the names of all checks: unknown names,
+// a check naming itself, a name listed twice, and cycles. Each cycle is
+// reported once per group of checks that depend on each other in a circle
+// (a strongly connected component): the shortest cycle through the group's
+// first check in file order, at that check's `depends_on` item that starts
+// it. Runs in O(checks + dependencies), apart from the hints for unknown names.
+void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
+                          const std::map<std::string, int>& name_lines, ParseContext& ctx) {
+  const size_t n = entries.size();
+  std::unordered_map<std::string_view, size_t> node_of;
+  node_of.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!entries[i].check.empty()) node_of.emplace(entries[i].check, i);
+  }
+
+  // edges[i]: (dependency's entry, index of the ref in entries[i].refs).
+  std::vector<std::vector<std::pair<size_t, size_t>>> edges(n);
+  for (size_t i = 0; i < n; ++i) {
+    const CheckDependencies& entry = entries[i];
+    std::unordered_map<std::string_view, size_t> first_listed;
+    for (size_t r = 0; r < entry.refs.size(); ++r) {
+      const DependencyRef& ref = entry.refs[r];
+      if (!entry.check.empty() && ref.name == entry.check) {
+        ctx.Error(ref.mark, ref.path, "a check cannot depend on itself");
+        continue;
+      }
+      if (auto [first, inserted] = first_listed.emplace(ref.name, r); !inserted) {
+        const std::string& first_path = entry.refs[first->second].path;
+        ctx.Error(ref.mark, ref.path,
+                  "duplicate dependency " + Quote(ref.name) + " (first listed at " +
+                      first_path.substr(first_path.rfind('.') + 1) + ")");
+        continue;
+      }
+      auto target = node_of.find(ref.name);
+      if (target == node_of.end()) {
+        std::string message = "unknown check " + Quote(ref.name);
+        if (const std::string* hint = ClosestName(ref.name, entry.check, name_lines)) {
+          message += " (did you mean " + Quote(*hint) + "?)";
+        }
+        ctx.Error(ref.mark, ref.path, std::move(message));
+        continue;
+      }
+      if (!entry.check.empty()) edges[i].emplace_back(target->second, r);
+    }
+  }
+
+  // Tarjan's strongly connected components, iterative: 10,000 checks in a
+  // chain would overflow the stack of a recursive version.
+  constexpr size_t kUnvisited = static_cast<size_t>(-1);
+  std::vector<size_t> order(n, kUnvisited);
+  std::vector<size_t> low(n, 0);
+  std::vector<bool> on_stack(n, false);
+  std::vector<size_t> stack;
+  std::vector<size_t> component(n, kUnvisited);
+  std::vector<std::vector<size_t>> components;
+  size_t counter = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (order[root] != kUnvisited) continue;
+    std::vector<std::pair<size_t, size_t>> frames = {{root, 0}};  // (node, next edge)
+    order[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!frames.empty()) {
+      auto& [v, next] = frames.back();
+      if (next < edges[v].size()) {
+        const size_t w = edges[v][next++].first;
+        if (order[w] == kUnvisited) {
+          order[w] = low[w] = counter++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          frames.emplace_back(w, 0);
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], order[w]);
+        }
+        continue;
+      }
+      const size_t done = v;
+      frames.pop_back();
+      if (!frames.empty()) low[frames.back().first] = std::min(low[frames.back().first], low[done]);
+      if (low[done] != order[done]) continue;
+      std::vector<size_t> members;
+      size_t w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        component[w] = components.size();
+        members.push_back(w);
+      } while (w != done);
+      components.push_back(std::move(members));
+    }
+  }
+
+  for (const std::vector<size_t>& members : components) {
+    if (members.size() < 2) continue;  // self-dependencies were reported above
+    const size_t first = *std::min_element(members.begin(), members.end());
+    const size_t group = component[first];
+    // Breadth-first from `first` inside the group, following each check's
+    // depends_on in file order, until an edge leads back to `first`.
+    std::vector<size_t> parent(n, kUnvisited);
+    std::queue<size_t> queue;
+    queue.push(first);
+    size_t last = kUnvisited;
+    while (!queue.empty() && last == kUnvisited) {
+      const size_t v = queue.front();
+      queue.pop();
+      for (const auto& [w, ref] : edges[v]) {
+        if (component[w] != group) continue;
+        if (w == first) {
+          last = v;
+          break;
+        }
+        if (parent[w] == kUnvisited) {
+          parent[w] = v;
+          queue.push(w);
+        }
+      }
+    }
+    std::vector<size_t> path = {first};  // first, then back to the start
+    for (size_t v = last; v != first; v = parent[v]) path.push_back(v);
+    std::reverse(path.begin() + 1, path.end());
+    std::string message = "dependency cycle:";
+    for (size_t v : path) message += " " + entries[v].check + " ->";
+    message += " " + entries[first].check;
+    // Reported at the item of `first` that leads into the cycle.
+    const size_t next = path.size() > 1 ? path[1] : first;
+    for (const auto& [w, ref] : edges[first]) {
+      if (w == next) {
+        const DependencyRef& at = entries[first].refs[ref];
+        ctx.Error(at.mark, at.path, std::move(message));
+        break;
+      }
+    }
+  }
+}
+
 // Reads one entry of `checks:`. Returns nullopt when it had errors.
 // `name_lines` maps each check name seen so far to the line it was defined on.
+// Its `depends_on` goes to `dependencies` even when the entry has errors, so
+// that other checks naming it are judged against its real dependencies.
 std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
                                      const GlobalConfig& global, const CheckTypeRegistry& types,
-                                     std::map<std::string, int>& name_lines, ParseContext& ctx) {
+                                     std::map<std::string, int>& name_lines,
+                                     CheckDependencies& dependencies, ParseContext& ctx) {
   const std::string path = "checks[" + std::to_string(index) + "]";
   MapReader reader(node, path, ctx);
   if (!reader.valid()) return std::nullopt;
@@ -208,6 +441,7 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
                                  std::to_string(first->second) + ")");
       } else {
         check.name = *name;
+        dependencies.check = *name;
       }
     }
   }
@@ -235,6 +469,21 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     }
   }
 
+  // An inherited slower rate that would be faster than this check's own
+  // interval makes no sense for it and is dropped, like an inherited timeout
+  // is clamped; an explicit one is a mistake.
+  if (global.unhealthy_interval && *global.unhealthy_interval >= check.interval) {
+    check.unhealthy_interval = global.unhealthy_interval;
+  }
+  if (auto slower = reader.Duration("unhealthy_interval")) {
+    if (*slower < check.interval) {
+      reader.Error("unhealthy_interval", "must not be shorter than the interval (" +
+                                             FormatDuration(check.interval) + ")");
+    } else {
+      check.unhealthy_interval = *slower;
+    }
+  }
+
   if (auto critical = reader.Bool("critical")) check.critical = *critical;
 
   check.degraded_latency = global.degraded_latency;
@@ -256,6 +505,18 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     check.success_threshold = static_cast<int>(*n);
   }
   check.labels = ReadLabels(reader);
+
+  if (auto slo = reader.Percent("slo")) {
+    // 100% would leave no error budget to burn, 0% no objective at all.
+    if (*slo <= 0 || *slo >= 1) {
+      reader.Error("slo", "must be greater than 0% and less than 100%");
+    } else {
+      check.slo = *slo;
+    }
+  }
+
+  ReadDependsOn(reader, dependencies);
+  for (const DependencyRef& ref : dependencies.refs) check.depends_on.push_back(ref.name);
 
   // The handler key: any remaining key that names a registered type.
   std::vector<std::string> handlers;
@@ -318,6 +579,7 @@ void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseCon
       top.Error("checks", "at least one check is required");
     } else {
       std::map<std::string, int> name_lines;
+      std::vector<CheckDependencies> dependencies(checks.size());
       size_t index = 0;
       for (auto it = checks.begin(); it != checks.end(); ++it, ++index) {
         const YAML::Node& entry = *it;
@@ -329,9 +591,10 @@ void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseCon
           continue;
         }
         std::optional<CheckConfig> check =
-            ReadCheck(entry, index, config.global, types, name_lines, ctx);
+            ReadCheck(entry, index, config.global, types, name_lines, dependencies[index], ctx);
         if (check) config.checks.push_back(std::move(*check));
       }
+      CheckDependencyGraph(dependencies, name_lines, ctx);
     }
   }
   top.Finish();

@@ -19,6 +19,9 @@ struct GlobalConfig {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);
   std::optional<Duration> degraded_latency;
+  /// Probe rate while a check's state is unhealthy; nullopt = no backoff.
+  /// Not shorter than `interval`.
+  std::optional<Duration> unhealthy_interval;
   /// Upper bounds of health_check_duration_seconds buckets, ascending.
   std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1,    2.5,   5,    10};
@@ -37,6 +40,17 @@ struct CheckConfig {
   /// Static labels, sorted by name; names are valid Prometheus label names
   /// and not reserved (check, type, critical, phase, status, le).
   std::vector<std::pair<std::string, std::string>> labels;
+  /// Names of the checks this one needs (`depends_on`), in file order. Every
+  /// name is another check of the same Config, none twice, and the graph of
+  /// all checks' dependencies has no cycle.
+  std::vector<std::string> depends_on;
+  /// While the state (after thresholds) is unhealthy, runs are this far
+  /// apart instead of `interval`; nullopt = no backoff. Never shorter than
+  /// `interval` when set (an inherited global value that would be is
+  /// dropped).
+  std::optional<Duration> unhealthy_interval;
+  /// Availability objective as a fraction in (0, 1), e.g. 0.999 for 99.9%.
+  std::optional<double> slo;
   std::shared_ptr<const CheckSpec> spec;
   config::Mark mark;  ///< where the entry starts, for messages
 };

@@ -108,6 +108,10 @@ checks:
   EXPECT_EQ(check.failure_threshold, 1);
   EXPECT_EQ(check.success_threshold, 1);
   EXPECT_THAT(check.labels, IsEmpty());
+  EXPECT_THAT(check.depends_on, IsEmpty());
+  EXPECT_EQ(check.unhealthy_interval, std::nullopt);
+  EXPECT_EQ(check.slo, std::nullopt);
+  EXPECT_EQ(c.global.unhealthy_interval, std::nullopt);
   ASSERT_NE(check.spec, nullptr);
   EXPECT_EQ(check.spec->Target(), "host:1");
   EXPECT_EQ(check.mark.line, 3);
@@ -298,6 +302,197 @@ TEST(LoaderTest, ReportsEachErrorClassExactly) {
     EXPECT_EQ(Messages(r), c.errors) << c.yaml;
     EXPECT_FALSE(r.config.has_value()) << c.yaml;
   }
+}
+
+TEST(LoaderTest, ReadsDependenciesBackoffAndSlo) {
+  LoadResult r = Load(R"(
+global:
+  interval: 10s
+  unhealthy_interval: 1m
+checks:
+  - name: api
+    depends_on: [db, cache]
+    slo: 99.9%
+    fake: {target: t}
+  - name: db
+    interval: 5s
+    unhealthy_interval: 30s
+    slo: 99.95%
+    fake: {target: t}
+  - name: cache
+    depends_on: db
+    interval: 2m
+    fake: {target: t}
+  - name: worker
+    depends_on: []
+    interval: 1m
+    fake: {target: t}
+)");
+  ASSERT_THAT(Messages(r), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.global.unhealthy_interval, std::chrono::minutes(1));
+  const CheckConfig& api = c.checks[0];
+  EXPECT_THAT(api.depends_on, ElementsAre("db", "cache"));
+  EXPECT_EQ(api.unhealthy_interval, std::chrono::minutes(1));  // inherited
+  ASSERT_TRUE(api.slo.has_value());
+  EXPECT_DOUBLE_EQ(*api.slo, 0.999);
+  const CheckConfig& db = c.checks[1];
+  EXPECT_THAT(db.depends_on, IsEmpty());
+  EXPECT_EQ(db.unhealthy_interval, seconds(30));
+  EXPECT_DOUBLE_EQ(*db.slo, 0.9995);
+  const CheckConfig& cache = c.checks[2];
+  EXPECT_THAT(cache.depends_on, ElementsAre("db"));  // a single name is a list of one
+  // The inherited 1m would be faster than its own 2m interval: no backoff.
+  EXPECT_EQ(cache.unhealthy_interval, std::nullopt);
+  EXPECT_EQ(cache.slo, std::nullopt);
+  const CheckConfig& worker = c.checks[3];
+  EXPECT_THAT(worker.depends_on, IsEmpty());
+  EXPECT_EQ(worker.unhealthy_interval, std::chrono::minutes(1));  // equal is kept
+}
+
+TEST(LoaderTest, UnhealthyIntervalIsComparedWithTheChecksOwnInterval) {
+  LoadResult r = Load(R"(
+checks:
+  - {name: a, interval: 10s, timeout: 10s, unhealthy_interval: 10s, fake: {target: t}}
+  - {name: b, interval: 1m, unhealthy_interval: 59s, fake: {target: t}}
+)");
+  EXPECT_THAT(Messages(r),
+              ElementsAre("c.yml:4:49: checks[1].unhealthy_interval: must not be shorter than the "
+                          "interval (1m)"));
+}
+
+// Dependency errors are found after every check was read, and every one is
+// reported, in file order.
+TEST(LoaderTest, ReportsEveryDependencyErrorExactly) {
+  const ErrorCase cases[] = {
+      {"checks:\n  - {name: db, fake: {target: t}}\n"
+       "  - {name: api, depends_on: [dbb], fake: {target: t}}\n",
+       {R"(c.yml:3:30: checks[1].depends_on[0]: unknown check "dbb" (did you mean "db"?))"}},
+      {"checks:\n  - {name: db, fake: {target: t}}\n"
+       "  - {name: api, depends_on: [queue], fake: {target: t}}\n",
+       {R"(c.yml:3:30: checks[1].depends_on[0]: unknown check "queue")"}},
+      // A name close only to the check itself gets no hint.
+      {"checks:\n  - {name: db1, depends_on: db, fake: {target: t}}\n",
+       {R"(c.yml:2:29: checks[0].depends_on: unknown check "db")"}},
+      {"checks:\n  - {name: a, depends_on: [a], fake: {target: t}}\n",
+       {"c.yml:2:28: checks[0].depends_on[0]: a check cannot depend on itself"}},
+      {"checks:\n  - {name: a, depends_on: [b, b], fake: {target: t}}\n"
+       "  - {name: b, fake: {target: t}}\n",
+       {R"(c.yml:2:31: checks[0].depends_on[1]: duplicate dependency "b" (first listed at depends_on[0]))"}},
+      {"checks:\n  - {name: a, depends_on: b, fake: {target: t}}\n"
+       "  - {name: b, depends_on: [a], fake: {target: t}}\n",
+       {"c.yml:2:27: checks[0].depends_on: dependency cycle: a -> b -> a"}},
+      {"checks:\n  - {name: a, depends_on: {x: y}, fake: {target: t}}\n",
+       {"c.yml:2:27: checks[0].depends_on: expected a list of check names, got a mapping"}},
+      {"checks:\n  - name: a\n    depends_on:\n    fake: {target: t}\n",
+       {"c.yml:3:5: checks[0].depends_on: expected a list of check names, got null"}},
+      {"checks:\n  - {name: a, depends_on: [[b]], fake: {target: t}}\n"
+       "  - {name: b, fake: {target: t}}\n",
+       {"c.yml:2:28: checks[0].depends_on[0]: expected a check name, got a sequence"}},
+      {"checks:\n  - {name: a, slo: 100%, fake: {target: t}}\n",
+       {"c.yml:2:20: checks[0].slo: must be greater than 0% and less than 100%"}},
+      {"checks:\n  - {name: a, slo: 0%, fake: {target: t}}\n",
+       {"c.yml:2:20: checks[0].slo: must be greater than 0% and less than 100%"}},
+      {"checks:\n  - {name: a, slo: 0.999, fake: {target: t}}\n",
+       {R"(c.yml:2:20: checks[0].slo: not a valid percentage "0.999" (use e.g. 90% or 99.5%))"}},
+      {"checks:\n  - {name: a, slo: 100.1%, fake: {target: t}}\n",
+       {R"(c.yml:2:20: checks[0].slo: percentage "100.1%" is above 100%)"}},
+      {"global: {interval: 1m, unhealthy_interval: 30s}\nchecks:\n  - {name: a, fake: {target: "
+       "t}}\n",
+       {"c.yml:1:44: global.unhealthy_interval: must not be shorter than the interval (1m)"}},
+      {"checks:\n  - {name: a, interval: 1m, unhealthy_interval: 10s, fake: {target: t}}\n",
+       {"c.yml:2:49: checks[0].unhealthy_interval: must not be shorter than the interval (1m)"}},
+      {"checks:\n  - {name: a, unhealthy_interval: soon, fake: {target: t}}\n",
+       {R"(c.yml:2:35: checks[0].unhealthy_interval: not a valid duration "soon" (use e.g. 500ms, 10s, 1m30s))"}},
+      {"checks:\n  - {name: a, depends_onn: [b], fake: {target: t}}\n",
+       {R"(c.yml:2:15: checks[0]: unknown key "depends_onn" (did you mean "depends_on"?))"}},
+  };
+  for (const auto& c : cases) {
+    LoadResult r = Load(c.yaml);
+    EXPECT_EQ(Messages(r), c.errors) << c.yaml;
+    EXPECT_FALSE(r.config.has_value()) << c.yaml;
+  }
+}
+
+TEST(LoaderTest, ReportsEachDependencyCycleOnceAtItsFirstCheck) {
+  LoadResult r = Load(R"(checks:
+  - name: web
+    depends_on: [api]
+    fake: {target: t}
+  - name: api
+    depends_on: [auth, db]
+    fake: {target: t}
+  - name: db
+    depends_on: [disk, api]
+    fake: {target: t}
+  - name: disk
+    fake: {target: t}
+  - name: auth
+    depends_on: [web]
+    fake: {target: t}
+  - name: x
+    depends_on: [y]
+    fake: {target: t}
+  - name: y
+    depends_on: [x, disk]
+    fake: {target: t}
+)");
+  // web -> api -> auth -> web and api -> db -> api are one group; its first
+  // check is web, and the shortest cycle through web is reported.
+  EXPECT_THAT(Messages(r),
+              ElementsAre("c.yml:3:18: checks[0].depends_on[0]: dependency cycle: web -> api -> "
+                          "auth -> web",
+                          "c.yml:17:18: checks[5].depends_on[0]: dependency cycle: x -> y -> x"));
+}
+
+TEST(LoaderTest, DependencyErrorsAreReportedWithOtherErrorsOfTheFile) {
+  LoadResult r = Load(R"(checks:
+  - name: api
+    depends_on: [api, db, cach, db]
+    timeout: 1h
+    fake: {target: t}
+  - name: db
+    interval: 1ms
+    depends_on: [api]
+    fake: {target: t}
+  - name: cache
+    fake: {}
+)");
+  // A check with errors of its own (db, cache) is still a known name with
+  // its dependencies, so the cycle and the hint are found too.
+  EXPECT_THAT(
+      Messages(r),
+      ElementsAre(
+          "c.yml:3:18: checks[0].depends_on[0]: a check cannot depend on itself",
+          "c.yml:3:23: checks[0].depends_on[1]: dependency cycle: api -> db -> api",
+          R"(c.yml:3:27: checks[0].depends_on[2]: unknown check "cach" (did you mean "cache"?))",
+          R"(c.yml:3:33: checks[0].depends_on[3]: duplicate dependency "db" (first listed at depends_on[1]))",
+          "c.yml:4:14: checks[0].timeout: must not be longer than the interval (30s)",
+          "c.yml:7:15: checks[1].interval: must be at least 10ms",
+          R"(c.yml:11:11: checks[2].fake: missing required key "target")"));
+}
+
+TEST(LoaderTest, LongDependencyChainLoadsAndACycleClosingItIsFound) {
+  // A long chain walks the iterative cycle search end to end; 2,000 checks
+  // because reading each check, not the graph, dominates the load time.
+  std::string yaml = "checks:\n";
+  constexpr int kChecks = 2'000;
+  for (int i = 0; i < kChecks; ++i) {
+    yaml += "  - {name: c" + std::to_string(i) + ", fake: {target: t}";
+    if (i + 1 < kChecks) yaml += ", depends_on: [c" + std::to_string(i + 1) + "]";
+    yaml += "}\n";
+  }
+  LoadResult ok = Load(yaml);
+  ASSERT_THAT(Messages(ok), IsEmpty());
+  EXPECT_THAT(ok.config->checks[0].depends_on, ElementsAre("c1"));
+
+  yaml.insert(yaml.size() - 2, ", depends_on: [c0]");
+  LoadResult cycle = Load(yaml);
+  ASSERT_EQ(cycle.errors.size(), 1u);
+  const std::string& message = cycle.errors[0].message;
+  EXPECT_TRUE(message.starts_with("dependency cycle: c0 -> c1 -> c2 -> ")) << message.substr(0, 80);
+  EXPECT_TRUE(message.ends_with(" -> c1998 -> c1999 -> c0")) << message.substr(message.size() - 80);
+  EXPECT_EQ(cycle.errors[0].path, "checks[0].depends_on[0]");
 }
 
 TEST(LoaderTest, ReportsEveryErrorInTheFileInLineOrder) {
