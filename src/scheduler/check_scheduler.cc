@@ -45,6 +45,9 @@ struct CheckScheduler::Entry {
   Entry(size_t id, const CheckConfig& config, std::unique_ptr<Check> check, Clock& clock)
       : id(id),
         interval(std::max(config.interval, kMinTimerDelay)),
+        unhealthy_interval(config.unhealthy_interval && *config.unhealthy_interval > interval
+                               ? config.unhealthy_interval
+                               : std::nullopt),
         timeout(config.timeout),
         degraded_latency(config.degraded_latency),
         offset(FirstRunOffset(config.name, interval)),
@@ -55,6 +58,8 @@ struct CheckScheduler::Entry {
 
   const size_t id;
   const Duration interval;
+  // Set only when longer than `interval`: an equal one would change nothing.
+  const std::optional<Duration> unhealthy_interval;
   const Duration timeout;
   const std::optional<Duration> degraded_latency;
   const Duration offset;
@@ -63,15 +68,23 @@ struct CheckScheduler::Entry {
   std::unique_ptr<Timer> timeout_timer;
   ThresholdTracker thresholds;
 
-  // Run k is due at phase + k * interval (before jitter).
+  // The normal cadence: runs at base_phase + k * interval.
+  MonoTime base_phase{};
+  // The cadence in force: run k is due at phase + k * period (before
+  // jitter). It is the normal one, or while backing off, every
+  // unhealthy_interval from the slot of the run that found the check unhealthy.
   MonoTime phase{};
+  Duration period{};
+  bool backing_off = false;
   int64_t next_run = 0;
+  MonoTime slot{};     // the armed run's due time before jitter
   MonoTime planned{};  // when the armed interval timer should fire
 
   bool in_flight = false;
   // Bumped whenever an attempt starts or is abandoned; callbacks carrying an
   // older value belong to an attempt that is over and are ignored.
   uint64_t attempt = 0;
+  MonoTime attempt_slot{};  // the unjittered due time of the attempt in flight
   MonoTime attempt_started{};
   Duration attempt_lateness{};
   double attempt_started_wall = 0;
@@ -94,8 +107,7 @@ size_t CheckScheduler::Add(const CheckConfig& config, std::unique_ptr<Check> che
     // Keep the name's phase, but relative to now: a check added by a reload
     // should neither run at once nor pile onto everyone else's first run.
     Entry& e = *entries_.back();
-    e.phase = clock_.Now() + e.offset;
-    e.next_run = 0;
+    ResetCadence(e, clock_.Now());
     ScheduleNext(e);
   }
   return id;
@@ -120,8 +132,7 @@ void CheckScheduler::Start() {
   start_time_ = clock_.Now();
   for (auto& e : entries_) {
     if (!e) continue;
-    e->phase = start_time_ + e->offset;
-    e->next_run = 0;
+    ResetCadence(*e, start_time_);
     ScheduleNext(*e);
   }
 }
@@ -146,17 +157,26 @@ CheckScheduler::Entry* CheckScheduler::Find(size_t check_id) {
   return check_id < entries_.size() ? entries_[check_id].get() : nullptr;
 }
 
+void CheckScheduler::ResetCadence(Entry& e, MonoTime from) {
+  e.base_phase = from + e.offset;
+  e.phase = e.base_phase;
+  e.period = e.interval;
+  e.backing_off = false;
+  e.next_run = 0;
+}
+
 void CheckScheduler::ScheduleNext(Entry& e) {
   const MonoTime now = clock_.Now();
-  MonoTime due = e.phase + e.next_run * e.interval;
+  MonoTime due = e.phase + e.next_run * e.period;
   if (due < now) {
     // The loop stalled for more than an interval: resume the cadence at the
     // next slot instead of firing a burst of catch-up runs.
-    e.next_run = (now - e.phase) / e.interval + 1;
-    due = e.phase + e.next_run * e.interval;
+    e.next_run = (now - e.phase) / e.period + 1;
+    due = e.phase + e.next_run * e.period;
   }
+  e.slot = due;
   // Jitter is drawn per run from the unjittered slot, so it never accumulates.
-  e.planned = std::max(due + Jitter(e.interval), now + kMinTimerDelay);
+  e.planned = std::max(due + Jitter(e.period), now + kMinTimerDelay);
   const size_t id = e.id;
   e.interval_timer->Start(e.planned - now, [this, id] { OnDue(id); });
 }
@@ -166,6 +186,7 @@ void CheckScheduler::OnDue(size_t check_id) {
   if (e == nullptr || !started_) return;
   const MonoTime now = clock_.Now();
   const Duration lateness = std::max(Duration::zero(), now - e->planned);
+  const MonoTime slot = e->slot;
   ++e->next_run;
   // Arm the next run before calling out: the sink or the check may Remove()
   // or Stop(), after which `e` must not be touched again.
@@ -174,11 +195,12 @@ void CheckScheduler::OnDue(size_t check_id) {
     sink_.OnSkipped(check_id);
     return;
   }
-  StartAttempt(*e, now, lateness);
+  StartAttempt(*e, slot, now, lateness);
 }
 
-void CheckScheduler::StartAttempt(Entry& e, MonoTime now, Duration lateness) {
+void CheckScheduler::StartAttempt(Entry& e, MonoTime slot, MonoTime now, Duration lateness) {
   e.in_flight = true;
+  e.attempt_slot = slot;
   ++in_flight_;
   const uint64_t attempt = ++e.attempt;
   e.attempt_started = now;
@@ -228,6 +250,8 @@ void CheckScheduler::Finish(Entry& e, CheckResult result, bool timed_out) {
   run.previous_state = e.thresholds.state();
   run.transition = e.thresholds.Record(result.health);
   run.state = *e.thresholds.state();
+  // Before the sink is called: it may remove the check or stop the scheduler.
+  FollowState(e, run.state);
   run.consecutive_failures = e.thresholds.consecutive_failures();
   run.consecutive_successes = e.thresholds.consecutive_successes();
   run.result = std::move(result);
@@ -238,6 +262,32 @@ void CheckScheduler::Finish(Entry& e, CheckResult result, bool timed_out) {
   run.finished_at = clock_.WallSeconds();
   sink_.OnRun(run);
   // The sink may have removed this check or stopped the scheduler.
+}
+
+void CheckScheduler::FollowState(Entry& e, Health state) {
+  if (!e.unhealthy_interval || !started_) return;
+  const bool unhealthy = state == Health::kUnhealthy;
+  if (unhealthy == e.backing_off) return;
+  e.backing_off = unhealthy;
+  if (unhealthy) {
+    // Circuit open: the next run is unhealthy_interval after this run's slot,
+    // and so on from there. The run of the normal cadence already armed is
+    // replaced, not added to.
+    e.phase = e.attempt_slot;
+    e.period = *e.unhealthy_interval;
+    e.next_run = 1;
+  } else {
+    // Recovered: back onto the normal grid (base_phase + k * interval), at
+    // the first slot after this run's (or, if that passed while this run was
+    // in flight, the first one still ahead: ScheduleNext), so the check keeps
+    // the phase its name gives it, and its spread against other checks,
+    // across any outage.
+    e.phase = e.base_phase;
+    e.period = e.interval;
+    const Duration since_base = e.attempt_slot - e.base_phase;
+    e.next_run = since_base < Duration::zero() ? 0 : since_base / e.interval + 1;
+  }
+  ScheduleNext(e);
 }
 
 void CheckScheduler::Abandon(Entry& e) {

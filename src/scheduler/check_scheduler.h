@@ -10,6 +10,17 @@
 // accumulate. A run due while the previous attempt is still in flight is
 // skipped and counted, never doubled.
 //
+// Backoff (`unhealthy_interval`, a circuit breaker for known-dead targets):
+// when a run leaves the check's state (after thresholds) unhealthy, the next
+// run is due unhealthy_interval after that run's unjittered slot, and every
+// unhealthy_interval from there while the state stays unhealthy. When a run
+// leaves the state degraded or healthy, runs return to the normal grid
+// start + offset_i + k * interval at the first slot after that run's (the
+// first one still ahead if that passed while the run was in flight), so a
+// check keeps its phase across an outage. Failures below failure_threshold do
+// not slow a check down. Jitter follows the same rule with the period in
+// force; the timeout is unchanged.
+//
 // Hard timeout: `timeout` after an attempt starts, it is cancelled and
 // recorded as unhealthy "timeout after 2s", whatever the target does; a
 // completion that arrives later is ignored.
@@ -91,9 +102,13 @@ class CheckScheduler {
   // Callbacks hold a check's id, never an Entry*, and look it up again: the
   // entry may have been removed meanwhile.
   Entry* Find(size_t check_id);
+  /// Puts the entry on its normal cadence, anchored at `from` + its offset.
+  void ResetCadence(Entry& e, MonoTime from);
   void ScheduleNext(Entry& e);
   void OnDue(size_t check_id);
-  void StartAttempt(Entry& e, MonoTime now, Duration lateness);
+  void StartAttempt(Entry& e, MonoTime slot, MonoTime now, Duration lateness);
+  /// Switches between the normal cadence and backoff after a result.
+  void FollowState(Entry& e, Health state);
   void OnTimeout(size_t check_id, uint64_t attempt);
   void OnDone(size_t check_id, uint64_t attempt, CheckResult result);
   void Finish(Entry& e, CheckResult result, bool timed_out);

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -458,6 +459,219 @@ TEST_F(CheckSchedulerTest, RunRecordReflectsThresholds) {
     EXPECT_DOUBLE_EQ(run.started_at, ManualClock::kStartWallSeconds + started_offset);
     EXPECT_NEAR(run.finished_at - run.started_at, 0.030, 1e-6);  // doubles near 1.7e9 s
   }
+}
+
+// --- Backoff while unhealthy (unhealthy_interval) ---
+
+// The slot (unjittered due time) of the run after one at `slot` that ended
+// at `finished` leaving the state `state`, as documented in
+// check_scheduler.h: backoff counts from the run's own slot; otherwise the
+// next slot of the normal grid `base + k * interval` after the run's, or,
+// if that passed while the run was in flight, the first one after `finished`.
+MonoTime NextSlot(MonoTime base, MonoTime slot, MonoTime finished, Health state, Duration interval,
+                  Duration unhealthy_interval) {
+  if (state == Health::kUnhealthy) return slot + unhealthy_interval;
+  MonoTime next = base + ((slot - base) / interval + 1) * interval;
+  if (next < finished) next = base + ((finished - base) / interval + 1) * interval;
+  return next;
+}
+
+// Checks every start of `check` against the slots NextSlot() predicts from
+// the states the sink saw: each run starts at its slot plus a jitter within
+// the bound of the period in force, none is missing, none is extra.
+void ExpectRunsOnPredictedSlots(const FakeState& check, const std::vector<RunRecord>& runs,
+                                MonoTime base, Duration interval, Duration unhealthy_interval) {
+  ASSERT_FALSE(check.start_times.empty());
+  ASSERT_GE(runs.size() + 1, check.start_times.size());
+  MonoTime slot = base;
+  Duration period = interval;
+  for (size_t k = 0; k < check.start_times.size(); ++k) {
+    SCOPED_TRACE("run " + std::to_string(k));
+    const Duration jitter = check.start_times[k] - slot;
+    ASSERT_GE(jitter, Duration::zero());
+    ASSERT_LE(jitter, MaxJitter(period));
+    if (k < runs.size()) {
+      const Health state = runs[k].state;
+      period = state == Health::kUnhealthy ? unhealthy_interval : interval;
+      slot = NextSlot(base, slot, check.start_times[k] + runs[k].duration, state, interval,
+                      unhealthy_interval);
+    }
+  }
+}
+
+CheckConfig BackoffConfig(const std::string& name, int failure_threshold, int success_threshold) {
+  CheckConfig config = MakeConfig(name, seconds(10), seconds(2));
+  config.unhealthy_interval = seconds(60);
+  config.failure_threshold = failure_threshold;
+  config.success_threshold = success_threshold;
+  return config;
+}
+
+TEST_F(CheckSchedulerTest, BackoffEngagesOnlyOnceTheThresholdIsReachedAndEndsOnRecovery) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(BackoffConfig("backoff", 3, 1), Behaviour::kSynchronous);
+  const Health h = Health::kHealthy;
+  const Health u = Health::kUnhealthy;
+  for (Health result : {h, u, u, u, u, u, h, h, h}) check->results.push_back({result, "", {}});
+  const MonoTime t0 = clock_.Now();
+  const MonoTime base = t0 + CheckScheduler::FirstRunOffset("backoff", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(base + seconds(235));
+
+  // Runs 1 and 2 fail below the threshold: still every 10s. Run 3 makes the
+  // state unhealthy: the next three runs are 60s apart. Run 6 recovers: back
+  // to the 10s grid, at its very next slot.
+  const std::vector<int64_t> expected_slots_s = {0, 10, 20, 30, 90, 150, 210, 220, 230};
+  ASSERT_EQ(check->starts, static_cast<int>(expected_slots_s.size()));
+  for (size_t k = 0; k < expected_slots_s.size(); ++k) {
+    SCOPED_TRACE("run " + std::to_string(k));
+    const Duration jitter = check->start_times[k] - (base + seconds(expected_slots_s[k]));
+    EXPECT_GE(jitter, Duration::zero());
+    EXPECT_LE(jitter, seconds(1));
+  }
+  ASSERT_EQ(sink_.runs.size(), expected_slots_s.size());
+  EXPECT_EQ(sink_.runs[2].state, Health::kHealthy);  // two failures: pending
+  EXPECT_EQ(sink_.runs[3].state, Health::kUnhealthy);
+  EXPECT_EQ(sink_.runs[6].state, Health::kHealthy);
+  EXPECT_TRUE(sink_.skipped.empty());
+  EXPECT_EQ(clock_.ArmedTimers(), 1u);  // the next run only
+  ExpectRunsOnPredictedSlots(*check, sink_.runs, base, interval, seconds(60));
+}
+
+TEST_F(CheckSchedulerTest, BackoffLastsWhileTheStateIsUnhealthyNotWhileResultsAre) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(BackoffConfig("sticky", 1, 2), Behaviour::kSynchronous);
+  const Health h = Health::kHealthy;
+  const Health d = Health::kDegraded;
+  const Health u = Health::kUnhealthy;
+  // The first result sets the state at once; one healthy result is not
+  // enough to recover with success_threshold 2; degraded is not unhealthy.
+  for (Health result : {u, h, h, h, u, d, d, d}) check->results.push_back({result, "", {}});
+  const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("sticky", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(base + seconds(275));
+
+  ASSERT_EQ(sink_.runs.size(), 8u);
+  const std::vector<Health> states = {u, u, h, h, u, u, d, d};
+  const std::vector<int64_t> expected_slots_s = {0, 60, 120, 130, 140, 200, 260, 270};
+  ASSERT_EQ(check->starts, 8);
+  for (size_t k = 0; k < states.size(); ++k) {
+    SCOPED_TRACE("run " + std::to_string(k));
+    EXPECT_EQ(sink_.runs[k].state, states[k]);
+    const Duration jitter = check->start_times[k] - (base + seconds(expected_slots_s[k]));
+    EXPECT_GE(jitter, Duration::zero());
+    EXPECT_LE(jitter, seconds(1));
+  }
+}
+
+TEST_F(CheckSchedulerTest, TimeoutsStillApplyWhileBackingOff) {
+  const Duration interval = seconds(10);
+  CheckConfig config = MakeConfig("dead", interval, seconds(2));
+  config.unhealthy_interval = seconds(30);
+  auto check = AddCheck(config, Behaviour::kHang);
+  const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("dead", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(base + seconds(300) - milliseconds(1));
+
+  // Runs at 0, 30, ..., 270: every one cancelled at exactly its timeout.
+  ASSERT_EQ(check->starts, 10);
+  ASSERT_EQ(sink_.runs.size(), 10u);
+  EXPECT_EQ(check->cancels, 10);
+  for (size_t k = 0; k < sink_.runs.size(); ++k) {
+    SCOPED_TRACE("run " + std::to_string(k));
+    EXPECT_TRUE(sink_.runs[k].timed_out);
+    EXPECT_EQ(sink_.runs[k].duration, seconds(2));
+    EXPECT_EQ(sink_.runs[k].result.detail, "timeout after 2s");
+    const Duration jitter = check->start_times[k] - (base + k * seconds(30));
+    EXPECT_GE(jitter, Duration::zero());
+    EXPECT_LE(jitter, MaxJitter(seconds(30)));
+  }
+  EXPECT_TRUE(sink_.skipped.empty());
+  EXPECT_EQ(scheduler_.InFlight(), 0u);
+}
+
+TEST_F(CheckSchedulerTest, BackoffWithSlowAnswersNeverLosesOrDoublesARun) {
+  // Random results through thresholds, answers taking up to 1.5s, and a
+  // backoff period that is not a multiple of the interval, so recovery has
+  // to find its way back onto the grid from an off-grid slot.
+  const Duration interval = seconds(10);
+  const Duration unhealthy_interval = seconds(25);
+  CheckConfig config = MakeConfig("random", interval, seconds(2));
+  config.unhealthy_interval = unhealthy_interval;
+  config.failure_threshold = 2;
+  config.success_threshold = 2;
+  auto check = AddCheck(config, Behaviour::kAfterDelay);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    const int roll = static_cast<int>(rng() % 10);
+    const Health health = roll < 4   ? Health::kUnhealthy
+                          : roll < 5 ? Health::kDegraded
+                                     : Health::kHealthy;
+    check->results.push_back({health, "", {}});
+  }
+  check->delay = milliseconds(1500);
+  const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("random", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(base + hours(3));
+
+  ASSERT_GT(check->starts, 500);
+  EXPECT_FALSE(check->overlapped);
+  EXPECT_TRUE(sink_.skipped.empty());
+  int backoff_gaps = 0;
+  for (size_t k = 1; k < check->start_times.size(); ++k) {
+    if (check->start_times[k] - check->start_times[k - 1] > interval + seconds(1)) ++backoff_gaps;
+  }
+  EXPECT_GT(backoff_gaps, 50);  // the test does exercise backoff
+  ExpectRunsOnPredictedSlots(*check, sink_.runs, base, interval, unhealthy_interval);
+}
+
+TEST_F(CheckSchedulerTest, UnhealthyIntervalEqualToTheIntervalChangesNothing) {
+  const Duration interval = seconds(10);
+  CheckConfig config = MakeConfig("same", interval, seconds(2));
+  config.unhealthy_interval = interval;
+  auto check = AddCheck(config, Behaviour::kSynchronous);
+  check->default_result = CheckResult::Unhealthy("down");
+  const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("same", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(base + 20 * interval - milliseconds(1));
+  ASSERT_EQ(check->starts, 20);
+  for (int k = 0; k < 20; ++k) {
+    const Duration jitter = check->start_times[k] - (base + k * interval);
+    EXPECT_GE(jitter, Duration::zero());
+    EXPECT_LE(jitter, MaxJitter(interval));
+  }
+}
+
+TEST_F(CheckSchedulerTest, RestartAfterStopBeginsOnTheNormalCadence) {
+  const Duration interval = seconds(10);
+  auto check = AddCheck(BackoffConfig("restart", 1, 1), Behaviour::kSynchronous);
+  check->default_result = CheckResult::Unhealthy("down");
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(200));
+  ASSERT_GE(check->starts, 3);
+  scheduler_.Stop();
+  const int before = check->starts;
+  const MonoTime restarted = clock_.Now();
+  scheduler_.Start();
+  const MonoTime base = restarted + CheckScheduler::FirstRunOffset("restart", interval);
+  clock_.AdvanceTo(base + seconds(65));
+  // First run at the name's offset, then backoff again since it is still
+  // down: runs at base and base + 60s.
+  ASSERT_EQ(check->starts, before + 2);
+  EXPECT_LE(check->start_times[before] - base, MaxJitter(interval));
+  EXPECT_GE(check->start_times[before + 1] - (base + seconds(60)), Duration::zero());
+}
+
+TEST_F(CheckSchedulerTest, RemoveFromInsideTheRunThatStartsBackoff) {
+  size_t id = 0;
+  auto check = AddCheck(BackoffConfig("gone", 1, 1), Behaviour::kSynchronous, &id);
+  check->default_result = CheckResult::Unhealthy("down");
+  sink_.on_run = [&](const RunRecord&) { scheduler_.Remove(id); };
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(600));
+  EXPECT_EQ(check->starts, 1);
+  EXPECT_EQ(check->destroyed, 1);
+  EXPECT_EQ(clock_.ArmedTimers(), 0u);
 }
 
 TEST_F(CheckSchedulerTest, RemoveFromInsideSynchronousCompletion) {
