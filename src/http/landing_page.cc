@@ -21,7 +21,7 @@ namespace {
 enum class Light : uint8_t { kHealthy, kDegraded, kUnhealthy, kPending };
 
 constexpr std::array<Light, 4> kLightsInBannerOrder = {Light::kHealthy, Light::kDegraded,
-                                                        Light::kUnhealthy, Light::kPending};
+                                                       Light::kUnhealthy, Light::kPending};
 
 std::string_view LightName(Light light) {
   switch (light) {
@@ -365,8 +365,8 @@ std::vector<Fact> CardFacts(const CheckStatus& status, double now) {
   std::vector<Fact> facts;
   if (status.last) {
     const LastResult& last = *status.last;
-    facts.push_back({"Latency", FormatLatency(last.duration) + (last.timed_out ? " (timeout)" : ""),
-                     ""});
+    facts.push_back(
+        {"Latency", FormatLatency(last.duration) + (last.timed_out ? " (timeout)" : ""), ""});
     facts.push_back(
         {"Last run", FormatAgo(now - last.finished_at), FormatRfc3339(last.finished_at)});
   }
@@ -411,10 +411,9 @@ void RenderCard(const CheckStatus& status, double now, std::string& out) {
                          "critical</span>"
                        : "<span class=\"crit\" title=\"Unhealthy only degrades the whole\">"
                          "non-critical</span>";
-  out += "</header>\n<p class=\"target\" title=\"timeout " +
-         FormatSpan(ToSeconds(info.timeout)) + "\">" + HtmlEscape(info.type) + " \xC2\xB7 " +
-         HtmlEscape(info.target) + " \xC2\xB7 every " + FormatSpan(ToSeconds(info.interval)) +
-         "</p>\n";
+  out += "</header>\n<p class=\"target\" title=\"timeout " + FormatSpan(ToSeconds(info.timeout)) +
+         "\">" + HtmlEscape(info.type) + " \xC2\xB7 " + HtmlEscape(info.target) +
+         " \xC2\xB7 every " + FormatSpan(ToSeconds(info.interval)) + "</p>\n";
   if (status.last && !status.last->detail.empty()) {
     out += "<p class=\"detail\">" + HtmlEscape(status.last->detail) + "</p>\n";
   } else {
@@ -468,10 +467,9 @@ std::vector<CardGroup> GroupChecks(const BoardSnapshot& snapshot, const std::str
   for (auto& [value, group] : labelled) groups.push_back(std::move(group));
   if (!other.checks.empty()) groups.push_back(std::move(other));
   for (auto& group : groups) {
-    std::stable_sort(group.checks.begin(), group.checks.end(),
-                     [](const CheckStatus* a, const CheckStatus* b) {
-                       return Urgency(*a) < Urgency(*b);
-                     });
+    std::stable_sort(
+        group.checks.begin(), group.checks.end(),
+        [](const CheckStatus* a, const CheckStatus* b) { return Urgency(*a) < Urgency(*b); });
   }
   return groups;
 }
@@ -513,8 +511,8 @@ std::string Explanation(const BoardSnapshot& snapshot, const std::array<size_t, 
            Plural(pending, "non-critical check has", "non-critical checks have") +
            " no result yet.";
   }
-  return total == 1 ? "The only check is healthy." : "All " + std::to_string(total) +
-                                                          " checks are healthy.";
+  return total == 1 ? "The only check is healthy."
+                    : "All " + std::to_string(total) + " checks are healthy.";
 }
 
 void RenderBanner(const BoardSnapshot& snapshot, std::string& out) {
@@ -524,9 +522,10 @@ void RenderBanner(const BoardSnapshot& snapshot, std::string& out) {
   const Light overall = LightOf(snapshot.overall);
   const std::string name(LightName(overall));
   out += "<section class=\"banner " + name + "\" role=\"status\" aria-live=\"polite\">" +
-         std::string(LightIcon(overall)) + "<div class=\"text\"><p class=\"overall\">Overall: " +
-         "<strong class=\"" + name + "\">" + name + "</strong></p><p class=\"why\">" +
-         HtmlEscape(Explanation(snapshot, counts)) + "</p></div>\n<ul class=\"counts\">";
+         std::string(LightIcon(overall)) +
+         "<div class=\"text\"><p class=\"overall\">Overall: " + "<strong class=\"" + name + "\">" +
+         name + "</strong></p><p class=\"why\">" + HtmlEscape(Explanation(snapshot, counts)) +
+         "</p></div>\n<ul class=\"counts\">";
   for (Light light : kLightsInBannerOrder) {
     const size_t count = counts[static_cast<size_t>(light)];
     const std::string state(LightName(light));
@@ -545,8 +544,7 @@ void RenderGroupingChoice(const BoardSnapshot& snapshot, const std::string& labe
     for (const auto& entry : status->info->labels) names.insert(entry.first);
   }
   out += "<p class=\"grouping\">";
-  out += label.empty() ? std::string("Not grouped")
-                       : "Grouped by <b>" + HtmlEscape(label) + "</b>";
+  out += label.empty() ? std::string("Not grouped") : "Grouped by <b>" + HtmlEscape(label) + "</b>";
   out += " \xC2\xB7 group by:";
   auto link = [&](const std::string& value, const std::string& text) {
     out += " <a href=\"/?group=" + HtmlEscape(PercentEncode(value)) + "\"";
@@ -563,7 +561,8 @@ void RenderGroup(const CardGroup& group, const std::string& label, double now, s
   std::string summary = Plural(group.checks.size(), "check", "checks");
   for (Light light : {Light::kUnhealthy, Light::kDegraded, Light::kPending}) {
     const size_t count = counts[static_cast<size_t>(light)];
-    if (count > 0) summary += " \xC2\xB7 " + std::to_string(count) + " " + std::string(LightName(light));
+    if (count > 0)
+      summary += " \xC2\xB7 " + std::to_string(count) + " " + std::string(LightName(light));
   }
   out += "<section class=\"group\" data-group=\"" + HtmlEscape(group.title) + "\"";
   if (group.unlabelled) out += " data-unlabelled=\"true\"";

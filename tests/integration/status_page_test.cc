@@ -41,9 +41,9 @@ std::ostream& operator<<(std::ostream& out, const Card& card) {
 
 struct Board {
   std::string overall;
-  std::vector<std::string> groups;                          // in page order
-  std::map<std::string, std::vector<std::string>> order;    // group -> check names in page order
-  std::map<std::string, Card> cards;                        // check name -> card
+  std::vector<std::string> groups;                        // in page order
+  std::map<std::string, std::vector<std::string>> order;  // group -> check names in page order
+  std::map<std::string, Card> cards;                      // check name -> card
 };
 
 // Reads the data-* attributes the page puts on its board, groups and cards.
@@ -51,7 +51,8 @@ struct Board {
 Board ParseBoard(const std::string& html) {
   Board board;
   std::smatch overall;
-  if (std::regex_search(html, overall, std::regex(R"re(<main id="board" data-overall="(\w+)")re"))) {
+  if (std::regex_search(html, overall,
+                        std::regex(R"re(<main id="board" data-overall="(\w+)")re"))) {
     board.overall = overall[1];
   }
   const std::regex tag(
@@ -113,13 +114,26 @@ std::string ArtefactDir() {
 // chatter) goes to a file so it cannot mix into a DOM dump.
 CommandResult RunChromium(const std::vector<std::string>& flags, const std::string& url) {
   TempDir profile;
-  std::vector<std::string> argv = {"sh", "-c", "err=$1; shift; exec \"$@\" 2>\"$err\"", "sh",
-                                   profile.path() + "/stderr", "timeout", "-k", "5", "90",
-                                   "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--disable-background-networking", "--disable-component-update",
-                                   "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                                   "--hide-scrollbars", "--user-data-dir=" + profile.path() +
-                                                            "/profile"};
+  std::vector<std::string> argv = {"sh",
+                                   "-c",
+                                   "err=$1; shift; exec \"$@\" 2>\"$err\"",
+                                   "sh",
+                                   profile.path() + "/stderr",
+                                   "timeout",
+                                   "-k",
+                                   "5",
+                                   "90",
+                                   "chromium",
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--no-first-run",
+                                   "--disable-sync",
+                                   "--disable-dev-shm-usage",
+                                   "--hide-scrollbars",
+                                   "--user-data-dir=" + profile.path() + "/profile"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.push_back(url);
   CommandResult result = RunCommand(argv);
@@ -139,28 +153,41 @@ class StatusPageTest : public ::testing::Test {
         "checks:\n"
         "  - name: checkout-api\n"
         "    labels: {team: payments, tier: frontend}\n"
-        "    http: {url: '" + ok + "'}\n"
+        "    http: {url: '" +
+        ok +
+        "'}\n"
         "  - name: ledger\n"
         "    labels: {team: payments, tier: backend, owner: '<img src=x onerror=alert(1)>'}\n"
-        "    http: {url: '" + web_.Url("/status/429") + "', degraded_status: [429]}\n"
+        "    http: {url: '" +
+        web_.Url("/status/429") +
+        "', degraded_status: [429]}\n"
         "  - name: card-vault\n"
         "    labels: {team: payments, tier: backend}\n"
-        "    http: {url: '" + web_.Url("/status/500") + "'}\n"
+        "    http: {url: '" +
+        web_.Url("/status/500") +
+        "'}\n"
         "  - name: blob-store\n"
         "    critical: false\n"
         "    labels: {team: storage}\n"
-        "    http: {url: '" + ok + "', expect_body: '<b>ready</b>'}\n"
+        "    http: {url: '" +
+        ok +
+        "', expect_body: '<b>ready</b>'}\n"
         "  - name: backup-index\n"
         "    interval: 1h\n"
         "    timeout: 5s\n"
         "    labels: {team: storage}\n"
-        "    http: {url: '" + ok + "'}\n"
+        "    http: {url: '" +
+        ok +
+        "'}\n"
         "  - name: object-gc\n"
         "    labels: {team: storage}\n"
-        "    http: {url: '" + ok + "'}\n"
+        "    http: {url: '" +
+        ok +
+        "'}\n"
         "  - name: smtp-relay\n"
         "    critical: false\n"
-        "    http: {url: '" + ok + "'}\n");
+        "    http: {url: '" +
+        ok + "'}\n");
     ASSERT_TRUE(daemon_->started()) << daemon_->Logs();
     // Every check but the hourly one has a result; that one stays pending.
     daemon_->PollUntil(
@@ -268,9 +295,9 @@ TEST_F(StatusPageTest, ChromiumRendersTheRefreshedBoardAndScreenshots) {
            {"desktop", "1200,900"}, {"phone", "390,844"}}) {
     const std::string png = dir + "/status-page-" + name + ".png";
     std::filesystem::remove(png);
-    const CommandResult shot = RunChromium(
-        {"--virtual-time-budget=1000", "--screenshot=" + png, "--window-size=" + size},
-        daemon_->Url("/"));
+    const CommandResult shot =
+        RunChromium({"--virtual-time-budget=1000", "--screenshot=" + png, "--window-size=" + size},
+                    daemon_->Url("/"));
     ASSERT_EQ(shot.exit_code, 0) << shot.output;
     std::ifstream file(png, std::ios::binary);
     std::string header(8, '\0');

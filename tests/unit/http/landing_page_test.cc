@@ -42,7 +42,8 @@ std::shared_ptr<const CheckStatus> MakeCheck(
     status->state_since = kNow - 300;
     status->runs = 3;
     for (int i = 0; i < 3; ++i) {
-      status->history.push_back({*state, kNow - 12 - 15 * (2 - i), 12ms, "run " + std::to_string(i)});
+      status->history.push_back(
+          {*state, kNow - 12 - 15 * (2 - i), 12ms, "run " + std::to_string(i)});
     }
     if (*state != Health::kHealthy) status->consecutive_failures = 3;
   }
@@ -123,10 +124,9 @@ TEST(LandingPageTest, GroupsByLabelWithUrgentChecksFirstAndOtherLast) {
       MakeCheck("blob", Health::kHealthy, true, {{"team", "archive"}}),
   });
   const std::string html = RenderLandingPage(snapshot, kNow, LandingPageRequest{});
-  EXPECT_EQ(CardOrder(html),
-            (std::vector<std::string>{"archive/blob", "payments/db", "payments/cache",
-                                      "payments/api", "payments/queue", "payments/web",
-                                      "other/smtp"}));
+  EXPECT_EQ(CardOrder(html), (std::vector<std::string>{
+                                 "archive/blob", "payments/db", "payments/cache", "payments/api",
+                                 "payments/queue", "payments/web", "other/smtp"}));
   EXPECT_THAT(html, HasSubstr("<main id=\"board\" data-overall=\"unhealthy\""));
   EXPECT_THAT(html, HasSubstr("<strong class=\"unhealthy\">unhealthy</strong>"));
   EXPECT_THAT(html, HasSubstr("1 critical check is unhealthy"));
@@ -151,7 +151,8 @@ TEST(LandingPageTest, CardShowsStateInWordsLatencyAgeAndHistory) {
   EXPECT_THAT(html, HasSubstr("data-check=\"db\" data-state=\"unhealthy\" data-critical=\"true\""));
   EXPECT_THAT(html, HasSubstr("</svg>Unhealthy</span><h3>db</h3>"));
   EXPECT_THAT(html, HasSubstr("<dt>Latency</dt><dd>12 ms</dd>"));
-  EXPECT_THAT(html, HasSubstr("title=\"2024-05-01T11:59:48.000Z\"><dt>Last run</dt><dd>12s ago</dd>"));
+  EXPECT_THAT(html,
+              HasSubstr("title=\"2024-05-01T11:59:48.000Z\"><dt>Last run</dt><dd>12s ago</dd>"));
   EXPECT_THAT(html, HasSubstr("<dt>In state</dt><dd>5m</dd>"));
   EXPECT_THAT(html, HasSubstr("<dt>Failures</dt><dd>3 in a row</dd>"));
   EXPECT_THAT(html, HasSubstr("<p class=\"detail\">detail of db</p>"));
