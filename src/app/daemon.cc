@@ -11,6 +11,8 @@
 #include "app/run_publisher.h"
 #include "app/systemd_notifier.h"
 #include "checks/check.h"
+#include "checks/heartbeat_check.h"
+#include "checks/heartbeat_store.h"
 #include "config/config.h"
 #include "http/web_server.h"
 #include "io/io_context.h"
@@ -82,6 +84,15 @@ int Daemon::Run() {
     RunPublisher publisher(board, metrics);
     CheckScheduler scheduler(clock, publisher);
 
+    // Heartbeats: the store must know the heartbeat checks before they are
+    // created; loading it is blocking I/O, fine before the loop runs.
+    auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
+    heartbeats->Load();  // logs its own warning for a corrupt file
+    WatchHeartbeatChecks(config, *heartbeats);
+    io.set_heartbeat_store(heartbeats);
+    std::shared_ptr<HeartbeatReceiver> heartbeat_receiver =
+        HeartbeatReceiver::FromConfig(config, heartbeats);
+
     for (const CheckConfig& check : config.checks) {
       CheckInfo info = CheckInfoFromConfig(check);
       size_t id = scheduler.Add(check, check.spec->CreateCheck(io));
@@ -96,6 +107,9 @@ int Daemon::Run() {
       return SteadyNanos() - state.last_heartbeat.load(std::memory_order_relaxed) <
              std::chrono::nanoseconds(kLivenessWindow).count();
     });
+    if (heartbeat_receiver && !heartbeat_receiver->empty()) {
+      web.set_heartbeat_receiver(heartbeat_receiver);
+    }
     if (auto error = web.Start()) {
       log::Error("cannot start the web server", {{"error", *error}});
       scheduler.Stop();

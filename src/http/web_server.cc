@@ -1,5 +1,7 @@
 #include "http/web_server.h"
 
+#include "checks/heartbeat_check.h"
+
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
@@ -244,6 +246,37 @@ void WebServer::PokeListener() const {
   ::close(fd);
 }
 
+// Heartbeats are the one write path: the body is read (bounded) and handed
+// to the receiver, which checks the token and persists the ping. The
+// Authorization header is never logged.
+int WebServer::ServeHeartbeat(mg_connection* connection, std::string_view method,
+                              std::string_view path) const {
+  std::string body;
+  const size_t limit = HeartbeatReceiver::kMaxBodyBytes + 1;
+  char buffer[1024];
+  while (body.size() < limit) {
+    const int n = mg_read(connection, buffer, std::min(sizeof(buffer), limit - body.size()));
+    if (n <= 0) break;
+    body.append(buffer, static_cast<size_t>(n));
+  }
+  const char* authorization = mg_get_header(connection, "Authorization");
+  const HeartbeatResponse reply =
+      heartbeats_->Handle(method, path, authorization ? authorization : "", body);
+  mg_response_header_start(connection, reply.status);
+  mg_response_header_add(connection, "Content-Type", "text/plain; charset=utf-8", -1);
+  const std::string length = std::to_string(reply.body.size());
+  mg_response_header_add(connection, "Content-Length", length.c_str(), -1);
+  mg_response_header_add(connection, "Cache-Control", "no-store", -1);
+  for (const auto& [name, value] : reply.headers) {
+    mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+  }
+  mg_response_header_send(connection);
+  if (method != "HEAD" && !reply.body.empty()) {
+    mg_write(connection, reply.body.data(), reply.body.size());
+  }
+  return reply.status;
+}
+
 int WebServer::HandleRequest(mg_connection* connection, void* server) {
   // A non-zero return tells CivetWeb the request was handled, with this status.
   return static_cast<const WebServer*>(server)->Serve(connection);
@@ -254,6 +287,9 @@ int WebServer::Serve(mg_connection* connection) const {
   const std::string_view method = request->request_method ? request->request_method : "";
   const std::string_view path = request->local_uri ? request->local_uri : "";
   const bool head_only = method == "HEAD";
+  if (heartbeats_ && path.rfind(HeartbeatReceiver::kPathPrefix, 0) == 0) {
+    return ServeHeartbeat(connection, method, path);
+  }
 
   enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
   const Endpoint endpoint = path == "/"          ? Endpoint::kIndex

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@
 #include "status/status_board.h"
 #include "util/duration.h"
 
+namespace hx {
+class HeartbeatReceiver;
+}
 struct mg_connection;
 struct mg_context;
 
@@ -52,6 +56,12 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
+  /// Serves POST /heartbeat/<name>[/fail] with `receiver` (thread-safe). Call
+  /// before Start(); without a receiver those paths are 404.
+  void set_heartbeat_receiver(std::shared_ptr<const HeartbeatReceiver> receiver) {
+    heartbeats_ = std::move(receiver);
+  }
+
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
   /// 127.0.0.1:9841: 98 (Address already in use)`.
@@ -67,6 +77,8 @@ class WebServer {
  private:
   static int HandleRequest(mg_connection* connection, void* server);
   int Serve(mg_connection* connection) const;
+  int ServeHeartbeat(mg_connection* connection, std::string_view method,
+                     std::string_view path) const;
   void PokeListener() const;
 
   const WebServerOptions options_;
@@ -74,6 +86,7 @@ class WebServer {
   const CheckMetrics& metrics_;
   const std::function<bool()> is_alive_;
   const std::function<double()> wall_clock_;
+  std::shared_ptr<const HeartbeatReceiver> heartbeats_;
   mg_context* context_ = nullptr;
   int port_ = 0;
 };

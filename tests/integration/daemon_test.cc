@@ -296,5 +296,58 @@ TEST(DaemonTest, PortInUseExits1WithReason) {
   EXPECT_NE(second.Logs().find("cannot listen on"), std::string::npos) << second.Logs();
 }
 
+
+TEST(DaemonTest, HeartbeatsArePushedOverHttpAndSurviveARestart) {
+  const std::string token = "hb-token-0123456789abcdef";
+  TempDir storage;
+  const std::string config =
+      "checks:\n"
+      "  - name: nightly-backup\n"
+      "    interval: 100ms\n"
+      "    timeout: 100ms\n"
+      "    heartbeat: {ttl: 1h, token: '${HB_TOKEN}'}\n";
+  const std::vector<std::string> args = {"--storage.path=" + storage.path()};
+  {
+    DaemonProcess d(config, args, {{"HB_TOKEN", token}});
+    ASSERT_TRUE(d.started()) << d.Logs();
+    const std::string url = d.Url("/heartbeat/nightly-backup");
+    // Wrong token: 401, nothing changes.
+    EXPECT_EQ(HttpPost(url, "Bearer wrong-token-0123456789", ""), 401);
+    EXPECT_EQ(HttpPost(d.Url("/heartbeat/unknown"), "Bearer " + token, ""), 404);
+    EXPECT_EQ(HttpRequest(url).status, 405);
+    EXPECT_EQ(HttpPost(url + "/fail", "Bearer " + token, "disk full\n"), 200);
+    d.PollUntil(
+        "/status",
+        [](const HttpReply& r) {
+          auto s = json::parse(r.body);
+          return s["checks"][0]["last_result"].is_object() &&
+                 s["checks"][0]["last_result"]["detail"] == "job reported failure: disk full";
+        },
+        5s);
+    json status = StatusOf(d);
+    EXPECT_EQ(status["checks"][0]["state"], "unhealthy") << status.dump();
+    EXPECT_EQ(HttpPost(url, "Bearer " + token, ""), 200);
+    auto healthy = d.PollUntil(
+        "/status",
+        [](const HttpReply& r) { return json::parse(r.body)["checks"][0]["state"] == "healthy"; },
+        5s);
+    EXPECT_EQ(json::parse(healthy.body)["checks"][0]["state"], "healthy") << healthy.body;
+    EXPECT_EQ(d.Stop(SIGTERM, 5s), 0);
+    EXPECT_EQ(d.Logs().find(token), std::string::npos);
+  }
+  // The last heartbeat survives a restart.
+  DaemonProcess again(config, args, {{"HB_TOKEN", token}});
+  ASSERT_TRUE(again.started()) << again.Logs();
+  auto reply = again.PollUntil(
+      "/status",
+      [](const HttpReply& r) { return json::parse(r.body)["checks"][0]["runs"].get<int>() >= 1; },
+      5s);
+  auto check = json::parse(reply.body)["checks"][0];
+  EXPECT_EQ(check["state"], "healthy") << check.dump();
+  EXPECT_NE(check["last_result"]["detail"].get<std::string>().find("last heartbeat"),
+            std::string::npos)
+      << check.dump();
+}
+
 }  // namespace
 }  // namespace hx

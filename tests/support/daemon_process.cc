@@ -81,6 +81,26 @@ HttpReply HttpRequest(const std::string& url, const std::string& method, bool ac
   return reply;
 }
 
+long HttpPost(const std::string& url, const std::string& authorization, const std::string& body) {
+  CURL* curl = curl_easy_init();
+  std::string sink;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return status;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data) {
   TempDir dir;
   std::string in_path = dir.Write("stdin", stdin_data);

@@ -27,6 +27,9 @@ struct HttpReply {
 HttpReply HttpRequest(const std::string& url, const std::string& method = "GET",
                       bool accept_gzip = false);
 
+/// POSTs `body` with an Authorization header; returns the status (0 on failure).
+long HttpPost(const std::string& url, const std::string& authorization, const std::string& body);
+
 /// Runs `argv` to completion, returning its exit code and combined output.
 struct CommandResult {
   int exit_code = -1;
