@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "build_info.h"
@@ -361,8 +362,17 @@ struct Fact {
 
 // The facts under a card's detail line. Optional facts are simply left out;
 // a new optional line (e.g. "Blocked by <check>") is one more push_back here.
-std::vector<Fact> CardFacts(const CheckStatus& status, double now) {
+// Root causes of a blocked check, by check; absent when not blocked.
+using BlockedMap = std::unordered_map<const CheckStatus*, const std::vector<std::string>*>;
+
+std::vector<Fact> CardFacts(const CheckStatus& status, double now,
+                            const std::vector<std::string>* blocked_by) {
   std::vector<Fact> facts;
+  if (blocked_by != nullptr && !blocked_by->empty()) {
+    std::string names;
+    for (const auto& name : *blocked_by) names += (names.empty() ? "" : ", ") + name;
+    facts.push_back({"Blocked by", names, "fails because a check it depends on is unhealthy"});
+  }
   if (status.last) {
     const LastResult& last = *status.last;
     facts.push_back(
@@ -399,7 +409,8 @@ void RenderHistory(const CheckStatus& status, double now, std::string& out) {
   out += "</ol>";
 }
 
-void RenderCard(const CheckStatus& status, double now, std::string& out) {
+void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked,
+                std::string& out) {
   const CheckInfo& info = *status.info;
   const Light light = LightOf(status);
   const std::string state(LightName(light));
@@ -420,7 +431,9 @@ void RenderCard(const CheckStatus& status, double now, std::string& out) {
     out += std::string("<p class=\"detail none\">") +
            (status.last ? "no detail" : "Waiting for the first result") + "</p>\n";
   }
-  const std::vector<Fact> facts = CardFacts(status, now);
+  const auto blocked_it = blocked.find(&status);
+  const std::vector<Fact> facts =
+      CardFacts(status, now, blocked_it == blocked.end() ? nullptr : blocked_it->second);
   if (!facts.empty()) out += "<dl class=\"facts\">";
   for (const Fact& fact : facts) {
     out += "<div";
@@ -556,7 +569,8 @@ void RenderGroupingChoice(const BoardSnapshot& snapshot, const std::string& labe
   out += "</p>\n";
 }
 
-void RenderGroup(const CardGroup& group, const std::string& label, double now, std::string& out) {
+void RenderGroup(const CardGroup& group, const std::string& label, double now,
+                 const BlockedMap& blocked, std::string& out) {
   const auto counts = CountLights(group.checks);
   std::string summary = Plural(group.checks.size(), "check", "checks");
   for (Light light : {Light::kUnhealthy, Light::kDegraded, Light::kPending}) {
@@ -571,7 +585,7 @@ void RenderGroup(const CardGroup& group, const std::string& label, double now, s
     out += " <span class=\"sub\">(no " + HtmlEscape(label) + " label)</span>";
   }
   out += " <span class=\"sub\">" + summary + "</span></h2>\n<div class=\"cards\">\n";
-  for (const CheckStatus* status : group.checks) RenderCard(*status, now, out);
+  for (const CheckStatus* status : group.checks) RenderCard(*status, now, blocked, out);
   out += "</div>\n</section>\n";
 }
 
@@ -664,8 +678,12 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
   if (snapshot.checks.empty()) {
     page += "<p class=\"empty-board\">No checks are configured.</p>\n";
   }
+  BlockedMap blocked;
+  for (size_t i = 0; i < snapshot.checks.size() && i < snapshot.blocked_by.size(); ++i) {
+    if (!snapshot.blocked_by[i].empty()) blocked[snapshot.checks[i].get()] = &snapshot.blocked_by[i];
+  }
   for (const CardGroup& group : GroupChecks(snapshot, request.group_label)) {
-    RenderGroup(group, request.group_label, now, page);
+    RenderGroup(group, request.group_label, now, blocked, page);
   }
   page += "<footer>Generated " + FormatRfc3339(now) + " by health_exporter " +
           HtmlEscape(build::kVersion) + " (" + HtmlEscape(build::kRevision) + ")" +

@@ -58,6 +58,7 @@ struct CheckMetrics::CheckSeries {
   Gauge* last_run = nullptr;
   Gauge* consecutive_failures = nullptr;
   Gauge* state_change = nullptr;
+  Gauge* slo_objective = nullptr;  // only with an slo
   // Observation series present in the latest result, keyed by family index
   // and extra label value.
   std::map<std::pair<size_t, std::string>, Gauge*> observations;
@@ -95,6 +96,20 @@ class CheckMetrics::BoardCollector : public prometheus::Collectable {
         ++pending;
       }
     }
+    // Blocked is a relation between checks' current states, so it is
+    // computed here from one snapshot rather than stored per check.
+    prometheus::MetricFamily blocked{metric::kCheckBlocked.name, metric::kCheckBlocked.help,
+                                     prometheus::MetricType::Gauge, {}};
+    for (size_t i = 0; i < snapshot.checks.size(); ++i) {
+      const auto& check = snapshot.checks[i];
+      if (check->info->depends_on.empty() || !check->state) continue;
+      prometheus::ClientMetric value;
+      value.label.push_back({"check", check->info->name});
+      value.gauge.value = i < snapshot.blocked_by.size() && !snapshot.blocked_by[i].empty();
+      blocked.metric.push_back(std::move(value));
+    }
+    if (!blocked.metric.empty()) out.push_back(std::move(blocked));
+
     prometheus::MetricFamily counts{metric::kChecksByState.name,
                                     metric::kChecksByState.help,
                                     prometheus::MetricType::Gauge,
@@ -127,6 +142,7 @@ CheckMetrics::CheckMetrics(std::vector<double> duration_buckets, const StatusBoa
       consecutive_failures_(
           Build(prometheus::BuildGauge(), metric::kCheckConsecutiveFailures, *registry_)),
       state_change_(Build(prometheus::BuildGauge(), metric::kCheckStateChange, *registry_)),
+      slo_objective_(Build(prometheus::BuildGauge(), metric::kCheckSloObjective, *registry_)),
       lateness_(Build(prometheus::BuildHistogram(), metric::kSchedulerLateness, *registry_)
                     .Add({}, Histogram::BucketBoundaries(std::begin(metric::kLatenessBuckets),
                                                          std::end(metric::kLatenessBuckets)))),
@@ -165,6 +181,10 @@ void CheckMetrics::AddCheck(size_t id, const CheckInfo& info) {
   }
   series->timeouts = &timeouts_.Add(series->check_label);
   series->skipped_runs = &skipped_runs_.Add(series->check_label);
+  if (info.slo) {
+    series->slo_objective = &slo_objective_.Add(series->check_label);
+    series->slo_objective->Set(*info.slo);
+  }
   series_.emplace(id, std::move(series));
 }
 
@@ -227,6 +247,7 @@ void CheckMetrics::RemoveSeries(CheckSeries& series) {
   for (Counter* counter : series.runs) runs_.Remove(counter);
   timeouts_.Remove(series.timeouts);
   skipped_runs_.Remove(series.skipped_runs);
+  if (series.slo_objective) slo_objective_.Remove(series.slo_objective);
   if (series.status) {
     status_.Remove(series.status);
     last_run_.Remove(series.last_run);

@@ -96,6 +96,7 @@ class CheckMetrics {
   prometheus::Family<prometheus::Gauge>& last_run_;
   prometheus::Family<prometheus::Gauge>& consecutive_failures_;
   prometheus::Family<prometheus::Gauge>& state_change_;
+  prometheus::Family<prometheus::Gauge>& slo_objective_;
   prometheus::Histogram& lateness_;
   std::vector<ObservationFamily> observation_families_;
   std::unique_ptr<BoardCollector> board_collector_;

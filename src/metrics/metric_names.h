@@ -32,6 +32,15 @@ inline constexpr MetricName kCheckStateChange = {
     "health_check_state_change_timestamp_seconds",
     "Unix time of the last change of the check's state (the first result counts)."};
 
+inline constexpr MetricName kCheckBlocked = {
+    "health_check_blocked",
+    "1 while the check is unhealthy because a check it depends on is unhealthy (page the root "
+    "cause, not this). Only for checks with depends_on."};
+inline constexpr MetricName kCheckSloObjective = {
+    "health_check_slo_objective",
+    "Availability objective of the check (slo in the config), as a ratio. Only for checks with "
+    "an slo."};
+
 // Per check, from CheckResult::observations. `observation` is the name a check
 // type reports; `label` is the one extra label it may carry ("" for none).
 // An observation missing from a result removes its series (see CheckMetrics).

@@ -1,5 +1,7 @@
 #include "status/status_board.h"
 
+#include <stdexcept>
+
 namespace hx {
 
 CheckInfo CheckInfoFromConfig(const CheckConfig& config) {
@@ -11,6 +13,8 @@ CheckInfo CheckInfoFromConfig(const CheckConfig& config) {
   info.labels = config.labels;
   info.interval = config.interval;
   info.timeout = config.timeout;
+  info.depends_on = config.depends_on;
+  info.slo = config.slo;
   return info;
 }
 
@@ -55,10 +59,12 @@ void StatusBoard::AddCheck(size_t id, CheckInfo info) {
   std::lock_guard lock(mutex_);
   if (auto it = index_.find(id); it != index_.end()) {
     checks_[it->second] = std::move(status);
+    ++generation_;
     return;
   }
   index_.emplace(id, checks_.size());
   checks_.push_back(std::move(status));
+  ++generation_;
 }
 
 void StatusBoard::RemoveCheck(size_t id) {
@@ -69,6 +75,7 @@ void StatusBoard::RemoveCheck(size_t id) {
   const size_t position = it->second;
   checks_.erase(checks_.begin() + static_cast<std::ptrdiff_t>(position));
   index_.erase(it);
+  ++generation_;
   // Removal is rare (config reload), so re-indexing the tail is fine.
   for (auto& [other_id, other_position] : index_) {
     if (other_position > position) --other_position;
@@ -111,11 +118,49 @@ void StatusBoard::RecordSkip(size_t id) {
 
 BoardSnapshot StatusBoard::Snapshot() const {
   BoardSnapshot snapshot;
+  uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
     snapshot.checks = checks_;
+    generation = generation_;
   }
   snapshot.overall = ComputeOverallStatus(snapshot.checks);
+  snapshot.blocked_by.resize(snapshot.checks.size());
+
+  bool any_dependencies = false;
+  for (const auto& check : snapshot.checks) any_dependencies |= !check->info->depends_on.empty();
+  if (!any_dependencies) return snapshot;
+
+  std::shared_ptr<const DependencyGraph> graph;
+  {
+    std::lock_guard lock(graph_mutex_);
+    if (graph_generation_ != generation) {
+      std::vector<DependencyNode> nodes;
+      nodes.reserve(snapshot.checks.size());
+      for (const auto& check : snapshot.checks) {
+        nodes.push_back({check->info->name, check->info->depends_on});
+      }
+      try {
+        graph_ = std::make_shared<const DependencyGraph>(std::move(nodes));
+      } catch (const std::invalid_argument&) {
+        // Only a config that skipped validation gets here; show no blocking
+        // rather than fail the endpoint.
+        graph_ = nullptr;
+      }
+      graph_generation_ = generation;
+    }
+    graph = graph_;
+  }
+  if (!graph) return snapshot;
+
+  std::vector<std::optional<Health>> states;
+  states.reserve(snapshot.checks.size());
+  for (const auto& check : snapshot.checks) states.push_back(check->state);
+  const std::vector<BlockedInfo> blocked = graph->Evaluate(states);
+  for (size_t i = 0; i < blocked.size(); ++i) {
+    if (!blocked[i].blocked) continue;
+    for (size_t root : blocked[i].blocked_by) snapshot.blocked_by[i].push_back(graph->name(root));
+  }
   return snapshot;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "status/dependencies.h"
 #include "config/config.h"
 #include "scheduler/check_scheduler.h"
 #include "util/duration.h"
@@ -39,6 +40,8 @@ struct CheckInfo {
   std::vector<std::pair<std::string, std::string>> labels;  ///< sorted by name
   Duration interval{};
   Duration timeout{};
+  std::vector<std::string> depends_on;  ///< names of checks this one needs
+  std::optional<double> slo;            ///< availability objective, e.g. 0.999
 };
 
 /// Builds the CheckInfo of a configured check.
@@ -108,6 +111,10 @@ struct BoardSnapshot {
   /// In the order the checks were added (config order).
   std::vector<std::shared_ptr<const CheckStatus>> checks;
   OverallStatus overall = OverallStatus::kHealthy;
+  /// Parallel to `checks`: for a check that is unhealthy while something it
+  /// depends on (transitively) is unhealthy, the names of the root causes;
+  /// empty when the check is not blocked. See status/dependencies.h.
+  std::vector<std::vector<std::string>> blocked_by;
 };
 
 /// The latest status of every check. Thread-safe: see the file comment for
@@ -154,6 +161,13 @@ class StatusBoard {
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<const CheckStatus>> checks_;  // config order
   std::unordered_map<size_t, size_t> index_;                // id -> position in checks_
+  uint64_t generation_ = 0;  // bumped when the set of checks changes
+
+  // The dependency graph of the current set of checks, built lazily by the
+  // first Snapshot() after the set changed (AddCheck at start-up stays O(1)).
+  mutable std::mutex graph_mutex_;
+  mutable uint64_t graph_generation_ = ~uint64_t{0};
+  mutable std::shared_ptr<const DependencyGraph> graph_;
 };
 
 }  // namespace hx

@@ -42,7 +42,13 @@ json LastResultJson(const LastResult& last) {
   return out;
 }
 
-json CheckJson(const CheckStatus& status) {
+json BlockedJson(const std::vector<std::string>& blocked_by) {
+  json names = json::array();
+  for (const auto& name : blocked_by) names.push_back(name);
+  return names;
+}
+
+json CheckJson(const CheckStatus& status, const std::vector<std::string>& blocked_by) {
   const CheckInfo& info = *status.info;
   json labels = json::object();
   for (const auto& [name, value] : info.labels) labels[name] = value;
@@ -55,7 +61,11 @@ json CheckJson(const CheckStatus& status) {
       {"interval_seconds", ToSeconds(info.interval)},
       {"timeout_seconds", ToSeconds(info.timeout)},
       {"state", status.state ? HealthName(*status.state) : "pending"},
+      {"depends_on", info.depends_on},
+      {"blocked", !blocked_by.empty()},
+      {"blocked_by", BlockedJson(blocked_by)},
   };
+  if (info.slo) out["slo"] = *info.slo;
   if (status.state) {
     PutTime(out, "state_since", status.state_since);
   } else {
@@ -109,7 +119,11 @@ std::string RenderStatusJson(const BoardSnapshot& snapshot, double now) {
   json document = {{"overall", OverallStatusName(snapshot.overall)}};
   PutTime(document, "generated_at", now);
   json checks = json::array();
-  for (const auto& status : snapshot.checks) checks.push_back(CheckJson(*status));
+  for (size_t i = 0; i < snapshot.checks.size(); ++i) {
+    checks.push_back(CheckJson(*snapshot.checks[i], i < snapshot.blocked_by.size()
+                                                        ? snapshot.blocked_by[i]
+                                                        : std::vector<std::string>{}));
+  }
   document["checks"] = std::move(checks);
   return Dump(document);
 }
@@ -118,9 +132,13 @@ std::string RenderReadinessJson(const BoardSnapshot& snapshot, bool verbose) {
   json document = {{"status", OverallStatusName(snapshot.overall)}};
   if (verbose) {
     json checks = json::object();
-    for (const auto& status : snapshot.checks) {
+    for (size_t i = 0; i < snapshot.checks.size(); ++i) {
+      const auto& status = snapshot.checks[i];
       json item = {{"status", status->state ? HealthName(*status->state) : "pending"},
                    {"critical", status->info->critical}};
+      if (i < snapshot.blocked_by.size() && !snapshot.blocked_by[i].empty()) {
+        item["blocked_by"] = BlockedJson(snapshot.blocked_by[i]);
+      }
       if (status->last) {
         item["duration_ms"] = ToMilliseconds(status->last->duration);
         item["detail"] = status->last->detail;

@@ -349,5 +349,47 @@ TEST(DaemonTest, HeartbeatsArePushedOverHttpAndSurviveARestart) {
       << check.dump();
 }
 
+TEST(DaemonTest, ChecksBehindABrokenDependencyAreBlockedNotRootCauses) {
+  TestHttpServer web;
+  DaemonProcess d(
+      "global: {interval: 200ms, timeout: 150ms}\n"
+      "checks:\n"
+      "  - name: db\n"
+      "    slo: 99.9%\n"
+      "    http: {url: '" + web.Url("/status/503") + "'}\n"
+      "  - name: api\n"
+      "    depends_on: [db]\n"
+      "    http: {url: '" + web.Url("/status/500") + "'}\n"
+      "  - name: frontend\n"
+      "    depends_on: [api]\n"
+      "    http: {url: '" + web.Url("/status/502") + "'}\n"
+      "  - name: healthy-dependent\n"
+      "    depends_on: [db]\n"
+      "    http: {url: '" + web.Url("/status/200") + "'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  json status = WaitForRuns(d, 1);
+  EXPECT_EQ((*FindCheck(status, "db"))["blocked"], false);
+  EXPECT_EQ((*FindCheck(status, "api"))["blocked_by"], json::array({"db"}));
+  // Transitively: the root cause, not the check in between.
+  EXPECT_EQ((*FindCheck(status, "frontend"))["blocked_by"], json::array({"db"}));
+  // A healthy check is never blocked.
+  EXPECT_EQ((*FindCheck(status, "healthy-dependent"))["blocked"], false);
+  EXPECT_EQ(json::parse(HttpRequest(d.Url("/readyz")).body)["checks"]["api"]["blocked_by"],
+            json::array({"db"}));
+
+  const std::string text = HttpRequest(d.Url("/metrics")).body;
+  EXPECT_NE(text.find("health_check_blocked{check=\"api\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("health_check_blocked{check=\"frontend\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("health_check_blocked{check=\"healthy-dependent\"} 0"), std::string::npos);
+  // Only checks that declare dependencies have the series.
+  EXPECT_EQ(text.find("health_check_blocked{check=\"db\"}"), std::string::npos);
+  EXPECT_NE(text.find("health_check_slo_objective{check=\"db\"} 0.999"), std::string::npos);
+  auto promtool = RunCommand({"promtool", "check", "metrics"}, text);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+
+  const std::string page = HttpRequest(d.Url("/")).body;
+  EXPECT_NE(page.find("Blocked by"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hx
