@@ -2,8 +2,11 @@
 
 #include <uv.h>
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -30,6 +33,7 @@ namespace {
 // is wedged even though its HTTP threads still answer.
 constexpr auto kLivenessWindow = std::chrono::seconds(5);
 constexpr uint64_t kHeartbeatMs = 1000;
+constexpr uint64_t kShutdownGraceMs = 2000;
 
 int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -42,6 +46,11 @@ struct LoopState {
   std::atomic<int64_t> last_heartbeat{SteadyNanos()};
   uv_timer_t heartbeat{};
   uv_timer_t watchdog{};
+  // Bounds shutdown: work already running on the thread pool (a hung DNS
+  // lookup or statfs) cannot be cancelled, and waiting for it could take
+  // forever. Unreferenced, so it only matters if something else is pending.
+  uv_timer_t shutdown_grace{};
+  bool gave_up_waiting = false;
   const SystemdNotifier* systemd = nullptr;
   uv_signal_t sigterm{};
   uv_signal_t sigint{};
@@ -76,6 +85,7 @@ int Daemon::Run() {
 
   uv_loop_t loop;
   uv_loop_init(&loop);
+  bool gave_up_waiting = false;
   {
     UvClock clock(&loop);
     IoContext io(&loop);
@@ -131,6 +141,19 @@ int Daemon::Run() {
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sighup));
+      uv_timer_init(&loop, &state.shutdown_grace);
+      state.shutdown_grace.data = &state;
+      uv_timer_start(
+          &state.shutdown_grace,
+          [](uv_timer_t* t) {
+            auto* s = static_cast<LoopState*>(t->data);
+            s->gave_up_waiting = true;
+            log::Warn("not waiting any longer for blocked work (e.g. a hung DNS lookup or "
+                      "filesystem) to finish");
+            uv_stop(t->loop);
+          },
+          kShutdownGraceMs, 0);
+      uv_unref(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
     };
 
     uv_timer_init(&loop, &state.heartbeat);
@@ -185,7 +208,16 @@ int Daemon::Run() {
     // Stop serving before the objects the handlers read go away.
     web.Stop();
     state.stop();
-    uv_run(&loop, UV_RUN_DEFAULT);
+    if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);
+    gave_up_waiting = state.gave_up_waiting;
+    CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
+  }
+  if (gave_up_waiting) {
+    // Pool threads still run blocked calls that reference the loop: leave
+    // without closing it or running static destructors under them.
+    log::Info("stopped");
+    spdlog::default_logger_raw()->flush();
+    std::_Exit(0);
   }
   // Handles closed by destructors (timers of the scheduler) finish here.
   uv_run(&loop, UV_RUN_DEFAULT);

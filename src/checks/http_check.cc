@@ -451,6 +451,10 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
   set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
   set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
   set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
+  // Without this, removing a transfer whose threaded DNS lookup still runs
+  // (the scheduler's timeout) joins the resolver thread and blocks the loop
+  // for as long as the resolver hangs; with it the thread is left to finish.
+  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
   // Check the target itself, not whatever proxy the environment names.
   set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
   set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));

@@ -180,13 +180,30 @@ class TcpCheck::Attempt {
         done_(std::move(done)),
         settings_(owner->settings_),
         tls_context_(owner->tls_context_),
-        loop_(owner->io_.loop()) {
+        loop_(owner->io_.loop()),
+        lookups_in_flight_(owner->lookups_in_flight_) {
     resolve_req_.data = this;
     connect_req_.data = this;
   }
 
   void Begin() {
     started_ns_ = uv_hrtime();
+    // An IP literal needs no resolver: connect at once, without the pool.
+    sockaddr_storage numeric{};
+    if (uv_ip4_addr(settings_->host.c_str(), settings_->port,
+                    reinterpret_cast<sockaddr_in*>(&numeric)) == 0 ||
+        uv_ip6_addr(settings_->host.c_str(), settings_->port,
+                    reinterpret_cast<sockaddr_in6*>(&numeric)) == 0) {
+      addresses_.push_back(numeric);
+      ConnectNext(UV_EAI_NODATA);
+      return;
+    }
+    if (*lookups_in_flight_ > 0) {
+      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host) +
+                                    ": an earlier lookup is still running (resolver not "
+                                    "responding)"));
+      return;
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -199,6 +216,7 @@ class TcpCheck::Attempt {
     }
     resolving_ = true;
     ++pending_;
+    ++*lookups_in_flight_;
   }
 
   void Cancel() {
@@ -226,6 +244,7 @@ class TcpCheck::Attempt {
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
     auto* self = static_cast<Attempt*>(req->data);
     --self->pending_;
+    --*self->lookups_in_flight_;
     self->resolving_ = false;
     if (!self->over_) {
       if (status < 0 || result == nullptr) {
@@ -477,6 +496,7 @@ class TcpCheck::Attempt {
   std::shared_ptr<const TlsClientContext> tls_context_;
   uv_loop_t* loop_;
   uv_getaddrinfo_t resolve_req_{};
+  std::shared_ptr<int> lookups_in_flight_;
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // open socket, heap-allocated until OnClosed
   std::vector<sockaddr_storage> addresses_;

@@ -90,6 +90,11 @@ class TcpCheck final : public Check {
   /// Built on the first TLS attempt and reused: loading CA files is slow.
   std::shared_ptr<const TlsClientContext> tls_context_;
   Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
+  // Host-name lookups of this check still running in libuv's thread pool,
+  // shared with the attempts that started them: a lookup cannot be cancelled
+  // once a pool thread runs it, so while one hangs, new attempts fail fast
+  // instead of tying up more pool threads (which every check shares).
+  std::shared_ptr<int> lookups_in_flight_ = std::make_shared<int>(0);
 };
 
 /// The `tcp` check type, for the registry.

@@ -13,6 +13,9 @@ using std::chrono::milliseconds;
 // the very next loop turn, so no run is ever armed closer than this.
 constexpr Duration kMinTimerDelay = milliseconds(1);
 constexpr Duration kMaxJitter = std::chrono::seconds(1);
+// Added to the jitter window when deciding to defer rather than skip a run:
+// covers timer resolution (1 ms) and loop latency.
+constexpr Duration kDeferSlack = milliseconds(20);
 
 // 64-bit FNV-1a followed by the MurmurHash3 finaliser: FNV alone is stable
 // across builds and platforms (std::hash is not) but mixes short, similar
@@ -88,6 +91,10 @@ struct CheckScheduler::Entry {
   MonoTime attempt_started{};
   Duration attempt_lateness{};
   double attempt_started_wall = 0;
+  // A run that came due while the attempt in flight was about to end (by its
+  // timeout at the latest): it starts as soon as that attempt ends instead
+  // of being skipped. Its slot and planned time.
+  std::optional<std::pair<MonoTime, MonoTime>> deferred;
 };
 
 CheckScheduler::CheckScheduler(Clock& clock, RunSink& sink, uint64_t seed)
@@ -185,13 +192,26 @@ void CheckScheduler::OnDue(size_t check_id) {
   Entry* e = Find(check_id);
   if (e == nullptr || !started_) return;
   const MonoTime now = clock_.Now();
-  const Duration lateness = std::max(Duration::zero(), now - e->planned);
+  const MonoTime planned = e->planned;
+  const Duration lateness = std::max(Duration::zero(), now - planned);
   const MonoTime slot = e->slot;
   ++e->next_run;
   // Arm the next run before calling out: the sink or the check may Remove()
   // or Stop(), after which `e` must not be touched again.
   ScheduleNext(*e);
   if (e->in_flight) {
+    // With timeout == interval (e.g. the default timeout clamped to a short
+    // interval) a hung target's attempt ends just after the next run is due,
+    // jitter and timer resolution deciding which comes first. Skipping then
+    // would drop every other run of a failing check; run it right after the
+    // attempt ends instead. An attempt that still has long to go is a real
+    // overlap: skip and count it.
+    const MonoTime deadline = e->attempt_started + e->timeout;
+    const Duration window = std::min(e->interval / 20, kMaxJitter) + kDeferSlack;
+    if (deadline <= now + window && !e->deferred) {
+      e->deferred.emplace(slot, planned);
+      return;
+    }
     sink_.OnSkipped(check_id);
     return;
   }
@@ -223,6 +243,17 @@ void CheckScheduler::OnTimeout(size_t check_id, uint64_t attempt) {
   e->check->Cancel();
   Finish(*e, CheckResult::Unhealthy("timeout after " + FormatDuration(e->timeout)),
          /*timed_out=*/true);
+  StartDeferred(check_id);
+}
+
+void CheckScheduler::StartDeferred(size_t check_id) {
+  // Looked up again: the sink may have removed the check or stopped us.
+  Entry* e = Find(check_id);
+  if (e == nullptr || !started_ || e->in_flight || !e->deferred) return;
+  const auto [slot, planned] = *e->deferred;
+  e->deferred.reset();
+  const MonoTime now = clock_.Now();
+  StartAttempt(*e, slot, now, std::max(Duration::zero(), now - planned));
 }
 
 void CheckScheduler::OnDone(size_t check_id, uint64_t attempt, CheckResult result) {
@@ -232,6 +263,7 @@ void CheckScheduler::OnDone(size_t check_id, uint64_t attempt, CheckResult resul
   --in_flight_;
   e->timeout_timer->Stop();
   Finish(*e, std::move(result), /*timed_out=*/false);
+  StartDeferred(check_id);
 }
 
 void CheckScheduler::Finish(Entry& e, CheckResult result, bool timed_out) {
@@ -292,6 +324,7 @@ void CheckScheduler::FollowState(Entry& e, Health state) {
 
 void CheckScheduler::Abandon(Entry& e) {
   e.timeout_timer->Stop();
+  e.deferred.reset();
   if (!e.in_flight) return;
   e.in_flight = false;
   --in_flight_;

@@ -8,7 +8,9 @@
 // so first runs don't stampede and a restart keeps the same phase. Each run is
 // delayed by a small random jitter (at most min(interval/20, 1s)) that does not
 // accumulate. A run due while the previous attempt is still in flight is
-// skipped and counted, never doubled.
+// skipped and counted, never doubled — unless the attempt in flight ends (by
+// its timeout at the latest) within the jitter window: then the run starts
+// right after it instead, so timeout == interval does not halve the runs.
 //
 // Backoff (`unhealthy_interval`, a circuit breaker for known-dead targets):
 // when a run leaves the check's state (after thresholds) unhealthy, the next
@@ -111,6 +113,8 @@ class CheckScheduler {
   void FollowState(Entry& e, Health state);
   void OnTimeout(size_t check_id, uint64_t attempt);
   void OnDone(size_t check_id, uint64_t attempt, CheckResult result);
+  /// Starts the run deferred while the previous attempt was ending, if any.
+  void StartDeferred(size_t check_id);
   void Finish(Entry& e, CheckResult result, bool timed_out);
   /// Ends the attempt in flight without a record (Remove, Stop).
   void Abandon(Entry& e);
