@@ -74,7 +74,8 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
 /// The attempt ends when the child has exited and both pipes reached EOF. A
 /// descendant that keeps the pipes open cannot hold it up: kExitGrace after
 /// the child's exit the process group is killed and the attempt ends. The
-/// group is SIGKILLed whenever an attempt ends, so no leftover keeps running.
+/// group is SIGKILLed whenever an attempt ends, so no leftover of the group keeps running (a
+/// descendant that leaves the group with setsid() escapes; see docs/checks/exec.md).
 ///
 /// Descriptors: libuv opens its own with O_CLOEXEC, but other code in the
 /// daemon may not. Before each spawn every descriptor >= 3 of the daemon is

@@ -1,5 +1,7 @@
 #include "checks/postgres_check.h"
 
+#include "checks/perfdata.h"
+
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netdb.h>
@@ -176,6 +178,13 @@ void ApplyDsn(config::MapReader& reader, const std::string& dsn,
     if (o->val != nullptr && o->val[0] != '\0') options[o->keyword] = o->val;
   }
   PQconninfoFree(parsed);
+  if (options.contains("service")) {
+    // libpq would read pg_service.conf and resolve its host inside
+    // PQconnectPoll, on the event loop; name the host here instead.
+    reader.Error("dsn",
+                 "the service keyword is not supported: give host, port and dbname in the dsn");
+    return;
+  }
 
   // What libpq would take from PGHOST, PGUSER, ... is pinned at load time, so
   // the host resolved on the thread pool is the one libpq connects to.
@@ -235,6 +244,9 @@ std::string FormatLag(double seconds) {
 
 // Severity and primary message of a failed result: `ERROR: relation "x" does
 // not exist`.
+// Server and libpq messages are cut to this many bytes in a detail.
+constexpr size_t kMaxServerTextBytes = 200;
+
 std::string ResultError(const PGresult* result, std::string_view secret) {
   const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY);
   const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
@@ -243,14 +255,20 @@ std::string ResultError(const PGresult* result, std::string_view secret) {
     return line.empty() ? "unknown error" : line;
   }
   std::string out = severity != nullptr ? std::string(severity) + ": " + primary : primary;
-  out = out.substr(0, out.find('\n'));
   if (!secret.empty()) ReplaceAll(out, secret, kMask);
-  return out;
+  out = out.substr(0, out.find('\n'));
+  // The server's text: bounded, printable, valid UTF-8 before it reaches a detail.
+  return ShortenForDetail(out, kMaxServerTextBytes);
 }
 
 }  // namespace
 
-std::string PostgresErrorLine(std::string_view message, std::string_view secret) {
+std::string PostgresErrorLine(std::string_view raw_message, std::string_view secret) {
+  // Mask first, on libpq's own bytes: normalising first could alter the
+  // password (tabs, double spaces) so that it no longer matches.
+  std::string masked(raw_message);
+  if (!secret.empty()) ReplaceAll(masked, secret, kMask);
+  std::string_view message = masked;
   // With several addresses libpq reports every attempt; the last one is the
   // most telling (e.g. ::1 refused, then 127.0.0.1 rejected the password).
   const size_t last_attempt = message.rfind("\nconnection to server ");
@@ -275,8 +293,7 @@ std::string PostgresErrorLine(std::string_view message, std::string_view secret)
   if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'Z' && line[1] >= 'a' && line[1] <= 'z') {
     line[0] = static_cast<char>(line[0] - 'A' + 'a');
   }
-  if (!secret.empty()) ReplaceAll(line, secret, kMask);
-  return line;
+  return ShortenForDetail(line, kMaxServerTextBytes);
 }
 
 PostgresCheckSpec::PostgresCheckSpec(PostgresCheckSettings settings)
@@ -473,6 +490,9 @@ class PostgresCheck::Attempt {
     keys.push_back(nullptr);
     values.push_back(nullptr);
     conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/0);
+    // The default notice processor prints server NOTICEs to stderr, unbounded
+    // and outside the logger; a health check has no use for them.
+    if (conn_ != nullptr) PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     if (conn_ == nullptr) {
       Finish(CheckResult::Unhealthy("out of memory"));
       return;

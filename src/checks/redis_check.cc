@@ -44,7 +44,17 @@ std::string LowerFirst(std::string text) {
 // A server's error text made safe and short for a detail: one line, printable,
 // no trailing full stop, at most kMaxQuotedErrorChars, and the password (if
 // the server ever echoed it) replaced.
-std::string CleanServerText(std::string_view text, const std::string& password) {
+std::string CleanServerText(std::string_view raw, const std::string& password) {
+  // Mask first, on the server's own bytes: cutting or normalising first could
+  // split or alter the password so that it no longer matches.
+  std::string masked(raw);
+  if (!password.empty()) {
+    for (size_t at = masked.find(password); at != std::string::npos;
+         at = masked.find(password, at + 3)) {
+      masked.replace(at, password.size(), "***");
+    }
+  }
+  std::string_view text = masked;
   std::string out;
   for (char c : text) {
     if (out.size() >= kMaxQuotedErrorChars) {
@@ -54,11 +64,6 @@ std::string CleanServerText(std::string_view text, const std::string& password) 
     out += (c >= 0x20 && c < 0x7f) ? c : ' ';
   }
   while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
-  if (!password.empty()) {
-    for (size_t at = out.find(password); at != std::string::npos; at = out.find(password, at + 3)) {
-      out.replace(at, password.size(), "***");
-    }
-  }
   return out;
 }
 
@@ -565,7 +570,11 @@ class RedisCheck::Attempt {
     CheckResult result = CheckResult::Healthy("");
     const std::string role_text = std::string(InfoField(replication, "role").value_or(""));
     const bool replica = role_text == "slave" || role_text == "replica";
-    const std::string role = replica ? "replica" : role_text;
+    // Only the roles Redis knows reach a detail: the server's text is not to
+    // be trusted with what lands in /status and the log.
+    const std::string role = replica                                              ? "replica"
+                             : role_text == "master" || role_text == "sentinel" ? role_text
+                                                                                 : std::string();
 
     std::string memory_note;
     bool memory_degraded = false;

@@ -434,6 +434,10 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
       if (name->empty() || !std::all_of(name->begin(), name->end(), IsCheckNameChar)) {
         reader.Error("name", "invalid check name " + Quote(*name) +
                                  ": use letters, digits, \"_\", \".\" and \"-\"");
+      } else if (name->find_first_not_of('.') == std::string::npos) {
+        // "." and ".." would be path segments in /heartbeat/<name>.
+        reader.Error("name", "invalid check name " + Quote(*name) +
+                                 ": it needs at least one letter, digit, \"_\" or \"-\"");
       } else if (auto [first, inserted] =
                      name_lines.emplace(*name, MarkOf(*reader.Node("name")).line);
                  !inserted) {
@@ -486,7 +490,11 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
 
   if (auto critical = reader.Bool("critical")) check.critical = *critical;
 
-  check.degraded_latency = global.degraded_latency;
+  // An inherited degraded_latency the check's own timeout can never reach
+  // would silently never fire; it does not apply to that check.
+  if (global.degraded_latency && *global.degraded_latency < check.timeout) {
+    check.degraded_latency = global.degraded_latency;
+  }
   if (auto degraded = reader.Duration("degraded_latency")) {
     if (*degraded <= Duration::zero()) {
       reader.Error("degraded_latency", "must be greater than 0s");
