@@ -9,40 +9,22 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "io/io_context.h"
+#include "support/loop_test.h"
 
 namespace hx {
 namespace {
 
-using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-constexpr milliseconds kWait{10000};
-
-/// What a check reported; counts calls so "exactly once" can be asserted.
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 std::shared_ptr<const DiskCheckSettings> Settings(const std::string& path, double degraded = 1.0,
                                                   double unhealthy = 1.0, bool write_test = false) {
@@ -114,67 +96,34 @@ StatfsFunction HangFirstCall(std::shared_ptr<Gate> gate, uint64_t used, uint64_t
   };
 }
 
-class DiskCheckTest : public ::testing::Test {
+class DiskCheckTest : public LoopTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on pool threads stay
-    // bounded; unreferenced so it never keeps the loop alive by itself.
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+    LoopTest::SetUp();
     char dir_template[] = "/tmp/hx-disk-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir_template), nullptr);
     temp_dir_ = dir_template;
   }
 
   void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    // Every thread-pool request must be over: uv_loop_close fails with
-    // UV_EBUSY while one is left.
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    LoopTest::TearDown();
     std::error_code ec;
     std::filesystem::remove_all(temp_dir_, ec);
   }
 
-  /// Runs the loop until `done` holds; false if `timeout` passed first.
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        // Nothing on the loop: the awaited event comes from another thread.
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
-  }
-
   std::unique_ptr<DiskCheck> Make(std::shared_ptr<const DiskCheckSettings> settings,
                                   StatfsFunction statfs = SystemStatfs) {
-    return std::make_unique<DiskCheck>(*io_, std::move(settings), std::move(statfs));
+    return std::make_unique<DiskCheck>(io(), std::move(settings), std::move(statfs));
   }
 
   /// Starts one attempt and runs the loop until it reports.
   CheckResult RunOnce(std::shared_ptr<const DiskCheckSettings> settings,
                       StatfsFunction statfs = SystemStatfs) {
     auto check = Make(std::move(settings), std::move(statfs));
-    Outcome outcome;
-    check->Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    // Let late callbacks (if any, wrongly) show up before counting.
-    RunUntil([&] { return !uv_loop_alive(&loop_); });
-    EXPECT_EQ(outcome.calls, 1);
-    return outcome.result;
+    // Until idle: the attempt's thread-pool request must be over as well.
+    return RunAttempt(*check, Settle::kUntilIdle).value_or(CheckResult{});
   }
 
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
   std::string temp_dir_;
 };
 
@@ -300,7 +249,7 @@ TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
   // The mount recovers: the late answer (99% used) is dropped, and the next
   // attempt runs normally and is not confused by it.
   gate->Release();
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(first.calls, 0);
   Outcome third;
   check->Start(third.Callback());
@@ -334,13 +283,13 @@ TEST_F(DiskCheckTest, HungStatfsTakesOnePoolThreadPerCheck) {
     b->Cancel();
     a->Start(outcome.Callback());
     b->Start(outcome.Callback());
-    uv_run(&loop_, UV_RUN_NOWAIT);
+    uv_run(loop(), UV_RUN_NOWAIT);
   }
   EXPECT_EQ(outcome.calls, 10);
   EXPECT_EQ(outcome.result.health, Health::kUnhealthy);
   EXPECT_EQ(gate->EnteredCount(), 2);
   gate->Release();
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 10);
 }
 
@@ -352,7 +301,7 @@ TEST_F(DiskCheckTest, DestroyWhileStatfsHangs) {
   ASSERT_TRUE(RunUntil([&] { return gate->EnteredCount() == 1; }));
   check.reset();  // the pool thread still holds the request
   gate->Release();
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -363,7 +312,7 @@ TEST_F(DiskCheckTest, CancelRightAfterStart) {
   check->Start(outcome.Callback());
   check->Cancel();
   check->Cancel();  // a second Cancel is a no-op
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -375,9 +324,9 @@ TEST_F(DiskCheckTest, DestroyAtAnyPointOfTheWriteTestLeavesNoFile) {
     auto check = Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
     Outcome outcome;
     check->Start(outcome.Callback());
-    for (int i = 0; i < iterations; ++i) uv_run(&loop_, UV_RUN_ONCE);
+    for (int i = 0; i < iterations; ++i) uv_run(loop(), UV_RUN_ONCE);
     check.reset();
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+    EXPECT_TRUE(RunUntilIdle());
     EXPECT_LE(outcome.calls, 1) << iterations;
     EXPECT_TRUE(DirectoryEntries(temp_dir_).empty()) << iterations;
   }
@@ -391,7 +340,7 @@ TEST_F(DiskCheckTest, CheckMayBeDestroyedInItsCallback) {
     EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
     check.reset();
   });
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(check, nullptr);
 }
@@ -404,7 +353,7 @@ TEST_F(DiskCheckTest, NextAttemptMayStartInTheCallback) {
     if (++calls < 3) check->Start(again);
   };
   check->Start(again);
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(calls, 3);
 }
 
@@ -417,7 +366,7 @@ TEST_F(DiskCheckTest, HundredConcurrentChecks) {
     checks.push_back(Make(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/i % 2 == 0)));
   }
   for (int i = 0; i < kChecks; ++i) checks[i]->Start(outcomes[i].Callback());
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   for (int i = 0; i < kChecks; ++i) {
     EXPECT_EQ(outcomes[i].calls, 1) << i;
     EXPECT_EQ(outcomes[i].result.health, Health::kHealthy)
@@ -434,7 +383,7 @@ TEST_F(DiskCheckTest, SpecCreatesAWorkingCheck) {
   settings.unhealthy_above = 1.0;
   DiskCheckSpec spec(settings);
   EXPECT_EQ(spec.Target(), temp_dir_);
-  std::unique_ptr<Check> check = spec.CreateCheck(*io_);
+  std::unique_ptr<Check> check = spec.CreateCheck(io());
   Outcome outcome;
   check->Start(outcome.Callback());
   EXPECT_TRUE(RunUntil([&] { return outcome.done(); }));

@@ -17,7 +17,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -28,6 +27,7 @@
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
+#include "support/loop_test.h"
 
 namespace hx {
 namespace {
@@ -37,20 +37,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kWait{10000};
 const std::string kPlugins = "/usr/lib/nagios/plugins/";
 const std::string kScripts = std::string(HX_TESTDATA) + "/plugins/";
-
-/// What a check reported; counts calls so "exactly once" can be asserted.
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 std::shared_ptr<const ExecCheckSettings> Command(std::vector<std::string> argv,
                                                  std::map<std::string, std::string> env = {}) {
@@ -127,65 +113,32 @@ std::set<std::string> OpenDescriptors(pid_t pid) {
   return fds;
 }
 
-class ExecCheckTest : public ::testing::Test {
+class ExecCheckTest : public LoopTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on things outside the
-    // loop (files, /proc) stay bounded; unreferenced so it never keeps the
-    // loop alive by itself.
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+    LoopTest::SetUp();
     char pattern[] = "/tmp/hx_exec_test_XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     temp_dir_ = pattern;
   }
 
   void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    // Every process, pipe and timer must be released: uv_loop_close fails
-    // with UV_EBUSY while any handle is left.
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    LoopTest::TearDown();
     std::filesystem::remove_all(temp_dir_);
   }
 
-  /// Runs the loop until `done` holds; false if `timeout` passed first.
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
-  }
-
   std::unique_ptr<Check> Make(std::shared_ptr<const ExecCheckSettings> settings) {
-    return std::make_unique<ExecCheck>(*io_, std::move(settings));
+    return std::make_unique<ExecCheck>(io(), std::move(settings));
   }
 
   /// Starts one attempt and runs the loop until it reports.
   CheckResult RunOnce(std::shared_ptr<const ExecCheckSettings> settings) {
     auto check = Make(std::move(settings));
-    Outcome outcome;
-    check->Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    uv_run(&loop_, UV_RUN_NOWAIT);  // let wrong late callbacks show up
-    EXPECT_EQ(outcome.calls, 1);
-    return outcome.result;
+    return RunAttempt(*check).value_or(CheckResult{});
   }
 
   std::string PidFile(const std::string& name) const { return temp_dir_ + "/" + name; }
 
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
   std::string temp_dir_;
 };
 
@@ -408,7 +361,7 @@ TEST_F(ExecCheckTest, CancelKillsTheWholeProcessGroupAndReapsTheChild) {
   // The direct child is reaped by us (gone, not a zombie); the background
   // child is killed too.
   EXPECT_TRUE(RunUntil([&] { return ProcessGone(*leader) && ProcessDead(*child); }));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -437,7 +390,7 @@ TEST_F(ExecCheckTest, CancelRightAfterStartStillReaps) {
   check.reset();
   // TearDown asserts that the loop drains (the process handle closed only
   // after the exit callback reaped the child).
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   for (pid_t pid : children) EXPECT_TRUE(ProcessGone(pid));
   EXPECT_EQ(outcome.calls, 0);
 }

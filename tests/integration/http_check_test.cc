@@ -21,6 +21,7 @@
 #include "config/parse_context.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "support/loop_test.h"
 #include "support/test_http_server.h"
 
 namespace hx {
@@ -39,19 +40,16 @@ const Observation* FindObservation(const CheckResult& r, std::string_view name,
   return nullptr;
 }
 
-class HttpCheckTest : public ::testing::Test {
+class HttpCheckTest : public LoopTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-  }
+  HttpCheckTest() : LoopTest(kWait) {}
 
   void TearDown() override {
     checks_.clear();
-    io_.reset();
-    // The owner's duty from curl_multi.h: one more turn so closing handles finish.
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a uv handle was leaked";
+    // curl's connection cache keeps sockets watched until the multi handle
+    // goes, so the IoContext goes first; the base then drains and closes.
+    DestroyIo();
+    LoopTest::TearDown();
   }
 
   /// Parses an `http:` mapping; fails the test on errors.
@@ -68,22 +66,8 @@ class HttpCheckTest : public ::testing::Test {
     return spec;
   }
 
-  /// Runs the loop until `done()` or `timeout`; returns done().
-  bool RunUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = kWait) {
-    // A ticking timer bounds each UV_RUN_ONCE so the deadline is noticed.
-    uv_timer_t tick;
-    uv_timer_init(&loop_, &tick);
-    uv_timer_start(
-        &tick, [](uv_timer_t*) {}, 5, 5);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
-  }
-
   HttpCheck& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
-    checks_.push_back(spec->CreateCheck(*io_));
+    checks_.push_back(spec->CreateCheck(io()));
     return static_cast<HttpCheck&>(*checks_.back());
   }
 
@@ -102,8 +86,6 @@ class HttpCheckTest : public ::testing::Test {
     return *result;
   }
 
-  uv_loop_t loop_;
-  std::unique_ptr<IoContext> io_;
   std::vector<std::unique_ptr<Check>> checks_;
   std::map<std::string, std::string> env_;
 };
@@ -325,9 +307,9 @@ TEST_F(HttpCheckTest, CancelReleasesConnectionAndSuppressesCallback) {
   check.Start([&](CheckResult) { called = true; });
   ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
   check.Cancel();
-  EXPECT_EQ(io_->curl().active(), 0u);
+  EXPECT_EQ(io().curl().active(), 0u);
   EXPECT_TRUE(RunUntil([&] { return server.client_closes() >= 1; }));
-  EXPECT_EQ(io_->curl().watched_sockets(), 0u);
+  EXPECT_EQ(io().curl().watched_sockets(), 0u);
   RunUntil([] { return false; }, milliseconds(50));
   EXPECT_FALSE(called);
 }
@@ -338,7 +320,7 @@ TEST_F(HttpCheckTest, DestroyingACheckCancelsIt) {
   ASSERT_NE(spec, nullptr);
   bool called = false;
   {
-    auto check = spec->CreateCheck(*io_);
+    auto check = spec->CreateCheck(io());
     check->Start([&](CheckResult) { called = true; });
     ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
   }
@@ -354,8 +336,8 @@ TEST_F(HttpCheckTest, CurlShutdownWithTransferInFlightReleasesEverything) {
   bool called = false;
   check.Start([&](CheckResult) { called = true; });
   ASSERT_TRUE(RunUntil([&] { return server.accepted() >= 1; }));
-  io_->curl().Shutdown();  // what IoContext's destruction does
-  EXPECT_EQ(io_->curl().active(), 0u);
+  io().curl().Shutdown();  // what IoContext's destruction does
+  EXPECT_EQ(io().curl().active(), 0u);
   EXPECT_TRUE(RunUntil([&] { return server.client_closes() >= 1; }));
   check.Cancel();  // after Shutdown: must be harmless
   EXPECT_FALSE(called);
@@ -378,7 +360,7 @@ TEST_F(HttpCheckTest, ManyConcurrentChecksAllComplete) {
   EXPECT_TRUE(RunUntil([&] { return finished == kChecks; }, seconds(60)));
   EXPECT_EQ(finished, kChecks);
   EXPECT_EQ(healthy, kChecks);
-  EXPECT_EQ(io_->curl().active(), 0u);
+  EXPECT_EQ(io().curl().active(), 0u);
 }
 
 TEST_F(HttpCheckTest, CallbackMayStartTheNextAttempt) {
@@ -402,7 +384,7 @@ TEST_F(HttpCheckTest, CallbackMayDestroyTheCheck) {
   TestHttpServer server;
   auto spec = Parse("url: " + server.Url("/status/200"));
   ASSERT_NE(spec, nullptr);
-  std::unique_ptr<Check> check = spec->CreateCheck(*io_);
+  std::unique_ptr<Check> check = spec->CreateCheck(io());
   bool called = false;
   check->Start([&](CheckResult) {
     called = true;

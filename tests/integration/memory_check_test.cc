@@ -8,36 +8,18 @@
 #include <stdlib.h>
 #include <uv.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "io/io_context.h"
+#include "support/loop_test.h"
 
 namespace hx {
 namespace {
 
-using std::chrono::milliseconds;
 using ::testing::MatchesRegex;
-
-constexpr milliseconds kWait{10000};
-
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 std::shared_ptr<const MemoryCheckSettings> Settings(double degraded, double unhealthy) {
   auto s = std::make_shared<MemoryCheckSettings>();
@@ -53,38 +35,19 @@ const Observation* Find(const CheckResult& r, const std::string& name) {
   return nullptr;
 }
 
-class MemoryCheckTest : public ::testing::Test {
+class MemoryCheckTest : public LoopTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+    LoopTest::SetUp();
     char dir_template[] = "/tmp/hx-memory-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir_template), nullptr);
     temp_dir_ = dir_template;
   }
 
   void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    LoopTest::TearDown();
     std::error_code ec;
     std::filesystem::remove_all(temp_dir_, ec);
-  }
-
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
   }
 
   /// A meminfo file with `text` in the temp dir; returns its path.
@@ -96,18 +59,10 @@ class MemoryCheckTest : public ::testing::Test {
 
   CheckResult RunOnce(std::shared_ptr<const MemoryCheckSettings> settings,
                       std::string path = std::string(kProcMeminfo)) {
-    MemoryCheck check(*io_, std::move(settings), std::move(path));
-    Outcome outcome;
-    check.Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    RunUntil([&] { return !uv_loop_alive(&loop_); });
-    EXPECT_EQ(outcome.calls, 1);
-    return outcome.result;
+    MemoryCheck check(io(), std::move(settings), std::move(path));
+    return RunAttempt(check, Settle::kUntilIdle).value_or(CheckResult{});
   }
 
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
   std::string temp_dir_;
 };
 
@@ -166,26 +121,26 @@ TEST_F(MemoryCheckTest, MissingFileIsUnhealthy) {
 }
 
 TEST_F(MemoryCheckTest, CancelRightAfterStart) {
-  MemoryCheck check(*io_, Settings(0.9, 0.97));
+  MemoryCheck check(io(), Settings(0.9, 0.97));
   Outcome outcome;
   check.Start(outcome.Callback());
   check.Cancel();
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
 TEST_F(MemoryCheckTest, DestroyWhileReading) {
   Outcome outcome;
   {
-    MemoryCheck check(*io_, Settings(0.9, 0.97));
+    MemoryCheck check(io(), Settings(0.9, 0.97));
     check.Start(outcome.Callback());
   }
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
 TEST_F(MemoryCheckTest, RepeatedAttempts) {
-  MemoryCheck check(*io_, Settings(1.0, 1.0));
+  MemoryCheck check(io(), Settings(1.0, 1.0));
   for (int i = 0; i < 3; ++i) {
     Outcome outcome;
     check.Start(outcome.Callback());
@@ -197,7 +152,7 @@ TEST_F(MemoryCheckTest, RepeatedAttempts) {
 TEST_F(MemoryCheckTest, SpecCreatesAWorkingCheck) {
   MemoryCheckSpec spec(MemoryCheckSettings{1.0, 1.0});
   EXPECT_EQ(spec.Target(), "/proc/meminfo");
-  std::unique_ptr<Check> check = spec.CreateCheck(*io_);
+  std::unique_ptr<Check> check = spec.CreateCheck(io());
   Outcome outcome;
   check->Start(outcome.Callback());
   EXPECT_TRUE(RunUntil([&] { return outcome.done(); }));

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -26,6 +25,7 @@
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
+#include "support/loop_test.h"
 #include "support/postgres_server.h"
 #include "support/tcp_test_server.h"
 
@@ -42,19 +42,6 @@ constexpr milliseconds kSlowWait{180000};
 constexpr char kSuperuserPassword[] = "su-Secret-71f3";
 constexpr char kMonitorPassword[] = "mon-Secret-4b2e";
 constexpr int kMaxConnections = 70;
-
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 std::optional<double> FindObservation(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
@@ -81,7 +68,7 @@ std::shared_ptr<const PostgresCheckSpec> Parse(const std::string& yaml,
   return spec;
 }
 
-class PostgresCheckTest : public ::testing::Test {
+class PostgresCheckTest : public LoopTest {
  protected:
   // The servers are made on first use (tests against closed ports need
   // none) and shared by the rest of the binary.
@@ -114,34 +101,6 @@ class PostgresCheckTest : public ::testing::Test {
     return *replica_;
   }
 
-  void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
-  }
-
-  void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    // Every poll handle and request an attempt made must be gone.
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
-  }
-
   static std::string Dsn(const PostgresServer& server, const std::string& extra = "",
                          const std::string& password = kMonitorPassword) {
     return "host=127.0.0.1 port=" + std::to_string(server.port()) +
@@ -155,24 +114,16 @@ class PostgresCheckTest : public ::testing::Test {
   }
 
   CheckResult RunOnce(std::shared_ptr<const PostgresCheckSettings> settings) {
-    PostgresCheck check(*io_, std::move(settings));
-    Outcome outcome;
-    check.Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    EXPECT_EQ(outcome.calls, 1);
+    PostgresCheck check(io(), std::move(settings));
+    const CheckResult result = RunAttempt(check).value_or(CheckResult{});
     for (const char* secret : {kMonitorPassword, kSuperuserPassword}) {
-      EXPECT_THAT(outcome.result.detail, Not(HasSubstr(secret)));
+      EXPECT_THAT(result.detail, Not(HasSubstr(secret)));
     }
-    return outcome.result;
+    return result;
   }
 
   static PostgresServer* primary_;
   static PostgresServer* replica_;
-
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
 };
 
 PostgresServer* PostgresCheckTest::primary_ = nullptr;
@@ -271,17 +222,17 @@ TEST_F(PostgresCheckTest, ServerDownIsConnectionRefused) {
 TEST_F(PostgresCheckTest, CancelWhileConnectingToASilentServerReleasesEverything) {
   TcpTestServer silent({.mode = TcpTestServer::Mode::kHold});
   auto check = std::make_unique<PostgresCheck>(
-      *io_, Settings("host=127.0.0.1 port=" + std::to_string(silent.port()) +
+      io(), Settings("host=127.0.0.1 port=" + std::to_string(silent.port()) +
                      " dbname=postgres user=monitor"));
   Outcome outcome;
   check->Start(outcome.Callback());
   // Connected and waiting for the server's first answer.
   ASSERT_TRUE(RunUntil([&] { return silent.accepted() == 1; }));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_FALSE(outcome.done());
   check->Cancel();
   EXPECT_TRUE(silent.WaitForClientCloses(1, kWait));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_EQ(outcome.calls, 0);
   // Start again and destroy the check mid-attempt: the destructor cancels.
   check->Start(outcome.Callback());
@@ -380,7 +331,7 @@ TEST_F(PostgresCheckTest, FiftyConcurrentChecksOnOneLoop) {
   std::vector<std::unique_ptr<PostgresCheck>> checks;
   std::vector<Outcome> outcomes(50);
   for (int i = 0; i < 50; ++i) {
-    checks.push_back(std::make_unique<PostgresCheck>(*io_, settings));
+    checks.push_back(std::make_unique<PostgresCheck>(io(), settings));
     checks.back()->Start(outcomes[i].Callback());
   }
   ASSERT_TRUE(RunUntil(

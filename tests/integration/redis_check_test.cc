@@ -13,17 +13,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
+#include "support/loop_test.h"
 #include "support/redis_server.h"
 #include "support/tcp_test_server.h"
 
@@ -36,20 +35,6 @@ using Role = RedisCheckSettings::Role;
 constexpr milliseconds kWait{10000};
 constexpr char kAdminPassword[] = "adm1n-Secret-pw";
 constexpr char kMonitorPassword[] = "m0nitor-Secret-pw";
-
-/// What a check reported; counts calls so "exactly once" can be asserted.
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 RedisCheckSettings Tcp(uint16_t port) {
   RedisCheckSettings s;
@@ -87,7 +72,7 @@ class ClosedPort {
   uint16_t port_ = 0;
 };
 
-class RedisCheckTest : public ::testing::Test {
+class RedisCheckTest : public LoopTest {
  protected:
   // Servers shared by the read-only tests: starting redis-server per test
   // would dominate the suite's run time.
@@ -106,60 +91,21 @@ class RedisCheckTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(plain_->ok()) << plain_->error();
     ASSERT_TRUE(secured_->ok()) << secured_->error();
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on other threads stay
-    // bounded; unreferenced so it never keeps the loop alive by itself.
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
-  }
-
-  void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    // Everything a check opened must be released: uv_loop_close fails with
-    // UV_EBUSY while any handle or request is left.
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-
-  /// Runs the loop until `done` holds; false if `timeout` passed first.
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        // Nothing on the loop: the awaited event comes from another thread.
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
+    LoopTest::SetUp();
   }
 
   std::unique_ptr<Check> Make(RedisCheckSettings settings) {
-    return RedisCheckSpec(std::move(settings)).CreateCheck(*io_);
+    return RedisCheckSpec(std::move(settings)).CreateCheck(io());
   }
 
   /// Starts one attempt and runs the loop until it reports.
   CheckResult RunOnce(RedisCheckSettings settings) {
     auto check = Make(std::move(settings));
-    Outcome outcome;
-    check->Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    // Let late callbacks (if any, wrongly) show up before counting.
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    EXPECT_EQ(outcome.calls, 1);
-    return outcome.result;
+    return RunAttempt(*check).value_or(CheckResult{});
   }
 
   static RedisServer* plain_;
   static RedisServer* secured_;
-
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
 };
 
 RedisServer* RedisCheckTest::plain_ = nullptr;
@@ -448,18 +394,18 @@ TEST_F(RedisCheckTest, CancelWhileServerNeverAnswersReleasesTheConnection) {
   check->Start(outcome.Callback());
   ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1; }));
   // Connected with PING written and unanswered: the attempt is mid-command.
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_FALSE(outcome.done());
   check->Cancel();
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
-  RunUntil([&] { return !uv_loop_alive(&loop_); });
+  RunUntilIdle();
   EXPECT_EQ(outcome.calls, 0);
   // The check is reusable after a cancel.
   check->Start(outcome.Callback());
   ASSERT_TRUE(RunUntil([&] { return server.accepted() == 2; }));
   check.reset();  // the destructor cancels too
   EXPECT_TRUE(server.WaitForClientCloses(2, kWait));
-  RunUntil([&] { return !uv_loop_alive(&loop_); });
+  RunUntilIdle();
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -473,7 +419,7 @@ class RecordingSink final : public RunSink {
 
 TEST_F(RedisCheckTest, SchedulerTimeoutCancelsASilentServerAndClosesTheConnection) {
   TcpTestServer server({.mode = TcpTestServer::Mode::kHold});
-  UvClock clock(&loop_);
+  UvClock clock(loop());
   RecordingSink sink;
   CheckScheduler scheduler(clock, sink, /*seed=*/1);
   CheckConfig config;
@@ -482,7 +428,7 @@ TEST_F(RedisCheckTest, SchedulerTimeoutCancelsASilentServerAndClosesTheConnectio
   config.interval = milliseconds(500);  // the first run comes within one interval
   config.timeout = milliseconds(200);
   config.spec = std::make_shared<RedisCheckSpec>(Tcp(server.port()));
-  scheduler.Add(config, config.spec->CreateCheck(*io_));
+  scheduler.Add(config, config.spec->CreateCheck(io()));
   scheduler.Start();
   ASSERT_TRUE(RunUntil([&] { return !sink.runs.empty(); }));
   EXPECT_TRUE(sink.runs[0].timed_out);
@@ -496,11 +442,11 @@ TEST_F(RedisCheckTest, CancelWhileConnectingReleasesTheSocket) {
   auto check = Make(Tcp(server.port()));
   Outcome outcome;
   check->Start(outcome.Callback());
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   EXPECT_FALSE(outcome.done());
   check->Cancel();
   // TearDown asserts that the loop has no handle left.
-  RunUntil([&] { return !uv_loop_alive(&loop_); });
+  RunUntilIdle();
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -511,7 +457,7 @@ TEST_F(RedisCheckTest, CancelWhileResolvingNeverReports) {
   Outcome outcome;
   check->Start(outcome.Callback());
   check.reset();
-  RunUntil([&] { return !uv_loop_alive(&loop_); });
+  RunUntilIdle();
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -550,7 +496,7 @@ TEST_F(RedisCheckTest, FiftyConcurrentChecksOnOneLoop) {
     }
     return true;
   }));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_run(loop(), UV_RUN_NOWAIT);
   for (int i = 0; i < kChecks; ++i) {
     EXPECT_EQ(outcomes[i].calls, 1) << i;
     EXPECT_EQ(outcomes[i].result.health, Health::kHealthy)

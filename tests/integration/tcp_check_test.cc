@@ -10,14 +10,13 @@
 #include <uv.h>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "io/io_context.h"
+#include "support/loop_test.h"
 #include "support/tcp_test_server.h"
 
 namespace hx {
@@ -27,20 +26,6 @@ using std::chrono::milliseconds;
 using Mode = TcpTestServer::Mode;
 
 constexpr milliseconds kWait{5000};
-
-/// What a check reported; counts calls so "exactly once" can be asserted.
-struct Outcome {
-  int calls = 0;
-  CheckResult result;
-
-  Check::DoneCallback Callback() {
-    return [this](CheckResult r) {
-      ++calls;
-      result = std::move(r);
-    };
-  }
-  bool done() const { return calls > 0; }
-};
 
 std::shared_ptr<const TcpCheckSettings> Settings(const std::string& host, uint16_t port,
                                                  std::string send = "",
@@ -66,60 +51,19 @@ bool HasTcpHandle(uv_loop_t* loop) {
   return found;
 }
 
-class TcpCheckTest : public ::testing::Test {
+class TcpCheckTest : public LoopTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    io_ = std::make_unique<IoContext>(&loop_);
-    // Wakes uv_run(UV_RUN_ONCE) regularly so waits on other threads stay
-    // bounded; unreferenced so it never keeps the loop alive by itself.
-    uv_timer_init(&loop_, &wake_);
-    uv_timer_start(
-        &wake_, [](uv_timer_t*) {}, 5, 5);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
-  }
-
-  void TearDown() override {
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    // Everything a check opened must be released: uv_loop_close fails with
-    // UV_EBUSY while any handle or request is left.
-    EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
-    io_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-
-  /// Runs the loop until `done` holds; false if `timeout` passed first.
-  bool RunUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      if (uv_run(&loop_, UV_RUN_ONCE) == 0 && !done()) {
-        // Nothing on the loop: the awaited event comes from another thread.
-        std::this_thread::sleep_for(milliseconds(1));
-      }
-    }
-    return true;
-  }
+  TcpCheckTest() : LoopTest(kWait) {}
 
   std::unique_ptr<Check> Make(std::shared_ptr<const TcpCheckSettings> settings) {
-    return std::make_unique<TcpCheck>(*io_, std::move(settings));
+    return std::make_unique<TcpCheck>(io(), std::move(settings));
   }
 
   /// Starts one attempt and runs the loop until it reports.
   CheckResult RunOnce(std::shared_ptr<const TcpCheckSettings> settings) {
     auto check = Make(std::move(settings));
-    Outcome outcome;
-    check->Start(outcome.Callback());
-    EXPECT_TRUE(RunUntil([&] { return outcome.done(); })) << "check never reported";
-    // Let late callbacks (if any, wrongly) show up before counting.
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    EXPECT_EQ(outcome.calls, 1);
-    return outcome.result;
+    return RunAttempt(*check).value_or(CheckResult{});
   }
-
-  uv_loop_t loop_{};
-  uv_timer_t wake_{};
-  std::unique_ptr<IoContext> io_;
 };
 
 TEST_F(TcpCheckTest, ConnectWithoutExpectIsHealthyAndClosesTheConnection) {
@@ -211,10 +155,10 @@ TEST_F(TcpCheckTest, CancelReleasesTheSocketAndSuppressesTheCallback) {
   check->Start(outcome.Callback());
   ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1; }));
   // The check owns an open socket now (the lookup is over).
-  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(&loop_); }));
+  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(loop()); }));
   check->Cancel();
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait)) << "the server never saw the close";
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
   check->Cancel();  // a second Cancel is a no-op
 }
@@ -241,7 +185,7 @@ TEST_F(TcpCheckTest, DestroyWhileResolving) {
     // still in flight here.
     check->Start(outcome.Callback());
   }
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
   EXPECT_EQ(server.accepted(), 0);
 }
@@ -253,11 +197,11 @@ TEST_F(TcpCheckTest, DestroyWhileConnecting) {
   check->Start(outcome.Callback());
   // The socket exists once the lookup is done; the full accept queue keeps
   // the connect from completing.
-  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(&loop_); }));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  ASSERT_TRUE(RunUntil([&] { return HasTcpHandle(loop()); }));
+  uv_run(loop(), UV_RUN_NOWAIT);
   ASSERT_EQ(outcome.calls, 0) << outcome.result.detail;
   check.reset();
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
@@ -405,10 +349,10 @@ TEST_F(TcpCheckTest, TlsCancelDuringHandshakeReleasesEverything) {
   auto check = Make(Settings("127.0.0.1", server.port(), "", "", tls));
   Outcome outcome;
   check->Start(outcome.Callback());
-  ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1 && HasTcpHandle(&loop_); }));
+  ASSERT_TRUE(RunUntil([&] { return server.accepted() == 1 && HasTcpHandle(loop()); }));
   check.reset();
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
-  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }));
+  EXPECT_TRUE(RunUntilIdle());
   EXPECT_EQ(outcome.calls, 0);
 }
 
