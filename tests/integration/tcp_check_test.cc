@@ -180,9 +180,9 @@ TEST_F(TcpCheckTest, DestroyWhileResolving) {
   TcpTestServer server({.mode = Mode::kHold});
   Outcome outcome;
   {
-    auto check = Make(Settings("127.0.0.1", server.port()));
-    // uv_getaddrinfo always goes through the thread pool, so the lookup is
-    // still in flight here.
+    // A host name (an IP literal skips the resolver): uv_getaddrinfo goes
+    // through the thread pool, so the lookup is still in flight here.
+    auto check = Make(Settings("localhost", server.port()));
     check->Start(outcome.Callback());
   }
   EXPECT_TRUE(RunUntilIdle());
