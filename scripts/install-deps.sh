@@ -24,6 +24,7 @@ test_pkgs=(
   redis-server                # a throwaway redis per redis test
   monitoring-plugins-basic    # real Nagios plugins for exec checks
   chromium                    # headless browser test of the status page
+  python3                     # dashboard lint and the alerting end-to-end test
 )
 
 case "$mode" in
