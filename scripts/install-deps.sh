@@ -25,6 +25,7 @@ test_pkgs=(
   monitoring-plugins-basic    # real Nagios plugins for exec checks
   chromium                    # headless browser test of the status page
   python3                     # dashboard lint and the alerting end-to-end test
+  dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
 )
 
 case "$mode" in

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the .deb with CPack and checks what a user installs: the files in
+# their places, the config as a conffile, declared dependencies, maintainer
+# scripts that touch systemd only where it runs, and a binary that starts.
+# Usage: deb_test.sh BUILD_DIR
+set -euo pipefail
+build_dir="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+(cd "$build_dir" && cpack -G DEB -B "$work/out" >/dev/null)
+deb="$(ls "$work"/out/*.deb)"
+[ -n "$deb" ] || fail "no .deb produced"
+echo "package: $(basename "$deb") ($(stat -c %s "$deb") bytes)"
+
+contents="$(dpkg-deb -c "$deb" | awk '{print $6}')"
+for f in ./usr/bin/health_exporter ./etc/health_exporter/health_exporter.yml \
+         ./lib/systemd/system/health_exporter.service \
+         ./usr/share/health_exporter/alerts/health_exporter.rules.yml \
+         ./usr/share/health_exporter/alerts/alertmanager.yml \
+         ./usr/share/health_exporter/dashboards/health_exporter-overview.json \
+         ./usr/share/doc/health_exporter/README.md; do
+  grep -qxF "$f" <<<"$contents" || fail "$f missing from the package"
+done
+
+[ "$(dpkg-deb -f "$deb" Package)" = "health-exporter" ] || fail "package name"
+depends="$(dpkg-deb -f "$deb" Depends)"
+for lib in libcurl4 libuv1 libpq5 libhiredis0.14 libcivetweb1 libprometheus-cpp-core1.0 libyaml-cpp0.7; do
+  grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
+done
+
+dpkg-deb -e "$deb" "$work/control"
+grep -qxF /etc/health_exporter/health_exporter.yml "$work/control/conffiles" \
+  || fail "config is not a conffile"
+for script in postinst prerm postrm; do
+  [ -x "$work/control/$script" ] || fail "$script missing or not executable"
+  sh -n "$work/control/$script" || fail "$script is not valid sh"
+done
+grep -q '/run/systemd/system' "$work/control/postinst" || fail "postinst does not check for systemd"
+# Without systemd (as here) the maintainer scripts must succeed and do nothing.
+"$work/control/postinst" configure || fail "postinst failed without systemd"
+
+# The packaged binary starts and validates the packaged config.
+dpkg-deb -x "$deb" "$work/root"
+"$work/root/usr/bin/health_exporter" --version
+"$work/root/usr/bin/health_exporter" --check-config \
+  --config.file="$work/root/etc/health_exporter/health_exporter.yml"
+# Stripped: no debug sections in what users install.
+if readelf -S "$work/root/usr/bin/health_exporter" | grep -q '\.debug_info'; then
+  fail "binary is not stripped"
+fi
