@@ -1,5 +1,7 @@
 #include "checks/heartbeat_check.h"
 
+#include "config/secret_file.h"
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -42,20 +44,6 @@ bool CheckToken(config::MapReader& reader, std::string_view key, const std::stri
     return false;
   }
   return true;
-}
-
-std::optional<std::string> ReadTokenFile(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read token file " + Quote(path) + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  std::string token = content.str();
-  // `echo` and editors add a final newline that is not part of the token.
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  return token;
 }
 
 // Length of the valid UTF-8 sequence at the start of `s` (0 if invalid),
@@ -165,7 +153,7 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
       std::string error;
       if (path->empty()) {
         reader.Error("token_file", "must not be empty");
-      } else if (auto token = ReadTokenFile(*path, &error)) {
+      } else if (auto token = config::ReadSecretFile(*path, "token", &error)) {
         if (CheckToken(reader, "token_file", *token, "the token in " + Quote(*path))) {
           settings.token = std::move(*token);
         }

@@ -1,6 +1,7 @@
 #include "checks/postgres_check.h"
 
 #include "checks/perfdata.h"
+#include "config/secret_file.h"
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -133,21 +134,9 @@ std::string SanitizeDsnError(std::string message, const std::string& dsn) {
 }
 
 std::optional<std::string> ReadPasswordFile(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read file " + Quote(path) + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  std::string password = content.str();
-  // Files written by `echo` or an editor end in a newline that is not part of
-  // the password.
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
-  if (password.empty()) {
-    *error = "file " + Quote(path) + " is empty";
+  std::optional<std::string> password = config::ReadSecretFile(path, "password", error);
+  if (password && password->empty()) {
+    *error = "password file " + Quote(path) + " is empty";
     return std::nullopt;
   }
   return password;

@@ -1,5 +1,7 @@
 #include "checks/redis_check.h"
 
+#include "config/secret_file.h"
+
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -111,19 +113,6 @@ std::string FormatRatioThreshold(double fraction) {
 }
 
 // Reads a password file: the whole content without trailing line breaks.
-std::optional<std::string> ReadPasswordFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  std::string password = content.str();
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
-  return password;
-}
-
 // The libuv adapter of hiredis 0.14 drops poll events that carry an error
 // status: libuv reports POLLERR (a refused connect, a reset connection) as
 // UV_EBADF and stops the handle, the adapter returns, and hiredis never learns
@@ -236,15 +225,18 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
     if (auto path = reader.String("password_file")) {
       if (path->empty()) {
         reader.Error("password_file", "must not be empty");
-      } else if (auto password = ReadPasswordFile(*path)) {
-        if (password->empty()) {
-          reader.Error("password_file", "password file " + Quote(*path) + " is empty");
-        } else {
-          settings.password = std::move(*password);
-        }
       } else {
-        // The path is not a secret; the content is and is never quoted.
-        reader.Error("password_file", "cannot read password file " + Quote(*path));
+        std::string error;
+        if (auto password = config::ReadSecretFile(*path, "password", &error)) {
+          if (password->empty()) {
+            reader.Error("password_file", "password file " + Quote(*path) + " is empty");
+          } else {
+            settings.password = std::move(*password);
+          }
+        } else {
+          // The path is not a secret; the content is and is never quoted.
+          reader.Error("password_file", error);
+        }
       }
     }
   }

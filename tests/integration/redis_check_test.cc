@@ -622,7 +622,8 @@ TEST(RedisConfigTest, UnreadablePasswordFileNamesThePathOnly) {
   Parsed p = Parse("{address: 'cache:6379', password_file: /nonexistent/redis.pass}");
   EXPECT_EQ(p.spec, nullptr);
   EXPECT_EQ(p.errors, std::vector<std::string>{"inline.yml:1:40: redis.password_file: cannot "
-                                               "read password file \"/nonexistent/redis.pass\""});
+                                               "read password file \"/nonexistent/redis.pass\": "
+                                               "No such file or directory"});
 }
 
 TEST(RedisConfigTest, UsernameNeedsPasswordAndRelativeSocketIsRejected) {
