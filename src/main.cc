@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool check_config = false;
+  std::string shard;
   app.add_option("--config.file", options.config_file, "Path to the YAML config file")
       ->capture_default_str();
   app.add_option("--web.listen-address", options.listen_address,
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--log.format", log_format, "Log format: logfmt or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"logfmt", "json"}));
+  app.add_option("--shard", shard,
+                 "Run only share i of n of the checks (i/n, 0-based); every instance reads the "
+                 "same config");
   app.add_flag("--check-config", check_config, "Validate the config file and exit (2 if invalid)");
   try {
     app.parse(argc, argv);
@@ -51,6 +55,15 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     // CLI11 uses 0 for --help/--version; any flag error is a usage error.
     return rc == 0 ? 0 : 2;
+  }
+
+  if (!shard.empty()) {
+    std::string error;
+    options.shard = hx::ParseShard(shard, &error);
+    if (!options.shard) {
+      std::cerr << error << "\n";
+      return 2;
+    }
   }
 
   spdlog::level::level_enum level = spdlog::level::info;

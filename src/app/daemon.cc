@@ -81,6 +81,19 @@ int Daemon::Run() {
                {{"file", options_.config_file}, {"errors", std::to_string(loaded.errors.size())}});
     return 2;
   }
+  if (options_.shard) {
+    const Shard shard = *options_.shard;
+    const std::vector<bool> mine = ChecksInShard(loaded.config->checks, shard);
+    std::vector<CheckConfig> kept;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (mine[i]) kept.push_back(std::move(loaded.config->checks[i]));
+    }
+    log::Info("running a shard of the checks",
+              {{"shard", std::to_string(shard.index) + "/" + std::to_string(shard.count)},
+               {"checks", std::to_string(kept.size())},
+               {"of", std::to_string(mine.size())}});
+    loaded.config->checks = std::move(kept);
+  }
   const Config& config = *loaded.config;
 
   uv_loop_t loop;

@@ -7,7 +7,10 @@
 // socket; the web server's worker threads only read the StatusBoard's
 // immutable snapshots and render the thread-safe CheckMetrics.
 
+#include <optional>
 #include <string>
+
+#include "app/sharding.h"
 
 namespace hx {
 
@@ -16,6 +19,8 @@ struct DaemonOptions {
   std::string listen_address = ":9841";
   /// Where state that must survive a restart lives (e.g. last heartbeats).
   std::string storage_path = "data";
+  /// Run only this instance's share of the checks (--shard=i/n).
+  std::optional<Shard> shard;
 };
 
 class Daemon {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <regex>
 #include <string>
 
@@ -389,6 +390,34 @@ TEST(DaemonTest, ChecksBehindABrokenDependencyAreBlockedNotRootCauses) {
 
   const std::string page = HttpRequest(d.Url("/")).body;
   EXPECT_NE(page.find("Blocked by"), std::string::npos);
+}
+
+TEST(DaemonTest, ShardsTogetherRunEveryCheckExactlyOnce) {
+  std::string config = "checks:\n";
+  for (int i = 0; i < 30; ++i) {
+    config += "  - name: c" + std::to_string(i) + "\n    interval: 1h\n";
+    if (i == 7) config += "    depends_on: [c19]\n";
+    config += "    tcp: {address: '127.0.0.1:9'}\n";
+  }
+  std::map<std::string, int> owners;
+  std::map<std::string, int> shard_of;
+  for (int i = 0; i < 3; ++i) {
+    DaemonProcess d(config, {"--shard=" + std::to_string(i) + "/3"});
+    ASSERT_TRUE(d.started()) << d.Logs();
+    const json status = StatusOf(d);
+    for (const auto& c : status["checks"]) {
+      ++owners[c["name"].get<std::string>()];
+      shard_of[c["name"].get<std::string>()] = i;
+    }
+  }
+  EXPECT_EQ(owners.size(), 30u);
+  for (const auto& [name, count] : owners) EXPECT_EQ(count, 1) << name;
+  EXPECT_EQ(shard_of["c7"], shard_of["c19"]) << "a dependency chain is split across shards";
+
+  DaemonProcess bad(config, {"--shard=3/3"});
+  EXPECT_FALSE(bad.started());
+  EXPECT_EQ(bad.WaitExit(5s), 2);
+  EXPECT_NE(bad.Logs().find("--shard must be i/n"), std::string::npos) << bad.Logs();
 }
 
 }  // namespace
