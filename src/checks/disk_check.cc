@@ -86,7 +86,6 @@ std::unique_ptr<Check> DiskCheckSpec::CreateCheck(IoContext& io) const {
 std::string DiskCheckSpec::Target() const { return settings_->path; }
 
 std::shared_ptr<const DiskCheckSpec> ParseDiskCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   DiskCheckSettings settings;
   if (auto path = reader.String("path")) {
     if (path->empty() || path->front() != '/') {
@@ -105,15 +104,12 @@ std::shared_ptr<const DiskCheckSpec> ParseDiskCheckSpec(config::MapReader& reade
   settings.inodes_degraded_above = inodes.degraded_above;
   settings.inodes_unhealthy_above = inodes.unhealthy_above;
   if (auto write_test = reader.Bool("write_test")) settings.write_test = *write_test;
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const DiskCheckSpec>(std::move(settings));
 }
 
 CheckType DiskCheckType() {
-  return {"disk", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseDiskCheckSpec(reader);
-          }};
+  return {"disk", &ParseDiskCheckSpec};
 }
 
 CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t& stats) {

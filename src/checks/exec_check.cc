@@ -98,7 +98,6 @@ std::string ExecCheckSpec::Target() const { return settings_->command.front(); }
 
 std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reader) {
   config::ParseContext& ctx = reader.context();
-  const size_t errors_before = ctx.errors().size();
   ExecCheckSettings settings;
 
   if (reader.Require("command")) {
@@ -148,15 +147,12 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
       settings.working_dir = std::move(*working_dir);
     }
   }
-  reader.Finish();
-  if (!reader.valid() || ctx.errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const ExecCheckSpec>(std::move(settings));
 }
 
 CheckType ExecCheckType() {
-  return {"exec", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseExecCheckSpec(reader);
-          }};
+  return {"exec", &ParseExecCheckSpec};
 }
 
 // One attempt's libuv state: the process, its two output pipes and the grace

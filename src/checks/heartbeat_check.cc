@@ -126,7 +126,6 @@ std::string HeartbeatCheckSpec::Target() const {
 }
 
 std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   HeartbeatCheckSettings settings;
   if (reader.Require("ttl")) {
     if (auto ttl = reader.Duration("ttl")) {
@@ -164,8 +163,7 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
   } else {
     reader.Error("missing required key \"token\" or \"token_file\"");
   }
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const HeartbeatCheckSpec>(std::move(settings));
 }
 
@@ -184,9 +182,7 @@ void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store) {
 }
 
 CheckType HeartbeatCheckType() {
-  return {"heartbeat", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseHeartbeatCheckSpec(reader);
-          }};
+  return {"heartbeat", &ParseHeartbeatCheckSpec};
 }
 
 // --- judging ---

@@ -177,7 +177,6 @@ std::optional<StatusCodeSet> ReadStatusCodes(config::MapReader& r, std::string_v
 // Parsing
 
 std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
-  const size_t errors_before = r.context().errors().size();
   auto spec = std::make_shared<HttpCheckSpec>();
 
   if (r.Require("url")) {
@@ -247,8 +246,7 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
     }
   }
 
-  r.Finish();
-  if (r.context().errors().size() != errors_before) return nullptr;
+  if (!r.Finish()) return nullptr;
   return spec;
 }
 

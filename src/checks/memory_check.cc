@@ -128,22 +128,18 @@ std::unique_ptr<Check> MemoryCheckSpec::CreateCheck(IoContext& io) const {
 std::string MemoryCheckSpec::Target() const { return std::string(kProcMeminfo); }
 
 std::shared_ptr<const MemoryCheckSpec> ParseMemoryCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   MemoryCheckSettings settings;
   const UsageThresholds limits =
       ReadUsageThresholds(reader, "degraded_above", "unhealthy_above",
                           {settings.degraded_above, settings.unhealthy_above});
   settings.degraded_above = *limits.degraded_above;
   settings.unhealthy_above = *limits.unhealthy_above;
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const MemoryCheckSpec>(settings);
 }
 
 CheckType MemoryCheckType() {
-  return {"memory", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseMemoryCheckSpec(reader);
-          }};
+  return {"memory", &ParseMemoryCheckSpec};
 }
 
 struct MemoryCheck::ReadOutcome {

@@ -302,7 +302,6 @@ std::string PostgresCheckSpec::Target() const {
 }
 
 std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   PostgresCheckSettings settings;
   std::optional<std::string> dsn;
   if (reader.Require("dsn")) {
@@ -349,15 +348,12 @@ std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReade
   if (auto ratio = reader.Percent("connections_degraded_above")) {
     settings.connections_degraded_above = *ratio;
   }
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const PostgresCheckSpec>(std::move(settings));
 }
 
 CheckType PostgresCheckType() {
-  return {"postgres", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParsePostgresCheckSpec(reader);
-          }};
+  return {"postgres", &ParsePostgresCheckSpec};
 }
 
 // One attempt: resolve -> connect -> configured query -> status query.

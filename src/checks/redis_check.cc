@@ -175,7 +175,6 @@ std::string RedisCheckSpec::Target() const {
 }
 
 std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   RedisCheckSettings settings;
   if (reader.Require("address")) {
     if (auto address = reader.String("address")) {
@@ -260,15 +259,12 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
       settings.memory_degraded_above = *above;
     }
   }
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const RedisCheckSpec>(std::move(settings));
 }
 
 CheckType RedisCheckType() {
-  return {"redis", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseRedisCheckSpec(reader);
-          }};
+  return {"redis", &ParseRedisCheckSpec};
 }
 
 // One attempt. Frees itself once it is over (finished or cancelled), the

@@ -133,7 +133,6 @@ std::string TcpCheckSpec::Target() const {
 }
 
 std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader) {
-  const size_t errors_before = reader.context().errors().size();
   TcpCheckSettings settings;
   if (reader.Require("address")) {
     if (auto address = reader.String("address")) {
@@ -158,15 +157,12 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
       reader.Error("tls", "must be true, false or a mapping");
     }
   }
-  reader.Finish();
-  if (!reader.valid() || reader.context().errors().size() != errors_before) return nullptr;
+  if (!reader.Finish()) return nullptr;
   return std::make_shared<const TcpCheckSpec>(std::move(settings));
 }
 
 CheckType TcpCheckType() {
-  return {"tcp", [](config::MapReader& reader) -> std::shared_ptr<const CheckSpec> {
-            return ParseTcpCheckSpec(reader);
-          }};
+  return {"tcp", &ParseTcpCheckSpec};
 }
 
 // One attempt's libuv state. Frees itself once it is over (finished or

@@ -6,20 +6,16 @@ namespace hx {
 
 std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
   TlsOptions out;
-  const size_t errors_before = tls.context().errors().size();
-  bool ok = tls.valid();
   auto file = [&](std::string_view key, std::string& dest) {
     auto v = tls.String(key);
     if (!v) return;
     if (v->empty()) {
       tls.Error(key, "must not be empty");
-      ok = false;
       return;
     }
     if (access(v->c_str(), R_OK) != 0) {
       // The path is not a secret; the file's content may be.
       tls.Error(key, "cannot read file \"" + *v + "\"");
-      ok = false;
       return;
     }
     dest = *v;
@@ -31,11 +27,8 @@ std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
   if (auto v = tls.Bool("insecure_skip_verify")) out.insecure_skip_verify = *v;
   if (tls.Has("cert_file") != tls.Has("key_file")) {
     tls.Error("cert_file and key_file must be given together");
-    ok = false;
   }
-  tls.Finish();
-  if (tls.context().errors().size() != errors_before) ok = false;
-  if (!ok) return std::nullopt;
+  if (!tls.Finish()) return std::nullopt;
   return out;
 }
 

@@ -543,8 +543,10 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     reader.Error("more than one check type (" + JoinNames(handlers) + "): expected exactly one");
   } else {
     check.type = handlers.front();
+    // Counted before the handler's reader exists: its constructor may report
+    // errors (repeated keys), after which the parser returns nothing.
+    const size_t before_handler = ctx.errors().size();
     if (std::optional<MapReader> handler = reader.Map(check.type)) {
-      const size_t before_handler = ctx.errors().size();
       try {
         check.spec = types.Find(check.type)->parse(*handler);
       } catch (const std::exception& e) {

@@ -205,6 +205,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ParseContext& ctx
       path_(std::move(path)),
       ctx_(&ctx),
       valid_(node.IsDefined() && node.IsMap()),
+      errors_at_start_(ctx.errors().size()),
       known_(std::make_shared<std::set<std::string, std::less<>>>()) {
   if (!valid_) {
     ctx_->Error(node_, path_, "expected a mapping, got " + Describe(node_));
@@ -439,8 +440,6 @@ std::optional<std::vector<std::string>> MapReader::StringList(std::string_view k
 
 std::optional<std::map<std::string, std::string>> MapReader::StringMap(std::string_view key,
                                                                        bool expand_env) {
-  // Counted first: Map() itself reports duplicate and non-string keys.
-  const size_t errors_before = ctx_->errors().size();
   std::optional<MapReader> map = Map(key);
   if (!map) return std::nullopt;
   std::map<std::string, std::string> out;
@@ -448,8 +447,8 @@ std::optional<std::map<std::string, std::string>> MapReader::StringMap(std::stri
     std::optional<std::string> value = map->String(name, expand_env);
     if (value) out.emplace(name, std::move(*value));
   }
-  map->Finish();
-  if (ctx_->errors().size() != errors_before) return std::nullopt;
+  // Finish() also counts what Map() reported (repeated, non-string keys).
+  if (!map->Finish()) return std::nullopt;
   return out;
 }
 
@@ -494,8 +493,8 @@ void MapReader::Error(std::string_view key, std::string message) {
 
 void MapReader::Error(std::string message) { ctx_->Error(node_, path_, std::move(message)); }
 
-void MapReader::Finish() {
-  if (!valid_) return;
+bool MapReader::Finish() {
+  if (!valid_) return false;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const YAML::Node key = it->first;
     if (!key.IsScalar()) continue;  // reported by the constructor
@@ -519,6 +518,7 @@ void MapReader::Finish() {
     }
     ctx_->Error(key, path_, std::move(message));
   }
+  return ctx_->errors().size() == errors_at_start_;
 }
 
 }  // namespace hx::config

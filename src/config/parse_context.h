@@ -126,8 +126,11 @@ class MapReader {
   /// An error at the mapping itself.
   void Error(std::string message);
 
-  /// Reports unknown keys. Call once, after all getters.
-  void Finish();
+  /// Reports unknown keys. Call once, after all getters. Returns true when
+  /// the node is a mapping and no error at all was reported while reading it
+  /// (by this reader, nested readers or the caller), i.e. whether the value
+  /// read from it can be used.
+  bool Finish();
 
  private:
   YAML::Node Get(std::string_view key) const;
@@ -136,6 +139,7 @@ class MapReader {
   std::string path_;
   ParseContext* ctx_;
   bool valid_;
+  size_t errors_at_start_;  // the context's error count when reading began
   std::shared_ptr<std::set<std::string, std::less<>>> known_;
 };
 
