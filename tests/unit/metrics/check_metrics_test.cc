@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "build_info.h"
+#include "support/check_info.h"
 
 namespace hx {
 namespace {
@@ -23,18 +24,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-CheckInfo Info(std::string name, bool critical = true) {
-  CheckInfo info;
-  info.name = std::move(name);
-  info.type = "http";
-  info.target = "GET http://127.0.0.1:1/";
-  info.critical = critical;
-  info.labels = {{"team", "core"}};
-  info.interval = std::chrono::seconds(10);
-  info.timeout = std::chrono::seconds(2);
-  return info;
-}
 
 RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
                   std::optional<Health> previous = std::nullopt) {
@@ -84,7 +73,7 @@ class CheckMetricsTest : public ::testing::Test {
 };
 
 TEST_F(CheckMetricsTest, NewCheckHasCountersButNoStatus) {
-  Add(0, Info("api"));
+  Add(0, TestCheckInfo("api"));
   const std::string text = metrics_.RenderText();
   EXPECT_THAT(SamplesOf(text, "health_check_status"), IsEmpty());
   EXPECT_THAT(SamplesOf(text, "health_check_last_run_timestamp_seconds"), IsEmpty());
@@ -104,7 +93,7 @@ TEST_F(CheckMetricsTest, NewCheckHasCountersButNoStatus) {
 }
 
 TEST_F(CheckMetricsTest, RecordsExactSeries) {
-  Add(0, Info("api"));
+  Add(0, TestCheckInfo("api"));
   RunRecord first = MakeRun(0, Health::kHealthy, Health::kHealthy, 1000);
   Record(first);
   RunRecord second = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1010, Health::kHealthy);
@@ -142,8 +131,8 @@ TEST_F(CheckMetricsTest, RecordsExactSeries) {
 }
 
 TEST_F(CheckMetricsTest, StatusValuesFollowTheStateNotTheRawResult) {
-  Add(0, Info("api"));
-  Add(1, Info("db", /*critical=*/false));
+  Add(0, TestCheckInfo("api"));
+  Add(1, TestCheckInfo("db", /*critical=*/false));
   Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
   // Raw unhealthy below the failure threshold: state stays degraded.
   Record(MakeRun(1, Health::kUnhealthy, Health::kDegraded, 1));
@@ -158,7 +147,7 @@ TEST_F(CheckMetricsTest, StatusValuesFollowTheStateNotTheRawResult) {
 }
 
 TEST_F(CheckMetricsTest, ObservationsAppearAndStaleOnesAreRemoved) {
-  Add(0, Info("api"));
+  Add(0, TestCheckInfo("api"));
   RunRecord run = MakeRun(0, Health::kHealthy, Health::kHealthy, 1);
   run.result.observations = {
       {"http_status_code", 200, "", ""},
@@ -196,8 +185,8 @@ TEST_F(CheckMetricsTest, ObservationsAppearAndStaleOnesAreRemoved) {
 }
 
 TEST_F(CheckMetricsTest, RemoveCheckRemovesEverySeriesOfThatCheck) {
-  Add(0, Info("api"));
-  Add(1, Info("db"));
+  Add(0, TestCheckInfo("api"));
+  Add(1, TestCheckInfo("db"));
   for (size_t id : {0u, 1u}) {
     RunRecord run = MakeRun(id, Health::kHealthy, Health::kHealthy, 1);
     run.result.observations = {{"http_status_code", 200, "", ""},
@@ -226,9 +215,9 @@ TEST_F(CheckMetricsTest, RemoveCheckRemovesEverySeriesOfThatCheck) {
 }
 
 TEST_F(CheckMetricsTest, ReAddingAnIdStartsFresh) {
-  Add(0, Info("api"));
+  Add(0, TestCheckInfo("api"));
   Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
-  Add(0, Info("api2"));
+  Add(0, TestCheckInfo("api2"));
   const std::string text = metrics_.RenderText();
   EXPECT_THAT(text, Not(HasSubstr("check=\"api\"")));
   EXPECT_THAT(Samples(text),
@@ -302,8 +291,8 @@ std::pair<int, std::string> Promtool(const std::string& text) {
 
 TEST_F(CheckMetricsTest, PassesPromtoolCheckMetrics) {
   if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_SKIP() << "promtool not installed";
-  Add(0, Info("api"));
-  Add(1, Info("db", /*critical=*/false));
+  Add(0, TestCheckInfo("api"));
+  Add(1, TestCheckInfo("db", /*critical=*/false));
   RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1);
   run.result.observations = {{"http_status_code", 200, "", ""},
                              {"tls_cert_expiry_timestamp_seconds", 1.8e9, "", ""},
@@ -338,7 +327,7 @@ TEST_F(CheckMetricsTest, RenderIsSafeWhileRecording) {
   }
   for (int round = 0; round < 100; ++round) {
     const size_t id = static_cast<size_t>(round);
-    Add(id, Info("c" + std::to_string(round)));
+    Add(id, TestCheckInfo("c" + std::to_string(round)));
     RunRecord run = MakeRun(id, Health::kHealthy, Health::kHealthy, round);
     run.result.observations = {{"http_status_code", 200, "", ""}};
     Record(run);

@@ -8,24 +8,13 @@
 #include <thread>
 
 #include "status/status_json.h"
+#include "support/check_info.h"
 
 namespace hx {
 namespace {
 
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
-
-CheckInfo Info(std::string name, bool critical = true) {
-  CheckInfo info;
-  info.name = std::move(name);
-  info.type = "http";
-  info.target = "GET http://127.0.0.1:1/";
-  info.critical = critical;
-  info.labels = {{"team", "core"}};
-  info.interval = std::chrono::seconds(10);
-  info.timeout = std::chrono::seconds(2);
-  return info;
-}
 
 RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
                   std::optional<Health> previous = std::nullopt) {
@@ -44,7 +33,7 @@ RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
 
 std::shared_ptr<const CheckStatus> Status(bool critical, std::optional<Health> state) {
   auto status = std::make_shared<CheckStatus>();
-  status->info = std::make_shared<const CheckInfo>(Info("c", critical));
+  status->info = std::make_shared<const CheckInfo>(TestCheckInfo("c", critical));
   status->state = state;
   return status;
 }
@@ -92,8 +81,8 @@ TEST(OverallStatusNameTest, NamesEveryStatus) {
 
 TEST(StatusBoardTest, NewChecksArePendingInAddOrder) {
   StatusBoard board;
-  board.AddCheck(7, Info("b"));
-  board.AddCheck(3, Info("a", /*critical=*/false));
+  board.AddCheck(7, TestCheckInfo("b"));
+  board.AddCheck(3, TestCheckInfo("a", /*critical=*/false));
   BoardSnapshot snapshot = board.Snapshot();
   ASSERT_EQ(snapshot.checks.size(), 2u);
   EXPECT_EQ(snapshot.checks[0]->info->name, "b");
@@ -106,7 +95,7 @@ TEST(StatusBoardTest, NewChecksArePendingInAddOrder) {
 
 TEST(StatusBoardTest, RecordUpdatesStateCountersAndLastResult) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
+  board.AddCheck(0, TestCheckInfo("api"));
   RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1000.5);
   run.timed_out = true;
   run.consecutive_failures = 3;
@@ -134,7 +123,7 @@ TEST(StatusBoardTest, RecordUpdatesStateCountersAndLastResult) {
 
 TEST(StatusBoardTest, StateSinceMovesOnlyWhenTheStateChanges) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
+  board.AddCheck(0, TestCheckInfo("api"));
   board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 100));
   board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 110, Health::kHealthy));
   // A failure below the threshold: raw unhealthy, state still healthy.
@@ -147,7 +136,7 @@ TEST(StatusBoardTest, StateSinceMovesOnlyWhenTheStateChanges) {
 
 TEST(StatusBoardTest, HistoryKeepsTheLastTwentyNewestLast) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
+  board.AddCheck(0, TestCheckInfo("api"));
   for (int i = 1; i <= 25; ++i) board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, i));
   auto status = board.Find(0);
   ASSERT_EQ(status->history.size(), CheckStatus::kHistorySize);
@@ -159,13 +148,13 @@ TEST(StatusBoardTest, HistoryKeepsTheLastTwentyNewestLast) {
 
 TEST(StatusBoardTest, SnapshotIsNotChangedByLaterWrites) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
+  board.AddCheck(0, TestCheckInfo("api"));
   board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 100));
   BoardSnapshot before = board.Snapshot();
 
   board.Record(MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 200, Health::kHealthy));
   board.RecordSkip(0);
-  board.AddCheck(1, Info("db"));
+  board.AddCheck(1, TestCheckInfo("db"));
   board.RemoveCheck(0);
 
   ASSERT_EQ(before.checks.size(), 1u);
@@ -183,9 +172,9 @@ TEST(StatusBoardTest, SnapshotIsNotChangedByLaterWrites) {
 
 TEST(StatusBoardTest, RemovedAndUnknownChecksIgnoreRecords) {
   StatusBoard board;
-  board.AddCheck(0, Info("a"));
-  board.AddCheck(1, Info("b"));
-  board.AddCheck(2, Info("c"));
+  board.AddCheck(0, TestCheckInfo("a"));
+  board.AddCheck(1, TestCheckInfo("b"));
+  board.AddCheck(2, TestCheckInfo("c"));
   board.RemoveCheck(1);
   board.RemoveCheck(42);
   board.Record(MakeRun(1, Health::kHealthy, Health::kHealthy, 1));
@@ -201,9 +190,9 @@ TEST(StatusBoardTest, RemovedAndUnknownChecksIgnoreRecords) {
 
 TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
   StatusBoard board;
-  board.AddCheck(0, Info("a"));
+  board.AddCheck(0, TestCheckInfo("a"));
   board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
-  board.AddCheck(0, Info("a2"));
+  board.AddCheck(0, TestCheckInfo("a2"));
   auto status = board.Find(0);
   EXPECT_EQ(status->info->name, "a2");
   EXPECT_FALSE(status->state.has_value());
@@ -215,7 +204,7 @@ TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
 TEST(StatusBoardTest, ConcurrentReadersSeeConsistentSnapshots) {
   StatusBoard board;
   constexpr size_t kChecks = 4;
-  for (size_t id = 0; id < kChecks; ++id) board.AddCheck(id, Info("c" + std::to_string(id)));
+  for (size_t id = 0; id < kChecks; ++id) board.AddCheck(id, TestCheckInfo("c" + std::to_string(id)));
 
   std::atomic<bool> done{false};
   std::atomic<int> inconsistencies{0};
@@ -263,8 +252,8 @@ TEST(FormatRfc3339Test, FormatsUtcWithMilliseconds) {
 
 TEST(StatusJsonTest, DescribesEveryCheck) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
-  board.AddCheck(1, Info("db", /*critical=*/false));
+  board.AddCheck(0, TestCheckInfo("api"));
+  board.AddCheck(1, TestCheckInfo("db", /*critical=*/false));
   RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1714564803.25);
   run.result.detail = "slow \xff response";  // invalid UTF-8 must not throw
   run.result.observations = {{"http_status_code", 200, "", ""}};
@@ -303,8 +292,8 @@ TEST(StatusJsonTest, DescribesEveryCheck) {
 
 TEST(ReadinessJsonTest, ListsChecksUnlessTerse) {
   StatusBoard board;
-  board.AddCheck(0, Info("api"));
-  board.AddCheck(1, Info("db"));
+  board.AddCheck(0, TestCheckInfo("api"));
+  board.AddCheck(1, TestCheckInfo("db"));
   board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 5));
   auto doc = nlohmann::json::parse(RenderReadinessJson(board.Snapshot(), /*verbose=*/true));
   EXPECT_EQ(doc["status"], "pending");
