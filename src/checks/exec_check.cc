@@ -16,11 +16,11 @@
 #include "checks/perfdata.h"
 #include "io/io_context.h"
 #include "util/duration.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // "/usr/bin/foo -x y" -> "a list, e.g. [/usr/bin/foo, -x, y]".
 std::string SuggestList(const std::string& line) {

@@ -15,11 +15,11 @@
 #include "config/config.h"
 #include "io/io_context.h"
 #include "util/log.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Token characters of RFC 6750's b64token plus what `openssl rand -base64`
 // and friends produce; whitespace would be lost in the header anyway.

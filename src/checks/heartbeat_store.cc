@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "util/log.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
 
 constexpr int kFormatVersion = 1;
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "io/io_context.h"
+#include "util/quote.h"
 
 namespace hx {
 
@@ -47,7 +48,6 @@ constexpr size_t kMaxAddresses = 4;
 constexpr char kApplicationName[] = "health_exporter";
 constexpr char kMask[] = "***";
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // A query value for a detail: quoted, control characters escaped, cut at
 // kQuotedValueChars so details stay short.

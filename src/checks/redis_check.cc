@@ -23,6 +23,7 @@
 
 #include "checks/tcp_check.h"
 #include "io/io_context.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
@@ -31,7 +32,6 @@ constexpr std::string_view kUnixPrefix = "unix:";
 // Server error texts are quoted in details; long ones are cut here.
 constexpr size_t kMaxQuotedErrorChars = 120;
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // hiredis reports strerror()-style texts ("Connection refused"); details
 // start in lower case like every other check's.

@@ -12,6 +12,7 @@
 
 #include "io/io_context.h"
 #include "io/tls_client.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
@@ -66,7 +67,6 @@ std::string QuoteReceived(std::string_view data) {
   return out;
 }
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;

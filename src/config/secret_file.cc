@@ -8,13 +8,9 @@
 #include <cstring>
 
 #include "util/log.h"
+#include "util/quote.h"
 
 namespace hx::config {
-namespace {
-
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
-
-}  // namespace
 
 std::optional<std::string> ReadSecretFile(const std::string& path, std::string_view what,
                                           std::string* error) {
