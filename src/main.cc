@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--web.listen-address", options.listen_address,
                  "Address to serve /metrics, /status, /readyz, /healthz on ([host]:port)")
       ->capture_default_str();
+  app.add_option("--web.config.file", options.web_config_file,
+                 "exporter-toolkit web config file: TLS (tls_server_config) and basic auth "
+                 "(basic_auth_users with bcrypt hashes)");
   app.add_option("--storage.path", options.storage_path,
                  "Directory for state kept across restarts (last heartbeats)")
       ->capture_default_str();

@@ -17,6 +17,7 @@
 #include "checks/heartbeat_check.h"
 #include "checks/heartbeat_store.h"
 #include "config/config.h"
+#include "http/web_config.h"
 #include "http/web_server.h"
 #include "io/io_context.h"
 #include "metrics/check_metrics.h"
@@ -96,6 +97,17 @@ int Daemon::Run() {
   }
   const Config& config = *loaded.config;
 
+  std::shared_ptr<const WebSecurity> web_security;
+  if (!options_.web_config_file.empty()) {
+    std::string error;
+    web_security = LoadWebConfigFile(options_.web_config_file, &error);
+    if (!web_security) {
+      std::cerr << error << "\n";
+      log::Error("invalid web config, not starting", {{"file", options_.web_config_file}});
+      return 2;
+    }
+  }
+
   uv_loop_t loop;
   uv_loop_init(&loop);
   bool gave_up_waiting = false;
@@ -126,6 +138,7 @@ int Daemon::Run() {
     LoopState state;
     WebServerOptions web_options;
     web_options.listen_address = options_.listen_address;
+    web_options.security = web_security;
     WebServer web(web_options, board, metrics, [&state] {
       return SteadyNanos() - state.last_heartbeat.load(std::memory_order_relaxed) <
              std::chrono::nanoseconds(kLivenessWindow).count();

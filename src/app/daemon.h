@@ -17,6 +17,8 @@ namespace hx {
 struct DaemonOptions {
   std::string config_file;
   std::string listen_address = ":9841";
+  /// exporter-toolkit web config (TLS, basic auth); empty = plain HTTP.
+  std::string web_config_file;
   /// Where state that must survive a restart lives (e.g. last heartbeats).
   std::string storage_path = "data";
   /// Run only this instance's share of the checks (--shard=i/n).

@@ -20,6 +20,7 @@
 
 namespace hx {
 class HeartbeatReceiver;
+struct WebSecurity;
 }
 struct mg_connection;
 struct mg_context;
@@ -36,6 +37,9 @@ struct WebServerOptions {
   Duration request_timeout = std::chrono::seconds(10);
   /// Largest accepted request head (request line plus headers), in bytes.
   size_t max_request_size = 16384;
+  /// TLS and basic auth from --web.config.file; null serves plain HTTP to
+  /// anyone.
+  std::shared_ptr<const WebSecurity> security;
 };
 
 /// Serves the endpoints above from CivetWeb's worker threads.
