@@ -12,7 +12,7 @@ build_pkgs=(
   g++ cmake ninja-build pkg-config git
   prometheus-cpp-dev libcivetweb-dev libssl-dev libcurl4-openssl-dev libuv1-dev
   libyaml-cpp-dev libspdlog-dev libre2-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
-  libpq-dev libhiredis-dev libsystemd-dev
+  libpq-dev libhiredis-dev libsystemd-dev libcrypt-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev   # GoogleTest
