@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages health_exporter needs, and only those missing.
-# Usage: scripts/install-deps.sh build|test
+# Usage: scripts/install-deps.sh build|test|bench
 #   build: compiler, CMake and the libraries the daemon links
 #   test:  build + GoogleTest and the real servers/validators the tests start
+#   bench: build + the peer and the servers bench/run.sh starts
 # Idempotent: when everything is present it runs no apt command at all.
 set -euo pipefail
 
@@ -27,11 +28,20 @@ test_pkgs=(
   python3                     # dashboard lint and the alerting end-to-end test
   dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
 )
+bench_pkgs=(
+  prometheus-blackbox-exporter  # the peer the benchmark compares against
+  prometheus                    # scrapes both tools, as deployed
+  nginx                         # the probed target
+  wrk                           # the floor, and blackbox driven flat out
+  python3                       # bench/bench.py
+  valgrind linux-perf           # finding hot spots (bench/README.md)
+)
 
 case "$mode" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
