@@ -1,0 +1,865 @@
+#!/usr/bin/env python3
+"""health_exporter against prometheus-blackbox-exporter, side by side, on 127.0.0.1.
+
+Every figure is measured in this one run, tool runs interleaved, so the ratios
+hold on a shared, noisy machine even when absolute times drift. See
+bench/README.md for what each figure means and how it is measured.
+
+Usage: bench/bench.py --binary PATH [--quick | --full] [--only PHASE,...]
+(bench/run.sh installs what is missing, builds Release and calls this.)
+"""
+
+import argparse
+import atexit
+import concurrent.futures
+import gzip
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TICK = os.sysconf("SC_CLK_TCK")
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+class Procs:
+    """Every process the bench starts; all are killed at exit."""
+
+    def __init__(self):
+        self.procs = []
+        atexit.register(self.kill_all)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, _frame):
+        self.kill_all()
+        sys.exit(128 + signum)
+
+    def spawn(self, argv, log_path, **kw):
+        log = open(log_path, "ab")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             **kw)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, grace=5.0):
+        if p is None:
+            return
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def kill_all(self):
+        for p in list(self.procs):
+            if p.poll() is None:
+                p.kill()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.procs.clear()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args[0]} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"port {port} not listening after {timeout}s")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc (10 ms ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def http_get(port, path, accept_gzip=False, timeout=30.0):
+    """Returns (status, body bytes as sent, seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Accept-Encoding": "gzip"} if accept_gzip else {}
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    elapsed = time.perf_counter() - t0
+    encoding = resp.getheader("Content-Encoding", "")
+    conn.close()
+    return resp.status, body, elapsed, encoding
+
+
+# --------------------------------------------------------------------------
+# Prometheus text parsing (only what the bench needs)
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+
+
+def samples(text, name):
+    """Yields (labels string, value) of every sample of metric `name`."""
+    prefix = name
+    for line in text.splitlines():
+        if not line.startswith(prefix) or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        if m and m.group(1) == name:
+            yield (m.group(2) or ""), float(m.group(3))
+
+
+def metric_sum(text, name, label_filter=None):
+    return sum(v for labels, v in samples(text, name)
+               if label_filter is None or label_filter in labels)
+
+
+LE_RE = re.compile(r'le="([^"]+)"')
+
+
+def histogram(text, name, label_filter=None):
+    """{upper bound: cumulative count} summed over every series of `name`."""
+    out = {}
+    for labels, v in samples(text, name + "_bucket"):
+        if label_filter is not None and label_filter not in labels:
+            continue
+        le = float(LE_RE.search(labels).group(1))
+        out[le] = out.get(le, 0.0) + v
+    return out
+
+
+def hist_delta(after, before):
+    return {le: after[le] - before.get(le, 0.0) for le in after}
+
+
+def quantile(hist, q):
+    """histogram_quantile() as Prometheus computes it, from cumulative buckets."""
+    bounds = sorted(hist)
+    if not bounds:
+        return float("nan")
+    total = hist[bounds[-1]]
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    prev_bound, prev_count = 0.0, 0.0
+    for b in bounds:
+        c = hist[b]
+        if c >= rank:
+            if b == float("inf"):
+                return prev_bound
+            if c == prev_count:
+                return b
+            return prev_bound + (b - prev_bound) * (rank - prev_count) / (c - prev_count)
+        prev_bound, prev_count = b, c
+    return bounds[-1]
+
+
+def fraction_le(hist, bound):
+    bounds = sorted(hist)
+    total = hist[bounds[-1]] if bounds else 0
+    if total <= 0:
+        return float("nan")
+    return hist.get(bound, 0.0) / total
+
+
+# --------------------------------------------------------------------------
+# The tools
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.procs = Procs()
+        self.work = tempfile.mkdtemp(prefix="hx-bench-")
+        atexit.register(lambda: shutil.rmtree(self.work, ignore_errors=True))
+        self.results = {}
+        self.notes = []
+        self.nginx = None
+        self.nginx_port = None
+        self.hang = None
+        self.hang_port = None
+        self.seq = 0
+
+    def path(self, name):
+        self.seq += 1
+        return os.path.join(self.work, f"{self.seq:03d}-{name}")
+
+    def log(self, msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    # ---- targets
+
+    def start_nginx(self):
+        prefix = self.path("nginx")
+        os.makedirs(os.path.join(prefix, "logs"))
+        self.nginx_port = free_port()
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/tmp;
+  proxy_temp_path {prefix}/tmp;
+  fastcgi_temp_path {prefix}/tmp;
+  uwsgi_temp_path {prefix}/tmp;
+  scgi_temp_path {prefix}/tmp;
+  server {{
+    listen 127.0.0.1:{self.nginx_port} backlog=4096;
+    location = /health {{ return 200 "ok"; }}
+  }}
+}}
+""")
+        self.nginx = self.procs.spawn(["nginx", "-p", prefix, "-c", conf], prefix + "/out.log")
+        wait_port(self.nginx_port, self.nginx)
+
+    def start_hang(self):
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, "hang_server.py")],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.procs.procs.append(p)
+        self.hang_port = int(p.stdout.readline())
+        self.hang = p
+
+    # ---- health_exporter
+
+    def hx_config(self, checks, interval="5s", timeout="2s", buckets=None):
+        """checks: list of (name, kind, target) with kind http or tcp."""
+        lines = ["global:", f"  interval: {interval}", f"  timeout: {timeout}"]
+        if buckets:
+            lines.append("  duration_buckets: [" + ", ".join(str(b) for b in buckets) + "]")
+        lines.append("checks:")
+        for name, kind, target in checks:
+            lines.append(f"  - name: {name}")
+            if kind == "http":
+                lines.append(f"    http: {{url: \"{target}\"}}")
+            else:
+                lines.append(f"    tcp: {{address: \"{target}\"}}")
+        return "\n".join(lines) + "\n"
+
+    def http_checks(self, n, prefix="h", port=None):
+        port = port or self.nginx_port
+        return [(f"{prefix}{i:05d}", "http", f"http://127.0.0.1:{port}/health") for i in range(n)]
+
+    def tcp_checks(self, n, prefix="t"):
+        return [(f"{prefix}{i:05d}", "tcp", f"127.0.0.1:{self.nginx_port}") for i in range(n)]
+
+    def write(self, name, text):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def start_hx(self, config_text):
+        """Starts the daemon; returns (proc, port, seconds until it logged "started")."""
+        cfg = self.write("hx.yml", config_text)
+        port = free_port()
+        storage = self.path("hx-data")
+        logp = self.path("hx.log")
+        open(logp, "w").close()
+        t0 = time.perf_counter()
+        p = self.procs.spawn([self.args.binary, f"--config.file={cfg}",
+                              f"--web.listen-address=127.0.0.1:{port}",
+                              f"--storage.path={storage}"], logp)
+        ready = None
+        deadline = t0 + 60
+        with open(logp, "rb") as f:
+            buf = b""
+            while time.perf_counter() < deadline:
+                chunk = f.read()
+                if chunk:
+                    buf += chunk
+                    if b"msg=started" in buf:
+                        ready = time.perf_counter() - t0
+                        break
+                    buf = buf[-4096:]
+                elif p.poll() is not None:
+                    raise RuntimeError(f"health_exporter exited with {p.returncode}; see {logp}")
+                else:
+                    time.sleep(0.001)
+        if ready is None:
+            raise RuntimeError("health_exporter did not start within 60s")
+        return p, port, ready
+
+    def hx_metrics(self, port):
+        status, body, _, _ = http_get(port, "/metrics")
+        if status != 200:
+            raise RuntimeError(f"/metrics answered {status}")
+        return body.decode()
+
+    # ---- blackbox and Prometheus
+
+    def start_blackbox(self, timeout="2s"):
+        cfg = self.write("blackbox.yml", f"""modules:
+  http_2xx:
+    prober: http
+    timeout: {timeout}
+    http:
+      preferred_ip_protocol: ip4
+  tcp_connect:
+    prober: tcp
+    timeout: {timeout}
+    tcp:
+      preferred_ip_protocol: ip4
+""")
+        port = free_port()
+        t0 = time.perf_counter()
+        p = self.procs.spawn(["prometheus-blackbox-exporter", f"--config.file={cfg}",
+                              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                             self.path("blackbox.log"))
+        wait_port(port, p)
+        return p, port, time.perf_counter() - t0
+
+    def start_prometheus(self, jobs):
+        """jobs: list of scrape_config dicts (rendered as JSON, which is YAML)."""
+        cfg = self.write("prometheus.yml", json.dumps({
+            "global": {"scrape_interval": "5s", "scrape_timeout": "4s"},
+            "scrape_configs": jobs}, indent=1))
+        port = free_port()
+        p = self.procs.spawn(["prometheus", f"--config.file={cfg}",
+                              f"--storage.tsdb.path={self.path('tsdb')}",
+                              f"--web.listen-address=127.0.0.1:{port}",
+                              "--storage.tsdb.retention.time=1h", "--log.level=warn"],
+                             self.path("prometheus.log"))
+        wait_port(port, p)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http_get(port, "/-/ready", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return p, port
+
+    def blackbox_job(self, bb_port, module, targets, interval="5s"):
+        # The blackbox documentation's relabelling; one static config per
+        # target with an `n` label so equal addresses stay distinct targets.
+        return {
+            "job_name": "blackbox", "metrics_path": "/probe", "params": {"module": [module]},
+            "scrape_interval": interval, "scrape_timeout": "4s",
+            "static_configs": [{"targets": [t], "labels": {"n": str(i)}}
+                               for i, t in enumerate(targets)],
+            "relabel_configs": [
+                {"source_labels": ["__address__"], "target_label": "__param_target"},
+                {"source_labels": ["__param_target"], "target_label": "instance"},
+                {"target_label": "__address__", "replacement": f"127.0.0.1:{bb_port}"},
+            ]}
+
+    def prom_query(self, port, query, at=None):
+        path = "/api/v1/query?query=" + urllib.parse.quote(query)
+        if at is not None:
+            path += f"&time={at:.3f}"
+        status, body, _, _ = http_get(port, path)
+        data = json.loads(body)
+        if data.get("status") != "success" or not data["data"]["result"]:
+            return float("nan")
+        return float(data["data"]["result"][0]["value"][1])
+
+    # ----------------------------------------------------------------------
+    # Phases
+
+    def measure_deployed(self, tool, kind, n, warm, window):
+        """One deployed-shape run: returns dict with probes, exporter and Prometheus CPU."""
+        interval = 5
+        bb = prom = hx = None
+        try:
+            if tool == "hx":
+                checks = self.http_checks(n) if kind == "http" else self.tcp_checks(n)
+                hx, hx_port, _ = self.start_hx(self.hx_config(checks))
+                prom, prom_port = self.start_prometheus([{
+                    "job_name": "hx", "static_configs": [{"targets": [f"127.0.0.1:{hx_port}"]}]}])
+                exporter = hx
+            else:
+                bb, bb_port, _ = self.start_blackbox()
+                if kind == "http":
+                    targets = [f"http://127.0.0.1:{self.nginx_port}/health"] * n
+                    module = "http_2xx"
+                else:
+                    targets = [f"127.0.0.1:{self.nginx_port}"] * n
+                    module = "tcp_connect"
+                prom, prom_port = self.start_prometheus(
+                    [self.blackbox_job(bb_port, module, targets)])
+                exporter = bb
+            time.sleep(warm)
+            count0 = (metric_sum(self.hx_metrics(hx_port), "health_check_runs_total")
+                      if tool == "hx" else 0)
+            e0, p0, t0 = cpu_seconds(exporter.pid), cpu_seconds(prom.pid), time.monotonic()
+            wall0 = time.time()
+            time.sleep(window)
+            e1, p1, t1 = cpu_seconds(exporter.pid), cpu_seconds(prom.pid), time.monotonic()
+            wall1 = time.time()
+            if tool == "hx":
+                count1 = metric_sum(self.hx_metrics(hx_port), "health_check_runs_total")
+            else:
+                # Every scrape is one probe: count the samples of `up` whose
+                # timestamps fall in the window (first scrapes included).
+                time.sleep(5)  # let scrapes that started in the window land
+                count1 = self.prom_query(
+                    prom_port, f'sum(count_over_time(up{{job="blackbox"}}[{wall1 - wall0:.3f}s]))',
+                    at=wall1)
+            probes = count1 - count0
+            ok = float("nan")
+            if tool == "bb":
+                ok = self.prom_query(prom_port, "avg(probe_success)")
+            else:
+                text = self.hx_metrics(hx_port)
+                healthy = metric_sum(text, "health_check_runs_total", 'status="healthy"')
+                ok = healthy / max(1.0, metric_sum(text, "health_check_runs_total"))
+            return {"probes": probes, "exporter_cpu": e1 - e0, "prom_cpu": p1 - p0,
+                    "seconds": t1 - t0, "expected": n / interval * (t1 - t0), "ok": ok}
+        finally:
+            self.procs.stop(prom)
+            self.procs.stop(hx)
+            self.procs.stop(bb)
+
+    def phase_cpu(self):
+        a = self.args
+        n = 1000  # 200 probes/s at a 5 s interval
+        reps = 1 if a.quick else 2
+        window = 10 if a.quick else 20
+        for kind in ("http", "tcp"):
+            acc = {t: {"probes": 0, "exporter_cpu": 0, "prom_cpu": 0} for t in ("hx", "bb")}
+            for rep in range(reps):
+                order = ("hx", "bb") if rep % 2 == 0 else ("bb", "hx")
+                for tool in order:
+                    r = self.measure_deployed(tool, kind, n, warm=10, window=window)
+                    self.log(f"cpu {kind} {tool}: {r['probes']:.0f} probes "
+                             f"(expected {r['expected']:.0f}, success {r['ok']:.3f}), "
+                             f"exporter {r['exporter_cpu']:.2f}s, prometheus {r['prom_cpu']:.2f}s")
+                    for k in acc[tool]:
+                        acc[tool][k] += r[k]
+            for tool in ("hx", "bb"):
+                p = max(acc[tool]["probes"], 1)
+                self.results[f"cpu_{kind}_{tool}"] = acc[tool]["exporter_cpu"] / p * 1e6
+                self.results[f"sys_{kind}_{tool}"] = (
+                    (acc[tool]["exporter_cpu"] + acc[tool]["prom_cpu"]) / p * 1e6)
+
+    def phase_floor(self):
+        """nginx and wrk CPU per new-connection request: the floor."""
+        url = f"http://127.0.0.1:{self.nginx_port}/health"
+        n0 = cpu_seconds(self.nginx.pid)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(["wrk", "-t1", "-c4", "-d5s", "-H", "Connection: close", url],
+                             capture_output=True, text=True).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        n1 = cpu_seconds(self.nginx.pid)
+        m = re.search(r"(\d+) requests in", out)
+        reqs = int(m.group(1)) if m else 0
+        wrk_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if reqs:
+            self.results["floor_wrk"] = wrk_cpu / reqs * 1e6
+            self.results["floor_nginx"] = (n1 - n0) / reqs * 1e6
+        self.log(f"floor: {reqs} requests, wrk {wrk_cpu:.2f}s, nginx {n1 - n0:.2f}s")
+
+    def hx_step(self, n, warm, window):
+        """n HTTP checks at a 1 s interval, no Prometheus: runs/s, lateness, CPU."""
+        p = None
+        try:
+            p, port, _ = self.start_hx(self.hx_config(self.http_checks(n), "1s", "1s"))
+            time.sleep(warm)
+            m0 = self.hx_metrics(port)
+            c0, t0 = cpu_seconds(p.pid), time.monotonic()
+            time.sleep(window)
+            c1, t1 = cpu_seconds(p.pid), time.monotonic()
+            m1 = self.hx_metrics(port)
+            runs = metric_sum(m1, "health_check_runs_total") - metric_sum(m0, "health_check_runs_total")
+            skipped = (metric_sum(m1, "health_check_skipped_runs_total") -
+                       metric_sum(m0, "health_check_skipped_runs_total"))
+            late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                              histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+            return {"rate": runs / (t1 - t0), "skipped": skipped, "p99": quantile(late, 0.99),
+                    "cores": (c1 - c0) / (t1 - t0), "cpu_per_run": (c1 - c0) / max(runs, 1)}
+        finally:
+            self.procs.stop(p)
+
+    def phase_ceiling(self):
+        a = self.args
+        window = 5 if a.quick else 8
+        best = None
+        last_fail = None
+        steps = [2000, 4000, 6000, 8000, 11000, 15000, 20000]
+        for n in steps:
+            r = self.hx_step(n, warm=3, window=window)
+            passed = r["p99"] <= 0.05 and r["skipped"] == 0 and r["rate"] >= 0.97 * n
+            self.log(f"ceiling hx {n}/s: {r['rate']:.0f} runs/s, p99 {r['p99'] * 1e3:.1f} ms, "
+                     f"skipped {r['skipped']:.0f}, {r['cores']:.2f} cores, "
+                     f"{r['cpu_per_run'] * 1e6:.0f} us/run -> {'ok' if passed else 'FAIL'}")
+            if passed:
+                best = (n, r)
+            else:
+                last_fail = n
+                break
+        if best and last_fail and not a.quick:
+            mid = (best[0] + last_fail) // 2
+            r = self.hx_step(mid, warm=3, window=window)
+            passed = r["p99"] <= 0.05 and r["skipped"] == 0 and r["rate"] >= 0.97 * mid
+            self.log(f"ceiling hx {mid}/s: {r['rate']:.0f} runs/s, p99 {r['p99'] * 1e3:.1f} ms, "
+                     f"skipped {r['skipped']:.0f} -> {'ok' if passed else 'FAIL'}")
+            if passed:
+                best = (mid, r)
+        if best:
+            self.results["ceiling_hx"] = best[1]["rate"]
+            self.results["sat_cpu_hx"] = best[1]["cpu_per_run"] * 1e6
+        # blackbox: driven flat out by wrk (keep-alive, 64 connections), no
+        # Prometheus: the most generous setting for it.
+        bb = None
+        try:
+            bb, bb_port, _ = self.start_blackbox()
+            for module, target in (("http_2xx", f"http://127.0.0.1:{self.nginx_port}/health"),
+                                   ("tcp_connect", f"127.0.0.1:{self.nginx_port}")):
+                url = (f"http://127.0.0.1:{bb_port}/probe?module={module}&target=" +
+                       urllib.parse.quote(target, safe=""))
+                c0 = cpu_seconds(bb.pid)
+                out = subprocess.run(["wrk", "-t2", "-c64", f"-d{window}s", url],
+                                     capture_output=True, text=True).stdout
+                c1 = cpu_seconds(bb.pid)
+                m = re.search(r"(\d+) requests in ([\d.]+)s", out)
+                reqs, secs = (int(m.group(1)), float(m.group(2))) if m else (0, 1.0)
+                kind = "http" if module == "http_2xx" else "tcp"
+                self.results[f"ceiling_bb_{kind}"] = reqs / secs
+                self.results[f"sat_cpu_bb_{kind}"] = (c1 - c0) / max(reqs, 1) * 1e6
+                self.log(f"ceiling bb {kind}: {reqs / secs:.0f} probes/s, "
+                         f"{(c1 - c0) / secs:.2f} cores, {(c1 - c0) / max(reqs, 1) * 1e6:.0f} us/probe")
+        finally:
+            self.procs.stop(bb)
+
+    def phase_scale(self):
+        a = self.args
+        n = 10000
+        window = 300 if a.full else (30 if a.quick else 60)
+        hx = prom = None
+        try:
+            hx, port, ready = self.start_hx(self.hx_config(self.http_checks(n)))
+            prom, prom_port = self.start_prometheus([{
+                "job_name": "hx", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}])
+            time.sleep(7)
+            m0 = self.hx_metrics(port)
+            c0, t0 = cpu_seconds(hx.pid), time.monotonic()
+            rss_max = 0
+            while time.monotonic() < t0 + window:
+                rss_max = max(rss_max, rss_bytes(hx.pid))
+                time.sleep(1)
+            c1, t1 = cpu_seconds(hx.pid), time.monotonic()
+            m1 = self.hx_metrics(port)
+            runs = metric_sum(m1, "health_check_runs_total") - metric_sum(m0, "health_check_runs_total")
+            skipped = (metric_sum(m1, "health_check_skipped_runs_total") -
+                       metric_sum(m0, "health_check_skipped_runs_total"))
+            late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                              histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+            r = self.results
+            r["scale_window"] = t1 - t0
+            r["scale_rate"] = runs / (t1 - t0)
+            r["scale_cores"] = (c1 - c0) / (t1 - t0)
+            r["scale_rss"] = rss_max
+            r["scale_skipped"] = skipped
+            r["scale_p99"] = quantile(late, 0.99)
+            r["scale_le10"] = fraction_le(late, 0.01)
+            self.log(f"scale: {runs / (t1 - t0):.0f} runs/s, {r['scale_cores']:.3f} cores, "
+                     f"RSS {rss_max / 2**20:.0f} MB, skipped {skipped:.0f}, "
+                     f"lateness p99 {r['scale_p99'] * 1e3:.1f} ms ({r['scale_le10'] * 100:.2f}% <= 10 ms)")
+            # Scrapes while the checks run.
+            plain, zipped = [], []
+            for _ in range(5 if a.quick else 10):
+                status, body, secs, enc = http_get(port, "/metrics")
+                plain.append((secs, len(body)))
+                status, zbody, zsecs, zenc = http_get(port, "/metrics", accept_gzip=True)
+                zipped.append((zsecs, len(zbody), zenc))
+                time.sleep(0.3)
+            r["render_p50"] = statistics.median(s for s, _ in plain)
+            r["render_gz_p50"] = statistics.median(s for s, _, _ in zipped)
+            r["bytes_per_check"] = statistics.median(b for _, b in plain) / n
+            r["gz_bytes_per_check"] = statistics.median(b for _, b, _ in zipped) / n
+            r["gzip_used"] = all(e == "gzip" for _, _, e in zipped)
+            r["prom_scrape_hx"] = self.prom_query(
+                prom_port, 'avg_over_time(scrape_duration_seconds{job="hx"}[5m])')
+            self.log(f"render: plain p50 {r['render_p50'] * 1e3:.1f} ms, gzip p50 "
+                     f"{r['render_gz_p50'] * 1e3:.1f} ms (gzip used: {r['gzip_used']}), "
+                     f"{r['bytes_per_check']:.0f} B/check plain, {r['gz_bytes_per_check']:.0f} B/check gzip, "
+                     f"Prometheus scrape_duration {r['prom_scrape_hx'] * 1e3:.1f} ms")
+        finally:
+            self.procs.stop(prom)
+            self.procs.stop(hx)
+
+    def phase_timeouts(self):
+        a = self.args
+        window = 12 if a.quick else 20
+        buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 1.99, 2.0, 2.001, 2.0025,
+                   2.005, 2.01, 2.02, 2.05, 2.1, 2.5, 5]
+        healthy = self.http_checks(1000, prefix="ok")
+        hung = self.http_checks(1000, prefix="hung", port=self.hang_port)
+        out = {}
+        for label, checks in (("baseline", healthy), ("with_hung", healthy + hung)):
+            p = None
+            try:
+                p, port, _ = self.start_hx(self.hx_config(checks, "5s", "2s", buckets))
+                time.sleep(7)
+                m0 = self.hx_metrics(port)
+                time.sleep(window)
+                m1 = self.hx_metrics(port)
+                late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                                  histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+                out[label] = quantile(late, 0.99)
+                if label == "with_hung":
+                    dur = hist_delta(
+                        histogram(m1, "health_check_duration_seconds", 'check="hung'),
+                        histogram(m0, "health_check_duration_seconds", 'check="hung'))
+                    out["hung_p99"] = quantile(dur, 0.99)
+                    out["hung_count"] = dur[float("inf")]
+                    out["hung_timeouts"] = (metric_sum(m1, "health_check_timeouts_total") -
+                                            metric_sum(m0, "health_check_timeouts_total"))
+                    okdur = hist_delta(
+                        histogram(m1, "health_check_duration_seconds", 'check="ok'),
+                        histogram(m0, "health_check_duration_seconds", 'check="ok'))
+                    out["ok_p99_duration"] = quantile(okdur, 0.99)
+            finally:
+                self.procs.stop(p)
+        r = self.results
+        r["hung_over_p99"] = out["hung_p99"] - 2.0
+        r["late_baseline"] = out["baseline"]
+        r["late_with_hung"] = out["with_hung"]
+        self.log(f"timeouts: {out['hung_count']:.0f} hung attempts, {out['hung_timeouts']:.0f} "
+                 f"timeouts, p99 duration {out['hung_p99']:.4f}s; lateness p99 "
+                 f"{out['baseline'] * 1e3:.1f} ms without, {out['with_hung'] * 1e3:.1f} ms with hung")
+        # blackbox: 200 probes of the hung target, 100 at a time; how long
+        # past its 2 s timeout does each answer?
+        bb = None
+        try:
+            bb, bb_port, _ = self.start_blackbox(timeout="2s")
+            target = urllib.parse.quote(f"http://127.0.0.1:{self.hang_port}/health", safe="")
+
+            def probe(_):
+                return http_get(bb_port, f"/probe?module=http_2xx&target={target}", timeout=10)[2]
+
+            with concurrent.futures.ThreadPoolExecutor(100) as pool:
+                times = sorted(pool.map(probe, range(200)))
+            r["bb_hung_over_p99"] = times[int(0.99 * len(times)) - 1] - 2.0
+            self.log(f"timeouts bb: p50 {statistics.median(times):.4f}s, p99 "
+                     f"{times[int(0.99 * len(times)) - 1]:.4f}s")
+        finally:
+            self.procs.stop(bb)
+
+    def phase_startup(self):
+        a = self.args
+        reps = 2 if a.quick else 3
+        r = self.results
+        ready = {1000: [], 10000: []}
+        rss = {}
+        for n in (1000, 10000):
+            for buckets, key in ((None, "default"), ([5], "one")):
+                for rep in range(reps if key == "default" else 1):
+                    p = None
+                    try:
+                        p, port, secs = self.start_hx(self.hx_config(self.http_checks(n),
+                                                                     buckets=buckets))
+                        if key == "default":
+                            ready[n].append(secs)
+                        if rep == 0:
+                            # Every check has run once after one interval.
+                            time.sleep(6)
+                            self.hx_metrics(port)
+                            rss[(n, key)] = rss_bytes(p.pid)
+                    finally:
+                        self.procs.stop(p)
+        r["ready_1k"] = statistics.median(ready[1000])
+        r["ready_10k"] = statistics.median(ready[10000])
+        for key in ("default", "one"):
+            r[f"rss_per_check_{key}"] = (rss[(10000, key)] - rss[(1000, key)]) / 9000
+        cfg = self.write("check10k.yml", self.hx_config(self.http_checks(10000)))
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            rc = subprocess.run([self.args.binary, "--check-config", f"--config.file={cfg}"],
+                                capture_output=True).returncode
+            times.append(time.perf_counter() - t0)
+            if rc != 0:
+                raise RuntimeError(f"--check-config exited with {rc}")
+        r["check_config_10k"] = statistics.median(times)
+        bb_times = []
+        for _ in range(reps):
+            bb, _, secs = self.start_blackbox()
+            bb_times.append(secs)
+            self.procs.stop(bb)
+        r["ready_bb"] = statistics.median(bb_times)
+        self.log(f"startup: ready {ready}, check-config {times}, RSS {rss}, blackbox {bb_times}")
+
+
+# --------------------------------------------------------------------------
+# The table
+
+
+def fmt(v, unit=""):
+    if v is None or (isinstance(v, float) and v != v):
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 100:
+        s = f"{v:,.0f}"
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return s + unit
+
+
+def table(r):
+    rows = []
+
+    def row(figure, hx, bb, unit, goal, met, ratio=True):
+        ratio_s = "n/a"
+        if ratio and isinstance(hx, (int, float)) and isinstance(bb, (int, float)) and hx and bb:
+            if hx == hx and bb == bb:
+                ratio_s = f"{bb / hx:.1f}x"
+        met_s = "n/a" if met is None else ("yes" if met else "NO")
+        rows.append((figure, fmt(hx, unit), fmt(bb, unit), ratio_s, goal, met_s))
+
+    g = r.get
+    if "cpu_http_hx" in r:
+        row("1 HTTP probe, exporter CPU (deployed)", g("cpu_http_hx"), g("cpu_http_bb"), " us",
+            "<= 100 us", g("cpu_http_hx") <= 100)
+        row("1 TCP probe, exporter CPU (deployed)", g("cpu_tcp_hx"), g("cpu_tcp_bb"), " us",
+            "<= 40 us", g("cpu_tcp_hx") <= 40)
+        row("1 HTTP probe, exporter+Prometheus CPU", g("sys_http_hx"), g("sys_http_bb"), " us",
+            "", None)
+        row("1 TCP probe, exporter+Prometheus CPU", g("sys_tcp_hx"), g("sys_tcp_bb"), " us",
+            "", None)
+    if "floor_wrk" in r:
+        row("floor: wrk client CPU/new-conn request", g("floor_wrk"), None, " us", "ref", None,
+            ratio=False)
+        row("floor: nginx CPU/new-conn request", g("floor_nginx"), None, " us", "ref", None,
+            ratio=False)
+    if "scale_cores" in r:
+        bb_est = g("cpu_http_bb", float("nan")) * g("scale_rate", 0) / 1e6
+        row(f"2 10k HTTP @5s ({g('scale_window'):.0f}s): cores (bb: est.)", g("scale_cores"),
+            bb_est, "", "<= 0.3", g("scale_cores") <= 0.3)
+        row("2 10k HTTP @5s: probes/s", g("scale_rate"), None, "", "2,000",
+            g("scale_rate") >= 1950, ratio=False)
+        row("2 10k HTTP @5s: RSS", g("scale_rss") / 2**20, None, " MB", "< 150 MB",
+            g("scale_rss") < 150 * 2**20, ratio=False)
+        row("2 10k HTTP @5s: skipped runs", g("scale_skipped"), None, "", "0",
+            g("scale_skipped") == 0, ratio=False)
+        row("2 10k HTTP @5s: lateness p99", g("scale_p99") * 1e3, None, " ms", "<= 10 ms",
+            g("scale_p99") <= 0.010, ratio=False)
+    if "ceiling_hx" in r or "ceiling_bb_http" in r:
+        row("2 ceiling HTTP probes/s (hx p99<=50ms; bb wrk)", g("ceiling_hx"),
+            g("ceiling_bb_http"), "/s", "", None)
+        if g("ceiling_hx") and g("ceiling_bb_http"):
+            rows[-1] = rows[-1][:3] + (f"{g('ceiling_hx') / g('ceiling_bb_http'):.1f}x",) + rows[-1][4:]
+        row("2 saturated CPU per HTTP probe", g("sat_cpu_hx"), g("sat_cpu_bb_http"), " us", "",
+            None)
+        row("2 bb ceiling TCP probes/s (wrk)", None, g("ceiling_bb_tcp"), "/s", "", None,
+            ratio=False)
+    if "hung_over_p99" in r:
+        row("3 hung check reports after 2s timeout +p99", g("hung_over_p99") * 1e3,
+            g("bb_hung_over_p99") * 1e3, " ms", "<= 10 ms", g("hung_over_p99") <= 0.010)
+        row("3 lateness p99: 1k healthy / +1k hung", f"{g('late_baseline') * 1e3:.2f} / "
+            f"{g('late_with_hung') * 1e3:.2f} ms", None, "", "unchanged",
+            g("late_with_hung") <= max(g("late_baseline") * 1.5, g("late_baseline") + 0.002),
+            ratio=False)
+    if "render_p50" in r:
+        row("4 /metrics 10k checks render p50", g("render_p50") * 1e3, None, " ms", "<= 50 ms",
+            g("render_p50") <= 0.050, ratio=False)
+        row("4 /metrics 10k checks gzip p50", g("render_gz_p50") * 1e3, None, " ms", "gzip",
+            bool(g("gzip_used")), ratio=False)
+        row("4 bytes per check plain / gzip",
+            f"{g('bytes_per_check'):.0f} / {g('gz_bytes_per_check'):.0f} B", None, "", "", None,
+            ratio=False)
+        row("4 Prometheus scrape_duration_seconds", g("prom_scrape_hx") * 1e3, None, " ms", "",
+            None, ratio=False)
+    if "ready_1k" in r:
+        row("5 ready with 1,000 checks", g("ready_1k") * 1e3, g("ready_bb") * 1e3, " ms",
+            "<= 100 ms", g("ready_1k") <= 0.1, ratio=False)
+        row("5 ready with 10,000 checks", g("ready_10k") * 1e3, g("ready_bb") * 1e3, " ms",
+            "<= 1000 ms", g("ready_10k") <= 1.0, ratio=False)
+        row("5 --check-config 10,000 checks", g("check_config_10k") * 1e3, None, " ms",
+            "<= 1000 ms", g("check_config_10k") <= 1.0, ratio=False)
+        row("6 RSS per added check (default buckets)", g("rss_per_check_default") / 1024, None,
+            " KB", "", None, ratio=False)
+        row("6 RSS per added check (1 bucket)", g("rss_per_check_one") / 1024, None, " KB",
+            "<= 4 KB", g("rss_per_check_one") <= 4096, ratio=False)
+    header = ("figure", "health_exporter", "blackbox", "ratio", "goal", "met?")
+    widths = [max(len(x[i]) for x in rows + [header]) for i in range(6)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for x in rows:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(x, widths)) + " |")
+    return "\n".join(lines)
+
+
+PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", required=True, help="health_exporter built in Release")
+    ap.add_argument("--quick", action="store_true", help="short windows (~4 min)")
+    ap.add_argument("--full", action="store_true", help="5-minute scale run")
+    ap.add_argument("--only", default=",".join(PHASES), help="comma-separated phases: " +
+                    ",".join(PHASES))
+    ap.add_argument("--json", help="also write the raw figures here")
+    args = ap.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    b = Bench(args)
+    b.start_nginx()
+    b.start_hang()
+    started = time.monotonic()
+    try:
+        for phase in args.only.split(","):
+            b.log(f"phase {phase}")
+            getattr(b, "phase_" + phase)()
+    finally:
+        b.procs.kill_all()
+    print()
+    print(f"health_exporter vs prometheus-blackbox-exporter, {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+          f"bench took {time.monotonic() - started:.0f}s")
+    print("ratio = blackbox / health_exporter (how many times more it costs), "
+          "except the ceiling row (health_exporter / blackbox)")
+    print(table(b.results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(b.results, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
