@@ -234,7 +234,7 @@ std::optional<std::string> HeartbeatStore::Persist(const std::string& text, uint
   if (generation <= written_generation_ && written_generation_ != 0) return std::nullopt;
 
   std::optional<std::string> error;
-  auto fail = [&](std::string what, int err) { error = what + ": " + ErrnoText(err); };
+  auto fail = [&](const std::string& what, int err) { error = what + ": " + ErrnoText(err); };
 
   std::error_code ec;
   std::filesystem::create_directories(state_dir_, ec);
