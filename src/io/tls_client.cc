@@ -81,7 +81,8 @@ std::shared_ptr<const TlsClientContext> TlsClientContext::Create(const TlsClient
 
 TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
 
-TlsClient::TlsClient(std::shared_ptr<const TlsClientContext> context, std::string server_name)
+TlsClient::TlsClient(std::shared_ptr<const TlsClientContext> context,
+                     const std::string& server_name)
     : context_(std::move(context)) {
   ssl_ = SSL_new(context_->native());
   if (ssl_ == nullptr) {

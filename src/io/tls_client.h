@@ -56,7 +56,7 @@ class TlsClient {
  public:
   /// `server_name` is sent as SNI (unless it is an IP address) and, when the
   /// context verifies peers, checked against the certificate (DNS name or IP).
-  TlsClient(std::shared_ptr<const TlsClientContext> context, std::string server_name);
+  TlsClient(std::shared_ptr<const TlsClientContext> context, const std::string& server_name);
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
