@@ -17,6 +17,9 @@ class UvTimer final : public Timer {
     uv_timer_init(loop_, handle_);
     handle_->data = this;
   }
+  // Owns the libuv handle, whose data points back at this object.
+  UvTimer(const UvTimer&) = delete;
+  UvTimer& operator=(const UvTimer&) = delete;
 
   ~UvTimer() override {
     uv_timer_stop(handle_);
