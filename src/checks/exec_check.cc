@@ -162,6 +162,9 @@ CheckType ExecCheckType() {
 // keeps in its list of children) outlives the child, which is always reaped.
 class ExecCheck::Attempt {
  public:
+  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
+  // byte is read, and zeroing 64 KiB for every attempt would be wasted work.
+  // cppcheck-suppress uninitMemberVar
   Attempt(ExecCheck* owner, DoneCallback done)
       : owner_(owner),
         done_(std::move(done)),

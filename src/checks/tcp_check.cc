@@ -171,6 +171,9 @@ CheckType TcpCheckType() {
 // handle's memory must outlive its close callback.
 class TcpCheck::Attempt {
  public:
+  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
+  // byte is read, and zeroing it for every attempt would be wasted work.
+  // cppcheck-suppress uninitMemberVar
   Attempt(TcpCheck* owner, DoneCallback done)
       : owner_(owner),
         done_(std::move(done)),
