@@ -152,7 +152,7 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
       std::string error;
       if (path->empty()) {
         reader.Error("token_file", "must not be empty");
-      } else if (auto token = config::ReadSecretFile(*path, "token", &error)) {
+      } else if (auto token = config::ReadSecretFile(reader.context(), *path, "token", &error)) {
         if (CheckToken(reader, "token_file", *token, "the token in " + Quote(*path))) {
           settings.token = std::move(*token);
         }

@@ -133,8 +133,9 @@ std::string SanitizeDsnError(std::string message, const std::string& dsn) {
   return out;
 }
 
-std::optional<std::string> ReadPasswordFile(const std::string& path, std::string* error) {
-  std::optional<std::string> password = config::ReadSecretFile(path, "password", error);
+std::optional<std::string> ReadPasswordFile(config::ParseContext& ctx, const std::string& path,
+                                            std::string* error) {
+  std::optional<std::string> password = config::ReadSecretFile(ctx, path, "password", error);
   if (password && password->empty()) {
     *error = "password file " + Quote(path) + " is empty";
     return std::nullopt;
@@ -315,7 +316,7 @@ std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReade
   bool password_ok = true;
   if (auto path = reader.String("password_file")) {
     std::string error;
-    password = ReadPasswordFile(*path, &error);
+    password = ReadPasswordFile(reader.context(), *path, &error);
     if (!password) {
       password_ok = false;
       reader.Error("password_file", error);

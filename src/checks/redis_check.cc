@@ -226,7 +226,7 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
         reader.Error("password_file", "must not be empty");
       } else {
         std::string error;
-        if (auto password = config::ReadSecretFile(*path, "password", &error)) {
+        if (auto password = config::ReadSecretFile(reader.context(), *path, "password", &error)) {
           if (password->empty()) {
             reader.Error("password_file", "password file " + Quote(*path) + " is empty");
           } else {

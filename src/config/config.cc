@@ -8,9 +8,15 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <queue>
+#include <tuple>
 #include <unordered_map>
+
+#include <sys/stat.h>
+
+#include "util/sha256.h"
 
 namespace hx {
 namespace {
@@ -200,6 +206,7 @@ std::vector<std::pair<std::string, std::string>> ReadLabels(MapReader& check) {
 // only be resolved once every check has been read.
 struct DependencyRef {
   std::string name;
+  std::string file;
   Mark mark;
   std::string path;  // e.g. "checks[0].depends_on[1]"
 };
@@ -239,7 +246,7 @@ void ReadDependsOn(MapReader& reader, CheckDependencies& out) {
   const std::string path = reader.PathOf("depends_on");
   ParseContext& ctx = reader.context();
   if (node->IsScalar()) {
-    out.refs.push_back({node->Scalar(), MarkOf(*node), path});
+    out.refs.push_back({node->Scalar(), ctx.file(), MarkOf(*node), path});
     return;
   }
   if (!node->IsSequence()) {
@@ -256,17 +263,24 @@ void ReadDependsOn(MapReader& reader, CheckDependencies& out) {
                 "expected a check name, got " + Describe(item));
       continue;
     }
-    out.refs.push_back({item.Scalar(), MarkOf(item), item_path});
+    out.refs.push_back({item.Scalar(), ctx.file(), MarkOf(item), item_path});
   }
 }
 
 // The closest check name to `name` for a hint, or nullptr; ties go to the
 // alphabetically first (names are iterated sorted).
+// Where a check name was defined, for "duplicate check name" messages.
+struct NameSite {
+  std::string file;
+  int line = 0;
+};
+using NameSites = std::map<std::string, NameSite>;
+
 const std::string* ClosestName(const std::string& name, const std::string& exclude,
-                               const std::map<std::string, int>& names) {
+                               const std::map<std::string, NameSite>& names) {
   const std::string* best = nullptr;
   size_t best_distance = 3;  // as for unknown keys: more edits is a different word
-  for (const auto& [candidate, line] : names) {
+  for (const auto& [candidate, site] : names) {
     if (candidate == exclude) continue;
     const size_t distance = EditDistance(name, candidate);
     if (distance < best_distance && distance < candidate.size()) {
@@ -284,7 +298,7 @@ const std::string* ClosestName(const std::string& name, const std::string& exclu
 // first check in file order, at that check's `depends_on` item that starts
 // it. Runs in O(checks + dependencies), apart from the hints for unknown names.
 void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
-                          const std::map<std::string, int>& name_lines, ParseContext& ctx) {
+                          const NameSites& name_lines, ParseContext& ctx) {
   const size_t n = entries.size();
   std::unordered_map<std::string_view, size_t> node_of;
   node_of.reserve(n);
@@ -300,12 +314,12 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
     for (size_t r = 0; r < entry.refs.size(); ++r) {
       const DependencyRef& ref = entry.refs[r];
       if (!entry.check.empty() && ref.name == entry.check) {
-        ctx.Error(ref.mark, ref.path, "a check cannot depend on itself");
+        ctx.Error(ref.file, ref.mark, ref.path, "a check cannot depend on itself");
         continue;
       }
       if (auto [first, inserted] = first_listed.emplace(ref.name, r); !inserted) {
         const std::string& first_path = entry.refs[first->second].path;
-        ctx.Error(ref.mark, ref.path,
+        ctx.Error(ref.file, ref.mark, ref.path,
                   "duplicate dependency " + Quote(ref.name) + " (first listed at " +
                       first_path.substr(first_path.rfind('.') + 1) + ")");
         continue;
@@ -316,7 +330,7 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
         if (const std::string* hint = ClosestName(ref.name, entry.check, name_lines)) {
           message += " (did you mean " + Quote(*hint) + "?)";
         }
-        ctx.Error(ref.mark, ref.path, std::move(message));
+        ctx.Error(ref.file, ref.mark, ref.path, std::move(message));
         continue;
       }
       if (!entry.check.empty()) edges[i].emplace_back(target->second, r);
@@ -406,11 +420,34 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
     for (const auto& [w, ref] : edges[first]) {
       if (w == next) {
         const DependencyRef& at = entries[first].refs[ref];
-        ctx.Error(at.mark, at.path, std::move(message));
+        ctx.Error(at.file, at.mark, at.path, std::move(message));
         break;
       }
     }
   }
+}
+
+// See CheckConfig::fingerprint. The entry's YAML as written (${VAR}
+// references, not their values: the environment does not change under a
+// running process) plus what it inherited and the secret files' digests.
+std::string Fingerprint(const YAML::Node& node, const CheckConfig& check,
+                        const GlobalConfig& global, const std::string& external_inputs) {
+  Sha256 digest;
+  digest.Update(YAML::Dump(node));
+  auto add = [&](std::string_view piece) {
+    digest.Update(std::string_view("\0", 1));
+    digest.Update(piece);
+  };
+  auto add_duration = [&](std::optional<Duration> d) {
+    add(d ? std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(*d).count()) : "-");
+  };
+  add_duration(check.interval);
+  add_duration(check.timeout);
+  add_duration(check.degraded_latency);
+  add_duration(check.unhealthy_interval);
+  for (double bound : global.duration_buckets) add(std::to_string(bound));
+  add(external_inputs);
+  return digest.FinishHex();
 }
 
 // Reads one entry of `checks:`. Returns nullopt when it had errors.
@@ -419,14 +456,16 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
 // that other checks naming it are judged against its real dependencies.
 std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
                                      const GlobalConfig& global, const CheckTypeRegistry& types,
-                                     std::map<std::string, int>& name_lines,
-                                     CheckDependencies& dependencies, ParseContext& ctx) {
+                                     NameSites& name_lines, CheckDependencies& dependencies,
+                                     ParseContext& ctx) {
   const std::string path = "checks[" + std::to_string(index) + "]";
   MapReader reader(node, path, ctx);
   if (!reader.valid()) return std::nullopt;
   const size_t errors_before = ctx.errors().size();
+  ctx.TakeExternalInputs();  // only this entry's secret files count
 
   CheckConfig check;
+  check.file = ctx.file();
   check.mark = MarkOf(node);
   if (reader.Require("name")) {
     // Not expanded: a name is an identifier in metrics, not a place for secrets.
@@ -438,11 +477,13 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
         // "." and ".." would be path segments in /heartbeat/<name>.
         reader.Error("name", "invalid check name " + Quote(*name) +
                                  ": it needs at least one letter, digit, \"_\" or \"-\"");
-      } else if (auto [first, inserted] =
-                     name_lines.emplace(*name, MarkOf(*reader.Node("name")).line);
+      } else if (auto [first, inserted] = name_lines.emplace(
+                     *name, NameSite{ctx.file(), MarkOf(*reader.Node("name")).line});
                  !inserted) {
-        reader.Error("name", "duplicate check name " + Quote(*name) + " (first defined at line " +
-                                 std::to_string(first->second) + ")");
+        const NameSite& site = first->second;
+        reader.Error("name", "duplicate check name " + Quote(*name) + " (first defined at " +
+                                 (site.file == ctx.file() ? "line " : site.file + ":") +
+                                 std::to_string(site.line) + ")");
       } else {
         check.name = *name;
         dependencies.check = *name;
@@ -561,19 +602,72 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
   reader.Finish();
 
   if (ctx.errors().size() != errors_before) return std::nullopt;
+  check.fingerprint = Fingerprint(node, check, global, ctx.TakeExternalInputs());
   return check;
 }
 
-void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseContext& ctx,
-                Config& config) {
-  if (!root.IsDefined() || root.IsNull()) {
-    ctx.Error(Mark{1, 1}, "", "the config is empty: expected a mapping with a \"checks\" list");
-    return;
-  }
-  MapReader top(root, "", ctx);
-  if (!top.valid()) return;
+// One file of a config.
+struct Source {
+  std::string file;
+  std::string text;
+};
 
-  if (auto global = top.Node("global")) {
+// Reads the files of one config into `config`. A single file must have
+// `checks:`; the files of a directory (`directory` true) are drop-ins that
+// may leave it out, as long as the merged config has a check.
+void ReadSources(const std::vector<Source>& sources, bool directory, const CheckTypeRegistry& types,
+                 ParseContext& ctx, Config& config) {
+  struct Document {
+    std::string file;
+    YAML::Node root;
+  };
+  std::vector<Document> documents;
+  for (const Source& source : sources) {
+    ctx.set_file(source.file);
+    try {
+      std::vector<YAML::Node> nodes = YAML::LoadAll(source.text);
+      if (nodes.size() > 1) {
+        ctx.Error(nodes[1], "", "expected one YAML document, found " + std::to_string(nodes.size()));
+        continue;
+      }
+      YAML::Node root = nodes.empty() ? YAML::Node() : nodes.front();
+      if (!root.IsDefined() || root.IsNull()) {
+        // An empty drop-in (everything commented out) is harmless.
+        if (!directory) {
+          ctx.Error(Mark{1, 1}, "", "the config is empty: expected a mapping with a \"checks\" list");
+        }
+        continue;
+      }
+      documents.push_back({source.file, std::move(root)});
+    } catch (const YAML::Exception& e) {
+      // Syntax errors: yaml-cpp's marks are 0-based, null when it has none.
+      const Mark at = e.mark.is_null() ? Mark{} : Mark{e.mark.line + 1, e.mark.column + 1};
+      ctx.Error(at, "", e.msg);
+    }
+  }
+
+  // Every file's top level stays open until its unknown keys are reported.
+  std::vector<std::optional<MapReader>> tops;
+  for (const Document& document : documents) {
+    ctx.set_file(document.file);
+    MapReader top(document.root, "", ctx);
+    tops.push_back(top.valid() ? std::optional<MapReader>(top) : std::nullopt);
+  }
+
+  // `global:` first: it gives the defaults of checks in every file.
+  std::optional<NameSite> global_site;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    if (!tops[d]) continue;
+    ctx.set_file(documents[d].file);
+    std::optional<YAML::Node> global = tops[d]->Node("global");
+    if (!global) continue;
+    if (global_site) {
+      tops[d]->Error("global", "already set in " + global_site->file + ":" +
+                                   std::to_string(global_site->line) +
+                                   "; only one file of a config directory may set it");
+      continue;
+    }
+    global_site = NameSite{documents[d].file, MarkOf(*global).line};
     // An empty `global:` (every default commented out) is harmless.
     if (!global->IsNull()) {
       MapReader reader(*global, "global", ctx);
@@ -581,54 +675,75 @@ void ReadConfig(const YAML::Node& root, const CheckTypeRegistry& types, ParseCon
     }
   }
 
-  if (top.Require("checks")) {
-    const YAML::Node checks = *top.Node("checks");
+  NameSites name_lines;
+  std::vector<CheckDependencies> dependencies;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    if (!tops[d]) continue;
+    MapReader& top = *tops[d];
+    ctx.set_file(documents[d].file);
+    std::optional<YAML::Node> checks_node = top.Node("checks");
+    if (!checks_node) {
+      if (!directory) top.Require("checks");
+      continue;
+    }
+    const YAML::Node& checks = *checks_node;
+    if (directory && checks.IsNull()) continue;
     if (!checks.IsSequence()) {
       top.Error("checks", "expected a list of checks, got " + Describe(checks));
-    } else if (checks.size() == 0) {
+      continue;
+    }
+    if (checks.size() == 0 && !directory) {
       top.Error("checks", "at least one check is required");
-    } else {
-      std::map<std::string, int> name_lines;
-      std::vector<CheckDependencies> dependencies(checks.size());
-      size_t index = 0;
-      for (auto it = checks.begin(); it != checks.end(); ++it, ++index) {
-        const YAML::Node& entry = *it;
-        if (entry.IsNull()) {
-          // A bare "-": yaml-cpp marks it at the next token, often the next
-          // entry, so point at the list and let the path say which item.
-          ctx.Error(checks, "checks[" + std::to_string(index) + "]",
-                    "expected a mapping, got null");
-          continue;
-        }
-        std::optional<CheckConfig> check =
-            ReadCheck(entry, index, config.global, types, name_lines, dependencies[index], ctx);
-        if (check) config.checks.push_back(std::move(*check));
+      continue;
+    }
+    size_t index = 0;
+    for (auto it = checks.begin(); it != checks.end(); ++it, ++index) {
+      const YAML::Node& entry = *it;
+      if (entry.IsNull()) {
+        // A bare "-": yaml-cpp marks it at the next token, often the next
+        // entry, so point at the list and let the path say which item.
+        ctx.Error(checks, "checks[" + std::to_string(index) + "]", "expected a mapping, got null");
+        continue;
       }
-      CheckDependencyGraph(dependencies, name_lines, ctx);
+      dependencies.emplace_back();
+      std::optional<CheckConfig> check =
+          ReadCheck(entry, index, config.global, types, name_lines, dependencies.back(), ctx);
+      if (check) config.checks.push_back(std::move(*check));
     }
   }
-  top.Finish();
+  for (size_t d = 0; d < documents.size(); ++d) {
+    if (!tops[d]) continue;
+    ctx.set_file(documents[d].file);
+    tops[d]->Finish();
+  }
+  CheckDependencyGraph(dependencies, name_lines, ctx);
 }
 
-}  // namespace
-
-LoadResult LoadConfigString(const std::string& yaml, const std::string& file,
-                            const CheckTypeRegistry& types, config::EnvLookup env) {
-  ParseContext ctx(file, std::move(env));
+LoadResult Load(const std::vector<Source>& sources, bool directory, const std::string& source,
+                const CheckTypeRegistry& types, config::EnvLookup env) {
+  ParseContext ctx(source, std::move(env));
   Config config;
-  config.source = file;
+  config.source = source;
+  Sha256 hash;
+  for (const Source& file : sources) {
+    config.files.push_back(file.file);
+    // Names relative to the directory: moving it keeps the hash.
+    const std::string name =
+        directory ? file.file.substr(file.file.find_last_of('/') + 1) : std::string();
+    hash.Update(name);
+    hash.Update(std::string_view("\0", 1));
+    hash.Update(file.text);
+    hash.Update(std::string_view("\0", 1));
+  }
+  config.hash = hash.FinishHex();
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
-    if (documents.size() > 1) {
-      ctx.Error(documents[1], "",
-                "expected one YAML document, found " + std::to_string(documents.size()));
-    } else {
-      ReadConfig(documents.empty() ? YAML::Node() : documents.front(), types, ctx, config);
+    ReadSources(sources, directory, types, ctx, config);
+    if (directory && ctx.ok() && config.checks.empty()) {
+      ctx.Error(source, Mark{}, "",
+                sources.empty() ? "no *.yml or *.yaml files in the config directory"
+                                : "no checks in any of the " + std::to_string(sources.size()) +
+                                      (sources.size() == 1 ? " file" : " files"));
     }
-  } catch (const YAML::Exception& e) {
-    // Syntax errors: yaml-cpp's marks are 0-based, null when it has none.
-    const Mark at = e.mark.is_null() ? Mark{} : Mark{e.mark.line + 1, e.mark.column + 1};
-    ctx.Error(at, "", e.msg);
   } catch (const std::exception& e) {
     ctx.Error(Mark{}, "", std::string("internal error while reading the config: ") + e.what());
   }
@@ -636,37 +751,97 @@ LoadResult LoadConfigString(const std::string& yaml, const std::string& file,
   LoadResult result;
   result.errors = ctx.errors();
   // Errors are found section by section (unknown keys last); users read them
-  // top to bottom.
-  std::stable_sort(
-      result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
-        return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
-      });
+  // file by file, top to bottom.
+  std::unordered_map<std::string_view, size_t> file_order;
+  for (size_t i = 0; i < config.files.size(); ++i) file_order.emplace(config.files[i], i + 1);
+  auto order_of = [&](const ConfigError& e) {
+    auto it = file_order.find(e.file);
+    return it == file_order.end() ? size_t{0} : it->second;
+  };
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [&](const ConfigError& a, const ConfigError& b) {
+                     return std::tuple(order_of(a), a.mark.line, a.mark.column) <
+                            std::tuple(order_of(b), b.mark.line, b.mark.column);
+                   });
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }
 
+// Reads a whole file; an error message (strerror) when it cannot.
+std::optional<std::string> ReadFile(const std::string& path, std::string* error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[64 * 1024];
+  size_t n;
+  errno = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
+  int read_errno = 0;
+  if (std::ferror(f)) read_errno = errno != 0 ? errno : EIO;
+  std::fclose(f);
+  if (read_errno != 0) {
+    *error = std::strerror(read_errno);
+    return std::nullopt;
+  }
+  return text;
+}
+
+bool IsConfigFileName(const std::string& name) {
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return name[0] != '.' && (ends_with(".yml") || ends_with(".yaml"));
+}
+
+}  // namespace
+
+LoadResult LoadConfigString(const std::string& yaml, const std::string& file,
+                            const CheckTypeRegistry& types, config::EnvLookup env) {
+  return Load({Source{file, yaml}}, /*directory=*/false, file, types, std::move(env));
+}
+
 LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& types,
                           config::EnvLookup env) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  std::string text;
-  int read_errno = 0;
-  if (f == nullptr) {
-    read_errno = errno;
-  } else {
-    char buffer[64 * 1024];
-    size_t n;
-    errno = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
-    if (std::ferror(f)) read_errno = errno != 0 ? errno : EIO;  // e.g. EISDIR for a directory
-    std::fclose(f);
-  }
-  if (read_errno != 0) {
+  auto fail = [](const std::string& file, const std::string& message) {
     LoadResult result;
-    result.errors.push_back(
-        {path, Mark{}, "", std::string("cannot read config file: ") + std::strerror(read_errno)});
+    result.errors.push_back({file, Mark{}, "", message});
     return result;
+  };
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return fail(path, std::string("cannot read config file: ") + std::strerror(errno));
   }
-  return LoadConfigString(text, path, types, std::move(env));
+  if (!S_ISDIR(st.st_mode)) {
+    std::string error;
+    std::optional<std::string> text = ReadFile(path, &error);
+    if (!text) return fail(path, "cannot read config file: " + error);
+    return Load({Source{path, std::move(*text)}}, /*directory=*/false, path, types, std::move(env));
+  }
+
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!IsConfigFileName(name)) continue;
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec)) continue;  // follows symlinks, as ..d/ drop-ins use
+    names.push_back(name);
+  }
+  if (ec) return fail(path, "cannot read config directory: " + ec.message());
+  std::sort(names.begin(), names.end());
+  const std::string dir = path.back() == '/' ? path : path + "/";
+  std::vector<Source> sources;
+  for (const std::string& name : names) {
+    std::string error;
+    std::optional<std::string> text = ReadFile(dir + name, &error);
+    if (!text) return fail(dir + name, "cannot read config file: " + error);
+    sources.push_back({dir + name, std::move(*text)});
+  }
+  return Load(sources, /*directory=*/true, path, types, std::move(env));
 }
 
 }  // namespace hx

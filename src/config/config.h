@@ -52,11 +52,21 @@ struct CheckConfig {
   /// Availability objective as a fraction in (0, 1), e.g. 0.999 for 99.9%.
   std::optional<double> slo;
   std::shared_ptr<const CheckSpec> spec;
+  std::string file;   ///< the file the entry is in
   config::Mark mark;  ///< where the entry starts, for messages
+  /// Equal for two loads exactly when the check would behave the same: a
+  /// digest of its YAML entry, the defaults it inherited, the duration
+  /// buckets and the content of the secret files it read. A reload keeps a
+  /// check whose fingerprint is unchanged. Reveals nothing about secrets.
+  std::string fingerprint;
 };
 
 struct Config {
-  std::string source;  ///< the file it was read from
+  std::string source;              ///< the file or directory it was read from
+  std::vector<std::string> files;  ///< the files read, in order
+  /// SHA-256 of the files' names and bytes, in hex: tells which config a
+  /// running instance has (health_exporter_config_info).
+  std::string hash;
   GlobalConfig global;
   std::vector<CheckConfig> checks;
 };
@@ -67,7 +77,10 @@ struct LoadResult {
   std::vector<config::ConfigError> errors;
 };
 
-/// Reads and validates a config file.
+/// Reads and validates a config file, or every `*.yml` and `*.yaml` file of
+/// a directory in name order (hidden files skipped), merged: at most one
+/// file may have `global:`, check names are unique across files and
+/// `depends_on` may name checks in other files.
 LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& types,
                           config::EnvLookup env = config::ProcessEnvironment());
 

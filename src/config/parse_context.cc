@@ -2,6 +2,8 @@
 
 #include <re2/re2.h>
 
+#include "util/sha256.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -150,6 +152,15 @@ void ParseContext::Error(const YAML::Node& at, std::string path, std::string mes
 
 void ParseContext::Error(Mark at, std::string path, std::string message) {
   errors_.push_back({file_, at, std::move(path), std::move(message)});
+}
+
+void ParseContext::Error(const std::string& file, Mark at, std::string path,
+                         std::string message) {
+  errors_.push_back({file, at, std::move(path), std::move(message)});
+}
+
+void ParseContext::NoteExternalInput(std::string_view bytes) {
+  external_inputs_ += Sha256Hex(bytes);
 }
 
 std::optional<std::string> ParseContext::Expand(const std::string& raw, const YAML::Node& at,

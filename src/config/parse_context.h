@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/duration.h"
@@ -58,8 +59,20 @@ class ParseContext {
 
   void Error(const YAML::Node& at, std::string path, std::string message);
   void Error(Mark at, std::string path, std::string message);
+  /// An error in another file than the current one (a config directory).
+  void Error(const std::string& file, Mark at, std::string path, std::string message);
 
+  /// The file errors are reported in; a config directory is read file by
+  /// file with one context.
   const std::string& file() const { return file_; }
+  void set_file(std::string file) { file_ = std::move(file); }
+
+  /// Records input that came from outside the YAML text (the content of a
+  /// secret file), so that a reload sees the check as changed when it
+  /// changes. Only a digest is kept, never the bytes.
+  void NoteExternalInput(std::string_view bytes);
+  /// The digests noted since the last call, and forgets them.
+  std::string TakeExternalInputs() { return std::exchange(external_inputs_, {}); }
   const std::vector<ConfigError>& errors() const { return errors_; }
   bool ok() const { return errors_.empty(); }
 
@@ -72,6 +85,7 @@ class ParseContext {
   std::string file_;
   EnvLookup env_;
   std::vector<ConfigError> errors_;
+  std::string external_inputs_;
 };
 
 Mark MarkOf(const YAML::Node& node);

@@ -58,4 +58,11 @@ std::optional<std::string> ReadSecretFile(const std::string& path, std::string_v
   return content;
 }
 
+std::optional<std::string> ReadSecretFile(ParseContext& ctx, const std::string& path,
+                                          std::string_view what, std::string* error) {
+  std::optional<std::string> content = ReadSecretFile(path, what, error);
+  if (content) ctx.NoteExternalInput(*content);
+  return content;
+}
+
 }  // namespace hx::config

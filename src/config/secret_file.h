@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/parse_context.h"
+
 namespace hx::config {
 
 /// Largest secret file read; anything larger is a mistake (a wrong path).
@@ -19,5 +21,10 @@ inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
 /// Logs a warning when the file is readable by other users.
 std::optional<std::string> ReadSecretFile(const std::string& path, std::string_view what,
                                           std::string* error);
+
+/// Same, while loading a config: also notes the content's digest in `ctx`,
+/// so that a reload restarts the check when the secret changed.
+std::optional<std::string> ReadSecretFile(ParseContext& ctx, const std::string& path,
+                                          std::string_view what, std::string* error);
 
 }  // namespace hx::config

@@ -649,12 +649,12 @@ TEST_F(LoadFileTest, GoodFileSetsSource) {
   EXPECT_EQ(r.config->source, path);
 }
 
-TEST_F(LoadFileTest, MissingFileAndDirectoryAreOneErrorEach) {
+TEST_F(LoadFileTest, MissingFileAndEmptyDirectoryAreOneErrorEach) {
   const std::string missing = dir_ + "/nope.yml";
   EXPECT_THAT(Messages(LoadConfigFile(missing, FakeTypes(), FakeEnv({}))),
               ElementsAre(missing + ": cannot read config file: No such file or directory"));
   EXPECT_THAT(Messages(LoadConfigFile(dir_, FakeTypes(), FakeEnv({}))),
-              ElementsAre(dir_ + ": cannot read config file: Is a directory"));
+              ElementsAre(dir_ + ": no *.yml or *.yaml files in the config directory"));
 }
 
 }  // namespace
