@@ -27,6 +27,9 @@ test_pkgs=(
   chromium                    # headless browser test of the status page
   python3                     # dashboard lint and the alerting end-to-end test
   dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
+  clang libclang-rt-14-dev    # sanitizer builds (scripts/sanitize.sh); the runtimes are only "recommended"
+  clang-tidy cppcheck         # scripts/lint.sh
+  valgrind                    # memcheck daemon run (scripts/valgrind.sh)
 )
 bench_pkgs=(
   prometheus-blackbox-exporter  # the peer the benchmark compares against
