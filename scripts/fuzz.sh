@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a fuzz build for a bounded time (docs/fuzzing.md).
+#
+#   scripts/fuzz.sh BUILD_DIR [SECONDS] [TARGET...]
+#       Runs each target (default: all of fuzz/*_fuzzer.cc) for SECONDS
+#       (default 30) on a copy of its seed corpus fuzz/corpus/<target>/ in a
+#       temp dir, so the repository is never modified. Fails (exit 1) on any
+#       crash, leak, timeout or OOM, printing the input that caused it and the
+#       command that reproduces it; that temp dir is kept, the others removed.
+#   scripts/fuzz.sh --build [BUILD_DIR]
+#       Configures and builds a fuzz-only dir (default build-fuzz): clang,
+#       HX_SANITIZE=address,undefined, HX_BUILD_FUZZERS=ON, no tests.
+#
+# BUILD_DIR must have been configured with -DHX_BUILD_FUZZERS=ON (clang).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() {
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+if [[ ${1:-} == --build ]]; then
+  dir=${2:-$repo/build-fuzz}
+  # -O1 keeps the fuzzers fast while assert()s stay in (no NDEBUG).
+  CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$repo" -B "$dir" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+    -DHX_SANITIZE=address,undefined -DHX_BUILD_FUZZERS=ON -DHX_BUILD_TESTS=OFF
+  cmake --build "$dir" -j"${JOBS:-2}" --target fuzzers
+  echo "built; run: $0 $dir [SECONDS]"
+  exit 0
+fi
+
+[[ $# -ge 1 && ${1:0:1} != - ]] || usage
+build=$(cd "$1" && pwd)
+seconds=${2:-30}
+[[ $seconds =~ ^[0-9]+$ ]] || usage
+shift $(($# >= 2 ? 2 : 1))
+
+targets=("$@")
+if [[ ${#targets[@]} -eq 0 ]]; then
+  for source in "$repo"/fuzz/*_fuzzer.cc; do
+    targets+=("$(basename "$source" .cc)")
+  done
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hx-fuzz.XXXXXX")
+# Undefined behaviour and leaks are findings; the stack goes to the log.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+failed=()
+printf '%-24s %8s %10s %8s %8s %s\n' target seconds execs cov ft result
+for target in "${targets[@]}"; do
+  binary=$build/fuzz/$target
+  if [[ ! -x $binary ]]; then
+    echo "$target: $binary is missing (configure with -DHX_BUILD_FUZZERS=ON and build 'fuzzers')" >&2
+    failed+=("$target")
+    continue
+  fi
+  dir=$work/$target
+  mkdir -p "$dir/corpus" "$dir/artifacts"
+  if [[ -d $repo/fuzz/corpus/$target ]]; then
+    cp -r "$repo/fuzz/corpus/$target/." "$dir/corpus/"
+  fi
+  args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
+        -artifact_prefix="$dir/artifacts/")
+  if [[ -f $repo/fuzz/$target.dict ]]; then
+    args+=(-dict="$repo/fuzz/$target.dict")
+  fi
+  status=0
+  (cd "$dir" && "$binary" "${args[@]}" corpus) >"$dir/log.txt" 2>&1 || status=$?
+
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log.txt" | tail -1)
+  coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$dir/log.txt" | tail -1 || true)
+  cov=$(awk '{print $2}' <<<"$coverage")
+  ft=$(awk '{print $4}' <<<"$coverage")
+  artifact=$(find "$dir/artifacts" -type f | head -1)
+  if [[ $status -eq 0 && -z $artifact ]]; then
+    printf '%-24s %8s %10s %8s %8s %s\n' "$target" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" ok
+    rm -rf "$dir"
+  else
+    printf '%-24s %8s %10s %8s %8s %s\n' "$target" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
+      "FAILED (exit $status)"
+    failed+=("$target")
+    echo "---- last lines of $dir/log.txt"
+    grep -v -E '^#[0-9]+' "$dir/log.txt" | tail -40
+    echo "----"
+    if [[ -n $artifact ]]; then
+      echo "input: $artifact"
+      echo "reproduce: $binary $artifact"
+    else
+      echo "no input was saved; see $dir/log.txt"
+    fi
+  fi
+done
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzzing FAILED: ${failed[*]} (inputs and logs kept under $work)" >&2
+  exit 1
+fi
+rm -rf "$work"
+echo "fuzzing passed: ${#targets[@]} targets, ${seconds}s each"
