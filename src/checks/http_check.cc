@@ -262,6 +262,7 @@ std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
 // Running
 
 struct HttpCheck::Attempt {
+  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   curl_slist* connect_to = nullptr;
@@ -282,7 +283,8 @@ struct HttpCheck::Attempt {
   Attempt& operator=(const Attempt&) = delete;
   // The easy handle must already be out of the multi handle.
   ~Attempt() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
+    // Resets every option first, so the lists below are no longer referenced.
+    if (easy != nullptr) curl->ReleaseEasy(easy);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect_to);
   }
@@ -448,6 +450,9 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
   // A new connection per attempt, so each one measures what a new client sees.
   set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
   set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
+  // The handle comes from a pool: a TLS session cached by an earlier user
+  // must not turn this attempt's handshake into a resumption.
+  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
   set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
   // Without this, removing a transfer whose threaded DNS lookup still runs
   // (the scheduler's timeout) joins the resolver thread and blocks the loop
@@ -501,7 +506,13 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
 
   for (const auto& [name, value] : spec.headers) {
     // "Name;" is curl's way to send a header with an empty value.
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;
+    std::string line = name;
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line += ": ";
+      line += value;
+    }
     a.headers = curl_slist_append(a.headers, line.c_str());
   }
   // No "Expect: 100-continue" round trip for bodies.
@@ -523,7 +534,8 @@ void HttpCheck::Start(DoneCallback done) {
   attempt->done = std::move(done);
   attempt->max_body_bytes = spec_->max_body_bytes;
   attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
-  attempt->easy = curl_easy_init();
+  attempt->curl = &curl_;
+  attempt->easy = curl_.AcquireEasy();
   if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
     DoneCallback cb = std::move(attempt->done);
     attempt.reset();
