@@ -15,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #ifndef HX_BINARY
 #error "HX_BINARY must point at the health_exporter binary"
 #endif
@@ -53,7 +55,43 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Whether this test binary, and so the daemon built with it, is sanitized.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+void ExpectNoSanitizerReport(const std::string& what, const std::string& output) {
+  std::string report = FindSanitizerReport(output);
+  if (!report.empty()) ADD_FAILURE() << what << " reported a sanitizer error:\n" << report;
+}
+
 }  // namespace
+
+std::string FindSanitizerReport(const std::string& output) {
+  // Every sanitizer ends a report with "SUMMARY: <Name>Sanitizer: ..."; the
+  // report starts at its "==PID==ERROR:"/"WARNING:" banner or, for UBSan,
+  // at the "runtime error:" line, so return from a little before the summary.
+  static const std::regex kSummary(R"(SUMMARY: \w+Sanitizer: )");
+  std::smatch m;
+  if (!std::regex_search(output, m, kSummary)) return "";
+  const size_t summary = static_cast<size_t>(m.position(0));
+  size_t begin = output.rfind("==ERROR: ", summary);
+  if (begin == std::string::npos) begin = output.rfind("WARNING: ThreadSanitizer", summary);
+  if (begin == std::string::npos) begin = output.rfind("runtime error: ", summary);
+  if (begin == std::string::npos || summary - begin > 16000) begin = summary > 4000 ? summary - 4000 : 0;
+  begin = output.rfind('\n', begin);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  size_t end = output.find('\n', summary);
+  return output.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
 
 HttpReply HttpRequest(const std::string& url, const std::string& method, bool accept_gzip) {
   HttpReply reply;
@@ -123,6 +161,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.output = ReadFile(out_path);
+  ExpectNoSanitizerReport(argv.empty() ? "command" : argv[0], result.output);
   return result;
 }
 
@@ -188,7 +227,11 @@ DaemonProcess::DaemonProcess(const std::string& config_yaml, std::vector<std::st
 }
 
 DaemonProcess::~DaemonProcess() {
+  // A SIGKILLed process never runs LeakSanitizer, so sanitized builds ask
+  // the daemon to shut down first (SIGKILL after 5s still ends a hung one).
+  if (!exit_code_ && kSanitized) Stop(SIGTERM, std::chrono::seconds(5));
   if (!exit_code_) Stop(SIGKILL, std::chrono::seconds(5));
+  ExpectNoSanitizerReport("the daemon", Logs());
 }
 
 std::string DaemonProcess::Url(const std::string& path) const {

@@ -30,7 +30,14 @@ HttpReply HttpRequest(const std::string& url, const std::string& method = "GET",
 /// POSTs `body` with an Authorization header; returns the status (0 on failure).
 long HttpPost(const std::string& url, const std::string& authorization, const std::string& body);
 
+/// The sanitizer report (ASan, LSan, UBSan, TSan) in a process's output, or
+/// "" when there is none. Sanitized builds (scripts/sanitize.sh) also
+/// instrument the daemon the tests spawn; its reports go to its own stderr,
+/// so DaemonProcess and RunCommand look for them and fail the running test.
+std::string FindSanitizerReport(const std::string& output);
+
 /// Runs `argv` to completion, returning its exit code and combined output.
+/// Adds a test failure when the output holds a sanitizer report.
 struct CommandResult {
   int exit_code = -1;
   std::string output;
@@ -56,6 +63,9 @@ class DaemonProcess {
  public:
   /// Starts HX_BINARY with the given config text and extra flags, plus
   /// environment additions. Returns once it logged "started" (or exited).
+  /// The destructor kills a daemon still running (SIGTERM first in sanitized
+  /// builds, so the leak check at exit runs) and adds a test failure when the
+  /// daemon's output holds a sanitizer report.
   DaemonProcess(const std::string& config_yaml, std::vector<std::string> extra_args = {},
                 std::map<std::string, std::string> env = {});
   ~DaemonProcess();
