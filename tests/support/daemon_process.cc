@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
 
 #ifndef HX_BINARY
 #error "HX_BINARY must point at the health_exporter binary"
@@ -86,7 +85,9 @@ std::string FindSanitizerReport(const std::string& output) {
   size_t begin = output.rfind("==ERROR: ", summary);
   if (begin == std::string::npos) begin = output.rfind("WARNING: ThreadSanitizer", summary);
   if (begin == std::string::npos) begin = output.rfind("runtime error: ", summary);
-  if (begin == std::string::npos || summary - begin > 16000) begin = summary > 4000 ? summary - 4000 : 0;
+  if (begin == std::string::npos || summary - begin > 16000) {
+    begin = summary > 4000 ? summary - 4000 : 0;
+  }
   begin = output.rfind('\n', begin);
   begin = begin == std::string::npos ? 0 : begin + 1;
   size_t end = output.find('\n', summary);
