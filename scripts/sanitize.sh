@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Runs the tests under the sanitizers, and the daemon under Valgrind.
+# Stages (default: all, in this order; name some to run only those):
+#   asan      clang build with AddressSanitizer + UndefinedBehaviorSanitizer
+#             (+ LeakSanitizer at exit) of the daemon, the unit and integration
+#             tests and, when fuzz/ exists, the fuzzers; runs ctest -L unit|integration,
+#             then scripts/fuzz.sh on the same build when it is there
+#   tsan      clang build with ThreadSanitizer of the engine's tests only
+#             (loop, scheduler, status, metrics, HTTP server; see TSAN_TARGETS)
+#   valgrind  scripts/valgrind.sh: a short daemon run under memcheck, using the
+#             ordinary (unsanitized) build in $BUILD_DIR (default build)
+# docs/development.md explains what each one covers.
+# Environment: ASAN_BUILD_DIR (build-asan), TSAN_BUILD_DIR (build-tsan),
+# BUILD_DIR (build, for valgrind). Prints each stage's wall time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+asan_dir="${ASAN_BUILD_DIR:-build-asan}"
+tsan_dir="${TSAN_BUILD_DIR:-build-tsan}"
+plain_dir="${BUILD_DIR:-build}"
+jobs="$(nproc)"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(asan tsan valgrind)
+
+# Reports fail the run: a sanitizer report makes its process exit non-zero,
+# and tests/support/daemon_process.cc also fails the test whose spawned daemon
+# printed one. UB is already fatal at compile time (-fno-sanitize-recover).
+# Suppression files hold only third-party false positives, each explained.
+export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:strict_string_checks=1:halt_on_error=1:exitcode=86"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87"
+export LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="suppressions=$root/scripts/sanitizers/tsan.supp:second_deadlock_stack=1:halt_on_error=0:exitcode=88:print_suppressions=0"
+
+timings=()
+run_stage() {
+  local name="$1"
+  shift
+  local start
+  start=$(date +%s)
+  echo "== sanitize: $name" >&2
+  "$@"
+  timings+=("$name $(( $(date +%s) - start ))s")
+  echo "== sanitize: $name done in $(( $(date +%s) - start ))s" >&2
+}
+
+configure() {
+  local dir="$1"
+  shift
+  local generator=()
+  [ -f "$dir/CMakeCache.txt" ] || generator=(-G Ninja)
+  # -O1: ASan's recommended level; much faster tests than -O0, still exact
+  # stacks with frame pointers kept.
+  CC=clang CXX=clang++ cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
+    "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1" -DHX_BUILD_TESTS=ON "$@" >/dev/null
+}
+
+# The targets of the unit and integration test executables (not faults,
+# alerts, packaging), read from the build system.
+test_targets() {
+  cmake --build "$1" --target help | sed -n 's/^\(\(unit\|integration\)_[A-Za-z0-9_]*_test\): .*/\1/p'
+}
+
+asan_build() {
+  local fuzz=()
+  [ -d fuzz ] && fuzz=(-DHX_BUILD_FUZZERS=ON)
+  configure "$asan_dir" -DHX_SANITIZE=address,undefined "${fuzz[@]}"
+  local targets
+  mapfile -t targets < <(test_targets "$asan_dir")
+  [ -d fuzz ] && targets+=(fuzzers)
+  cmake --build "$asan_dir" -j "$jobs" --target health_exporter "${targets[@]}"
+}
+
+asan_test() {
+  # _NOT_BUILT: executables this script did not build (faults) register a
+  # placeholder test; they are not part of this run.
+  (cd "$asan_dir" && ctest --output-on-failure --timeout 600 -j "$jobs" \
+    -L '^(unit|integration)$' -E '_NOT_BUILT$')
+}
+
+fuzz_run() {
+  if [ -x scripts/fuzz.sh ]; then
+    scripts/fuzz.sh "$asan_dir"
+  else
+    echo "sanitize: no scripts/fuzz.sh, no fuzzing" >&2
+  fi
+}
+
+# The engine: the loop thread writes results while the HTTP server's threads
+# read snapshots and serve requests. These tests drive exactly that sharing;
+# the check-type tests for postgres/redis/exec/disk/memory/systemd add build
+# time but no new threads.
+TSAN_TARGETS=(
+  unit_scheduler_check_scheduler_test
+  unit_scheduler_threshold_test
+  unit_status_status_board_test
+  unit_status_dependencies_test
+  unit_metrics_check_metrics_test
+  unit_http_landing_page_test
+  unit_checks_heartbeat_receiver_test
+  unit_checks_heartbeat_store_test
+  integration_scheduler_uv_test
+  integration_web_server_test
+  integration_daemon_test
+  integration_status_page_test
+  integration_http_check_test
+  integration_tcp_check_test
+  integration_heartbeat_check_test
+)
+
+tsan_build() {
+  configure "$tsan_dir" -DHX_SANITIZE=thread
+  cmake --build "$tsan_dir" -j "$jobs" --target health_exporter "${TSAN_TARGETS[@]}"
+}
+
+tsan_test() {
+  (cd "$tsan_dir" && ctest --output-on-failure --timeout 600 -j "$jobs" \
+    -L '^(unit|integration)$' -E '_NOT_BUILT$')
+}
+
+valgrind_run() {
+  if [ ! -x "$plain_dir/health_exporter" ]; then
+    BUILD_DIR="$plain_dir" scripts/build.sh >/dev/null
+  fi
+  scripts/valgrind.sh "$plain_dir/health_exporter"
+}
+
+for s in "${stages[@]}"; do
+  case "$s" in
+    asan)
+      run_stage "asan build" asan_build
+      run_stage "asan+ubsan tests" asan_test
+      run_stage "fuzz" fuzz_run
+      ;;
+    tsan)
+      run_stage "tsan build" tsan_build
+      run_stage "tsan tests" tsan_test
+      ;;
+    valgrind) run_stage "valgrind daemon run" valgrind_run ;;
+    *) echo "usage: $0 [asan] [tsan] [valgrind]" >&2; exit 2 ;;
+  esac
+done
+
+echo "sanitize: all clean; wall times: $(IFS=,; echo "${timings[*]}")" >&2
