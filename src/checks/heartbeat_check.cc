@@ -296,19 +296,33 @@ std::string SanitizeHeartbeatDetail(std::string_view body, size_t max_bytes) {
   return out;
 }
 
-HeartbeatReceiver::HeartbeatReceiver(std::map<std::string, std::string, std::less<>> tokens,
-                                     std::shared_ptr<HeartbeatStore> store)
-    : tokens_(std::move(tokens)), store_(std::move(store)) {}
+HeartbeatReceiver::HeartbeatReceiver(TokenMap tokens, std::shared_ptr<HeartbeatStore> store)
+    : tokens_(std::make_shared<const TokenMap>(std::move(tokens))), store_(std::move(store)) {}
 
-std::shared_ptr<HeartbeatReceiver> HeartbeatReceiver::FromConfig(
-    const Config& config, std::shared_ptr<HeartbeatStore> store) {
-  std::map<std::string, std::string, std::less<>> tokens;
+HeartbeatReceiver::TokenMap HeartbeatReceiver::TokensOf(const Config& config) {
+  TokenMap tokens;
   for (const CheckConfig& check : config.checks) {
     if (auto* spec = dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get())) {
       tokens.emplace(check.name, spec->settings().token);
     }
   }
-  return std::make_shared<HeartbeatReceiver>(std::move(tokens), std::move(store));
+  return tokens;
+}
+
+std::shared_ptr<HeartbeatReceiver> HeartbeatReceiver::FromConfig(
+    const Config& config, std::shared_ptr<HeartbeatStore> store) {
+  return std::make_shared<HeartbeatReceiver>(TokensOf(config), std::move(store));
+}
+
+void HeartbeatReceiver::Update(const Config& config) {
+  auto tokens = std::make_shared<const TokenMap>(TokensOf(config));
+  std::lock_guard lock(mutex_);
+  tokens_ = std::move(tokens);
+}
+
+std::shared_ptr<const HeartbeatReceiver::TokenMap> HeartbeatReceiver::Tokens() const {
+  std::lock_guard lock(mutex_);
+  return tokens_;
 }
 
 HeartbeatResponse HeartbeatReceiver::Handle(std::string_view method, std::string_view path,
@@ -322,7 +336,7 @@ HeartbeatResponse HeartbeatReceiver::Handle(std::string_view method, std::string
     name.remove_suffix(kFailSuffix.size());
     ok = false;
   }
-  if (!tokens_.contains(name)) return Respond(404, "no heartbeat check with that name");
+  if (!Tokens()->contains(name)) return Respond(404, "no heartbeat check with that name");
   if (method != "POST") {
     HeartbeatResponse response = Respond(405, "use POST");
     response.headers.emplace_back("Allow", "POST");
@@ -334,8 +348,9 @@ HeartbeatResponse HeartbeatReceiver::Handle(std::string_view method, std::string
 HeartbeatResponse HeartbeatReceiver::Receive(std::string_view name, bool ok,
                                              std::string_view authorization_header,
                                              std::string_view body) const {
-  auto it = tokens_.find(name);
-  if (it == tokens_.end()) return Respond(404, "no heartbeat check with that name");
+  const std::shared_ptr<const TokenMap> tokens = Tokens();
+  auto it = tokens->find(name);
+  if (it == tokens->end()) return Respond(404, "no heartbeat check with that name");
   std::optional<std::string_view> token = BearerToken(authorization_header);
   // Compare even without a token so both failures take the same time.
   const bool authorized =

@@ -23,6 +23,7 @@
 //   auto receiver = HeartbeatReceiver::FromConfig(config, store);
 
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -146,12 +147,16 @@ class HeartbeatReceiver {
   static constexpr size_t kMaxBodyBytes = 1024;
 
   /// `tokens`: check name -> token.
-  HeartbeatReceiver(std::map<std::string, std::string, std::less<>> tokens,
-                    std::shared_ptr<HeartbeatStore> store);
+  using TokenMap = std::map<std::string, std::string, std::less<>>;
+  HeartbeatReceiver(TokenMap tokens, std::shared_ptr<HeartbeatStore> store);
 
   /// The tokens of every heartbeat check of `config`.
   static std::shared_ptr<HeartbeatReceiver> FromConfig(const Config& config,
                                                        std::shared_ptr<HeartbeatStore> store);
+
+  /// Takes the heartbeat checks and tokens of a reloaded config; requests
+  /// already past the lookup finish with the old token. Thread-safe.
+  void Update(const Config& config);
 
   /// Routes one HTTP request whose path starts with kPathPrefix (the path
   /// without query string). 404 for an unknown path or name, 405 for a method
@@ -165,10 +170,14 @@ class HeartbeatReceiver {
                             std::string_view body) const;
 
   /// Whether any heartbeat check is configured (the server may skip the route).
-  bool empty() const { return tokens_.empty(); }
+  bool empty() const { return Tokens()->empty(); }
 
  private:
-  const std::map<std::string, std::string, std::less<>> tokens_;
+  static TokenMap TokensOf(const Config& config);
+  std::shared_ptr<const TokenMap> Tokens() const;
+
+  mutable std::mutex mutex_;  // guards tokens_ (the pointer; the map is immutable)
+  std::shared_ptr<const TokenMap> tokens_;
   const std::shared_ptr<HeartbeatStore> store_;
 };
 

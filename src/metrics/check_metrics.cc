@@ -146,6 +146,16 @@ CheckMetrics::CheckMetrics(std::vector<double> duration_buckets, const StatusBoa
       lateness_(Build(prometheus::BuildHistogram(), metric::kSchedulerLateness, *registry_)
                     .Add({}, Histogram::BucketBoundaries(std::begin(metric::kLatenessBuckets),
                                                          std::end(metric::kLatenessBuckets)))),
+      config_last_reload_successful_(
+          Build(prometheus::BuildGauge(), metric::kConfigLastReloadSuccessful, *registry_).Add({})),
+      config_last_reload_success_timestamp_(
+          Build(prometheus::BuildGauge(), metric::kConfigLastReloadSuccessTimestamp, *registry_)
+              .Add({})),
+      config_reloads_success_(Build(prometheus::BuildCounter(), metric::kConfigReloads, *registry_)
+                                  .Add({{"result", "success"}})),
+      config_reloads_failure_(Build(prometheus::BuildCounter(), metric::kConfigReloads, *registry_)
+                                  .Add({{"result", "failure"}})),
+      config_info_(Build(prometheus::BuildGauge(), metric::kConfigInfo, *registry_)),
       board_collector_(std::make_unique<BoardCollector>(board)) {
   for (const auto& observation : metric::kObservationMetrics) {
     observation_families_.push_back(
@@ -227,6 +237,23 @@ void CheckMetrics::RecordSkip(size_t id) {
 }
 
 void CheckMetrics::ObserveLateness(Duration lateness) { lateness_.Observe(ToSeconds(lateness)); }
+
+void CheckMetrics::SetDurationBuckets(std::vector<double> duration_buckets) {
+  std::lock_guard lock(mutex_);
+  duration_buckets_ = std::move(duration_buckets);
+}
+
+void CheckMetrics::RecordConfigLoad(bool reload, bool success, double timestamp,
+                                    const std::string& config_hash) {
+  if (reload) (success ? config_reloads_success_ : config_reloads_failure_).Increment();
+  config_last_reload_successful_.Set(success ? 1 : 0);
+  if (!success) return;
+  config_last_reload_success_timestamp_.Set(timestamp);
+  std::lock_guard lock(mutex_);
+  if (config_info_series_ != nullptr) config_info_.Remove(config_info_series_);
+  config_info_series_ = &config_info_.Add({{"hash", config_hash}});
+  config_info_series_->Set(1);
+}
 
 std::string CheckMetrics::RenderText() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();

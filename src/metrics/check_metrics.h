@@ -71,6 +71,16 @@ class CheckMetrics {
   /// Adds one sample to health_exporter_scheduler_lateness_seconds.
   void ObserveLateness(Duration lateness);
 
+  /// Upper bounds of health_check_duration_seconds for checks added from
+  /// now on (a reload with new `duration_buckets` re-adds every check).
+  void SetDurationBuckets(std::vector<double> duration_buckets);
+
+  /// Records a config load: the start-up one (`reload` false) or a reload.
+  /// On success `config_hash` becomes health_exporter_config_info's hash and
+  /// `timestamp` (seconds since the epoch) the last success time.
+  void RecordConfigLoad(bool reload, bool success, double timestamp,
+                        const std::string& config_hash);
+
   /// Every metric in the text exposition format 0.0.4.
   std::string RenderText() const;
 
@@ -86,7 +96,7 @@ class CheckMetrics {
   void RemoveSeries(CheckSeries& series);
   void UpdateObservations(CheckSeries& series, const std::vector<Observation>& observations);
 
-  const std::vector<double> duration_buckets_;
+  std::vector<double> duration_buckets_;  // guarded by mutex_
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& status_;
   prometheus::Family<prometheus::Histogram>& duration_;
@@ -98,6 +108,12 @@ class CheckMetrics {
   prometheus::Family<prometheus::Gauge>& state_change_;
   prometheus::Family<prometheus::Gauge>& slo_objective_;
   prometheus::Histogram& lateness_;
+  prometheus::Gauge& config_last_reload_successful_;
+  prometheus::Gauge& config_last_reload_success_timestamp_;
+  prometheus::Counter& config_reloads_success_;
+  prometheus::Counter& config_reloads_failure_;
+  prometheus::Family<prometheus::Gauge>& config_info_;
+  prometheus::Gauge* config_info_series_ = nullptr;  // guarded by mutex_
   std::vector<ObservationFamily> observation_families_;
   std::unique_ptr<BoardCollector> board_collector_;
   ProcessCollector process_collector_;

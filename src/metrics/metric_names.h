@@ -110,6 +110,19 @@ inline constexpr MetricName kChecksByState = {"health_checks", "Number of checks
 inline constexpr MetricName kBuildInfo = {
     "health_exporter_build_info",
     "Version, revision and compiler of this health_exporter; always 1."};
+inline constexpr MetricName kConfigLastReloadSuccessful = {
+    "health_exporter_config_last_reload_successful",
+    "Whether the last config load (start-up or reload) succeeded: 1 yes, 0 no (the previous "
+    "config keeps running)."};
+inline constexpr MetricName kConfigLastReloadSuccessTimestamp = {
+    "health_exporter_config_last_reload_success_timestamp_seconds",
+    "Unix time of the last successful config load (start-up or reload)."};
+inline constexpr MetricName kConfigReloads = {
+    "health_exporter_config_reloads_total",
+    "Config reloads (SIGHUP, POST /-/reload) by result: success or failure."};
+inline constexpr MetricName kConfigInfo = {
+    "health_exporter_config_info",
+    "The running config: hash is the SHA-256 of its files; always 1."};
 inline constexpr MetricName kSchedulerLateness = {
     "health_exporter_scheduler_lateness_seconds",
     "How late attempts started compared to their planned time."};

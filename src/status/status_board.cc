@@ -82,6 +82,26 @@ void StatusBoard::RemoveCheck(size_t id) {
   }
 }
 
+void StatusBoard::SetOrder(const std::vector<size_t>& ids) {
+  std::lock_guard write_lock(write_mutex_);
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<const CheckStatus>> ordered;
+  ordered.reserve(checks_.size());
+  std::vector<bool> taken(checks_.size(), false);
+  for (size_t id : ids) {
+    auto it = index_.find(id);
+    if (it == index_.end() || taken[it->second]) continue;
+    taken[it->second] = true;
+    ordered.push_back(checks_[it->second]);
+  }
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    if (!taken[i]) ordered.push_back(checks_[i]);
+  }
+  checks_ = std::move(ordered);
+  for (size_t i = 0; i < checks_.size(); ++i) index_[checks_[i]->id] = i;
+  ++generation_;
+}
+
 void StatusBoard::Record(const RunRecord& run) {
   std::lock_guard write_lock(write_mutex_);
   auto previous = Current(run.check_id);

@@ -135,6 +135,11 @@ class StatusBoard {
   /// Forgets a check; unknown ids are ignored.
   void RemoveCheck(size_t id);
 
+  /// Puts the checks in this order (the config's, after a reload added and
+  /// removed some); ids not on the board are ignored and checks not listed
+  /// keep their relative order after the listed ones.
+  void SetOrder(const std::vector<size_t>& ids);
+
   /// Records a finished attempt. Records for unknown ids are ignored (the
   /// check may have been removed meanwhile).
   void Record(const RunRecord& run);

@@ -19,6 +19,7 @@ namespace hx {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::ElementsAre;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -223,6 +224,45 @@ TEST_F(CheckMetricsTest, ReAddingAnIdStartsFresh) {
   EXPECT_THAT(Samples(text),
               Contains("health_check_runs_total{check=\"api2\",status=\"healthy\"} 0"));
   EXPECT_THAT(SamplesOf(text, "health_check_status"), IsEmpty());
+}
+
+TEST_F(CheckMetricsTest, ConfigLoadsSetTheReloadMetricsAndOneInfoSeries) {
+  metrics_.RecordConfigLoad(/*reload=*/false, /*success=*/true, 100, "aaa");
+  std::string text = metrics_.RenderText();
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 1"));
+  EXPECT_THAT(Samples(text),
+              Contains("health_exporter_config_last_reload_success_timestamp_seconds 100"));
+  EXPECT_THAT(SamplesOf(text, "health_exporter_config_info"),
+              ElementsAre("health_exporter_config_info{hash=\"aaa\"} 1"));
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_reloads_total{result=\"success\"} 0"));
+
+  // A failed reload keeps the running config's hash and success time.
+  metrics_.RecordConfigLoad(/*reload=*/true, /*success=*/false, 200, "aaa");
+  text = metrics_.RenderText();
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 0"));
+  EXPECT_THAT(Samples(text),
+              Contains("health_exporter_config_last_reload_success_timestamp_seconds 100"));
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_reloads_total{result=\"failure\"} 1"));
+
+  metrics_.RecordConfigLoad(/*reload=*/true, /*success=*/true, 300, "bbb");
+  text = metrics_.RenderText();
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 1"));
+  EXPECT_THAT(SamplesOf(text, "health_exporter_config_info"),
+              ElementsAre("health_exporter_config_info{hash=\"bbb\"} 1"));
+  EXPECT_THAT(Samples(text), Contains("health_exporter_config_reloads_total{result=\"success\"} 1"));
+}
+
+TEST_F(CheckMetricsTest, NewBucketsApplyToChecksAddedAfterwards) {
+  Add(0, TestCheckInfo("old"));
+  metrics_.SetDurationBuckets({0.5});
+  Add(1, TestCheckInfo("new"));
+  const std::string text = metrics_.RenderText();
+  EXPECT_THAT(Samples(text), Contains(StartsWith(
+                                 "health_check_duration_seconds_bucket{check=\"old\",le=\"0.1\"}")));
+  EXPECT_THAT(Samples(text), Contains(StartsWith(
+                                 "health_check_duration_seconds_bucket{check=\"new\",le=\"0.5\"}")));
+  EXPECT_THAT(Samples(text), Not(Contains(StartsWith(
+                                 "health_check_duration_seconds_bucket{check=\"new\",le=\"0.1\"}"))));
 }
 
 TEST_F(CheckMetricsTest, ExportsBuildInfoLatenessAndProcessMetrics) {

@@ -188,6 +188,26 @@ TEST(StatusBoardTest, RemovedAndUnknownChecksIgnoreRecords) {
   EXPECT_EQ(snapshot.checks[1]->runs, 1u);  // index still right after removal
 }
 
+TEST(StatusBoardTest, SetOrderFollowsTheConfigAndKeepsResults) {
+  StatusBoard board;
+  board.AddCheck(0, TestCheckInfo("a"));
+  board.AddCheck(1, TestCheckInfo("b"));
+  board.AddCheck(2, TestCheckInfo("c"));
+  board.Record(MakeRun(1, Health::kHealthy, Health::kHealthy, 1));
+  // 7 is unknown; 0 is not listed and goes last.
+  board.SetOrder({2, 7, 1});
+  BoardSnapshot snapshot = board.Snapshot();
+  ASSERT_EQ(snapshot.checks.size(), 3u);
+  EXPECT_EQ(snapshot.checks[0]->info->name, "c");
+  EXPECT_EQ(snapshot.checks[1]->info->name, "b");
+  EXPECT_EQ(snapshot.checks[2]->info->name, "a");
+  EXPECT_EQ(snapshot.checks[1]->runs, 1u);
+  // Records still find their check at its new place.
+  board.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
+  EXPECT_EQ(board.Find(0)->runs, 1u);
+  EXPECT_EQ(board.Snapshot().checks[2]->runs, 1u);
+}
+
 TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
   StatusBoard board;
   board.AddCheck(0, TestCheckInfo("a"));

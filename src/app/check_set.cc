@@ -1,0 +1,71 @@
+#include "app/check_set.h"
+
+#include <unordered_set>
+
+#include "io/io_context.h"
+#include "metrics/check_metrics.h"
+#include "scheduler/check_scheduler.h"
+#include "status/status_board.h"
+
+namespace hx {
+
+CheckSet::CheckSet(CheckScheduler& scheduler, StatusBoard& board, CheckMetrics& metrics,
+                   IoContext& io)
+    : scheduler_(scheduler), board_(board), metrics_(metrics), io_(io) {}
+
+void CheckSet::Stop(const Running& running) {
+  scheduler_.Remove(running.id);
+  metrics_.RemoveCheck(running.id);
+  board_.RemoveCheck(running.id);
+}
+
+CheckSet::Changes CheckSet::Apply(Config& config) {
+  Changes changes;
+  std::unordered_set<std::string> wanted;
+  wanted.reserve(config.checks.size());
+  for (const CheckConfig& check : config.checks) wanted.insert(check.name);
+
+  // Removed checks go first: their attempts are cancelled before new ones
+  // may start against the same targets.
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    changes.removed.push_back(it->first);
+    Stop(it->second);
+    it = running_.erase(it);
+  }
+
+  // New series use the config's buckets; a change of buckets changes every
+  // fingerprint, so no check keeps a histogram with the old ones.
+  metrics_.SetDurationBuckets(config.global.duration_buckets);
+  std::vector<size_t> order;
+  order.reserve(config.checks.size());
+  for (CheckConfig& check : config.checks) {
+    auto it = running_.find(check.name);
+    if (it != running_.end() && it->second.fingerprint == check.fingerprint) {
+      ++changes.unchanged;
+      check.spec = it->second.spec;
+      order.push_back(it->second.id);
+      continue;
+    }
+    if (it != running_.end()) {
+      changes.changed.push_back(check.name);
+      Stop(it->second);
+      running_.erase(it);
+    } else {
+      changes.added.push_back(check.name);
+    }
+    CheckInfo info = CheckInfoFromConfig(check);
+    const size_t id = scheduler_.Add(check, check.spec->CreateCheck(io_));
+    metrics_.AddCheck(id, info);
+    board_.AddCheck(id, std::move(info));
+    running_.emplace(check.name, Running{id, check.fingerprint, check.spec});
+    order.push_back(id);
+  }
+  board_.SetOrder(order);
+  return changes;
+}
+
+}  // namespace hx
