@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "app/check_set.h"
+#include "app/reload_coordinator.h"
 #include "app/run_publisher.h"
 #include "app/systemd_notifier.h"
 #include "checks/check.h"
@@ -72,30 +74,91 @@ void CloseIfActive(uv_handle_t* handle) {
   if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
 }
 
+// Reads and validates the config, keeping this instance's shard of the
+// checks. Blocking file I/O: at start-up, or on the thread pool.
+LoadResult LoadForThisInstance(const DaemonOptions& options, bool log_shard) {
+  LoadResult loaded = LoadConfigFile(options.config_file, CheckTypeRegistry::Builtin());
+  if (!loaded.config || !options.shard) return loaded;
+  const Shard shard = *options.shard;
+  const std::vector<bool> mine = ChecksInShard(loaded.config->checks, shard);
+  std::vector<CheckConfig> kept;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i]) kept.push_back(std::move(loaded.config->checks[i]));
+  }
+  if (log_shard) {
+    log::Info("running a shard of the checks",
+              {{"shard", std::to_string(shard.index) + "/" + std::to_string(shard.count)},
+               {"checks", std::to_string(kept.size())},
+               {"of", std::to_string(mine.size())}});
+  }
+  loaded.config->checks = std::move(kept);
+  return loaded;
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config) {
+  std::vector<std::pair<std::string, const CheckSpec*>> out;
+  for (const CheckConfig& check : config.checks) {
+    if (dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get()) != nullptr) {
+      out.emplace_back(check.name, check.spec.get());
+    }
+  }
+  return out;
+}
+
+// Saves the heartbeat store on the thread pool (file I/O stays off the loop).
+void SaveInBackground(uv_loop_t* loop, std::shared_ptr<HeartbeatStore> store) {
+  struct Save {
+    uv_work_t request{};
+    std::shared_ptr<HeartbeatStore> store;
+  };
+  auto* save = new Save{{}, std::move(store)};
+  save->request.data = save;
+  uv_queue_work(
+      loop, &save->request,
+      [](uv_work_t* request) {
+        auto* s = static_cast<Save*>(request->data);
+        if (auto error = s->store->Save()) {
+          log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
+                    {{"error", *error}});
+        }
+      },
+      [](uv_work_t* request, int) { delete static_cast<Save*>(request->data); });
+}
+
+std::string Summary(const CheckSet::Changes& changes) {
+  return std::to_string(changes.added.size()) + " added, " +
+         std::to_string(changes.removed.size()) + " removed, " +
+         std::to_string(changes.changed.size()) + " changed, " +
+         std::to_string(changes.unchanged) + " unchanged";
+}
+
+std::string Names(const std::vector<std::string>& names) {
+  constexpr size_t kMaxNamed = 20;  // a reload of thousands stays one readable line
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kMaxNamed; ++i) {
+    if (i > 0) out += ",";
+    out += names[i];
+  }
+  if (names.size() > kMaxNamed) out += ",... (" + std::to_string(names.size()) + ")";
+  return out;
+}
+
 }  // namespace
 
 int Daemon::Run() {
-  LoadResult loaded = LoadConfigFile(options_.config_file, CheckTypeRegistry::Builtin());
+  LoadResult loaded = LoadForThisInstance(options_, /*log_shard=*/true);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
     log::Error("invalid config, not starting",
                {{"file", options_.config_file}, {"errors", std::to_string(loaded.errors.size())}});
     return 2;
   }
-  if (options_.shard) {
-    const Shard shard = *options_.shard;
-    const std::vector<bool> mine = ChecksInShard(loaded.config->checks, shard);
-    std::vector<CheckConfig> kept;
-    for (size_t i = 0; i < mine.size(); ++i) {
-      if (mine[i]) kept.push_back(std::move(loaded.config->checks[i]));
-    }
-    log::Info("running a shard of the checks",
-              {{"shard", std::to_string(shard.index) + "/" + std::to_string(shard.count)},
-               {"checks", std::to_string(kept.size())},
-               {"of", std::to_string(mine.size())}});
-    loaded.config->checks = std::move(kept);
-  }
-  const Config& config = *loaded.config;
+  Config config = std::move(*loaded.config);
 
   std::shared_ptr<const WebSecurity> web_security;
   if (!options_.web_config_file.empty()) {
@@ -118,22 +181,59 @@ int Daemon::Run() {
     CheckMetrics metrics(config.global.duration_buckets, board);
     RunPublisher publisher(board, metrics);
     CheckScheduler scheduler(clock, publisher);
+    CheckSet checks(scheduler, board, metrics, io);
 
-    // Heartbeats: the store must know the heartbeat checks before they are
-    // created; loading it is blocking I/O, fine before the loop runs.
+    // Heartbeats: the store must know the heartbeat checks before their
+    // first attempt; loading it is blocking I/O, fine before the loop runs.
     auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
     heartbeats->Load();  // logs its own warning for a corrupt file
-    WatchHeartbeatChecks(config, *heartbeats);
     io.set_heartbeat_store(heartbeats);
+    checks.Apply(config);
+    WatchHeartbeatChecks(config, *heartbeats);
+    // Always routed, so that a reload may add the first heartbeat check.
     std::shared_ptr<HeartbeatReceiver> heartbeat_receiver =
         HeartbeatReceiver::FromConfig(config, heartbeats);
+    metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
+    std::string config_hash = config.hash;
 
-    for (const CheckConfig& check : config.checks) {
-      CheckInfo info = CheckInfoFromConfig(check);
-      size_t id = scheduler.Add(check, check.spec->CreateCheck(io));
-      metrics.AddCheck(id, info);
-      board.AddCheck(id, std::move(info));
-    }
+    SystemdNotifier systemd;
+    auto apply_reload = [&](LoadResult& result) -> ReloadCoordinator::Outcome {
+      if (!result.config) {
+        for (const auto& e : result.errors) {
+          log::Error("config error", {{"error", e.ToString()}});
+        }
+        log::Error("config reload failed; the running config stays in force",
+                   {{"file", options_.config_file},
+                    {"errors", std::to_string(result.errors.size())}});
+        metrics.RecordConfigLoad(/*reload=*/true, /*success=*/false, WallSeconds(), config_hash);
+        std::string message;
+        for (const auto& e : result.errors) message += e.ToString() + "\n";
+        return {false, message + std::to_string(result.errors.size()) +
+                           (result.errors.size() == 1 ? " error" : " errors") +
+                           "; the running config stays in force"};
+      }
+      systemd.Reloading();
+      Config& fresh = *result.config;
+      const CheckSet::Changes changes = checks.Apply(fresh);
+      heartbeats->Watch(HeartbeatChecksOf(fresh));
+      SaveInBackground(&loop, heartbeats);
+      heartbeat_receiver->Update(fresh);
+      config_hash = fresh.hash;
+      metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
+      const std::string summary = Summary(changes);
+      log::Info("config reloaded", {{"file", options_.config_file},
+                                    {"checks", std::to_string(fresh.checks.size())},
+                                    {"added", Names(changes.added)},
+                                    {"removed", Names(changes.removed)},
+                                    {"changed", Names(changes.changed)},
+                                    {"unchanged", std::to_string(changes.unchanged)},
+                                    {"hash", config_hash.substr(0, 12)}});
+      systemd.Ready(std::to_string(fresh.checks.size()) + " checks, config reloaded");
+      return {true, "config reloaded: " + summary};
+    };
+    ReloadCoordinator reloader(
+        &loop, [this] { return LoadForThisInstance(options_, /*log_shard=*/false); },
+        apply_reload);
 
     LoopState state;
     WebServerOptions web_options;
@@ -143,11 +243,14 @@ int Daemon::Run() {
       return SteadyNanos() - state.last_heartbeat.load(std::memory_order_relaxed) <
              std::chrono::nanoseconds(kLivenessWindow).count();
     });
-    if (heartbeat_receiver && !heartbeat_receiver->empty()) {
-      web.set_heartbeat_receiver(heartbeat_receiver);
-    }
+    web.set_heartbeat_receiver(heartbeat_receiver);
+    // POST /-/reload: the handler runs on a web server thread and waits for
+    // the loop; a reload of thousands of checks takes well under a second.
+    web.set_reload_handler(
+        [&reloader] { return reloader.RequestAndWait(std::chrono::seconds(60)); });
     if (auto error = web.Start()) {
       log::Error("cannot start the web server", {{"error", *error}});
+      reloader.Close();
       scheduler.Stop();
       io.Shutdown();
       uv_run(&loop, UV_RUN_DEFAULT);
@@ -159,6 +262,7 @@ int Daemon::Run() {
       if (state.stopping) return;
       state.stopping = true;
       log::Info("stopping");
+      reloader.Close();
       scheduler.Stop();
       io.Shutdown();
       state.systemd->Stopping();
@@ -191,7 +295,6 @@ int Daemon::Run() {
                                                                   std::memory_order_relaxed);
         },
         kHeartbeatMs, kHeartbeatMs);
-    SystemdNotifier systemd;
     state.systemd = &systemd;
     if (auto every = systemd.watchdog_ping_interval()) {
       // Pinged from the loop itself: if the loop wedges, systemd restarts us.
@@ -214,11 +317,12 @@ int Daemon::Run() {
       uv_signal_start(handle, on_stop_signal, signum);
     }
     uv_signal_init(&loop, &state.sighup);
-    state.sighup.data = &state;
+    state.sighup.data = &reloader;
     uv_signal_start(
         &state.sighup,
-        [](uv_signal_t*, int) {
-          log::Warn("SIGHUP ignored: config reload is not implemented yet; restart to apply changes");
+        [](uv_signal_t* s, int) {
+          log::Info("signal received", {{"signal", "SIGHUP"}});
+          static_cast<ReloadCoordinator*>(s->data)->Request(nullptr);
         },
         SIGHUP);
 

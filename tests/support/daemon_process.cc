@@ -194,13 +194,16 @@ DaemonProcess::DaemonProcess(const std::string& config_yaml, std::vector<std::st
     dup2(out, 1);
     dup2(out, 2);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<std::string> args = {HX_BINARY, "--config.file=" + config_path_,
-                                     "--log.level=debug"};
+    std::vector<std::string> args = {HX_BINARY, "--log.level=debug"};
     bool has_listen = false;
+    bool has_config = false;
     for (auto& a : extra_args) {
       has_listen = has_listen || a.rfind("--web.listen-address", 0) == 0;
+      has_config = has_config || a.rfind("--config.file", 0) == 0;
       args.push_back(std::move(a));
     }
+    // An explicit --config.file (e.g. a directory) replaces the written one.
+    if (!has_config) args.push_back("--config.file=" + config_path_);
     if (!has_listen) args.push_back("--web.listen-address=127.0.0.1:0");
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -253,6 +256,10 @@ int DaemonProcess::WaitExit(std::chrono::milliseconds timeout) {
     SleepMs(5);
   } while (std::chrono::steady_clock::now() < deadline);
   return -1;
+}
+
+void DaemonProcess::Signal(int signal) const {
+  if (pid_ > 0) kill(pid_, signal);
 }
 
 int DaemonProcess::Stop(int signal, std::chrono::milliseconds timeout,

@@ -62,7 +62,8 @@ class TempDir {
 class DaemonProcess {
  public:
   /// Starts HX_BINARY with the given config text and extra flags, plus
-  /// environment additions. Returns once it logged "started" (or exited).
+  /// environment additions. A --config.file among the flags is used instead
+  /// of the written config. Returns once it logged "started" (or exited).
   /// The destructor kills a daemon still running (SIGTERM first in sanitized
   /// builds, so the leak check at exit runs) and adds a test failure when the
   /// daemon's output holds a sanitizer report.
@@ -75,6 +76,9 @@ class DaemonProcess {
   /// True when the daemon logged its start and is still running.
   bool started() const { return port_ != 0; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  /// Sends `signal` (e.g. SIGHUP) without waiting for anything.
+  void Signal(int signal) const;
   std::string Url(const std::string& path) const;
   const std::string& config_path() const { return config_path_; }
 
