@@ -1,20 +1,115 @@
 #pragma once
 // Securing the daemon's own endpoints: the exporter-toolkit web config file
 // (`--web.config.file`) that Prometheus users already know, with
-// `tls_server_config` and bcrypt `basic_auth_users`.
+// `tls_server_config`, bcrypt `basic_auth_users` and
+// `http_server_config.headers`. See docs/web-security.md.
 //
-// Immutable once loaded; safe to share between threads.
+// WebSecurity is immutable once loaded and safe to share between threads;
+// BasicAuthenticator is thread-safe (its cache has its own lock).
 
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+typedef struct ssl_ctx_st SSL_CTX;
 
 namespace hx {
 
-/// A loaded web config: TLS server settings and the users allowed in.
-struct WebSecurity;
+/// exporter-toolkit's client_auth_type values (Go's tls.ClientAuthType).
+enum class ClientAuthType {
+  kNoClientCert,                ///< no certificate is asked for
+  kRequestClientCert,           ///< asked for, not required, not verified
+  kRequireAnyClientCert,        ///< required, not verified
+  kVerifyClientCertIfGiven,     ///< not required, verified against client_ca_file if sent
+  kRequireAndVerifyClientCert,  ///< required and verified against client_ca_file
+};
+
+/// The parsed `tls_server_config`, with paths resolved against the web config
+/// file's directory, and the OpenSSL server context built from it.
+struct TlsServerSettings {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  ///< empty when not set
+  ClientAuthType client_auth = ClientAuthType::kNoClientCert;
+  int min_version = 0;  ///< OpenSSL's TLS1_2_VERSION or TLS1_3_VERSION
+  int max_version = 0;  ///< 0 = the newest the library supports
+  /// Ready to use: certificate, key, CA list, verify mode, versions.
+  /// SSL_CTX is reference counted and safe to use from many threads.
+  std::shared_ptr<SSL_CTX> context;
+};
+
+/// Checks HTTP basic credentials against bcrypt hashes (libxcrypt's crypt_rn,
+/// $2a$/$2b$/$2y$).
+///
+/// bcrypt is slow on purpose (~50-250 ms at cost 10), and Prometheus sends the
+/// same credentials every scrape, so successful checks are remembered, keyed
+/// by SHA-256 of user, stored hash and password (never the password itself).
+/// Only successes enter the cache, so wrong passwords can neither evict nor
+/// poison it. An unknown user is checked against a real hash of the same cost,
+/// so it takes as long as a wrong password.
+///
+/// Thread-safe: Check() may be called from any number of threads at once.
+class BasicAuthenticator {
+ public:
+  /// `users` maps user names to bcrypt hashes (validated by the loader).
+  explicit BasicAuthenticator(std::map<std::string, std::string> users);
+
+  /// True when `user`/`password` are valid.
+  bool Check(std::string_view user, std::string_view password) const;
+
+  /// Checks an Authorization header value ("Basic base64(user:password)").
+  bool CheckHeader(std::string_view authorization) const;
+
+  /// How many successful checks are remembered (for tests).
+  size_t cached() const;
+
+  /// Successful checks remembered at most; the oldest is forgotten first.
+  static constexpr size_t kMaxCached = 256;
+
+ private:
+  using Key = std::array<uint8_t, 32>;
+  Key CacheKey(std::string_view user, const std::string& hash, std::string_view password) const;
+
+  const std::map<std::string, std::string> users_;
+  std::string dummy_hash_;  // the costliest configured hash, for unknown users
+  mutable std::mutex mutex_;
+  mutable std::set<Key> cache_;
+  mutable std::deque<Key> cache_order_;
+};
+
+/// A loaded web config.
+struct WebSecurity {
+  /// TLS settings; nullopt serves plain HTTP.
+  std::optional<TlsServerSettings> tls;
+  /// Basic auth; null when no users are configured (no authentication).
+  std::shared_ptr<const BasicAuthenticator> basic_auth;
+  /// health_exporter extension `health_exporter.open_probe_endpoints`: when
+  /// true (the default) /healthz and /readyz answer without credentials,
+  /// because kubelet probes and load balancers cannot send any.
+  bool open_probe_endpoints = true;
+  /// `http_server_config.headers`: added to every response.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
 
 /// Reads and validates a web config file. Returns nullptr and sets *error
-/// (naming the file, line and key, never a password or hash) when invalid.
+/// (`file:line:col: key: message`, one line per problem, never a password or
+/// hash) when invalid.
 std::shared_ptr<const WebSecurity> LoadWebConfigFile(const std::string& path, std::string* error);
+
+/// Like LoadWebConfigFile() on `yaml` text; relative paths in it are resolved
+/// against `base_dir`, `file` names it in messages.
+std::shared_ptr<const WebSecurity> LoadWebConfigString(const std::string& yaml,
+                                                       const std::string& file,
+                                                       const std::string& base_dir,
+                                                       std::string* error);
 
 }  // namespace hx
