@@ -11,8 +11,9 @@
 #include <string>
 #include <string_view>
 
-typedef struct ssl_ctx_st SSL_CTX;
-typedef struct ssl_st SSL;
+// OpenSSL's own names, declared here so this header needs no OpenSSL include.
+using SSL_CTX = struct ssl_ctx_st;
+using SSL = struct ssl_st;
 
 namespace hx {
 
