@@ -1,17 +1,24 @@
 #pragma once
 // libcurl's multi_socket API driven by a libuv loop, so every HTTP transfer of
 // the daemon shares the one event loop: curl tells us which sockets to watch
-// (CURLMOPT_SOCKETFUNCTION -> one uv_poll_t per socket) and when to wake it up
-// (CURLMOPT_TIMERFUNCTION -> one uv_timer_t); libuv tells curl what happened
-// (curl_multi_socket_action); finished transfers are collected with
-// curl_multi_info_read and reported through the callback given to Add().
+// (CURLMOPT_SOCKETFUNCTION) and when to wake it up (CURLMOPT_TIMERFUNCTION ->
+// one uv_timer_t); libuv tells curl what happened (curl_multi_socket_action);
+// finished transfers are collected with curl_multi_info_read and reported
+// through the callback given to Add().
+//
+// The sockets go into one epoll set of our own, which libuv watches as a
+// single uv_poll_t. Every transfer opens a new connection, and a uv_poll_t per
+// socket cost three to four extra system calls per transfer (libuv probes each
+// new fd with an epoll add + delete, sets it non-blocking again, and re-adds
+// it), a heap handle and a close callback; with the own set a socket costs
+// exactly an add, the modifications curl asks for, and a delete.
 
 #include <curl/curl.h>
 #include <uv.h>
 
 #include <functional>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 namespace hx {
 
@@ -21,9 +28,9 @@ namespace hx {
 /// the loop; not thread-safe. Completion callbacks run on that thread, from
 /// inside uv_run, never from inside Add() or Remove().
 ///
-/// Handle lifetime: the uv handles are heap objects freed by their own close
-/// callbacks, so this object may be destroyed at any time (also after uv_run
-/// has returned). What the owner must do: after destroying it (or calling
+/// Handle lifetime: the uv handles (and the epoll fd) are heap objects freed by
+/// their own close callbacks, so this object may be destroyed at any time (also
+/// after uv_run has returned). What the owner must do: after destroying it (or calling
 /// Shutdown()), run the loop once more, e.g. `uv_run(loop, UV_RUN_NOWAIT)` or
 /// `UV_RUN_DEFAULT`, before `uv_loop_close()`, so the close callbacks free the
 /// handles. The loop must still be open (not uv_loop_close()d) when this
@@ -56,28 +63,44 @@ class CurlMulti {
   /// closing the uv handles. Idempotent; Add() fails afterwards.
   void Shutdown();
 
+  /// An easy handle in curl's default state (as after curl_easy_init), taken
+  /// from a small pool of released ones when there is one: creating and
+  /// destroying a handle per transfer was a fifth of the daemon's
+  /// instructions per HTTP check. Null if curl cannot allocate one. Give it
+  /// back with ReleaseEasy() (or curl_easy_cleanup() it).
+  CURL* AcquireEasy();
+
+  /// Returns a handle from AcquireEasy() that is in no multi handle (its
+  /// transfer finished or was removed). Its options are reset at once, so no
+  /// pointer into the caller's memory (write data, error buffer, header
+  /// lists) outlives this call; the caller may free those right after.
+  void ReleaseEasy(CURL* easy);
+
   /// Transfers in flight.
   size_t active() const { return transfers_.size(); }
   /// Sockets currently watched (for tests).
-  size_t watched_sockets() const { return sockets_.size(); }
+  size_t watched_sockets() const { return watched_; }
 
  private:
-  struct SocketWatch;
+  struct EpollWatch;
 
   static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
   static int OnTimerChange(CURLM* multi, long timeout_ms, void* self);
   static void OnTimer(uv_timer_t* timer);
-  static void OnPoll(uv_poll_t* poll, int status, int events);
+  static void OnEpollReadable(uv_poll_t* poll, int status, int events);
 
   void Act(curl_socket_t fd, int ev_bitmask);
   void ReportFinished();
-  void Unwatch(SocketWatch* watch);
+  void DrainEpoll();
+  void CloseEpoll();
 
   uv_loop_t* loop_;
   CURLM* multi_ = nullptr;
-  uv_timer_t* timer_ = nullptr;  // heap: freed by its close callback
+  uv_timer_t* timer_ = nullptr;        // heap: freed by its close callback
+  EpollWatch* epoll_ = nullptr;        // heap: freed (and its fd closed) by its close callback
+  size_t watched_ = 0;                 // sockets in the epoll set
   std::unordered_map<CURL*, DoneCallback> transfers_;
-  std::unordered_set<SocketWatch*> sockets_;
+  std::vector<CURL*> idle_easy_;       // reset handles ready for AcquireEasy()
 };
 
 }  // namespace hx
