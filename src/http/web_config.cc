@@ -43,8 +43,8 @@ bool LooksLikeBcrypt(std::string_view hash) {
   const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
   if (cost < 4 || cost > 31) return false;
   return std::all_of(hash.begin() + 7, hash.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '/';
   });
 }
 
@@ -54,7 +54,7 @@ int BcryptCost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5]
 // spelling they are sent in. Other headers could break the protocol
 // (Content-Length, Connection, ...).
 constexpr std::string_view kAllowedHeaders[] = {
-    "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options",
+    "Strict-Transport-Security", "X-Content-Type-Options",  "X-Frame-Options",
     "X-XSS-Protection",          "Content-Security-Policy",
 };
 
@@ -269,8 +269,9 @@ void ReadHttpServerConfig(MapReader& http, WebSecurity& security) {
     for (const std::string& name : headers->Keys()) {
       std::optional<std::string> value = headers->String(name, /*expand_env=*/false);
       if (!value) continue;
-      const auto allowed = std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
-                                        [&](std::string_view a) { return EqualsIgnoringCase(a, name); });
+      const auto allowed =
+          std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
+                       [&](std::string_view a) { return EqualsIgnoringCase(a, name); });
       if (allowed == std::end(kAllowedHeaders)) {
         headers->Error(name,
                        "header not allowed (allowed: Strict-Transport-Security, "
@@ -328,8 +329,7 @@ BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users)
   }
 }
 
-BasicAuthenticator::Key BasicAuthenticator::CacheKey(std::string_view user,
-                                                     const std::string& hash,
+BasicAuthenticator::Key BasicAuthenticator::CacheKey(std::string_view user, const std::string& hash,
                                                      std::string_view password) const {
   // Lengths first, so that ("ab", "c") and ("a", "bc") differ.
   EVP_MD_CTX* md = EVP_MD_CTX_new();
@@ -425,8 +425,7 @@ std::shared_ptr<const WebSecurity> LoadWebConfigString(const std::string& yaml,
     if (documents.size() > 1) {
       ctx.Error(documents[1], "", "expected one YAML document");
     } else {
-      ReadWebConfig(documents.empty() ? YAML::Node() : documents.front(), base_dir, ctx,
-                    *security);
+      ReadWebConfig(documents.empty() ? YAML::Node() : documents.front(), base_dir, ctx, *security);
     }
   } catch (const YAML::Exception& e) {
     // yaml-cpp's message can quote the text it choked on; that could be a

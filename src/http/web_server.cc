@@ -1,7 +1,5 @@
 #include "http/web_server.h"
 
-#include "checks/heartbeat_check.h"
-
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
@@ -16,14 +14,20 @@
 #include <thread>
 #include <vector>
 
+#include "checks/heartbeat_check.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
+#include "http/tls_frontend.h"
+#include "http/web_config.h"
 #include "status/status_json.h"
 
 namespace hx {
 namespace {
 
 constexpr const char* kAllowedMethods = "GET, HEAD";
+constexpr const char* kReloadPath = "/-/reload";
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Response {
   int status = 200;
@@ -31,6 +35,8 @@ struct Response {
   std::string body;
   const char* content_encoding = nullptr;
   bool vary_accept_encoding = false;
+  const char* allow = kAllowedMethods;  // for 405
+  bool ask_for_credentials = false;     // 401: WWW-Authenticate
 };
 
 Response Text(int status, std::string body) {
@@ -41,7 +47,8 @@ Response Text(int status, std::string body) {
 }
 
 // CivetWeb's pieces (TLS, Lua, ...) are initialised once per process; only
-// the plain HTTP server is used, so no TLS library is loaded.
+// the plain HTTP server is used, so no TLS library is loaded: TLS is done in
+// front of it by TlsFrontend (see tls_frontend.h for why).
 void InitCivetwebOnce() {
   static std::once_flag once;
   std::call_once(once, [] { mg_init_library(0); });
@@ -62,7 +69,9 @@ int RouteCivetwebLog(const mg_connection*, const char* message) {
   return 1;
 }
 
-void Send(mg_connection* connection, const Response& response, bool head_only) {
+// `extra` are the web config's http_server_config.headers.
+void Send(mg_connection* connection, const Response& response, bool head_only,
+          const HeaderList* extra) {
   mg_response_header_start(connection, response.status);
   mg_response_header_add(connection, "Content-Type", response.content_type, -1);
   const std::string length = std::to_string(response.body.size());
@@ -76,7 +85,15 @@ void Send(mg_connection* connection, const Response& response, bool head_only) {
   if (response.vary_accept_encoding) {
     mg_response_header_add(connection, "Vary", "Accept-Encoding", -1);
   }
-  if (response.status == 405) mg_response_header_add(connection, "Allow", kAllowedMethods, -1);
+  if (response.status == 405) mg_response_header_add(connection, "Allow", response.allow, -1);
+  if (response.ask_for_credentials) {
+    mg_response_header_add(connection, "WWW-Authenticate", "Basic realm=\"health_exporter\"", -1);
+  }
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) {
+      mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+    }
+  }
   mg_response_header_send(connection);
   if (!head_only && !response.body.empty()) {
     mg_write(connection, response.body.data(), response.body.size());
@@ -142,11 +159,19 @@ std::optional<std::string> WebServer::Start() {
   if (context_ != nullptr) return std::nullopt;
   const std::string prefix = "cannot listen on \"" + options_.listen_address + "\": ";
   std::string error;
-  const auto ports = ToCivetwebPorts(options_.listen_address, &error);
-  if (!ports) return prefix + error;
+  const auto public_ports = ToCivetwebPorts(options_.listen_address, &error);
+  if (!public_ports) return prefix + error;
+  const bool tls = options_.security && options_.security->tls;
+  // With TLS, CivetWeb listens on an internal loopback port and TlsFrontend
+  // on the public address.
+  const std::optional<std::string> ports = tls ? "127.0.0.1:0" : *public_ports;
 
   InitCivetwebOnce();
-  const std::string threads = std::to_string(std::max(1, options_.threads));
+  const int thread_count = std::max(1, options_.threads);
+  const std::string threads = std::to_string(thread_count);
+  // CivetWeb holds `threads` connections in workers and queues the rest up
+  // to connection_queue; beyond that its accept thread stops accepting.
+  const std::string queue = std::to_string(std::max(1, options_.max_connections - thread_count));
   const std::string timeout_ms = std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count());
   const std::string max_request = std::to_string(options_.max_request_size);
@@ -155,6 +180,8 @@ std::optional<std::string> WebServer::Start() {
       ports->c_str(),
       "num_threads",
       threads.c_str(),
+      "connection_queue",
+      queue.c_str(),
       "request_timeout_ms",
       timeout_ms.c_str(),
       "max_request_size",
@@ -198,11 +225,33 @@ std::optional<std::string> WebServer::Start() {
   mg_set_request_handler(context_, "**", &WebServer::HandleRequest, this);
 
   mg_server_port bound{};
-  if (mg_get_server_ports(context_, 1, &bound) == 1) port_ = bound.port;
+  if (mg_get_server_ports(context_, 1, &bound) == 1) civetweb_port_ = bound.port;
+  if (!tls) {
+    port_ = civetweb_port_;
+    return std::nullopt;
+  }
+  TlsFrontendOptions frontend;
+  const size_t colon = options_.listen_address.rfind(':');
+  frontend.host = options_.listen_address.substr(0, colon);
+  frontend.port = std::stoi(options_.listen_address.substr(colon + 1));
+  frontend.backend_port = civetweb_port_;
+  frontend.max_connections = std::max(options_.max_connections, thread_count);
+  frontend.timeout = options_.request_timeout;
+  tls_ = std::make_unique<TlsFrontend>(options_.security->tls->context, frontend);
+  if (auto frontend_error = tls_->Start()) {
+    tls_.reset();
+    Stop();
+    return prefix + *frontend_error;
+  }
+  port_ = tls_->port();
   return std::nullopt;
 }
 
 void WebServer::Stop() {
+  if (tls_) {
+    tls_->Stop();
+    tls_.reset();
+  }
   if (context_ == nullptr) return;
   // CivetWeb's accept loop looks at its stop flag only between polls of up to
   // 2 s, so mg_stop() alone takes that long. A connection to our own listener
@@ -226,6 +275,7 @@ void WebServer::Stop() {
   lock.unlock();
   stopper.join();
   context_ = nullptr;
+  civetweb_port_ = 0;
   port_ = 0;
 }
 
@@ -234,11 +284,14 @@ void WebServer::PokeListener() const {
   const auto ports = ToCivetwebPorts(options_.listen_address, &error);
   const size_t colon = ports ? ports->rfind(':') : std::string::npos;
   std::string host = colon == std::string::npos ? "" : ports->substr(0, colon);
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  // With TLS, CivetWeb's own listener is the internal one on loopback.
+  if (host.empty() || host == "0.0.0.0" || (options_.security && options_.security->tls)) {
+    host = "127.0.0.1";
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port_));
-  if (port_ == 0 || inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return;
+  address.sin_port = htons(static_cast<uint16_t>(civetweb_port_));
+  if (civetweb_port_ == 0 || inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   // Failure is fine: the listener may already be closed.
@@ -270,11 +323,32 @@ int WebServer::ServeHeartbeat(mg_connection* connection, std::string_view method
   for (const auto& [name, value] : reply.headers) {
     mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
   }
+  if (options_.security) {
+    for (const auto& [name, value] : options_.security->headers) {
+      mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+    }
+  }
   mg_response_header_send(connection);
   if (method != "HEAD" && !reply.body.empty()) {
     mg_write(connection, reply.body.data(), reply.body.size());
   }
   return reply.status;
+}
+
+// The handler runs on this CivetWeb thread; the lead's daemon posts the
+// reload to its loop and waits for the outcome.
+int WebServer::ServeReload(mg_connection* connection, std::string_view method) const {
+  const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
+  if (method != "POST") {
+    Response response = Text(405, "method not allowed\n");
+    response.allow = "POST";
+    Send(connection, response, method == "HEAD", extra);
+    return 405;
+  }
+  const auto [ok, message] = reload_();
+  const Response response = ok ? Text(200, "config reloaded\n") : Text(500, message + "\n");
+  Send(connection, response, false, extra);
+  return response.status;
 }
 
 int WebServer::HandleRequest(mg_connection* connection, void* server) {
@@ -287,9 +361,40 @@ int WebServer::Serve(mg_connection* connection) const {
   const std::string_view method = request->request_method ? request->request_method : "";
   const std::string_view path = request->local_uri ? request->local_uri : "";
   const bool head_only = method == "HEAD";
-  if (heartbeats_ && path.rfind(HeartbeatReceiver::kPathPrefix, 0) == 0) {
-    return ServeHeartbeat(connection, method, path);
+  const WebSecurity* security = options_.security.get();
+  const HeaderList* extra = security ? &security->headers : nullptr;
+
+  // Behind TLS, CivetWeb's port is internal: a request that did not come
+  // through TlsFrontend skipped the handshake (and any client certificate).
+  if (tls_ && !(request->remote_addr == std::string_view("127.0.0.1") &&
+                tls_->IsRelayPort(request->remote_port))) {
+    Send(connection, Text(403, "forbidden: use the TLS port\n"), head_only, extra);
+    return 403;
   }
+  // CivetWeb keeps at most MG_MAX_HEADERS and silently drops the rest: a
+  // full table may hide more.
+  if (request->num_headers > std::min(options_.max_header_count, MG_MAX_HEADERS - 1)) {
+    Send(connection, Text(431, "too many request headers\n"), head_only, extra);
+    return 431;
+  }
+
+  const bool heartbeat = heartbeats_ && path.rfind(HeartbeatReceiver::kPathPrefix, 0) == 0;
+  // Heartbeats keep their own bearer tokens: cron jobs that have only the
+  // token must keep working. Probes of kubelets and load balancers cannot
+  // send credentials, so /healthz and /readyz stay open unless configured.
+  const bool open = heartbeat || (security != nullptr && security->open_probe_endpoints &&
+                                  (path == "/healthz" || path == "/readyz"));
+  if (!open && security != nullptr && security->basic_auth) {
+    const char* authorization = mg_get_header(connection, "Authorization");
+    if (authorization == nullptr || !security->basic_auth->CheckHeader(authorization)) {
+      Response response = Text(401, "unauthorized\n");
+      response.ask_for_credentials = true;
+      Send(connection, response, head_only, extra);
+      return 401;
+    }
+  }
+  if (heartbeat) return ServeHeartbeat(connection, method, path);
+  if (reload_ && path == kReloadPath) return ServeReload(connection, method);
 
   enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
   const Endpoint endpoint = path == "/"          ? Endpoint::kIndex
@@ -299,11 +404,11 @@ int WebServer::Serve(mg_connection* connection) const {
                             : path == "/status"  ? Endpoint::kStatus
                                                  : Endpoint::kUnknown;
   if (endpoint == Endpoint::kUnknown) {
-    Send(connection, Text(404, "not found\n"), head_only);
+    Send(connection, Text(404, "not found\n"), head_only, extra);
     return 404;
   }
   if (method != "GET" && !head_only) {
-    Send(connection, Text(405, "method not allowed\n"), false);
+    Send(connection, Text(405, "method not allowed\n"), false, extra);
     return 405;
   }
 
@@ -349,7 +454,7 @@ int WebServer::Serve(mg_connection* connection) const {
     case Endpoint::kUnknown:
       break;
   }
-  Send(connection, response, head_only);
+  Send(connection, response, head_only, extra);
   return response.status;
 }
 

@@ -5,14 +5,19 @@
 //   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503
 //   GET /status   every check in JSON
 //   GET /         a small HTML page
+//   POST /-/reload  when a reload handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
-// 404.
+// 404. With a WebSecurity (--web.config.file): TLS in front (TlsFrontend) and
+// basic auth on every endpoint except /healthz and /readyz (configurable) and
+// the heartbeat paths, which keep their own bearer tokens. See
+// docs/web-security.md.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "metrics/check_metrics.h"
 #include "status/status_board.h"
@@ -20,8 +25,9 @@
 
 namespace hx {
 class HeartbeatReceiver;
+class TlsFrontend;
 struct WebSecurity;
-}
+}  // namespace hx
 struct mg_connection;
 struct mg_context;
 
@@ -37,6 +43,13 @@ struct WebServerOptions {
   Duration request_timeout = std::chrono::seconds(10);
   /// Largest accepted request head (request line plus headers), in bytes.
   size_t max_request_size = 16384;
+  /// Most request headers accepted; more get 431. CivetWeb keeps only the
+  /// first 64 and drops the rest silently, so 64 kept may mean more were
+  /// sent: values above 63 act as 63.
+  int max_header_count = 63;
+  /// Connections held at once (being served or waiting for a worker); more
+  /// wait in the kernel's listen backlog until one closes. At least threads.
+  int max_connections = 64;
   /// TLS and basic auth from --web.config.file; null serves plain HTTP to
   /// anyone.
   std::shared_ptr<const WebSecurity> security;
@@ -45,7 +58,8 @@ struct WebServerOptions {
 /// Serves the endpoints above from CivetWeb's worker threads.
 ///
 /// Thread-safety: Start() and Stop() must be called from one thread (the
-/// daemon's main thread). Handlers run on CivetWeb's threads and only read:
+/// daemon's main thread). Handlers run on CivetWeb's threads and only read
+/// (the WebSecurity's authenticator has its own lock):
 /// StatusBoard::Snapshot() (an immutable snapshot), CheckMetrics::RenderText()
 /// (thread-safe) and the liveness function, which must therefore be safe to
 /// call from any thread (e.g. it reads an atomic timestamp).
@@ -66,6 +80,14 @@ class WebServer {
     heartbeats_ = std::move(receiver);
   }
 
+  /// Serves POST /-/reload with `handler`: 200 "config reloaded" when it
+  /// returns {true, _}, else 500 with its message; GET/HEAD get 405. Called on
+  /// a server thread, so it must be safe to call from any thread. Call before
+  /// Start(); without a handler /-/reload is 404.
+  void set_reload_handler(std::function<std::pair<bool, std::string>()> handler) {
+    reload_ = std::move(handler);
+  }
+
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
   /// 127.0.0.1:9841: 98 (Address already in use)`.
@@ -77,12 +99,16 @@ class WebServer {
 
   /// The bound port once started (the real one when 0 was asked for), else 0.
   int port() const { return port_; }
+  /// CivetWeb's own port: port() without TLS; with TLS an internal
+  /// 127.0.0.1 port that answers only the TLS relay (exposed for tests).
+  int internal_port() const { return civetweb_port_; }
 
  private:
   static int HandleRequest(mg_connection* connection, void* server);
   int Serve(mg_connection* connection) const;
   int ServeHeartbeat(mg_connection* connection, std::string_view method,
                      std::string_view path) const;
+  int ServeReload(mg_connection* connection, std::string_view method) const;
   void PokeListener() const;
 
   const WebServerOptions options_;
@@ -91,7 +117,10 @@ class WebServer {
   const std::function<bool()> is_alive_;
   const std::function<double()> wall_clock_;
   std::shared_ptr<const HeartbeatReceiver> heartbeats_;
+  std::function<std::pair<bool, std::string>()> reload_;
+  std::unique_ptr<TlsFrontend> tls_;  // set while serving TLS
   mg_context* context_ = nullptr;
+  int civetweb_port_ = 0;  // CivetWeb's own port (internal when TLS is on)
   int port_ = 0;
 };
 
