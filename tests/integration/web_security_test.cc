@@ -1,0 +1,498 @@
+// --web.config.file end to end: TLS (server and client certificates,
+// versions), basic auth, which endpoints stay open, request limits, and the
+// reload hook. The client is the real curl CLI; certificates are made by the
+// openssl CLI into a temp dir; bcrypt hashes by libxcrypt at test time.
+//
+// The WebServer tests run the server in-process (to set limits the daemon has
+// no flags for); the DaemonTls tests run the real binary.
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "http/web_config.h"
+#include "http/web_server.h"
+#include "support/daemon_process.h"
+
+namespace hx {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr const char* kUser = "prometheus";
+constexpr const char* kPassword = "s3cret-scrape-password-7d1e";
+
+std::string Bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
+  auto data = std::make_unique<crypt_data>();
+  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
+  return hash != nullptr ? hash : "";
+}
+
+struct CurlResult {
+  std::string code;  // "200", or "000" when no HTTP response came
+  std::string body;
+  std::string output;  // everything curl printed, for failure messages
+};
+
+// Runs the curl CLI; `args` go before the URL.
+CurlResult Curl(const TempDir& dir, std::vector<std::string> args, const std::string& url) {
+  const std::string body_file = dir.path() + "/body";
+  std::remove(body_file.c_str());
+  std::vector<std::string> argv = {"curl", "-sS",     "--max-time", "20",
+                                   "-o",   body_file, "-w",         "\n%{http_code}"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(url);
+  CurlResult result;
+  result.output = RunCommand(argv).output;
+  const size_t newline = result.output.rfind('\n');
+  result.code = newline == std::string::npos ? result.output : result.output.substr(newline + 1);
+  std::ifstream in(body_file, std::ios::binary);
+  std::stringstream body;
+  body << in.rdbuf();
+  result.body = body.str();
+  return result;
+}
+
+// A TCP connection that says nothing (or only part of a request).
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~RawConnection() { Close(); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& text) { (void)::send(fd_, text.data(), text.size(), MSG_NOSIGNAL); }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  /// True once the server closed the connection (reads EOF or a reset),
+  /// waiting up to `timeout`. Anything the server sent first is skipped.
+  bool ClosedByServerWithin(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p = {fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// A CA, a server certificate for 127.0.0.1 it signed, a client certificate
+// it signed, and a self-signed client certificate it did not.
+class Certificates {
+ public:
+  explicit Certificates(const TempDir& dir) : dir_(dir.path()) {
+    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "set -e; cd '" + dir_ + "'" + "; openssl req -x509" + ec +
+        " -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca" + "; openssl req" + ec +
+        " -keyout server.key -out server.csr -subj /CN=127.0.0.1" +
+        "; printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext" +
+        "; openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+        " -extfile san.ext -out server.crt -days 2" +
+        "; openssl req" + ec + " -keyout client.key -out client.csr -subj /CN=scraper" +
+        "; openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+        " -out client.crt -days 2" +
+        "; openssl req -x509" + ec + " -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue";
+    result_ = RunCommand({"/bin/sh", "-c", script + " 2>&1"});
+  }
+  bool ok() const { return result_.exit_code == 0; }
+  const std::string& output() const { return result_.output; }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+  CommandResult result_;
+};
+
+std::shared_ptr<const WebSecurity> MustLoad(const std::string& yaml, const std::string& dir) {
+  std::string error;
+  auto security = LoadWebConfigString(yaml, "web.yml", dir, &error);
+  EXPECT_NE(security, nullptr) << error;
+  return security;
+}
+
+class WebSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(certs_.ok()) << certs_.output(); }
+
+  // Starts a server with `web_yaml` (paths relative to the temp dir).
+  void Start(const std::string& web_yaml, WebServerOptions options = {}) {
+    options.listen_address = "127.0.0.1:0";
+    options.security = web_yaml.empty() ? nullptr : MustLoad(web_yaml, dir_.path());
+    server_ = std::make_unique<WebServer>(options, board_, metrics_, [] { return true; });
+    const auto error = server_->Start();
+    ASSERT_FALSE(error.has_value()) << *error;
+  }
+
+  std::string Https(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  std::string Http(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  std::string Ca() const { return certs_.Path("ca.crt"); }
+
+  static std::string TlsYaml(const std::string& extra = "") {
+    return "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" + extra;
+  }
+  static std::string AuthYaml() {
+    return std::string("basic_auth_users:\n  ") + kUser + ": " + Bcrypt(kPassword) + "\n";
+  }
+  static std::string Credentials() { return std::string(kUser) + ":" + kPassword; }
+
+  TempDir dir_;
+  Certificates certs_{dir_};
+  StatusBoard board_;
+  CheckMetrics metrics_{{0.01, 0.1, 1}, board_};
+  std::unique_ptr<WebServer> server_;
+};
+
+TEST_F(WebSecurityTest, HttpsWithTheRightCa) {
+  Start(TlsYaml());
+  const CurlResult ok = Curl(dir_, {"--cacert", Ca()}, Https("/healthz"));
+  EXPECT_EQ(ok.code, "200") << ok.output;
+  EXPECT_EQ(ok.body, "ok\n");
+  const CurlResult metrics = Curl(dir_, {"--cacert", Ca()}, Https("/metrics"));
+  EXPECT_EQ(metrics.code, "200") << metrics.output;
+  // Without the CA, curl does not trust the server.
+  const CurlResult untrusted = Curl(dir_, {}, Https("/healthz"));
+  EXPECT_EQ(untrusted.code, "000") << untrusted.output;
+  EXPECT_THAT(untrusted.output, HasSubstr("certificate"));
+}
+
+TEST_F(WebSecurityTest, PlainHttpToTheTlsPortGetsNoAnswer) {
+  Start(TlsYaml());
+  const CurlResult plain = Curl(dir_, {}, Http("/healthz"));
+  EXPECT_EQ(plain.code, "000") << plain.output;
+  EXPECT_EQ(plain.body, "");
+}
+
+TEST_F(WebSecurityTest, KeepAliveAndSeveralRequestsOnOneTlsConnection) {
+  Start(TlsYaml());
+  // Two URLs in one curl run: the second reuses the connection (0 connects).
+  const CommandResult both = RunCommand(
+      {"curl", "-sS", "--max-time", "20", "--cacert", Ca(), "-o", "/dev/null", "-o", "/dev/null",
+       "-w", "%{http_code} %{num_connects}\n", Https("/healthz"), Https("/status")});
+  EXPECT_EQ(both.output, "200 1\n200 0\n");
+}
+
+TEST_F(WebSecurityTest, LargeResponseCrossesTheRelayIntact) {
+  Start(TlsYaml());
+  // The landing page is tens of kilobytes: several TLS records and relay reads.
+  const CurlResult direct = Curl(dir_, {"--cacert", Ca()}, Https("/"));
+  ASSERT_EQ(direct.code, "200") << direct.output;
+  EXPECT_THAT(direct.body, HasSubstr("</html>"));
+}
+
+TEST_F(WebSecurityTest, RequireAndVerifyClientCert) {
+  Start(TlsYaml("  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n"));
+  const CurlResult none = Curl(dir_, {"--cacert", Ca()}, Https("/healthz"));
+  EXPECT_EQ(none.code, "000") << none.output;
+  const CurlResult rogue = Curl(
+      dir_,
+      {"--cacert", Ca(), "--cert", certs_.Path("rogue.crt"), "--key", certs_.Path("rogue.key")},
+      Https("/healthz"));
+  EXPECT_EQ(rogue.code, "000") << rogue.output;
+  const CurlResult good = Curl(
+      dir_,
+      {"--cacert", Ca(), "--cert", certs_.Path("client.crt"), "--key", certs_.Path("client.key")},
+      Https("/healthz"));
+  EXPECT_EQ(good.code, "200") << good.output;
+}
+
+TEST_F(WebSecurityTest, VerifyClientCertIfGivenRejectsOnlyBadCertificates) {
+  Start(TlsYaml("  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n"));
+  EXPECT_EQ(Curl(dir_, {"--cacert", Ca()}, Https("/healthz")).code, "200");
+  EXPECT_EQ(Curl(dir_,
+                 {"--cacert", Ca(), "--cert", certs_.Path("rogue.crt"), "--key",
+                  certs_.Path("rogue.key")},
+                 Https("/healthz"))
+                .code,
+            "000");
+}
+
+TEST_F(WebSecurityTest, MinVersionTls13RefusesATls12Client) {
+  Start(TlsYaml("  min_version: TLS13\n"));
+  const CurlResult old = Curl(dir_, {"--cacert", Ca(), "--tls-max", "1.2"}, Https("/healthz"));
+  EXPECT_EQ(old.code, "000") << old.output;
+  const CurlResult current = Curl(dir_, {"--cacert", Ca(), "--tlsv1.3"}, Https("/healthz"));
+  EXPECT_EQ(current.code, "200") << current.output;
+}
+
+TEST_F(WebSecurityTest, MaxVersionTls12RefusesATls13OnlyClient) {
+  Start(TlsYaml("  max_version: TLS12\n"));
+  EXPECT_EQ(Curl(dir_, {"--cacert", Ca(), "--tlsv1.3"}, Https("/healthz")).code, "000");
+  EXPECT_EQ(Curl(dir_, {"--cacert", Ca(), "--tls-max", "1.2"}, Https("/healthz")).code, "200");
+}
+
+TEST_F(WebSecurityTest, TheInternalPlainPortAnswersOnlyTheTlsRelay) {
+  Start(TlsYaml());
+  ASSERT_GT(server_->internal_port(), 0);
+  ASSERT_NE(server_->internal_port(), server_->port());
+  const CurlResult direct =
+      Curl(dir_, {}, "http://127.0.0.1:" + std::to_string(server_->internal_port()) + "/status");
+  EXPECT_EQ(direct.code, "403") << direct.output;
+  EXPECT_THAT(direct.body, Not(HasSubstr("checks")));
+}
+
+TEST_F(WebSecurityTest, BasicAuthProtectsEverythingButTheProbes) {
+  Start(AuthYaml());
+  for (const char* path : {"/metrics", "/status", "/", "/nonexistent"}) {
+    SCOPED_TRACE(path);
+    const CurlResult none = Curl(dir_, {"-D", "-"}, Http(path));
+    EXPECT_EQ(none.code, "401");
+    EXPECT_THAT(none.output, HasSubstr("WWW-Authenticate: Basic realm=\"health_exporter\""));
+    EXPECT_EQ(Curl(dir_, {"-u", std::string(kUser) + ":wrong"}, Http(path)).code, "401");
+    EXPECT_EQ(Curl(dir_, {"-u", std::string("nobody:") + kPassword}, Http(path)).code, "401");
+  }
+  EXPECT_EQ(Curl(dir_, {"-u", Credentials()}, Http("/metrics")).code, "200");
+  EXPECT_EQ(Curl(dir_, {"-u", Credentials()}, Http("/status")).code, "200");
+  EXPECT_EQ(Curl(dir_, {"-u", Credentials()}, Http("/nonexistent")).code, "404");
+  // kubelet probes and load balancers cannot send credentials.
+  EXPECT_EQ(Curl(dir_, {}, Http("/healthz")).code, "200");
+  EXPECT_NE(Curl(dir_, {}, Http("/readyz")).code, "401");
+}
+
+TEST_F(WebSecurityTest, ProbesCanBeProtectedToo) {
+  Start(AuthYaml() + "health_exporter:\n  open_probe_endpoints: false\n");
+  EXPECT_EQ(Curl(dir_, {}, Http("/healthz")).code, "401");
+  EXPECT_EQ(Curl(dir_, {}, Http("/readyz")).code, "401");
+  EXPECT_EQ(Curl(dir_, {"-u", Credentials()}, Http("/healthz")).code, "200");
+}
+
+TEST_F(WebSecurityTest, ConfiguredHeadersAreSent) {
+  Start("http_server_config:\n  headers:\n    X-Frame-Options: deny\n");
+  const CurlResult reply = Curl(dir_, {"-D", "-"}, Http("/healthz"));
+  EXPECT_THAT(reply.output, HasSubstr("X-Frame-Options: deny"));
+}
+
+TEST_F(WebSecurityTest, ReloadIsPostOnlyAndBehindAuth) {
+  WebServerOptions options;
+  options.threads = 2;
+  std::atomic<bool> succeed{true};
+  std::atomic<int> calls{0};
+  // set_reload_handler must come before Start().
+  options.listen_address = "127.0.0.1:0";
+  options.security = MustLoad(AuthYaml(), dir_.path());
+  server_ = std::make_unique<WebServer>(options, board_, metrics_, [] { return true; });
+  server_->set_reload_handler([&]() -> std::pair<bool, std::string> {
+    ++calls;
+    if (succeed) return {true, ""};
+    return {false, "config.yml:3:5: checks[0].http.url: missing required key"};
+  });
+  ASSERT_FALSE(server_->Start().has_value());
+
+  EXPECT_EQ(Curl(dir_, {"-X", "POST"}, Http("/-/reload")).code, "401");
+  EXPECT_EQ(calls, 0);
+  const CurlResult get = Curl(dir_, {"-D", "-", "-u", Credentials()}, Http("/-/reload"));
+  EXPECT_EQ(get.code, "405");
+  EXPECT_THAT(get.output, HasSubstr("Allow: POST"));
+  EXPECT_EQ(calls, 0);
+  const CurlResult ok = Curl(dir_, {"-X", "POST", "-u", Credentials()}, Http("/-/reload"));
+  EXPECT_EQ(ok.code, "200");
+  EXPECT_EQ(ok.body, "config reloaded\n");
+  succeed = false;
+  const CurlResult failed = Curl(dir_, {"-X", "POST", "-u", Credentials()}, Http("/-/reload"));
+  EXPECT_EQ(failed.code, "500");
+  EXPECT_EQ(failed.body, "config.yml:3:5: checks[0].http.url: missing required key\n");
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(WebSecurityTest, ReloadIsNotFoundWithoutAHandler) {
+  Start("");
+  EXPECT_EQ(Curl(dir_, {"-X", "POST"}, Http("/-/reload")).code, "404");
+}
+
+TEST_F(WebSecurityTest, TooManyHeadersAreRefused) {
+  WebServerOptions options;
+  options.max_header_count = 20;
+  Start("", options);
+  std::vector<std::string> args;
+  for (int i = 0; i < 30; ++i) {
+    args.push_back("-H");
+    args.push_back("X-Filler-" + std::to_string(i) + ": x");
+  }
+  EXPECT_EQ(Curl(dir_, args, Http("/healthz")).code, "431");
+  args.resize(2 * 10);
+  EXPECT_EQ(Curl(dir_, args, Http("/healthz")).code, "200");
+}
+
+TEST_F(WebSecurityTest, MoreHeadersThanCivetwebKeepsAreRefused) {
+  WebServerOptions options;
+  options.max_header_count = 1000;  // acts as CivetWeb's own limit
+  Start("", options);
+  std::vector<std::string> args;
+  for (int i = 0; i < 100; ++i) {
+    args.push_back("-H");
+    args.push_back("X-Filler-" + std::to_string(i) + ": x");
+  }
+  const CurlResult reply = Curl(dir_, args, Http("/healthz"));
+  EXPECT_EQ(reply.code, "431") << reply.output;
+  // curl adds Host, User-Agent and Accept: 60 of ours make 63 in all.
+  args.resize(2 * 60);
+  EXPECT_EQ(Curl(dir_, args, Http("/healthz")).code, "200");
+}
+
+TEST_F(WebSecurityTest, OversizedRequestHeadIsRefused) {
+  WebServerOptions options;
+  options.max_request_size = 2048;
+  Start("", options);
+  const CurlResult reply = Curl(dir_, {"-H", "X-Big: " + std::string(4096, 'a')}, Http("/healthz"));
+  EXPECT_NE(reply.code, "200") << reply.output;
+}
+
+TEST_F(WebSecurityTest, SlowClientDoesNotBlockOthersBeyondTheRequestTimeout) {
+  WebServerOptions options;
+  options.threads = 1;  // the slow client holds the only worker
+  options.request_timeout = 1s;
+  Start("", options);
+  RawConnection slow(server_->port());
+  ASSERT_TRUE(slow.connected());
+  slow.Send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+  // Served once the slow request times out (curl's own limit is 20 s).
+  const CurlResult other = Curl(dir_, {}, Http("/healthz"));
+  EXPECT_EQ(other.code, "200") << other.output;
+  EXPECT_TRUE(slow.ClosedByServerWithin(15s));
+}
+
+TEST_F(WebSecurityTest, SilentTlsClientIsDroppedAfterTheTimeoutAndBlocksNobody) {
+  WebServerOptions options;
+  options.threads = 1;
+  options.request_timeout = 1s;
+  Start(TlsYaml(), options);
+  RawConnection silent(server_->port());  // never starts a handshake
+  ASSERT_TRUE(silent.connected());
+  RawConnection slow(server_->port());
+  slow.Send("\x16\x03\x01");  // the first bytes of a ClientHello, then nothing
+  EXPECT_EQ(Curl(dir_, {"--cacert", Ca()}, Https("/healthz")).code, "200");
+  EXPECT_TRUE(silent.ClosedByServerWithin(15s));
+  EXPECT_TRUE(slow.ClosedByServerWithin(15s));
+}
+
+TEST_F(WebSecurityTest, TlsConnectionsBeyondTheLimitWaitUntilOneCloses) {
+  WebServerOptions options;
+  options.threads = 1;
+  options.max_connections = 1;
+  options.request_timeout = 60s;  // far longer than this test waits
+  Start(TlsYaml(), options);
+  auto holder = std::make_unique<RawConnection>(server_->port());
+  ASSERT_TRUE(holder->connected());
+  // The kernel completes the connection, but no handshake starts for it.
+  const CurlResult waiting = Curl(dir_, {"--cacert", Ca(), "--max-time", "2"}, Https("/healthz"));
+  EXPECT_EQ(waiting.code, "000") << waiting.output;
+  holder.reset();
+  const CurlResult served = Curl(dir_, {"--cacert", Ca()}, Https("/healthz"));
+  EXPECT_EQ(served.code, "200") << served.output;
+}
+
+// The real daemon with --web.config.file.
+class DaemonWebSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(certs_.ok()) << certs_.output(); }
+
+  std::unique_ptr<DaemonProcess> StartDaemon(const std::string& web_yaml) {
+    const std::string web = dir_.Write("web.yml", web_yaml);
+    return std::make_unique<DaemonProcess>(
+        "global: {interval: 200ms, timeout: 150ms}\n"
+        "checks:\n"
+        "  - name: disk-root\n"
+        "    disk: {path: /}\n",
+        std::vector<std::string>{"--web.config.file=" + web});
+  }
+
+  TempDir dir_;
+  Certificates certs_{dir_};
+};
+
+TEST_F(DaemonWebSecurityTest, TlsAndBasicAuthEndToEnd) {
+  auto daemon = StartDaemon(
+      "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+      "basic_auth_users:\n  " +
+      std::string(kUser) + ": " + Bcrypt(kPassword) + "\n");
+  ASSERT_TRUE(daemon->started()) << daemon->Logs();
+  const std::string base = "https://127.0.0.1:" + std::to_string(daemon->port());
+  const std::string ca = certs_.Path("ca.crt");
+  const std::string credentials = std::string(kUser) + ":" + kPassword;
+
+  EXPECT_EQ(Curl(dir_, {"--cacert", ca}, base + "/metrics").code, "401");
+  EXPECT_EQ(
+      Curl(dir_, {"--cacert", ca, "-u", std::string(kUser) + ":nope"}, base + "/metrics").code,
+      "401");
+  const CurlResult metrics = Curl(dir_, {"--cacert", ca, "-u", credentials}, base + "/metrics");
+  EXPECT_EQ(metrics.code, "200") << metrics.output;
+  EXPECT_THAT(metrics.body, HasSubstr("health_exporter_build_info"));
+  const CurlResult status = Curl(dir_, {"--cacert", ca, "-u", credentials}, base + "/status");
+  EXPECT_EQ(status.code, "200") << status.output;
+  EXPECT_EQ(Curl(dir_, {"--cacert", ca}, base + "/healthz").code, "200");
+  EXPECT_NE(Curl(dir_, {"--cacert", ca}, base + "/readyz").code, "401");
+  EXPECT_EQ(Curl(dir_, {}, "http://127.0.0.1:" + std::to_string(daemon->port()) + "/healthz").code,
+            "000");
+
+  // The password shows up nowhere: not in logs, metrics or status.
+  EXPECT_EQ(daemon->Stop(SIGTERM, 10s), 0);
+  EXPECT_THAT(daemon->Logs(), Not(HasSubstr(kPassword)));
+  EXPECT_THAT(metrics.body, Not(HasSubstr(kPassword)));
+  EXPECT_THAT(status.body, Not(HasSubstr(kPassword)));
+}
+
+TEST_F(DaemonWebSecurityTest, HeartbeatsKeepTheirTokenAndNeedNoBasicAuth) {
+  const std::string token = "hb-token-for-web-security-0123";
+  TempDir storage;
+  const std::string web = dir_.Write(
+      "web.yml", std::string("basic_auth_users:\n  ") + kUser + ": " + Bcrypt(kPassword) + "\n");
+  DaemonProcess d(
+      "checks:\n"
+      "  - name: nightly-backup\n"
+      "    interval: 100ms\n"
+      "    timeout: 100ms\n"
+      "    heartbeat: {ttl: 1h, token: '${HB_TOKEN}'}\n",
+      {"--web.config.file=" + web, "--storage.path=" + storage.path()}, {{"HB_TOKEN", token}});
+  ASSERT_TRUE(d.started()) << d.Logs();
+  // A cron job with only the token: no basic auth credentials needed.
+  EXPECT_EQ(HttpPost(d.Url("/heartbeat/nightly-backup"), "Bearer " + token, ""), 200);
+  EXPECT_EQ(HttpPost(d.Url("/heartbeat/nightly-backup"), "Bearer wrong-token-0123456789", ""), 401);
+  EXPECT_EQ(HttpRequest(d.Url("/status")).status, 401);
+}
+
+TEST_F(DaemonWebSecurityTest, InvalidWebConfigStopsStartupWithExit2AndNoSecret) {
+  auto daemon = StartDaemon("basic_auth_users:\n  alice: " + std::string(kPassword) +
+                            "\ntls_server_config:\n  cert_file: server.crt\n");
+  EXPECT_FALSE(daemon->started());
+  EXPECT_EQ(daemon->WaitExit(10s), 2);
+  EXPECT_THAT(daemon->Logs(),
+              HasSubstr("web.yml:2:10: basic_auth_users.alice: expected a bcrypt hash"));
+  EXPECT_THAT(daemon->Logs(),
+              HasSubstr("web.yml:4:3: tls_server_config: missing required key \"key_file\""));
+  EXPECT_THAT(daemon->Logs(), Not(HasSubstr(kPassword)));
+}
+
+}  // namespace
+}  // namespace hx
