@@ -404,7 +404,23 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer)
     case CURLE_WEIRD_SERVER_REPLY:
       return "invalid HTTP response";
     case CURLE_UNSUPPORTED_PROTOCOL:
+      // The first URL is http(s) by config, so this is a redirect elsewhere,
+      // unless curl found no status line at all (an "HTTP/0.9" reply).
+      if (std::strstr(error_buffer, "HTTP/0.9") != nullptr) {
+        return "invalid HTTP response (no status line)";
+      }
       return "redirect to a URL that is not http or https";
+    case CURLE_OUT_OF_MEMORY: {
+      // curl 7.x hits its limit on one header line (100 KiB) as a failed
+      // buffer growth, without a message; after a status line arrived that
+      // is by far the likelier cause than the process running out of memory.
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status > 0 || std::strstr(error_buffer, "header") != nullptr) {
+        return "response headers too large";
+      }
+      return "out of memory";
+    }
     default: {
       std::string text = curl_easy_strerror(code);
       if (!text.empty())
