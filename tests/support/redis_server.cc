@@ -120,8 +120,14 @@ RedisServer::~RedisServer() {
 
 std::string RedisServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-bool RedisServer::StartOnce() {
-  port_ = PickFreePort();
+bool RedisServer::Restart() {
+  Stop();
+  error_.clear();
+  return StartOnce(port_);
+}
+
+bool RedisServer::StartOnce(uint16_t port) {
+  port_ = port != 0 ? port : PickFreePort();
   if (port_ == 0) {
     error_ = "no free port";
     return false;

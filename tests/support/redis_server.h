@@ -61,6 +61,11 @@ class RedisServer {
   /// Stops the server (SIGTERM, SIGKILL after a few seconds) and reaps it.
   void Stop();
 
+  /// Stops the server if it runs and starts it again on the same port and
+  /// dir (clients see a restart). False if it did not come back (error()
+  /// says why).
+  bool Restart();
+
   /// Runs one command as the admin (the default user, with requirepass) over
   /// a fresh blocking connection. Returns the reply as text (status, string,
   /// integer or error; errors start with "ERR:"); nullopt if unreachable.
@@ -74,7 +79,8 @@ class RedisServer {
                    std::chrono::milliseconds timeout) const;
 
  private:
-  bool StartOnce();
+  /// Starts redis-server on `port` (0: a free one).
+  bool StartOnce(uint16_t port = 0);
   /// Waits for the server to accept (and, if asked, to finish loading).
   bool WaitReady(std::chrono::milliseconds timeout);
   bool ChildExited();
