@@ -151,9 +151,20 @@ def serve_targets():
 # Config generation.
 
 
-def check_kinds(n):
+def scaled_mix(exec_fraction):
+    """MIX with the exec kinds scaled to exec_fraction of all checks in total
+    (None keeps MIX); what they give up or take goes to http_ok."""
+    if exec_fraction is None:
+        return MIX
+    exec_total = sum(share for kind, share in MIX if kind.startswith("exec"))
+    mix = [(kind, share * exec_fraction / exec_total if kind.startswith("exec") else share)
+           for kind, share in MIX]
+    return [(mix[0][0], mix[0][1] + 1.0 - sum(share for _, share in mix))] + mix[1:]
+
+
+def check_kinds(n, mix=MIX):
     """The kind of each of the n checks, in a fixed interleaved order."""
-    counts = [(kind, int(n * share)) for kind, share in MIX]
+    counts = [(kind, int(n * share)) for kind, share in mix]
     counts[0] = (counts[0][0], counts[0][1] + n - sum(c for _, c in counts))
     kinds = []
     pending = [[kind, c] for kind, c in counts if c > 0]
@@ -206,12 +217,12 @@ class ConfigPlan:
     every generation; churn-<g>..churn-<g+2> rotate (one added, one removed per
     reload) and MUTABLE changes its URL path."""
 
-    def __init__(self, n, interval, env):
+    def __init__(self, n, interval, env, exec_fraction=None):
         self.interval = interval
         self.env = env
         n_stable = max(1, n - CHURN_SLOTS - 1)
         self.stable = [("c%04d-%s" % (i, kind.replace("_", "-")), kind)
-                       for i, kind in enumerate(check_kinds(n_stable))]
+                       for i, kind in enumerate(check_kinds(n_stable, scaled_mix(exec_fraction)))]
         self.kind_of = dict(self.stable)
 
     def churn_names(self, g):
@@ -355,8 +366,9 @@ def bucket_delta(a, b):
 # The process under test.
 
 
-def proc_sample(pid):
-    """RSS (KiB), fds, threads, live children and CPU seconds of pid."""
+def proc_sample(pid, count_zombies=False):
+    """RSS (KiB), fds, threads, children (and how many are zombies) and CPU
+    seconds of pid."""
     sample = {"rss_kb": 0, "fds": 0, "threads": 0, "children": 0, "cpu_s": 0.0}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -365,15 +377,34 @@ def proc_sample(pid):
             elif line.startswith("Threads:"):
                 sample["threads"] = int(line.split()[1])
     sample["fds"] = len(os.listdir("/proc/%d/fd" % pid))
+    # The loop thread's CPU time and time spent runnable but waiting for a CPU
+    # (a loaded machine delays the loop there, not in the daemon's code).
+    try:
+        with open("/proc/%d/task/%d/schedstat" % (pid, pid)) as f:
+            run_ns, wait_ns = f.read().split()[:2]
+        sample["loop_cpu_s"] = int(run_ns) / 1e9
+        sample["loop_runq_wait_s"] = int(wait_ns) / 1e9
+    except OSError:
+        pass
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     sample["cpu_s"] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
     try:
         with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            sample["children"] = len(f.read().split())
+            children = f.read().split()
     except OSError:
-        pass
+        children = []
+    sample["children"] = len(children)
+    if count_zombies:
+        sample["zombies"] = 0
+        for child in children:
+            try:
+                with open("/proc/%s/stat" % child) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        sample["zombies"] += 1
+            except OSError:
+                pass
     return sample
 
 
@@ -412,6 +443,9 @@ class Scraper(threading.Thread):
             raise RuntimeError("/metrics answered %d" % status)
         parsed = parse_metrics(body.decode("utf-8", "replace"))
         parsed["time"] = wall0 + latency / 2
+        # The daemon's own idea of "now" at render time: its newest finished
+        # run. Unlike the client's clock it does not move with scrape latency.
+        parsed["render_time"] = max(parsed["last_run"].values(), default=parsed["time"])
         return latency, len(body), parsed
 
     def run(self):
@@ -464,7 +498,7 @@ class Accountant:
                 self.last = parsed
             return
         prev, t = self.prev, parsed["time"]
-        dt = t - prev["time"]
+        dt = parsed["render_time"] - prev["render_time"]
         allowed = math.floor(dt / self.interval) + 2
         for c in self.stable:
             statuses = parsed["runs"].get(c)
@@ -577,7 +611,7 @@ class Soak:
                     self.heartbeat_errors += 1
 
     def sample(self, start):
-        s = proc_sample(self.daemon.pid)
+        s = proc_sample(self.daemon.pid, count_zombies=True)
         s["t"] = time.time() - start
         s["load1"] = load1()
         with self.scraper.lock:
@@ -636,11 +670,16 @@ class Soak:
         if method == "SIGHUP":
             log_size = os.path.getsize(self.log_path)
             os.kill(self.daemon.pid, signal.SIGHUP)
-            time.sleep(0.5)
-            with open(self.log_path) as f:
-                f.seek(log_size)
-                if "SIGHUP ignored" in f.read():
+            deadline = time.time() + 5
+            while time.time() < deadline and "unsupported" not in record:
+                time.sleep(0.25)
+                with open(self.log_path) as f:
+                    f.seek(log_size)
+                    text = f.read()
+                if "SIGHUP ignored" in text:
                     record["unsupported"] = "daemon logged 'SIGHUP ignored'"
+                elif "reload" in text:
+                    break  # it reacted; the metrics below tell how
         else:
             try:
                 status, body = http_post(self.port, "/-/reload")
@@ -673,6 +712,10 @@ class Soak:
             elif added in latest["runs"] and removed not in latest["runs"] and flag != 0:
                 record["ok"] = True
                 record["applied_after_s"] = round(latest["time"] - record["t"], 2)
+                if before is not None and MUTABLE in before["runs"] and MUTABLE in latest["runs"]:
+                    # The changed check: did its counter carry on or start again?
+                    record["mutable_runs"] = (Accountant.runs_of(before, MUTABLE),
+                                              Accountant.runs_of(latest, MUTABLE))
                 break
         record.setdefault("ok", False)
         return record
@@ -682,7 +725,7 @@ class Soak:
     def run(self):
         args = self.args
         self.start_targets()
-        self.plan = ConfigPlan(args.checks, args.interval, self.env)
+        self.plan = ConfigPlan(args.checks, args.interval, self.env, args.exec_fraction)
         interval_s = parse_seconds(args.interval)
         self.start_daemon()
         print("soak: daemon pid %d on 127.0.0.1:%d, %d checks, output in %s"
@@ -697,6 +740,8 @@ class Soak:
         next_sample = start
         next_reload = start + args.reload_every if args.reload_every > 0 else math.inf
         next_heartbeat = start
+        next_guard = start
+        self.max_children = 0
         next_cross = start + 30
         end = start + args.duration
         reload_unsupported = {}
@@ -707,16 +752,28 @@ class Soak:
                     self.notes.append("daemon exited with %d at t=%.0fs"
                                       % (self.daemon.returncode, now - start))
                     break
+                if now >= next_guard:
+                    # Unreaped children use up the machine's pids (32768 by
+                    # default) for every user of it: stop well before that.
+                    children = proc_sample(self.daemon.pid)["children"]
+                    self.max_children = max(self.max_children, children)
+                    if children > args.max_children:
+                        self.notes.append(
+                            "aborted at t=%.0fs: the daemon has %d child processes (over "
+                            "--max-children=%d; zombies?)" % (now - start, children,
+                                                              args.max_children))
+                        break
+                    next_guard = now + 0.5
                 if now >= next_heartbeat:
                     self.feed_heartbeats()
                     next_heartbeat += 2
                 if now >= next_sample:
                     self.sample(start)
                     last = self.samples[-1]
-                    print("soak: t=%4.0fs rss=%dKiB fds=%d threads=%d children=%d load=%.2f "
+                    print("soak: t=%4.0fs rss=%dKiB fds=%d threads=%d children=%d (zombies %d) load=%.2f "
                           "scrape_max=%sms lateness_p99=%sms runs=%s" % (
                               last["t"], last["rss_kb"], last["fds"], last["threads"],
-                              last["children"], last["load1"], fmt(last["scrape_max_ms"]),
+                              last["children"], last["zombies"], last["load1"], fmt(last["scrape_max_ms"]),
                               fmt(last.get("lateness_p99_ms", "")), fmt(last.get("runs_total"))),
                           flush=True)
                     next_sample += args.sample_every
@@ -821,7 +878,8 @@ class Soak:
 
     def write_csv(self):
         self.csv_path = os.path.join(self.out, "soak.csv")
-        cols = ["t", "rss_kb", "fds", "threads", "children", "cpu_s", "load1", "scrapes",
+        cols = ["t", "rss_kb", "fds", "threads", "children", "zombies", "cpu_s", "loop_cpu_s",
+                "loop_runq_wait_s", "load1", "scrapes",
                 "scrape_p50_ms", "scrape_max_ms", "lateness_p50_ms", "lateness_p99_ms",
                 "runs_total", "skipped_total", "timeouts_total", "reloads_ok"]
         with open(self.csv_path, "w", newline="") as f:
@@ -841,6 +899,8 @@ class Soak:
         row("binary", args.binary)
         row("checks / interval", "%d / %s (%d stable, %d churn, 1 url-changed)"
             % (args.checks, args.interval, len(self.plan.stable), CHURN_SLOTS))
+        kinds = collections.Counter(kind for _, kind in self.plan.stable)
+        row("stable checks by kind", ", ".join("%s %d" % (k, kinds[k]) for k, _ in MIX if kinds[k]))
         row("duration", "%.0f s" % self.elapsed)
         row("load average (start -> end)", "%.2f %.2f %.2f -> %.2f %.2f %.2f"
             % (self.load_start + self.load_end))
@@ -861,11 +921,20 @@ class Soak:
                 % (fds[0], min(fds), max(fds), fds[-1]))
             row("threads (min / max)", "%d / %d" % (min(s["threads"] for s in self.samples),
                                                     max(s["threads"] for s in self.samples)))
-            row("live children (max)", "%d" % max(s["children"] for s in self.samples))
+            row("children (max, sampled every 0.5 s) / zombies (max)", "%d / %d" % (
+                max(self.max_children, max(s["children"] for s in self.samples)),
+                max(s["zombies"] for s in self.samples)))
+            if last["zombies"] > 0:
+                problems.append("%d unreaped (zombie) children at the end" % last["zombies"])
             cpu = last["cpu_s"] - first["cpu_s"]
             span = last["t"] - first["t"]
             if span > 0:
                 row("daemon CPU", "%.1f%% of one core (%.0f s)" % (100 * cpu / span, cpu))
+                if "loop_cpu_s" in last:
+                    busy = last["loop_cpu_s"] - first["loop_cpu_s"]
+                    waiting = last["loop_runq_wait_s"] - first["loop_runq_wait_s"]
+                    row("loop thread: on CPU / runnable, waiting for a CPU", "%.1f%% / %.1f%%"
+                        % (100 * busy / span, 100 * waiting / span))
         lats = sorted(lat for _, lat in self.scraper.latencies)
         row("scrapes (ok / failed)", "%d / %d" % (len(lats), len(self.scraper.failures)))
         if lats:
@@ -952,6 +1021,18 @@ class Soak:
             if rs:
                 row("reloads by %s (ok / total, broken configs)" % method, "%d / %d, %d" % (
                     sum(1 for r in rs if r["ok"]), len(rs), sum(1 for r in rs if r["broken"])))
+        final = self.accountant.last
+        if final is not None:
+            counted = {series.split('"')[1]: value for series, value in final["exporter"].items()
+                       if series.startswith("health_exporter_config_reloads_total{")}
+            if counted:
+                row("health_exporter_config_reloads_total", ", ".join(
+                    "%s %d" % kv for kv in sorted(counted.items())))
+        mutable = [r["mutable_runs"] for r in attempted if "mutable_runs" in r]
+        if mutable:
+            kept = sum(1 for a, b in mutable if b >= a)
+            row("URL-changed check's runs_total across reloads", "kept in %d of %d, restarted "
+                "from 0 in %d" % (kept, len(mutable), len(mutable) - kept))
         applied = [r["applied_after_s"] for r in attempted if "applied_after_s" in r]
         if applied:
             row("reload visible in /metrics after (max)", "%.1f s" % max(applied))
@@ -1064,6 +1145,12 @@ def main():
     p.add_argument("--scrape-every", type=parse_seconds, default=1.0, help="default 1s")
     p.add_argument("--sample-every", type=parse_seconds, default=10.0,
                    help="RSS/fd sampling period (default 10s)")
+    p.add_argument("--exec-fraction", type=float,
+                   help="share of exec checks (true/false/sleep 4:2:1), the rest of the "
+                        "difference going to healthy http (default 0.14)")
+    p.add_argument("--max-children", type=int, default=1000,
+                   help="abort when the daemon has more child processes than this, to keep "
+                        "a reaping bug from using up the machine's pids (default 1000)")
     p.add_argument("--no-gzip", action="store_true", help="scrape without Accept-Encoding: gzip")
     p.add_argument("--out", help="directory for the config, daemon log and CSV "
                                  "(default: a new temp dir, kept)")
