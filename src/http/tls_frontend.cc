@@ -44,8 +44,9 @@ TlsFrontend::TlsFrontend(std::shared_ptr<SSL_CTX> context, TlsFrontendOptions op
 
 TlsFrontend::~TlsFrontend() { Stop(); }
 
-std::optional<std::string> TlsFrontend::Start() {
+std::optional<std::string> TlsFrontend::Start(int backend_port) {
   if (listen_fd_ >= 0) return std::nullopt;
+  backend_port_ = backend_port;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(options_.port));
@@ -164,7 +165,7 @@ int TlsFrontend::ConnectBackend() {
   if (fd < 0) return -1;
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(options_.backend_port));
+  address.sin_port = htons(static_cast<uint16_t>(backend_port_));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sockaddr_in local{};
   socklen_t length = sizeof(local);

@@ -30,8 +30,6 @@ struct TlsFrontendOptions {
   /// Public address to bind: IPv4 host ("" = all interfaces) and port (0 = any).
   std::string host;
   int port = 0;
-  /// The plain-HTTP server on 127.0.0.1 to relay to.
-  int backend_port = 0;
   /// Connections relayed at once; further ones wait in the listen backlog.
   int max_connections = 64;
   /// Longest a handshake may take, and longest a relayed connection may
@@ -51,8 +49,9 @@ class TlsFrontend {
   TlsFrontend(const TlsFrontend&) = delete;
   TlsFrontend& operator=(const TlsFrontend&) = delete;
 
-  /// Binds and starts accepting; returns an error message on failure.
-  std::optional<std::string> Start();
+  /// Binds and starts accepting, relaying to the plain-HTTP server on
+  /// 127.0.0.1:`backend_port`; returns an error message on failure.
+  std::optional<std::string> Start(int backend_port);
   /// Closes the listener and every relayed connection, and waits for their
   /// threads. Idempotent.
   void Stop();
@@ -75,6 +74,7 @@ class TlsFrontend {
   int listen_fd_ = -1;
   int stop_fd_ = -1;  // eventfd, readable once Stop() begins
   int port_ = 0;
+  int backend_port_ = 0;
   std::thread acceptor_;
 
   mutable std::mutex mutex_;

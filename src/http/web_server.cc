@@ -205,11 +205,24 @@ std::optional<std::string> WebServer::Start() {
   error_data.text = error_text;
   error_data.text_buffer_size = sizeof(error_text);
 
+  if (tls) {
+    // Made before CivetWeb's threads exist, which read tls_ without a lock;
+    // it lives until they are gone (see Stop()).
+    TlsFrontendOptions frontend;
+    const size_t colon = options_.listen_address.rfind(':');
+    frontend.host = options_.listen_address.substr(0, colon);
+    frontend.port = std::stoi(options_.listen_address.substr(colon + 1));
+    frontend.max_connections = std::max(options_.max_connections, thread_count);
+    frontend.timeout = options_.request_timeout;
+    tls_ = std::make_unique<TlsFrontend>(options_.security->tls->context, frontend);
+  }
+
   std::vector<std::string> messages;
   start_messages = &messages;
   context_ = mg_start2(&init, &error_data);
   start_messages = nullptr;
   if (context_ == nullptr) {
+    tls_.reset();
     // Prefer the specific messages ("cannot bind to ...: 98 (Address already
     // in use)") over the generic error text.
     std::string reason;
@@ -230,16 +243,7 @@ std::optional<std::string> WebServer::Start() {
     port_ = civetweb_port_;
     return std::nullopt;
   }
-  TlsFrontendOptions frontend;
-  const size_t colon = options_.listen_address.rfind(':');
-  frontend.host = options_.listen_address.substr(0, colon);
-  frontend.port = std::stoi(options_.listen_address.substr(colon + 1));
-  frontend.backend_port = civetweb_port_;
-  frontend.max_connections = std::max(options_.max_connections, thread_count);
-  frontend.timeout = options_.request_timeout;
-  tls_ = std::make_unique<TlsFrontend>(options_.security->tls->context, frontend);
-  if (auto frontend_error = tls_->Start()) {
-    tls_.reset();
+  if (auto frontend_error = tls_->Start(civetweb_port_)) {
     Stop();
     return prefix + *frontend_error;
   }
@@ -248,11 +252,12 @@ std::optional<std::string> WebServer::Start() {
 }
 
 void WebServer::Stop() {
-  if (tls_) {
-    tls_->Stop();
+  // Relayed connections first, so that no TLS client waits on CivetWeb.
+  if (tls_) tls_->Stop();
+  if (context_ == nullptr) {
     tls_.reset();
+    return;
   }
-  if (context_ == nullptr) return;
   // CivetWeb's accept loop looks at its stop flag only between polls of up to
   // 2 s, so mg_stop() alone takes that long. A connection to our own listener
   // wakes the loop at once; keep poking until mg_stop() has returned.
@@ -275,6 +280,7 @@ void WebServer::Stop() {
   lock.unlock();
   stopper.join();
   context_ = nullptr;
+  tls_.reset();  // no handler can be using it any more
   civetweb_port_ = 0;
   port_ = 0;
 }
