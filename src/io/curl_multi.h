@@ -96,11 +96,11 @@ class CurlMulti {
 
   uv_loop_t* loop_;
   CURLM* multi_ = nullptr;
-  uv_timer_t* timer_ = nullptr;        // heap: freed by its close callback
-  EpollWatch* epoll_ = nullptr;        // heap: freed (and its fd closed) by its close callback
-  size_t watched_ = 0;                 // sockets in the epoll set
+  uv_timer_t* timer_ = nullptr;  // heap: freed by its close callback
+  EpollWatch* epoll_ = nullptr;  // heap: freed (and its fd closed) by its close callback
+  size_t watched_ = 0;           // sockets in the epoll set
   std::unordered_map<CURL*, DoneCallback> transfers_;
-  std::vector<CURL*> idle_easy_;       // reset handles ready for AcquireEasy()
+  std::vector<CURL*> idle_easy_;  // reset handles ready for AcquireEasy()
 };
 
 }  // namespace hx
