@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace hx {
 namespace {
@@ -133,7 +134,15 @@ void TlsFrontend::AcceptLoop() {
       std::lock_guard lock(mutex_);
       ++active_;
     }
-    std::thread([this, client] { Relay(client); }).detach();
+    try {
+      std::thread([this, client] { Relay(client); }).detach();
+    } catch (const std::system_error& e) {
+      // Out of threads: drop this client rather than the daemon.
+      spdlog::warn("TLS relay: cannot start a thread: {}", e.what());
+      ::close(client);
+      std::lock_guard lock(mutex_);
+      --active_;
+    }
   }
 }
 
