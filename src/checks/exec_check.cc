@@ -194,8 +194,13 @@ class ExecCheck::Attempt {
     if (settings_->env.find("PATH") == settings_->env.end()) {
       env_strings.push_back(std::string("PATH=") + kExecDefaultPath);
     }
-    for (const auto& [name, value] : settings_->env) env_strings.push_back(name + "=" + value);
+    for (const auto& [name, value] : settings_->env) {
+      std::string& entry = env_strings.emplace_back(name);
+      entry += '=';
+      entry += value;
+    }
     std::vector<char*> env;
+    env.reserve(env_strings.size() + 1);
     for (std::string& entry : env_strings) env.push_back(entry.data());
     env.push_back(nullptr);
 
