@@ -11,6 +11,7 @@
 #include "app/daemon.h"
 #include "checks/check.h"
 #include "config/config.h"
+#include "http/web_config.h"
 #include "util/log.h"
 #include "build_info.h"
 
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
   app.add_option("--shard", shard,
                  "Run only share i of n of the checks (i/n, 0-based); every instance reads the "
                  "same config");
-  app.add_flag("--check-config", check_config, "Validate the config file and exit (2 if invalid)");
+  app.add_flag("--check-config", check_config,
+               "Validate the config (and --web.config.file, if given) and exit (2 if invalid)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,6 +88,14 @@ int main(int argc, char** argv) {
     }
     std::cout << options.config_file << ": OK, " << loaded.config->checks.size()
               << (loaded.config->checks.size() == 1 ? " check" : " checks") << "\n";
+    if (!options.web_config_file.empty()) {
+      std::string error;
+      if (!hx::LoadWebConfigFile(options.web_config_file, &error)) {
+        std::cerr << error << "\n";
+        return 2;
+      }
+      std::cout << options.web_config_file << ": OK\n";
+    }
     return 0;
   }
   return hx::Daemon(std::move(options)).Run();

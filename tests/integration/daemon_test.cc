@@ -56,6 +56,20 @@ TEST(DaemonTest, CheckConfigAcceptsTheShippedConfig) {
   EXPECT_NE(r.output.find("OK, 4 checks"), std::string::npos) << r.output;
 }
 
+TEST(DaemonTest, CheckConfigAlsoValidatesTheWebConfig) {
+  const std::string config =
+      "--config.file=" + std::string(HX_SOURCE_DIR) + "/config/health_exporter.yml";
+  const std::string web = std::string(HX_TESTDATA) + "/web/";
+  auto good = RunCommand({HX_BINARY, "--check-config", config,
+                          "--web.config.file=" + web + "good/basic_auth.yml"});
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_NE(good.output.find("good/basic_auth.yml: OK"), std::string::npos) << good.output;
+  auto bad = RunCommand({HX_BINARY, "--check-config", config,
+                         "--web.config.file=" + web + "bad/unknown_key.yml"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("bad/unknown_key.yml:"), std::string::npos) << bad.output;
+}
+
 TEST(DaemonTest, CheckConfigReportsEveryErrorWithPositionAndExits2) {
   TempDir dir;
   std::string path = dir.Write("bad.yml",
