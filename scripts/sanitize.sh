@@ -25,6 +25,8 @@ stages=("$@")
 # Reports fail the run: a sanitizer report makes its process exit non-zero,
 # and tests/support/daemon_process.cc also fails the test whose spawned daemon
 # printed one. UB is already fatal at compile time (-fno-sanitize-recover).
+# In the ASan+UBSan build every report (ASan, LSan at exit, UBSan) exits with
+# 86: UBSAN_OPTIONS sets no exitcode, it would override ASan's.
 # Suppression files hold only third-party false positives, each explained.
 export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:strict_string_checks=1:halt_on_error=1:exitcode=86"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
