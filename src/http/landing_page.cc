@@ -477,6 +477,7 @@ std::vector<CardGroup> GroupChecks(const BoardSnapshot& snapshot, const std::str
     }
   }
   std::vector<CardGroup> groups;
+  groups.reserve(labelled.size() + 1);
   for (auto& [value, group] : labelled) groups.push_back(std::move(group));
   if (!other.checks.empty()) groups.push_back(std::move(other));
   for (auto& group : groups) {
@@ -542,8 +543,16 @@ void RenderBanner(const BoardSnapshot& snapshot, std::string& out) {
   for (Light light : kLightsInBannerOrder) {
     const size_t count = counts[static_cast<size_t>(light)];
     const std::string state(LightName(light));
-    out += "<li class=\"" + state + (count == 0 ? " zero" : "") + "\" data-state=\"" + state +
-           "\"><b>" + std::to_string(count) + "</b> " + state + "</li>";
+    out += "<li class=\"";
+    out += state;
+    out += count == 0 ? " zero" : "";
+    out += "\" data-state=\"";
+    out += state;
+    out += "\"><b>";
+    out += std::to_string(count);
+    out += "</b> ";
+    out += state;
+    out += "</li>";
   }
   out += "</ul>\n</section>\n";
 }
