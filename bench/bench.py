@@ -106,6 +106,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def tree_cpu_seconds(pid):
+    """CPU of a process and its direct children (nginx's master and workers)."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def rss_bytes(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -233,8 +249,7 @@ class Bench:
         conf = os.path.join(prefix, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""daemon off;
-master_process off;
-worker_processes 1;
+worker_processes 2;
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 4096; }}
@@ -479,12 +494,12 @@ http {{
     def phase_floor(self):
         """nginx and wrk CPU per new-connection request: the floor."""
         url = f"http://127.0.0.1:{self.nginx_port}/health"
-        n0 = cpu_seconds(self.nginx.pid)
+        n0 = tree_cpu_seconds(self.nginx.pid)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(["wrk", "-t1", "-c4", "-d5s", "-H", "Connection: close", url],
                              capture_output=True, text=True).stdout
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        n1 = cpu_seconds(self.nginx.pid)
+        n1 = tree_cpu_seconds(self.nginx.pid)
         m = re.search(r"(\d+) requests in", out)
         reqs = int(m.group(1)) if m else 0
         wrk_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
