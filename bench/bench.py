@@ -70,13 +70,18 @@ class Procs:
             self.procs.remove(p)
 
     def kill_all(self):
-        for p in list(self.procs):
+        # SIGTERM first: nginx's master stops its workers only when asked
+        # (a SIGKILLed master leaves them running).
+        for p in self.procs:
             if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + 5
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
                 p.kill()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
+                p.wait()
         self.procs.clear()
 
 
