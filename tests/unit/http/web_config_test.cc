@@ -113,6 +113,16 @@ TEST(WebConfig, UnreadableFileIsOneClearError) {
   EXPECT_EQ(error, "/nonexistent/web.yml: cannot read web config file: No such file or directory");
 }
 
+TEST(WebConfig, StrayCommaIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll() loops forever on these (fuzz/crashes-found/).
+  for (const char* yaml : {",", "- a\n,\n", "basic_auth_users: {}\n,\n"}) {
+    SCOPED_TRACE(yaml);
+    std::string error;
+    EXPECT_EQ(Load(yaml, &error), nullptr);
+    EXPECT_THAT(error, HasSubstr("invalid YAML"));
+  }
+}
+
 TEST(WebConfig, YamlSyntaxErrorHasAPosition) {
   std::string error;
   EXPECT_EQ(Load("basic_auth_users:\n  alice: [unclosed\n", &error), nullptr);
