@@ -171,8 +171,24 @@ HealthyFleet::Sample HealthyFleet::Take(const DaemonProcess& daemon) const {
     s.runs[name] = runs;
     s.skipped[name] = m.Get("health_check_skipped_runs_total", {{"check", name}}, 0);
   }
+  json status = json::parse(HttpRequest(daemon.Url("/status")).body, nullptr, false);
+  if (!status.is_discarded()) {
+    for (const json& c : status["checks"]) {
+      for (const json& h : c["history"]) {
+        if (h["health"] == "healthy") continue;
+        s.bad_history[c["name"].get<std::string>()] += h.dump() + " ";
+      }
+    }
+  }
   return s;
 }
+
+namespace {
+std::string BadHistory(const HealthyFleet::Sample& sample, const std::string& name) {
+  auto it = sample.bad_history.find(name);
+  return it == sample.bad_history.end() ? std::string() : it->second;
+}
+}  // namespace
 
 double HealthyFleet::ExpectKeptSchedule(const Sample& before, const Sample& after,
                                         double tolerance) const {
@@ -186,8 +202,10 @@ double HealthyFleet::ExpectKeptSchedule(const Sample& before, const Sample& afte
     if (std::abs(ran - expected) > tolerance) ++off_schedule;
     EXPECT_NEAR(ran, expected, tolerance) << name << " over " << elapsed << " s";
     EXPECT_EQ(after.skipped.at(name), 0) << name << " skipped runs";
-    EXPECT_EQ(after.unhealthy.at(name), 0) << name << " had unhealthy results";
-    EXPECT_EQ(after.degraded.at(name), 0) << name << " had degraded results";
+    EXPECT_EQ(after.unhealthy.at(name), 0)
+        << name << " had unhealthy results: " << BadHistory(after, name);
+    EXPECT_EQ(after.degraded.at(name), 0)
+        << name << " had degraded results: " << BadHistory(after, name);
   }
   std::cout << "FLEET| " << names_.size() << " healthy checks, " << elapsed << " s, expected "
             << expected << " runs each, largest deviation " << worst << " runs, " << off_schedule

@@ -69,7 +69,9 @@ class HealthyFleet {
     int tcp = 20;
     int disk = 0;
     std::string interval = "1s";
-    std::string timeout = "500ms";
+    /// Far above what the local targets need (~1 ms), so that only a
+    /// daemon that stalls, not a busy shared machine, times them out.
+    std::string timeout = "900ms";
   };
   explicit HealthyFleet(Options options);
   HealthyFleet() : HealthyFleet(Options{}) {}
@@ -86,6 +88,8 @@ class HealthyFleet {
     std::map<std::string, double> skipped;
     std::map<std::string, double> unhealthy;  // health_check_runs_total{status="unhealthy"}
     std::map<std::string, double> degraded;
+    /// Non-healthy entries of each check's /status history, for messages.
+    std::map<std::string, std::string> bad_history;
   };
   Sample Take(const DaemonProcess& daemon) const;
 
