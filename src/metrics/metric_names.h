@@ -23,7 +23,8 @@ inline constexpr MetricName kCheckTimeouts = {"health_check_timeouts_total",
                                               "Attempts cancelled by the hard timeout."};
 inline constexpr MetricName kCheckSkippedRuns = {
     "health_check_skipped_runs_total",
-    "Runs skipped because the previous attempt was still in flight."};
+    "Planned runs that did not happen: the previous attempt was still in flight, or the "
+    "daemon was too busy to start it before the next one was due."};
 inline constexpr MetricName kCheckLastRun = {"health_check_last_run_timestamp_seconds",
                                              "Unix time at which the last attempt finished."};
 inline constexpr MetricName kCheckConsecutiveFailures = {

@@ -172,13 +172,16 @@ void CheckScheduler::ResetCadence(Entry& e, MonoTime from) {
   e.next_run = 0;
 }
 
-void CheckScheduler::ScheduleNext(Entry& e) {
+uint64_t CheckScheduler::ScheduleNext(Entry& e) {
   const MonoTime now = clock_.Now();
   MonoTime due = e.phase + e.next_run * e.period;
+  uint64_t passed = 0;
   if (due < now) {
     // The loop stalled for more than an interval: resume the cadence at the
     // next slot instead of firing a burst of catch-up runs.
-    e.next_run = (now - e.phase) / e.period + 1;
+    const uint64_t next_run = (now - e.phase) / e.period + 1;
+    passed = next_run - e.next_run;
+    e.next_run = next_run;
     due = e.phase + e.next_run * e.period;
   }
   e.slot = due;
@@ -186,6 +189,7 @@ void CheckScheduler::ScheduleNext(Entry& e) {
   e.planned = std::max(due + Jitter(e.period), now + kMinTimerDelay);
   const size_t id = e.id;
   e.interval_timer->Start(e.planned - now, [this, id] { OnDue(id); });
+  return passed;
 }
 
 void CheckScheduler::OnDue(size_t check_id) {
@@ -198,7 +202,15 @@ void CheckScheduler::OnDue(size_t check_id) {
   ++e->next_run;
   // Arm the next run before calling out: the sink or the check may Remove()
   // or Stop(), after which `e` must not be touched again.
-  ScheduleNext(*e);
+  const uint64_t missed = ScheduleNext(*e);
+  if (missed > 0) {
+    // Slots that passed while the loop was busy elsewhere (this timer fired
+    // more than an interval late): runs lost, counted like overlaps so that
+    // "no skipped run" really means every planned run happened.
+    for (uint64_t i = 0; i < missed; ++i) sink_.OnSkipped(check_id);
+    e = Find(check_id);
+    if (e == nullptr || !started_) return;
+  }
   if (e->in_flight) {
     // With timeout == interval (e.g. the default timeout clamped to a short
     // interval) a hung target's attempt ends just after the next run is due,

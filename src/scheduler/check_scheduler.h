@@ -11,6 +11,9 @@
 // skipped and counted, never doubled — unless the attempt in flight ends (by
 // its timeout at the latest) within the jitter window: then the run starts
 // right after it instead, so timeout == interval does not halve the runs.
+// Slots that pass while the loop is stalled (busy for more than an interval)
+// are not caught up with a burst: each is counted as skipped and the cadence
+// resumes at the next slot.
 //
 // Backoff (`unhealthy_interval`, a circuit breaker for known-dead targets):
 // when a run leaves the check's state (after thresholds) unhealthy, the next
@@ -66,7 +69,8 @@ class RunSink {
  public:
   virtual ~RunSink() = default;
   virtual void OnRun(const RunRecord& run) = 0;
-  /// A run was due while the previous one was still in flight.
+  /// A run did not happen: it was due while the previous one was still in
+  /// flight, or its slot passed while the loop was busy elsewhere.
   virtual void OnSkipped(size_t check_id) = 0;
 };
 
@@ -106,7 +110,9 @@ class CheckScheduler {
   Entry* Find(size_t check_id);
   /// Puts the entry on its normal cadence, anchored at `from` + its offset.
   void ResetCadence(Entry& e, MonoTime from);
-  void ScheduleNext(Entry& e);
+  /// Arms the timer for the next slot; returns how many slots it passed
+  /// over because they were already in the past.
+  uint64_t ScheduleNext(Entry& e);
   void OnDue(size_t check_id);
   void StartAttempt(Entry& e, MonoTime slot, MonoTime now, Duration lateness);
   /// Switches between the normal cadence and backoff after a result.

@@ -37,6 +37,10 @@ class ManualClock final : public Clock {
   /// Moves time forward to `t` (never backwards), firing due timers.
   void AdvanceTo(MonoTime t);
   void AdvanceBy(Duration d) { AdvanceTo(now_ + d); }
+  /// Moves time forward without firing anything, as if the loop were busy
+  /// elsewhere: timers that became due fire at the next Advance call, late,
+  /// with Now() at the stalled time.
+  void StallFor(Duration d) { now_ += d; }
 
   /// Timers currently armed.
   size_t ArmedTimers() const { return armed_count_; }

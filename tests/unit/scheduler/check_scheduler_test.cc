@@ -310,6 +310,24 @@ TEST_F(CheckSchedulerTest, LateAnswerOfATimedOutAttemptDoesNotEndTheNextOne) {
   EXPECT_EQ(sink_.runs[1].result.detail, "ok");
 }
 
+TEST_F(CheckSchedulerTest, SlotsPassedWhileTheLoopStalledAreCountedAsSkippedNotCaughtUp) {
+  const Duration interval = milliseconds(100);
+  AddCheck(MakeConfig("api", interval, milliseconds(50)), Behaviour::kSynchronous);
+  scheduler_.Start();
+  clock_.AdvanceBy(FirstRunBound("api", interval));
+  ASSERT_EQ(sink_.runs.size(), 1u);
+  // The loop is busy for 3.5 intervals: the run due next starts late, the two
+  // slots after it are gone, and nothing is run twice to catch up.
+  clock_.StallFor(milliseconds(350));
+  clock_.AdvanceBy(Duration::zero());
+  EXPECT_EQ(sink_.runs.size(), 2u);
+  EXPECT_EQ(sink_.skipped.size(), 2u);
+  // Back on the cadence: one run per interval from here.
+  clock_.AdvanceBy(interval * 10);
+  EXPECT_EQ(sink_.runs.size(), 12u);
+  EXPECT_EQ(sink_.skipped.size(), 2u);
+}
+
 TEST_F(CheckSchedulerTest, RunDueAsTheAttemptTimesOutIsDeferredNotSkipped) {
   // timeout == interval with a target that never answers: each attempt is
   // still in flight when the next run comes due whenever that run's jitter is
