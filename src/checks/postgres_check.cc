@@ -108,7 +108,7 @@ std::vector<std::string> PasswordCandidates(const std::string& dsn) {
 
 // libpq's DSN parse errors quote pieces of the DSN, which may be (part of) a
 // password. Mask every quoted piece that overlaps a password candidate.
-std::string SanitizeDsnError(std::string message, const std::string& dsn) {
+std::string SanitizeDsnError(const std::string& message, const std::string& dsn) {
   const std::vector<std::string> secrets = PasswordCandidates(dsn);
   std::string out;
   size_t pos = 0;
@@ -246,7 +246,7 @@ std::string ResultError(const PGresult* result, std::string_view secret) {
   }
   std::string out = severity != nullptr ? std::string(severity) + ": " + primary : primary;
   if (!secret.empty()) ReplaceAll(out, secret, kMask);
-  out = out.substr(0, out.find('\n'));
+  if (const size_t newline = out.find('\n'); newline != std::string::npos) out.resize(newline);
   // The server's text: bounded, printable, valid UTF-8 before it reaches a detail.
   return ShortenForDetail(out, kMaxServerTextBytes);
 }
@@ -434,7 +434,7 @@ class PostgresCheck::Attempt {
           uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), ip, sizeof(ip));
         }
         if (ip[0] != '\0' && std::find(addresses.begin(), addresses.end(), ip) == addresses.end()) {
-          addresses.push_back(ip);
+          addresses.emplace_back(ip);
         }
       }
       if (addresses.empty()) {
@@ -615,11 +615,12 @@ class PostgresCheck::Attempt {
       case PGRES_SINGLE_TUPLE:
         if (phase_ == Phase::kStatusQuery) {
           if (PQntuples(result) == 1 && PQnfields(result) == 4) {
-            status_ = StatusRow{
-                std::strcmp(PQgetvalue(result, 0, 0), "t") == 0,
-                PQgetisnull(result, 0, 1) ? std::nullopt
-                                          : std::optional(std::atof(PQgetvalue(result, 0, 1))),
-                std::atoll(PQgetvalue(result, 0, 2)), std::atoll(PQgetvalue(result, 0, 3))};
+            status_ = StatusRow{std::strcmp(PQgetvalue(result, 0, 0), "t") == 0,
+                                PQgetisnull(result, 0, 1)
+                                    ? std::nullopt
+                                    : std::optional(std::strtod(PQgetvalue(result, 0, 1), nullptr)),
+                                std::strtoll(PQgetvalue(result, 0, 2), nullptr, 10),
+                                std::strtoll(PQgetvalue(result, 0, 3), nullptr, 10)};
           }
         } else if (!rows_) {
           rows_ = PQntuples(result);
@@ -705,7 +706,7 @@ class PostgresCheck::Attempt {
     std::vector<std::string> degraded;
     if (role == PostgresRole::kReplica && s.max_replication_lag) {
       if (!row.lag_seconds) {
-        degraded.push_back("replication lag unknown: no transaction replayed yet");
+        degraded.emplace_back("replication lag unknown: no transaction replayed yet");
       } else if (*row.lag_seconds > ToSeconds(*s.max_replication_lag)) {
         degraded.push_back("replication lag " + FormatLag(*row.lag_seconds) + " > " +
                            FormatDuration(*s.max_replication_lag));
