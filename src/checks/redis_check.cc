@@ -536,7 +536,7 @@ class RedisCheck::Attempt {
   }
 
   std::string DescribeError(std::string_view text) const {
-    const std::string clean = CleanServerText(text, settings_->password);
+    std::string clean = CleanServerText(text, settings_->password);
     if (text.starts_with("LOADING")) return "server is loading the dataset";
     if (text.starts_with("MASTERDOWN")) return "replica's link to master is down (MASTERDOWN)";
     if (text.starts_with("NOAUTH")) return "NOAUTH: password required";
