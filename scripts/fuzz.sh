@@ -69,8 +69,13 @@ for target in "${targets[@]}"; do
   if [[ -f $repo/fuzz/$target.dict ]]; then
     args+=(-dict="$repo/fuzz/$target.dict")
   fi
+  # A target's own third-party leak suppressions (fuzz/<target>.lsan.supp).
+  lsan=${LSAN_OPTIONS:-}
+  if [[ -f $repo/fuzz/$target.lsan.supp ]]; then
+    lsan=suppressions=$repo/fuzz/$target.lsan.supp
+  fi
   status=0
-  (cd "$dir" && "$binary" "${args[@]}" corpus) >"$dir/log.txt" 2>&1 || status=$?
+  (cd "$dir" && LSAN_OPTIONS=$lsan "$binary" "${args[@]}" corpus) >"$dir/log.txt" 2>&1 || status=$?
 
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log.txt" | tail -1)
   coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$dir/log.txt" | tail -1 || true)
