@@ -625,6 +625,12 @@ void ReadSources(const std::vector<Source>& sources, bool directory, const Check
   for (const Source& source : sources) {
     ctx.set_file(source.file);
     try {
+      const config::DocumentScan scan = config::ScanDocuments(source.text);
+      if (scan.stuck_at) {
+        ctx.Error(*scan.stuck_at, "", "invalid YAML: unexpected character");
+        continue;
+      }
+      // LoadAll only once the scan showed that it ends.
       std::vector<YAML::Node> nodes = YAML::LoadAll(source.text);
       if (nodes.size() > 1) {
         ctx.Error(nodes[1], "", "expected one YAML document, found " + std::to_string(nodes.size()));
@@ -638,7 +644,7 @@ void ReadSources(const std::vector<Source>& sources, bool directory, const Check
         }
         continue;
       }
-      documents.push_back({source.file, std::move(root)});
+      documents.push_back({source.file, root});  // a Node is a handle: copying is cheap
     } catch (const YAML::Exception& e) {
       // Syntax errors: yaml-cpp's marks are 0-based, null when it has none.
       const Mark at = e.mark.is_null() ? Mark{} : Mark{e.mark.line + 1, e.mark.column + 1};

@@ -1,6 +1,7 @@
 #include "config/parse_context.h"
 
 #include <re2/re2.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "util/sha256.h"
 
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 
 namespace hx::config {
 namespace {
@@ -530,6 +532,47 @@ bool MapReader::Finish() {
     ctx_->Error(key, path_, std::move(message));
   }
   return ctx_->errors().size() == errors_at_start_;
+}
+
+namespace {
+
+// Records where documents start; ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+DocumentScan ScanDocuments(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentStarts events;
+  DocumentScan scan;
+  while (parser.HandleNextDocument(events)) {
+    const auto& starts = events.starts;
+    // A document that starts where the previous one did consumed nothing:
+    // the parser is stuck and would go on forever.
+    if (starts.size() >= 2 && starts.back().pos == starts[starts.size() - 2].pos) {
+      scan.stuck_at = Mark{starts.back().line + 1, starts.back().column + 1};
+      scan.documents = starts.size() - 1;
+      return scan;
+    }
+  }
+  scan.documents = events.starts.size();
+  return scan;
 }
 
 }  // namespace hx::config

@@ -90,6 +90,19 @@ class ParseContext {
 
 Mark MarkOf(const YAML::Node& node);
 
+/// What a YAML text holds, found without building it: yaml-cpp 0.7's
+/// LoadAll() loops forever on some inputs (a stray ',' where a document or a
+/// top-level node could start: the parser never consumes it and reports
+/// endless empty documents at the same place), so every loader counts the
+/// documents with this walk first, which stops there.
+struct DocumentScan {
+  size_t documents = 0;
+  /// Set when the parser stopped making progress: the place to report.
+  std::optional<Mark> stuck_at;
+};
+/// Throws YAML::Exception on a syntax error, like yaml-cpp's loaders.
+DocumentScan ScanDocuments(const std::string& yaml);
+
 /// Reads one YAML mapping strictly. Each getter marks its key as known; a
 /// missing optional key yields nullopt without an error, a present key of the
 /// wrong type or form yields nullopt *and* an error. Finish() reports every key

@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -322,44 +321,15 @@ void ReadWebConfig(const YAML::Node& root, const std::string& base_dir, ParseCon
   top.Finish();
 }
 
-// Records where documents start; ignores everything else.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  std::vector<YAML::Mark> starts;
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// The one document of `yaml`. Documents are counted with a bounded walk
-// instead of YAML::LoadAll(): yaml-cpp 0.7's LoadAll loops forever on a
-// stray ',' (the parser does not consume it and "finds" endless empty
-// documents at the same place; see fuzz/crashes-found/README.md).
 std::optional<YAML::Node> LoadOneDocument(const std::string& yaml, ParseContext& ctx) {
-  std::istringstream in(yaml);
-  YAML::Parser parser(in);
-  DocumentStarts documents;
-  while (documents.starts.size() < 3 && parser.HandleNextDocument(documents)) {
+  const config::DocumentScan scan = config::ScanDocuments(yaml);
+  if (scan.stuck_at) {
+    ctx.Error(*scan.stuck_at, "", "invalid YAML: unexpected character");
+    return std::nullopt;
   }
-  const auto& starts = documents.starts;
-  for (size_t i = 1; i < starts.size(); ++i) {
-    if (starts[i].pos == starts[i - 1].pos) {
-      ctx.Error(config::Mark{starts[i].line + 1, starts[i].column + 1}, "",
-                "invalid YAML: unexpected character");
-      return std::nullopt;
-    }
-  }
-  if (starts.size() > 1) {
-    ctx.Error(config::Mark{starts[1].line + 1, starts[1].column + 1}, "",
+  if (scan.documents > 1) {
+    std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
+    ctx.Error(documents.size() > 1 ? config::MarkOf(documents[1]) : config::Mark{}, "",
               "expected one YAML document");
     return std::nullopt;
   }
