@@ -19,7 +19,8 @@ void CheckSet::Stop(const Running& running) {
   board_.RemoveCheck(running.id);
 }
 
-CheckSet::Changes CheckSet::Apply(Config& config) {
+CheckSet::Changes CheckSet::Apply(Config& config,
+                                  const std::function<void(const Config&)>& before_create) {
   Changes changes;
   std::unordered_set<std::string> wanted;
   wanted.reserve(config.checks.size());
@@ -37,25 +38,35 @@ CheckSet::Changes CheckSet::Apply(Config& config) {
     it = running_.erase(it);
   }
 
+  // Which checks stay, which start (again); `config` gets the running specs.
+  std::vector<bool> keep(config.checks.size(), false);
+  for (size_t i = 0; i < config.checks.size(); ++i) {
+    CheckConfig& check = config.checks[i];
+    auto it = running_.find(check.name);
+    if (it == running_.end()) {
+      changes.added.push_back(check.name);
+    } else if (it->second.fingerprint == check.fingerprint) {
+      keep[i] = true;
+      check.spec = it->second.spec;
+      ++changes.unchanged;
+    } else {
+      changes.changed.push_back(check.name);
+      Stop(it->second);
+      running_.erase(it);
+    }
+  }
+  if (before_create) before_create(config);
+
   // New series use the config's buckets; a change of buckets changes every
   // fingerprint, so no check keeps a histogram with the old ones.
   metrics_.SetDurationBuckets(config.global.duration_buckets);
   std::vector<size_t> order;
   order.reserve(config.checks.size());
-  for (CheckConfig& check : config.checks) {
-    auto it = running_.find(check.name);
-    if (it != running_.end() && it->second.fingerprint == check.fingerprint) {
-      ++changes.unchanged;
-      check.spec = it->second.spec;
-      order.push_back(it->second.id);
+  for (size_t i = 0; i < config.checks.size(); ++i) {
+    const CheckConfig& check = config.checks[i];
+    if (keep[i]) {
+      order.push_back(running_.at(check.name).id);
       continue;
-    }
-    if (it != running_.end()) {
-      changes.changed.push_back(check.name);
-      Stop(it->second);
-      running_.erase(it);
-    } else {
-      changes.added.push_back(check.name);
     }
     CheckInfo info = CheckInfoFromConfig(check);
     const size_t id = scheduler_.Add(check, check.spec->CreateCheck(io_));

@@ -10,6 +10,7 @@
 // Loop thread only; not thread-safe (the board and metrics it updates are).
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -39,9 +40,12 @@ class CheckSet {
 
   /// Makes the running checks exactly those of `config` (already filtered to
   /// this instance's shard). Each unchanged check's spec in `config` is
-  /// replaced by the running one, so afterwards `config` describes what runs
-  /// (heartbeat bindings are by spec). Cannot fail: `config` is validated.
-  Changes Apply(Config& config);
+  /// replaced by the running one, so that `config` describes what runs;
+  /// `before_create` then sees it before any new check is created (heartbeat
+  /// checks find their name by spec at creation). Cannot fail: `config` is
+  /// validated.
+  Changes Apply(Config& config,
+                const std::function<void(const Config&)>& before_create = nullptr);
 
   size_t size() const { return running_.size(); }
 

@@ -174,6 +174,7 @@ int Daemon::Run() {
   uv_loop_t loop;
   uv_loop_init(&loop);
   bool gave_up_waiting = false;
+  int exit_code = 0;
   {
     UvClock clock(&loop);
     IoContext io(&loop);
@@ -188,8 +189,7 @@ int Daemon::Run() {
     auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
     heartbeats->Load();  // logs its own warning for a corrupt file
     io.set_heartbeat_store(heartbeats);
-    checks.Apply(config);
-    WatchHeartbeatChecks(config, *heartbeats);
+    checks.Apply(config, [&](const Config& running) { WatchHeartbeatChecks(running, *heartbeats); });
     // Always routed, so that a reload may add the first heartbeat check.
     std::shared_ptr<HeartbeatReceiver> heartbeat_receiver =
         HeartbeatReceiver::FromConfig(config, heartbeats);
@@ -214,8 +214,9 @@ int Daemon::Run() {
       }
       systemd.Reloading();
       Config& fresh = *result.config;
-      const CheckSet::Changes changes = checks.Apply(fresh);
-      heartbeats->Watch(HeartbeatChecksOf(fresh));
+      const CheckSet::Changes changes = checks.Apply(fresh, [&](const Config& running) {
+        heartbeats->Watch(HeartbeatChecksOf(running));  // in memory; saved off the loop
+      });
       SaveInBackground(&loop, heartbeats);
       heartbeat_receiver->Update(fresh);
       config_hash = fresh.hash;
@@ -249,98 +250,98 @@ int Daemon::Run() {
     web.set_reload_handler(
         [&reloader] { return reloader.RequestAndWait(std::chrono::seconds(60)); });
     if (auto error = web.Start()) {
+      // Everything is torn down the same way as after a stop, so that the
+      // scheduler's timers are closed before the loop is.
       log::Error("cannot start the web server", {{"error", *error}});
       reloader.Close();
       scheduler.Stop();
       io.Shutdown();
-      uv_run(&loop, UV_RUN_DEFAULT);
-      uv_loop_close(&loop);
-      return 1;
-    }
+      exit_code = 1;
+    } else {
+      state.stop = [&] {
+        if (state.stopping) return;
+        state.stopping = true;
+        log::Info("stopping");
+        reloader.Close();
+        scheduler.Stop();
+        io.Shutdown();
+        state.systemd->Stopping();
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.heartbeat));
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.watchdog));
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sighup));
+        uv_timer_init(&loop, &state.shutdown_grace);
+        state.shutdown_grace.data = &state;
+        uv_timer_start(
+            &state.shutdown_grace,
+            [](uv_timer_t* t) {
+              auto* s = static_cast<LoopState*>(t->data);
+              s->gave_up_waiting = true;
+              log::Warn("not waiting any longer for blocked work (e.g. a hung DNS lookup or "
+                        "filesystem) to finish");
+              uv_stop(t->loop);
+            },
+            kShutdownGraceMs, 0);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
+      };
 
-    state.stop = [&] {
-      if (state.stopping) return;
-      state.stopping = true;
-      log::Info("stopping");
-      reloader.Close();
-      scheduler.Stop();
-      io.Shutdown();
-      state.systemd->Stopping();
-      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.heartbeat));
-      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.watchdog));
-      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
-      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
-      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sighup));
-      uv_timer_init(&loop, &state.shutdown_grace);
-      state.shutdown_grace.data = &state;
+      uv_timer_init(&loop, &state.heartbeat);
+      state.heartbeat.data = &state;
       uv_timer_start(
-          &state.shutdown_grace,
+          &state.heartbeat,
           [](uv_timer_t* t) {
-            auto* s = static_cast<LoopState*>(t->data);
-            s->gave_up_waiting = true;
-            log::Warn("not waiting any longer for blocked work (e.g. a hung DNS lookup or "
-                      "filesystem) to finish");
-            uv_stop(t->loop);
+            static_cast<LoopState*>(t->data)->last_heartbeat.store(SteadyNanos(),
+                                                                    std::memory_order_relaxed);
           },
-          kShutdownGraceMs, 0);
-      uv_unref(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
-    };
+          kHeartbeatMs, kHeartbeatMs);
+      state.systemd = &systemd;
+      if (auto every = systemd.watchdog_ping_interval()) {
+        // Pinged from the loop itself: if the loop wedges, systemd restarts us.
+        auto ms = std::max<uint64_t>(
+            1, std::chrono::duration_cast<std::chrono::milliseconds>(*every).count());
+        uv_timer_init(&loop, &state.watchdog);
+        state.watchdog.data = &state;
+        uv_timer_start(
+            &state.watchdog,
+            [](uv_timer_t* t) { static_cast<LoopState*>(t->data)->systemd->WatchdogPing(); }, ms,
+            ms);
+      }
+      auto on_stop_signal = [](uv_signal_t* s, int signum) {
+        log::Info("signal received", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        static_cast<LoopState*>(s->data)->stop();
+      };
+      for (auto [handle, signum] : {std::pair{&state.sigterm, SIGTERM}, {&state.sigint, SIGINT}}) {
+        uv_signal_init(&loop, handle);
+        handle->data = &state;
+        uv_signal_start(handle, on_stop_signal, signum);
+      }
+      uv_signal_init(&loop, &state.sighup);
+      state.sighup.data = &reloader;
+      uv_signal_start(
+          &state.sighup,
+          [](uv_signal_t* s, int) {
+            log::Info("signal received", {{"signal", "SIGHUP"}});
+            static_cast<ReloadCoordinator*>(s->data)->Request(nullptr);
+          },
+          SIGHUP);
 
-    uv_timer_init(&loop, &state.heartbeat);
-    state.heartbeat.data = &state;
-    uv_timer_start(
-        &state.heartbeat,
-        [](uv_timer_t* t) {
-          static_cast<LoopState*>(t->data)->last_heartbeat.store(SteadyNanos(),
-                                                                  std::memory_order_relaxed);
-        },
-        kHeartbeatMs, kHeartbeatMs);
-    state.systemd = &systemd;
-    if (auto every = systemd.watchdog_ping_interval()) {
-      // Pinged from the loop itself: if the loop wedges, systemd restarts us.
-      auto ms = std::max<uint64_t>(
-          1, std::chrono::duration_cast<std::chrono::milliseconds>(*every).count());
-      uv_timer_init(&loop, &state.watchdog);
-      state.watchdog.data = &state;
-      uv_timer_start(
-          &state.watchdog,
-          [](uv_timer_t* t) { static_cast<LoopState*>(t->data)->systemd->WatchdogPing(); }, ms,
-          ms);
+      scheduler.Start();
+      systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
+                    BoundAddress(options_.listen_address, web.port()));
+      log::Info("started", {{"version", build::kVersion},
+                            {"config", options_.config_file},
+                            {"checks", std::to_string(config.checks.size())},
+                            {"address", BoundAddress(options_.listen_address, web.port())}});
+
+      uv_run(&loop, UV_RUN_DEFAULT);
+      // Stop serving before the objects the handlers read go away.
+      web.Stop();
+      state.stop();
+      if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);
+      gave_up_waiting = state.gave_up_waiting;
+      CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
     }
-    auto on_stop_signal = [](uv_signal_t* s, int signum) {
-      log::Info("signal received", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      static_cast<LoopState*>(s->data)->stop();
-    };
-    for (auto [handle, signum] : {std::pair{&state.sigterm, SIGTERM}, {&state.sigint, SIGINT}}) {
-      uv_signal_init(&loop, handle);
-      handle->data = &state;
-      uv_signal_start(handle, on_stop_signal, signum);
-    }
-    uv_signal_init(&loop, &state.sighup);
-    state.sighup.data = &reloader;
-    uv_signal_start(
-        &state.sighup,
-        [](uv_signal_t* s, int) {
-          log::Info("signal received", {{"signal", "SIGHUP"}});
-          static_cast<ReloadCoordinator*>(s->data)->Request(nullptr);
-        },
-        SIGHUP);
-
-    scheduler.Start();
-    systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
-                  BoundAddress(options_.listen_address, web.port()));
-    log::Info("started", {{"version", build::kVersion},
-                          {"config", options_.config_file},
-                          {"checks", std::to_string(config.checks.size())},
-                          {"address", BoundAddress(options_.listen_address, web.port())}});
-
-    uv_run(&loop, UV_RUN_DEFAULT);
-    // Stop serving before the objects the handlers read go away.
-    web.Stop();
-    state.stop();
-    if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);
-    gave_up_waiting = state.gave_up_waiting;
-    CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
   }
   if (gave_up_waiting) {
     // Pool threads still run blocked calls that reference the loop: leave
@@ -352,8 +353,8 @@ int Daemon::Run() {
   // Handles closed by destructors (timers of the scheduler) finish here.
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) log::Debug("loop closed with handles still open");
-  log::Info("stopped");
-  return 0;
+  if (exit_code == 0) log::Info("stopped");
+  return exit_code;
 }
 
 }  // namespace hx
