@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <algorithm>
 #include <sstream>
 
 #include "build_info.h"
@@ -59,9 +60,21 @@ struct CheckMetrics::CheckSeries {
   Gauge* consecutive_failures = nullptr;
   Gauge* state_change = nullptr;
   Gauge* slo_objective = nullptr;  // only with an slo
-  // Observation series present in the latest result, keyed by family index
-  // and extra label value.
-  std::map<std::pair<size_t, std::string>, Gauge*> observations;
+  std::string name;  // the check's name, the "check" label
+  // The latest result's observations, replaced whole by Record(); read by
+  // scrapes after copying the pointer under the mutex.
+  std::shared_ptr<const std::vector<ObservationValue>> observations;
+};
+
+class CheckMetrics::ObservationCollector : public prometheus::Collectable {
+ public:
+  explicit ObservationCollector(const CheckMetrics& metrics) : metrics_(metrics) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return metrics_.CollectObservations();
+  }
+
+ private:
+  const CheckMetrics& metrics_;
 };
 
 // health_overall_status and health_checks, computed from a board snapshot at
@@ -157,11 +170,7 @@ CheckMetrics::CheckMetrics(std::vector<double> duration_buckets, const StatusBoa
                                   .Add({{"result", "failure"}})),
       config_info_(Build(prometheus::BuildGauge(), metric::kConfigInfo, *registry_)),
       board_collector_(std::make_unique<BoardCollector>(board)) {
-  for (const auto& observation : metric::kObservationMetrics) {
-    observation_families_.push_back(
-        {observation.observation, observation.label,
-         &Build(prometheus::BuildGauge(), observation.metric, *registry_)});
-  }
+  observation_collector_ = std::make_unique<ObservationCollector>(*this);
   Build(prometheus::BuildGauge(), metric::kBuildInfo, *registry_)
       .Add({{"version", build::kVersion},
             {"revision", build::kRevision},
@@ -173,6 +182,7 @@ CheckMetrics::~CheckMetrics() = default;
 
 void CheckMetrics::AddCheck(size_t id, const CheckInfo& info) {
   auto series = std::make_unique<CheckSeries>();
+  series->name = info.name;
   series->check_label = {{"check", info.name}};
   series->status_labels = {
       {"check", info.name}, {"type", info.type}, {"critical", info.critical ? "true" : "false"}};
@@ -207,6 +217,21 @@ void CheckMetrics::RemoveCheck(size_t id) {
 }
 
 void CheckMetrics::Record(const RunRecord& run) {
+  // Only observations of a known family with exactly its label are kept: an
+  // observation that does not carry the family's label would make an
+  // inconsistent series.
+  auto values = std::make_shared<std::vector<ObservationValue>>();
+  for (const Observation& observation : run.result.observations) {
+    for (size_t f = 0; f < std::size(metric::kObservationMetrics); ++f) {
+      const metric::ObservationMetric& spec = metric::kObservationMetrics[f];
+      if (observation.name != spec.observation) continue;
+      if (observation.label_name == spec.label) {
+        values->push_back({f, observation.label_value, observation.value});
+      }
+      break;
+    }
+  }
+
   std::lock_guard lock(mutex_);
   auto it = series_.find(run.check_id);
   if (it == series_.end()) return;
@@ -227,7 +252,7 @@ void CheckMetrics::Record(const RunRecord& run) {
   series.duration->Observe(ToSeconds(run.duration));
   series.runs[static_cast<size_t>(run.result.health)]->Increment();
   if (run.timed_out) series.timeouts->Increment();
-  UpdateObservations(series, run.result.observations);
+  series.observations = std::move(values);
 }
 
 void CheckMetrics::RecordSkip(size_t id) {
@@ -259,6 +284,7 @@ std::string CheckMetrics::RenderText() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   for (const prometheus::Collectable* collectable :
        {static_cast<const prometheus::Collectable*>(board_collector_.get()),
+        static_cast<const prometheus::Collectable*>(observation_collector_.get()),
         static_cast<const prometheus::Collectable*>(&process_collector_)}) {
     auto more = collectable->Collect();
     families.insert(families.end(), std::make_move_iterator(more.begin()),
@@ -281,42 +307,48 @@ void CheckMetrics::RemoveSeries(CheckSeries& series) {
     consecutive_failures_.Remove(series.consecutive_failures);
     state_change_.Remove(series.state_change);
   }
-  for (const auto& [key, gauge] : series.observations) {
-    observation_families_[key.first].family->Remove(gauge);
-  }
-  series.observations.clear();
+  series.observations.reset();
 }
 
-void CheckMetrics::UpdateObservations(CheckSeries& series,
-                                      const std::vector<Observation>& observations) {
-  std::map<std::pair<size_t, std::string>, Gauge*> present;
-  for (const Observation& observation : observations) {
-    for (size_t i = 0; i < observation_families_.size(); ++i) {
-      const ObservationFamily& family = observation_families_[i];
-      if (observation.name != family.observation) continue;
-      // The extra label is part of the contract: an observation that does not
-      // carry exactly the family's label would make an inconsistent series.
-      if (observation.label_name != family.label) break;
-      std::pair<size_t, std::string> key{i, observation.label_value};
-      Gauge* gauge = nullptr;
-      if (auto old = series.observations.find(key); old != series.observations.end()) {
-        gauge = old->second;
-        series.observations.erase(old);
-      } else {
-        Labels labels = series.check_label;
-        if (*family.label) labels.emplace(family.label, observation.label_value);
-        gauge = &family.family->Add(labels);
+std::vector<prometheus::MetricFamily> CheckMetrics::CollectObservations() const {
+  struct Entry {
+    size_t id;
+    std::string name;
+    std::shared_ptr<const std::vector<ObservationValue>> values;
+  };
+  std::vector<Entry> entries;
+  {
+    // Only pointers and names are copied under the lock, so a scrape holds
+    // up Record() for microseconds, not for the rendering.
+    std::lock_guard lock(mutex_);
+    entries.reserve(series_.size());
+    for (const auto& [id, series] : series_) {
+      if (series->observations && !series->observations->empty()) {
+        entries.push_back({id, series->name, series->observations});
       }
-      gauge->Set(observation.value);
-      present[std::move(key)] = gauge;
-      break;
     }
   }
-  // Whatever the latest result did not report is stale: drop it.
-  for (const auto& [key, gauge] : series.observations) {
-    observation_families_[key.first].family->Remove(gauge);
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  const size_t n_families = std::size(metric::kObservationMetrics);
+  std::vector<prometheus::MetricFamily> families(n_families);
+  for (size_t f = 0; f < n_families; ++f) {
+    const metric::ObservationMetric& spec = metric::kObservationMetrics[f];
+    families[f].name = spec.metric.name;
+    families[f].help = spec.metric.help;
+    families[f].type = prometheus::MetricType::Gauge;
   }
-  series.observations = std::move(present);
+  for (const Entry& entry : entries) {
+    for (const ObservationValue& v : *entry.values) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"check", entry.name});
+      const char* label = metric::kObservationMetrics[v.family].label;
+      if (*label) metric.label.push_back({label, v.label_value});
+      metric.gauge.value = v.value;
+      families[v.family].metric.push_back(std::move(metric));
+    }
+  }
+  return families;
 }
 
 }  // namespace hx

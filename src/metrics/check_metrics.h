@@ -42,7 +42,8 @@ namespace hx {
 ///
 /// Observations: a series from an observation (e.g.
 /// health_check_http_status_code) exists only while the check's latest result
-/// reports it. A result without it (connection refused: no status code)
+/// reports it. They are kept per check as an immutable list swapped in by
+/// Record() and turned into families at scrape time. A result without it (connection refused: no status code)
 /// removes the series rather than leaving a stale value or a misleading 0.
 class CheckMetrics {
  public:
@@ -86,15 +87,22 @@ class CheckMetrics {
 
  private:
   struct CheckSeries;
-  struct ObservationFamily {
-    const char* observation;
-    const char* label;
-    prometheus::Family<prometheus::Gauge>* family;
+  /// One value of an observation family (an index into
+  /// metric::kObservationMetrics) for one check.
+  struct ObservationValue {
+    size_t family = 0;
+    std::string label_value;
+    double value = 0;
   };
   class BoardCollector;
+  class ObservationCollector;
 
   void RemoveSeries(CheckSeries& series);
-  void UpdateObservations(CheckSeries& series, const std::vector<Observation>& observations);
+  /// The observation families, built at scrape time from each check's latest
+  /// observations: keeping them as prometheus-cpp series would mean a
+  /// Family::Remove (a scan of the whole family) on the loop thread for every
+  /// observation a result stops reporting.
+  std::vector<prometheus::MetricFamily> CollectObservations() const;
 
   std::vector<double> duration_buckets_;  // guarded by mutex_
   std::shared_ptr<prometheus::Registry> registry_;
@@ -114,11 +122,11 @@ class CheckMetrics {
   prometheus::Counter& config_reloads_failure_;
   prometheus::Family<prometheus::Gauge>& config_info_;
   prometheus::Gauge* config_info_series_ = nullptr;  // guarded by mutex_
-  std::vector<ObservationFamily> observation_families_;
   std::unique_ptr<BoardCollector> board_collector_;
+  std::unique_ptr<ObservationCollector> observation_collector_;
   ProcessCollector process_collector_;
 
-  std::mutex mutex_;  // guards series_
+  mutable std::mutex mutex_;  // guards series_ (and what the comments say)
   std::unordered_map<size_t, std::unique_ptr<CheckSeries>> series_;
 };
 

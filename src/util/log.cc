@@ -150,4 +150,8 @@ void Write(spdlog::level::level_enum level, std::string_view msg,
   logger->log(level, "{}", Render(g_format.load(), now, level, msg, fields));
 }
 
+bool Enabled(spdlog::level::level_enum level) {
+  return spdlog::default_logger_raw()->should_log(level);
+}
+
 }  // namespace hx::log

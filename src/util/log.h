@@ -36,6 +36,10 @@ std::string Render(Format format, double unix_seconds, spdlog::level::level_enum
 void Write(spdlog::level::level_enum level, std::string_view msg,
            std::initializer_list<Field> fields = {});
 
+/// Whether an event at `level` would be written; lets a hot path skip
+/// building fields (strings) that would be thrown away.
+bool Enabled(spdlog::level::level_enum level);
+
 inline void Debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
   Write(spdlog::level::debug, msg, fields);
 }
