@@ -70,6 +70,22 @@ int RouteCivetwebLog(const mg_connection*, const char* message) {
 }
 
 // `extra` are the web config's http_server_config.headers.
+// Errors CivetWeb answers itself (a request it cannot parse, too large a
+// head): its own page puts the client's HTTP-version text into the status
+// line, and for a request line it could not parse that text can run on over
+// CR LF into header lines of the response (found by http_server_fuzzer).
+// Answered here with a fixed status line instead; 0 = handled.
+int SendFixedError(mg_connection* connection, int status, const char*) {
+  const char* reason = mg_get_response_code_text(connection, status);
+  const std::string body = std::to_string(status) + " " + reason + "\n";
+  const std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  mg_write(connection, head.data(), head.size());
+  mg_write(connection, body.data(), body.size());
+  return 0;
+}
+
 void Send(mg_connection* connection, const Response& response, bool head_only,
           const HeaderList* extra) {
   mg_response_header_start(connection, response.status);
@@ -201,6 +217,7 @@ std::optional<std::string> WebServer::Start() {
   };
   mg_callbacks callbacks{};
   callbacks.log_message = RouteCivetwebLog;
+  callbacks.http_error = SendFixedError;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = this;

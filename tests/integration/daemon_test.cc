@@ -256,6 +256,44 @@ TEST(DaemonTest, ClosedPortIsUnhealthyWithReadableDetail) {
   EXPECT_EQ((*FindCheck(status, "closed-http"))["state"], "unhealthy");
 }
 
+// Sends raw bytes and returns everything the daemon answers until it closes.
+std::string RawExchange(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  (void)!write(fd, request.data(), request.size());
+  std::string reply;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) reply.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  return reply;
+}
+
+TEST(DaemonTest, AnUnparsableRequestLineIsNotEchoedIntoTheResponse) {
+  DaemonProcess d("checks:\n  - name: mem\n    memory: {}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  // Found by http_server_fuzzer: CivetWeb's own error page copied the
+  // "version" of such a line, CR LF included, into its status line.
+  const std::string reply = RawExchange(
+      d.port(),
+      "POST /heartbeat/x HTTP/1.1x: Bearer s3cr3t\r\nInjected: yes\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << reply;
+  EXPECT_EQ(reply.find("Injected"), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("s3cr3t"), std::string::npos) << reply;
+  EXPECT_EQ(RawExchange(d.port(), "GET / HTTP/0.1\r\n\r\n").rfind("HTTP/1.1 505 ", 0), 0u);
+  // Still serving.
+  EXPECT_EQ(HttpRequest(d.Url("/healthz")).status, 200);
+}
+
 TEST(DaemonTest, SecretsNeverLeak) {
   const std::string secret = "s3cr3t-t0ken-4242";
   TestHttpServer web;
