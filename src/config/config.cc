@@ -427,13 +427,47 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
   }
 }
 
+// Feeds a node's structure, tags and scalars to `digest`, unambiguously
+// (lengths before text). Cheaper than hashing YAML::Dump(), which was a
+// third of the load time of a large config.
+void HashNode(const YAML::Node& node, Sha256& digest) {
+  auto piece = [&](char kind, std::string_view text) {
+    const std::string head = kind + std::to_string(text.size()) + ":";
+    digest.Update(head);
+    digest.Update(text);
+  };
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      piece('t', node.Tag());
+      piece('s', node.Scalar());
+      return;
+    case YAML::NodeType::Sequence:
+      piece('[', "");
+      for (auto it = node.begin(); it != node.end(); ++it) HashNode(*it, digest);
+      piece(']', "");
+      return;
+    case YAML::NodeType::Map:
+      piece('{', "");
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        HashNode(it->first, digest);
+        HashNode(it->second, digest);
+      }
+      piece('}', "");
+      return;
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      piece('~', "");
+      return;
+  }
+}
+
 // See CheckConfig::fingerprint. The entry's YAML as written (${VAR}
 // references, not their values: the environment does not change under a
 // running process) plus what it inherited and the secret files' digests.
 std::string Fingerprint(const YAML::Node& node, const CheckConfig& check,
                         const GlobalConfig& global, const std::string& external_inputs) {
   Sha256 digest;
-  digest.Update(YAML::Dump(node));
+  HashNode(node, digest);
   auto add = [&](std::string_view piece) {
     digest.Update(std::string_view("\0", 1));
     digest.Update(piece);
