@@ -34,10 +34,15 @@ class UvTimer final : public Timer {
     callback_ = std::move(callback);
     // libuv timers are due when the loop's cached millisecond time, a floor of
     // uv_hrtime (possibly from a coarser clock that lags it), reaches
-    // loop_time + timeout. Refreshing the cached time and rounding the absolute
-    // target up to a whole millisecond means the timer can only fire once
-    // uv_hrtime, and so Now(), has passed now + delay.
-    uv_update_time(loop_);
+    // loop_time + timeout. Rounding the absolute target up to a whole
+    // millisecond means the timer can only fire once uv_hrtime, and so Now(),
+    // has passed now + delay, however stale the cached time is.
+    //
+    // The cached time is deliberately not refreshed here (uv_update_time):
+    // libuv 1.44 runs every timer due against it in one go, so refreshing it
+    // from inside timer callbacks that take as long as the time that passes
+    // (uv_spawn under load) kept the timers phase from ever ending — no
+    // epoll_wait, no SIGCHLD, no SIGTERM (found by the soak test).
     uint64_t timeout_ms = 0;
     if (delay.count() > 0) {
       const uint64_t target_ns = uv_hrtime() + static_cast<uint64_t>(delay.count());
