@@ -5,6 +5,9 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <functional>
+#include <thread>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -228,6 +231,62 @@ TEST_F(UvLoopTest, HungCheckTimesOutOnTimeBesideQuickChecks) {
   std::printf("\nscheduler_uv: %zu runs over %.1f quick periods; lateness p50 %.3fms p99 %.3fms\n",
               sink.runs.size(), periods, Millis(Percentile(lateness, 0.50)),
               Millis(Percentile(lateness, 0.99)));
+}
+
+// Timer callbacks that take longer than the timers' own delays (uv_spawn on a
+// loaded machine) must not keep the loop in its timers phase: I/O, signals
+// and child exits are only seen between phases. Found by the soak test.
+TEST(UvClockTest, SlowTimerCallbacksLeaveRoomForTheRestOfTheLoop) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  std::atomic<int> loop_turns{0};
+  std::atomic<bool> stop{false};
+  uv_prepare_t prepare;
+  uv_prepare_init(&loop, &prepare);
+  prepare.data = &loop_turns;
+  uv_prepare_start(&prepare, [](uv_prepare_t* p) { ++*static_cast<std::atomic<int>*>(p->data); });
+  uv_async_t stopper;
+  uv_async_init(&loop, &stopper, [](uv_async_t* a) { uv_stop(a->loop); });
+
+  std::thread runner([&] {
+    UvClock clock(&loop);
+    std::vector<std::unique_ptr<Timer>> timers;
+    std::vector<std::function<void()>> fire(4);
+    for (size_t i = 0; i < fire.size(); ++i) {
+      timers.push_back(clock.CreateTimer());
+      fire[i] = [&, i] {
+        // Busy for 3 ms, then due again 1 ms later.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        if (!stop) timers[i]->Start(std::chrono::milliseconds(1), fire[i]);
+      };
+      timers[i]->Start(std::chrono::milliseconds(1), fire[i]);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (auto& t : timers) t->Stop();
+    timers.clear();
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&stopper), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  });
+
+  // The loop keeps turning (with the bug it never got past the first phase).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (loop_turns < 20 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const int turns = loop_turns;
+  stop = true;
+  uv_async_send(&stopper);
+  if (turns < 20) {
+    // A loop stuck in its timers phase never sees the async: nothing to join.
+    ADD_FAILURE() << "the loop turned only " << turns << " times in 5 s";
+    runner.detach();
+    std::_Exit(1);
+  }
+  runner.join();
+  uv_loop_close(&loop);
 }
 
 }  // namespace
