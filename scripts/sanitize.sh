@@ -81,7 +81,8 @@ asan_test() {
 
 fuzz_run() {
   if [ -x scripts/fuzz.sh ]; then
-    scripts/fuzz.sh "$asan_dir"
+    # Bounded for CI: every target, HX_FUZZ_SECONDS each (docs/fuzzing.md has longer runs).
+    scripts/fuzz.sh "$asan_dir" "${HX_FUZZ_SECONDS:-15}"
   else
     echo "sanitize: no scripts/fuzz.sh, no fuzzing" >&2
   fi
