@@ -12,16 +12,12 @@
 // (bounded, regular files only), which is harmless. Every ${VAR} expands to
 // kEnvValue instead of the process environment.
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,51 +41,6 @@ bool IsValidName(const std::string& name) {
   return true;
 }
 
-// Records where each document starts; nothing else.
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  std::vector<size_t> positions;
-  void OnDocumentStart(const YAML::Mark& mark) override { positions.push_back(mark.pos); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// Whether `yaml` makes yaml-cpp 0.7's LoadAll() loop forever: a ',' outside
-// a flow collection leaves the parser starting empty documents at the same
-// place without end (jbeder/yaml-cpp#1040, fixed upstream by #1319; see
-// fuzz/crashes-found/README.md). Two documents starting at one position is
-// that loop.
-bool HitsKnownYamlCppLoop(const std::string& yaml) {
-  try {
-    std::istringstream in(yaml);
-    YAML::Parser parser(in);
-    DocumentStarts starts;
-    while (parser.HandleNextDocument(starts)) {
-      const auto& p = starts.positions;
-      if (p.size() >= 2 && p[p.size() - 1] == p[p.size() - 2]) return true;
-    }
-  } catch (const YAML::Exception&) {
-  }
-  return false;
-}
-
-// HX_FUZZ_SKIP_KNOWN_YAML_LOOP=1 skips those inputs, so a long run can look
-// past the known loop until the loader guards against it. Off by default:
-// CI must keep reporting it.
-const bool g_skip_known_loop = [] {
-  const char* value = std::getenv("HX_FUZZ_SKIP_KNOWN_YAML_LOOP");
-  return value != nullptr && std::string(value) == "1";
-}();
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -100,7 +51,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string yaml(reinterpret_cast<const char*>(data), size);
-  if (g_skip_known_loop && HitsKnownYamlCppLoop(yaml)) return 0;
   const hx::LoadResult result =
       hx::LoadConfigString(yaml, "fuzz.yml", hx::CheckTypeRegistry::Builtin(),
                            [](const std::string&) { return std::optional<std::string>(kEnvValue); });
