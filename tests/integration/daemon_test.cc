@@ -14,6 +14,7 @@
 #include <string>
 
 #include "support/daemon_process.h"
+#include "support/status_json.h"
 #include "support/tcp_test_server.h"
 #include "support/test_http_server.h"
 
@@ -23,14 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-json StatusOf(const DaemonProcess& d) { return json::parse(HttpRequest(d.Url("/status")).body); }
-
-const json* FindCheck(const json& status, const std::string& name) {
-  for (const auto& c : status["checks"]) {
-    if (c["name"] == name) return &c;
-  }
-  return nullptr;
-}
 
 // Waits until every check in /status has at least `runs` runs.
 json WaitForRuns(const DaemonProcess& d, int runs, std::chrono::milliseconds timeout = 10s) {

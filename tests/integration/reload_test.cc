@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/daemon_process.h"
+#include "support/status_json.h"
 
 namespace hx {
 namespace {
@@ -20,14 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-json StatusOf(const DaemonProcess& d) { return json::parse(HttpRequest(d.Url("/status")).body); }
-
-const json* FindCheck(const json& status, const std::string& name) {
-  for (const auto& c : status["checks"]) {
-    if (c["name"] == name) return &c;
-  }
-  return nullptr;
-}
 
 int RunsOf(const DaemonProcess& d, const std::string& name) {
   json status = StatusOf(d);
