@@ -121,6 +121,8 @@ void TlsFrontend::AcceptLoop() {
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
     if (fds[0].revents != 0) return;
     if ((fds[1].revents & POLLIN) == 0) continue;
+    // The peer's address is not needed; accept4 allows null for both.
+    // cppcheck-suppress nullPointer
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (client < 0) {
       // Out of descriptors: back off instead of spinning on a readable listener.

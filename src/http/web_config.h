@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-typedef struct ssl_ctx_st SSL_CTX;
+using SSL_CTX = struct ssl_ctx_st;
 
 namespace hx {
 
