@@ -100,16 +100,6 @@ double WallSeconds() {
       .count();
 }
 
-std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config) {
-  std::vector<std::pair<std::string, const CheckSpec*>> out;
-  for (const CheckConfig& check : config.checks) {
-    if (dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get()) != nullptr) {
-      out.emplace_back(check.name, check.spec.get());
-    }
-  }
-  return out;
-}
-
 // Saves the heartbeat store on the thread pool (file I/O stays off the loop).
 void SaveInBackground(uv_loop_t* loop, std::shared_ptr<HeartbeatStore> store) {
   struct Save {

@@ -167,14 +167,18 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
   return std::make_shared<const HeartbeatCheckSpec>(std::move(settings));
 }
 
-void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store) {
+std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config) {
   std::vector<std::pair<std::string, const CheckSpec*>> watched;
   for (const CheckConfig& check : config.checks) {
     if (dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get()) != nullptr) {
       watched.emplace_back(check.name, check.spec.get());
     }
   }
-  store.Watch(watched);
+  return watched;
+}
+
+void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store) {
+  store.Watch(HeartbeatChecksOf(config));
   if (auto error = store.Save()) {
     log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
               {{"error", *error}});

@@ -77,6 +77,10 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
 /// I/O: call at start-up, before the checks are created.
 void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store);
 
+/// The heartbeat checks of `config` with their specs, as HeartbeatStore::Watch()
+/// takes them (a reload watches them in memory and saves off the loop).
+std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config);
+
 /// "3h12m", "5m3s", "42s", "27h": whole seconds; hours are not turned into
 /// days so an age compares at a glance with a ttl such as "26h"; above an
 /// hour, seconds are dropped. Pure.
