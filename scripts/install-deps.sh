@@ -5,7 +5,14 @@
 #   test:  build + GoogleTest and the real servers/validators the tests start
 #   bench: build + the peer and the servers bench/run.sh starts
 # Idempotent: when everything is present it runs no apt command at all.
+# Exit status: 0 when everything is installed (already or now); 1 when packages
+# are missing and this is not root; 2 for a bad mode; otherwise the failed
+# step's status, with a one-line message naming it (scripts/lib/errtrap.sh).
+# Environment: HX_POLICY_RC_D (default /usr/sbin/policy-rc.d): where the
+# "start no services" policy is put while installing, if none is there.
+# tests/scripts/install_deps_test.sh runs this with stub apt-get/dpkg-query/id.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 
 mode="${1:-build}"
 
@@ -49,29 +56,46 @@ esac
 
 missing=()
 for p in "${wanted[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  # Captured, not piped into `grep -q`: under pipefail an early-exiting grep
+  # can fail the pipeline. dpkg-query fails for a package it never heard of.
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
+  if [[ $status != *"install ok installed"* ]]; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "missing packages: ${missing[*]}; run this as root (or install them with apt-get)" >&2
+uid=$(id -u)
+if [ "$uid" -ne 0 ]; then
+  echo "${0##*/}: missing packages: ${missing[*]}" >&2
+  echo "${0##*/}: run it as root to install them, or: apt-get install ${missing[*]}" >&2
   exit 1
 fi
 
 echo "installing: ${missing[*]}" >&2
 # Server packages (prometheus) would start their own services on a systemd
 # host; the tests start their own instances, so keep the package ones down.
-policy=/usr/sbin/policy-rc.d
+# An existing policy is someone else's: it is left exactly as it is.
+policy="${HX_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
 created_policy=0
+# Keeps the script's own exit status: an EXIT trap's last status would
+# otherwise become the script's (`[ "$created_policy" = 1 ] && rm ...` made
+# every run with a policy already in place exit 1).
+remove_policy() {
+  local status=$?
+  if [ "$created_policy" = 1 ]; then
+    rm -f "$policy"
+  fi
+  exit "$status"
+}
+trap remove_policy EXIT
 if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy"
-  chmod 755 "$policy"
   created_policy=1
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
 fi
-cleanup() { [ "$created_policy" = 1 ] && rm -f "$policy"; }
-trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
