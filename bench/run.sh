@@ -4,6 +4,7 @@
 # Release into build-bench and prints the table (see bench/README.md).
 # Usage: bench/run.sh [--quick | --full] [--only cpu,floor,ceiling,scale,timeouts,startup]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/errtrap.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${HX_BENCH_BUILD:-$root/build-bench}"
 

@@ -2,6 +2,7 @@
 # Configures and builds into ./build (or $BUILD_DIR). Extra args go to cmake.
 # Re-running is cheap: CMake and the build only redo what changed.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 build_dir="${BUILD_DIR:-build}"
 generator=()

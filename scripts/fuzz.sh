@@ -13,6 +13,7 @@
 #
 # BUILD_DIR must have been configured with -DHX_BUILD_FUZZERS=ON (clang).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -90,7 +91,7 @@ for target in "${targets[@]}"; do
       "FAILED (exit $status)"
     failed+=("$target")
     echo "---- last lines of $dir/log.txt"
-    grep -v -E '^#[0-9]+' "$dir/log.txt" | tail -40
+    grep -v -E '^#[0-9]+' "$dir/log.txt" | tail -40 || true  # an empty log is no reason to stop here
     echo "----"
     if [[ -n $artifact ]]; then
       echo "input: $artifact"

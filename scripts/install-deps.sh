@@ -36,6 +36,7 @@ test_pkgs=(
   dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
   clang libclang-rt-14-dev    # sanitizer builds (scripts/sanitize.sh); the runtimes are only "recommended"
   clang-tidy cppcheck         # scripts/lint.sh
+  shellcheck                  # tests/scripts/errtrap_test.sh
   valgrind                    # memcheck daemon run (scripts/valgrind.sh)
 )
 bench_pkgs=(

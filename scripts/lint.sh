@@ -6,6 +6,7 @@
 # Environment: LINT_BUILD_DIR (default build-lint): configured, never built,
 # with clang, only for its compile_commands.json.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 build_dir="${LINT_BUILD_DIR:-build-lint}"
@@ -63,4 +64,7 @@ cppcheck --quiet --error-exitcode=1 --inline-suppr \
   "${files[@]}" || cppcheck_status=1
 echo "lint: cppcheck $([ $cppcheck_status -eq 0 ] && echo clean || echo FAILED) in $(( $(date +%s) - start ))s" >&2
 
-[ "$status" -eq 0 ] && [ "$cppcheck_status" -eq 0 ]
+if [ "$status" -ne 0 ] || [ "$cppcheck_status" -ne 0 ]; then
+  echo "lint: FAILED (findings above)" >&2
+  exit 1
+fi

@@ -2,6 +2,7 @@
 # Quick start 1: install what is missing, build, and run the daemon in the
 # foreground on the shipped default config. Ctrl-C stops it.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
 scripts/build.sh -DHX_BUILD_TESTS=OFF

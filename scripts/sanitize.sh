@@ -13,6 +13,7 @@
 # Environment: ASAN_BUILD_DIR (build-asan), TSAN_BUILD_DIR (build-tsan),
 # BUILD_DIR (build, for valgrind). Prints each stage's wall time.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 asan_dir="${ASAN_BUILD_DIR:-build-asan}"
@@ -20,7 +21,9 @@ tsan_dir="${TSAN_BUILD_DIR:-build-tsan}"
 plain_dir="${BUILD_DIR:-build}"
 jobs="$(nproc)"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(asan tsan valgrind)
+if [ ${#stages[@]} -eq 0 ]; then
+  stages=(asan tsan valgrind)
+fi
 
 # Reports fail the run: a sanitizer report makes its process exit non-zero,
 # and tests/support/daemon_process.cc also fails the test whose spawned daemon
@@ -64,11 +67,15 @@ test_targets() {
 
 asan_build() {
   local fuzz=()
-  [ -d fuzz ] && fuzz=(-DHX_BUILD_FUZZERS=ON)
+  if [ -d fuzz ]; then
+    fuzz=(-DHX_BUILD_FUZZERS=ON)
+  fi
   configure "$asan_dir" -DHX_SANITIZE=address,undefined "${fuzz[@]}"
   local targets
   mapfile -t targets < <(test_targets "$asan_dir")
-  [ -d fuzz ] && targets+=(fuzzers)
+  if [ -d fuzz ]; then
+    targets+=(fuzzers)
+  fi
   cmake --build "$asan_dir" -j "$jobs" --target health_exporter "${targets[@]}"
 }
 

@@ -4,6 +4,7 @@
 # the static checks and the sanitizer and Valgrind runs (docs/development.md).
 # HX_SKIP_LINT=1 / HX_SKIP_SANITIZERS=1 skip those for a quick local run.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 start=$(date +%s)

@@ -8,6 +8,7 @@
 # prints the whole memcheck log even on success.
 # Needs an unsanitized build (ASan binaries cannot run under Valgrind).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 binary="$(realpath "${1:-build/health_exporter}")"
@@ -17,8 +18,8 @@ work="$(mktemp -d /tmp/hx-valgrind-XXXXXX)"
 target_pid=""
 daemon_pid=""
 cleanup() {
-  [ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null || true
-  [ -n "$target_pid" ] && kill "$target_pid" 2>/dev/null || true
+  if [ -n "$daemon_pid" ]; then kill -KILL "$daemon_pid" 2>/dev/null || true; fi
+  if [ -n "$target_pid" ]; then kill "$target_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -28,7 +29,9 @@ wait_for() {  # wait_for <seconds> <command...>: poll until the command succeeds
   local deadline=$(( $(date +%s) + $1 ))
   shift
   until "$@"; do
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      return 1
+    fi
     sleep 0.2
   done
 }
@@ -117,8 +120,9 @@ rc=0
 wait "$daemon_pid" || rc=$?
 daemon_pid=""
 
+# No match (memcheck died early) is not this line's failure: the log follows.
 grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable' \
-  "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /' >&2
+  "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /' >&2 || true
 for check in http-ok tcp-ok exec-true disk backup; do
   grep -q "\"$check\"" "$work/status.json" || { echo "valgrind: no result for $check" >&2; rc=1; }
 done
@@ -128,5 +132,7 @@ if [ "$rc" -ne 0 ]; then
   tail -50 "$work/daemon.log" >&2
   exit 1
 fi
-[ -n "${KEEP_VALGRIND_LOG:-}" ] && cat "$work/valgrind.log" >&2
+if [ -n "${KEEP_VALGRIND_LOG:-}" ]; then
+  cat "$work/valgrind.log" >&2
+fi
 echo "valgrind: clean" >&2

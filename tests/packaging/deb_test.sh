@@ -4,6 +4,7 @@
 # scripts that touch systemd only where it runs, and a binary that starts.
 # Usage: deb_test.sh BUILD_DIR
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/errtrap.sh"
 build_dir="$1"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -47,6 +48,9 @@ dpkg-deb -x "$deb" "$work/root"
 "$work/root/usr/bin/health_exporter" --check-config \
   --config.file="$work/root/etc/health_exporter/health_exporter.yml"
 # Stripped: no debug sections in what users install.
-if readelf -S "$work/root/usr/bin/health_exporter" | grep -q '\.debug_info'; then
+# Captured first: `readelf | grep -q` under pipefail fails when grep's early
+# exit kills readelf with SIGPIPE, and would then pass an unstripped binary.
+sections="$(readelf -S "$work/root/usr/bin/health_exporter")"
+if grep -q '\.debug_info' <<<"$sections"; then
   fail "binary is not stripped"
 fi
