@@ -7,15 +7,29 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
-start=$(date +%s)
-BUILD_DIR="${BUILD_DIR:-build}" scripts/build.sh -DHX_BUILD_TESTS=ON
-(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@")
-echo "test: build and ctest in $(( $(date +%s) - start ))s" >&2
+build_dir="${BUILD_DIR:-build}"
+# Each stage's wall time, printed as one line at the end (docs/development.md
+# keeps a measured table of them).
+stages=()
+timed() {  # timed <name> <command...>
+  local name="$1" begin
+  shift
+  begin=$(date +%s)
+  if ! "$@"; then
+    echo "test: $name FAILED after $(( $(date +%s) - begin ))s" >&2
+    exit 1
+  fi
+  stages+=("$name $(( $(date +%s) - begin ))s")
+  echo "test: $name in $(( $(date +%s) - begin ))s" >&2
+}
+run_ctest() { (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"); }
+total_start=$(date +%s)
+timed build env BUILD_DIR="$build_dir" scripts/build.sh -DHX_BUILD_TESTS=ON
+timed ctest run_ctest "$@"
 if [ -z "${HX_SKIP_LINT:-}" ]; then
-  start=$(date +%s)
-  scripts/lint.sh
-  echo "test: lint in $(( $(date +%s) - start ))s" >&2
+  timed lint scripts/lint.sh
 fi
 if [ -z "${HX_SKIP_SANITIZERS:-}" ]; then
-  BUILD_DIR="${BUILD_DIR:-build}" scripts/sanitize.sh
+  timed sanitize env BUILD_DIR="$build_dir" scripts/sanitize.sh
 fi
+echo "test: all passed in $(( $(date +%s) - total_start ))s: $(IFS=,; echo "${stages[*]}")" >&2
