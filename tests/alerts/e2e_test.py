@@ -445,7 +445,7 @@ def main():
                                 "--web.listen-address=127.0.0.1:0"])
         exporter_address = wait_for(
             "health_exporter to listen",
-            lambda: processes.check_alive() or re.search(r"address=(127\.0\.0\.1:\d+)",
+            lambda: processes.check_alive() or re.search(r"address=(127\.0\.0\.1:\d+)\n",
                                                          tail(exporter_log)),
             timeout_s=15).group(1)
         log(f"health_exporter on {exporter_address}")

@@ -212,7 +212,9 @@ DaemonProcess::DaemonProcess(const std::string& config_yaml, std::vector<std::st
     _exit(127);
   }
   // The daemon logs `msg=started ... address=127.0.0.1:PORT` once it serves.
-  static const std::regex kStarted(R"(msg=started .*address=127\.0\.0\.1:(\d+))");
+  // The line must be whole: a read while it is being written could end in the
+  // middle of the port.
+  static const std::regex kStarted(R"(msg=started .*address=127\.0\.0\.1:(\d+)\n)");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;
