@@ -239,6 +239,9 @@ int Daemon::Run() {
     // the loop; a reload of thousands of checks takes well under a second.
     web.set_reload_handler(
         [&reloader] { return reloader.RequestAndWait(std::chrono::seconds(60)); });
+    // Before serving: instant checks (a restored heartbeat) have their first
+    // result inside Start(), so not even the first request sees them pending.
+    scheduler.Start();
     if (auto error = web.Start()) {
       // Everything is torn down the same way as after a stop, so that the
       // scheduler's timers are closed before the loop is.
@@ -316,7 +319,6 @@ int Daemon::Run() {
           },
           SIGHUP);
 
-      scheduler.Start();
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));
       log::Info("started", {{"version", build::kVersion},
