@@ -161,6 +161,16 @@ int Daemon::Run() {
     }
   }
 
+  // Heartbeats: a storage path the daemon cannot write stops it now, with
+  // the reason, instead of losing the first heartbeat to a logged warning.
+  auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
+  if (auto error = heartbeats->CheckDirectory()) {
+    std::cerr << "--storage.path: " << *error << "\n";
+    log::Error("unusable storage path, not starting",
+               {{"path", options_.storage_path}, {"error", *error}});
+    return 2;
+  }
+
   uv_loop_t loop;
   uv_loop_init(&loop);
   bool gave_up_waiting = false;
@@ -174,9 +184,8 @@ int Daemon::Run() {
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, metrics, io);
 
-    // Heartbeats: the store must know the heartbeat checks before their
-    // first attempt; loading it is blocking I/O, fine before the loop runs.
-    auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
+    // The store must know the heartbeat checks before their first attempt;
+    // loading it is blocking I/O, fine before the loop runs.
     heartbeats->Load();  // logs its own warning for a corrupt file
     io.set_heartbeat_store(heartbeats);
     checks.Apply(config, [&](const Config& running) { WatchHeartbeatChecks(running, *heartbeats); });

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -244,6 +245,55 @@ TEST(DaemonTest, ARestoredHeartbeatIsNotPendingAfterARestart) {
   EXPECT_NE(check["last_result"]["detail"].get<std::string>().find("last heartbeat"),
             std::string::npos)
       << check.dump();
+}
+
+TEST(DaemonTest, AStoragePathThatCannotBeWrittenStopsTheStartWithTheReason) {
+  TempDir dir;
+  const std::string file = dir.Write("a-file", "x");
+  const std::string config = "checks: [{name: x, tcp: {address: '127.0.0.1:9'}}]\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {file, "--storage.path: \"" + file + "\" is not a directory"},
+      {file + "/state", "--storage.path: cannot create \"" + file + "/state\": Not a directory"},
+  };
+  for (const auto& [path, message] : cases) {
+    SCOPED_TRACE(path);
+    DaemonProcess d(config, {"--storage.path=" + path});
+    EXPECT_FALSE(d.started());
+    EXPECT_EQ(d.WaitExit(5s), 2);
+    EXPECT_NE(d.Logs().find(message), std::string::npos) << d.Logs();
+  }
+  // A missing directory is created, parents too.
+  const std::string fresh = dir.path() + "/new/state";
+  DaemonProcess d(config, {"--storage.path=" + fresh});
+  ASSERT_TRUE(d.started()) << d.Logs();
+  struct stat st {};
+  ASSERT_EQ(stat(fresh.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
+TEST(DaemonTest, AStoragePathOnAReadOnlyMountStopsTheStartWithTheReason) {
+  // Root writes through any mode bits, but not through a read-only mount: the
+  // daemon runs in a private mount namespace where its storage dir is one.
+  if (RunCommand({"unshare", "-m", "true"}).exit_code != 0) {
+    GTEST_SKIP() << "no mount namespaces here (needs root)";
+  }
+  TempDir dir;
+  const std::string ro = dir.path() + "/ro";
+  ASSERT_EQ(mkdir(ro.c_str(), 0700), 0);
+  const std::string config =
+      dir.Write("c.yml", "checks: [{name: x, tcp: {address: '127.0.0.1:9'}}]\n");
+  CommandResult r = RunCommand(
+      {"unshare", "-m", "sh", "-c",
+       "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" || exit 99; "
+       // Bounded: a daemon that does start (the bug) must not hang the test.
+       "exec timeout -k 2 10 \"$1\" --config.file=\"$2\" --web.listen-address=127.0.0.1:0 "
+       "--storage.path=\"$0\"",
+       ro, HX_BINARY, config});
+  if (r.exit_code == 99) GTEST_SKIP() << "cannot mount read-only here: " << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--storage.path: cannot write in \"" + ro + "\": Read-only file system"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(DaemonTest, HungTargetTimesOutOnTimeWhileOthersKeepTheirSchedule) {
