@@ -56,6 +56,8 @@ CheckSet::Changes CheckSet::Apply(Config& config,
     }
   }
   if (before_create) before_create(config);
+  // Before any Add(): checks added by this config get its start window.
+  scheduler_.SetStartupSpread(config.global.startup_spread);
 
   // New series use the config's buckets; a change of buckets changes every
   // fingerprint, so no check keeps a histogram with the old ones.

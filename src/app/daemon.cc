@@ -161,6 +161,16 @@ int Daemon::Run() {
     }
   }
 
+  // Heartbeats: a storage path the daemon cannot write stops it now, with
+  // the reason, instead of losing the first heartbeat to a logged warning.
+  auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
+  if (auto error = heartbeats->CheckDirectory()) {
+    std::cerr << "--storage.path: " << *error << "\n";
+    log::Error("unusable storage path, not starting",
+               {{"path", options_.storage_path}, {"error", *error}});
+    return 2;
+  }
+
   uv_loop_t loop;
   uv_loop_init(&loop);
   bool gave_up_waiting = false;
@@ -174,9 +184,8 @@ int Daemon::Run() {
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, metrics, io);
 
-    // Heartbeats: the store must know the heartbeat checks before their
-    // first attempt; loading it is blocking I/O, fine before the loop runs.
-    auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
+    // The store must know the heartbeat checks before their first attempt;
+    // loading it is blocking I/O, fine before the loop runs.
     heartbeats->Load();  // logs its own warning for a corrupt file
     io.set_heartbeat_store(heartbeats);
     checks.Apply(config, [&](const Config& running) { WatchHeartbeatChecks(running, *heartbeats); });
@@ -239,6 +248,9 @@ int Daemon::Run() {
     // the loop; a reload of thousands of checks takes well under a second.
     web.set_reload_handler(
         [&reloader] { return reloader.RequestAndWait(std::chrono::seconds(60)); });
+    // Before serving: instant checks (a restored heartbeat) have their first
+    // result inside Start(), so not even the first request sees them pending.
+    scheduler.Start();
     if (auto error = web.Start()) {
       // Everything is torn down the same way as after a stop, so that the
       // scheduler's timers are closed before the loop is.
@@ -316,7 +328,6 @@ int Daemon::Run() {
           },
           SIGHUP);
 
-      scheduler.Start();
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));
       log::Info("started", {{"version", build::kVersion},

@@ -30,7 +30,8 @@ class Daemon {
   explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
   /// Loads the config, serves, runs the checks; returns the process exit code
-  /// (0 after a clean stop, 2 for a bad config, 1 if it cannot listen).
+  /// (0 after a clean stop, 2 for a bad config or a storage path it cannot
+  /// write in, 1 if it cannot listen).
   int Run();
 
  private:

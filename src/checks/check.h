@@ -78,6 +78,13 @@ class Check {
   /// not called afterwards. A no-op when nothing is in flight. The destructor
   /// must behave as if Cancel() were called.
   virtual void Cancel() = 0;
+
+  /// Whether an attempt only reads state this process already holds (no
+  /// I/O, no target) and completes inside Start(). The scheduler runs an
+  /// instant check's first attempt at once instead of spreading it over the
+  /// start window: spreading protects targets and the loop from a stampede,
+  /// and an instant check loads neither.
+  virtual bool IsInstant() const { return false; }
 };
 
 /// The validated config of one check's handler (e.g. the `http:` mapping).

@@ -114,6 +114,25 @@ HeartbeatStore::HeartbeatStore(std::string state_dir, WallClock wall_clock)
       file_path_((std::filesystem::path(state_dir_) / kFileName).string()),
       wall_clock_(std::move(wall_clock)) {}
 
+std::optional<std::string> HeartbeatStore::CheckDirectory() const {
+  struct stat st {};
+  if (stat(state_dir_.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return Quote(state_dir_) + " is not a directory";
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir_, ec);
+    if (ec) return "cannot create " + Quote(state_dir_) + ": " + ec.message();
+  }
+  // A real write, not access(2): root passes access() whatever the mode
+  // bits, and a read-only mount shows only when writing.
+  std::string probe = (std::filesystem::path(state_dir_) / ".write-test-XXXXXX").string();
+  const int fd = mkostemp(probe.data(), O_CLOEXEC);
+  if (fd < 0) return "cannot write in " + Quote(state_dir_) + ": " + ErrnoText(errno);
+  close(fd);
+  unlink(probe.c_str());
+  return std::nullopt;
+}
+
 std::optional<std::string> HeartbeatStore::Load() {
   std::string text;
   const int error = ReadFileLimited(file_path_, kMaxFileBytes, &text);

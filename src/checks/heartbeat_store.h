@@ -63,6 +63,14 @@ class HeartbeatStore {
   HeartbeatStore(const HeartbeatStore&) = delete;
   HeartbeatStore& operator=(const HeartbeatStore&) = delete;
 
+  /// Creates the state directory if missing and proves that this process
+  /// can write in it (creates and removes a file there): run at start-up so
+  /// a bad --storage.path stops the daemon at once rather than losing the
+  /// first heartbeat. Returns a message naming the directory and the reason
+  /// (e.g. `"/x" is not a directory`, `cannot create "/x/y": Not a
+  /// directory`, `cannot write in "/x": Permission denied`), or nullopt.
+  std::optional<std::string> CheckDirectory() const;
+
   /// Replaces the in-memory state with the file's. Missing file: empty, no
   /// warning. Unreadable or corrupt file: empty, a warning is logged and a
   /// corrupt file is renamed to <file>.corrupt so the next save does not

@@ -127,6 +127,9 @@ void ReadGlobal(MapReader& reader, GlobalConfig& global) {
       global.degraded_latency = *degraded;
     }
   }
+  // Any duration: 0 runs every first run at once, one longer than every
+  // interval spreads first runs over whole intervals (the cap is per check).
+  if (auto spread = reader.Duration("startup_spread")) global.startup_spread = *spread;
   if (auto buckets = reader.Node("duration_buckets")) {
     const std::string path = reader.PathOf("duration_buckets");
     ParseContext& ctx = reader.context();

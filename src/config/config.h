@@ -14,6 +14,9 @@
 
 namespace hx {
 
+/// Default of `global.startup_spread`.
+inline constexpr Duration kDefaultStartupSpread = std::chrono::seconds(10);
+
 /// Defaults for every check (`global:`).
 struct GlobalConfig {
   Duration interval = std::chrono::seconds(30);
@@ -22,6 +25,10 @@ struct GlobalConfig {
   /// Probe rate while a check's state is unhealthy; nullopt = no backoff.
   /// Not shorter than `interval`.
   std::optional<Duration> unhealthy_interval;
+  /// Every check's first run after start (or after a reload adds it) is
+  /// within this window, never later than its interval; 0 = all at once.
+  /// Not a check default: changing it restarts no check.
+  Duration startup_spread = kDefaultStartupSpread;
   /// Upper bounds of health_check_duration_seconds buckets, ascending.
   std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1,    2.5,   5,    10};

@@ -17,6 +17,9 @@ constexpr Duration kMaxJitter = std::chrono::seconds(1);
 // covers timer resolution (1 ms) and loop latency.
 constexpr Duration kDeferSlack = milliseconds(20);
 
+// The largest jitter of a run of a check with this interval (or period).
+Duration MaxJitter(Duration interval) { return std::min(interval / 20, kMaxJitter); }
+
 // 64-bit FNV-1a followed by the MurmurHash3 finaliser: FNV alone is stable
 // across builds and platforms (std::hash is not) but mixes short, similar
 // names ("api-1", "api-2") poorly into the low bits a modulo uses.
@@ -47,6 +50,7 @@ std::string FormatMeasured(Duration measured, Duration limit) {
 struct CheckScheduler::Entry {
   Entry(size_t id, const CheckConfig& config, std::unique_ptr<Check> check, Clock& clock)
       : id(id),
+        name(config.name),
         interval(std::max(config.interval, kMinTimerDelay)),
         unhealthy_interval(config.unhealthy_interval && *config.unhealthy_interval > interval
                                ? config.unhealthy_interval
@@ -60,6 +64,7 @@ struct CheckScheduler::Entry {
         thresholds(config.failure_threshold, config.success_threshold) {}
 
   const size_t id;
+  const std::string name;
   const Duration interval;
   // Set only when longer than `interval`: an equal one would change nothing.
   const std::optional<Duration> unhealthy_interval;
@@ -111,11 +116,12 @@ size_t CheckScheduler::Add(const CheckConfig& config, std::unique_ptr<Check> che
   const size_t id = next_id_++;
   entries_.push_back(std::make_unique<Entry>(id, config, std::move(check), clock_));
   if (started_) {
-    // Keep the name's phase, but relative to now: a check added by a reload
-    // should neither run at once nor pile onto everyone else's first run.
-    Entry& e = *entries_.back();
-    ResetCadence(e, clock_.Now());
-    ScheduleNext(e);
+    // Added by a reload: the start window counted from now, so a new critical
+    // check does not hold /readyz at pending for up to its interval, and a
+    // reload adding many checks spreads their first runs as a start does.
+    // Never inside Add(): the caller registers the check with the sink after
+    // Add() returns, so even an instant check waits for the next loop turn.
+    ScheduleFirstRun(*entries_.back(), clock_.Now());
   }
   return id;
 }
@@ -134,13 +140,25 @@ void CheckScheduler::Remove(size_t check_id) {
   });
 }
 
+void CheckScheduler::SetStartupSpread(Duration spread) {
+  startup_spread_ = std::max(spread, Duration::zero());
+}
+
 void CheckScheduler::Start() {
   started_ = true;
   start_time_ = clock_.Now();
-  for (auto& e : entries_) {
-    if (!e) continue;
-    ResetCadence(*e, start_time_);
-    ScheduleNext(*e);
+  const size_t count = entries_.size();
+  for (size_t id = 0; id < count; ++id) {
+    if (Entry* e = Find(id)) ScheduleFirstRun(*e, start_time_);
+  }
+  // Instant checks run now, all timers being armed first: their results
+  // exist before anything reads the sink's view (a restored heartbeat is
+  // never "pending"). By id, looked up again: the sink may Remove() or Stop().
+  for (size_t id = 0; id < count && started_; ++id) {
+    Entry* e = Find(id);
+    if (e == nullptr || !e->check->IsInstant() || e->in_flight) continue;
+    e->planned = e->slot;
+    OnDue(id);
   }
 }
 
@@ -160,6 +178,11 @@ Duration CheckScheduler::FirstRunOffset(const std::string& name, Duration interv
   return Duration(static_cast<int64_t>(StableHash(name) % static_cast<uint64_t>(interval.count())));
 }
 
+Duration CheckScheduler::StartWindowOffset(const std::string& name, Duration interval,
+                                           Duration startup_spread) {
+  return FirstRunOffset(name, std::min(startup_spread, interval));
+}
+
 CheckScheduler::Entry* CheckScheduler::Find(size_t check_id) {
   return check_id < entries_.size() ? entries_[check_id].get() : nullptr;
 }
@@ -170,6 +193,26 @@ void CheckScheduler::ResetCadence(Entry& e, MonoTime from) {
   e.period = e.interval;
   e.backing_off = false;
   e.next_run = 0;
+}
+
+void CheckScheduler::ScheduleFirstRun(Entry& e, MonoTime from) {
+  ResetCadence(e, from);
+  const MonoTime first =
+      e.check->IsInstant() ? from : from + StartWindowOffset(e.name, e.interval, startup_spread_);
+  // The cadence resumes at its first slot more than a jitter window after
+  // the first run (a slot closer than that could pass while the first run
+  // is still being started, and would be counted as skipped). With interval
+  // <= startup_spread the first run is slot 0 itself and this is slot 1.
+  const MonoTime reach = first + MaxJitter(e.interval);
+  const int64_t resume = reach < e.base_phase ? 0 : (reach - e.base_phase) / e.interval + 1;
+  // OnDue() counts the run it starts as a slot of the cadence; the first run
+  // is off the cadence, so it is counted as the slot before `resume`.
+  e.next_run = resume - 1;
+  e.slot = first;
+  const MonoTime now = clock_.Now();
+  e.planned = std::max(first, now + kMinTimerDelay);
+  const size_t id = e.id;
+  e.interval_timer->Start(e.planned - now, [this, id] { OnDue(id); });
 }
 
 uint64_t CheckScheduler::ScheduleNext(Entry& e) {
@@ -219,7 +262,7 @@ void CheckScheduler::OnDue(size_t check_id) {
     // attempt ends instead. An attempt that still has long to go is a real
     // overlap: skip and count it.
     const MonoTime deadline = e->attempt_started + e->timeout;
-    const Duration window = std::min(e->interval / 20, kMaxJitter) + kDeferSlack;
+    const Duration window = MaxJitter(e->interval) + kDeferSlack;
     if (deadline <= now + window && !e->deferred) {
       e->deferred.emplace(slot, planned);
       return;
@@ -345,7 +388,7 @@ void CheckScheduler::Abandon(Entry& e) {
 }
 
 Duration CheckScheduler::Jitter(Duration interval) {
-  const Duration max_jitter = std::min(interval / 20, kMaxJitter);
+  const Duration max_jitter = MaxJitter(interval);
   if (max_jitter.count() <= 0) return Duration::zero();
   std::uniform_int_distribution<int64_t> dist(0, max_jitter.count());
   return Duration(dist(rng_));

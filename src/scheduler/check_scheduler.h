@@ -3,14 +3,30 @@
 // first runs, jitter, the hard timeout, no overlapping runs, degraded latency
 // and thresholds. Check types only start and cancel attempts.
 //
-// Scheduling: check i's runs are due at  start + offset_i + k * interval,
+// Scheduling: check i's stable cadence is  start + offset_i + k * interval,
 // where offset_i is a stable hash of the check name spread over [0, interval)
-// so first runs don't stampede and a restart keeps the same phase. Each run is
-// delayed by a small random jitter (at most min(interval/20, 1s)) that does not
-// accumulate. A run due while the previous attempt is still in flight is
-// skipped and counted, never doubled — unless the attempt in flight ends (by
-// its timeout at the latest) within the jitter window: then the run starts
-// right after it instead, so timeout == interval does not halve the runs.
+// so checks don't run in lockstep and a restart keeps the same phases.
+//
+// Start window (`global.startup_spread`, set with SetStartupSpread()): a
+// check's first run is at  start + hash_i mod min(startup_spread, interval)
+// (the same hash), so every check's first run starts within startup_spread
+// of start, whatever its interval, and first runs are still spread, not a
+// stampede. From there it joins its stable cadence at the first slot more
+// than a jitter window after the first run. When interval <= startup_spread
+// the first run is the cadence's slot 0, as if there were no window. The
+// first run is not jittered (the hash already spreads it). A check added
+// after Start() (by a reload) gets the same window, counted from when it is
+// added. An instant check (Check::IsInstant(): only reads this process's own
+// state) runs first at once — inside Start() itself, so its result exists
+// before anything could read it — since spreading protects targets and there
+// is none.
+//
+// Every later run is delayed by a small random jitter (at most
+// min(interval/20, 1s)) that does not accumulate. A run due while the
+// previous attempt is still in flight is skipped and counted, never doubled —
+// unless the attempt in flight ends (by its timeout at the latest) within the
+// jitter window: then the run starts right after it instead, so timeout ==
+// interval does not halve the runs.
 // Slots that pass while the loop is stalled (busy for more than an interval)
 // are not caught up with a burst: each is counted as skipped and the cadence
 // resumes at the next slot.
@@ -90,7 +106,14 @@ class CheckScheduler {
   /// emitted for a cancelled attempt.
   void Remove(size_t check_id);
 
-  /// Schedules the first run of every check added so far.
+  /// The start window for first runs (see the file comment); applies to
+  /// checks scheduled from now on (by Start(), or by Add() after it). 0 runs
+  /// every first run at once. Default kDefaultStartupSpread.
+  void SetStartupSpread(Duration spread);
+
+  /// Schedules the first run of every check added so far. Instant checks run
+  /// here, so the sink may be called (and may Remove() or Stop()) before
+  /// Start() returns.
   void Start();
 
   /// Cancels every attempt and timer; no callbacks after this returns.
@@ -99,9 +122,16 @@ class CheckScheduler {
   /// Number of attempts in flight (for /metrics and tests).
   size_t InFlight() const;
 
-  /// The first-run offset of a check, a stable function of its name, in
-  /// [0, interval). Exposed for tests.
+  /// A stable function of a check's name in [0, interval) (0 if interval is
+  /// 0): the phase of its cadence, or with the start window as `interval`,
+  /// the offset of its first run. Exposed for tests.
   static Duration FirstRunOffset(const std::string& name, Duration interval);
+
+  /// When a check's first run is due, counted from Start() (or its Add()
+  /// after Start()): FirstRunOffset(name, min(startup_spread, interval)).
+  /// Instant checks run at 0 instead. Exposed for tests.
+  static Duration StartWindowOffset(const std::string& name, Duration interval,
+                                    Duration startup_spread);
 
  private:
   struct Entry;
@@ -110,6 +140,9 @@ class CheckScheduler {
   Entry* Find(size_t check_id);
   /// Puts the entry on its normal cadence, anchored at `from` + its offset.
   void ResetCadence(Entry& e, MonoTime from);
+  /// ResetCadence(), then arms the first run within the start window from
+  /// `from`, after which the cadence takes over.
+  void ScheduleFirstRun(Entry& e, MonoTime from);
   /// Arms the timer for the next slot; returns how many slots it passed
   /// over because they were already in the past.
   uint64_t ScheduleNext(Entry& e);
@@ -131,6 +164,7 @@ class CheckScheduler {
   std::mt19937_64 rng_;
   bool started_ = false;
   MonoTime start_time_{};
+  Duration startup_spread_ = kDefaultStartupSpread;
   size_t next_id_ = 0;
   size_t in_flight_ = 0;
   std::vector<std::unique_ptr<Entry>> entries_;  // indexed by id; null when removed

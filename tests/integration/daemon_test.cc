@@ -1,18 +1,20 @@
 // End-to-end tests of the health_exporter binary: real config file, real
 // targets on 127.0.0.1, the daemon's own HTTP endpoints read with libcurl.
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 
+#include "scheduler/check_scheduler.h"
 #include "support/daemon_process.h"
 #include "support/status_json.h"
 #include "support/tcp_test_server.h"
@@ -169,8 +171,10 @@ TEST(DaemonTest, ReadyzFollowsCriticalChecks) {
 }
 
 TEST(DaemonTest, ReadyzIsPendingUntilCriticalChecksReport) {
-  // A 1h interval puts the first run somewhere in the next hour: still pending.
+  // A 1h window and interval put the first run somewhere in the next hour.
+  ASSERT_GT(CheckScheduler::FirstRunOffset("later", std::chrono::hours(1)), 1min);
   DaemonProcess d(
+      "global: {startup_spread: 1h}\n"
       "checks:\n"
       "  - name: later\n"
       "    interval: 1h\n"
@@ -181,6 +185,115 @@ TEST(DaemonTest, ReadyzIsPendingUntilCriticalChecksReport) {
   EXPECT_EQ(json::parse(ready.body)["status"], "pending");
   // No result yet: no status series.
   EXPECT_EQ(HttpRequest(d.Url("/metrics")).body.find("health_check_status{"), std::string::npos);
+}
+
+TEST(DaemonTest, ACriticalHourlyCheckIsReadyWithinTheStartWindow) {
+  // Without the start window this check's first run, and readiness, would
+  // come this far into the hour.
+  ASSERT_GT(CheckScheduler::FirstRunOffset("hourly", std::chrono::hours(1)), 1min);
+  TestHttpServer web;
+  const auto before_start = std::chrono::steady_clock::now();
+  DaemonProcess d(
+      "global: {startup_spread: 2s}\n"
+      "checks:\n"
+      "  - name: hourly\n"
+      "    interval: 1h\n"
+      "    timeout: 1s\n"
+      "    http: {url: '" +
+      web.Url("/status/200") + "'}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+  HttpReply ready = d.PollUntil(
+      "/readyz", [](const HttpReply& r) { return r.status == 200; }, 10s);
+  const auto took = std::chrono::steady_clock::now() - before_start;
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(json::parse(ready.body)["status"], "healthy");
+  // The window (2s) plus the attempt; generous for a loaded machine, far
+  // below the hour an unbounded first run could take.
+  EXPECT_LT(took, 5s);
+  // One run, in the window: the check does not run again for about an hour.
+  EXPECT_EQ(StatusOf(d)["checks"][0]["runs"], 1);
+}
+
+TEST(DaemonTest, ARestoredHeartbeatIsNotPendingAfterARestart) {
+  const std::string token = "hb-token-0123456789abcdef";
+  TempDir storage;
+  // Hourly, with the default window: a check that is not instant would be
+  // pending for this long after a restart (up to an hour without a window).
+  ASSERT_GT(CheckScheduler::StartWindowOffset("nightly-backup", std::chrono::hours(1),
+                                              kDefaultStartupSpread),
+            500ms);
+  const std::string config =
+      "checks:\n"
+      "  - name: nightly-backup\n"
+      "    interval: 1h\n"
+      "    heartbeat: {ttl: 26h, token: '${HB_TOKEN}'}\n";
+  const std::vector<std::string> args = {"--storage.path=" + storage.path()};
+  {
+    DaemonProcess d(config, args, {{"HB_TOKEN", token}});
+    ASSERT_TRUE(d.started()) << d.Logs();
+    ASSERT_EQ(HttpPost(d.Url("/heartbeat/nightly-backup"), "Bearer " + token, ""), 200);
+    EXPECT_EQ(d.Stop(SIGTERM, 5s), 0);
+  }
+  DaemonProcess again(config, args, {{"HB_TOKEN", token}});
+  ASSERT_TRUE(again.started()) << again.Logs();
+  // The very first requests, without waiting: the restored heartbeat is there.
+  HttpReply ready = HttpRequest(again.Url("/readyz"));
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  json check = StatusOf(again)["checks"][0];
+  EXPECT_EQ(check["state"], "healthy") << check.dump();
+  EXPECT_EQ(check["runs"], 1) << check.dump();
+  EXPECT_NE(check["last_result"]["detail"].get<std::string>().find("last heartbeat"),
+            std::string::npos)
+      << check.dump();
+}
+
+TEST(DaemonTest, AStoragePathThatCannotBeWrittenStopsTheStartWithTheReason) {
+  TempDir dir;
+  const std::string file = dir.Write("a-file", "x");
+  const std::string config = "checks: [{name: x, tcp: {address: '127.0.0.1:9'}}]\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {file, "--storage.path: \"" + file + "\" is not a directory"},
+      {file + "/state", "--storage.path: cannot create \"" + file + "/state\": Not a directory"},
+  };
+  for (const auto& [path, message] : cases) {
+    SCOPED_TRACE(path);
+    DaemonProcess d(config, {"--storage.path=" + path});
+    EXPECT_FALSE(d.started());
+    EXPECT_EQ(d.WaitExit(5s), 2);
+    EXPECT_NE(d.Logs().find(message), std::string::npos) << d.Logs();
+  }
+  // A missing directory is created, parents too.
+  const std::string fresh = dir.path() + "/new/state";
+  DaemonProcess d(config, {"--storage.path=" + fresh});
+  ASSERT_TRUE(d.started()) << d.Logs();
+  struct stat st {};
+  ASSERT_EQ(stat(fresh.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
+TEST(DaemonTest, AStoragePathOnAReadOnlyMountStopsTheStartWithTheReason) {
+  // Root writes through any mode bits, but not through a read-only mount: the
+  // daemon runs in a private mount namespace where its storage dir is one.
+  if (RunCommand({"unshare", "-m", "true"}).exit_code != 0) {
+    GTEST_SKIP() << "no mount namespaces here (needs root)";
+  }
+  TempDir dir;
+  const std::string ro = dir.path() + "/ro";
+  ASSERT_EQ(mkdir(ro.c_str(), 0700), 0);
+  const std::string config =
+      dir.Write("c.yml", "checks: [{name: x, tcp: {address: '127.0.0.1:9'}}]\n");
+  CommandResult r = RunCommand(
+      {"unshare", "-m", "sh", "-c",
+       "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" || exit 99; "
+       // Bounded: a daemon that does start (the bug) must not hang the test.
+       "exec timeout -k 2 10 \"$1\" --config.file=\"$2\" --web.listen-address=127.0.0.1:0 "
+       "--storage.path=\"$0\"",
+       ro, HX_BINARY, config});
+  if (r.exit_code == 99) GTEST_SKIP() << "cannot mount read-only here: " << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--storage.path: cannot write in \"" + ro + "\": Read-only file system"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(DaemonTest, HungTargetTimesOutOnTimeWhileOthersKeepTheirSchedule) {

@@ -149,7 +149,8 @@ class StatusPageTest : public ::testing::Test {
   void SetUp() override {
     const std::string ok = web_.Url("/status/200");
     daemon_ = std::make_unique<DaemonProcess>(
-        "global: {interval: 1s, timeout: 800ms}\n"
+        // A window as long as backup-index's interval keeps that check pending.
+        "global: {interval: 1s, timeout: 800ms, startup_spread: 1h}\n"
         "checks:\n"
         "  - name: checkout-api\n"
         "    labels: {team: payments, tier: frontend}\n"

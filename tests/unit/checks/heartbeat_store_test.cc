@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -175,6 +176,33 @@ TEST(HeartbeatStoreTest, AFailedSaveKeepsThePingInMemory) {
   ASSERT_TRUE(error.has_value());
   EXPECT_THAT(*error, HasSubstr(not_a_dir));
   EXPECT_TRUE(store.Save().has_value());
+}
+
+TEST(HeartbeatStoreTest, CheckDirectoryCreatesAMissingDirectoryAndLeavesNothingInIt) {
+  TempDir dir;
+  const std::string state_dir = dir.path() + "/a/b";
+  HeartbeatStore store(state_dir);
+  EXPECT_EQ(store.CheckDirectory(), std::nullopt);
+  ASSERT_TRUE(fs::is_directory(state_dir));
+  EXPECT_TRUE(FilesIn(state_dir).empty());          // the write test is removed
+  EXPECT_EQ(store.CheckDirectory(), std::nullopt);  // an existing one is fine
+}
+
+TEST(HeartbeatStoreTest, CheckDirectoryNamesThePathAndTheReason) {
+  // Root-proof cases (root writes through any mode bits).
+  TempDir dir;
+  const std::string file = dir.Write("file", "x");
+  EXPECT_EQ(HeartbeatStore(file).CheckDirectory(), "\"" + file + "\" is not a directory");
+  EXPECT_EQ(HeartbeatStore(file + "/state").CheckDirectory(),
+            "cannot create \"" + file + "/state\": Not a directory");
+  // A directory this process cannot write in (only testable without root).
+  if (geteuid() != 0) {
+    const std::string locked = dir.path() + "/locked";
+    fs::create_directory(locked);
+    chmod(locked.c_str(), 0500);
+    EXPECT_EQ(HeartbeatStore(locked).CheckDirectory(),
+              "cannot write in \"" + locked + "\": Permission denied");
+  }
 }
 
 TEST(HeartbeatStoreTest, EverySaveReplacesTheFileAndLeavesNoTemporaries) {

@@ -155,6 +155,17 @@ TEST(ConfigFingerprintTest, ASecretFileChangeChangesTheFingerprintWithoutReveali
   EXPECT_EQ(first.size(), 64u);  // a SHA-256, nothing else
 }
 
+TEST(ConfigFingerprintTest, StartupSpreadRestartsNoCheck) {
+  // It only says when checks added from now on run first.
+  auto fingerprint = [](const std::string& global) {
+    LoadResult r = LoadConfigString(global + "checks:\n  - {name: a, tcp: {address: 'h:1'}}\n",
+                                    "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+    EXPECT_THAT(Messages(r), IsEmpty());
+    return r.config->checks.at(0).fingerprint;
+  };
+  EXPECT_EQ(fingerprint(""), fingerprint("global: {startup_spread: 1m}\n"));
+}
+
 TEST(ConfigHashTest, HashFollowsTheBytesOfTheFile) {
   auto hash = [](const std::string& yaml) {
     LoadResult r = LoadConfigString(yaml, "c.yml", CheckTypeRegistry::Builtin(), NoEnv());

@@ -95,6 +95,7 @@ checks:
   EXPECT_EQ(c.global.interval, seconds(30));
   EXPECT_EQ(c.global.timeout, seconds(5));
   EXPECT_EQ(c.global.degraded_latency, std::nullopt);
+  EXPECT_EQ(c.global.startup_spread, seconds(10));
   EXPECT_EQ(c.global.duration_buckets,
             (std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
   ASSERT_EQ(c.checks.size(), 1u);
@@ -124,6 +125,7 @@ global:
   interval: 1m
   timeout: 3s
   degraded_latency: 700ms
+  startup_spread: 2s500ms
   duration_buckets: [0.1, 1, 10]
 checks:
   - name: api.v2_main-1
@@ -143,6 +145,7 @@ checks:
   EXPECT_EQ(c.global.interval, std::chrono::minutes(1));
   EXPECT_EQ(c.global.timeout, seconds(3));
   EXPECT_EQ(c.global.degraded_latency, milliseconds(700));
+  EXPECT_EQ(c.global.startup_spread, milliseconds(2500));
   EXPECT_EQ(c.global.duration_buckets, (std::vector<double>{0.1, 1, 10}));
   ASSERT_EQ(c.checks.size(), 2u);
   const CheckConfig& api = c.checks[0];
@@ -179,6 +182,19 @@ checks:
   EXPECT_EQ(r.config->checks[2].timeout, seconds(3));  // equal to the interval is fine
 }
 
+TEST(LoaderTest, StartupSpreadMayBeZeroOrLongerThanEveryInterval) {
+  // 0 runs every first run at once; longer than an interval is capped per
+  // check by the scheduler, not an error.
+  for (const char* value : {"0s", "0", "1d"}) {
+    SCOPED_TRACE(value);
+    LoadResult r = Load(std::string("global: {startup_spread: ") + value +
+                        "}\nchecks:\n  - {name: a, interval: 10s, fake: {target: t}}\n");
+    ASSERT_THAT(Messages(r), IsEmpty());
+    EXPECT_EQ(r.config->global.startup_spread,
+              std::string(value) == "1d" ? Duration(std::chrono::hours(24)) : Duration::zero());
+  }
+}
+
 TEST(LoaderTest, EmptyGlobalIsAllowed) {
   LoadResult r = Load("global:\nchecks:\n  - {name: a, fake: {target: t}}\n");
   EXPECT_THAT(Messages(r), IsEmpty());
@@ -195,6 +211,10 @@ TEST(LoaderTest, ReportsEachErrorClassExactly) {
   const ErrorCase cases[] = {
       {"checks:\n  - name: a\n    fake: {target: t, urll: x}\n",
        {R"(c.yml:3:23: checks[0].fake: unknown key "urll")"}},
+      {"global:\n  startup_spread: 10\nchecks: [{name: a, fake: {target: t}}]\n",
+       {R"(c.yml:2:19: global.startup_spread: not a valid duration "10" (use e.g. 500ms, 10s, 1m30s))"}},
+      {"global:\n  startup_spread: -1s\nchecks: [{name: a, fake: {target: t}}]\n",
+       {R"(c.yml:2:19: global.startup_spread: not a valid duration "-1s" (use e.g. 500ms, 10s, 1m30s))"}},
       {"checks:\n  - name: a\n    intervall: 5s\n    fake: {target: t}\n",
        {R"(c.yml:3:5: checks[0]: unknown key "intervall" (did you mean "interval"?))"}},
       {"chekcs: []\n",

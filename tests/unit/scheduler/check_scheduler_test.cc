@@ -35,6 +35,7 @@ enum class Behaviour {
 struct FakeState {
   Behaviour behaviour = Behaviour::kSynchronous;
   Duration delay{};
+  bool instant = false;  // what IsInstant() answers
   CheckResult default_result = CheckResult::Healthy("ok");
   std::deque<CheckResult> results;  // used first, one per attempt
   int starts = 0;
@@ -97,6 +98,8 @@ class FakeCheck final : public Check {
     }
   }
 
+  bool IsInstant() const override { return state_->instant; }
+
   void Cancel() override {
     if (!state_->in_flight) return;
     ++state_->cancels;
@@ -151,9 +154,10 @@ Duration FirstRunBound(const std::string& name, Duration interval) {
 class CheckSchedulerTest : public testing::Test {
  protected:
   std::shared_ptr<FakeState> AddCheck(const CheckConfig& config, Behaviour behaviour,
-                                      size_t* id = nullptr) {
+                                      size_t* id = nullptr, bool instant = false) {
     auto state = std::make_shared<FakeState>();
     state->behaviour = behaviour;
+    state->instant = instant;
     const size_t added = scheduler_.Add(config, std::make_unique<FakeCheck>(state, clock_));
     if (id != nullptr) *id = added;
     return state;
@@ -234,6 +238,8 @@ TEST_F(CheckSchedulerTest, CadenceHasNoDriftAndJitterStaysInBounds) {
 
 TEST_F(CheckSchedulerTest, JitterIsCappedAtOneSecond) {
   const Duration interval = std::chrono::minutes(5);
+  // A window of a whole interval: run k is slot k of the cadence.
+  scheduler_.SetStartupSpread(interval);
   auto check = AddCheck(MakeConfig("long", interval, seconds(10)), Behaviour::kSynchronous);
   const MonoTime t0 = clock_.Now();
   scheduler_.Start();
@@ -259,6 +265,232 @@ TEST_F(CheckSchedulerTest, CheckAddedAfterStartIsScheduledFromNow) {
   const Duration offset = CheckScheduler::FirstRunOffset("late", interval);
   EXPECT_GE(first, std::max<Duration>(offset, milliseconds(1)));
   EXPECT_LE(first, std::max<Duration>(offset, milliseconds(1)) + MaxJitter(interval));
+}
+
+// --- the start window (global.startup_spread) ---
+
+TEST(StartWindowOffsetTest, IsTheNameHashOverTheSmallerOfWindowAndInterval) {
+  const Duration spread = seconds(10);
+  for (int i = 0; i < 500; ++i) {
+    const std::string name = "svc-" + std::to_string(i);
+    const Duration offset = CheckScheduler::StartWindowOffset(name, hours(1), spread);
+    ASSERT_GE(offset, Duration::zero());
+    ASSERT_LT(offset, spread);
+    EXPECT_EQ(offset, CheckScheduler::FirstRunOffset(name, spread));
+    // An interval inside the window: the first run is slot 0 of the cadence.
+    EXPECT_EQ(CheckScheduler::StartWindowOffset(name, seconds(3), spread),
+              CheckScheduler::FirstRunOffset(name, seconds(3)));
+  }
+  EXPECT_EQ(CheckScheduler::StartWindowOffset("x", hours(1), Duration::zero()), Duration::zero());
+}
+
+TEST_F(CheckSchedulerTest, AOneHourCheckRunsFirstWithinTheStartWindow) {
+  // The default window (10s), whatever the interval.
+  const Duration interval = hours(1);
+  const std::string name = "hourly";
+  // Without the window the first run would come this late (the regression).
+  ASSERT_GT(CheckScheduler::FirstRunOffset(name, interval), std::chrono::minutes(1));
+  auto check = AddCheck(MakeConfig(name, interval, seconds(5)), Behaviour::kSynchronous);
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + kDefaultStartupSpread);
+  ASSERT_EQ(check->starts, 1);
+  ASSERT_EQ(sink_.runs.size(), 1u);
+  // Not jittered: exactly at the name's offset within the window.
+  EXPECT_EQ(check->start_times[0] - t0,
+            CheckScheduler::StartWindowOffset(name, interval, kDefaultStartupSpread));
+  EXPECT_EQ(sink_.runs[0].lateness, Duration::zero());
+}
+
+TEST_F(CheckSchedulerTest, FirstRunsOfManyChecksAreSpreadOverTheWindow) {
+  const Duration spread = seconds(10);
+  scheduler_.SetStartupSpread(spread);
+  constexpr int kChecks = 2000;
+  constexpr int kBuckets = 10;
+  std::vector<std::shared_ptr<FakeState>> checks;
+  for (int i = 0; i < kChecks; ++i) {
+    // Intervals from 11s to 2h: all longer than the window.
+    const Duration interval = seconds(11) + seconds(i * 7200 / kChecks);
+    checks.push_back(AddCheck(MakeConfig("svc-" + std::to_string(i), interval, seconds(5)),
+                              Behaviour::kSynchronous));
+  }
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + spread);
+  std::vector<int> buckets(kBuckets, 0);
+  for (int i = 0; i < kChecks; ++i) {
+    SCOPED_TRACE("check " + std::to_string(i));
+    ASSERT_GE(checks[i]->starts, 1);  // every one ran, within the window
+    const Duration at = checks[i]->start_times[0] - t0;
+    ASSERT_LT(at, spread);
+    ++buckets[at * kBuckets / spread];
+  }
+  for (int b = 0; b < kBuckets; ++b) {
+    SCOPED_TRACE("second " + std::to_string(b));
+    EXPECT_GT(buckets[b], kChecks / kBuckets / 2);
+    EXPECT_LT(buckets[b], kChecks / kBuckets * 3 / 2);
+  }
+  EXPECT_TRUE(sink_.skipped.empty());
+}
+
+// After the first run each check runs on its own stable cadence, t0 +
+// FirstRunOffset(name, interval) + k * interval (the phases a restart keeps),
+// from the first slot more than a jitter window after the first run, and
+// never more than an interval plus a jitter window after it.
+TEST_F(CheckSchedulerTest, AfterTheFirstRunTheCheckJoinsItsStablePhase) {
+  const Duration spread = seconds(10);
+  scheduler_.SetStartupSpread(spread);
+  // 37s is not a multiple of the window, so first run and phase fall in any
+  // order; 1h is the case of the issue.
+  for (Duration interval : {Duration(seconds(37)), Duration(hours(1))}) {
+    SCOPED_TRACE("interval " + FormatDuration(interval));
+    constexpr int kChecks = 300;
+    std::vector<std::shared_ptr<FakeState>> checks;
+    std::vector<size_t> ids(kChecks);
+    for (int i = 0; i < kChecks; ++i) {
+      checks.push_back(AddCheck(MakeConfig("c-" + std::to_string(i), interval, seconds(5)),
+                                Behaviour::kSynchronous, &ids[i]));
+    }
+    const MonoTime t0 = clock_.Now();
+    scheduler_.Start();
+    clock_.AdvanceTo(t0 + 6 * interval);
+    int joined_at_slot_0 = 0;
+    for (int i = 0; i < kChecks; ++i) {
+      SCOPED_TRACE("check " + std::to_string(i));
+      const std::string name = "c-" + std::to_string(i);
+      const FakeState& c = *checks[i];
+      const MonoTime first = t0 + CheckScheduler::StartWindowOffset(name, interval, spread);
+      const MonoTime base = t0 + CheckScheduler::FirstRunOffset(name, interval);
+      ASSERT_GE(c.starts, 6);
+      EXPECT_EQ(c.start_times[0], first);
+      // The first slot of the cadence that the first run's jitter cannot reach.
+      int64_t k = 0;
+      while (base + k * interval <= first + MaxJitter(interval)) ++k;
+      if (k == 0) ++joined_at_slot_0;
+      for (size_t r = 1; r < c.start_times.size(); ++r, ++k) {
+        const Duration jitter = c.start_times[r] - (base + k * interval);
+        ASSERT_GE(jitter, Duration::zero()) << "run " << r;
+        ASSERT_LE(jitter, MaxJitter(interval)) << "run " << r;
+      }
+      const Duration gap = c.start_times[1] - c.start_times[0];
+      EXPECT_GT(gap, MaxJitter(interval));
+      EXPECT_LE(gap, interval + 2 * MaxJitter(interval));
+      EXPECT_FALSE(c.overlapped);
+    }
+    if (interval == seconds(37)) {
+      EXPECT_GT(joined_at_slot_0, 0);  // both orders do occur
+      EXPECT_LT(joined_at_slot_0, kChecks);
+    }
+    EXPECT_TRUE(sink_.skipped.empty());
+    for (size_t id : ids) scheduler_.Remove(id);
+    scheduler_.Stop();
+  }
+}
+
+TEST_F(CheckSchedulerTest, AStartupSpreadLongerThanTheIntervalIsCappedAtTheInterval) {
+  const Duration interval = seconds(10);
+  scheduler_.SetStartupSpread(hours(1));
+  auto check = AddCheck(MakeConfig("capped", interval, seconds(1)), Behaviour::kSynchronous);
+  const MonoTime t0 = clock_.Now();
+  const Duration offset = CheckScheduler::FirstRunOffset("capped", interval);
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + 5 * interval);
+  // Spread over one interval, as without a window: run k at offset + k * interval.
+  ASSERT_EQ(check->starts, 5);
+  EXPECT_EQ(check->start_times[0], t0 + std::max<Duration>(offset, milliseconds(1)));
+  for (int k = 1; k < 5; ++k) {
+    const Duration jitter = check->start_times[k] - (t0 + offset + k * interval);
+    EXPECT_GE(jitter, Duration::zero());
+    EXPECT_LE(jitter, MaxJitter(interval));
+  }
+}
+
+TEST_F(CheckSchedulerTest, AZeroStartupSpreadRunsEveryCheckAtOnce) {
+  scheduler_.SetStartupSpread(Duration::zero());
+  std::vector<std::shared_ptr<FakeState>> checks;
+  for (int i = 0; i < 100; ++i) {
+    checks.push_back(AddCheck(MakeConfig("now-" + std::to_string(i), hours(1), seconds(5)),
+                              Behaviour::kSynchronous));
+  }
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  clock_.AdvanceTo(t0 + hours(1));
+  for (int i = 0; i < 100; ++i) {
+    SCOPED_TRACE("check " + std::to_string(i));
+    ASSERT_GE(checks[i]->starts, 1);
+    // On the first turn of the loop (no timer is armed closer than 1ms).
+    EXPECT_EQ(checks[i]->start_times[0], t0 + milliseconds(1));
+    ASSERT_LE(checks[i]->starts, 2);
+    if (checks[i]->starts == 2) {
+      const Duration jitter =
+          checks[i]->start_times[1] -
+          (t0 + CheckScheduler::FirstRunOffset("now-" + std::to_string(i), hours(1)));
+      EXPECT_GE(jitter, Duration::zero());
+      EXPECT_LE(jitter, seconds(1));
+    }
+  }
+}
+
+TEST_F(CheckSchedulerTest, InstantChecksRunInsideStart) {
+  auto instant = AddCheck(MakeConfig("heartbeat-like", hours(1), seconds(5)),
+                          Behaviour::kSynchronous, nullptr, /*instant=*/true);
+  auto normal = AddCheck(MakeConfig("probe", hours(1), seconds(5)), Behaviour::kSynchronous);
+  const MonoTime t0 = clock_.Now();
+  scheduler_.Start();
+  // Before any timer fired: the result is there when Start() returns.
+  EXPECT_EQ(instant->starts, 1);
+  EXPECT_EQ(normal->starts, 0);
+  ASSERT_EQ(sink_.runs.size(), 1u);
+  EXPECT_EQ(sink_.runs[0].lateness, Duration::zero());
+  // Then its stable cadence, once per interval, from the first slot more
+  // than a jitter window after start.
+  clock_.AdvanceTo(t0 + 5 * hours(1));
+  const MonoTime base = t0 + CheckScheduler::FirstRunOffset("heartbeat-like", hours(1));
+  const int64_t k0 = base > t0 + seconds(1) ? 0 : 1;
+  ASSERT_GE(instant->starts, 5);
+  for (int r = 1; r < instant->starts; ++r) {
+    const Duration jitter = instant->start_times[r] - (base + (k0 + r - 1) * hours(1));
+    EXPECT_GE(jitter, Duration::zero()) << "run " << r;
+    EXPECT_LE(jitter, seconds(1)) << "run " << r;
+  }
+  EXPECT_GE(normal->starts, 5);
+  EXPECT_TRUE(sink_.skipped.empty());
+}
+
+TEST_F(CheckSchedulerTest, StopOrRemoveFromInsideAnInstantRunInStart) {
+  size_t first = 0;
+  auto a = AddCheck(MakeConfig("a", seconds(10), seconds(5)), Behaviour::kSynchronous, &first,
+                    /*instant=*/true);
+  auto b = AddCheck(MakeConfig("b", seconds(10), seconds(5)), Behaviour::kSynchronous, nullptr,
+                    /*instant=*/true);
+  sink_.on_run = [&](const RunRecord& run) {
+    scheduler_.Remove(run.check_id);
+    scheduler_.Stop();
+  };
+  scheduler_.Start();
+  EXPECT_EQ(a->starts, 1);
+  EXPECT_EQ(b->starts, 0);  // stopped before its turn
+  clock_.AdvanceBy(hours(1));
+  EXPECT_EQ(a->starts, 1);
+  EXPECT_EQ(b->starts, 0);
+}
+
+TEST_F(CheckSchedulerTest, ACheckAddedByAReloadRunsWithinTheWindowFromThen) {
+  scheduler_.Start();
+  clock_.AdvanceBy(seconds(1234));
+  const MonoTime added_at = clock_.Now();
+  const Duration interval = hours(1);
+  auto check = AddCheck(MakeConfig("added", interval, seconds(5)), Behaviour::kSynchronous);
+  auto instant = AddCheck(MakeConfig("added-instant", interval, seconds(5)),
+                          Behaviour::kSynchronous, nullptr, /*instant=*/true);
+  EXPECT_EQ(instant->starts, 0);  // never inside Add()
+  clock_.AdvanceTo(added_at + kDefaultStartupSpread);
+  ASSERT_EQ(check->starts, 1);
+  EXPECT_EQ(check->start_times[0] - added_at,
+            std::max<Duration>(milliseconds(1), CheckScheduler::StartWindowOffset(
+                                                    "added", interval, kDefaultStartupSpread)));
+  ASSERT_EQ(instant->starts, 1);
+  EXPECT_EQ(instant->start_times[0], added_at + milliseconds(1));
 }
 
 TEST_F(CheckSchedulerTest, TimeoutFiresAtExactlyTimeoutAndIgnoresLateCompletion) {
