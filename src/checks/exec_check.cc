@@ -174,6 +174,11 @@ class ExecCheck::Attempt {
       DeleteIfDone();
     };
     callbacks.on_exit = [this](ChildProcess::Exit exit) {
+      if (exit.spawn_error != 0) {
+        FailToStart(exit.spawn_error);
+        DeleteIfDone();
+        return;
+      }
       exited_ = true;
       exit_ = exit;
       if (!over_) {
@@ -190,15 +195,8 @@ class ExecCheck::Attempt {
     };
 
     int error = 0;
-    child_ = ChildProcess::Spawn(loop_, options, std::move(callbacks), &error);
-    if (child_ == nullptr) {
-      // libuv has no name for ENOEXEC (uv_strerror would say "Unknown
-      // system error -8").
-      const std::string why =
-          error == -ENOEXEC ? "exec format error (a script needs a #! line)" : uv_strerror(error);
-      Finish(
-          CheckResult::Unhealthy("cannot run " + Quote(settings_->command.front()) + ": " + why));
-    }
+    child_ = ChildProcess::Spawn(loop_, std::move(options), std::move(callbacks), &error);
+    if (child_ == nullptr) FailToStart(error);
   }
 
   void Cancel() {
@@ -222,6 +220,14 @@ class ExecCheck::Attempt {
 
   Output& OutputOf(ChildProcess::Stream stream) {
     return stream == ChildProcess::Stream::kStdout ? stdout_ : stderr_;
+  }
+
+  void FailToStart(int error) {
+    // libuv has no name for ENOEXEC (uv_strerror would say "Unknown system
+    // error -8").
+    const std::string why =
+        error == -ENOEXEC ? "exec format error (a script needs a #! line)" : uv_strerror(error);
+    Finish(CheckResult::Unhealthy("cannot run " + Quote(settings_->command.front()) + ": " + why));
   }
 
   static void OnGraceOver(uv_timer_t* timer) {

@@ -9,6 +9,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "util/log.h"
@@ -93,10 +97,87 @@ struct ChildProcess::State {
     bool open = false;  // reading: not yet at end of file, not closed
   };
 
-  State(uv_loop_t* l, Callbacks c, pid_t p) : loop(l), callbacks(std::move(c)), pid(p) {
+  State(uv_loop_t* l, Options o, Callbacks c)
+      : loop(l), options(std::move(o)), callbacks(std::move(c)) {
     pipes[0].state = pipes[1].state = this;
     pipes[0].stream = Stream::kStdout;
     pipes[1].stream = Stream::kStderr;
+  }
+
+  // On a spawner thread: starts the child, closes the pipes' write ends and
+  // hands the result to the loop. Touches nothing but the request fields.
+  void RunSpawn() {
+    std::vector<char*> argv;
+    argv.reserve(options.argv.size() + 1);
+    for (const std::string& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    envp.reserve(options.env.size() + 1);
+    for (const std::string& entry : options.env) envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+    pid_t pid_out = 0;
+    int rc = 0;
+    {
+      SpawnSetup setup;
+      rc = setup.Prepare(write_fds[0], write_fds[1], options.working_dir);
+      // glibc reports a failed exec (ENOENT, EACCES, ENOEXEC) here and has
+      // already reaped that child.
+      if (rc == 0) {
+        rc =
+            posix_spawn(&pid_out, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data());
+      }
+    }
+    close(write_fds[0]);
+    close(write_fds[1]);
+    spawned_pid = rc == 0 ? pid_out : 0;
+    spawn_error = rc == 0 ? 0 : uv_translate_sys_error(rc);
+    // The loop may free this object once the callback has run; libuv makes
+    // that wait until uv_async_send has returned.
+    uv_async_send(&started);
+  }
+
+  // On the loop thread, when RunSpawn() is done.
+  static void OnStarted(uv_async_t* handle) {
+    State* self = static_cast<State*>(handle->data);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->started), &OnClosed);
+    self->options = Options{};  // argv and env may hold secrets; not needed now
+    if (self->spawn_error != 0) {
+      self->reaped = true;  // nothing to reap
+      self->ClosePipe(self->pipes[0]);
+      self->ClosePipe(self->pipes[1]);
+      if (self->attached && self->callbacks.on_exit) {
+        Exit exit;
+        exit.spawn_error = self->spawn_error;
+        ++self->depth;
+        self->callbacks.on_exit(exit);
+        --self->depth;
+      }
+      self->MaybeFree();
+      return;
+    }
+    self->pid = self->spawned_pid;
+    self->StartExitWatch();
+    if (self->kill_when_started) self->KillGroup();
+  }
+
+  void KillGroup() {
+    if (pid == 0) {
+      if (spawn_error == 0) kill_when_started = true;
+      return;
+    }
+    if (group_killed_after_reap) return;
+    // The child leads its session and group, so the group's id is its pid.
+    // The group outlives its reaped leader while any member is left, and
+    // Linux does not reuse the number while it exists. Only once the group
+    // is empty could a new session leader take the number, within the
+    // moment between reaping and this call; accepted as negligible, and done
+    // at most once after the reaping.
+    kill(-pid, SIGKILL);
+    if (reaped) {
+      group_killed_after_reap = true;
+    } else {
+      kill(pid, SIGKILL);  // unreaped, so the pid is still ours
+    }
   }
 
   // 0 or a libuv error; the descriptor belongs to the handle either way.
@@ -216,8 +297,9 @@ struct ChildProcess::State {
   static void OnPollTimer(uv_timer_t* handle) { static_cast<State*>(handle->data)->TryReap(); }
 
   static void OnClosed(uv_handle_t* handle) {
-    State* self = handle->type == UV_NAMED_PIPE ? static_cast<Pipe*>(handle->data)->state
-                                                : static_cast<State*>(handle->data);
+    State* self = handle->type == UV_NAMED_PIPE
+                      ? static_cast<Pipe*>(handle->data)->state
+                      : static_cast<State*>(handle->data);  // poll, timer, async
     if (handle->type == UV_POLL && self->pidfd >= 0) {
       close(self->pidfd);
       self->pidfd = -1;
@@ -227,8 +309,14 @@ struct ChildProcess::State {
   }
 
   uv_loop_t* loop;
+  Options options;  // for the spawner thread; cleared once started
   Callbacks callbacks;
-  pid_t pid;
+  int write_fds[2] = {-1, -1};  // the pipes' child ends, closed by RunSpawn()
+  uv_async_t started{};         // RunSpawn() -> OnStarted()
+  pid_t spawned_pid = 0;        // written by the spawner thread, read after `started`
+  int spawn_error = 0;          // likewise
+  pid_t pid = 0;                // 0 until started (loop thread)
+  bool kill_when_started = false;
   Pipe pipes[2];
   uv_poll_t exit_poll{};
   uv_timer_t exit_timer{};
@@ -241,7 +329,53 @@ struct ChildProcess::State {
   bool group_killed_after_reap = false;
 };
 
-std::unique_ptr<ChildProcess> ChildProcess::Spawn(uv_loop_t* loop, const Options& options,
+// The threads that call posix_spawn; see the header. Created on first use
+// and never destroyed (they outlive static destructors blocked on the queue).
+class ChildProcess::Spawner {
+ public:
+  static Spawner& Get() {
+    static Spawner* spawner = new Spawner();
+    return *spawner;
+  }
+
+  void Submit(State* state) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(state);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  Spawner() {
+    // Signals are for the loop thread (libuv's handlers); none lands here.
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (int i = 0; i < kSpawnerThreads; ++i) std::thread([this] { Run(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+
+  void Run() {
+    for (;;) {
+      State* state = nullptr;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        state = queue_.front();
+        queue_.pop_front();
+      }
+      state->RunSpawn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<State*> queue_;
+};
+
+std::unique_ptr<ChildProcess> ChildProcess::Spawn(uv_loop_t* loop, Options options,
                                                   Callbacks callbacks, int* error) {
   *error = 0;
   if (options.argv.empty()) {
@@ -260,45 +394,18 @@ std::unique_ptr<ChildProcess> ChildProcess::Spawn(uv_loop_t* loop, const Options
     close(out[1]);
     return nullptr;
   }
-
-  std::vector<char*> argv;
-  argv.reserve(options.argv.size() + 1);
-  for (const std::string& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  envp.reserve(options.env.size() + 1);
-  for (const std::string& entry : options.env) envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-
-  pid_t pid = 0;
-  int rc = 0;
-  {
-    SpawnSetup setup;
-    rc = setup.Prepare(out[1], err[1], options.working_dir);
-    // glibc reports a failed exec (ENOENT, EACCES, ENOEXEC) here and has
-    // already reaped that child.
-    if (rc == 0)
-      rc = posix_spawn(&pid, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data());
-  }
-  close(out[1]);
-  close(err[1]);
-  if (rc != 0) {
-    close(out[0]);
-    close(err[0]);
-    *error = uv_translate_sys_error(rc);
-    return nullptr;
-  }
-
-  auto* state = new State(loop, std::move(callbacks), pid);
+  auto* state = new State(loop, std::move(options), std::move(callbacks));
+  state->write_fds[0] = out[1];
+  state->write_fds[1] = err[1];
+  uv_async_init(loop, &state->started, &State::OnStarted);
+  state->started.data = state;
+  ++state->open_handles;
   // From here on the destructor kills, closes and reaps whatever happens.
-  std::unique_ptr<ChildProcess> child(new ChildProcess(state, pid));
-  state->StartExitWatch();
-  const int out_rc = state->OpenPipe(state->pipes[0], out[0]);
-  const int err_rc = state->OpenPipe(state->pipes[1], err[0]);
-  if (out_rc < 0 || err_rc < 0) {
-    *error = out_rc < 0 ? out_rc : err_rc;
-    return nullptr;
-  }
+  std::unique_ptr<ChildProcess> child(new ChildProcess(state));
+  // The read ends see EOF only once the spawner closed the write ends.
+  state->OpenPipe(state->pipes[0], out[0]);
+  state->OpenPipe(state->pipes[1], err[0]);
+  Spawner::Get().Submit(state);
   return child;
 }
 
@@ -310,21 +417,9 @@ ChildProcess::~ChildProcess() {
   state_->MaybeFree();
 }
 
-void ChildProcess::KillGroup() {
-  if (state_->group_killed_after_reap) return;
-  // The child leads its session and group, so the group's id is its pid. The
-  // group outlives its reaped leader while any member is left, and Linux does
-  // not reuse the number while it exists. Only once the group is empty could
-  // a new session leader take the number, within the moment between reaping
-  // and this call; accepted as negligible, and done at most once after the
-  // reaping.
-  kill(-pid_, SIGKILL);
-  if (state_->reaped) {
-    state_->group_killed_after_reap = true;
-  } else {
-    kill(pid_, SIGKILL);  // unreaped, so the pid is still ours
-  }
-}
+pid_t ChildProcess::pid() const { return state_->pid; }
+
+void ChildProcess::KillGroup() { state_->KillGroup(); }
 
 void ChildProcess::UsePollingExitWatchForTesting(bool polling) { g_polling_for_testing = polling; }
 

@@ -9,6 +9,14 @@
 // posix_spawn (glibc: clone(CLONE_VM | CLONE_VFORK)) shares the address space
 // until the exec, so its cost does not grow with the daemon.
 //
+// posix_spawn still blocks its calling thread until the child has exec'd,
+// and the new task has to get a CPU for that: 0.1 ms on an idle machine,
+// 5-15 ms on a loaded one, which at 200 spawns/s would again fill the loop
+// thread. So the call runs on one of kSpawnerThreads dedicated threads (not
+// the libuv pool, where a statfs of a hung NFS mount can hold every thread),
+// and the result comes back to the loop through a uv_async_t. The loop
+// thread only creates two pipes and queues the request.
+//
 // The child:
 //   - runs argv[0] (an absolute path; no PATH search, no shell: a script needs
 //     its #! line) with argv and exactly `env`, in `working_dir`;
@@ -61,10 +69,14 @@ class ChildProcess {
     std::string working_dir = "/";
   };
 
-  /// How the child ended: exit_status when term_signal is 0.
+  /// How the child ended: exit_status when term_signal is 0, unless
+  /// spawn_error is set (the program could not be started: a libuv error
+  /// code, < 0, -errno on Linux, e.g. UV_ENOENT or UV_EACCES from the exec;
+  /// -ENOEXEC, which has no UV_ name, for a file that is no program).
   struct Exit {
     int exit_status = 0;
     int term_signal = 0;
+    int spawn_error = 0;
   };
 
   /// Every callback runs on the loop thread, never from inside Spawn().
@@ -73,28 +85,35 @@ class ChildProcess {
     std::function<void(Stream, std::string_view)> on_output;
     /// The stream reached end of file (or a read error ended it).
     std::function<void(Stream)> on_output_end;
-    /// The child has exited and has been reaped. Output may still follow
-    /// when a descendant holds the pipes open.
+    /// The child has exited and has been reaped, or could not be started
+    /// (Exit::spawn_error; output ends may come before it then). Output may
+    /// still follow when a descendant holds the pipes open.
     std::function<void(Exit)> on_exit;
   };
 
   static constexpr std::chrono::milliseconds kExitPollInterval{10};
+  /// Threads that call posix_spawn, shared by every loop of the process and
+  /// started on first use.
+  static constexpr int kSpawnerThreads = 4;
 
-  /// Starts the child. On failure returns nullptr and sets *error to a libuv
-  /// error code (< 0, -errno on Linux), e.g. UV_ENOENT or UV_EACCES from the
-  /// exec, UV_EMFILE; -ENOEXEC (no UV_ name) for a file that is no program.
-  static std::unique_ptr<ChildProcess> Spawn(uv_loop_t* loop, const Options& options,
-                                             Callbacks callbacks, int* error);
+  /// Queues the start of the child. Returns nullptr and sets *error (a libuv
+  /// error code, e.g. UV_EMFILE) when not even the pipes could be made;
+  /// failures of the start itself arrive as on_exit with spawn_error.
+  static std::unique_ptr<ChildProcess> Spawn(uv_loop_t* loop, Options options, Callbacks callbacks,
+                                             int* error);
 
   /// KillGroup(), stops reading; no callback afterwards. See above.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  pid_t pid() const { return pid_; }
+  /// The child's pid (which is also its process group's id) once started;
+  /// 0 before that and when it could not be started.
+  pid_t pid() const;
 
   /// SIGKILLs the child's process group: the child (while not yet reaped)
-  /// and every descendant that did not leave the group (setsid escapes).
+  /// and every descendant that did not leave the group (setsid escapes). If
+  /// the child is still being started, as soon as it has been.
   void KillGroup();
 
   /// For tests: watch exits by polling waitpid, as on kernels without
@@ -103,10 +122,10 @@ class ChildProcess {
 
  private:
   struct State;
-  ChildProcess(State* state, pid_t pid) : state_(state), pid_(pid) {}
+  class Spawner;
+  explicit ChildProcess(State* state) : state_(state) {}
 
   State* state_;  // frees itself once detached, reaped and closed
-  pid_t pid_;
 };
 
 }  // namespace hx
