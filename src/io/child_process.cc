@@ -140,6 +140,7 @@ struct ChildProcess::State {
   static void OnStarted(uv_async_t* handle) {
     State* self = static_cast<State*>(handle->data);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->started), &OnClosed);
+    self->start_done = true;
     self->options = Options{};  // argv and env may hold secrets; not needed now
     if (self->spawn_error != 0) {
       self->reaped = true;  // nothing to reap
@@ -162,7 +163,7 @@ struct ChildProcess::State {
 
   void KillGroup() {
     if (pid == 0) {
-      if (spawn_error == 0) kill_when_started = true;
+      if (!start_done) kill_when_started = true;  // else it never started
       return;
     }
     if (group_killed_after_reap) return;
@@ -215,9 +216,8 @@ struct ChildProcess::State {
       close(pidfd);
       pidfd = -1;
     } else if (!g_polling_for_testing) {
-      static bool logged = false;
-      if (!logged) {
-        logged = true;
+      static std::atomic<bool> logged{false};
+      if (!logged.exchange(true)) {
         log::Info("pidfd_open is not available (Linux before 5.3?): child exits are polled",
                   {{"every", std::to_string(kExitPollInterval.count()) + "ms"},
                    {"error", uv_strerror(uv_translate_sys_error(errno))}});
@@ -316,6 +316,7 @@ struct ChildProcess::State {
   pid_t spawned_pid = 0;        // written by the spawner thread, read after `started`
   int spawn_error = 0;          // likewise
   pid_t pid = 0;                // 0 until started (loop thread)
+  bool start_done = false;      // OnStarted() ran (loop thread)
   bool kill_when_started = false;
   Pipe pipes[2];
   uv_poll_t exit_poll{};
@@ -395,9 +396,15 @@ std::unique_ptr<ChildProcess> ChildProcess::Spawn(uv_loop_t* loop, Options optio
     return nullptr;
   }
   auto* state = new State(loop, std::move(options), std::move(callbacks));
+  // The loop's first async handle opens an eventfd, which can fail (EMFILE).
+  if (const int rc = uv_async_init(loop, &state->started, &State::OnStarted); rc < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) close(fd);
+    delete state;
+    *error = rc;
+    return nullptr;
+  }
   state->write_fds[0] = out[1];
   state->write_fds[1] = err[1];
-  uv_async_init(loop, &state->started, &State::OnStarted);
   state->started.data = state;
   ++state->open_handles;
   // From here on the destructor kills, closes and reaps whatever happens.
