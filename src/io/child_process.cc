@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "util/log.h"
 
@@ -28,10 +29,10 @@ std::atomic<bool> g_polling_for_testing{false};
 // array would be set up (and zeroed) in every thread of the daemon.
 char* ReadBuffer(size_t* size) {
   static constexpr size_t kSize = 64 * 1024;
-  thread_local std::unique_ptr<char[]> buffer;
-  if (!buffer) buffer = std::make_unique<char[]>(kSize);
-  *size = kSize;
-  return buffer.get();
+  thread_local std::vector<char> buffer;
+  if (buffer.empty()) buffer.resize(kSize);
+  *size = buffer.size();
+  return buffer.data();
 }
 
 int PidfdOpen(pid_t pid) {
