@@ -111,6 +111,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def minor_faults(pid):
+    """minflt of a process, from /proc (copy-on-write faults after a fork land here)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[7])
+
+
 def tree_cpu_seconds(pid):
     """CPU of a process and its direct children (nginx's master and workers)."""
     total = cpu_seconds(pid)
@@ -284,15 +291,20 @@ http {{
     # ---- health_exporter
 
     def hx_config(self, checks, interval="5s", timeout="2s", buckets=None):
-        """checks: list of (name, kind, target) with kind http or tcp."""
+        """checks: list of (name, kind, target[, interval]) with kind http, tcp or exec
+        (target: argv[0])."""
         lines = ["global:", f"  interval: {interval}", f"  timeout: {timeout}"]
         if buckets:
             lines.append("  duration_buckets: [" + ", ".join(str(b) for b in buckets) + "]")
         lines.append("checks:")
-        for name, kind, target in checks:
+        for name, kind, target, *interval_of in checks:
             lines.append(f"  - name: {name}")
+            if interval_of:  # (name, kind, target, interval): its own interval
+                lines.append(f"    interval: {interval_of[0]}")
             if kind == "http":
                 lines.append(f"    http: {{url: \"{target}\"}}")
+            elif kind == "exec":
+                lines.append(f"    exec: {{command: [\"{target}\"]}}")
             else:
                 lines.append(f"    tcp: {{address: \"{target}\"}}")
         return "\n".join(lines) + "\n"
@@ -310,7 +322,7 @@ http {{
             f.write(text)
         return p
 
-    def start_hx(self, config_text):
+    def start_hx(self, config_text, binary=None):
         """Starts the daemon; returns (proc, port, seconds until it logged "started")."""
         cfg = self.write("hx.yml", config_text)
         port = free_port()
@@ -318,7 +330,7 @@ http {{
         logp = self.path("hx.log")
         open(logp, "w").close()
         t0 = time.perf_counter()
-        p = self.procs.spawn([self.args.binary, f"--config.file={cfg}",
+        p = self.procs.spawn([binary or self.args.binary, f"--config.file={cfg}",
                               f"--web.listen-address=127.0.0.1:{port}",
                               f"--storage.path={storage}"], logp)
         ready = None
@@ -758,6 +770,98 @@ http {{
                  f"(CPU {cpus}), RSS {rss}, blackbox {bb_times}")
 
 
+    def exec_step(self, binary, n_exec, warm, window):
+        """500 HTTP checks at 1 s plus n_exec exec checks of /bin/true at 1 s."""
+        p = None
+        try:
+            checks = self.http_checks(500) + [(f"x{i:05d}", "exec", "/bin/true")
+                                              for i in range(n_exec)]
+            # A larger daemon (more memory to copy per fork), barely busier.
+            checks += [(name, kind, target, "60s") for name, kind, target in
+                       self.http_checks(self.args.exec_extra_checks, prefix="idle")]
+            p, port, _ = self.start_hx(self.hx_config(checks, "1s", "900ms"), binary=binary)
+            time.sleep(warm)
+            m0 = self.hx_metrics(port)
+            c0, f0, t0 = cpu_seconds(p.pid), minor_faults(p.pid), time.monotonic()
+            time.sleep(window)
+            c1, f1, t1 = cpu_seconds(p.pid), minor_faults(p.pid), time.monotonic()
+            m1 = self.hx_metrics(port)
+
+            def delta(name, label_filter=None):
+                return metric_sum(m1, name, label_filter) - metric_sum(m0, name, label_filter)
+
+            late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                              histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+            return {"cores": (c1 - c0) / (t1 - t0), "cpu": c1 - c0, "faults": f1 - f0,
+                    "seconds": t1 - t0,
+                    "spawns": delta("health_check_runs_total", 'check="x'),
+                    "runs": delta("health_check_runs_total"),
+                    "skipped": delta("health_check_skipped_runs_total"),
+                    "late10": 1 - fraction_le(late, 0.01), "p99": quantile(late, 0.99),
+                    "rss": rss_bytes(p.pid), "load": os.getloadavg()[0]}
+        finally:
+            self.procs.stop(p)
+
+    def phase_exec(self):
+        """Issue 17's table: 500 HTTP checks at 1 s against nginx plus N exec checks of
+        /bin/true at 1 s (N spawns/s), each binary (this one, and --exec-baseline if
+        given) at every N, interleaved; CPU per spawn is the CPU above the same binary's
+        N = 0 run, per exec run."""
+        a = self.args
+        window = 10 if a.quick else 20
+        binaries = [("after", a.binary)]
+        if a.exec_baseline:
+            binaries.append(("before", a.exec_baseline))
+        steps = [0, 10, 30, 60, 200]
+        out = {}
+        for i, n in enumerate(steps):
+            order = binaries if i % 2 == 0 else binaries[::-1]
+            for label, binary in order:
+                r = self.exec_step(binary, n, warm=5, window=window)
+                out[(label, n)] = r
+                self.log(f"exec {label} N={n}: {r['spawns'] / r['seconds']:.0f} spawns/s, "
+                         f"{r['cores']:.2f} cores, {r['late10'] * 100:.1f} % of attempts > 10 ms "
+                         f"late (p99 {r['p99'] * 1e3:.1f} ms), {r['skipped']:.0f} skipped, "
+                         f"{r['faults'] / r['seconds']:.0f} minor faults/s, RSS "
+                         f"{r['rss'] / 2**20:.0f} MB, load {r['load']:.1f}")
+        rows = []
+        for label, _ in binaries:
+            base = out[(label, 0)]
+            for n in steps:
+                r = out[(label, n)]
+                per_spawn = fault_per_spawn = float("nan")
+                if n and r["spawns"]:
+                    per_spawn = (r["cores"] - base["cores"]) * r["seconds"] / r["spawns"]
+                    fault_per_spawn = ((r["faults"] / r["seconds"] - base["faults"] / base["seconds"])
+                                       * r["seconds"] / r["spawns"])
+                rows.append({"binary": label, "n": n, "spawns_per_s": r["spawns"] / r["seconds"],
+                             "cores": r["cores"], "cpu_per_spawn": per_spawn,
+                             "faults_per_spawn": fault_per_spawn, "late10": r["late10"],
+                             "p99": r["p99"], "skipped": r["skipped"], "rss": r["rss"],
+                             "load": r["load"]})
+        self.results["exec_rows"] = rows
+        after = {r["n"]: r for r in rows if r["binary"] == "after"}
+        self.results["exec_cpu_per_spawn"] = after[200]["cpu_per_spawn"]
+        self.results["exec_late10_200"] = after[200]["late10"]
+        if a.exec_baseline:
+            before = {r["n"]: r for r in rows if r["binary"] == "before"}
+            self.results["exec_cpu_per_spawn_before"] = before[200]["cpu_per_spawn"]
+            self.results["exec_late10_200_before"] = before[200]["late10"]
+
+
+def exec_table(rows):
+    """The per-N table of phase_exec, one line per binary and N."""
+    lines = ["| binary | exec spawns/s | daemon cores | CPU per spawn | minor faults per spawn "
+             "| attempts > 10 ms late | lateness p99 | skipped | RSS | load |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['binary']} | {r['spawns_per_s']:.0f} | {r['cores']:.2f} | "
+                     f"{fmt(r['cpu_per_spawn'] * 1e3, ' ms')} | {fmt(r['faults_per_spawn'])} | "
+                     f"{r['late10'] * 100:.1f} % | {r['p99'] * 1e3:.1f} ms | {r['skipped']:.0f} | "
+                     f"{r['rss'] / 2**20:.0f} MB | {r['load']:.1f} |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------
 # The table
 
@@ -861,6 +965,16 @@ def table(r):
             " KB", "", None, ratio=False)
         row("6 RSS per added check (1 bucket)", g("rss_per_check_one") / 1024, None, " KB",
             "<= 4 KB", g("rss_per_check_one") <= 4096, ratio=False)
+    if "exec_cpu_per_spawn" in r:
+        row("7 exec spawn: daemon CPU (500 HTTP + 200/s)", g("exec_cpu_per_spawn") * 1e3, None,
+            " ms", "<= 1 ms", g("exec_cpu_per_spawn") <= 0.001, ratio=False)
+        row("7 exec 200/s beside 500 HTTP: > 10 ms late", f"{g('exec_late10_200') * 100:.1f} %",
+            None, "", "<= 1 %", g("exec_late10_200") <= 0.01, ratio=False)
+        if "exec_cpu_per_spawn_before" in r:
+            row("7 same, --exec-baseline: CPU per spawn", g("exec_cpu_per_spawn_before") * 1e3,
+                None, " ms", "ref", None, ratio=False)
+            row("7 same, --exec-baseline: > 10 ms late",
+                f"{g('exec_late10_200_before') * 100:.1f} %", None, "", "ref", None, ratio=False)
     header = ("figure", "health_exporter", "blackbox", "ratio", "goal", "met?")
     widths = [max(len(x[i]) for x in rows + [header]) for i in range(6)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
@@ -870,7 +984,7 @@ def table(r):
     return "\n".join(lines)
 
 
-PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup")
+PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec")
 
 
 def main():
@@ -881,6 +995,11 @@ def main():
     ap.add_argument("--only", default=",".join(PHASES), help="comma-separated phases: " +
                     ",".join(PHASES))
     ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--exec-baseline", help="another health_exporter binary (e.g. an older "
+                    "commit) measured beside --binary in the exec phase, interleaved")
+    ap.add_argument("--exec-extra-checks", type=int, default=0, metavar="N",
+                    help="exec phase: N more HTTP checks at a 60 s interval in every step, "
+                    "for a daemon of a deployed size (default 0)")
     args = ap.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -901,6 +1020,13 @@ def main():
     print("ratio = blackbox / health_exporter (how many times more it costs), "
           "except the ceiling row (health_exporter / blackbox)")
     print(table(b.results))
+    if "exec_rows" in b.results:
+        print()
+        extra = (f" + {args.exec_extra_checks} HTTP checks at 60 s"
+                 if args.exec_extra_checks else "")
+        print(f"exec (7): 500 HTTP checks at 1 s{extra} + N exec checks of /bin/true at 1 s; "
+              "CPU per spawn = CPU above the same binary's N = 0 run / exec runs")
+        print(exec_table(b.results["exec_rows"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(b.results, f, indent=1, default=str)

@@ -180,7 +180,7 @@ int Daemon::Run() {
     IoContext io(&loop);
     StatusBoard board;
     CheckMetrics metrics(config.global.duration_buckets, board);
-    RunPublisher publisher(board, metrics);
+    RunPublisher publisher(board, metrics, clock);
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, metrics, io);
 

@@ -14,15 +14,17 @@ void RunPublisher::OnRun(const RunRecord& run) {
   // Every successful run lands here: at info nothing more is done for it.
   if (!changed && !log::Enabled(spdlog::level::debug)) return;
   auto status = board_.Find(run.check_id);
-  const std::string name = status && status->info ? status->info->name : std::to_string(run.check_id);
+  const std::string name =
+      status && status->info ? status->info->name : std::to_string(run.check_id);
   if (changed) {
     auto level = run.state == Health::kHealthy ? spdlog::level::info : spdlog::level::warn;
-    log::Write(level, "check state changed",
-               {{"check", name},
-                {"from", run.previous_state ? std::string(HealthName(*run.previous_state)) : "pending"},
-                {"to", std::string(HealthName(run.state))},
-                {"detail", run.result.detail},
-                {"duration", FormatDuration(run.duration)}});
+    log::Write(
+        level, "check state changed",
+        {{"check", name},
+         {"from", run.previous_state ? std::string(HealthName(*run.previous_state)) : "pending"},
+         {"to", std::string(HealthName(run.state))},
+         {"detail", run.result.detail},
+         {"duration", FormatDuration(run.duration)}});
   } else if (log::Enabled(spdlog::level::debug)) {
     log::Debug("check ran", {{"check", name},
                              {"result", std::string(HealthName(run.result.health))},
@@ -35,9 +37,26 @@ void RunPublisher::OnRun(const RunRecord& run) {
 void RunPublisher::OnSkipped(size_t check_id) {
   board_.RecordSkip(check_id);
   metrics_.RecordSkip(check_id);
+  const MonoTime now = clock_.Now();
+  PruneSkipLogs(now);
+  auto [it, first] = skip_logs_.try_emplace(check_id);
+  SkipLog& entry = it->second;
+  ++entry.unlogged;
+  if (!first && now - entry.last_line < kSkipLogPeriod) return;
   auto status = board_.Find(check_id);
   log::Warn("run skipped: the previous attempt was still in flight or the daemon was too busy",
-            {{"check", status && status->info ? status->info->name : std::to_string(check_id)}});
+            {{"check", status && status->info ? status->info->name : std::to_string(check_id)},
+             {"skipped", std::to_string(entry.unlogged)}});
+  entry.last_line = now;
+  entry.unlogged = 0;
+}
+
+void RunPublisher::PruneSkipLogs(MonoTime now) {
+  if (now - last_prune_ < kSkipLogPeriod) return;
+  last_prune_ = now;
+  std::erase_if(skip_logs_, [now](const auto& item) {
+    return item.second.unlogged == 0 && now - item.second.last_line >= kSkipLogPeriod;
+  });
 }
 
 }  // namespace hx

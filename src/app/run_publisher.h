@@ -3,22 +3,46 @@
 // log. Loop-thread only (it is the scheduler's RunSink); the board and the
 // metrics it feeds are themselves thread-safe for their readers.
 
+#include <cstdint>
+#include <unordered_map>
+
 #include "metrics/check_metrics.h"
 #include "scheduler/check_scheduler.h"
+#include "scheduler/clock.h"
 #include "status/status_board.h"
 
 namespace hx {
 
 class RunPublisher final : public RunSink {
  public:
-  RunPublisher(StatusBoard& board, CheckMetrics& metrics) : board_(board), metrics_(metrics) {}
+  /// A check's "run skipped" warning is written at most once per this
+  /// period (every skip is still counted in the board and the metrics).
+  static constexpr Duration kSkipLogPeriod = std::chrono::minutes(1);
+
+  RunPublisher(StatusBoard& board, CheckMetrics& metrics, Clock& clock)
+      : board_(board), metrics_(metrics), clock_(clock) {}
 
   void OnRun(const RunRecord& run) override;
+  /// Logs the first skip of a check, then at most one line per
+  /// kSkipLogPeriod with the number of runs skipped since the last line
+  /// (a loop stalled for seconds would otherwise write a line per check
+  /// per slot).
   void OnSkipped(size_t check_id) override;
 
  private:
+  struct SkipLog {
+    MonoTime last_line{};
+    uint64_t unlogged = 0;  // skips since last_line
+  };
+  /// Forgets checks whose last line is over a period old and that skipped
+  /// nothing since (removed checks, recovered ones); at most once a period.
+  void PruneSkipLogs(MonoTime now);
+
   StatusBoard& board_;
   CheckMetrics& metrics_;
+  Clock& clock_;
+  std::unordered_map<size_t, SkipLog> skip_logs_;
+  MonoTime last_prune_{};
 };
 
 }  // namespace hx

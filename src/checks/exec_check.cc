@@ -1,8 +1,5 @@
 #include "checks/exec_check.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -14,13 +11,13 @@
 #include <utility>
 
 #include "checks/perfdata.h"
+#include "io/child_process.h"
 #include "io/io_context.h"
 #include "util/duration.h"
 #include "util/quote.h"
 
 namespace hx {
 namespace {
-
 
 // "/usr/bin/foo -x y" -> "a list, e.g. [/usr/bin/foo, -x, y]".
 std::string SuggestList(const std::string& line) {
@@ -62,27 +59,6 @@ std::string CheckDirectory(const std::string& path) {
   if (stat(path.c_str(), &st) != 0) return "cannot use " + Quote(path) + ": " + strerror(errno);
   if (!S_ISDIR(st.st_mode)) return Quote(path) + " is not a directory";
   return "";
-}
-
-// Marks every descriptor >= 3 close-on-exec so that uv_spawn's child starts
-// with stdin/stdout/stderr only; see ExecCheck's comment.
-void MarkDescriptorsCloseOnExec() {
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-  // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC; /proc is memory-backed,
-  // so walking it on the loop thread does not block on a disk.
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  const int dir_fd = dirfd(dir);
-  while (dirent* entry = readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd < 3 || fd == dir_fd) continue;
-    const int flags = fcntl(static_cast<int>(fd), F_GETFD);
-    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) {
-      fcntl(static_cast<int>(fd), F_SETFD, flags | FD_CLOEXEC);
-    }
-  }
-  closedir(dir);
 }
 
 }  // namespace
@@ -151,93 +127,76 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
   return std::make_shared<const ExecCheckSpec>(std::move(settings));
 }
 
-CheckType ExecCheckType() {
-  return {"exec", &ParseExecCheckSpec};
-}
+CheckType ExecCheckType() { return {"exec", &ParseExecCheckSpec}; }
 
-// One attempt's libuv state: the process, its two output pipes and the grace
-// timer, all members of this object. It frees itself once it is over
-// (finished or cancelled) and every handle is closed; the process handle is
-// closed only in its exit callback, so the object (and the handle libuv
-// keeps in its list of children) outlives the child, which is always reaped.
+// One attempt: the child (see ChildProcess), its output so far and the grace
+// timer. It frees itself once it is over (finished or cancelled) and the
+// timer is closed; the child is reaped by ChildProcess, also after that.
 class ExecCheck::Attempt {
  public:
-  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
-  // byte is read, and zeroing 64 KiB for every attempt would be wasted work.
-  // cppcheck-suppress uninitMemberVar
   Attempt(ExecCheck* owner, DoneCallback done)
       : owner_(owner),
         done_(std::move(done)),
         settings_(owner->settings_),
         loop_(owner->io_.loop()) {
-    stdout_.attempt = this;
     stdout_.cap = settings_->max_output_bytes;
-    stderr_.attempt = this;
     stderr_.cap = std::min<size_t>(settings_->max_output_bytes, kMaxStderrBytes);
   }
 
   void Begin() {
     uv_timer_init(loop_, &grace_timer_);
     grace_timer_.data = this;
-    ++open_handles_;
-    for (Stream* stream : {&stdout_, &stderr_}) {
-      uv_pipe_init(loop_, &stream->pipe, 0);
-      stream->pipe.data = stream;
-      ++open_handles_;
-    }
+    timer_open_ = true;
 
-    std::vector<char*> args;
-    for (const std::string& arg : settings_->command)
-      args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    std::vector<std::string> env_strings;
+    ChildProcess::Options options;
+    options.argv = settings_->command;
     if (settings_->env.find("PATH") == settings_->env.end()) {
-      env_strings.push_back(std::string("PATH=") + kExecDefaultPath);
+      options.env.push_back(std::string("PATH=") + kExecDefaultPath);
     }
     for (const auto& [name, value] : settings_->env) {
-      std::string& entry = env_strings.emplace_back(name);
+      std::string& entry = options.env.emplace_back(name);
       entry += '=';
       entry += value;
     }
-    std::vector<char*> env;
-    env.reserve(env_strings.size() + 1);
-    for (std::string& entry : env_strings) env.push_back(entry.data());
-    env.push_back(nullptr);
+    options.working_dir = settings_->working_dir;
 
-    uv_stdio_container_t stdio[3];
-    stdio[0].flags = UV_IGNORE;  // libuv opens /dev/null for it
-    stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[1].data.stream = reinterpret_cast<uv_stream_t*>(&stdout_.pipe);
-    stdio[2].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[2].data.stream = reinterpret_cast<uv_stream_t*>(&stderr_.pipe);
+    ChildProcess::Callbacks callbacks;
+    callbacks.on_output = [this](ChildProcess::Stream stream, std::string_view data) {
+      // Beyond the cap the bytes are read and dropped: a child blocked on a
+      // full pipe would never exit.
+      Output& out = OutputOf(stream);
+      const size_t room = out.cap - std::min(out.cap, out.data.size());
+      out.data.append(data.data(), std::min(room, data.size()));
+    };
+    callbacks.on_output_end = [this](ChildProcess::Stream stream) {
+      OutputOf(stream).open = false;
+      if (!over_ && exited_ && !AnyOutputOpen()) Complete();
+      DeleteIfDone();
+    };
+    callbacks.on_exit = [this](ChildProcess::Exit exit) {
+      if (exit.spawn_error != 0) {
+        FailToStart(exit.spawn_error);
+        DeleteIfDone();
+        return;
+      }
+      exited_ = true;
+      exit_ = exit;
+      if (!over_) {
+        if (!AnyOutputOpen()) {
+          Complete();
+        } else {
+          // A descendant may hold the pipes open; give the output a moment
+          // to drain, then end it (OnGraceOver).
+          uv_timer_start(&grace_timer_, &Attempt::OnGraceOver,
+                         static_cast<uint64_t>(kExitGrace.count()), 0);
+        }
+      }
+      DeleteIfDone();
+    };
 
-    uv_process_options_t options{};
-    options.exit_cb = &Attempt::OnExit;
-    options.file = args[0];
-    options.args = args.data();
-    options.env = env.data();
-    options.cwd = settings_->working_dir.c_str();
-    options.flags = UV_PROCESS_DETACHED;
-    options.stdio_count = 3;
-    options.stdio = stdio;
-
-    MarkDescriptorsCloseOnExec();
-    process_.data = this;
-    ++open_handles_;  // uv_spawn initialises the handle even when it fails
-    const int rc = uv_spawn(loop_, &process_, &options);
-    if (rc < 0) {
-      CloseHandle(reinterpret_cast<uv_handle_t*>(&process_));
-      Finish(CheckResult::Unhealthy("cannot run " + Quote(settings_->command.front()) + ": " +
-                                    uv_strerror(rc)));
-      return;
-    }
-    // The child is running detached: it leads its own process group.
-    process_group_ = process_.pid;
-    for (Stream* stream : {&stdout_, &stderr_}) {
-      const int read_rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&stream->pipe),
-                                        &Attempt::OnAlloc, &Attempt::OnRead);
-      if (read_rc < 0) CloseStream(*stream);
-    }
+    int error = 0;
+    child_ = ChildProcess::Spawn(loop_, std::move(options), std::move(callbacks), &error);
+    if (child_ == nullptr) FailToStart(error);
   }
 
   void Cancel() {
@@ -249,57 +208,26 @@ class ExecCheck::Attempt {
   }
 
   void DeleteIfDone() {
-    if (over_ && open_handles_ == 0) delete this;
+    if (over_ && !timer_open_) delete this;
   }
 
  private:
-  struct Stream {
-    Attempt* attempt = nullptr;
-    uv_pipe_t pipe{};
+  struct Output {
     std::string data;
     size_t cap = 0;
-    bool open = true;  // not yet at EOF (or error) and not closed
+    bool open = true;  // not yet at end of file
   };
 
-  static void OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-    Attempt* self = static_cast<Stream*>(handle->data)->attempt;
-    *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
+  Output& OutputOf(ChildProcess::Stream stream) {
+    return stream == ChildProcess::Stream::kStdout ? stdout_ : stderr_;
   }
 
-  static void OnRead(uv_stream_t* handle, ssize_t nread, const uv_buf_t* buf) {
-    auto* stream = static_cast<Stream*>(handle->data);
-    Attempt* self = stream->attempt;
-    if (nread > 0) {
-      // Beyond the cap the bytes are read and dropped: a child blocked on a
-      // full pipe would never exit.
-      const size_t room = stream->cap - std::min(stream->cap, stream->data.size());
-      stream->data.append(buf->base, std::min(room, static_cast<size_t>(nread)));
-    } else if (nread < 0) {
-      // UV_EOF, or an error that ends the stream just the same.
-      self->CloseStream(*stream);
-      if (!self->over_ && self->exited_ && !self->AnyStreamOpen()) self->Complete();
-    }
-    self->DeleteIfDone();
-  }
-
-  static void OnExit(uv_process_t* process, int64_t exit_status, int term_signal) {
-    auto* self = static_cast<Attempt*>(process->data);
-    self->exited_ = true;
-    self->exit_status_ = exit_status;
-    self->term_signal_ = term_signal;
-    self->CloseHandle(reinterpret_cast<uv_handle_t*>(&self->process_));
-    if (!self->over_) {
-      if (!self->AnyStreamOpen()) {
-        self->Complete();
-      } else {
-        // A descendant may hold the pipes open; give the output a moment to
-        // drain, then end it (OnGraceOver).
-        const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(kExitGrace);
-        uv_timer_start(&self->grace_timer_, &Attempt::OnGraceOver,
-                       static_cast<uint64_t>(grace.count()), 0);
-      }
-    }
-    self->DeleteIfDone();
+  void FailToStart(int error) {
+    // libuv has no name for ENOEXEC (uv_strerror would say "Unknown system
+    // error -8").
+    const std::string why =
+        error == -ENOEXEC ? "exec format error (a script needs a #! line)" : uv_strerror(error);
+    Finish(CheckResult::Unhealthy("cannot run " + Quote(settings_->command.front()) + ": " + why));
   }
 
   static void OnGraceOver(uv_timer_t* timer) {
@@ -308,17 +236,24 @@ class ExecCheck::Attempt {
     self->DeleteIfDone();
   }
 
-  bool AnyStreamOpen() const { return stdout_.open || stderr_.open; }
+  static void OnTimerClosed(uv_handle_t* handle) {
+    auto* self = static_cast<Attempt*>(handle->data);
+    self->timer_open_ = false;
+    self->DeleteIfDone();
+  }
+
+  bool AnyOutputOpen() const { return stdout_.open || stderr_.open; }
 
   // The child has exited (and the output ended or the grace passed).
   void Complete() {
     CheckResult result;
     const PluginOutput output = ParsePluginOutput(stdout_.data);
-    if (term_signal_ != 0) {
+    if (exit_.term_signal != 0) {
       result.health = Health::kUnhealthy;
-      result.detail = "killed by signal " + std::to_string(term_signal_);
+      result.detail = "killed by signal " + std::to_string(exit_.term_signal);
     } else {
-      switch (exit_status_) {
+      const int status = exit_.exit_status;
+      switch (status) {
         case 0:
           result.health = Health::kHealthy;
           break;
@@ -335,11 +270,11 @@ class ExecCheck::Attempt {
         const std::string_view err = stderr_.data;
         text = ShortenForDetail(err.substr(0, err.find('\n')), kMaxDetailBytes);
       }
-      const std::string status = "exit status " + std::to_string(exit_status_);
+      const std::string status_text = "exit status " + std::to_string(status);
       if (text.empty()) {
-        result.detail = status;
-      } else if (exit_status_ < 0 || exit_status_ > 3) {
-        result.detail = text + " (" + status + ")";
+        result.detail = status_text;
+      } else if (status < 0 || status > 3) {
+        result.detail = text + " (" + status_text + ")";
       } else {
         result.detail = std::move(text);
       }
@@ -363,62 +298,29 @@ class ExecCheck::Attempt {
     if (done) done(std::move(result));
   }
 
-  // Ends everything the attempt started except the process handle, which
-  // closes in OnExit once the (now killed) child has been reaped.
+  // Ends everything the attempt started: destroying the child SIGKILLs its
+  // process group and stops reading (it is reaped in the background).
   void Release() {
-    KillProcessGroup();
-    CloseStream(stdout_);
-    CloseStream(stderr_);
-    if (!timer_closed_) {
-      timer_closed_ = true;
-      CloseHandle(reinterpret_cast<uv_handle_t*>(&grace_timer_));
+    child_.reset();
+    if (timer_open_ && !timer_closing_) {
+      timer_closing_ = true;
+      uv_close(reinterpret_cast<uv_handle_t*>(&grace_timer_), &Attempt::OnTimerClosed);
     }
-  }
-
-  void KillProcessGroup() {
-    if (process_group_ <= 0) return;
-    // The group outlives its reaped leader while any member is left, and
-    // Linux does not reuse its number while it exists. Only once the group is
-    // empty could a new session leader take the number, within the few
-    // microseconds between reaping and this call; accepted as negligible.
-    kill(-process_group_, SIGKILL);
-    if (!exited_) kill(process_group_, SIGKILL);
-    process_group_ = 0;
-  }
-
-  void CloseStream(Stream& stream) {
-    if (!stream.open) return;
-    stream.open = false;
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&stream.pipe));
-    CloseHandle(reinterpret_cast<uv_handle_t*>(&stream.pipe));
-  }
-
-  void CloseHandle(uv_handle_t* handle) { uv_close(handle, &Attempt::OnClosed); }
-
-  static void OnClosed(uv_handle_t* handle) {
-    // Every handle's data leads back to the attempt.
-    Attempt* self = handle->type == UV_NAMED_PIPE ? static_cast<Stream*>(handle->data)->attempt
-                                                  : static_cast<Attempt*>(handle->data);
-    --self->open_handles_;
-    self->DeleteIfDone();
   }
 
   ExecCheck* owner_;  // null once the attempt is over
   DoneCallback done_;
   std::shared_ptr<const ExecCheckSettings> settings_;
   uv_loop_t* loop_;
-  uv_process_t process_{};
+  std::unique_ptr<ChildProcess> child_;
   uv_timer_t grace_timer_{};
-  Stream stdout_;
-  Stream stderr_;
-  int process_group_ = 0;  // pid of the child, which leads its group; 0 once killed
-  int open_handles_ = 0;   // handles not yet through their close callback
-  int64_t exit_status_ = 0;
-  int term_signal_ = 0;
+  Output stdout_;
+  Output stderr_;
+  ChildProcess::Exit exit_;
   bool exited_ = false;
-  bool timer_closed_ = false;
+  bool timer_open_ = false;  // initialised and not yet through its close callback
+  bool timer_closing_ = false;
   bool over_ = false;  // finished or cancelled: never report again
-  char read_buffer_[64 * 1024];
 };
 
 ExecCheck::ExecCheck(IoContext& io, std::shared_ptr<const ExecCheckSettings> settings)

@@ -66,28 +66,24 @@ class ExecCheckSpec final : public CheckSpec {
 /// Checks argv[0] and working_dir on the file system (at load time).
 std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reader);
 
-/// Runs the command once per attempt with uv_spawn (UV_PROCESS_DETACHED:
-/// the child leads a new session and process group). Reads stdout up to
-/// max_output_bytes and stderr up to kMaxStderrBytes, draining and discarding
-/// the rest so the child never blocks on a full pipe.
+/// Runs the command once per attempt as a ChildProcess (posix_spawn: the
+/// daemon is not copied; the child leads a new session and process group and
+/// gets no descriptor but 0, 1 and 2). Reads stdout up to max_output_bytes
+/// and stderr up to kMaxStderrBytes, draining and discarding the rest so the
+/// child never blocks on a full pipe.
 ///
 /// The attempt ends when the child has exited and both pipes reached EOF. A
 /// descendant that keeps the pipes open cannot hold it up: kExitGrace after
 /// the child's exit the process group is killed and the attempt ends. The
-/// group is SIGKILLed whenever an attempt ends, so no leftover of the group keeps running (a
-/// descendant that leaves the group with setsid() escapes; see docs/checks/exec.md).
+/// group is SIGKILLed whenever an attempt ends, so no leftover of the group
+/// keeps running (a descendant that leaves the group with setsid() escapes;
+/// see docs/checks/exec.md).
 ///
-/// Descriptors: libuv opens its own with O_CLOEXEC, but other code in the
-/// daemon may not. Before each spawn every descriptor >= 3 of the daemon is
-/// marked close-on-exec (close_range(CLOSE_RANGE_CLOEXEC)); the daemon never
-/// hands descriptors to children, so this costs nothing. Descriptors other
-/// threads create without O_CLOEXEC between that call and the fork can still
-/// leak (of our dependencies only CivetWeb's accept() + fcntl() does that).
-///
-/// Each attempt's libuv state lives in a heap object that frees itself once
-/// the child has been reaped and its handles are closed, so Cancel() and the
-/// destructor return at once (after SIGKILLing the group) and no callback
-/// reaches the caller afterwards. Loop-thread only; not thread-safe.
+/// Each attempt's state lives in a heap object that frees itself once its
+/// timer is closed, so Cancel() and the destructor return at once (after
+/// SIGKILLing the group) and no callback reaches the caller afterwards; the
+/// child is reaped by ChildProcess in the background. Loop-thread only; not
+/// thread-safe.
 class ExecCheck final : public Check {
  public:
   /// How long to wait for EOF after the child exited.
