@@ -496,6 +496,7 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
   MapReader reader(node, path, ctx);
   if (!reader.valid()) return std::nullopt;
   const size_t errors_before = ctx.errors().size();
+  const size_t expansions_before = ctx.expansions().size();
   ctx.TakeExternalInputs();  // only this entry's secret files count
 
   CheckConfig check;
@@ -637,6 +638,7 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
 
   if (ctx.errors().size() != errors_before) return std::nullopt;
   check.fingerprint = Fingerprint(node, check, global, ctx.TakeExternalInputs());
+  check.expansions.assign(ctx.expansions().begin() + expansions_before, ctx.expansions().end());
   return check;
 }
 
