@@ -71,7 +71,8 @@ CheckSet::Changes CheckSet::Apply(Config& config,
       continue;
     }
     CheckInfo info = CheckInfoFromConfig(check);
-    const size_t id = scheduler_.Add(check, check.spec->CreateCheck(io_));
+    const size_t id =
+        scheduler_.Add(check, WithWrittenText(check.spec->CreateCheck(io_), check.expansions));
     metrics_.AddCheck(id, info);
     board_.AddCheck(id, std::move(info));
     running_.emplace(check.name, Running{id, check.fingerprint, check.spec});

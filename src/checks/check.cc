@@ -26,6 +26,39 @@ double HealthValue(Health h) {
   return 0.0;
 }
 
+namespace {
+
+// See WithWrittenText(). Loop thread only, like the check it wraps.
+class WrittenTextCheck final : public Check {
+ public:
+  WrittenTextCheck(std::unique_ptr<Check> inner, std::vector<config::Expansion> expansions)
+      : inner_(std::move(inner)),
+        expansions_(std::make_shared<const std::vector<config::Expansion>>(std::move(expansions))) {
+  }
+
+  void Start(DoneCallback done) override {
+    // The callback may run after this wrapper is gone (never: Cancel() and
+    // the destructor stop the inner check first), or before Start() returns.
+    inner_->Start([expansions = expansions_, done = std::move(done)](CheckResult result) {
+      result.detail = config::AsWritten(std::move(result.detail), *expansions);
+      done(std::move(result));
+    });
+  }
+  void Cancel() override { inner_->Cancel(); }
+
+ private:
+  std::unique_ptr<Check> inner_;
+  std::shared_ptr<const std::vector<config::Expansion>> expansions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> WithWrittenText(std::unique_ptr<Check> check,
+                                       std::vector<config::Expansion> expansions) {
+  if (expansions.empty() || check == nullptr) return check;
+  return std::make_unique<WrittenTextCheck>(std::move(check), std::move(expansions));
+}
+
 void CheckTypeRegistry::Register(CheckType type) { types_.push_back(std::move(type)); }
 
 const CheckType* CheckTypeRegistry::Find(std::string_view name) const {

@@ -87,6 +87,13 @@ class Check {
   virtual bool IsInstant() const { return false; }
 };
 
+/// `check`, whose results' details show every ${VAR} expansion of its
+/// config as written (config::AsWritten()): checks report what they were
+/// given, the expanded values. `check` itself when `expansions` is empty.
+/// The wrapper is a Check like any other (loop thread only).
+std::unique_ptr<Check> WithWrittenText(std::unique_ptr<Check> check,
+                                       std::vector<config::Expansion> expansions);
+
 /// The validated config of one check's handler (e.g. the `http:` mapping).
 /// Immutable after parsing and shared read-only; thread-safe.
 class CheckSpec {

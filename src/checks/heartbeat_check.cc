@@ -329,6 +329,18 @@ std::shared_ptr<const HeartbeatReceiver::TokenMap> HeartbeatReceiver::Tokens() c
   return tokens_;
 }
 
+HeartbeatResponse HeartbeatReceiver::Unauthorized(std::string_view name, bool token_given,
+                                                  const TokenMap& tokens) {
+  // Names that do not exist are not logged: anyone can make them up.
+  if (tokens.contains(name)) {
+    log::Warn("heartbeat rejected: wrong or missing bearer token",
+              {{"check", std::string(name)}, {"token_given", token_given ? "true" : "false"}});
+  }
+  HeartbeatResponse response = Respond(401, "wrong or missing bearer token");
+  response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return response;
+}
+
 HeartbeatResponse HeartbeatReceiver::Handle(std::string_view method, std::string_view path,
                                             std::string_view authorization_header,
                                             std::string_view body) const {
@@ -340,7 +352,17 @@ HeartbeatResponse HeartbeatReceiver::Handle(std::string_view method, std::string
     name.remove_suffix(kFailSuffix.size());
     ok = false;
   }
-  if (!Tokens()->contains(name)) return Respond(404, "no heartbeat check with that name");
+  // 401 before 404 and 405: only a client holding some heartbeat check's
+  // token learns which names exist. Every token is compared, so the time
+  // taken does not depend on which one (if any) matched.
+  const std::shared_ptr<const TokenMap> tokens = Tokens();
+  const std::optional<std::string_view> token = BearerToken(authorization_header);
+  bool holds_a_token = false;
+  for (const auto& [unused_name, expected] : *tokens) {
+    holds_a_token |= ConstantTimeEquals(token.value_or(std::string_view()), expected);
+  }
+  if (!holds_a_token || !token) return Unauthorized(name, token.has_value(), *tokens);
+  if (!tokens->contains(name)) return Respond(404, "no heartbeat check with that name");
   if (method != "POST") {
     HeartbeatResponse response = Respond(405, "use POST");
     response.headers.emplace_back("Allow", "POST");
@@ -359,13 +381,7 @@ HeartbeatResponse HeartbeatReceiver::Receive(std::string_view name, bool ok,
   // Compare even without a token so both failures take the same time.
   const bool authorized =
       ConstantTimeEquals(token.value_or(std::string_view()), it->second) && token.has_value();
-  if (!authorized) {
-    log::Warn("heartbeat rejected: wrong or missing bearer token",
-              {{"check", std::string(name)}, {"token_given", token ? "true" : "false"}});
-    HeartbeatResponse response = Respond(401, "wrong or missing bearer token");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return response;
-  }
+  if (!authorized) return Unauthorized(name, token.has_value(), *tokens);
   if (body.size() > kMaxBodyBytes) {
     return Respond(413, "body larger than " + std::to_string(kMaxBodyBytes) + " bytes");
   }

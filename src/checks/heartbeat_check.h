@@ -166,9 +166,11 @@ class HeartbeatReceiver {
   void Update(const Config& config);
 
   /// Routes one HTTP request whose path starts with kPathPrefix (the path
-  /// without query string). 404 for an unknown path or name, 405 for a method
-  /// other than POST, 401 for a wrong or missing token, 413 for a body over
-  /// kMaxBodyBytes, else records the ping and answers 200.
+  /// without query string). First 401 when the bearer token is missing or is
+  /// no heartbeat check's token (so that names cannot be probed), then 404
+  /// for an unknown path or name, 405 for a method other than POST, 401 for
+  /// another check's token, 413 for a body over kMaxBodyBytes, else records
+  /// the ping and answers 200.
   HeartbeatResponse Handle(std::string_view method, std::string_view path,
                            std::string_view authorization_header, std::string_view body) const;
 
@@ -181,6 +183,9 @@ class HeartbeatReceiver {
 
  private:
   static TokenMap TokensOf(const Config& config);
+  // The 401 answer; logs a rejected ping of an existing check.
+  static HeartbeatResponse Unauthorized(std::string_view name, bool token_given,
+                                        const TokenMap& tokens);
   std::shared_ptr<const TokenMap> Tokens() const;
 
   mutable std::mutex mutex_;  // guards tokens_ (the pointer; the map is immutable)

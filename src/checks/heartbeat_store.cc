@@ -90,7 +90,13 @@ std::optional<std::map<std::string, HeartbeatRecord, std::less<>>> ParseState(
       *error = "malformed entry for check " + Quote(name);
       return std::nullopt;
     }
+    // "removed_at" is optional: files written before it existed lack it.
+    if (entry.contains("removed_at") && !FiniteNonNegative(entry["removed_at"])) {
+      *error = "malformed entry for check " + Quote(name);
+      return std::nullopt;
+    }
     HeartbeatRecord record;
+    record.removed_at = entry.value("removed_at", 0.0);
     record.watched_since = entry["watched_since"].get<double>();
     record.last_ping = entry["last_ping"].get<double>();
     record.last_ok = entry["last_ok"].get<bool>();
@@ -173,10 +179,16 @@ void HeartbeatStore::Watch(const std::vector<std::pair<std::string, const CheckS
     if (spec != nullptr) names_[spec] = name;
     auto it = records_.find(name);
     if (it != records_.end()) {
-      kept.insert(*it);
+      it->second.removed_at = 0;  // back within the grace period
+      kept.insert(records_.extract(it));
     } else {
       kept[name].watched_since = now;
     }
+  }
+  // What is left was removed now or earlier: kept until its grace runs out.
+  for (auto& [name, record] : records_) {
+    if (record.removed_at == 0) record.removed_at = now;
+    if (now - record.removed_at < kRemovedRecordGrace) kept.emplace(name, std::move(record));
   }
   records_ = std::move(kept);
   ++generation_;
@@ -189,7 +201,7 @@ bool HeartbeatStore::Record(std::string_view name, bool ok, std::string detail) 
   {
     std::lock_guard lock(mutex_);
     auto it = records_.find(name);
-    if (it == records_.end()) return false;
+    if (it == records_.end() || it->second.removed_at != 0) return false;
     HeartbeatRecord& record = it->second;
     record.last_ping = now;
     record.last_ok = ok;
@@ -218,7 +230,7 @@ std::optional<std::string> HeartbeatStore::Save() {
 std::optional<HeartbeatRecord> HeartbeatStore::Find(std::string_view name) const {
   std::lock_guard lock(mutex_);
   auto it = records_.find(name);
-  if (it == records_.end()) return std::nullopt;
+  if (it == records_.end() || it->second.removed_at != 0) return std::nullopt;
   return it->second;
 }
 
@@ -241,6 +253,7 @@ std::string HeartbeatStore::SerializeLocked() const {
                     {"last_ping", record.last_ping},
                     {"last_ok", record.last_ok},
                     {"detail", record.detail}};
+    if (record.removed_at != 0) checks[name]["removed_at"] = record.removed_at;
   }
   nlohmann::json doc = {{"version", kFormatVersion}, {"checks", std::move(checks)}};
   // Replace invalid UTF-8 rather than throw: details come from the network.

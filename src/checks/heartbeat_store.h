@@ -43,6 +43,10 @@ struct HeartbeatRecord {
   bool last_ok = false;
   /// The sanitised text of the last failure ping; empty after a success.
   std::string detail;
+  /// Wall seconds when the check left the config; 0 while it is watched.
+  /// Such a record is kept for HeartbeatStore::kRemovedRecordGrace and
+  /// comes back if the check does.
+  double removed_at = 0;
 
   bool pinged() const { return last_ping > 0; }
 };
@@ -77,9 +81,18 @@ class HeartbeatStore {
   /// destroy it. Returns a description of the problem, if any.
   std::optional<std::string> Load();
 
+  /// How long the record of a check removed from the config is kept: a
+  /// check that comes back within this time (a config written in two steps,
+  /// a drop-in briefly missing, a restart in between) resumes its last
+  /// heartbeat and failure instead of starting over as "waiting".
+  static constexpr double kRemovedRecordGrace = 24 * 3600;
+
   /// Sets the watched checks: each name is bound to its spec (see NameOf()),
-  /// a name seen for the first time starts its grace period now, and records
-  /// of names no longer watched are forgotten. In memory only; call Save().
+  /// a name seen for the first time starts its grace period now, a name
+  /// removed less than kRemovedRecordGrace ago gets its record back, and
+  /// records of names no longer watched are kept (not watched: Find() and
+  /// Record() ignore them) until kRemovedRecordGrace after their removal.
+  /// In memory only; call Save().
   void Watch(const std::vector<std::pair<std::string, const CheckSpec*>>& checks);
 
   /// Records a ping of `name` at Now() and persists. A fail ping keeps
@@ -92,7 +105,8 @@ class HeartbeatStore {
   /// naming the path, or nullopt.
   std::optional<std::string> Save();
 
-  /// The record of a watched name; nullopt if not watched.
+  /// The record of a watched name; nullopt if not watched (also while a
+  /// removed check's record waits out its grace).
   std::optional<HeartbeatRecord> Find(std::string_view name) const;
 
   /// The check name `spec` was bound to by Watch().

@@ -15,6 +15,7 @@
 #include "build_info.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "util/fd_shortage.h"
 
 namespace hx {
 
@@ -364,6 +365,15 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer)
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
   const std::string os_text = OsErrorText(os_errno);
   const std::string curl_text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  // Out of descriptors, curl cannot open a socket and says "could not
+  // connect" (sometimes without the errno): the daemon's problem, not the
+  // target's.
+  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+      IsFdShortage(static_cast<int>(os_errno))) {
+    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
+      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
+    }
+  }
   switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
       return "could not resolve host";

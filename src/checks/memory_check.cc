@@ -11,6 +11,7 @@
 
 #include "checks/usage_thresholds.h"
 #include "io/io_context.h"
+#include "util/fd_shortage.h"
 
 namespace hx {
 namespace {
@@ -168,6 +169,10 @@ void MemoryCheck::Start(DoneCallback done) {
 }
 
 void MemoryCheck::OnRead(const ReadOutcome& outcome) {
+  if (IsFdShortage(outcome.error)) {
+    Finish(CheckResult::Unhealthy(ReportFdShortage(outcome.error, "cannot open " + meminfo_path_)));
+    return;
+  }
   if (outcome.error != 0) {
     Finish(CheckResult::Unhealthy("read " + meminfo_path_ + ": " +
                                   std::generic_category().message(outcome.error)));

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "io/io_context.h"
+#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -515,6 +516,12 @@ class PostgresCheck::Attempt {
 
   void FailWithConnectionError() {
     std::string line = PostgresErrorLine(PQerrorMessage(conn_), password_);
+    // libpq: "could not create socket: Too many open files".
+    if (const int shortage = FdShortageInText(line)) {
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(shortage, "cannot open a connection; the server was not tried")));
+      return;
+    }
     Finish(CheckResult::Unhealthy(line.empty() ? "connection failed" : line));
   }
 

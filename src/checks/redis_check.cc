@@ -23,6 +23,7 @@
 
 #include "checks/tcp_check.h"
 #include "io/io_context.h"
+#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -377,7 +378,14 @@ class RedisCheck::Attempt {
     }
     if (context->err != 0) {
       // Failed before any event was attached: no callbacks, safe to free.
-      const std::string error = LowerFirst(context->errstr);
+      std::string error = LowerFirst(context->errstr);
+      // hiredis puts strerror(errno) of a failed socket() here.
+      if (const int shortage = FdShortageInText(context->errstr)) {
+        error = ReportFdShortage(shortage, "cannot open a connection; the server was not tried");
+        redisAsyncFree(context);
+        Finish(CheckResult::Unhealthy(error));
+        return;
+      }
       redisAsyncFree(context);
       if (ip.empty()) {
         Finish(CheckResult::Unhealthy(error));

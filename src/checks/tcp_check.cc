@@ -12,6 +12,7 @@
 
 #include "io/io_context.h"
 #include "io/tls_client.h"
+#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -246,7 +247,11 @@ class TcpCheck::Attempt {
     --*self->lookups_in_flight_;
     self->resolving_ = false;
     if (!self->over_) {
-      if (status < 0 || result == nullptr) {
+      if (const int shortage = status < 0 ? ProbeFdShortage(status) : 0) {
+        // The resolver could not open /etc/hosts or a DNS socket.
+        self->Finish(CheckResult::Unhealthy(
+            ReportFdShortage(shortage, "cannot resolve the host; the target was not tried")));
+      } else if (status < 0 || result == nullptr) {
         self->Finish(
             CheckResult::Unhealthy("could not resolve host " + Quote(self->settings_->host)));
       } else {
@@ -266,6 +271,12 @@ class TcpCheck::Attempt {
   // Connects to the next resolved address; `last_error` is reported when
   // none is left.
   void ConnectNext(int last_error) {
+    if (IsFdShortage(last_error)) {
+      // No socket could be made: another address would fare no better.
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
+      return;
+    }
     if (next_address_ >= addresses_.size()) {
       Finish(CheckResult::Unhealthy(last_error == UV_EAI_NODATA
                                         ? "could not resolve host " + Quote(settings_->host)

@@ -499,6 +499,7 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
   MapReader reader(node, path, ctx);
   if (!reader.valid()) return std::nullopt;
   const size_t errors_before = ctx.errors().size();
+  const size_t expansions_before = ctx.expansions().size();
   ctx.TakeExternalInputs();  // only this entry's secret files count
 
   CheckConfig check;
@@ -640,6 +641,7 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
 
   if (ctx.errors().size() != errors_before) return std::nullopt;
   check.fingerprint = Fingerprint(node, check, global, ctx.TakeExternalInputs());
+  check.expansions.assign(ctx.expansions().begin() + expansions_before, ctx.expansions().end());
   return check;
 }
 
@@ -865,18 +867,33 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
     return Load({Source{path, std::move(*text)}}, /*directory=*/false, path, types, std::move(env));
   }
 
+  const std::string dir = path.back() == '/' ? path : path + "/";
   std::vector<std::string> names;
+  // A drop-in symlink whose target is gone would drop its checks without a
+  // word (and with them, e.g., heartbeat state): an error, like an
+  // unreadable file.
+  LoadResult dangling;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
     if (!IsConfigFileName(name)) continue;
     std::error_code type_ec;
+    if (entry.is_symlink(type_ec) && stat((dir + name).c_str(), &st) != 0 && errno == ENOENT) {
+      std::error_code link_ec;
+      const std::string target = std::filesystem::read_symlink(entry.path(), link_ec).string();
+      dangling.errors.push_back({dir + name, Mark{}, "", "dangling symlink to " + Quote(target)});
+      continue;
+    }
     if (!entry.is_regular_file(type_ec)) continue;  // follows symlinks, as ..d/ drop-ins use
     names.push_back(name);
   }
   if (ec) return fail(path, "cannot read config directory: " + ec.message());
+  if (!dangling.errors.empty()) {
+    std::sort(dangling.errors.begin(), dangling.errors.end(),
+              [](const ConfigError& a, const ConfigError& b) { return a.file < b.file; });
+    return dangling;
+  }
   std::sort(names.begin(), names.end());
-  const std::string dir = path.back() == '/' ? path : path + "/";
   std::vector<Source> sources;
   for (const std::string& name : names) {
     std::string error;

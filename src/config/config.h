@@ -59,6 +59,10 @@ struct CheckConfig {
   /// Availability objective as a fraction in (0, 1), e.g. 0.999 for 99.9%.
   std::optional<double> slo;
   std::shared_ptr<const CheckSpec> spec;
+  /// The ${VAR} expansions of this entry's values: what the spec and its
+  /// checks hold is expanded, so their target and result details are shown
+  /// through config::AsWritten() with these (WithWrittenText()).
+  std::vector<config::Expansion> expansions;
   std::string file;   ///< the file the entry is in
   config::Mark mark;  ///< where the entry starts, for messages
   /// Equal for two loads exactly when the check would behave the same: a

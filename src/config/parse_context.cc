@@ -153,12 +153,46 @@ void ParseContext::Error(const YAML::Node& at, std::string path, std::string mes
 }
 
 void ParseContext::Error(Mark at, std::string path, std::string message) {
-  errors_.push_back({file_, at, std::move(path), std::move(message)});
+  Error(file_, at, std::move(path), std::move(message));
 }
 
 void ParseContext::Error(const std::string& file, Mark at, std::string path,
                          std::string message) {
-  errors_.push_back({file, at, std::move(path), std::move(message)});
+  // Checks' parsers quote the values they were given, i.e. the expansions
+  // (e.g. exec's `cannot use "/opt/<expanded>/bin/x"`): shown as written here,
+  // once for every type.
+  errors_.push_back({file, at, std::move(path), AsWritten(std::move(message), expansions_)});
+}
+
+std::string AsWritten(std::string text, const std::vector<Expansion>& expansions) {
+  if (expansions.empty()) return text;
+  std::vector<const Expansion*> order;
+  for (const Expansion& e : expansions) {
+    if (!e.expanded.empty() && e.expanded != e.written) order.push_back(&e);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const Expansion* a, const Expansion* b) {
+    return a->expanded.size() > b->expanded.size();
+  });
+  auto replace_all = [&text](const std::string& from, const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  for (const Expansion* e : order) {
+    if (text == e->expanded) return e->written;
+  }
+  for (const Expansion* e : order) {
+    replace_all("\"" + e->expanded + "\"", "\"" + e->written + "\"");
+  }
+  // Variable values inside other text; short ones ("80", "db") would match
+  // by chance.
+  for (const Expansion* e : order) {
+    if (e->expanded.size() >= 4 && e->written.starts_with("${") && e->written.ends_with("}")) {
+      replace_all(e->expanded, e->written);
+    }
+  }
+  return text;
 }
 
 void ParseContext::NoteExternalInput(std::string_view bytes) {
@@ -168,6 +202,7 @@ void ParseContext::NoteExternalInput(std::string_view bytes) {
 std::optional<std::string> ParseContext::Expand(const std::string& raw, const YAML::Node& at,
                                                 const std::string& path) {
   // Messages name variables, never their values: those may be secrets.
+  std::vector<Expansion> variables;
   std::string out;
   out.reserve(raw.size());
   bool ok = true;
@@ -208,8 +243,13 @@ std::optional<std::string> ParseContext::Expand(const std::string& raw, const YA
       continue;
     }
     out += *value;
+    variables.push_back({std::move(*value), "${" + name + "}"});
   }
   if (!ok) return std::nullopt;
+  if (out != raw) {
+    expansions_.push_back({out, raw});
+    for (Expansion& variable : variables) expansions_.push_back(std::move(variable));
+  }
   return out;
 }
 

@@ -48,6 +48,20 @@ struct ConfigError {
   std::string ToString() const;
 };
 
+/// A text of the config as written (with ${VAR}) and as expanded. Messages
+/// must show `written`: the expansion may be a secret, and it is not what
+/// the user wrote.
+struct Expansion {
+  std::string expanded;
+  std::string written;
+};
+
+/// `text` (a message, a detail, a target) with every expanded text of
+/// `expansions` shown as written: a quoted one ("<expanded>"), the whole of
+/// `text`, and a variable's value of at least 4 characters anywhere (a host
+/// inside a URL). Longer expansions are replaced first. Pure; thread-safe.
+std::string AsWritten(std::string text, const std::vector<Expansion>& expansions);
+
 /// Looks up an environment variable; injectable for tests.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup ProcessEnvironment();
@@ -74,10 +88,15 @@ class ParseContext {
   /// The digests noted since the last call, and forgets them.
   std::string TakeExternalInputs() { return std::exchange(external_inputs_, {}); }
   const std::vector<ConfigError>& errors() const { return errors_; }
+  /// The expansions of this load so far, in order: whole values, then the
+  /// values of their variables as `${NAME}`.
+  const std::vector<Expansion>& expansions() const { return expansions_; }
   bool ok() const { return errors_.empty(); }
 
   /// Expands ${VAR} (and $$ -> $) in `raw`. An unset variable is an error
   /// reported at `at`/`path` naming the variable; returns nullopt then.
+  /// Every expansion that changed the text is remembered (see expansions()),
+  /// and every error message recorded afterwards shows it as written.
   std::optional<std::string> Expand(const std::string& raw, const YAML::Node& at,
                                     const std::string& path);
 
@@ -85,6 +104,7 @@ class ParseContext {
   std::string file_;
   EnvLookup env_;
   std::vector<ConfigError> errors_;
+  std::vector<Expansion> expansions_;
   std::string external_inputs_;
 };
 

@@ -120,15 +120,16 @@ double SystemWallSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// "?verbose=0" (or false/no) turns verbosity off; anything else keeps it.
+// "?verbose=1" (or true/yes) asks /readyz for every check's name and detail;
+// anything else, or no query, gives the overall state only.
 bool VerboseRequested(const mg_request_info& request) {
-  if (request.query_string == nullptr) return true;
+  if (request.query_string == nullptr) return false;
   char value[8];
   const int length = mg_get_var(request.query_string, std::strlen(request.query_string), "verbose",
                                 value, sizeof(value));
-  if (length < 0) return true;
+  if (length < 0) return false;
   const std::string_view v(value, static_cast<size_t>(length));
-  return !(v == "0" || v == "false" || v == "no");
+  return v == "1" || v == "true" || v == "yes";
 }
 
 }  // namespace
@@ -410,8 +411,12 @@ int WebServer::Serve(mg_connection* connection) const {
   // Heartbeats keep their own bearer tokens: cron jobs that have only the
   // token must keep working. Probes of kubelets and load balancers cannot
   // send credentials, so /healthz and /readyz stay open unless configured.
+  // The open /readyz shows the overall state only: check names and details
+  // (?verbose=1) are what basic auth protects on /status, so they need
+  // credentials whenever basic auth is on.
+  const bool readyz_verbose = path == "/readyz" && VerboseRequested(*request);
   const bool open = heartbeat || (security != nullptr && security->open_probe_endpoints &&
-                                  (path == "/healthz" || path == "/readyz"));
+                                  (path == "/healthz" || (path == "/readyz" && !readyz_verbose)));
   if (!open && security != nullptr && security->basic_auth) {
     const char* authorization = mg_get_header(connection, "Authorization");
     if (authorization == nullptr || !security->basic_auth->CheckHeader(authorization)) {
@@ -466,7 +471,7 @@ int WebServer::Serve(mg_connection* connection) const {
                          snapshot.overall == OverallStatus::kDegraded;
       response.status = ready ? 200 : 503;
       response.content_type = "application/json";
-      response.body = RenderReadinessJson(snapshot, VerboseRequested(*request));
+      response.body = RenderReadinessJson(snapshot, readyz_verbose);
       break;
     }
     case Endpoint::kStatus:

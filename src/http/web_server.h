@@ -2,14 +2,15 @@
 // The HTTP face of health_exporter, on CivetWeb's C API:
 //   GET /metrics  Prometheus text format (gzip when the client accepts it)
 //   GET /healthz  liveness: 200 "ok" while the daemon's loop is turning
-//   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503
+//   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503;
+//                 the overall state only, every check with ?verbose=1
 //   GET /status   every check in JSON
 //   GET /         a small HTML page
 //   POST /-/reload  when a reload handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
 // 404. With a WebSecurity (--web.config.file): TLS in front (TlsFrontend) and
-// basic auth on every endpoint except /healthz and /readyz (configurable) and
-// the heartbeat paths, which keep their own bearer tokens. See
+// basic auth on every endpoint except /healthz and /readyz without ?verbose=1
+// (configurable) and the heartbeat paths, which keep their own bearer tokens. See
 // docs/web-security.md.
 
 #include <chrono>

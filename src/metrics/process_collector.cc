@@ -1,8 +1,12 @@
 #include "metrics/process_collector.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -71,6 +75,51 @@ void Add(std::vector<prometheus::MetricFamily>& out, const metric::MetricName& n
 
 }  // namespace
 
+ProcessCollector::ProcessCollector()
+    : fd_dir_(open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+
+ProcessCollector::~ProcessCollector() {
+  if (fd_dir_ >= 0) close(fd_dir_);
+}
+
+std::optional<double> ProcessCollector::OpenFds() const {
+  if (fd_dir_ < 0) {
+    // Not opened at start-up: count the usual way (needs a free descriptor).
+    std::error_code error;
+    double open_fds = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end;
+         it.increment(error)) {
+      ++open_fds;
+    }
+    // The directory iterator's own descriptor was counted too.
+    if (error || open_fds == 0) return std::nullopt;
+    return open_fds - 1;
+  }
+  std::lock_guard lock(fd_dir_mutex_);
+  // Rewinding a /proc directory makes the next getdents64 list it afresh.
+  if (lseek(fd_dir_, 0, SEEK_SET) != 0) return std::nullopt;
+  alignas(8) char buffer[16384];
+  double open_fds = 0;
+  for (;;) {
+    const long n = syscall(SYS_getdents64, fd_dir_, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    for (long offset = 0; offset < n;) {
+      // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+      unsigned short reclen = 0;
+      std::memcpy(&reclen, buffer + offset + 16, sizeof(reclen));
+      const char* name = buffer + offset + 19;
+      if (name[0] != '.') ++open_fds;  // skips "." and ".."
+      if (reclen == 0) return std::nullopt;
+      offset += reclen;
+    }
+  }
+  return open_fds;
+}
+
 std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> out;
@@ -88,14 +137,7 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   }
   Add(out, metric::kProcessVirtualMemory, MetricType::Gauge, StatField(fields, 23));
 
-  std::error_code error;
-  double open_fds = 0;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end;
-       it.increment(error)) {
-    ++open_fds;
-  }
-  // The directory iterator's own descriptor was counted too.
-  if (!error && open_fds > 0) Add(out, metric::kProcessOpenFds, MetricType::Gauge, open_fds - 1);
+  Add(out, metric::kProcessOpenFds, MetricType::Gauge, OpenFds());
 
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {

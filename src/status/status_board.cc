@@ -8,7 +8,8 @@ CheckInfo CheckInfoFromConfig(const CheckConfig& config) {
   CheckInfo info;
   info.name = config.name;
   info.type = config.type;
-  info.target = config.spec ? config.spec->Target() : std::string();
+  info.target =
+      config.spec ? config::AsWritten(config.spec->Target(), config.expansions) : std::string();
   info.critical = config.critical;
   info.labels = config.labels;
   info.interval = config.interval;

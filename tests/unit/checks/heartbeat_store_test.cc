@@ -104,6 +104,39 @@ TEST(HeartbeatStoreTest, WatchStartsGraceForNewNamesAndForgetsRemovedOnes) {
   EXPECT_FALSE(store.Record("unknown", true, ""));
 }
 
+TEST(HeartbeatStoreTest, ARemovedCheckGetsItsRecordBackWithinTheGracePeriod) {
+  TempDir dir;
+  FakeWall wall;
+  const double start = wall.now.load();
+  {
+    HeartbeatStore store(dir.path(), wall.clock());
+    store.Watch({{"a", FakeSpec(1)}, {"b", FakeSpec(2)}});
+    ASSERT_TRUE(store.Record("b", false, "disk full"));
+    store.Watch({{"a", FakeSpec(1)}});  // b removed
+    EXPECT_EQ(store.Find("b"), std::nullopt);
+    EXPECT_FALSE(store.Record("b", true, "")) << "a removed check takes no pings";
+    ASSERT_EQ(store.Save(), std::nullopt);
+  }
+  // Across a restart, just inside the grace period.
+  wall.now = start + HeartbeatStore::kRemovedRecordGrace - 1;
+  HeartbeatStore store(dir.path(), wall.clock());
+  ASSERT_EQ(store.Load(), std::nullopt);
+  store.Watch({{"a", FakeSpec(1)}, {"b", FakeSpec(2)}});
+  ASSERT_TRUE(store.Find("b").has_value());
+  EXPECT_FALSE(store.Find("b")->last_ok);
+  EXPECT_EQ(store.Find("b")->detail, "disk full");
+  EXPECT_DOUBLE_EQ(store.Find("b")->watched_since, start);
+
+  // Removed again; past the grace period it is forgotten.
+  store.Watch({{"a", FakeSpec(1)}});
+  wall.now = wall.now + HeartbeatStore::kRemovedRecordGrace;
+  store.Watch({{"a", FakeSpec(1)}});
+  store.Watch({{"a", FakeSpec(1)}, {"b", FakeSpec(2)}});
+  ASSERT_TRUE(store.Find("b").has_value());
+  EXPECT_FALSE(store.Find("b")->pinged());
+  EXPECT_DOUBLE_EQ(store.Find("b")->watched_since, wall.now.load());
+}
+
 TEST(HeartbeatStoreTest, SuccessClearsTheFailureDetail) {
   TempDir dir;
   FakeWall wall;

@@ -396,5 +396,36 @@ TEST_F(ReaderTest, CyclicAliasDoesNotHang) {
                                     "t.yml:2:4: m.w.k: expected a string, got a mapping"));
 }
 
+TEST(AsWrittenTest, ShowsExpansionsAsTheConfigWroteThem) {
+  const std::vector<Expansion> expansions = {
+      {"/opt/plugins/check_x", "${DIR}/check_x"},
+      {"/opt/plugins", "${DIR}"},
+      {"db.internal:5432", "${HOST}:5432"},
+      {"db.internal", "${HOST}"},
+      {"80", "${PORT}"},
+  };
+  // Quoted whole values, the whole text, variable values of 4+ characters.
+  EXPECT_EQ(AsWritten("cannot use \"/opt/plugins/check_x\": No such file", expansions),
+            "cannot use \"${DIR}/check_x\": No such file");
+  EXPECT_EQ(AsWritten("db.internal:5432", expansions), "${HOST}:5432");
+  EXPECT_EQ(AsWritten("GET http://db.internal/health", expansions), "GET http://${HOST}/health");
+  // Short values would match by chance.
+  EXPECT_EQ(AsWritten("HTTP 802 from port 80", expansions), "HTTP 802 from port 80");
+  EXPECT_EQ(AsWritten("nothing to do", {}), "nothing to do");
+}
+
+TEST(AsWrittenTest, ErrorsAfterAnExpansionQuoteItAsWritten) {
+  ParseContext ctx("t.yml", [](const std::string& name) -> std::optional<std::string> {
+    if (name == "SECRET_DIR") return std::string("/srv/secret-7f3a");
+    return std::nullopt;
+  });
+  const YAML::Node node = YAML::Load("x: '${SECRET_DIR}/bin'")["x"];
+  const std::optional<std::string> value = ctx.Expand(node.Scalar(), node, "x");
+  ASSERT_EQ(value, "/srv/secret-7f3a/bin");
+  ctx.Error(node, "x", "cannot use \"" + *value + "\": No such file or directory");
+  ASSERT_EQ(ctx.errors().size(), 1u);
+  EXPECT_EQ(ctx.errors()[0].message, "cannot use \"${SECRET_DIR}/bin\": No such file or directory");
+}
+
 }  // namespace
 }  // namespace hx::config
