@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
     std::string error;
     const std::optional<hx::Duration> timeout = hx::ParseDuration(reload_timeout, &error);
     if (!timeout || *timeout < std::chrono::milliseconds(1)) {
-      std::cerr << "--config.reload-timeout: "
-                << (timeout ? "must be at least 1ms" : error) << "\n";
+      std::cerr << "--config.reload-timeout: " << (timeout ? "must be at least 1ms" : error)
+                << "\n";
       return 2;
     }
     options.reload_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);

@@ -233,8 +233,8 @@ int Daemon::Run() {
     ReloadCoordinator::Limits reload_limits;
     reload_limits.deadline = options_.reload_timeout;
     ReloadCoordinator reloader(
-        &loop, [this] { return LoadForThisInstance(options_, /*log_shard=*/false); },
-        apply_reload, unfinished_reload, reload_limits);
+        &loop, [this] { return LoadForThisInstance(options_, /*log_shard=*/false); }, apply_reload,
+        unfinished_reload, reload_limits);
 
     LoopState state;
     WebServerOptions web_options;

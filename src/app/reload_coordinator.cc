@@ -37,8 +37,8 @@ const ReloadCoordinator::Outcome kShuttingDown{ReloadCoordinator::Result::kShutt
                                                "shutting down"};
 }
 
-ReloadCoordinator::ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply,
-                                     Unfinished unfinished, Limits limits)
+ReloadCoordinator::ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply, Unfinished unfinished,
+                                     Limits limits)
     : loop_(loop),
       load_(std::move(load)),
       apply_(std::move(apply)),
@@ -132,8 +132,7 @@ void ReloadCoordinator::StartNext() {
       loop_, [load = load_, result, token] { *result = load(); },
       [this, result] { Finish(*result); });
   if (rc < 0) {
-    Outcome failed{Result::kRejected,
-                   std::string("cannot start the reload: ") + uv_strerror(rc)};
+    Outcome failed{Result::kRejected, std::string("cannot start the reload: ") + uv_strerror(rc)};
     if (unfinished_) unfinished_(failed);
     AnswerAll(serving_, failed);
     return;

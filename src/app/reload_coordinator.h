@@ -66,8 +66,7 @@ class ReloadCoordinator {
     int max_stuck = 2;
   };
 
-  ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply, Unfinished unfinished,
-                    Limits limits);
+  ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply, Unfinished unfinished, Limits limits);
   /// Close() must have been called and the loop run to let it finish.
   ~ReloadCoordinator();
   ReloadCoordinator(const ReloadCoordinator&) = delete;
@@ -111,9 +110,9 @@ class ReloadCoordinator {
   const Limits limits_;
   uv_async_t async_{};
   uv_timer_t deadline_{};
-  bool closed_ = false;           // loop thread
-  ThreadPoolJob job_;             // the load running now, if any
-  std::shared_ptr<LoadToken> token_;  // the running load's
+  bool closed_ = false;                                    // loop thread
+  ThreadPoolJob job_;                                      // the load running now, if any
+  std::shared_ptr<LoadToken> token_;                       // the running load's
   std::shared_ptr<int> stuck_ = std::make_shared<int>(0);  // loop thread; outlives us in jobs
   std::vector<Done> serving_;  // answered by the reload running now
   std::vector<Done> queued_;   // answered by the next one

@@ -865,9 +865,9 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
     std::optional<std::string> text = ReadBoundedFile(dir + name, kMaxConfigFileBytes, &error);
     if (!text) return fail(dir + name, "cannot read config file: " + error);
     if (text->size() > budget) {
-      return fail(dir + name, "cannot read config file: the files of the config directory are "
-                              "larger than " +
-                                  FormatByteLimit(kMaxConfigFileBytes) + " together");
+      return fail(dir + name,
+                  "cannot read config file: the files of the config directory are larger than " +
+                      FormatByteLimit(kMaxConfigFileBytes) + " together");
     }
     budget -= text->size();
     sources.push_back({dir + name, std::move(*text)});

@@ -91,9 +91,7 @@ class WebServer {
   /// server thread, so it must be safe to call from any thread, and it holds
   /// that worker until it returns: it must return within a bounded time.
   /// Call before Start(); without a handler /-/reload is 404.
-  void set_reload_handler(std::function<ReloadReply()> handler) {
-    reload_ = std::move(handler);
-  }
+  void set_reload_handler(std::function<ReloadReply()> handler) { reload_ = std::move(handler); }
 
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to

@@ -102,9 +102,8 @@ void ReplaceWith(const std::string& path, Make make) {
 }
 
 void ReplaceWithSymlink(const std::string& path, const std::string& target) {
-  ReplaceWith(path, [&](const std::string& temp) {
-    ASSERT_EQ(symlink(target.c_str(), temp.c_str()), 0);
-  });
+  ReplaceWith(
+      path, [&](const std::string& temp) { ASSERT_EQ(symlink(target.c_str(), temp.c_str()), 0); });
 }
 
 void ReplaceWithFifo(const std::string& path) {
@@ -123,10 +122,12 @@ std::string LargeConfig(size_t bytes) {
 void ExpectNothingChanged(const DaemonProcess& d) {
   EXPECT_EQ(HttpRequest(d.Url("/healthz")).status, 200);
   EXPECT_EQ(Metric(d, "health_exporter_config_last_reload_successful"), 0);
-  d.PollUntil("/status", [&](const HttpReply&) { return RunsOf(d, "keep") >= 1; }, 5s);
+  d.PollUntil(
+      "/status", [&](const HttpReply&) { return RunsOf(d, "keep") >= 1; }, 5s);
   const int runs = RunsOf(d, "keep");
   ASSERT_GE(runs, 1);
-  d.PollUntil("/status", [&](const HttpReply&) { return RunsOf(d, "keep") >= runs + 2; }, 5s);
+  d.PollUntil(
+      "/status", [&](const HttpReply&) { return RunsOf(d, "keep") >= runs + 2; }, 5s);
   EXPECT_GE(RunsOf(d, "keep"), runs + 2) << "the running check stopped";
 }
 
@@ -363,8 +364,9 @@ TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemTimesOutAndLaterReloadsWork)
   ExpectNothingChanged(d);
   EXPECT_THAT(d.Logs(), HasSubstr("level=error msg=\"config reload failed; the running config "
                                   "stays in force\" file=" +
-                                  config.link + " error=\"the config was not read and checked "
-                                                "within 1s (a hung filesystem?)"));
+                                  config.link +
+                                  " error=\"the config was not read and checked "
+                                  "within 1s (a hung filesystem?)"));
 
   // The filesystem comes back (here: fails fast) and the config is fixed:
   // the stuck reads return and reloads work again.

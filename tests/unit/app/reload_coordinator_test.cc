@@ -160,7 +160,8 @@ TEST_F(ReloadCoordinatorTest, WaitingFromAnotherThreadEndsAtTheDeadline) {
   requester.join();
   ASSERT_TRUE(waited.has_value());
   EXPECT_EQ(waited->result, Result::kTimedOut);
-  EXPECT_EQ(waited->message, "the config was not read and checked within 300ms (a hung filesystem?)");
+  EXPECT_EQ(waited->message,
+            "the config was not read and checked within 300ms (a hung filesystem?)");
   EXPECT_GE(took, 250ms);  // libuv times from the start of its loop turn
   EXPECT_LT(took, 2s);
 

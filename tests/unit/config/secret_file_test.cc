@@ -33,7 +33,8 @@ TEST(SecretFileTest, ErrorsNameThePathNeverTheContent) {
   EXPECT_FALSE(ReadSecretFile(dir.path() + "/missing", "password", &error));
   EXPECT_EQ(error, "cannot read password file \"" + dir.path() + "/missing\": No such file or directory");
   EXPECT_FALSE(ReadSecretFile(dir.path(), "token", &error));
-  EXPECT_EQ(error, "cannot read token file \"" + dir.path() + "\": a directory, not a regular file");
+  EXPECT_EQ(error,
+            "cannot read token file \"" + dir.path() + "\": a directory, not a regular file");
   const std::string big = dir.Write("big", std::string(kMaxSecretFileBytes + 1, 'x'));
   EXPECT_FALSE(ReadSecretFile(big, "password", &error));
   EXPECT_EQ(error, "cannot read password file \"" + big + "\": larger than 64 KiB");
@@ -49,7 +50,8 @@ TEST(SecretFileTest, AFifoOrADeviceIsRefusedAtOnce) {
   EXPECT_FALSE(ReadSecretFile(fifo, "token", &error));
   EXPECT_EQ(error, "cannot read token file \"" + fifo + "\": a FIFO, not a regular file");
   EXPECT_FALSE(ReadSecretFile("/dev/zero", "password", &error));
-  EXPECT_EQ(error, "cannot read password file \"/dev/zero\": a character device, not a regular file");
+  EXPECT_EQ(error,
+            "cannot read password file \"/dev/zero\": a character device, not a regular file");
 }
 
 TEST(SecretFileTest, WorldReadableFileIsStillRead) {
