@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "util/duration.h"
+#include "util/log.h"
 
 namespace hx {
 
@@ -28,7 +29,10 @@ struct ReloadCoordinator::LoadToken {
   std::shared_ptr<int> stuck;
   bool abandoned = false;
   ~LoadToken() {
-    if (abandoned) --*stuck;
+    if (!abandoned) return;
+    --*stuck;
+    log::Info("a reload given up earlier has returned; its result is dropped",
+              {{"still_blocked", std::to_string(*stuck)}});
   }
 };
 

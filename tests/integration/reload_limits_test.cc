@@ -381,6 +381,8 @@ TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemTimesOutAndLaterReloadsWork)
   } while (Clock::now() < give_up);
   EXPECT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(Metric(d, "health_exporter_config_last_reload_successful"), 1);
+  EXPECT_THAT(d.Logs(), HasSubstr("msg=\"a reload given up earlier has returned; its result is "
+                                  "dropped\" still_blocked=0"));
 }
 
 TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemDoesNotHoldUpShutdown) {

@@ -167,8 +167,12 @@ TEST_F(ReloadCoordinatorTest, WaitingFromAnotherThreadEndsAtTheDeadline) {
 
   // A second one is refused at once (cap 1) rather than waiting.
   std::optional<Outcome> busy;
-  std::thread second([&] { busy = coordinator_->RequestAndWait(); });
-  RunUntil([&] { return busy.has_value(); }, 5s);
+  std::atomic<bool> answered{false};
+  std::thread second([&] {
+    busy = coordinator_->RequestAndWait();
+    answered = true;
+  });
+  RunUntil([&] { return answered.load(); }, 5s);
   second.join();
   ASSERT_TRUE(busy.has_value());
   EXPECT_EQ(busy->result, Result::kBusy);
