@@ -66,9 +66,9 @@ std::optional<std::string> ReadBoundedFile(const std::string& path, size_t max_b
     *error = std::string(KindOf(st.st_mode)) + ", not a regular file";
     return std::nullopt;
   }
-  const std::string too_large = "larger than " + FormatByteLimit(max_bytes);
+  auto too_large = [&] { return "larger than " + FormatByteLimit(max_bytes); };
   if (st.st_size > 0 && static_cast<unsigned long long>(st.st_size) > max_bytes) {
-    *error = too_large;
+    *error = too_large();
     return std::nullopt;
   }
   // A regular file: blocking reads from here on (O_NONBLOCK means nothing to
@@ -94,7 +94,7 @@ std::optional<std::string> ReadBoundedFile(const std::string& path, size_t max_b
     if (n == 0) break;
     content.append(buffer, static_cast<size_t>(n));
     if (content.size() > max_bytes) {
-      *error = too_large;
+      *error = too_large();
       return std::nullopt;
     }
   }
