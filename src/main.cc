@@ -12,6 +12,7 @@
 #include "checks/check.h"
 #include "config/config.h"
 #include "http/web_config.h"
+#include "util/duration.h"
 #include "util/log.h"
 #include "build_info.h"
 
@@ -54,6 +55,12 @@ int main(int argc, char** argv) {
   app.add_option("--shard", shard,
                  "Run only share i of n of the checks (i/n, 0-based); every instance reads the "
                  "same config");
+  std::string reload_timeout = "10s";
+  app.add_option("--config.reload-timeout", reload_timeout,
+                 "How long a reload (SIGHUP, POST /-/reload) may take to read and check the "
+                 "config before it is given up and the running config stays; POST /-/reload "
+                 "answers 504 then")
+      ->capture_default_str();
   app.add_flag("--check-config", check_config,
                "Validate the config (and --web.config.file, if given) and exit (2 if invalid)");
   try {
@@ -71,6 +78,17 @@ int main(int argc, char** argv) {
       std::cerr << error << "\n";
       return 2;
     }
+  }
+
+  {
+    std::string error;
+    const std::optional<hx::Duration> timeout = hx::ParseDuration(reload_timeout, &error);
+    if (!timeout || *timeout < std::chrono::milliseconds(1)) {
+      std::cerr << "--config.reload-timeout: " << (timeout ? "must be at least 1ms" : error)
+                << "\n";
+      return 2;
+    }
+    options.reload_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
   }
 
   spdlog::level::level_enum level = spdlog::level::info;

@@ -207,9 +207,10 @@ int Daemon::Run() {
         metrics.RecordConfigLoad(/*reload=*/true, /*success=*/false, WallSeconds(), config_hash);
         std::string message;
         for (const auto& e : result.errors) message += e.ToString() + "\n";
-        return {false, message + std::to_string(result.errors.size()) +
-                           (result.errors.size() == 1 ? " error" : " errors") +
-                           "; the running config stays in force"};
+        return {ReloadCoordinator::Result::kRejected,
+                message + std::to_string(result.errors.size()) +
+                    (result.errors.size() == 1 ? " error" : " errors") +
+                    "; the running config stays in force"};
       }
       systemd.Reloading();
       Config& fresh = *result.config;
@@ -229,11 +230,20 @@ int Daemon::Run() {
                                     {"unchanged", std::to_string(changes.unchanged)},
                                     {"hash", config_hash.substr(0, 12)}});
       systemd.Ready(std::to_string(fresh.checks.size()) + " checks, config reloaded");
-      return {true, "config reloaded: " + summary};
+      return {ReloadCoordinator::Result::kApplied, "config reloaded: " + summary};
     };
+    // A reload that timed out or was refused because earlier ones are stuck:
+    // a failed reload like one with errors.
+    auto unfinished_reload = [&](const ReloadCoordinator::Outcome& outcome) {
+      log::Error("config reload failed; the running config stays in force",
+                 {{"file", options_.config_file}, {"error", outcome.message}});
+      metrics.RecordConfigLoad(/*reload=*/true, /*success=*/false, WallSeconds(), config_hash);
+    };
+    ReloadCoordinator::Limits reload_limits;
+    reload_limits.deadline = options_.reload_timeout;
     ReloadCoordinator reloader(
-        &loop, [this] { return LoadForThisInstance(options_, /*log_shard=*/false); },
-        apply_reload);
+        &loop, [this] { return LoadForThisInstance(options_, /*log_shard=*/false); }, apply_reload,
+        unfinished_reload, reload_limits);
 
     LoopState state;
     WebServerOptions web_options;
@@ -245,9 +255,23 @@ int Daemon::Run() {
     });
     web.set_heartbeat_receiver(heartbeat_receiver);
     // POST /-/reload: the handler runs on a web server thread and waits for
-    // the loop; a reload of thousands of checks takes well under a second.
-    web.set_reload_handler(
-        [&reloader] { return reloader.RequestAndWait(std::chrono::seconds(60)); });
+    // the loop, at most the reload deadline (a reload of thousands of checks
+    // takes well under a second; a hung filesystem takes forever).
+    web.set_reload_handler([&reloader]() -> WebServer::ReloadReply {
+      const ReloadCoordinator::Outcome outcome = reloader.RequestAndWait();
+      switch (outcome.result) {
+        case ReloadCoordinator::Result::kApplied:
+          return {200, outcome.message};
+        case ReloadCoordinator::Result::kRejected:
+          return {500, outcome.message};
+        case ReloadCoordinator::Result::kTimedOut:
+          return {504, outcome.message + "; the running config stays in force"};
+        case ReloadCoordinator::Result::kBusy:
+        case ReloadCoordinator::Result::kShuttingDown:
+          break;
+      }
+      return {503, outcome.message};
+    });
     // Before serving: instant checks (a restored heartbeat) have their first
     // result inside Start(), so not even the first request sees them pending.
     scheduler.Start();

@@ -7,6 +7,7 @@
 // socket; the web server's worker threads only read the StatusBoard's
 // immutable snapshots and render the thread-safe CheckMetrics.
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,9 @@ struct DaemonOptions {
   std::string storage_path = "data";
   /// Run only this instance's share of the checks (--shard=i/n).
   std::optional<Shard> shard;
+  /// How long a reload may read and check the config before it is given up
+  /// (and how long POST /-/reload waits): --config.reload-timeout.
+  std::chrono::milliseconds reload_timeout{10'000};
 };
 
 class Daemon {

@@ -1,6 +1,10 @@
 #include "app/reload_coordinator.h"
 
 #include <condition_variable>
+#include <utility>
+
+#include "util/duration.h"
+#include "util/log.h"
 
 namespace hx {
 
@@ -18,32 +22,59 @@ struct ReloadCoordinator::Waiter {
   }
 };
 
-// One load on the pool. Owned by the coordinator while running; the request
-// must stay valid until libuv calls back, even after Close().
-struct ReloadCoordinator::Work {
-  uv_work_t request{};
-  ReloadCoordinator* owner = nullptr;
-  LoadResult result;
+// Held by a load's closures on the pool, so it lives exactly as long as the
+// job does (freed on the loop thread once the call has returned, or at once
+// if the job never started). An abandoned load counts as stuck until then.
+struct ReloadCoordinator::LoadToken {
+  std::shared_ptr<int> stuck;
+  bool abandoned = false;
+  ~LoadToken() {
+    if (!abandoned) return;
+    --*stuck;
+    log::Info("a reload given up earlier has returned; its result is dropped",
+              {{"still_blocked", std::to_string(*stuck)}});
+  }
 };
 
 namespace {
-const ReloadCoordinator::Outcome kShuttingDown{false, "shutting down"};
+const ReloadCoordinator::Outcome kShuttingDown{ReloadCoordinator::Result::kShuttingDown,
+                                               "shutting down"};
 }
 
-ReloadCoordinator::ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply)
-    : loop_(loop), load_(std::move(load)), apply_(std::move(apply)) {
+ReloadCoordinator::ReloadCoordinator(uv_loop_t* loop, Load load, Apply apply, Unfinished unfinished,
+                                     Limits limits)
+    : loop_(loop),
+      load_(std::move(load)),
+      apply_(std::move(apply)),
+      unfinished_(std::move(unfinished)),
+      limits_(limits) {
   uv_async_init(loop_, &async_, &ReloadCoordinator::OnAsync);
   async_.data = this;
+  uv_timer_init(loop_, &deadline_);
+  deadline_.data = this;
 }
 
 ReloadCoordinator::~ReloadCoordinator() = default;
+
+ReloadCoordinator::Outcome ReloadCoordinator::TimedOut() const {
+  return {Result::kTimedOut, "the config was not read and checked within " +
+                                 FormatDuration(limits_.deadline) + " (a hung filesystem?)"};
+}
+
+ReloadCoordinator::Outcome ReloadCoordinator::Busy() const {
+  const int n = *stuck_;
+  return {Result::kBusy,
+          std::to_string(n) + (n == 1 ? " earlier reload is" : " earlier reloads are") +
+              " still blocked reading the config (a hung filesystem?); no other starts until "
+              "one returns"};
+}
 
 void ReloadCoordinator::Request(Done done) {
   if (closed_) {
     if (done) done(kShuttingDown);
     return;
   }
-  if (running_) {
+  if (job_.active()) {
     queued_.push_back(std::move(done));
     return;
   }
@@ -51,7 +82,7 @@ void ReloadCoordinator::Request(Done done) {
   StartNext();
 }
 
-ReloadCoordinator::Outcome ReloadCoordinator::RequestAndWait(std::chrono::milliseconds timeout) {
+ReloadCoordinator::Outcome ReloadCoordinator::RequestAndWait() {
   auto waiter = std::make_shared<Waiter>();
   {
     std::lock_guard lock(mutex_);
@@ -61,8 +92,11 @@ ReloadCoordinator::Outcome ReloadCoordinator::RequestAndWait(std::chrono::millis
     uv_async_send(&async_);
   }
   std::unique_lock lock(waiter->mutex);
-  if (!waiter->answered.wait_for(lock, timeout, [&] { return waiter->done; })) {
-    return {false, "the reload did not finish in time; see the daemon's log"};
+  if (!waiter->answered.wait_for(lock, limits_.deadline, [&] { return waiter->done; })) {
+    // Usually the load's own deadline answers first; this one ends the wait
+    // of a request queued behind a load that started earlier (its reload
+    // goes on, and the log tells how it ends).
+    return TimedOut();
   }
   return waiter->outcome;
 }
@@ -79,44 +113,71 @@ void ReloadCoordinator::OnAsync(uv_async_t* handle) {
   }
 }
 
+void ReloadCoordinator::AnswerAll(std::vector<Done>& requests, const Outcome& outcome) {
+  std::vector<Done> answering = std::move(requests);
+  requests.clear();
+  for (Done& done : answering) {
+    if (done) done(outcome);
+  }
+}
+
 void ReloadCoordinator::StartNext() {
-  running_ = true;
-  work_ = std::make_unique<Work>();
-  work_->owner = this;
-  work_->request.data = work_.get();
-  uv_queue_work(
-      loop_, &work_->request,
-      [](uv_work_t* request) {
-        auto* work = static_cast<Work*>(request->data);
-        work->result = work->owner->load_();
-      },
-      [](uv_work_t* request, int) {
-        auto* work = static_cast<Work*>(request->data);
-        work->owner->Finish(work->result);
-      });
+  // serving_ holds the requests this load answers.
+  if (*stuck_ >= limits_.max_stuck) {
+    const Outcome busy = Busy();
+    if (unfinished_) unfinished_(busy);
+    AnswerAll(serving_, busy);
+    return;
+  }
+  auto token = std::make_shared<LoadToken>();
+  token->stuck = stuck_;
+  auto result = std::make_shared<LoadResult>();
+  const int rc = job_.Start(
+      loop_, [load = load_, result, token] { *result = load(); },
+      [this, result] { Finish(*result); });
+  if (rc < 0) {
+    Outcome failed{Result::kRejected, std::string("cannot start the reload: ") + uv_strerror(rc)};
+    if (unfinished_) unfinished_(failed);
+    AnswerAll(serving_, failed);
+    return;
+  }
+  token_ = std::move(token);
+  uv_timer_start(&deadline_, &ReloadCoordinator::OnDeadline,
+                 static_cast<uint64_t>(limits_.deadline.count()), 0);
+}
+
+void ReloadCoordinator::OnDeadline(uv_timer_t* handle) {
+  static_cast<ReloadCoordinator*>(handle->data)->Abandon();
+}
+
+void ReloadCoordinator::Abandon() {
+  if (!job_.active()) return;
+  job_.Cancel();  // the late result is dropped; the call keeps its thread
+  token_->abandoned = true;
+  ++*stuck_;
+  token_.reset();
+  const Outcome timed_out = TimedOut();
+  if (unfinished_) unfinished_(timed_out);
+  AnswerAll(serving_, timed_out);
+  StartQueued();
 }
 
 void ReloadCoordinator::Finish(LoadResult& result) {
-  // Keep the work alive until this returns: `result` lives in it.
-  std::unique_ptr<Work> work = std::move(work_);
-  running_ = false;
-  std::vector<Done> serving = std::move(serving_);
-  serving_.clear();
+  uv_timer_stop(&deadline_);
+  token_.reset();
   const Outcome outcome = closed_ ? kShuttingDown : apply_(result);
-  for (Done& done : serving) {
-    if (done) done(outcome);
-  }
-  if (!queued_.empty()) {
-    serving_ = std::move(queued_);
-    queued_.clear();
-    if (closed_) {
-      for (Done& done : serving_) {
-        if (done) done(kShuttingDown);
-      }
-      serving_.clear();
-    } else {
-      StartNext();
-    }
+  AnswerAll(serving_, outcome);
+  StartQueued();
+}
+
+void ReloadCoordinator::StartQueued() {
+  if (queued_.empty()) return;
+  serving_ = std::move(queued_);
+  queued_.clear();
+  if (closed_) {
+    AnswerAll(serving_, kShuttingDown);
+  } else {
+    StartNext();
   }
 }
 
@@ -130,11 +191,14 @@ void ReloadCoordinator::Close() {
     waiters.swap(remote_);
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   }
-  for (auto& waiter : waiters) waiter->Answer(kShuttingDown);
-  for (Done& done : queued_) {
-    if (done) done(kShuttingDown);
+  uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
+  if (job_.active()) {
+    job_.Cancel();  // finishes (or not) on its thread, unapplied
+    token_.reset();
   }
-  queued_.clear();
+  for (auto& waiter : waiters) waiter->Answer(kShuttingDown);
+  AnswerAll(serving_, kShuttingDown);
+  AnswerAll(queued_, kShuttingDown);
 }
 
 }  // namespace hx

@@ -16,6 +16,7 @@
 
 #include <sys/stat.h>
 
+#include "util/file_reader.h"
 #include "util/sha256.h"
 
 namespace hx {
@@ -812,28 +813,6 @@ LoadResult Load(const std::vector<Source>& sources, bool directory, const std::s
   return result;
 }
 
-// Reads a whole file; an error message (strerror) when it cannot.
-std::optional<std::string> ReadFile(const std::string& path, std::string* error) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    *error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string text;
-  char buffer[64 * 1024];
-  size_t n;
-  errno = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
-  int read_errno = 0;
-  if (std::ferror(f)) read_errno = errno != 0 ? errno : EIO;
-  std::fclose(f);
-  if (read_errno != 0) {
-    *error = std::strerror(read_errno);
-    return std::nullopt;
-  }
-  return text;
-}
-
 bool IsConfigFileName(const std::string& name) {
   auto ends_with = [&](std::string_view suffix) {
     return name.size() > suffix.size() &&
@@ -862,7 +841,7 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
   }
   if (!S_ISDIR(st.st_mode)) {
     std::string error;
-    std::optional<std::string> text = ReadFile(path, &error);
+    std::optional<std::string> text = ReadBoundedFile(path, kMaxConfigFileBytes, &error);
     if (!text) return fail(path, "cannot read config file: " + error);
     return Load({Source{path, std::move(*text)}}, /*directory=*/false, path, types, std::move(env));
   }
@@ -877,6 +856,9 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
     if (!IsConfigFileName(name)) continue;
+    // Follows symlinks, as ..d/ drop-ins use. A symlink whose target is gone
+    // is an error of its own; anything else named *.yml (a FIFO, a directory)
+    // is read below and refused with a clear error rather than skipped.
     std::error_code type_ec;
     if (entry.is_symlink(type_ec) && stat((dir + name).c_str(), &st) != 0 && errno == ENOENT) {
       std::error_code link_ec;
@@ -884,7 +866,6 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
       dangling.errors.push_back({dir + name, Mark{}, "", "dangling symlink to " + Quote(target)});
       continue;
     }
-    if (!entry.is_regular_file(type_ec)) continue;  // follows symlinks, as ..d/ drop-ins use
     names.push_back(name);
   }
   if (ec) return fail(path, "cannot read config directory: " + ec.message());
@@ -895,10 +876,19 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
   }
   std::sort(names.begin(), names.end());
   std::vector<Source> sources;
+  // The limit holds for the files together, so that many files cannot add
+  // up to what one may not be.
+  size_t budget = kMaxConfigFileBytes;
   for (const std::string& name : names) {
     std::string error;
-    std::optional<std::string> text = ReadFile(dir + name, &error);
+    std::optional<std::string> text = ReadBoundedFile(dir + name, kMaxConfigFileBytes, &error);
     if (!text) return fail(dir + name, "cannot read config file: " + error);
+    if (text->size() > budget) {
+      return fail(dir + name,
+                  "cannot read config file: the files of the config directory are larger than " +
+                      FormatByteLimit(kMaxConfigFileBytes) + " together");
+    }
+    budget -= text->size();
     sources.push_back({dir + name, std::move(*text)});
   }
   return Load(sources, /*directory=*/true, path, types, std::move(env));

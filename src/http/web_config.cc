@@ -9,14 +9,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <tuple>
 
 #include "config/parse_context.h"
+#include "util/file_reader.h"
 
 namespace hx {
 namespace {
@@ -115,14 +114,15 @@ std::optional<ClientAuthType> ReadClientAuth(MapReader& tls) {
 int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
 // OpenSSL reports a missing file as "system lib"; say what the system said.
+// Read through the bounded reader first, so that a FIFO or a device named
+// here is refused instead of blocking or filling OpenSSL's buffers.
 bool Readable(MapReader& tls, std::string_view key, const std::string& path,
               const std::string& what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    tls.Error(key, "cannot read " + what + " \"" + path + "\": " + std::strerror(errno));
+  std::string error;
+  if (!ReadBoundedFile(path, kMaxConfigFileBytes, &error)) {
+    tls.Error(key, "cannot read " + what + " \"" + path + "\": " + error);
     return false;
   }
-  std::fclose(f);
   return true;
 }
 
@@ -461,25 +461,13 @@ std::shared_ptr<const WebSecurity> LoadWebConfigString(const std::string& yaml,
 }
 
 std::shared_ptr<const WebSecurity> LoadWebConfigFile(const std::string& path, std::string* error) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  std::string text;
-  int read_errno = 0;
-  if (f == nullptr) {
-    read_errno = errno;
-  } else {
-    char buffer[16 * 1024];
-    size_t n;
-    errno = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, n);
-    if (std::ferror(f)) read_errno = errno != 0 ? errno : EIO;
-    std::fclose(f);
-  }
-  if (read_errno != 0) {
-    *error = path + ": cannot read web config file: " + std::strerror(read_errno);
+  std::optional<std::string> text = ReadBoundedFile(path, kMaxConfigFileBytes, error);
+  if (!text) {
+    *error = path + ": cannot read web config file: " + *error;
     return nullptr;
   }
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return LoadWebConfigString(text, path, base_dir, error);
+  return LoadWebConfigString(*text, path, base_dir, error);
 }
 
 }  // namespace hx

@@ -364,8 +364,8 @@ int WebServer::ServeHeartbeat(mg_connection* connection, std::string_view method
   return reply.status;
 }
 
-// The handler runs on this CivetWeb thread; the lead's daemon posts the
-// reload to its loop and waits for the outcome.
+// The handler runs on this CivetWeb thread; the daemon posts the reload to
+// its loop and waits for the outcome, at most its reload deadline.
 int WebServer::ServeReload(mg_connection* connection, std::string_view method) const {
   const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
   if (method != "POST") {
@@ -374,8 +374,9 @@ int WebServer::ServeReload(mg_connection* connection, std::string_view method) c
     Send(connection, response, method == "HEAD", extra);
     return 405;
   }
-  const auto [ok, message] = reload_();
-  const Response response = ok ? Text(200, "config reloaded\n") : Text(500, message + "\n");
+  const ReloadReply reply = reload_();
+  const Response response = reply.status == 200 ? Text(200, "config reloaded\n")
+                                                : Text(reply.status, reply.message + "\n");
   Send(connection, response, false, extra);
   return response.status;
 }

@@ -81,13 +81,18 @@ class WebServer {
     heartbeats_ = std::move(receiver);
   }
 
-  /// Serves POST /-/reload with `handler`: 200 "config reloaded" when it
-  /// returns {true, _}, else 500 with its message; GET/HEAD get 405. Called on
-  /// a server thread, so it must be safe to call from any thread. Call before
-  /// Start(); without a handler /-/reload is 404.
-  void set_reload_handler(std::function<std::pair<bool, std::string>()> handler) {
-    reload_ = std::move(handler);
-  }
+  /// What POST /-/reload answers: 200 (body "config reloaded"), or another
+  /// status (500 config errors, 503 refused, 504 timed out) with `message`.
+  struct ReloadReply {
+    int status = 200;
+    std::string message;
+  };
+
+  /// Serves POST /-/reload with `handler`; GET/HEAD get 405. Called on a
+  /// server thread, so it must be safe to call from any thread, and it holds
+  /// that worker until it returns: it must return within a bounded time.
+  /// Call before Start(); without a handler /-/reload is 404.
+  void set_reload_handler(std::function<ReloadReply()> handler) { reload_ = std::move(handler); }
 
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
@@ -118,7 +123,7 @@ class WebServer {
   const std::function<bool()> is_alive_;
   const std::function<double()> wall_clock_;
   std::shared_ptr<const HeartbeatReceiver> heartbeats_;
-  std::function<std::pair<bool, std::string>()> reload_;
+  std::function<ReloadReply()> reload_;
   std::unique_ptr<TlsFrontend> tls_;  // set while serving TLS
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own port (internal when TLS is on)

@@ -303,10 +303,10 @@ TEST_F(WebSecurityTest, ReloadIsPostOnlyAndBehindAuth) {
   options.listen_address = "127.0.0.1:0";
   options.security = MustLoad(AuthYaml(), dir_.path());
   server_ = std::make_unique<WebServer>(options, board_, metrics_, [] { return true; });
-  server_->set_reload_handler([&]() -> std::pair<bool, std::string> {
+  server_->set_reload_handler([&]() -> WebServer::ReloadReply {
     ++calls;
-    if (succeed) return {true, ""};
-    return {false, "config.yml:3:5: checks[0].http.url: missing required key"};
+    if (succeed) return {200, "config reloaded: 1 added"};
+    return {500, "config.yml:3:5: checks[0].http.url: missing required key"};
   });
   ASSERT_FALSE(server_->Start().has_value());
 

@@ -33,11 +33,25 @@ TEST(SecretFileTest, ErrorsNameThePathNeverTheContent) {
   EXPECT_FALSE(ReadSecretFile(dir.path() + "/missing", "password", &error));
   EXPECT_EQ(error, "cannot read password file \"" + dir.path() + "/missing\": No such file or directory");
   EXPECT_FALSE(ReadSecretFile(dir.path(), "token", &error));
-  EXPECT_EQ(error, "cannot read token file \"" + dir.path() + "\": not a regular file");
+  EXPECT_EQ(error,
+            "cannot read token file \"" + dir.path() + "\": a directory, not a regular file");
   const std::string big = dir.Write("big", std::string(kMaxSecretFileBytes + 1, 'x'));
   EXPECT_FALSE(ReadSecretFile(big, "password", &error));
-  EXPECT_EQ(error, "password file \"" + big + "\" is larger than 64 KiB");
+  EXPECT_EQ(error, "cannot read password file \"" + big + "\": larger than 64 KiB");
   EXPECT_EQ(error.find("xxxx"), std::string::npos);
+}
+
+TEST(SecretFileTest, AFifoOrADeviceIsRefusedAtOnce) {
+  // Opening a FIFO without a writer used to wait forever, holding the reload.
+  TempDir dir;
+  const std::string fifo = dir.path() + "/token";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string error;
+  EXPECT_FALSE(ReadSecretFile(fifo, "token", &error));
+  EXPECT_EQ(error, "cannot read token file \"" + fifo + "\": a FIFO, not a regular file");
+  EXPECT_FALSE(ReadSecretFile("/dev/zero", "password", &error));
+  EXPECT_EQ(error,
+            "cannot read password file \"/dev/zero\": a character device, not a regular file");
 }
 
 TEST(SecretFileTest, WorldReadableFileIsStillRead) {

@@ -111,6 +111,24 @@ TEST(WebConfig, UnreadableFileIsOneClearError) {
   std::string error;
   EXPECT_EQ(LoadWebConfigFile("/nonexistent/web.yml", &error), nullptr);
   EXPECT_EQ(error, "/nonexistent/web.yml: cannot read web config file: No such file or directory");
+  // Not a regular file: refused before a read that would never end.
+  EXPECT_EQ(LoadWebConfigFile("/dev/zero", &error), nullptr);
+  EXPECT_EQ(error,
+            "/dev/zero: cannot read web config file: a character device, not a regular file");
+  EXPECT_EQ(LoadWebConfigFile("/tmp", &error), nullptr);
+  EXPECT_EQ(error, "/tmp: cannot read web config file: a directory, not a regular file");
+}
+
+TEST(WebConfig, ATlsFileThatIsNotARegularFileIsRefusedAtItsKey) {
+  std::string error;
+  auto security =
+      Load("tls_server_config:\n  cert_file: /dev/zero\n  key_file: /dev/null\n", &error);
+  EXPECT_EQ(security, nullptr);
+  EXPECT_EQ(error,
+            "web.yml:2:14: tls_server_config.cert_file: cannot read certificate \"/dev/zero\": a "
+            "character device, not a regular file\n"
+            "web.yml:3:13: tls_server_config.key_file: cannot read private key \"/dev/null\": a "
+            "character device, not a regular file");
 }
 
 TEST(WebConfig, StrayCommaIsAnErrorNotAHang) {
