@@ -45,6 +45,7 @@ class WrittenTextCheck final : public Check {
     });
   }
   void Cancel() override { inner_->Cancel(); }
+  bool IsInstant() const override { return inner_->IsInstant(); }
 
  private:
   std::unique_ptr<Check> inner_;

@@ -68,7 +68,20 @@ json BackupAfterRuns(const DaemonProcess& d, int runs) {
 void RecordFailure(const DaemonProcess& d) {
   ASSERT_EQ(HttpPost(d.Url("/heartbeat/backup/fail"), std::string("Bearer ") + kToken, "disk full"),
             200);
-  const json check = BackupAfterRuns(d, 1);
+  // The check ran once already before the ping (a heartbeat check runs at
+  // start): wait for the run that saw the failure.
+  json check;
+  d.PollUntil(
+      "/status",
+      [&](const HttpReply& r) {
+        if (r.status != 200) return false;
+        const json status = json::parse(r.body);
+        const json* found = FindCheck(status, "backup");
+        if (found == nullptr) return false;
+        check = *found;
+        return check["last_result"]["detail"] == "job reported failure: disk full";
+      },
+      10s);
   ASSERT_EQ(check["last_result"]["detail"], "job reported failure: disk full") << check.dump();
 }
 
