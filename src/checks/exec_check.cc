@@ -14,6 +14,7 @@
 #include "io/child_process.h"
 #include "io/io_context.h"
 #include "util/duration.h"
+#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -223,6 +224,13 @@ class ExecCheck::Attempt {
   }
 
   void FailToStart(int error) {
+    // Pipes and the pidfd need descriptors: out of them, the daemon is to
+    // blame, not the plugin.
+    if (IsFdShortage(error)) {
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(error, "cannot open pipes to run " + Quote(settings_->command.front()))));
+      return;
+    }
     // libuv has no name for ENOEXEC (uv_strerror would say "Unknown system
     // error -8").
     const std::string why =

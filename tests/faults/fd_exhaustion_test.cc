@@ -93,7 +93,9 @@ TEST(FdExhaustionTest, ChecksBlameTheDaemonNotTheTargetAndOpenFdsStaysExported) 
       port +
       "'}\n"
       "  - name: memory\n"
-      "    memory: {degraded_above: 100%, unhealthy_above: 100%}\n");
+      "    memory: {degraded_above: 100%, unhealthy_above: 100%}\n"
+      "  - name: plugin\n"
+      "    exec: {command: [/bin/true]}\n");
   ASSERT_TRUE(d.started()) << d.Logs();
   const auto healthy = d.PollUntil(
       "/status",
@@ -126,7 +128,7 @@ TEST(FdExhaustionTest, ChecksBlameTheDaemonNotTheTargetAndOpenFdsStaysExported) 
 
   ASSERT_FALSE(status_text.empty()) << d.Logs();
   const json status = json::parse(status_text);
-  for (const char* name : {"web", "port", "memory"}) {
+  for (const char* name : {"web", "port", "memory", "plugin"}) {
     SCOPED_TRACE(name);
     const json* check = FindCheck(status, name);
     ASSERT_NE(check, nullptr);
@@ -136,7 +138,7 @@ TEST(FdExhaustionTest, ChecksBlameTheDaemonNotTheTargetAndOpenFdsStaysExported) 
   }
   EXPECT_TRUE(std::regex_search(metrics, std::regex("\nprocess_open_fds [0-9]+\n"))) << metrics;
 
-  // One warning for many failures (three checks, ten runs each per second).
+  // One warning for many failures (four checks, ten runs each per second).
   EXPECT_EQ(Count(d.Logs(), "health_exporter is out of file descriptors"), 1u) << d.Logs();
 
   // With descriptors back, the checks recover by themselves.
