@@ -2,7 +2,8 @@
 # The benchmark: health_exporter against prometheus-blackbox-exporter on
 # 127.0.0.1, every figure from the same run. Installs what is missing, builds
 # Release into build-bench and prints the table (see bench/README.md).
-# Usage: bench/run.sh [--quick | --full] [--only cpu,floor,ceiling,scale,timeouts,startup]
+# Usage: bench/run.sh [--quick | --full] [--only cpu,floor,ceiling,scale,timeouts,startup,exec]
+#   [--exec-baseline OLD_BINARY]  (exec: the same steps with another build, interleaved)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/errtrap.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
