@@ -96,9 +96,11 @@ fuzz_run() {
 }
 
 # The engine: the loop thread writes results while the HTTP server's threads
-# read snapshots and serve requests. These tests drive exactly that sharing;
-# the check-type tests for postgres/redis/exec/disk/memory/systemd add build
-# time but no new threads.
+# read snapshots and serve requests; plugins are started by spawner threads
+# (child_process); a reload waits on a web thread for the loop (reload
+# coordinator). These tests drive exactly that sharing; the check-type tests
+# for postgres/redis/exec/disk/memory/systemd add build time but no new
+# threads, and the exec fleet's timing bounds do not hold at TSan's speed.
 TSAN_TARGETS=(
   unit_scheduler_check_scheduler_test
   unit_scheduler_threshold_test
@@ -108,6 +110,8 @@ TSAN_TARGETS=(
   unit_http_landing_page_test
   unit_checks_heartbeat_receiver_test
   unit_checks_heartbeat_store_test
+  unit_app_reload_coordinator_test
+  integration_child_process_test
   integration_scheduler_uv_test
   integration_web_server_test
   integration_daemon_test

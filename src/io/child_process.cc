@@ -130,8 +130,11 @@ struct ChildProcess::State {
     }
     close(write_fds[0]);
     close(write_fds[1]);
-    spawned_pid = rc == 0 ? pid_out : 0;
-    spawn_error = rc == 0 ? 0 : uv_translate_sys_error(rc);
+    {
+      std::lock_guard lock(handoff);
+      spawned_pid = rc == 0 ? pid_out : 0;
+      spawn_error = rc == 0 ? 0 : uv_translate_sys_error(rc);
+    }
     // The loop may free this object once the callback has run; libuv makes
     // that wait until uv_async_send has returned.
     uv_async_send(&started);
@@ -142,14 +145,22 @@ struct ChildProcess::State {
     State* self = static_cast<State*>(handle->data);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->started), &OnClosed);
     self->start_done = true;
+    pid_t spawned_pid = 0;
+    int spawn_error = 0;
+    {
+      // After this, the spawner thread is done with `options` too.
+      std::lock_guard lock(self->handoff);
+      spawned_pid = self->spawned_pid;
+      spawn_error = self->spawn_error;
+    }
     self->options = Options{};  // argv and env may hold secrets; not needed now
-    if (self->spawn_error != 0) {
+    if (spawn_error != 0) {
       self->reaped = true;  // nothing to reap
       self->ClosePipe(self->pipes[0]);
       self->ClosePipe(self->pipes[1]);
       if (self->attached && self->callbacks.on_exit) {
         Exit exit;
-        exit.spawn_error = self->spawn_error;
+        exit.spawn_error = spawn_error;
         ++self->depth;
         self->callbacks.on_exit(exit);
         --self->depth;
@@ -157,7 +168,7 @@ struct ChildProcess::State {
       self->MaybeFree();
       return;
     }
-    self->pid = self->spawned_pid;
+    self->pid = spawned_pid;
     self->StartExitWatch();
     if (self->kill_when_started) self->KillGroup();
   }
@@ -314,8 +325,13 @@ struct ChildProcess::State {
   Callbacks callbacks;
   int write_fds[2] = {-1, -1};  // the pipes' child ends, closed by RunSpawn()
   uv_async_t started{};         // RunSpawn() -> OnStarted()
-  pid_t spawned_pid = 0;        // written by the spawner thread, read after `started`
-  int spawn_error = 0;          // likewise
+  // The spawner's results, handed to the loop under `handoff`. uv_async_send
+  // orders them too, but inside uninstrumented libuv, where ThreadSanitizer
+  // cannot see it (it reported the spawner's reads of `options` racing with
+  // OnStarted() clearing them); the lock makes the order visible.
+  std::mutex handoff;
+  pid_t spawned_pid = 0;  // under `handoff`
+  int spawn_error = 0;    // under `handoff`
   pid_t pid = 0;                // 0 until started (loop thread)
   bool start_done = false;      // OnStarted() ran (loop thread)
   bool kill_when_started = false;

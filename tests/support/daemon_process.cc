@@ -54,19 +54,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Whether this test binary, and so the daemon built with it, is sanitized.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
 void ExpectNoSanitizerReport(const std::string& what, const std::string& output) {
   std::string report = FindSanitizerReport(output);
   if (!report.empty()) ADD_FAILURE() << what << " reported a sanitizer error:\n" << report;

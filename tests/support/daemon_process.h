@@ -14,6 +14,20 @@
 
 namespace hx {
 
+// Whether this test binary, and so the daemon built with it, is sanitized
+// (ASan or TSan: everything runs several times slower).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 /// Result of a blocking HTTP request made by a test.
 struct HttpReply {
   long status = 0;  ///< 0 when the request failed
