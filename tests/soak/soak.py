@@ -628,7 +628,8 @@ class Soak:
             s["skipped_total"] = sum(latest["skipped"].values())
             s["timeouts_total"] = sum(latest["timeouts"].values())
             lat = latest["lateness"]
-            prev = self.samples[-1]["_lateness"] if self.samples else {}
+            # The first samples may come before the first scrape.
+            prev = next((x["_lateness"] for x in reversed(self.samples) if "_lateness" in x), {})
             delta = bucket_delta(prev, lat)
             s["lateness_p50_ms"] = histogram_quantile(0.5, delta) * 1000
             s["lateness_p99_ms"] = histogram_quantile(0.99, delta) * 1000
