@@ -74,24 +74,6 @@ TimedReply PostReload(const DaemonProcess& d, std::chrono::milliseconds timeout 
   return TimedRequest(d.Url("/-/reload"), "POST", timeout);
 }
 
-// The value of one series in /metrics text, or -1 when absent.
-double Metric(const DaemonProcess& d, const std::string& series) {
-  const std::string metrics = HttpRequest(d.Url("/metrics")).body;
-  const std::string prefix = series + " ";
-  size_t at = 0;
-  while ((at = metrics.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || metrics[at - 1] == '\n') return std::stod(metrics.substr(at + prefix.size()));
-    at += prefix.size();
-  }
-  return -1;
-}
-
-int RunsOf(const DaemonProcess& d, const std::string& name) {
-  const nlohmann::json status = StatusOf(d);
-  const nlohmann::json* check = FindCheck(status, name);
-  return check == nullptr ? -1 : (*check)["runs"].get<int>();
-}
-
 // Puts `make` (which creates the thing at a temp path) in place of `path`
 // in one rename, as a config management tool replacing the file would.
 template <typename Make>

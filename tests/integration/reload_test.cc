@@ -20,28 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-
-int RunsOf(const DaemonProcess& d, const std::string& name) {
-  json status = StatusOf(d);
-  const json* check = FindCheck(status, name);
-  return check == nullptr ? -1 : (*check)["runs"].get<int>();
-}
-
-// The value of one series in /metrics text, or -1 when absent.
-double MetricValue(const std::string& metrics, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = 0;
-  while ((at = metrics.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || metrics[at - 1] == '\n') return std::stod(metrics.substr(at + prefix.size()));
-    at += prefix.size();
-  }
-  return -1;
-}
-
-double Metric(const DaemonProcess& d, const std::string& series) {
-  return MetricValue(HttpRequest(d.Url("/metrics")).body, series);
-}
-
 void WaitForRuns(const DaemonProcess& d, const std::string& name, int runs) {
   d.PollUntil(
       "/status",
