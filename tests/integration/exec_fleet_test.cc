@@ -215,7 +215,10 @@ class ExecFleetTest : public ::testing::Test {
           command = "['" + dir_.path() + "/sleepy.sh']";
       }
       fleet_exec_.push_back(name);
-      yaml += "  - name: " + name + "\n    interval: 200ms\n    timeout: 150ms\n" +
+      // failure_threshold 3: the states asserted below are not flipped by
+      // the rare timeout the fleet is allowed.
+      yaml += "  - name: " + name +
+              "\n    interval: 200ms\n    timeout: 150ms\n    failure_threshold: 3\n" +
               "    exec: {command: " + command + "}\n";
     }
     return yaml;
