@@ -292,26 +292,32 @@ std::string IsolateMounts() {
   return "";
 }
 
-// The config is a symlink, first to a good file, then into a hung mount.
-struct HungConfig {
+// A daemon whose config is a symlink, first to a good file, then (once the
+// daemon runs) into a hung mount made in this process's own mount namespace.
+class HungConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why_not = IsolateMounts(); !why_not.empty()) GTEST_SKIP() << why_not;
+    mkdir(mount_point.c_str(), 0700);
+    symlink(good.c_str(), link.c_str());
+    daemon = std::make_unique<DaemonProcess>(
+        "", std::vector<std::string>{"--config.file=" + link, "--config.reload-timeout=1s"});
+    ASSERT_TRUE(daemon->started()) << daemon->Logs();
+    hung = std::make_unique<HungMount>(mount_point);
+    if (!hung->why_not().empty()) GTEST_SKIP() << hung->why_not();
+    ReplaceWithSymlink(link, mount_point + "/health_exporter.yml");
+  }
+
   TempDir dir;
   std::string good = dir.Write("good.yml", kGood);
   std::string mount_point = dir.path() + "/mnt";
   std::string link = dir.path() + "/health_exporter.yml";
-  HungConfig() {
-    mkdir(mount_point.c_str(), 0700);
-    symlink(good.c_str(), link.c_str());
-  }
+  std::unique_ptr<DaemonProcess> daemon;
+  std::unique_ptr<HungMount> hung;  // released (unmounted) before the daemon stops
 };
 
-TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemTimesOutAndLaterReloadsWork) {
-  if (const std::string why_not = IsolateMounts(); !why_not.empty()) GTEST_SKIP() << why_not;
-  HungConfig config;
-  DaemonProcess d("", {"--config.file=" + config.link, "--config.reload-timeout=1s"});
-  ASSERT_TRUE(d.started()) << d.Logs();
-  HungMount hung(config.mount_point);
-  if (!hung.why_not().empty()) GTEST_SKIP() << hung.why_not();
-  ReplaceWithSymlink(config.link, config.mount_point + "/health_exporter.yml");
+TEST_F(HungConfigTest, AReloadTimesOutAndLaterReloadsWork) {
+  DaemonProcess& d = *daemon;
 
   // Two reloads get stuck; each answers 504 after the deadline and frees its
   // worker. /healthz answers at once all the while.
@@ -346,14 +352,14 @@ TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemTimesOutAndLaterReloadsWork)
   ExpectNothingChanged(d);
   EXPECT_THAT(d.Logs(), HasSubstr("level=error msg=\"config reload failed; the running config "
                                   "stays in force\" file=" +
-                                  config.link +
+                                  link +
                                   " error=\"the config was not read and checked "
                                   "within 1s (a hung filesystem?)"));
 
   // The filesystem comes back (here: fails fast) and the config is fixed:
   // the stuck reads return and reloads work again.
-  hung.Release();
-  ReplaceWithSymlink(config.link, config.good);
+  hung->Release();
+  ReplaceWithSymlink(link, good);
   TimedReply reply;
   const auto give_up = Clock::now() + 10s;
   do {
@@ -367,14 +373,8 @@ TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemTimesOutAndLaterReloadsWork)
                                   "dropped\" still_blocked=0"));
 }
 
-TEST(ReloadLimitsTest, AReloadStuckOnAHungFilesystemDoesNotHoldUpShutdown) {
-  if (const std::string why_not = IsolateMounts(); !why_not.empty()) GTEST_SKIP() << why_not;
-  HungConfig config;
-  DaemonProcess d("", {"--config.file=" + config.link, "--config.reload-timeout=1s"});
-  ASSERT_TRUE(d.started()) << d.Logs();
-  HungMount hung(config.mount_point);
-  if (!hung.why_not().empty()) GTEST_SKIP() << hung.why_not();
-  ReplaceWithSymlink(config.link, config.mount_point + "/health_exporter.yml");
+TEST_F(HungConfigTest, AStuckReloadDoesNotHoldUpShutdown) {
+  DaemonProcess& d = *daemon;
 
   d.Signal(SIGHUP);  // stuck for good
   std::this_thread::sleep_for(1500ms);
