@@ -14,7 +14,8 @@ namespace hx::metrics {
 /// global.native_histograms in the config, in the style of client_golang.
 struct NativeHistogramOptions {
   /// Largest ratio between a bucket's upper and lower bound; picks the schema
-  /// (the highest in [-4, 8] whose factor 2^(2^-s) is not above it). > 1.
+  /// (the coarsest, i.e. lowest, in [-4, 8] whose factor 2^(2^-s) is not
+  /// above it: 1.1 gives schema 3, factor 1.0905). > 1.
   double bucket_factor = 1.1;
   /// Most populated buckets; past it the schema is lowered (two buckets
   /// merge into one) until the count fits again. >= 1.
