@@ -28,13 +28,19 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 
 int BcryptCost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
 
-// One bcrypt verification; the phrase is wiped here, the caller's copy too.
-bool VerifyBcrypt(std::string& password, const std::string& hash) {
+// A copy of a password that is wiped wherever it ends: verified, or dropped
+// from the queue of a pool being destroyed.
+struct WipedString {
+  std::string text;
+  ~WipedString() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+// One bcrypt verification; its working memory is wiped.
+bool VerifyBcrypt(const std::string& password, const std::string& hash) {
   auto data = std::make_unique<crypt_data>();
   const char* computed = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
   const bool match = computed != nullptr && std::strlen(computed) == hash.size() &&
                      CRYPTO_memcmp(computed, hash.data(), hash.size()) == 0;
-  OPENSSL_cleanse(password.data(), password.size());
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));
   return match;
 }
@@ -230,11 +236,11 @@ AuthDecision BasicAuthenticator::Check(std::string_view client, std::string_view
     }
     return {AuthOutcome::kThrottled, verdict.retry_after};
   }
-  // The job owns its copy of the password and wipes it; a success is cached
-  // by the job itself, so a verification whose waiter gave up still counts.
+  // The job owns a copy of the password, wiped when the job goes; a success
+  // is cached by the job itself, so a verification whose waiter gave up still counts.
   std::shared_ptr<BcryptPool::Pending> pending =
-      pool_.TrySubmit([this, phrase = std::string(password), hash, key, known]() mutable {
-        const bool match = VerifyBcrypt(phrase, hash) && known;  // dummy: only the time
+      pool_.TrySubmit([this, phrase = WipedString{std::string(password)}, hash, key, known] {
+        const bool match = VerifyBcrypt(phrase.text, hash) && known;  // dummy: only the time
         if (match) Remember(key);
         return match;
       });
