@@ -172,7 +172,7 @@ class BasicAuthenticator {
     int bcrypt_threads = 2;
     size_t max_in_flight = 2;
     /// Longest a request waits for its verification.
-    std::chrono::nanoseconds max_wait = std::chrono::seconds(2);
+    std::chrono::nanoseconds max_wait = std::chrono::seconds(5);
     /// Verifications per client address.
     ClientRateLimiter::Options per_client;
   };
