@@ -11,6 +11,7 @@ Usage: bench/bench.py --binary PATH [--quick | --full] [--only PHASE,...]
 
 import argparse
 import atexit
+import base64
 import concurrent.futures
 import gzip
 import http.client
@@ -322,7 +323,7 @@ http {{
             f.write(text)
         return p
 
-    def start_hx(self, config_text, binary=None):
+    def start_hx(self, config_text, binary=None, extra_args=()):
         """Starts the daemon; returns (proc, port, seconds until it logged "started")."""
         cfg = self.write("hx.yml", config_text)
         port = free_port()
@@ -332,7 +333,7 @@ http {{
         t0 = time.perf_counter()
         p = self.procs.spawn([binary or self.args.binary, f"--config.file={cfg}",
                               f"--web.listen-address=127.0.0.1:{port}",
-                              f"--storage.path={storage}"], logp)
+                              f"--storage.path={storage}", *extra_args], logp)
         ready = None
         deadline = t0 + 60
         with open(logp, "rb") as f:
@@ -802,6 +803,96 @@ http {{
         finally:
             self.procs.stop(p)
 
+    # ---- hostile clients (issue 12)
+
+    def hostile_run(self, binary, label):
+        """1,000 slowloris connections + 50 wrong-password clients against a daemon
+        with basic auth (bcrypt cost 10): /healthz and authorised /metrics latency."""
+        a = self.args
+        window = 15 if a.quick else 30
+        password = "scrape-secret-b7"
+        web = self.write("web.yml", "basic_auth_users:\n  prometheus: " +
+                         bcrypt_hash(password, 10) + "\n")
+        cfg = self.hx_config(self.http_checks(10), "5s", "2s")
+        p, port, _ = self.start_hx(cfg, binary=binary, extra_args=[f"--web.config.file={web}"])
+        auth = {"Authorization": "Basic " +
+                base64.b64encode(f"prometheus:{password}".encode()).decode()}
+        # Prometheus' credentials are known from its first scrape, before the attack.
+        first = probe(port, "/metrics", auth, timeout=30)
+        if first[0] != 200:
+            raise RuntimeError(f"/metrics with credentials answered {first[0]}")
+        load_before = os.getloadavg()[0]
+        clients = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "hostile_clients.py"), "--port", str(port),
+             "--slowloris", str(a.hostile_slowloris), "--wrong", str(a.hostile_wrong),
+             "--duration", str(window + 40)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.procs.append(clients)
+        if clients.stdout.readline().strip() != "ready":
+            raise RuntimeError("hostile_clients.py did not get ready")
+        healthz, metrics = probe_for(port, window, [("/healthz", {}, 0.1),
+                                                    ("/metrics", auth, 1.0)])
+        rss = rss_bytes(p.pid)
+        clients.terminate()
+        out, _ = clients.communicate(timeout=60)
+        self.procs.procs.remove(clients)
+        seen = json.loads(out.strip().splitlines()[-1])
+        self.procs.stop(p)
+        row = {"binary": label, "window": window, "load_before": load_before,
+               "load": os.getloadavg()[0], "rss_attack": rss, "clients": seen,
+               "healthz": latency_summary(healthz), "metrics": latency_summary(metrics)}
+        self.log(f"hostile {label}: {json.dumps(row)}")
+        return row
+
+    def idle_run(self, binary, label):
+        """RSS of the daemon holding N idle client connections."""
+        a = self.args
+        cfg = self.hx_config(self.http_checks(10), "5s", "2s")
+        p, port, _ = self.start_hx(cfg, binary=binary)
+        time.sleep(2)
+        rss0 = rss_bytes(p.pid)
+        clients = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "hostile_clients.py"), "--port", str(port),
+             "--idle", str(a.hostile_idle), "--duration", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.procs.append(clients)
+        if clients.stdout.readline().strip() != "ready":
+            raise RuntimeError("hostile_clients.py did not get ready")
+        healthz, = probe_for(port, 5, [("/healthz", {}, 0.1)])
+        rss1 = rss_bytes(p.pid)
+        with open(f"/proc/{p.pid}/status") as f:
+            threads = next(int(l.split()[1]) for l in f if l.startswith("Threads:"))
+        fds = len(os.listdir(f"/proc/{p.pid}/fd"))
+        clients.terminate()
+        out, _ = clients.communicate(timeout=60)
+        self.procs.procs.remove(clients)
+        seen = json.loads(out.strip().splitlines()[-1])
+        self.procs.stop(p)
+        row = {"binary": label, "rss_before": rss0, "rss_idle": rss1, "daemon_fds": fds,
+               "threads": threads, "clients": seen, "healthz": latency_summary(healthz),
+               "load": os.getloadavg()[0]}
+        self.log(f"idle {label}: {json.dumps(row)}")
+        return row
+
+    def phase_hostile(self):
+        a = self.args
+        runs = [(a.binary, "this")]
+        if a.hostile_baseline:
+            runs.insert(0, (a.hostile_baseline, "baseline"))
+        rows = []
+        for binary, label in runs:
+            row = self.hostile_run(binary, label)
+            row["idle"] = self.idle_run(binary, label) if a.hostile_idle else None
+            rows.append(row)
+        self.results["hostile_rows"] = rows
+        this = rows[-1]
+        self.results["hostile_healthz_p99"] = this["healthz"]["p99"]
+        self.results["hostile_healthz_p50"] = this["healthz"]["p50"]
+        if this["idle"]:
+            self.results["hostile_idle_rss"] = this["idle"]["rss_idle"]
+            self.results["hostile_idle_held"] = this["idle"]["clients"]["idle_connected"]
+            self.results["hostile_idle_tried"] = a.hostile_idle
+
     def phase_exec(self):
         """Issue 17's table: 500 HTTP checks at 1 s against nginx plus N exec checks of
         /bin/true at 1 s (N spawns/s), each binary (this one, and --exec-baseline if
@@ -859,6 +950,93 @@ def exec_table(rows):
                      f"{fmt(r['cpu_per_spawn'] * 1e3, ' ms')} | {fmt(r['faults_per_spawn'])} | "
                      f"{r['late10'] * 100:.1f} % | {r['p99'] * 1e3:.1f} ms | {r['skipped']:.0f} | "
                      f"{r['rss'] / 2**20:.0f} MB | {r['load']:.1f} |")
+    return "\n".join(lines)
+
+
+def bcrypt_hash(password, cost):
+    """A bcrypt hash ($2b$) of `password`: Python's crypt (libxcrypt), else mkpasswd."""
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** cost))
+        if h and h.startswith("$2"):
+            return h
+    except ImportError:
+        pass
+    return subprocess.run(["mkpasswd", "-m", "bcrypt", "-R", str(cost), password],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def probe(port, path, headers, timeout=10.0):
+    """(status, seconds) of one GET on a new connection; status 0 when it failed or
+    timed out, and then the seconds are the time it took to fail."""
+    t0 = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        return resp.status, time.perf_counter() - t0
+    except (OSError, http.client.HTTPException):
+        return 0, time.perf_counter() - t0
+
+
+def probe_for(port, seconds, schedule, timeout=10.0):
+    """Runs each (path, headers, every) probe on its own schedule for `seconds`,
+    without waiting for earlier answers (a stuck probe does not slow the
+    schedule); returns one list of (status, seconds) per schedule entry."""
+    results = [[] for _ in schedule]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=128) as pool:
+        futures = []
+        start = time.monotonic()
+        next_at = [start] * len(schedule)
+        while time.monotonic() < start + seconds:
+            now = time.monotonic()
+            for k, (path, headers, every) in enumerate(schedule):
+                if now >= next_at[k]:
+                    futures.append((k, pool.submit(probe, port, path, headers, timeout)))
+                    next_at[k] += every
+            time.sleep(max(0.0, min(next_at) - time.monotonic()))
+        for k, f in futures:
+            results[k].append(f.result())
+    return results
+
+
+def latency_summary(samples_):
+    """p50/p99/max of the seconds, counting a failed probe as its time to fail."""
+    secs = sorted(s for _, s in samples_)
+    if not secs:
+        return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan"),
+                "failed": 0}
+
+    def q(p):
+        return secs[min(len(secs) - 1, int(round(p * (len(secs) - 1))))]
+    return {"n": len(secs), "p50": q(0.5), "p99": q(0.99), "max": secs[-1],
+            "failed": sum(1 for st, _ in samples_ if st != 200)}
+
+
+def hostile_table(rows):
+    """The hostile-clients figure, one line per binary."""
+    lines = ["| binary | /healthz p50 | /healthz p99 | /healthz max | /healthz failed | "
+             "authorised /metrics p50 / p99 | attackers' answers | slowloris closed by server | "
+             "RSS under attack | RSS idle: before / with N idle | idle held | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        h, m = r["healthz"], r["metrics"]
+        i = r["idle"] or {"rss_before": float("nan"), "rss_idle": float("nan"), "daemon_fds": 0,
+                          "clients": {"idle_connected": 0}}
+        answers = ", ".join(f"{k}: {v}" for k, v in r["clients"]["statuses"].items())
+        lines.append(
+            f"| {r['binary']} | {h['p50'] * 1e3:.1f} ms | {h['p99'] * 1e3:.1f} ms | "
+            f"{h['max'] * 1e3:.0f} ms | {h['failed']} of {h['n']} | "
+            f"{m['p50'] * 1e3:.1f} / {m['p99'] * 1e3:.1f} ms | {answers} | "
+            f"{r['clients']['slow_closed_by_server']} | {r['rss_attack'] / 2**20:.0f} MB | "
+            f"{i['rss_before'] / 2**20:.0f} / {i['rss_idle'] / 2**20:.0f} MB | "
+            f"{i['clients']['idle_connected']} (fds {i['daemon_fds']}) | "
+            f"{r['load_before']:.1f}-{r['load']:.1f} |")
     return "\n".join(lines)
 
 
@@ -975,6 +1153,15 @@ def table(r):
                 None, " ms", "ref", None, ratio=False)
             row("7 same, --exec-baseline: > 10 ms late",
                 f"{g('exec_late10_200_before') * 100:.1f} %", None, "", "ref", None, ratio=False)
+    if "hostile_healthz_p99" in r:
+        row("8 /healthz p99 under hostile clients", g("hostile_healthz_p99") * 1e3, None, " ms",
+            "<= 50 ms", g("hostile_healthz_p99") <= 0.050, ratio=False)
+        row("8 /healthz p50 under hostile clients", g("hostile_healthz_p50") * 1e3, None, " ms",
+            "", None, ratio=False)
+    if "hostile_idle_rss" in r:
+        row(f"8 RSS with {g('hostile_idle_tried'):,} idle connections",
+            f"{g('hostile_idle_rss') / 2**20:.1f} MB ({g('hostile_idle_held'):,} held)", None, "",
+            "", None, ratio=False)
     header = ("figure", "health_exporter", "blackbox", "ratio", "goal", "met?")
     widths = [max(len(x[i]) for x in rows + [header]) for i in range(6)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
@@ -984,7 +1171,7 @@ def table(r):
     return "\n".join(lines)
 
 
-PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec")
+PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "hostile")
 
 
 def main():
@@ -1000,6 +1187,14 @@ def main():
     ap.add_argument("--exec-extra-checks", type=int, default=0, metavar="N",
                     help="exec phase: N more HTTP checks at a 60 s interval in every step, "
                     "for a daemon of a deployed size (default 0)")
+    ap.add_argument("--hostile-baseline", help="another health_exporter binary measured "
+                    "before --binary in the hostile phase")
+    ap.add_argument("--hostile-slowloris", type=int, default=1000, metavar="N",
+                    help="hostile phase: slowloris connections (default 1000)")
+    ap.add_argument("--hostile-wrong", type=int, default=50, metavar="N",
+                    help="hostile phase: wrong-password clients (default 50)")
+    ap.add_argument("--hostile-idle", type=int, default=10000, metavar="N",
+                    help="hostile phase: idle connections for the RSS figure (default 10000)")
     args = ap.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -1027,6 +1222,14 @@ def main():
         print(f"exec (7): 500 HTTP checks at 1 s{extra} + N exec checks of /bin/true at 1 s; "
               "CPU per spawn = CPU above the same binary's N = 0 run / exec runs")
         print(exec_table(b.results["exec_rows"]))
+    if "hostile_rows" in b.results:
+        print()
+        print(f"hostile clients (8): {args.hostile_slowloris} slowloris connections (a byte "
+              f"every 5 s) + {args.hostile_wrong} wrong-password clients (bcrypt cost 10, <= 5 "
+              "requests/s each), every client from its own 127.x address; /healthz every 100 ms "
+              f"and authorised /metrics every 1 s, new connection each, 10 s timeout (a failure "
+              f"counts as its time to fail); then {args.hostile_idle} idle connections")
+        print(hostile_table(b.results["hostile_rows"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(b.results, f, indent=1, default=str)

@@ -2,8 +2,10 @@
 # The benchmark: health_exporter against prometheus-blackbox-exporter on
 # 127.0.0.1, every figure from the same run. Installs what is missing, builds
 # Release into build-bench and prints the table (see bench/README.md).
-# Usage: bench/run.sh [--quick | --full] [--only cpu,floor,ceiling,scale,timeouts,startup,exec]
+# Usage: bench/run.sh [--quick | --full]
+#   [--only cpu,floor,ceiling,scale,timeouts,startup,exec,hostile]
 #   [--exec-baseline OLD_BINARY]  (exec: the same steps with another build, interleaved)
+#   [--hostile-baseline OLD_BINARY]  (hostile clients: the same run with another build first)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/errtrap.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,15 +1,11 @@
 #include "http/web_config.h"
 
-#include <crypt.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <tuple>
@@ -47,8 +43,6 @@ bool LooksLikeBcrypt(std::string_view hash) {
            c == '/';
   });
 }
-
-int BcryptCost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
 
 // The security headers exporter-toolkit lets a web config set, with the
 // spelling they are sent in. Other headers could break the protocol
@@ -337,97 +331,6 @@ std::optional<YAML::Node> LoadOneDocument(const std::string& yaml, ParseContext&
 }
 
 }  // namespace
-
-BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users)
-    : users_(std::move(users)) {
-  for (const auto& [user, hash] : users_) {
-    if (dummy_hash_.empty() || BcryptCost(hash) > BcryptCost(dummy_hash_)) dummy_hash_ = hash;
-  }
-}
-
-BasicAuthenticator::Key BasicAuthenticator::CacheKey(std::string_view user, const std::string& hash,
-                                                     std::string_view password) const {
-  // Lengths first, so that ("ab", "c") and ("a", "bc") differ.
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  Key key{};
-  unsigned int length = 0;
-  const uint64_t sizes[3] = {user.size(), hash.size(), password.size()};
-  EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(md, sizes, sizeof(sizes));
-  EVP_DigestUpdate(md, user.data(), user.size());
-  EVP_DigestUpdate(md, hash.data(), hash.size());
-  EVP_DigestUpdate(md, password.data(), password.size());
-  EVP_DigestFinal_ex(md, key.data(), &length);
-  EVP_MD_CTX_free(md);
-  return key;
-}
-
-bool BasicAuthenticator::Check(std::string_view user, std::string_view password) const {
-  const auto found = users_.find(std::string(user));
-  const std::string& hash = found != users_.end() ? found->second : dummy_hash_;
-  if (hash.empty()) return false;
-  const Key key = CacheKey(user, hash, password);
-  {
-    std::lock_guard lock(mutex_);
-    if (found != users_.end() && cache_.count(key) != 0) return true;
-  }
-  // crypt_rn wants a NUL-terminated phrase; a NUL inside would cut it short.
-  if (password.find('\0') != std::string_view::npos) return false;
-  std::string phrase(password);
-  auto data = std::make_unique<crypt_data>();
-  const char* computed = crypt_rn(phrase.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
-  bool match = computed != nullptr && std::strlen(computed) == hash.size() &&
-               CRYPTO_memcmp(computed, hash.data(), hash.size()) == 0;
-  OPENSSL_cleanse(phrase.data(), phrase.size());
-  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
-  if (found == users_.end()) match = false;  // the dummy check only spent the time
-  if (!match) return false;
-  std::lock_guard lock(mutex_);
-  if (cache_.insert(key).second) {
-    cache_order_.push_back(key);
-    if (cache_order_.size() > kMaxCached) {
-      cache_.erase(cache_order_.front());
-      cache_order_.pop_front();
-    }
-  }
-  return true;
-}
-
-bool BasicAuthenticator::CheckHeader(std::string_view authorization) const {
-  // The scheme is case-insensitive (RFC 7617); then one space and base64.
-  constexpr std::string_view kScheme = "basic ";
-  if (authorization.size() <= kScheme.size() ||
-      !EqualsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
-    return false;
-  }
-  std::string_view encoded = authorization.substr(kScheme.size());
-  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
-  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (encoded.empty() || encoded.size() % 4 != 0 || encoded.size() > 4096) return false;
-  std::string decoded(encoded.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                reinterpret_cast<const unsigned char*>(encoded.data()),
-                                static_cast<int>(encoded.size()));
-  if (n < 0) return false;
-  // EVP_DecodeBlock counts the bytes that '=' padding stands for.
-  size_t length = static_cast<size_t>(n);
-  if (encoded.back() == '=') --length;
-  if (encoded.size() >= 2 && encoded[encoded.size() - 2] == '=') --length;
-  decoded.resize(length);
-  const size_t colon = decoded.find(':');
-  bool ok = false;
-  if (colon != std::string::npos) {
-    ok = Check(std::string_view(decoded).substr(0, colon),
-               std::string_view(decoded).substr(colon + 1));
-  }
-  OPENSSL_cleanse(decoded.data(), decoded.size());
-  return ok;
-}
-
-size_t BasicAuthenticator::cached() const {
-  std::lock_guard lock(mutex_);
-  return cache_.size();
-}
 
 std::shared_ptr<const WebSecurity> LoadWebConfigString(const std::string& yaml,
                                                        const std::string& file,

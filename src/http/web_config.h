@@ -5,20 +5,17 @@
 // `http_server_config.headers`. See docs/web-security.md.
 //
 // WebSecurity is immutable once loaded and safe to share between threads;
-// BasicAuthenticator is thread-safe (its cache has its own lock).
+// its BasicAuthenticator (http/basic_auth.h) is thread-safe.
 
-#include <array>
-#include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "http/basic_auth.h"
 
 using SSL_CTX = struct ssl_ctx_st;
 
@@ -45,45 +42,6 @@ struct TlsServerSettings {
   /// Ready to use: certificate, key, CA list, verify mode, versions.
   /// SSL_CTX is reference counted and safe to use from many threads.
   std::shared_ptr<SSL_CTX> context;
-};
-
-/// Checks HTTP basic credentials against bcrypt hashes (libxcrypt's crypt_rn,
-/// $2a$/$2b$/$2y$).
-///
-/// bcrypt is slow on purpose (~50-250 ms at cost 10), and Prometheus sends the
-/// same credentials every scrape, so successful checks are remembered, keyed
-/// by SHA-256 of user, stored hash and password (never the password itself).
-/// Only successes enter the cache, so wrong passwords can neither evict nor
-/// poison it. An unknown user is checked against a real hash of the same cost,
-/// so it takes as long as a wrong password.
-///
-/// Thread-safe: Check() may be called from any number of threads at once.
-class BasicAuthenticator {
- public:
-  /// `users` maps user names to bcrypt hashes (validated by the loader).
-  explicit BasicAuthenticator(std::map<std::string, std::string> users);
-
-  /// True when `user`/`password` are valid.
-  bool Check(std::string_view user, std::string_view password) const;
-
-  /// Checks an Authorization header value ("Basic base64(user:password)").
-  bool CheckHeader(std::string_view authorization) const;
-
-  /// How many successful checks are remembered (for tests).
-  size_t cached() const;
-
-  /// Successful checks remembered at most; the oldest is forgotten first.
-  static constexpr size_t kMaxCached = 256;
-
- private:
-  using Key = std::array<uint8_t, 32>;
-  Key CacheKey(std::string_view user, const std::string& hash, std::string_view password) const;
-
-  const std::map<std::string, std::string> users_;
-  std::string dummy_hash_;  // the costliest configured hash, for unknown users
-  mutable std::mutex mutex_;
-  mutable std::set<Key> cache_;
-  mutable std::deque<Key> cache_order_;
 };
 
 /// A loaded web config.

@@ -37,6 +37,7 @@ struct Response {
   bool vary_accept_encoding = false;
   const char* allow = kAllowedMethods;  // for 405
   bool ask_for_credentials = false;     // 401: WWW-Authenticate
+  int64_t retry_after_seconds = 0;      // 429: Retry-After
 };
 
 Response Text(int status, std::string body) {
@@ -104,6 +105,10 @@ void Send(mg_connection* connection, const Response& response, bool head_only,
   if (response.status == 405) mg_response_header_add(connection, "Allow", response.allow, -1);
   if (response.ask_for_credentials) {
     mg_response_header_add(connection, "WWW-Authenticate", "Basic realm=\"health_exporter\"", -1);
+  }
+  if (response.retry_after_seconds > 0) {
+    const std::string seconds = std::to_string(response.retry_after_seconds);
+    mg_response_header_add(connection, "Retry-After", seconds.c_str(), -1);
   }
   if (extra != nullptr) {
     for (const auto& [name, value] : *extra) {
@@ -419,8 +424,20 @@ int WebServer::Serve(mg_connection* connection) const {
   const bool open = heartbeat || (security != nullptr && security->open_probe_endpoints &&
                                   (path == "/healthz" || (path == "/readyz" && !readyz_verbose)));
   if (!open && security != nullptr && security->basic_auth) {
+    // Verifications are rate limited per client and run on a small pool:
+    // past either, 429 at once rather than a worker held (basic_auth.h).
     const char* authorization = mg_get_header(connection, "Authorization");
-    if (authorization == nullptr || !security->basic_auth->CheckHeader(authorization)) {
+    const AuthDecision decision =
+        authorization == nullptr
+            ? AuthDecision{}
+            : security->basic_auth->CheckHeader(request->remote_addr, authorization);
+    if (decision.outcome == AuthOutcome::kThrottled) {
+      Response response = Text(429, "too many authentication attempts; retry later\n");
+      response.retry_after_seconds = decision.retry_after.count();
+      Send(connection, response, head_only, extra);
+      return 429;
+    }
+    if (decision.outcome != AuthOutcome::kAllowed) {
       Response response = Text(401, "unauthorized\n");
       response.ask_for_credentials = true;
       Send(connection, response, head_only, extra);

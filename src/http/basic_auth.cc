@@ -1,0 +1,294 @@
+#include "http/basic_auth.h"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "util/log.h"
+#include "util/sha256.h"
+
+namespace hx {
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int BcryptCost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
+
+// A copy of a password that is wiped wherever it ends: verified, or dropped
+// from the queue of a pool being destroyed.
+struct WipedString {
+  std::string text;
+  ~WipedString() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+// One bcrypt verification; its working memory is wiped.
+bool VerifyBcrypt(const std::string& password, const std::string& hash) {
+  auto data = std::make_unique<crypt_data>();
+  const char* computed = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
+  const bool match = computed != nullptr && std::strlen(computed) == hash.size() &&
+                     CRYPTO_memcmp(computed, hash.data(), hash.size()) == 0;
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  return match;
+}
+
+// A log line is allowed per client this often while it is throttled.
+constexpr auto kLogEvery = std::chrono::minutes(1);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ClientRateLimiter
+
+ClientRateLimiter::ClientRateLimiter(Options options, Clock clock)
+    : options_(options),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
+
+void ClientRateLimiter::MakeRoom(SteadyTime now) {
+  // Buckets that are full again hold nothing a new bucket would not.
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    const double refilled =
+        it->second.tokens + options_.tokens_per_second *
+                                std::chrono::duration<double>(now - it->second.updated).count();
+    const bool logged_recently = it->second.logged && now - *it->second.logged < kLogEvery;
+    it = refilled >= options_.burst && !logged_recently ? buckets_.erase(it) : std::next(it);
+  }
+  if (buckets_.empty() || buckets_.size() < options_.max_clients) return;
+  auto oldest = std::min_element(
+      buckets_.begin(), buckets_.end(),
+      [](const auto& a, const auto& b) { return a.second.updated < b.second.updated; });
+  buckets_.erase(oldest);
+}
+
+ClientRateLimiter::Verdict ClientRateLimiter::TryTake(std::string_view client) {
+  const SteadyTime now = clock_();
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(std::string(client));
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= options_.max_clients) MakeRoom(now);
+    it = buckets_.emplace(std::string(client), Bucket{options_.burst, now, std::nullopt}).first;
+  }
+  Bucket& bucket = it->second;
+  const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
+  bucket.tokens = std::min(options_.burst, bucket.tokens + options_.tokens_per_second * elapsed);
+  bucket.updated = now;
+  Verdict verdict;
+  if (bucket.tokens >= 1.0) {
+    bucket.tokens -= 1.0;
+    return verdict;
+  }
+  verdict.allowed = false;
+  const double wait = (1.0 - bucket.tokens) / options_.tokens_per_second;
+  verdict.retry_after = std::chrono::seconds(std::max<int64_t>(1, std::llround(std::ceil(wait))));
+  if (!bucket.logged || now - *bucket.logged >= kLogEvery) {
+    bucket.logged = now;
+    verdict.log = true;
+  }
+  return verdict;
+}
+
+size_t ClientRateLimiter::clients() const {
+  std::lock_guard lock(mutex_);
+  return buckets_.size();
+}
+
+// ---------------------------------------------------------------------------
+// BcryptPool
+
+std::optional<bool> BcryptPool::Pending::WaitFor(std::chrono::nanoseconds timeout) {
+  std::unique_lock lock(mutex_);
+  done_.wait_for(lock, timeout, [this] { return result_.has_value(); });
+  return result_;
+}
+
+void BcryptPool::Pending::Set(bool result) {
+  {
+    std::lock_guard lock(mutex_);
+    result_ = result;
+  }
+  done_.notify_all();
+}
+
+BcryptPool::BcryptPool(int threads, size_t max_in_flight)
+    : threads_wanted_(std::max(1, threads)), max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
+
+BcryptPool::~BcryptPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  work_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+std::shared_ptr<BcryptPool::Pending> BcryptPool::TrySubmit(std::function<bool()> job) {
+  auto pending = std::make_shared<Pending>();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() + running_ >= max_in_flight_) return nullptr;
+    if (threads_.empty()) {
+      for (int i = 0; i < threads_wanted_; ++i) threads_.emplace_back([this] { Run(); });
+    }
+    queue_.emplace_back(std::move(job), pending);
+  }
+  work_.notify_one();
+  return pending;
+}
+
+size_t BcryptPool::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + running_;
+}
+
+void BcryptPool::Run() {
+  // bcrypt is CPU work a client asked for; the loop, the probes and the
+  // scrapes come first. (Linux: nice is per thread.)
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+  std::unique_lock lock(mutex_);
+  while (true) {
+    work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    auto [job, pending] = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    lock.unlock();
+    const bool result = job();
+    lock.lock();
+    // Counted out before the waiter wakes: its next submission finds room.
+    --running_;
+    lock.unlock();
+    pending->Set(result);
+    lock.lock();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// BasicAuthenticator
+
+BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users, Options options,
+                                       ClientRateLimiter::Clock clock)
+    : users_(std::move(users)),
+      options_(options),
+      limiter_(options.per_client, std::move(clock)),
+      pool_(options.bcrypt_threads, options.max_in_flight) {
+  for (const auto& [user, hash] : users_) {
+    if (dummy_hash_.empty() || BcryptCost(hash) > BcryptCost(dummy_hash_)) dummy_hash_ = hash;
+  }
+}
+
+BasicAuthenticator::Key BasicAuthenticator::CacheKey(std::string_view user, const std::string& hash,
+                                                     std::string_view password) {
+  // Lengths first, so that ("ab", "c") and ("a", "bc") differ.
+  const uint64_t sizes[3] = {user.size(), hash.size(), password.size()};
+  Sha256 digest;
+  digest.Update(std::string_view(reinterpret_cast<const char*>(sizes), sizeof(sizes)));
+  digest.Update(user);
+  digest.Update(hash);
+  digest.Update(password);
+  return digest.FinishHex();
+}
+
+void BasicAuthenticator::Remember(const Key& key) const {
+  std::lock_guard lock(mutex_);
+  if (!cache_.insert(key).second) return;
+  cache_order_.push_back(key);
+  while (cache_order_.size() > options_.max_cached) {
+    cache_.erase(cache_order_.front());
+    cache_order_.pop_front();
+  }
+}
+
+AuthDecision BasicAuthenticator::Check(std::string_view client, std::string_view user,
+                                       std::string_view password) const {
+  const auto found = users_.find(std::string(user));
+  const bool known = found != users_.end();
+  const std::string& hash = known ? found->second : dummy_hash_;
+  if (hash.empty()) return {};
+  // crypt_rn wants a NUL-terminated phrase; a NUL inside would cut it short.
+  if (password.find('\0') != std::string_view::npos) return {};
+  // The key is a digest of the secrets and of a salted hash the client does
+  // not know, so looking it up in an ordered set leaks nothing usable.
+  const Key key = CacheKey(user, hash, password);
+  if (known) {
+    std::lock_guard lock(mutex_);
+    if (cache_.count(key) != 0) return {AuthOutcome::kAllowed, {}};
+  }
+
+  const ClientRateLimiter::Verdict verdict = limiter_.TryTake(client);
+  if (!verdict.allowed) {
+    if (verdict.log) {
+      log::Warn("too many basic-auth attempts from a client, answering 429",
+                {{"client", std::string(client)}, {"reason", "rate limit"}});
+    }
+    return {AuthOutcome::kThrottled, verdict.retry_after};
+  }
+  // The job owns a copy of the password, wiped when the job goes; a success
+  // is cached by the job itself, so a verification whose waiter gave up still counts.
+  std::shared_ptr<BcryptPool::Pending> pending =
+      pool_.TrySubmit([this, phrase = WipedString{std::string(password)}, hash, key, known] {
+        const bool match = VerifyBcrypt(phrase.text, hash) && known;  // dummy: only the time
+        if (match) Remember(key);
+        return match;
+      });
+  if (!pending) {
+    // Not logged: every client sees this at once when the pool is full, and
+    // a per-client line would be one per attacker address.
+    return {AuthOutcome::kThrottled, std::chrono::seconds(1)};
+  }
+  const std::optional<bool> match = pending->WaitFor(options_.max_wait);
+  if (!match) return {AuthOutcome::kThrottled, std::chrono::seconds(1)};
+  return {*match ? AuthOutcome::kAllowed : AuthOutcome::kDenied, {}};
+}
+
+AuthDecision BasicAuthenticator::CheckHeader(std::string_view client,
+                                             std::string_view authorization) const {
+  // The scheme is case-insensitive (RFC 7617); then one space and base64.
+  constexpr std::string_view kScheme = "basic ";
+  if (authorization.size() <= kScheme.size() ||
+      !EqualsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return {};
+  }
+  std::string_view encoded = authorization.substr(kScheme.size());
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  if (encoded.empty() || encoded.size() % 4 != 0 || encoded.size() > 4096) return {};
+  std::string decoded(encoded.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                reinterpret_cast<const unsigned char*>(encoded.data()),
+                                static_cast<int>(encoded.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the bytes that '=' padding stands for.
+  size_t length = static_cast<size_t>(n);
+  if (encoded.back() == '=') --length;
+  if (encoded.size() >= 2 && encoded[encoded.size() - 2] == '=') --length;
+  decoded.resize(length);
+  const size_t colon = decoded.find(':');
+  AuthDecision decision;
+  if (colon != std::string::npos) {
+    decision = Check(client, std::string_view(decoded).substr(0, colon),
+                     std::string_view(decoded).substr(colon + 1));
+  }
+  OPENSSL_cleanse(decoded.data(), decoded.size());
+  return decision;
+}
+
+size_t BasicAuthenticator::cached() const {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
+}
+
+}  // namespace hx

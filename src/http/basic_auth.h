@@ -1,0 +1,216 @@
+#pragma once
+// HTTP basic auth (`basic_auth_users` of the web config) that a client
+// without credentials cannot use to starve the server (issue 12).
+//
+// bcrypt is slow on purpose (~50-250 ms at cost 10 here). Checked on the web
+// server's few workers, 8 clients sending wrong passwords kept /healthz
+// waiting for seconds. So:
+//  - successful verifications are remembered (BasicAuthenticator's cache,
+//    keyed by SHA-256 of user, stored hash and password, like
+//    exporter-toolkit's): known-good credentials never reach bcrypt;
+//  - unknown credentials go to a BcryptPool: two threads of low priority and
+//    at most as many verifications in flight; past that, the request is
+//    answered 429 at once instead of queueing;
+//  - each client address gets a token bucket (ClientRateLimiter) for
+//    verifications; past it, 429 at once;
+//  - a worker waits for its verification at most `max_wait`, then answers
+//    429 (the verification still finishes, and caches a success).
+// Open probes (/healthz, /readyz) and heartbeats never get here.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace hx {
+
+/// A token bucket per client address, for the verifications that need
+/// bcrypt. The map is bounded: when it is full, buckets that have refilled
+/// (they carry no state) are dropped, then the least recently used one.
+///
+/// Thread-safe: TryTake() may be called from any number of threads at once
+/// (one lock).
+class ClientRateLimiter {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  struct Options {
+    /// Verifications per second a client is granted on average.
+    double tokens_per_second = 1.0;
+    /// Verifications a client may make at once after being quiet.
+    double burst = 10.0;
+    /// Client addresses remembered at most.
+    size_t max_clients = 4096;
+  };
+
+  struct Verdict {
+    bool allowed = true;
+    /// When refused: whole seconds until a token is there (at least 1).
+    std::chrono::seconds retry_after{0};
+    /// When refused: true at most once a minute per client, so that a flood
+    /// is logged without flooding the log.
+    bool log = false;
+  };
+
+  /// `clock` is steady_clock::now when empty (tests pass a manual one).
+  explicit ClientRateLimiter(Options options, Clock clock = {});
+
+  /// Takes one token of `client`'s bucket if there is one.
+  Verdict TryTake(std::string_view client);
+
+  /// Clients remembered now (for tests).
+  size_t clients() const;
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point updated;
+    std::optional<std::chrono::steady_clock::time_point> logged;
+  };
+  void MakeRoom(std::chrono::steady_clock::time_point now);  // with mutex_ held
+
+  const Options options_;
+  const Clock clock_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+/// Runs verifications (bcrypt) on a few threads of its own, at a lower CPU
+/// priority than the daemon's other threads, with a bounded number in flight
+/// (queued or running). Submission never waits: a full pool says so at once.
+/// Threads start with the first submission.
+///
+/// Thread-safe: TrySubmit() may be called from any number of threads; the
+/// destructor must not run while another thread calls TrySubmit(). It joins
+/// the threads after their current job; queued jobs are dropped (their
+/// waiters see no result).
+class BcryptPool {
+ public:
+  /// The outcome of one submitted job, shared by the pool and its waiter.
+  /// Thread-safe.
+  class Pending {
+   public:
+    /// The job's result once it ran, or nullopt when `timeout` passed first
+    /// (or the pool was destroyed before running it).
+    std::optional<bool> WaitFor(std::chrono::nanoseconds timeout);
+
+   private:
+    friend class BcryptPool;
+    void Set(bool result);
+    std::mutex mutex_;
+    std::condition_variable done_;
+    std::optional<bool> result_;
+  };
+
+  BcryptPool(int threads, size_t max_in_flight);
+  ~BcryptPool();
+  BcryptPool(const BcryptPool&) = delete;
+  BcryptPool& operator=(const BcryptPool&) = delete;
+
+  /// Queues `job`; nullptr (and `job` is dropped) when `max_in_flight` jobs
+  /// are queued or running already.
+  std::shared_ptr<Pending> TrySubmit(std::function<bool()> job);
+
+  /// Jobs queued or running now (for tests).
+  size_t in_flight() const;
+
+ private:
+  void Run();
+
+  const int threads_wanted_;
+  const size_t max_in_flight_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<std::pair<std::function<bool()>, std::shared_ptr<Pending>>> queue_;
+  size_t running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+/// What an authorization attempt comes to.
+enum class AuthOutcome {
+  kAllowed,    ///< valid credentials
+  kDenied,     ///< none, malformed or wrong: 401
+  kThrottled,  ///< not verified now (rate limit, pool full, slow): 429
+};
+
+struct AuthDecision {
+  AuthOutcome outcome = AuthOutcome::kDenied;
+  /// With kThrottled: the Retry-After to send, in whole seconds (>= 1).
+  std::chrono::seconds retry_after{0};
+};
+
+/// Checks HTTP basic credentials against bcrypt hashes (libxcrypt's crypt_rn,
+/// $2a$/$2b$/$2y$), as described at the top of this file.
+///
+/// Only successes enter the cache, so wrong passwords can neither evict nor
+/// poison it; the key covers the stored hash, so a changed hash misses, and a
+/// reloaded web config builds a new authenticator with an empty cache. An
+/// unknown user is checked against a real hash of the same cost, so it takes
+/// as long as a wrong password. Hashes are compared in constant time.
+///
+/// Thread-safe: Check() and CheckHeader() may be called from any number of
+/// threads at once (the cache, the limiter and the pool each have a lock).
+class BasicAuthenticator {
+ public:
+  struct Options {
+    /// Successful verifications remembered at most; the oldest goes first.
+    size_t max_cached = 256;
+    /// bcrypt threads, and verifications queued or running at most. Fewer
+    /// than the web server's workers, so that a flood of unknown credentials
+    /// always leaves workers for everything else.
+    int bcrypt_threads = 2;
+    size_t max_in_flight = 2;
+    /// Longest a request waits for its verification.
+    std::chrono::nanoseconds max_wait = std::chrono::seconds(5);
+    /// Verifications per client address.
+    ClientRateLimiter::Options per_client;
+  };
+
+  /// `users` maps user names to bcrypt hashes (validated by the loader).
+  explicit BasicAuthenticator(std::map<std::string, std::string> users)
+      : BasicAuthenticator(std::move(users), Options{}) {}
+  BasicAuthenticator(std::map<std::string, std::string> users, Options options,
+                     ClientRateLimiter::Clock clock = {});
+
+  /// Decides on `user`/`password` sent by `client` (its address: the rate
+  /// limit's key). Blocks at most `max_wait`.
+  AuthDecision Check(std::string_view client, std::string_view user,
+                     std::string_view password) const;
+
+  /// Decides on an Authorization header value ("Basic base64(user:password)");
+  /// a malformed one is kDenied without any verification.
+  AuthDecision CheckHeader(std::string_view client, std::string_view authorization) const;
+
+  /// How many successful checks are remembered (for tests).
+  size_t cached() const;
+
+  const Options& options() const { return options_; }
+
+ private:
+  using Key = std::string;  // SHA-256 in hex
+  static Key CacheKey(std::string_view user, const std::string& hash, std::string_view password);
+  void Remember(const Key& key) const;
+
+  const std::map<std::string, std::string> users_;
+  const Options options_;
+  std::string dummy_hash_;  // the costliest configured hash, for unknown users
+  mutable std::mutex mutex_;
+  mutable std::set<Key> cache_;
+  mutable std::deque<Key> cache_order_;
+  mutable ClientRateLimiter limiter_;
+  // Declared last: destroyed first, so its jobs finish before the cache goes.
+  mutable BcryptPool pool_;
+};
+
+}  // namespace hx
