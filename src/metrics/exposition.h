@@ -107,7 +107,8 @@ struct HistogramView {
   double sum = 0;
   /// Classic buckets: upper bounds in increasing order without +Inf, and the
   /// cumulative count of each. Both empty = no classic buckets (only allowed
-  /// when `native` is set; text writers then write only _count and _sum).
+  /// when `native` is set; text 0.0.4 then writes only _count and _sum, and
+  /// OpenMetrics, which requires a bucket, the le="+Inf" one).
   std::span<const double> upper_bounds;
   std::span<const uint64_t> cumulative_counts;
   /// Native buckets, or null. Only the protobuf writer uses them.
