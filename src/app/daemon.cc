@@ -179,10 +179,10 @@ int Daemon::Run() {
     UvClock clock(&loop);
     IoContext io(&loop);
     StatusBoard board;
-    CheckMetrics metrics(config.global.duration_buckets, board);
+    CheckMetrics metrics;
     RunPublisher publisher(board, metrics, clock);
     CheckScheduler scheduler(clock, publisher);
-    CheckSet checks(scheduler, board, metrics, io);
+    CheckSet checks(scheduler, board, io);
 
     // The store must know the heartbeat checks before their first attempt;
     // loading it is blocking I/O, fine before the loop runs.

@@ -19,6 +19,7 @@
 #include "http/landing_page.h"
 #include "http/tls_frontend.h"
 #include "http/web_config.h"
+#include "metrics/text_writer.h"
 #include "status/status_json.h"
 
 namespace hx {
@@ -449,9 +450,16 @@ int WebServer::Serve(mg_connection* connection) const {
   Response response;
   switch (endpoint) {
     case Endpoint::kMetrics: {
-      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.content_type = metrics::TextWriter::kContentType.data();
       response.vary_accept_encoding = true;
-      response.body = metrics_.RenderText();
+      {
+        // One snapshot for the whole scrape: every family agrees with every
+        // other, and with a /status taken from the same snapshot.
+        metrics::TextWriter writer(last_metrics_size_.load(std::memory_order_relaxed));
+        metrics_.Write(board_.Snapshot(), writer);
+        response.body = std::move(writer.output());
+        last_metrics_size_.store(response.body.size(), std::memory_order_relaxed);
+      }
       const char* accept = mg_get_header(connection, "Accept-Encoding");
       if (accept != nullptr && AcceptsGzip(accept)) {
         if (auto compressed = GzipCompress(response.body)) {

@@ -13,6 +13,7 @@
 // (configurable) and the heartbeat paths, which keep their own bearer tokens. See
 // docs/web-security.md.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -61,9 +62,9 @@ struct WebServerOptions {
 /// Thread-safety: Start() and Stop() must be called from one thread (the
 /// daemon's main thread). Handlers run on CivetWeb's threads and only read
 /// (the WebSecurity's authenticator has its own lock):
-/// StatusBoard::Snapshot() (an immutable snapshot), CheckMetrics::RenderText()
-/// (thread-safe) and the liveness function, which must therefore be safe to
-/// call from any thread (e.g. it reads an atomic timestamp).
+/// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
+/// from one), CheckMetrics::Write() (thread-safe) and the liveness function, which must therefore
+/// be safe to call from any thread (e.g. it reads an atomic timestamp).
 class WebServer {
  public:
   /// `board` and `metrics` must outlive the server. `is_alive` answers
@@ -125,6 +126,8 @@ class WebServer {
   std::shared_ptr<const HeartbeatReceiver> heartbeats_;
   std::function<ReloadReply()> reload_;
   std::unique_ptr<TlsFrontend> tls_;  // set while serving TLS
+  // The last /metrics body's size, to reserve the next one's at once.
+  mutable std::atomic<size_t> last_metrics_size_{0};
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own port (internal when TLS is on)
   int port_ = 0;
