@@ -94,8 +94,7 @@ void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double
   out_.push_back('\n');
   if (created > 0) {
     Head("_created", labels, extra);
-    AppendDouble(out_, created);
-    out_.push_back('\n');
+    AppendCreated(created);
   }
 }
 
@@ -103,6 +102,17 @@ void OpenMetricsWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double v
   Head({}, labels, extra);
   AppendDouble(out_, value);
   out_.push_back('\n');
+}
+
+void OpenMetricsWriter::AppendCreated(double created) {
+  // The series of one check share their creation time: formatted once.
+  if (created != last_created_) {
+    last_created_ = created;
+    last_created_text_.clear();
+    AppendDouble(last_created_text_, created);
+    last_created_text_.push_back('\n');
+  }
+  out_.append(last_created_text_);
 }
 
 void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
@@ -121,6 +131,7 @@ void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
 void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& histogram) {
   const size_t buckets =
       std::min(histogram.upper_bounds.size(), histogram.cumulative_counts.size());
+  bounds_.Update(histogram.upper_bounds.first(buckets));
   // The exemplar goes on the first bucket whose upper bound holds its value
   // (index `buckets` is +Inf); none when it cannot be written validly.
   size_t exemplar_bucket = buckets + 1;
@@ -141,7 +152,7 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   bucket_prefix_.append("le=\"");
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
-    AppendCanonicalDouble(out_, histogram.upper_bounds[i]);
+    out_.append(bounds_.le(i));
     out_.append("\"} ");
     AppendUint(out_, histogram.cumulative_counts[i]);
     if (i == exemplar_bucket) AppendExemplar(*histogram.exemplar);
@@ -163,8 +174,7 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   out_.push_back('\n');
   if (histogram.created > 0) {
     Head("_created", labels, {});
-    AppendDouble(out_, histogram.created);
-    out_.push_back('\n');
+    AppendCreated(histogram.created);
   }
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "metrics/exposition.h"
+#include "metrics/number_format.h"
+#include "metrics/text_format.h"
 
 namespace hx::metrics {
 
@@ -42,10 +44,15 @@ class OpenMetricsWriter final : public ExpositionWriter {
   // family + `suffix` + {labels[,extra]} + " ".
   void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
   void AppendExemplar(const Exemplar& exemplar);
+  // `created` and a line feed.
+  void AppendCreated(double created);
 
   std::string out_;
-  std::string family_;         // the current family's OpenMetrics name
+  std::string family_;  // the current family's OpenMetrics name
+  BoundsCache bounds_{&AppendCanonicalDouble};
   std::string bucket_prefix_;  // `family_bucket{labels,le="` of the current histogram
+  double last_created_ = 0;    // the last created timestamp written, and its text
+  std::string last_created_text_;
 };
 
 }  // namespace hx::metrics
