@@ -36,7 +36,10 @@ size_t Utf8Length(std::string_view text) {
 
 }  // namespace
 
-OpenMetricsWriter::OpenMetricsWriter(size_t reserve) { out_.reserve(reserve); }
+OpenMetricsWriter::OpenMetricsWriter(size_t reserve, bool created_lines)
+    : created_lines_(created_lines) {
+  out_.reserve(reserve);
+}
 
 void OpenMetricsWriter::BeginFamily(const FamilyDesc& family) {
   std::string_view name = family.name;
@@ -92,7 +95,7 @@ void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double
   Head(kTotal, labels, extra);
   AppendDouble(out_, value);
   out_.push_back('\n');
-  if (created > 0) {
+  if (created_lines_ && created > 0) {
     Head("_created", labels, extra);
     AppendCreated(created);
   }
@@ -172,7 +175,7 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   Head("_sum", labels, {});
   AppendDouble(out_, histogram.sum);
   out_.push_back('\n');
-  if (histogram.created > 0) {
+  if (created_lines_ && histogram.created > 0) {
     Head("_created", labels, {});
     AppendCreated(histogram.created);
   }

@@ -30,7 +30,11 @@ class OpenMetricsWriter final : public ExpositionWriter {
   static constexpr size_t kMaxExemplarLabelChars = 128;
 
   /// `reserve` bytes are reserved up front (e.g. the previous scrape's size).
-  explicit OpenMetricsWriter(size_t reserve = 0);
+  /// `created_lines` = false leaves out the _created samples: Prometheus 2.x
+  /// (and 3.x unless created-timestamp-zero-ingestion is on) stores each as
+  /// a series of its own, one more per counter and histogram series, which
+  /// is why client_golang writes them only on request.
+  explicit OpenMetricsWriter(size_t reserve = 0, bool created_lines = true);
 
   void BeginFamily(const FamilyDesc& family) override;
   void Counter(const LabelSet& labels, ExtraLabel extra, double value, double created) override;
@@ -51,7 +55,8 @@ class OpenMetricsWriter final : public ExpositionWriter {
   std::string family_;  // the current family's OpenMetrics name
   BoundsCache bounds_{&AppendCanonicalDouble};
   std::string bucket_prefix_;  // `family_bucket{labels,le="` of the current histogram
-  double last_created_ = 0;    // the last created timestamp written, and its text
+  bool created_lines_;
+  double last_created_ = 0;  // the last created timestamp written, and its text
   std::string last_created_text_;
 };
 
