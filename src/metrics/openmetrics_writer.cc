@@ -36,7 +36,10 @@ size_t Utf8Length(std::string_view text) {
 
 }  // namespace
 
-OpenMetricsWriter::OpenMetricsWriter(size_t reserve) { out_.reserve(reserve); }
+OpenMetricsWriter::OpenMetricsWriter(size_t reserve, bool created_lines)
+    : created_lines_(created_lines) {
+  out_.reserve(reserve);
+}
 
 void OpenMetricsWriter::BeginFamily(const FamilyDesc& family) {
   std::string_view name = family.name;
@@ -92,10 +95,9 @@ void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double
   Head(kTotal, labels, extra);
   AppendDouble(out_, value);
   out_.push_back('\n');
-  if (created > 0) {
+  if (created_lines_ && created > 0) {
     Head("_created", labels, extra);
-    AppendDouble(out_, created);
-    out_.push_back('\n');
+    AppendCreated(created);
   }
 }
 
@@ -103,6 +105,17 @@ void OpenMetricsWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double v
   Head({}, labels, extra);
   AppendDouble(out_, value);
   out_.push_back('\n');
+}
+
+void OpenMetricsWriter::AppendCreated(double created) {
+  // The series of one check share their creation time: formatted once.
+  if (created != last_created_) {
+    last_created_ = created;
+    last_created_text_.clear();
+    AppendDouble(last_created_text_, created);
+    last_created_text_.push_back('\n');
+  }
+  out_.append(last_created_text_);
 }
 
 void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
@@ -121,6 +134,7 @@ void OpenMetricsWriter::AppendExemplar(const Exemplar& exemplar) {
 void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& histogram) {
   const size_t buckets =
       std::min(histogram.upper_bounds.size(), histogram.cumulative_counts.size());
+  bounds_.Update(histogram.upper_bounds.first(buckets));
   // The exemplar goes on the first bucket whose upper bound holds its value
   // (index `buckets` is +Inf); none when it cannot be written validly.
   size_t exemplar_bucket = buckets + 1;
@@ -141,7 +155,7 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   bucket_prefix_.append("le=\"");
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
-    AppendCanonicalDouble(out_, histogram.upper_bounds[i]);
+    out_.append(bounds_.le(i));
     out_.append("\"} ");
     AppendUint(out_, histogram.cumulative_counts[i]);
     if (i == exemplar_bucket) AppendExemplar(*histogram.exemplar);
@@ -161,10 +175,9 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   Head("_sum", labels, {});
   AppendDouble(out_, histogram.sum);
   out_.push_back('\n');
-  if (histogram.created > 0) {
+  if (created_lines_ && histogram.created > 0) {
     Head("_created", labels, {});
-    AppendDouble(out_, histogram.created);
-    out_.push_back('\n');
+    AppendCreated(histogram.created);
   }
 }
 

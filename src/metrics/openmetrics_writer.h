@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "metrics/exposition.h"
+#include "metrics/number_format.h"
+#include "metrics/text_format.h"
 
 namespace hx::metrics {
 
@@ -28,7 +30,11 @@ class OpenMetricsWriter final : public ExpositionWriter {
   static constexpr size_t kMaxExemplarLabelChars = 128;
 
   /// `reserve` bytes are reserved up front (e.g. the previous scrape's size).
-  explicit OpenMetricsWriter(size_t reserve = 0);
+  /// `created_lines` = false leaves out the _created samples: Prometheus 2.x
+  /// (and 3.x unless created-timestamp-zero-ingestion is on) stores each as
+  /// a series of its own, one more per counter and histogram series, which
+  /// is why client_golang writes them only on request.
+  explicit OpenMetricsWriter(size_t reserve = 0, bool created_lines = true);
 
   void BeginFamily(const FamilyDesc& family) override;
   void Counter(const LabelSet& labels, ExtraLabel extra, double value, double created) override;
@@ -42,10 +48,16 @@ class OpenMetricsWriter final : public ExpositionWriter {
   // family + `suffix` + {labels[,extra]} + " ".
   void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
   void AppendExemplar(const Exemplar& exemplar);
+  // `created` and a line feed.
+  void AppendCreated(double created);
 
   std::string out_;
-  std::string family_;         // the current family's OpenMetrics name
+  std::string family_;  // the current family's OpenMetrics name
+  BoundsCache bounds_{&AppendCanonicalDouble};
   std::string bucket_prefix_;  // `family_bucket{labels,le="` of the current histogram
+  bool created_lines_;
+  double last_created_ = 0;  // the last created timestamp written, and its text
+  std::string last_created_text_;
 };
 
 }  // namespace hx::metrics

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "metrics/text_format.h"
+#include "support/daemon_process.h"
 
 namespace hx::metrics {
 namespace {
@@ -75,6 +77,41 @@ TEST(LabelSetTest, ProtoCarriesRawUnescapedValues) {
             "\x0a\x08\x0a\x01"
             "a"
             "\x12\x03q\"\n"s);
+}
+
+// libprotobuf's encoding of the same labels (protoc --encode from text
+// format), byte for byte: what the protobuf writer appends must be what
+// libprotobuf would have written.
+std::string ProtocEncode(const Pairs& pairs) {
+  std::string text;
+  for (const auto& [name, value] : pairs) {
+    text += "label { name: \"" + name + "\" value: \"";
+    for (unsigned char c : value) {  // every byte as an octal escape
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\%03o", c);
+      text += escaped;
+    }
+    text += "\" }\n";
+  }
+  auto protoc =
+      RunCommand({"protoc", "--encode=io.prometheus.client.Metric",
+                  "--proto_path=" + std::string(HX_TESTDATA) + "/exposition", "label_pair.proto"},
+                 text);
+  EXPECT_EQ(protoc.exit_code, 0) << protoc.output;
+  return protoc.output;
+}
+
+TEST(LabelSetTest, ProtoIsWhatLibprotobufEncodes) {
+  const std::vector<Pairs> cases = {
+      {{"check", "db"}},
+      {{"check", "api"}, {"critical", "true"}, {"type", "http"}, {"x", ""}},
+      {{"check", std::string(300, 'v')}},                      // two-byte lengths
+      {{"check", std::string(20000, 'w')}},                    // three-byte length
+      {{"check", "db \"primary\" C:\\data\nline2 \xc3\xbc"}},  // raw, unescaped
+  };
+  for (const Pairs& pairs : cases) {
+    EXPECT_EQ(LabelSet(pairs).proto(), ProtocEncode(pairs)) << pairs[0].second.substr(0, 20);
+  }
 }
 
 TEST(TextFormatTest, HelpEscapingDiffersBetweenFormats) {

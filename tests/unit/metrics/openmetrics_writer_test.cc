@@ -139,6 +139,20 @@ TEST(OpenMetricsWriterTest, TooLongExemplarIsLeftOut) {
   EXPECT_EQ(parsed.exit_code, 0) << parsed.output;
 }
 
+TEST(OpenMetricsWriterTest, CreatedLinesCanBeLeftOut) {
+  OpenMetricsWriter writer(0, /*created_lines=*/false);
+  test::WriteFixedSnapshot(writer);
+  EXPECT_THAT(writer.output(), Not(HasSubstr("_created")));
+  EXPECT_THAT(writer.output(),
+              HasSubstr("health_check_runs_total{check=\"api\",status=\"healthy\"} 5\n"));
+  auto parsed = Parse(writer.output());
+  EXPECT_EQ(parsed.exit_code, 0) << parsed.output;
+  // With them (the default), every counter and histogram with a known
+  // creation time has one.
+  EXPECT_THAT(Render(), HasSubstr("health_check_runs_created{check=\"api\",status=\"healthy\"} "
+                                  "1700000000.5\n"));
+}
+
 TEST(OpenMetricsWriterTest, UnitThatIsNotTheNamesSuffixIsLeftOut) {
   OpenMetricsWriter writer;
   writer.BeginFamily({"queue_length", MetricType::kGauge, "", "seconds"});
