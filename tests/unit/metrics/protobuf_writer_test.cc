@@ -353,6 +353,35 @@ TEST(ProtobufWriterTest, LongMessagesGetLongerLengthPrefixes) {
   EXPECT_EQ(d.families[2].metric(0).gauge().value(), 1);
 }
 
+TEST(ProtobufWriterTest, LabelSetPairsThenTheExtraLabelRawUtf8) {
+  // Protobuf carries label values as they are: no text escaping.
+  const LabelSet labels({{"check", "db \"main\"\n"}, {"team", "\xc3\xa9quipe"}});
+  ProtobufWriter w;
+  w.BeginFamily({"health_check_runs_total", MetricType::kCounter, "", ""});
+  w.Counter(labels, {"result", "healthy"}, 1, 0);
+  w.EndFamily();
+  w.BeginFamily({"health_check_duration_seconds", MetricType::kHistogram, "", ""});
+  HistogramView h;
+  h.count = 1;
+  w.Histogram(labels, h);
+  w.EndFamily();
+  Decoded d = DecodeCanonical(w.output());
+  ASSERT_EQ(d.families.size(), 2u);
+  const pb::Metric& c = d.families[0].metric(0);
+  ASSERT_EQ(c.label_size(), 3);
+  EXPECT_EQ(c.label(0).name(), "check");
+  EXPECT_EQ(c.label(0).value(), "db \"main\"\n");
+  EXPECT_EQ(c.label(1).name(), "team");
+  EXPECT_EQ(c.label(1).value(), "\xc3\xa9quipe");
+  EXPECT_EQ(c.label(2).name(), "result");
+  EXPECT_EQ(c.label(2).value(), "healthy");
+  const pb::Metric& m = d.families[1].metric(0);
+  ASSERT_EQ(m.label_size(), 2);
+  EXPECT_EQ(m.label(1).value(), "\xc3\xa9quipe");
+  EXPECT_EQ(m.histogram().sample_count(), 1u);
+  EXPECT_EQ(m.histogram().bucket_size(), 0);
+}
+
 TEST(ProtobufWriterTest, NoFamiliesNoBytes) {
   ProtobufWriter w;
   w.Finish();
