@@ -55,7 +55,9 @@ size_t VarintSize(uint64_t v) {
 }
 
 uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  // (v << 1) ^ (v >> 63), without shifting a signed value.
+  const auto u = static_cast<uint64_t>(v);
+  return (u << 1) ^ (0 - (u >> 63));
 }
 
 // The encoder writes through a raw pointer into space the caller has made
@@ -105,7 +107,7 @@ char* Open(char* p, uint32_t field, size_t reserve, char** length_at) {
 /// Ends it at `end`: writes the length, moving the content when it needs
 /// more or fewer bytes than were reserved (the room includes slack for
 /// that). Returns the new end.
-char* Close(char* length_at, size_t reserve, char* end) {
+char* Close(char* length_at, size_t reserve, const char* end) {
   const auto length = static_cast<size_t>(end - length_at) - reserve;
   const size_t size = VarintSize(length);
   if (size != reserve) std::memmove(length_at + size, length_at + reserve, length);
