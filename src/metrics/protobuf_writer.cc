@@ -1,6 +1,7 @@
 #include "metrics/protobuf_writer.h"
 
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -188,7 +189,11 @@ char* ProtobufWriter::Room(size_t bytes) {
   return out_.data() + at;
 }
 
-void ProtobufWriter::Commit(char* end) { out_.resize(static_cast<size_t>(end - out_.data())); }
+void ProtobufWriter::Commit(char* end) {
+  // The room was an upper bound; writing past it would be a bug here.
+  assert(end <= out_.data() + out_.size());
+  out_.resize(static_cast<size_t>(end - out_.data()));
+}
 
 void ProtobufWriter::BeginFamily(const FamilyDesc& family) {
   // The delimited stream's length prefix has no tag. A family of 10,000

@@ -382,6 +382,42 @@ TEST(ProtobufWriterTest, LabelSetPairsThenTheExtraLabelRawUtf8) {
   EXPECT_EQ(m.histogram().bucket_size(), 0);
 }
 
+TEST(ProtobufWriterTest, LongStringsOutgrowOneByteLengths) {
+  // Label values and attempt ids of 200 and 20,000 bytes need two and three
+  // length bytes in every message around them (reserved: one or two).
+  for (size_t n : {200u, 20000u}) {
+    const std::string long_value(n, 'v');
+    const LabelSet labels({{"check", long_value}});
+    Exemplar e{long_value, 0.02, 1764982805};
+    NativeBuckets nb;
+    nb.positive_spans = {{-40, 1}};
+    nb.positive_deltas = {5};
+    HistogramView h;
+    h.count = 5;
+    h.upper_bounds = kBounds;
+    h.cumulative_counts = kCumulative;
+    h.native = &nb;
+    h.exemplar = &e;
+    ProtobufWriter w;
+    w.BeginFamily({"d", MetricType::kHistogram, long_value, ""});
+    w.Histogram(labels, h);
+    w.EndFamily();
+    w.BeginFamily({"c", MetricType::kCounter, "", ""});
+    w.Counter(labels, {"result", long_value}, 3, 1764982800);
+    w.EndFamily();
+    Decoded d = DecodeCanonical(w.output());
+    ASSERT_EQ(d.families.size(), 2u);
+    EXPECT_EQ(d.families[0].help(), long_value);
+    const pb::Metric& m = d.families[0].metric(0);
+    EXPECT_EQ(m.label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().bucket(2).exemplar().label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().exemplars(0).label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().positive_span(0).offset(), -40);
+    EXPECT_EQ(d.families[1].metric(0).label(1).value(), long_value);
+    EXPECT_EQ(d.families[1].metric(0).counter().value(), 3);
+  }
+}
+
 TEST(ProtobufWriterTest, NoFamiliesNoBytes) {
   ProtobufWriter w;
   w.Finish();
