@@ -14,16 +14,10 @@
 // series against libprotobuf's 9,721, for the same 332 bytes (bench/README.md).
 
 #include <string>
-#include <string_view>
 
 #include "metrics/exposition.h"
 
 namespace hx::metrics {
-
-/// The Content-Type of this writer's output, as Prometheus asks for it.
-inline constexpr std::string_view kProtobufContentType =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-    "encoding=delimited";
 
 struct ProtobufWriterOptions {
   /// Whether histograms that have native buckets also carry their classic
