@@ -37,6 +37,7 @@ test_pkgs=(
   monitoring-plugins-basic    # real Nagios plugins for exec checks
   chromium                    # headless browser test of the status page
   python3                     # dashboard lint and the alerting end-to-end test
+  python3-prometheus-client   # its strict OpenMetrics parser checks the OpenMetrics writer (unit test)
   dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
   clang libclang-rt-14-dev    # sanitizer builds (scripts/sanitize.sh); the runtimes are only "recommended"
   clang-tidy cppcheck         # scripts/lint.sh

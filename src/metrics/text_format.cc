@@ -1,5 +1,7 @@
 #include "metrics/text_format.h"
 
+#include <cstring>
+
 namespace hx::metrics {
 
 namespace {
@@ -27,6 +29,23 @@ void AppendEscapedLabelValue(std::string& out, std::string_view value) {
 
 void AppendEscapedHelp(std::string& out, std::string_view help, bool escape_quotes) {
   AppendEscaped(out, help, escape_quotes);
+}
+
+void BoundsCache::Update(std::span<const double> bounds) {
+  if (bounds.size() == bounds_.size() &&
+      (bounds.empty() || std::memcmp(bounds.data(), bounds_.data(), bounds.size_bytes()) == 0)) {
+    return;
+  }
+  bounds_.assign(bounds.begin(), bounds.end());
+  text_.clear();
+  ends_.clear();
+  lengths_.clear();
+  for (double bound : bounds) {
+    const size_t start = text_.size();
+    format_(text_, bound);
+    ends_.push_back(static_cast<uint32_t>(text_.size()));
+    lengths_.push_back(static_cast<uint32_t>(text_.size() - start));
+  }
 }
 
 }  // namespace hx::metrics

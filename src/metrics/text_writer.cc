@@ -92,9 +92,10 @@ void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogra
   bucket_prefix_.append("le=\"");
   const size_t buckets =
       std::min(histogram.upper_bounds.size(), histogram.cumulative_counts.size());
+  bounds_.Update(histogram.upper_bounds.first(buckets));
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
-    AppendDouble(out_, histogram.upper_bounds[i]);
+    out_.append(bounds_.le(i));
     out_.append("\"} ");
     AppendUint(out_, histogram.cumulative_counts[i]);
     out_.push_back('\n');

@@ -11,6 +11,8 @@
 #include <string_view>
 
 #include "metrics/exposition.h"
+#include "metrics/number_format.h"
+#include "metrics/text_format.h"
 
 namespace hx::metrics {
 
@@ -38,7 +40,8 @@ class TextWriter final : public ExpositionWriter {
   void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
 
   std::string out_;
-  std::string name_;           // the current family's name
+  std::string name_;  // the current family's name
+  BoundsCache bounds_{&AppendDouble};
   std::string bucket_prefix_;  // `name_bucket{labels,le="` of the current histogram
 };
 

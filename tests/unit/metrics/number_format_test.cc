@@ -79,6 +79,21 @@ TEST(NumberFormatTest, AgreesWithPrintfOnMillionsOfValues) {
     values.push_back(std::round(unit(random) * 1e6));        // counts
     values.push_back(std::round(unit(random) * 1e6) / 1e3);  // milliseconds as seconds
     values.push_back(unit(random) * std::pow(10.0, static_cast<int>(random() % 40) - 20));
+    // Few decimals at every magnitude (the short-decimal fast path), and
+    // their neighbours one ulp away (which must not take it wrongly).
+    const int decimals = 1 + static_cast<int>(random() % 9);
+    const double digits = std::round(unit(random) * std::pow(10.0, 1 + random() % 15));
+    const double few = digits / std::pow(10.0, decimals);
+    values.push_back(few);
+    values.push_back(std::nextafter(few, 0.0));
+    values.push_back(std::nextafter(few, 1e300));
+    values.push_back(1764900000 + std::round(unit(random) * 1000) / 1000);  // timestamps
+  }
+  for (int p = -5; p <= 16; ++p) {  // around powers of ten
+    const double power = std::pow(10.0, p);
+    values.push_back(power);
+    values.push_back(std::nextafter(power, 0.0));
+    values.push_back(std::nextafter(power, 1e300));
   }
   for (double value : values) {
     ASSERT_EQ(Double(value), Printf16g(value)) << "bits of " << value;

@@ -81,6 +81,27 @@ TEST(TextWriterTest, HistogramLinesInPrometheusCppOrder) {
             "x_seconds_bucket{le=\"+Inf\"} 4\n");
 }
 
+TEST(TextWriterTest, BoundsFormattedOnceAreNotReusedForOtherBounds) {
+  // The le texts are cached between histograms with equal bounds; a
+  // histogram with other bounds of the same count must get its own.
+  TextWriter writer;
+  const double a[] = {0.1, 1};
+  const double b[] = {0.25, 2.5};
+  const uint64_t counts[] = {0, 0};
+  writer.BeginFamily({"a", MetricType::kHistogram, "", ""});
+  writer.Histogram(LabelSet(), {0, 0, a, counts, nullptr, 0, nullptr});
+  writer.EndFamily();
+  writer.BeginFamily({"b", MetricType::kHistogram, "", ""});
+  writer.Histogram(LabelSet(), {0, 0, b, counts, nullptr, 0, nullptr});
+  writer.Histogram(LabelSet(Pairs{{"x", "y"}}), {0, 0, b, counts, nullptr, 0, nullptr});
+  writer.EndFamily();
+  const std::string& out = writer.output();
+  EXPECT_NE(out.find("a_bucket{le=\"0.1\"} 0\na_bucket{le=\"1\"} 0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("b_bucket{le=\"0.25\"} 0\nb_bucket{le=\"2.5\"} 0\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("b_bucket{x=\"y\",le=\"2.5\"} 0\n"), std::string::npos) << out;
+}
+
 TEST(TextWriterTest, ExtraLabelComesAfterTheSetAndIsEscaped) {
   TextWriter writer;
   writer.BeginFamily({"g", MetricType::kGauge, "h", ""});
