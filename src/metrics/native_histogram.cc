@@ -1,7 +1,6 @@
 #include "metrics/native_histogram.h"
 
 #include <algorithm>
-#include <array>
 #include <cfloat>
 #include <cmath>
 
@@ -19,8 +18,8 @@ constexpr int32_t kMaxSchema = 8;
 /// schema s is computed from the same exact exponent as entry j/2 of schema
 /// s-1, so the tables agree and halving the resolution merges exactly.
 struct BoundTables {
-  std::array<std::vector<double>, kMaxSchema + 1> by_schema;
-  BoundTables() {
+  std::vector<std::vector<double>> by_schema;  // index: schema; 0 unused
+  BoundTables() : by_schema(kMaxSchema + 1) {
     for (int32_t s = 1; s <= kMaxSchema; ++s) {
       const int n = 1 << s;
       auto& bounds = by_schema[s];
@@ -85,6 +84,8 @@ int32_t SchemaForFactor(double bucket_factor) {
   return kMaxSchema;
 }
 
+// By value as the header declares it; the options are three numbers.
+// cppcheck-suppress passedByValue
 NativeHistogram::NativeHistogram(NativeHistogramOptions options)
     : options_(options), schema_(SchemaForFactor(options.bucket_factor)) {
   if (!(options_.zero_threshold >= 0)) options_.zero_threshold = 0;

@@ -10,18 +10,14 @@
 // tests decode this writer's output with libprotobuf and compare every field
 // (tests/unit/metrics/protobuf_writer_test.cc), which also checks that the
 // bytes are exactly what libprotobuf serialises for the decoded messages.
+// bench/protobuf_writer_bench: 2,623 instructions per duration histogram
+// series against libprotobuf's 9,721, for the same 332 bytes (bench/README.md).
 
 #include <string>
-#include <string_view>
 
 #include "metrics/exposition.h"
 
 namespace hx::metrics {
-
-/// The Content-Type of this writer's output, as Prometheus asks for it.
-inline constexpr std::string_view kProtobufContentType =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-    "encoding=delimited";
 
 struct ProtobufWriterOptions {
   /// Whether histograms that have native buckets also carry their classic
@@ -51,15 +47,11 @@ class ProtobufWriter final : public ExpositionWriter {
   std::string& output() override { return out_; }
 
  private:
-  /// Appends a length-delimited field's tag and room for its length;
-  /// returns where the length goes. CloseLength writes it once the content
-  /// is there, moving the content if the length needs more or fewer bytes
-  /// than were reserved.
-  size_t OpenLength(uint32_t field, size_t reserve);
-  void CloseLength(size_t at, size_t reserve);
-  /// Metric.label: the label set's pairs, then `extra` if named.
-  void Labels(const LabelSet& labels, ExtraLabel extra);
-  void Exemplar(uint32_t field, const metrics::Exemplar& exemplar);
+  /// Makes `bytes` of room at the end of the output and returns where it
+  /// starts; Commit(end) keeps what was written up to `end`. Each method
+  /// bounds its series' size first, then writes through a pointer.
+  char* Room(size_t bytes);
+  void Commit(char* end);
 
   ProtobufWriterOptions options_;
   std::string out_;

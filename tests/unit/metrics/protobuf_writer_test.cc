@@ -353,6 +353,71 @@ TEST(ProtobufWriterTest, LongMessagesGetLongerLengthPrefixes) {
   EXPECT_EQ(d.families[2].metric(0).gauge().value(), 1);
 }
 
+TEST(ProtobufWriterTest, LabelSetPairsThenTheExtraLabelRawUtf8) {
+  // Protobuf carries label values as they are: no text escaping.
+  const LabelSet labels({{"check", "db \"main\"\n"}, {"team", "\xc3\xa9quipe"}});
+  ProtobufWriter w;
+  w.BeginFamily({"health_check_runs_total", MetricType::kCounter, "", ""});
+  w.Counter(labels, {"result", "healthy"}, 1, 0);
+  w.EndFamily();
+  w.BeginFamily({"health_check_duration_seconds", MetricType::kHistogram, "", ""});
+  HistogramView h;
+  h.count = 1;
+  w.Histogram(labels, h);
+  w.EndFamily();
+  Decoded d = DecodeCanonical(w.output());
+  ASSERT_EQ(d.families.size(), 2u);
+  const pb::Metric& c = d.families[0].metric(0);
+  ASSERT_EQ(c.label_size(), 3);
+  EXPECT_EQ(c.label(0).name(), "check");
+  EXPECT_EQ(c.label(0).value(), "db \"main\"\n");
+  EXPECT_EQ(c.label(1).name(), "team");
+  EXPECT_EQ(c.label(1).value(), "\xc3\xa9quipe");
+  EXPECT_EQ(c.label(2).name(), "result");
+  EXPECT_EQ(c.label(2).value(), "healthy");
+  const pb::Metric& m = d.families[1].metric(0);
+  ASSERT_EQ(m.label_size(), 2);
+  EXPECT_EQ(m.label(1).value(), "\xc3\xa9quipe");
+  EXPECT_EQ(m.histogram().sample_count(), 1u);
+  EXPECT_EQ(m.histogram().bucket_size(), 0);
+}
+
+TEST(ProtobufWriterTest, LongStringsOutgrowOneByteLengths) {
+  // Label values and attempt ids of 200 and 20,000 bytes need two and three
+  // length bytes in every message around them (reserved: one or two).
+  for (size_t n : {200u, 20000u}) {
+    const std::string long_value(n, 'v');
+    const LabelSet labels({{"check", long_value}});
+    Exemplar e{long_value, 0.02, 1764982805};
+    NativeBuckets nb;
+    nb.positive_spans = {{-40, 1}};
+    nb.positive_deltas = {5};
+    HistogramView h;
+    h.count = 5;
+    h.upper_bounds = kBounds;
+    h.cumulative_counts = kCumulative;
+    h.native = &nb;
+    h.exemplar = &e;
+    ProtobufWriter w;
+    w.BeginFamily({"d", MetricType::kHistogram, long_value, ""});
+    w.Histogram(labels, h);
+    w.EndFamily();
+    w.BeginFamily({"c", MetricType::kCounter, "", ""});
+    w.Counter(labels, {"result", long_value}, 3, 1764982800);
+    w.EndFamily();
+    Decoded d = DecodeCanonical(w.output());
+    ASSERT_EQ(d.families.size(), 2u);
+    EXPECT_EQ(d.families[0].help(), long_value);
+    const pb::Metric& m = d.families[0].metric(0);
+    EXPECT_EQ(m.label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().bucket(2).exemplar().label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().exemplars(0).label(0).value(), long_value);
+    EXPECT_EQ(m.histogram().positive_span(0).offset(), -40);
+    EXPECT_EQ(d.families[1].metric(0).label(1).value(), long_value);
+    EXPECT_EQ(d.families[1].metric(0).counter().value(), 3);
+  }
+}
+
 TEST(ProtobufWriterTest, NoFamiliesNoBytes) {
   ProtobufWriter w;
   w.Finish();
