@@ -58,7 +58,11 @@ CheckSet::Changes CheckSet::Apply(Config& config,
 
   // New checks use the config's buckets; a change of buckets changes every
   // fingerprint, so no check keeps a histogram with the old ones.
-  board_.SetDurationLayout({config.global.duration_buckets, metrics::NativeHistogramOptions{}});
+  const NativeHistogramSettings& native = config.global.native_histograms;
+  board_.SetDurationLayout(
+      {config.global.duration_buckets,
+       metrics::NativeHistogramOptions{native.bucket_factor, native.max_buckets,
+                                       native.zero_threshold}});
   std::vector<size_t> order;
   order.reserve(config.checks.size());
   for (size_t i = 0; i < config.checks.size(); ++i) {

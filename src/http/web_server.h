@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP face of health_exporter, on CivetWeb's C API:
-//   GET /metrics  Prometheus text format (gzip when the client accepts it)
+//   GET /metrics  text 0.0.4, OpenMetrics 1.0.0 or protobuf, as Accept asks
+//                 (metrics/negotiation.h); gzip when the client accepts it
 //   GET /healthz  liveness: 200 "ok" while the daemon's loop is turning
 //   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503;
 //                 the overall state only, every check with ?verbose=1
@@ -13,7 +14,6 @@
 // (configurable) and the heartbeat paths, which keep their own bearer tokens. See
 // docs/web-security.md.
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -63,7 +63,7 @@ struct WebServerOptions {
 /// daemon's main thread). Handlers run on CivetWeb's threads and only read
 /// (the WebSecurity's authenticator has its own lock):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
-/// from one), CheckMetrics::Write() (thread-safe) and the liveness function, which must therefore
+/// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
 /// be safe to call from any thread (e.g. it reads an atomic timestamp).
 class WebServer {
  public:
@@ -126,8 +126,6 @@ class WebServer {
   std::shared_ptr<const HeartbeatReceiver> heartbeats_;
   std::function<ReloadReply()> reload_;
   std::unique_ptr<TlsFrontend> tls_;  // set while serving TLS
-  // The last /metrics body's size, to reserve the next one's at once.
-  mutable std::atomic<size_t> last_metrics_size_{0};
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own port (internal when TLS is on)
   int port_ = 0;

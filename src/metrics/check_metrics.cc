@@ -9,7 +9,10 @@
 #include "build_info.h"
 #include "metrics/check_exposition.h"
 #include "metrics/metric_names.h"
+#include "metrics/openmetrics_writer.h"
+#include "metrics/protobuf_writer.h"
 #include "metrics/registry_bridge.h"
+#include "metrics/text_writer.h"
 
 namespace hx {
 
@@ -84,6 +87,42 @@ void CheckMetrics::Write(const BoardSnapshot& snapshot, metrics::ExpositionWrite
              std::make_move_iterator(process.end()));
   metrics::SerializeRegistry(own, writer);
   writer.Finish();
+}
+
+}  // namespace hx
+
+namespace hx {
+
+std::string CheckMetrics::Render(const BoardSnapshot& snapshot,
+                                 metrics::ExpositionFormat format) const {
+  std::atomic<size_t>& last_size = last_size_[static_cast<size_t>(format) % last_size_.size()];
+  const size_t reserve = last_size.load(std::memory_order_relaxed);
+  std::string body;
+  switch (format) {
+    case metrics::ExpositionFormat::kOpenMetrics100:
+    case metrics::ExpositionFormat::kOpenMetrics001: {
+      metrics::OpenMetricsWriter writer(reserve, /*created_lines=*/false);
+      Write(snapshot, writer);
+      body = std::move(writer.output());
+      break;
+    }
+    case metrics::ExpositionFormat::kProtobufDelimited: {
+      metrics::ProtobufWriter writer({.classic_buckets = classic_in_protobuf_.load()});
+      writer.output().reserve(reserve);
+      Write(snapshot, writer);
+      body = std::move(writer.output());
+      break;
+    }
+    case metrics::ExpositionFormat::kText004:
+    default: {
+      metrics::TextWriter writer(reserve);
+      Write(snapshot, writer);
+      body = std::move(writer.output());
+      break;
+    }
+  }
+  last_size.store(body.size(), std::memory_order_relaxed);
+  return body;
 }
 
 }  // namespace hx

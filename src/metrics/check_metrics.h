@@ -5,11 +5,14 @@
 // stay in a prometheus-cpp registry and reach the writer through the bridge.
 // Metric names live in metric_names.h.
 
+#include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "metrics/exposition.h"
+#include "metrics/negotiation.h"
 #include "metrics/process_collector.h"
 #include "status/status_board.h"
 #include "util/duration.h"
@@ -48,9 +51,19 @@ class CheckMetrics {
   void RecordConfigLoad(bool reload, bool success, double timestamp,
                         const std::string& config_hash);
 
+  /// Whether protobuf scrapes carry the classic duration buckets beside the
+  /// native ones (global.duration_buckets_in_protobuf). Any thread.
+  void SetClassicBucketsInProtobuf(bool classic) { classic_in_protobuf_.store(classic); }
+
   /// Writes the whole exposition: the per-check families of `snapshot`, then
   /// the daemon's own; calls writer.Finish().
   void Write(const BoardSnapshot& snapshot, metrics::ExpositionWriter& writer) const;
+
+  /// The whole exposition of `snapshot` in `format`, written by that format's
+  /// writer. OpenMetrics is written without _created lines: Prometheus 2.x
+  /// (and 3.x by default) would store each as one more series per counter
+  /// and histogram; protobuf carries the created timestamps as fields.
+  std::string Render(const BoardSnapshot& snapshot, metrics::ExpositionFormat format) const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -62,6 +75,9 @@ class CheckMetrics {
   prometheus::Family<prometheus::Gauge>& config_info_;
   prometheus::Gauge* config_info_series_ = nullptr;  // loop thread only
   ProcessCollector process_collector_;
+  std::atomic<bool> classic_in_protobuf_{true};
+  // The last body's size per format, to reserve the next one's at once.
+  mutable std::array<std::atomic<size_t>, 4> last_size_{};
 };
 
 }  // namespace hx

@@ -159,6 +159,36 @@ TEST_F(WebServerTest, MetricsServesTheTextFormat) {
   EXPECT_THAT(response.body, HasSubstr("health_overall_status 1\n"));
 }
 
+// The format follows Accept (metrics/negotiation.h), from the same store.
+TEST_F(WebServerTest, MetricsFormatFollowsAccept) {
+  Add(0, Info("db"));
+  Record(0, Health::kHealthy);
+  // What Prometheus 2.42 sends without native histograms: OpenMetrics first.
+  const HttpResponse om = Fetch(
+      "/metrics", "GET",
+      {"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+       "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"});
+  EXPECT_EQ(om.status, 200);
+  EXPECT_THAT(Header(om, "content-type"), StartsWith("application/openmetrics-text; version=1.0.0"));
+  EXPECT_THAT(om.body, ::testing::EndsWith("# EOF\n"));
+  EXPECT_THAT(om.body, HasSubstr("health_check_runs_total{check=\"db\",status=\"healthy\"} 1\n"));
+  EXPECT_THAT(om.body, HasSubstr("# TYPE health_check_runs counter\n"));
+  // With --enable-feature=native-histograms it asks for protobuf first.
+  const HttpResponse proto = Fetch(
+      "/metrics", "GET",
+      {"Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+       "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3"});
+  EXPECT_THAT(Header(proto, "content-type"), StartsWith("application/vnd.google.protobuf"));
+  EXPECT_THAT(proto.body, HasSubstr("health_check_duration_seconds"));
+  // No Accept, or one we cannot serve: text 0.0.4.
+  for (const char* accept : {"", "Accept: application/json"}) {
+    const HttpResponse text =
+        Fetch("/metrics", "GET", *accept ? std::vector<std::string>{accept} : std::vector<std::string>{});
+    EXPECT_EQ(Header(text, "content-type"), "text/plain; version=0.0.4; charset=utf-8") << accept;
+    EXPECT_THAT(text.body, Not(HasSubstr("# EOF")));
+  }
+}
+
 TEST_F(WebServerTest, MetricsAreGzippedWhenAccepted) {
   Add(0, Info("db"));
   Record(0, Health::kDegraded);

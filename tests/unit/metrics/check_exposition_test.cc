@@ -6,11 +6,13 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "metrics/check_metrics.h"
 #include "metrics/text_writer.h"
+#include "status/status_json.h"
 #include "support/check_info.h"
 #include "support/recording_writer.h"
 
@@ -157,6 +159,36 @@ TEST(CheckExpositionTest, TextOutputHasMainsSamplesByteForByte) {
   }
   // And the text itself, in its new order, as a golden file.
   ExpectGolden(text.substr(0, text.find("# HELP health_exporter_build_info")), "text_0.0.4.golden");
+}
+
+// /metrics and /status rendered from one snapshot agree exactly.
+TEST(CheckExpositionTest, StatusAndMetricsOfOneSnapshotAgree) {
+  StatusBoard board([] { return 900.0; });
+  FillFixedBoard(board);
+  const BoardSnapshot snapshot = board.Snapshot();
+  const std::string text = Walk(snapshot);
+  const nlohmann::json status = nlohmann::json::parse(RenderStatusJson(snapshot, 1000));
+  ASSERT_EQ(status["checks"].size(), 4u);
+  for (const auto& check : status["checks"]) {
+    const std::string name = check["name"];
+    for (const char* result : {"healthy", "degraded", "unhealthy"}) {
+      const std::string line = "health_check_runs_total{check=\"" + name + "\",status=\"" +
+                               result + "\"} " +
+                               std::to_string(check["runs_by_result"][result].get<int>()) +
+                               " created=" + RecordingWriter::Number(check["created_unix"]) + "\n";
+      EXPECT_THAT(text, HasSubstr(line));
+    }
+    EXPECT_THAT(text, HasSubstr("health_check_duration_seconds{check=\"" + name + "\"} count=" +
+                                std::to_string(check["runs"].get<int>()) + " "));
+    EXPECT_THAT(text, HasSubstr("health_check_skipped_runs_total{check=\"" + name + "\"} " +
+                                std::to_string(check["skipped_runs"].get<int>()) + " "));
+    EXPECT_THAT(text, HasSubstr("health_check_timeouts_total{check=\"" + name + "\"} " +
+                                std::to_string(check["timeouts"].get<int>()) + " "));
+    if (!check["last_result"].is_null()) {
+      EXPECT_THAT(text, HasSubstr("exemplar=" +
+                                  std::to_string(check["last_result"]["attempt"].get<int>()) + "@"));
+    }
+  }
 }
 
 TEST(CheckExpositionTest, UnitsFollowTheNameSuffix) {
