@@ -9,17 +9,17 @@ namespace hx::metrics {
 
 namespace {
 
-// Returns true (and appends) for NaN and the infinities.
-bool AppendNonFinite(std::string& out, double value) {
+// Writes NaN and the infinities; nullptr for finite values.
+char* NonFinite(char* out, double value) {
+  std::string_view text;
   if (std::isnan(value)) {
-    out.append("NaN");
-    return true;
+    text = "NaN";
+  } else if (std::isinf(value)) {
+    text = value < 0 ? "-Inf" : "+Inf";
+  } else {
+    return nullptr;
   }
-  if (std::isinf(value)) {
-    out.append(value < 0 ? "-Inf" : "+Inf");
-    return true;
-  }
-  return false;
+  return std::copy(text.begin(), text.end(), out);
 }
 
 // Integral values below 2^53 print the same under "%.16g" as the integer
@@ -82,27 +82,36 @@ char* ShortDecimal(char* out, double value) {
 
 }  // namespace
 
-void AppendDouble(std::string& out, double value) {
-  if (AppendNonFinite(out, value)) return;
-  char buffer[40];
-  char* end;
+char* FormatDouble(char* out, double value) {
+  if (char* end = NonFinite(out, value)) return end;
   if (std::fabs(value) < kExactIntegerLimit && value == std::trunc(value) &&
       !(value == 0 && std::signbit(value))) {
-    end = std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(value)).ptr;
-  } else if ((end = ShortDecimal(buffer, value)) == nullptr) {
-    end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 16).ptr;
+    return std::to_chars(out, out + kMaxNumberChars, static_cast<int64_t>(value)).ptr;
   }
-  out.append(buffer, end);
+  if (char* end = ShortDecimal(out, value)) return end;
+  return std::to_chars(out, out + kMaxNumberChars, value, std::chars_format::general, 16).ptr;
+}
+
+char* FormatUint(char* out, uint64_t value) {
+  return std::to_chars(out, out + kMaxNumberChars, value).ptr;
+}
+
+void AppendDouble(std::string& out, double value) {
+  char buffer[kMaxNumberChars];
+  out.append(buffer, FormatDouble(buffer, value));
 }
 
 void AppendUint(std::string& out, uint64_t value) {
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
+  char buffer[kMaxNumberChars];
+  out.append(buffer, FormatUint(buffer, value));
 }
 
 void AppendCanonicalDouble(std::string& out, double value) {
-  if (AppendNonFinite(out, value)) return;
+  char special[8];
+  if (char* end = NonFinite(special, value)) {
+    out.append(special, end);
+    return;
+  }
   // Shortest round-trip digits in exponent form ("1.5e-05", "1e+06"). Go's
   // %g with shortest precision keeps that form when the exponent is below -4
   // or at least 6, and lays the digits out in fixed notation otherwise.

@@ -4,6 +4,7 @@
 // still writes "0.5"), no iostreams, no allocation beyond the string's own
 // growth.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -19,6 +20,14 @@ void AppendDouble(std::string& out, double value);
 
 /// An unsigned integer (bucket counts, sample counts).
 void AppendUint(std::string& out, uint64_t value);
+
+/// Room FormatDouble and FormatUint may use.
+inline constexpr size_t kMaxNumberChars = 32;
+/// AppendDouble and AppendUint into [out, out + kMaxNumberChars), returning
+/// the end: for writers that put a number and what follows it into one
+/// append.
+char* FormatDouble(char* out, double value);
+char* FormatUint(char* out, uint64_t value);
 
 /// OpenMetrics' canonical number, required for "le" (and "quantile") label
 /// values: the shortest round-trip digits laid out as Go's %g does, with

@@ -74,7 +74,7 @@ void OpenMetricsWriter::BeginFamily(const FamilyDesc& family) {
 
 void OpenMetricsWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra) {
   out_.append(family_);
-  out_.append(suffix);
+  if (!suffix.empty()) out_.append(suffix);
   if (!labels.empty() || !extra.name.empty()) {
     out_.push_back('{');
     out_.append(labels.text());
@@ -85,16 +85,16 @@ void OpenMetricsWriter::Head(std::string_view suffix, const LabelSet& labels, Ex
       AppendEscapedLabelValue(out_, extra.value);
       out_.push_back('"');
     }
-    out_.push_back('}');
+    out_.append("} ", 2);
+  } else {
+    out_.push_back(' ');
   }
-  out_.push_back(' ');
 }
 
 void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,
                                 double created) {
   Head(kTotal, labels, extra);
-  AppendDouble(out_, value);
-  out_.push_back('\n');
+  Number(value);
   if (created_lines_ && created > 0) {
     Head("_created", labels, extra);
     AppendCreated(created);
@@ -103,8 +103,7 @@ void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double
 
 void OpenMetricsWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double value) {
   Head({}, labels, extra);
-  AppendDouble(out_, value);
-  out_.push_back('\n');
+  Number(value);
 }
 
 void OpenMetricsWriter::AppendCreated(double created) {
@@ -156,25 +155,28 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
     out_.append(bounds_.le(i));
-    out_.append("\"} ");
-    AppendUint(out_, histogram.cumulative_counts[i]);
-    if (i == exemplar_bucket) AppendExemplar(*histogram.exemplar);
-    out_.push_back('\n');
+    if (i == exemplar_bucket) {
+      BucketEnd(histogram.cumulative_counts[i], /*newline=*/false);
+      AppendExemplar(*histogram.exemplar);
+      out_.push_back('\n');
+    } else {
+      BucketEnd(histogram.cumulative_counts[i]);
+    }
   }
   // Written even without classic buckets: OpenMetrics requires at least
   // one bucket per histogram, and +Inf is always true.
   out_.append(bucket_prefix_);
-  out_.append("+Inf\"} ");
-  AppendUint(out_, histogram.count);
-  if (exemplar_bucket == buckets) AppendExemplar(*histogram.exemplar);
-  out_.push_back('\n');
+  out_.append("+Inf");
+  BucketEnd(histogram.count, /*newline=*/exemplar_bucket != buckets);
+  if (exemplar_bucket == buckets) {
+    AppendExemplar(*histogram.exemplar);
+    out_.push_back('\n');
+  }
 
   Head("_count", labels, {});
-  AppendUint(out_, histogram.count);
-  out_.push_back('\n');
+  Number(histogram.count);
   Head("_sum", labels, {});
-  AppendDouble(out_, histogram.sum);
-  out_.push_back('\n');
+  Number(histogram.sum);
   if (created_lines_ && histogram.created > 0) {
     Head("_created", labels, {});
     AppendCreated(histogram.created);
@@ -184,5 +186,26 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
 void OpenMetricsWriter::EndFamily() {}
 
 void OpenMetricsWriter::Finish() { out_.append("# EOF\n"); }
+
+void OpenMetricsWriter::Number(double value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatDouble(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void OpenMetricsWriter::Number(uint64_t value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatUint(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void OpenMetricsWriter::BucketEnd(uint64_t count, bool newline) {
+  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
+  char* end = FormatUint(buffer + 3, count);
+  if (newline) *end++ = '\n';
+  out_.append(buffer, end);
+}
 
 }  // namespace hx::metrics

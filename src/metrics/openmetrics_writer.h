@@ -8,6 +8,7 @@
 // (number_format.h), so the same series carry the same values in both.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,11 @@ class OpenMetricsWriter final : public ExpositionWriter {
   std::string& output() override { return out_; }
 
  private:
+  // `value` and a line feed.
+  void Number(double value);
+  void Number(uint64_t value);
+  // `"} count`, closing a bucket line's le label, and a line feed if `newline`.
+  void BucketEnd(uint64_t count, bool newline = true);
   // family + `suffix` + {labels[,extra]} + " ".
   void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
   void AppendExemplar(const Exemplar& exemplar);

@@ -45,7 +45,7 @@ void TextWriter::BeginFamily(const FamilyDesc& family) {
 
 void TextWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra) {
   out_.append(name_);
-  out_.append(suffix);
+  if (!suffix.empty()) out_.append(suffix);
   if (!labels.empty() || !extra.name.empty()) {
     out_.push_back('{');
     out_.append(labels.text());
@@ -56,31 +56,28 @@ void TextWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabe
       AppendEscapedLabelValue(out_, extra.value);
       out_.push_back('"');
     }
-    out_.push_back('}');
+    out_.append("} ", 2);
+  } else {
+    out_.push_back(' ');
   }
-  out_.push_back(' ');
 }
 
 void TextWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,
                          double /*created*/) {
   Head({}, labels, extra);
-  AppendDouble(out_, value);
-  out_.push_back('\n');
+  Number(value);
 }
 
 void TextWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double value) {
   Head({}, labels, extra);
-  AppendDouble(out_, value);
-  out_.push_back('\n');
+  Number(value);
 }
 
 void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogram) {
   Head("_count", labels, {});
-  AppendUint(out_, histogram.count);
-  out_.push_back('\n');
+  Number(histogram.count);
   Head("_sum", labels, {});
-  AppendDouble(out_, histogram.sum);
-  out_.push_back('\n');
+  Number(histogram.sum);
   if (histogram.upper_bounds.empty()) return;  // native only: no classic buckets
 
   // Every bucket line starts with the same bytes up to the le value: they
@@ -96,18 +93,36 @@ void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogra
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
     out_.append(bounds_.le(i));
-    out_.append("\"} ");
-    AppendUint(out_, histogram.cumulative_counts[i]);
-    out_.push_back('\n');
+    BucketEnd(histogram.cumulative_counts[i]);
   }
   out_.append(bucket_prefix_);
-  out_.append("+Inf\"} ");
-  AppendUint(out_, histogram.count);
-  out_.push_back('\n');
+  out_.append("+Inf");
+  BucketEnd(histogram.count);
 }
 
 void TextWriter::EndFamily() {}
 
 void TextWriter::Finish() {}
+
+void TextWriter::Number(double value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatDouble(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void TextWriter::Number(uint64_t value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatUint(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void TextWriter::BucketEnd(uint64_t count, bool newline) {
+  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
+  char* end = FormatUint(buffer + 3, count);
+  if (newline) *end++ = '\n';
+  out_.append(buffer, end);
+}
 
 }  // namespace hx::metrics

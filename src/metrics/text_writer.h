@@ -7,6 +7,7 @@
 // escaped (backslash, line feed) as the format requires.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,11 @@ class TextWriter final : public ExpositionWriter {
   std::string& output() override { return out_; }
 
  private:
+  // `value` and a line feed.
+  void Number(double value);
+  void Number(uint64_t value);
+  // `"} count`, closing a bucket line's le label, and a line feed if `newline`.
+  void BucketEnd(uint64_t count, bool newline = true);
   // `name` + `suffix` + {labels[,extra]} + " ".
   void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -177,6 +178,12 @@ TEST(OpenMetricsWriterTest, DaemonRegistryThroughTheBridgeParses) {
                        .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1});
   lateness.Observe(0.005);
   lateness.Observe(3);
+  prometheus::BuildGauge()
+      .Name("health_exporter_build_info")
+      .Help("Build information; value 1.")
+      .Register(registry)
+      .Add({{"version", "0.1.0"}, {"revision", "abc"}})
+      .Set(1);
   OpenMetricsWriter writer;
   SerializeRegistry(registry.Collect(), writer);
   SerializeRegistry(ProcessCollector().Collect(), writer);
@@ -184,6 +191,8 @@ TEST(OpenMetricsWriterTest, DaemonRegistryThroughTheBridgeParses) {
   auto parsed = Parse(writer.output());
   ASSERT_EQ(parsed.exit_code, 0) << parsed.output << "\n" << writer.output();
   EXPECT_THAT(parsed.output, HasSubstr("family health_exporter_config_reloads counter"));
+  // A gauge named *_info stays a gauge (OpenMetrics' info type is another thing).
+  EXPECT_THAT(parsed.output, HasSubstr("family health_exporter_build_info gauge"));
   EXPECT_THAT(parsed.output,
               HasSubstr("health_exporter_scheduler_lateness_seconds_bucket{le='0.01'} 1"));
   EXPECT_THAT(parsed.output, HasSubstr("family process_cpu_seconds counter unit='seconds'"));
