@@ -143,10 +143,12 @@ def rss_bytes(pid):
     return 0
 
 
-def http_get(port, path, accept_gzip=False, timeout=30.0):
-    """Returns (status, body bytes as sent, seconds)."""
+def http_get(port, path, accept_gzip=False, timeout=30.0, accept=None):
+    """Returns (status, body bytes as sent, seconds, content encoding)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Accept-Encoding": "gzip"} if accept_gzip else {}
+    if accept:
+        headers["Accept"] = accept
     t0 = time.perf_counter()
     conn.request("GET", path, headers=headers)
     resp = conn.getresponse()
@@ -659,6 +661,89 @@ http {{
             self.procs.stop(prom)
             self.procs.stop(hx)
 
+    # The Accept headers of figure 4's formats: what Prometheus 2.42 sends with
+    # native histograms (protobuf first) and without (OpenMetrics first); none
+    # for text 0.0.4.
+    FORMATS = (
+        ("text", None, "text/plain"),
+        ("openmetrics", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+         "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+         "application/openmetrics-text"),
+        ("protobuf", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+         "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+         "application/vnd.google.protobuf"),
+    )
+
+    def scrape_formats(self, binary, label, n, rounds):
+        """One daemon with n HTTP checks: /metrics p50 and bytes per check per format, plain
+        and gzip, and the lateness p99 while the scrapes run."""
+        hx = None
+        try:
+            hx, port, _ = self.start_hx(self.hx_config(self.http_checks(n)), binary=binary)
+            # Past the start window (10 s): every check has run, the first-run burst is over.
+            time.sleep(12)
+            m0 = self.hx_metrics(port)
+            keys = [(name, accept, expect, gz) for name, accept, expect in self.FORMATS
+                    for gz in (False, True)]
+            times = {k: [] for k in keys}
+            sizes = {k: [] for k in keys}
+            served = {k: True for k in keys}
+            # Formats interleaved round by round, so drift hits them alike.
+            for _ in range(rounds):
+                for key in keys:
+                    name, accept, expect, gz = key
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    headers = {"Accept-Encoding": "gzip"} if gz else {}
+                    if accept:
+                        headers["Accept"] = accept
+                    t0 = time.perf_counter()
+                    conn.request("GET", "/metrics", headers=headers)
+                    resp = conn.getresponse()
+                    body = resp.read()
+                    times[key].append(time.perf_counter() - t0)
+                    sizes[key].append(len(body))
+                    served[key] = served[key] and resp.getheader("Content-Type", "").startswith(expect)
+                    conn.close()
+            out = {}
+            for key in keys:
+                name, _, _, gz = key
+                out[f"{name}{'_gz' if gz else ''}"] = (statistics.median(times[key]),
+                                                       statistics.median(sizes[key]) / n,
+                                                       served[key])
+            m1 = self.hx_metrics(port)
+            late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                              histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+            out["late_p99"] = quantile(late, 0.99)
+            for key, value in out.items():
+                if key == "late_p99":
+                    continue
+                secs, per_check, served = value
+                self.log(f"formats {label} {key}: p50 {secs * 1e3:.1f} ms, {per_check:.0f} B/check"
+                         + ("" if served else " (format not served: answered another)"))
+            self.log(f"formats {label}: lateness p99 while scraping {out['late_p99'] * 1e3:.1f} ms")
+            return out
+        finally:
+            self.procs.stop(hx)
+
+    def phase_formats(self):
+        """Figure 4 per format: this binary and --scrape-baseline, interleaved (A B B A)."""
+        a = self.args
+        n, rounds = 10000, (5 if a.quick else 10)
+        runs = [("after", a.binary)]
+        if a.scrape_baseline:
+            runs = [("after", a.binary), ("before", a.scrape_baseline),
+                    ("before", a.scrape_baseline), ("after", a.binary)]
+        by_label = {}
+        for label, binary in runs:
+            by_label.setdefault(label, []).append(self.scrape_formats(binary, label, n, rounds))
+        self.results["formats"] = {
+            label: {key: (statistics.median(r[key][0] for r in rs),
+                          statistics.median(r[key][1] for r in rs),
+                          all(r[key][2] for r in rs)) if key != "late_p99"
+                    else max(r[key] for r in rs)
+                    for key in rs[0]}
+            for label, rs in by_label.items()}
+
     def phase_timeouts(self):
         a = self.args
         window = 12 if a.quick else 20
@@ -1126,6 +1211,20 @@ def table(r):
             ratio=False)
         row("4 Prometheus scrape_duration_seconds", g("prom_scrape_hx") * 1e3, None, " ms", "",
             None, ratio=False)
+    if "formats" in r:
+        for label, figures in r["formats"].items():
+            for key, value in figures.items():
+                if key == "late_p99":
+                    continue
+                secs, per_check, served = value
+                if not served:
+                    continue
+                goal = "<= 25 ms" if key == "text" else ("<= 60 ms" if key == "text_gz" else "")
+                met = secs <= 0.025 if key == "text" else (secs <= 0.060 if key == "text_gz" else None)
+                row(f"4 {label}: {key} 10k render p50 / B per check",
+                    f"{secs * 1e3:.1f} ms / {per_check:.0f} B", None, "", goal, met, ratio=False)
+            row(f"4 {label}: lateness p99 while scraping", figures["late_p99"] * 1e3, None,
+                " ms", "", None, ratio=False)
     if "ready_1k" in r:
         row("5 ready with 1,000 checks", g("ready_1k") * 1e3, g("ready_bb") * 1e3, " ms",
             "<= 100 ms", g("ready_1k") <= 0.1, ratio=False)
@@ -1171,7 +1270,7 @@ def table(r):
     return "\n".join(lines)
 
 
-PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "hostile")
+PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "formats", "hostile")
 
 
 def main():
@@ -1184,6 +1283,8 @@ def main():
     ap.add_argument("--json", help="also write the raw figures here")
     ap.add_argument("--exec-baseline", help="another health_exporter binary (e.g. an older "
                     "commit) measured beside --binary in the exec phase, interleaved")
+    ap.add_argument("--scrape-baseline", help="another health_exporter binary (e.g. main's) "
+                    "measured beside --binary in the formats phase, interleaved")
     ap.add_argument("--exec-extra-checks", type=int, default=0, metavar="N",
                     help="exec phase: N more HTTP checks at a 60 s interval in every step, "
                     "for a daemon of a deployed size (default 0)")

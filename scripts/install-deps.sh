@@ -21,6 +21,10 @@ build_pkgs=(
   prometheus-cpp-dev libcivetweb-dev libssl-dev libcurl4-openssl-dev libuv1-dev
   libyaml-cpp-dev libspdlog-dev libre2-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libpq-dev libhiredis-dev libsystemd-dev libcrypt-dev
+  # proto/metrics.proto, compiled when the tests are built (the default): the
+  # tests decode the protobuf writer's output with it. The daemon encodes by
+  # hand and needs no libprotobuf at run time.
+  protobuf-compiler libprotobuf-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev   # GoogleTest
@@ -33,6 +37,7 @@ test_pkgs=(
   monitoring-plugins-basic    # real Nagios plugins for exec checks
   chromium                    # headless browser test of the status page
   python3                     # dashboard lint and the alerting end-to-end test
+  python3-prometheus-client   # its strict OpenMetrics parser checks the OpenMetrics writer (unit test)
   dpkg-dev                    # dpkg-shlibdeps for the .deb that CPack builds
   clang libclang-rt-14-dev    # sanitizer builds (scripts/sanitize.sh); the runtimes are only "recommended"
   clang-tidy cppcheck         # scripts/lint.sh

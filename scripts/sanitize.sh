@@ -107,6 +107,7 @@ TSAN_TARGETS=(
   unit_status_status_board_test
   unit_status_dependencies_test
   unit_metrics_check_metrics_test
+  unit_metrics_check_exposition_test
   unit_http_landing_page_test
   unit_checks_heartbeat_receiver_test
   unit_checks_heartbeat_store_test

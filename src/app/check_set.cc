@@ -3,19 +3,16 @@
 #include <unordered_set>
 
 #include "io/io_context.h"
-#include "metrics/check_metrics.h"
 #include "scheduler/check_scheduler.h"
 #include "status/status_board.h"
 
 namespace hx {
 
-CheckSet::CheckSet(CheckScheduler& scheduler, StatusBoard& board, CheckMetrics& metrics,
-                   IoContext& io)
-    : scheduler_(scheduler), board_(board), metrics_(metrics), io_(io) {}
+CheckSet::CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io)
+    : scheduler_(scheduler), board_(board), io_(io) {}
 
 void CheckSet::Stop(const Running& running) {
   scheduler_.Remove(running.id);
-  metrics_.RemoveCheck(running.id);
   board_.RemoveCheck(running.id);
 }
 
@@ -59,9 +56,13 @@ CheckSet::Changes CheckSet::Apply(Config& config,
   // Before any Add(): checks added by this config get its start window.
   scheduler_.SetStartupSpread(config.global.startup_spread);
 
-  // New series use the config's buckets; a change of buckets changes every
+  // New checks use the config's buckets; a change of buckets changes every
   // fingerprint, so no check keeps a histogram with the old ones.
-  metrics_.SetDurationBuckets(config.global.duration_buckets);
+  const NativeHistogramSettings& native = config.global.native_histograms;
+  board_.SetDurationLayout(
+      {config.global.duration_buckets,
+       metrics::NativeHistogramOptions{native.bucket_factor, native.max_buckets,
+                                       native.zero_threshold}});
   std::vector<size_t> order;
   order.reserve(config.checks.size());
   for (size_t i = 0; i < config.checks.size(); ++i) {
@@ -73,7 +74,6 @@ CheckSet::Changes CheckSet::Apply(Config& config,
     CheckInfo info = CheckInfoFromConfig(check);
     const size_t id =
         scheduler_.Add(check, WithWrittenText(check.spec->CreateCheck(io_), check.expansions));
-    metrics_.AddCheck(id, info);
     board_.AddCheck(id, std::move(info));
     running_.emplace(check.name, Running{id, check.fingerprint, check.spec});
     order.push_back(id);

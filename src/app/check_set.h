@@ -3,11 +3,12 @@
 // a check whose fingerprint (CheckConfig::fingerprint) is unchanged keeps
 // everything — its state, thresholds, history, counters, histogram and its
 // place on the scheduler's timeline, so a reload causes no gap, no reset and
-// no burst of runs. A changed check is stopped (an attempt in flight is
-// cancelled and not recorded) and started again as new; a removed check is
-// stopped and its series leave /metrics; a new check starts on its own phase.
+// no burst of runs, and its counters keep their created time. A changed check
+// is stopped (an attempt in flight is cancelled and not recorded) and started
+// again as new; a removed check is stopped and leaves the board, and with it
+// every endpoint; a new check starts on its own phase.
 //
-// Loop thread only; not thread-safe (the board and metrics it updates are).
+// Loop thread only; not thread-safe (the board it updates is).
 
 #include <cstddef>
 #include <functional>
@@ -20,7 +21,6 @@
 
 namespace hx {
 
-class CheckMetrics;
 class CheckScheduler;
 class IoContext;
 class StatusBoard;
@@ -36,7 +36,7 @@ class CheckSet {
   };
 
   /// Every reference must outlive the set.
-  CheckSet(CheckScheduler& scheduler, StatusBoard& board, CheckMetrics& metrics, IoContext& io);
+  CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io);
 
   /// Makes the running checks exactly those of `config` (already filtered to
   /// this instance's shard). Each unchanged check's spec in `config` is
@@ -59,7 +59,6 @@ class CheckSet {
 
   CheckScheduler& scheduler_;
   StatusBoard& board_;
-  CheckMetrics& metrics_;
   IoContext& io_;
   std::unordered_map<std::string, Running> running_;  // by check name
 };

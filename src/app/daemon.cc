@@ -179,10 +179,10 @@ int Daemon::Run() {
     UvClock clock(&loop);
     IoContext io(&loop);
     StatusBoard board;
-    CheckMetrics metrics(config.global.duration_buckets, board);
+    CheckMetrics metrics;
     RunPublisher publisher(board, metrics, clock);
     CheckScheduler scheduler(clock, publisher);
-    CheckSet checks(scheduler, board, metrics, io);
+    CheckSet checks(scheduler, board, io);
 
     // The store must know the heartbeat checks before their first attempt;
     // loading it is blocking I/O, fine before the loop runs.
@@ -193,6 +193,7 @@ int Daemon::Run() {
     std::shared_ptr<HeartbeatReceiver> heartbeat_receiver =
         HeartbeatReceiver::FromConfig(config, heartbeats);
     metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
+    metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
 
     SystemdNotifier systemd;
@@ -221,6 +222,7 @@ int Daemon::Run() {
       heartbeat_receiver->Update(fresh);
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
+      metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
       const std::string summary = Summary(changes);
       log::Info("config reloaded", {{"file", options_.config_file},
                                     {"checks", std::to_string(fresh.checks.size())},

@@ -7,7 +7,6 @@ namespace hx {
 void RunPublisher::OnRun(const RunRecord& run) {
   // Board first: /readyz must never lag behind a state the log already announced.
   board_.Record(run);
-  metrics_.Record(run);
   metrics_.ObserveLateness(run.lateness);
 
   const bool changed = run.transition == Transition::kChanged || !run.previous_state;
@@ -36,7 +35,6 @@ void RunPublisher::OnRun(const RunRecord& run) {
 
 void RunPublisher::OnSkipped(size_t check_id) {
   board_.RecordSkip(check_id);
-  metrics_.RecordSkip(check_id);
   const MonoTime now = clock_.Now();
   PruneSkipLogs(now);
   auto [it, first] = skip_logs_.try_emplace(check_id);

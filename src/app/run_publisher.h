@@ -1,7 +1,8 @@
 #pragma once
-// Fans the scheduler's results out to the status board, the metrics and the
-// log. Loop-thread only (it is the scheduler's RunSink); the board and the
-// metrics it feeds are themselves thread-safe for their readers.
+// Fans the scheduler's results out to the status board (the one store every
+// endpoint reads), the scheduler-lateness metric and the log. Loop-thread only
+// (it is the scheduler's RunSink); the board and the metrics it feeds are
+// themselves thread-safe for their readers.
 
 #include <cstdint>
 #include <unordered_map>
@@ -16,7 +17,7 @@ namespace hx {
 class RunPublisher final : public RunSink {
  public:
   /// A check's "run skipped" warning is written at most once per this
-  /// period (every skip is still counted in the board and the metrics).
+  /// period (every skip is still counted in the board).
   static constexpr Duration kSkipLogPeriod = std::chrono::minutes(1);
 
   RunPublisher(StatusBoard& board, CheckMetrics& metrics, Clock& clock)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/parse_context.h"
+#include "metrics/metric_names.h"
 
 namespace hx {
 
@@ -30,15 +31,20 @@ std::string_view HealthName(Health h);
 /// Value of health_check_status: 1, 0.5, 0.
 double HealthValue(Health h);
 
-/// A type-specific measurement a check reports beside its health. `name`
-/// selects a metric family declared in src/metrics (e.g. "http_status_code",
-/// "tls_cert_expiry_timestamp_seconds", "http_phase_seconds"); `label_name` /
-/// `label_value` add at most one extra label (e.g. phase="dns").
+/// A type-specific measurement a check reports beside its health. `id`
+/// selects a metric family declared in src/metrics/metric_names.h (e.g.
+/// kHttpStatusCode, kHttpPhaseSeconds), and with it the one extra label the
+/// family may carry; `label_value` is that label's value (e.g. "dns" for
+/// phase="dns"), ignored by families without one.
 struct Observation {
-  std::string name;
+  metric::ObservationId id{};
   double value = 0;
-  std::string label_name;
   std::string label_value;
+
+  /// The name /status shows, e.g. "http_status_code".
+  std::string_view name() const { return metric::ObservationSpec(id).observation; }
+  /// The extra label's name ("" for none), e.g. "phase".
+  std::string_view label_name() const { return metric::ObservationSpec(id).label; }
 };
 
 /// What one attempt found. `detail` is a short human sentence ("HTTP 503",

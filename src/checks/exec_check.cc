@@ -288,7 +288,7 @@ class ExecCheck::Attempt {
       }
     }
     for (const PerfDataItem& item : output.perfdata) {
-      result.observations.push_back({"plugin_value", item.value, "metric", item.label});
+      result.observations.push_back({metric::ObservationId::kPluginValue, item.value, item.label});
     }
     Finish(std::move(result));
   }

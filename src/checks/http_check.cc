@@ -455,7 +455,7 @@ void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
   const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
   const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
   auto phase = [&](const char* name, double micros) {
-    out.push_back({"http_phase_seconds", std::max(0.0, micros) / 1e6, "phase", name});
+    out.push_back({metric::ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name});
   };
   phase("dns", dns);
   phase("connect", connect - dns);
@@ -596,14 +596,16 @@ void HttpCheck::OnTransferDone(CURLcode code) {
 
   CheckResult result;
   if (status > 0) {
-    result.observations.push_back({"http_status_code", static_cast<double>(status), "", ""});
+    result.observations.push_back(
+        {metric::ObservationId::kHttpStatusCode, static_cast<double>(status)});
     AddPhaseObservations(easy, result.observations);
   }
   if (a->earliest_not_after) {
-    result.observations.push_back(
-        {"tls_cert_expiry_timestamp_seconds", static_cast<double>(*a->earliest_not_after), "", ""});
+    result.observations.push_back({metric::ObservationId::kTlsCertExpiryTimestampSeconds,
+                                   static_cast<double>(*a->earliest_not_after)});
   }
-  result.observations.push_back({"http_redirects", static_cast<double>(redirects), "", ""});
+  result.observations.push_back(
+      {metric::ObservationId::kHttpRedirects, static_cast<double>(redirects)});
 
   const std::string http = "HTTP " + std::to_string(status);
   if (a->body_too_large) {

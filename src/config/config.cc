@@ -168,6 +168,31 @@ void ReadGlobal(MapReader& reader, GlobalConfig& global) {
       if (ok) global.duration_buckets = std::move(bounds);
     }
   }
+  if (std::optional<MapReader> native = reader.Map("native_histograms")) {
+    NativeHistogramSettings settings = global.native_histograms;
+    if (auto factor = native->Number("bucket_factor")) {
+      if (*factor <= 1) {
+        native->Error("bucket_factor", "must be greater than 1");
+      } else {
+        settings.bucket_factor = *factor;
+      }
+    }
+    // The upper bound only keeps a typo from making a series megabytes long.
+    if (auto max = native->Int("max_buckets", 1, 100000)) {
+      settings.max_buckets = static_cast<uint32_t>(*max);
+    }
+    if (auto threshold = native->Number("zero_threshold")) {
+      if (*threshold < 0) {
+        native->Error("zero_threshold", "must not be negative");
+      } else {
+        settings.zero_threshold = *threshold;
+      }
+    }
+    if (native->Finish()) global.native_histograms = settings;
+  }
+  if (auto keep = reader.Bool("duration_buckets_in_protobuf")) {
+    global.duration_buckets_in_protobuf = *keep;
+  }
   reader.Finish();
 }
 
@@ -484,6 +509,11 @@ std::string Fingerprint(const YAML::Node& node, const CheckConfig& check,
   add_duration(check.degraded_latency);
   add_duration(check.unhealthy_interval);
   for (double bound : global.duration_buckets) add(std::to_string(bound));
+  // A histogram cannot change its native bucketing and keep its counts.
+  char native[128];
+  std::snprintf(native, sizeof native, "%a %u %a", global.native_histograms.bucket_factor,
+                global.native_histograms.max_buckets, global.native_histograms.zero_threshold);
+  add(native);
   add(external_inputs);
   return digest.FinishHex();
 }

@@ -17,6 +17,22 @@ namespace hx {
 /// Default of `global.startup_spread`.
 inline constexpr Duration kDefaultStartupSpread = std::chrono::seconds(10);
 
+/// `global.native_histograms`: how health_check_duration_seconds' native
+/// (exponential) buckets are made, in the style of client_golang. The same
+/// fields as metrics::NativeHistogramOptions, which the store builds from
+/// it: config sits below metrics in the module tower and cannot include it.
+struct NativeHistogramSettings {
+  /// Largest ratio between a bucket's upper and lower bound, > 1; picks the
+  /// schema (1.1 -> schema 3, buckets 9 % wide).
+  double bucket_factor = 1.1;
+  /// Most populated buckets per series, >= 1; past it the resolution halves.
+  uint32_t max_buckets = 160;
+  /// Observations at or below this many seconds count in the zero bucket.
+  double zero_threshold = 2.938735877055719e-39;  // 2^-128, as client_golang
+
+  bool operator==(const NativeHistogramSettings&) const = default;
+};
+
 /// Defaults for every check (`global:`).
 struct GlobalConfig {
   Duration interval = std::chrono::seconds(30);
@@ -32,6 +48,12 @@ struct GlobalConfig {
   /// Upper bounds of health_check_duration_seconds buckets, ascending.
   std::vector<double> duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1,    2.5,   5,    10};
+  NativeHistogramSettings native_histograms;
+  /// Whether protobuf scrapes, which carry the native buckets, carry the
+  /// duration_buckets (classic buckets) too. Text formats always do: they
+  /// cannot carry native ones. Not a check default: changing it restarts
+  /// no check.
+  bool duration_buckets_in_protobuf = true;
 };
 
 /// One entry of `checks:`, with the global defaults applied.

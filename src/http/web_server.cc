@@ -19,6 +19,7 @@
 #include "http/landing_page.h"
 #include "http/tls_frontend.h"
 #include "http/web_config.h"
+#include "metrics/negotiation.h"
 #include "status/status_json.h"
 
 namespace hx {
@@ -464,11 +465,16 @@ int WebServer::Serve(mg_connection* connection) const {
   }
 
   Response response;
+  metrics::NegotiatedFormat negotiated;  // /metrics: owns response.content_type
   switch (endpoint) {
     case Endpoint::kMetrics: {
-      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      const char* accept_type = mg_get_header(connection, "Accept");
+      negotiated = metrics::NegotiateFormat(accept_type != nullptr ? accept_type : "");
+      response.content_type = negotiated.content_type.c_str();
       response.vary_accept_encoding = true;
-      response.body = metrics_.RenderText();
+      // One snapshot for the whole scrape: every family agrees with every
+      // other, and with a /status taken from the same snapshot.
+      response.body = metrics_.Render(board_.Snapshot(), negotiated.format);
       const char* accept = mg_get_header(connection, "Accept-Encoding");
       if (accept != nullptr && AcceptsGzip(accept)) {
         if (auto compressed = GzipCompress(response.body)) {

@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP face of health_exporter, on CivetWeb's C API:
-//   GET /metrics  Prometheus text format (gzip when the client accepts it)
+//   GET /metrics  text 0.0.4, OpenMetrics 1.0.0 or protobuf, as Accept asks
+//                 (metrics/negotiation.h); gzip when the client accepts it
 //   GET /healthz  liveness: 200 "ok" while the daemon's loop is turning
 //   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503;
 //                 the overall state only, every check with ?verbose=1
@@ -61,9 +62,9 @@ struct WebServerOptions {
 /// Thread-safety: Start() and Stop() must be called from one thread (the
 /// daemon's main thread). Handlers run on CivetWeb's threads and only read
 /// (the WebSecurity's authenticator has its own lock):
-/// StatusBoard::Snapshot() (an immutable snapshot), CheckMetrics::RenderText()
-/// (thread-safe) and the liveness function, which must therefore be safe to
-/// call from any thread (e.g. it reads an atomic timestamp).
+/// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
+/// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
+/// be safe to call from any thread (e.g. it reads an atomic timestamp).
 class WebServer {
  public:
   /// `board` and `metrics` must outlive the server. `is_alive` answers

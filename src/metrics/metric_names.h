@@ -42,63 +42,115 @@ inline constexpr MetricName kCheckSloObjective = {
     "Availability objective of the check (slo in the config), as a ratio. Only for checks with "
     "an slo."};
 
-// Per check, from CheckResult::observations. `observation` is the name a check
-// type reports; `label` is the one extra label it may carry ("" for none).
-// An observation missing from a result removes its series (see CheckMetrics).
+// Per check, from CheckResult::observations. A check type names what it
+// measured with an ObservationId (a typo fails to compile); the id selects the
+// family below and the one extra label it may carry. An observation missing
+// from a check's latest result has no series.
+enum class ObservationId : unsigned char {
+  kHttpStatusCode,
+  kTlsCertExpiryTimestampSeconds,
+  kHttpPhaseSeconds,
+  kHttpRedirects,
+  kPostgresReplicationLagSeconds,
+  kPostgresConnectionsUsedRatio,
+  kRedisMemoryUsedRatio,
+  kDiskUsedRatio,
+  kDiskInodesUsedRatio,
+  kDiskAvailableBytes,
+  kMemoryUsedRatio,
+  kMemoryAvailableBytes,
+  kPluginValue,
+  kHeartbeatLastPingTimestampSeconds,
+};
+
+/// `observation` is the name /status shows for it; `label` the one extra
+/// label ("" for none).
 struct ObservationMetric {
+  ObservationId id;
   const char* observation;
   MetricName metric;
   const char* label;
 };
+/// Indexed by ObservationId (checked below).
 inline constexpr ObservationMetric kObservationMetrics[] = {
-    {"http_status_code",
+    {ObservationId::kHttpStatusCode,
+     "http_status_code",
      {"health_check_http_status_code", "HTTP status code of the last response."},
      ""},
-    {"tls_cert_expiry_timestamp_seconds",
+    {ObservationId::kTlsCertExpiryTimestampSeconds,
+     "tls_cert_expiry_timestamp_seconds",
      {"health_check_tls_cert_expiry_timestamp_seconds",
       "Unix time at which the peer's leaf certificate expires."},
      ""},
-    {"http_phase_seconds",
+    {ObservationId::kHttpPhaseSeconds,
+     "http_phase_seconds",
      {"health_check_http_phase_seconds", "Duration of each phase of the last HTTP request."},
      "phase"},
-    {"http_redirects",
+    {ObservationId::kHttpRedirects,
+     "http_redirects",
      {"health_check_http_redirects", "Redirects followed by the last HTTP request."},
      ""},
-    {"postgres_replication_lag_seconds",
+    {ObservationId::kPostgresReplicationLagSeconds,
+     "postgres_replication_lag_seconds",
      {"health_check_postgres_replication_lag_seconds",
       "Replication lag of a PostgreSQL replica at the last check."},
      ""},
-    {"postgres_connections_used_ratio",
+    {ObservationId::kPostgresConnectionsUsedRatio,
+     "postgres_connections_used_ratio",
      {"health_check_postgres_connections_used_ratio",
       "Connections in use as a fraction of max_connections."},
      ""},
-    {"redis_memory_used_ratio",
+    {ObservationId::kRedisMemoryUsedRatio,
+     "redis_memory_used_ratio",
      {"health_check_redis_memory_used_ratio", "Redis used_memory as a fraction of maxmemory."},
      ""},
-    {"disk_used_ratio",
+    {ObservationId::kDiskUsedRatio,
+     "disk_used_ratio",
      {"health_check_disk_used_ratio", "Fraction of the filesystem's space in use (as df counts)."},
      ""},
-    {"disk_inodes_used_ratio",
+    {ObservationId::kDiskInodesUsedRatio,
+     "disk_inodes_used_ratio",
      {"health_check_disk_inodes_used_ratio", "Fraction of the filesystem's inodes in use."},
      ""},
-    {"disk_available_bytes",
+    {ObservationId::kDiskAvailableBytes,
+     "disk_available_bytes",
      {"health_check_disk_available_bytes", "Space available to unprivileged users."},
      ""},
-    {"memory_used_ratio",
+    {ObservationId::kMemoryUsedRatio,
+     "memory_used_ratio",
      {"health_check_memory_used_ratio", "1 - MemAvailable / MemTotal."},
      ""},
-    {"memory_available_bytes",
+    {ObservationId::kMemoryAvailableBytes,
+     "memory_available_bytes",
      {"health_check_memory_available_bytes", "MemAvailable from /proc/meminfo."},
      ""},
-    {"plugin_value",
+    {ObservationId::kPluginValue,
+     "plugin_value",
      {"health_check_plugin_value",
       "Performance data reported by a Nagios-protocol plugin, in base units."},
      "metric"},
-    {"heartbeat_last_ping_timestamp_seconds",
+    {ObservationId::kHeartbeatLastPingTimestampSeconds,
+     "heartbeat_last_ping_timestamp_seconds",
      {"health_check_heartbeat_last_ping_timestamp_seconds",
       "Unix time of the last successful heartbeat received."},
      ""},
 };
+inline constexpr unsigned kObservationCount =
+    sizeof(kObservationMetrics) / sizeof(kObservationMetrics[0]);
+
+constexpr bool ObservationTableIsIndexedById() {
+  for (unsigned i = 0; i < kObservationCount; ++i) {
+    if (static_cast<unsigned>(kObservationMetrics[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(ObservationTableIsIndexedById(),
+              "kObservationMetrics must be in ObservationId order");
+
+/// The table entry of `id`.
+constexpr const ObservationMetric& ObservationSpec(ObservationId id) {
+  return kObservationMetrics[static_cast<unsigned>(id)];
+}
 
 // The whole set of checks, computed from the StatusBoard at scrape time.
 inline constexpr MetricName kOverallStatus = {

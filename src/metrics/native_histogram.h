@@ -47,14 +47,25 @@ class NativeHistogram {
   void FillBuckets(NativeBuckets* out) const;
 
  private:
+  /// One populated bucket.
+  struct Bucket {
+    int32_t index;
+    uint64_t count;
+  };
+
+  void AddToBucket(int32_t index, uint64_t count);
+  /// Lowers the schema by one: buckets 2j-1 and 2j become bucket j.
+  void HalveResolution();
+
   NativeHistogramOptions options_;
   int32_t schema_;
   uint64_t count_ = 0;
   double sum_ = 0;
   uint64_t zero_count_ = 0;
-  /// Dense counts for bucket indexes [first_index_, first_index_ + size).
-  int32_t first_index_ = 0;
-  std::vector<uint64_t> counts_;
+  /// The populated buckets only, by increasing index (sparse: memory and
+  /// copies follow the populated count, not the range of indexes observed,
+  /// which at schema 8 can be thousands of buckets wide).
+  std::vector<Bucket> buckets_;
 };
 
 }  // namespace hx::metrics

@@ -1,8 +1,52 @@
 #include "status/status_board.h"
 
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <stdexcept>
 
 namespace hx {
+namespace {
+
+double SystemWallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The labels of health_check_status, sorted by name as prometheus-cpp's
+// std::map-based Labels always wrote them (dashboards match on them, not on
+// their order, but byte-compatible output keeps diffs of scrapes readable).
+// A static label named like a built-in one is dropped, as before.
+metrics::LabelSet StatusLabels(const CheckInfo& info) {
+  std::map<std::string, std::string> sorted = {
+      {"check", info.name}, {"type", info.type}, {"critical", info.critical ? "true" : "false"}};
+  for (const auto& [name, value] : info.labels) sorted.emplace(name, value);
+  return metrics::LabelSet({sorted.begin(), sorted.end()});
+}
+
+}  // namespace
+
+DurationHistogram::DurationHistogram(std::shared_ptr<const DurationLayout> layout_in)
+    : layout(std::move(layout_in)),
+      cumulative_counts(layout->upper_bounds.size(), 0),
+      native(layout->native) {
+  native.FillBuckets(&native_buckets);
+}
+
+void DurationHistogram::Observe(double seconds, uint64_t attempt, double finished_at) {
+  ++count;
+  sum += seconds;
+  const auto& bounds = layout->upper_bounds;
+  // Cumulative: every bucket whose bound is at or above the value.
+  for (size_t i = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+       i < bounds.size(); ++i) {
+    ++cumulative_counts[i];
+  }
+  native.Observe(seconds);
+  native.FillBuckets(&native_buckets);
+  exemplar_attempt = attempt;
+  exemplar_value = seconds;
+  exemplar_timestamp = finished_at;
+}
 
 CheckInfo CheckInfoFromConfig(const CheckConfig& config) {
   CheckInfo info;
@@ -52,11 +96,26 @@ OverallStatus ComputeOverallStatus(const std::vector<std::shared_ptr<const Check
   return OverallStatus::kHealthy;
 }
 
+StatusBoard::StatusBoard(std::function<double()> wall_clock)
+    : wall_clock_(wall_clock ? std::move(wall_clock) : SystemWallSeconds),
+      layout_(std::make_shared<const DurationLayout>(
+          DurationLayout{GlobalConfig{}.duration_buckets, metrics::NativeHistogramOptions{}})) {}
+
+void StatusBoard::SetDurationLayout(DurationLayout layout) {
+  auto shared = std::make_shared<const DurationLayout>(std::move(layout));
+  std::lock_guard write_lock(write_mutex_);
+  layout_ = std::move(shared);
+}
+
 void StatusBoard::AddCheck(size_t id, CheckInfo info) {
+  info.check_labels = metrics::LabelSet({{"check", info.name}});
+  info.status_labels = StatusLabels(info);
   auto status = std::make_shared<CheckStatus>();
   status->id = id;
   status->info = std::make_shared<const CheckInfo>(std::move(info));
+  status->created = wall_clock_();
   std::lock_guard write_lock(write_mutex_);
+  status->duration = std::make_shared<const DurationHistogram>(layout_);
   std::lock_guard lock(mutex_);
   if (auto it = index_.find(id); it != index_.end()) {
     checks_[it->second] = std::move(status);
@@ -109,22 +168,29 @@ void StatusBoard::Record(const RunRecord& run) {
   if (!previous) return;
 
   // Copying one CheckStatus is bounded work: its history holds at most
-  // kHistorySize entries.
+  // kHistorySize entries, and its duration histogram is replaced, not copied
+  // twice.
   auto next = std::make_shared<CheckStatus>(*previous);
   if (!previous->state || *previous->state != run.state) next->state_since = run.finished_at;
   next->state = run.state;
-  next->last =
-      LastResult{run.result.health, run.result.detail, run.duration,           run.started_at,
-                 run.finished_at,   run.timed_out,     run.result.observations};
+  const uint64_t attempt = previous->runs + 1;
+  next->last = LastResult{
+      run.result.health, run.result.detail,       run.duration, run.started_at, run.finished_at,
+      run.timed_out,     run.result.observations, attempt};
   next->consecutive_failures = run.consecutive_failures;
   next->consecutive_successes = run.consecutive_successes;
-  ++next->runs;
+  next->runs = attempt;
+  ++next->runs_by_result[static_cast<size_t>(run.result.health)];
+  if (run.timed_out) ++next->timeouts;
+  auto duration = std::make_shared<DurationHistogram>(*previous->duration);
+  duration->Observe(ToSeconds(run.duration), attempt, run.finished_at);
+  next->duration = std::move(duration);
   if (next->history.size() >= CheckStatus::kHistorySize) {
     next->history.erase(next->history.begin(),
                         next->history.end() - (CheckStatus::kHistorySize - 1));
   }
   next->history.push_back(
-      HistoryEntry{run.result.health, run.finished_at, run.duration, run.result.detail});
+      HistoryEntry{run.result.health, run.finished_at, run.duration, run.result.detail, attempt});
   Publish(run.check_id, std::move(next));
 }
 

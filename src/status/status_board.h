@@ -1,6 +1,8 @@
 #pragma once
-// StatusBoard: the latest known status of every check, for /status, /readyz,
-// the landing page and the overall-status metrics.
+// StatusBoard: the one store of every check's status, counters and duration
+// distribution. /metrics, /status, /readyz and the landing page are all views
+// of one BoardSnapshot, so two endpoints rendered from the same snapshot agree
+// exactly, and a removed check's series vanish because it is no longer in it.
 //
 // Sharing between threads: the board keeps one std::shared_ptr<const
 // CheckStatus> per check. A writer (normally the loop thread) builds a new
@@ -11,8 +13,10 @@
 // valid and unchanged for as long as the reader holds it, however many results
 // arrive meanwhile.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +29,8 @@
 #include "checks/check.h"
 #include "status/dependencies.h"
 #include "config/config.h"
+#include "metrics/exposition.h"
+#include "metrics/native_histogram.h"
 #include "scheduler/check_scheduler.h"
 #include "util/duration.h"
 
@@ -42,6 +48,13 @@ struct CheckInfo {
   Duration timeout{};
   std::vector<std::string> depends_on;  ///< names of checks this one needs
   std::optional<double> slo;            ///< availability objective, e.g. 0.999
+
+  /// Filled by StatusBoard::AddCheck, once per check (not per scrape):
+  /// check="<name>" for every per-check series, and the labels of
+  /// health_check_status: check, critical, type and the static labels, all
+  /// sorted by name (as /metrics has always written them).
+  metrics::LabelSet check_labels;
+  metrics::LabelSet status_labels;
 };
 
 /// Builds the CheckInfo of a configured check.
@@ -53,6 +66,7 @@ struct HistoryEntry {
   double finished_at = 0;              ///< wall clock, seconds since the epoch
   Duration duration{};
   std::string detail;
+  uint64_t attempt = 0;  ///< the check's run number, from 1 (exemplars' attempt_id)
 };
 
 /// The most recent attempt, in full.
@@ -64,10 +78,46 @@ struct LastResult {
   double finished_at = 0;  ///< wall clock
   bool timed_out = false;
   std::vector<Observation> observations;
+  uint64_t attempt = 0;  ///< the check's run number, from 1
+};
+
+/// How health_check_duration_seconds is kept: the classic buckets' upper
+/// bounds (GlobalConfig::duration_buckets) and the native histogram's options
+/// (GlobalConfig::native_histograms). Immutable; shared by every check added
+/// while it was current.
+struct DurationLayout {
+  std::vector<double> upper_bounds;  ///< increasing, without +Inf
+  metrics::NativeHistogramOptions native;
+};
+
+/// The distribution of one check's attempt durations: classic cumulative
+/// buckets and a native histogram of the same observations, plus the latest
+/// observation as an exemplar. A value; the board publishes a new immutable
+/// copy per result (O(buckets)) and shares it between snapshots otherwise.
+struct DurationHistogram {
+  explicit DurationHistogram(std::shared_ptr<const DurationLayout> layout);
+
+  /// Adds one attempt's duration; `attempt` and `finished_at` become the
+  /// exemplar.
+  void Observe(double seconds, uint64_t attempt, double finished_at);
+
+  std::shared_ptr<const DurationLayout> layout;
+  uint64_t count = 0;
+  double sum = 0;
+  /// Parallel to layout->upper_bounds: observations <= each bound.
+  std::vector<uint64_t> cumulative_counts;
+  metrics::NativeHistogram native;
+  /// `native` in protobuf form, refreshed by Observe() so scrapes only read.
+  metrics::NativeBuckets native_buckets;
+  /// The latest observation (attempt 0 = none yet).
+  uint64_t exemplar_attempt = 0;
+  double exemplar_value = 0;
+  double exemplar_timestamp = 0;
 };
 
 /// An immutable snapshot of one check. Thread-safe to read (never modified
-/// once published).
+/// once published). Copied on every result, so its large parts (info,
+/// duration) are shared pointers to immutable objects.
 struct CheckStatus {
   /// How many results `history` keeps.
   static constexpr size_t kHistorySize = 20;
@@ -81,7 +131,15 @@ struct CheckStatus {
   int consecutive_failures = 0;
   int consecutive_successes = 0;
   uint64_t runs = 0;
+  /// Finished attempts by raw result, indexed by Health; sums to `runs`.
+  std::array<uint64_t, 3> runs_by_result{};
+  uint64_t timeouts = 0;
   uint64_t skipped_runs = 0;
+  /// Unix seconds at which the check was added: the created time of its
+  /// counters and histogram. An unchanged check keeps it across reloads.
+  double created = 0;
+  /// Never null.
+  std::shared_ptr<const DurationHistogram> duration;
   /// Wall time of the last state change (the first result counts as one);
   /// 0 while pending.
   double state_since = 0;
@@ -117,20 +175,29 @@ struct BoardSnapshot {
   std::vector<std::vector<std::string>> blocked_by;
 };
 
-/// The latest status of every check. Thread-safe: see the file comment for
+/// The latest status of every check, and the one store /metrics reads (see
+/// metrics/check_exposition.h). Thread-safe: see the file comment for
 /// how writers and readers share it. Writes for one check must not race with
 /// each other in a way that matters (the scheduler produces them in order on
 /// one thread); concurrent writers are still memory-safe because they are
 /// serialised by an internal mutex.
 class StatusBoard {
  public:
-  StatusBoard() = default;
+  /// `wall_clock` (seconds since the epoch) stamps a check's created time;
+  /// the system clock when empty.
+  explicit StatusBoard(std::function<double()> wall_clock = {});
   StatusBoard(const StatusBoard&) = delete;
   StatusBoard& operator=(const StatusBoard&) = delete;
 
-  /// Adds a pending check with the scheduler's id. Re-adding an existing id
-  /// replaces it (as a new, pending check).
+  /// Adds a pending check with the scheduler's id, with zeroed counters, an
+  /// empty duration histogram of the current layout and created = now; its
+  /// label sets are rendered here, once. Re-adding an existing id replaces
+  /// it (as a new, pending check).
   void AddCheck(size_t id, CheckInfo info);
+
+  /// The duration layout of checks added from now on (a reload that changes
+  /// it changes every check's fingerprint, so no check keeps an old one).
+  void SetDurationLayout(DurationLayout layout);
 
   /// Forgets a check; unknown ids are ignored.
   void RemoveCheck(size_t id);
@@ -158,6 +225,9 @@ class StatusBoard {
  private:
   std::shared_ptr<const CheckStatus> Current(size_t id) const;
   void Publish(size_t id, std::shared_ptr<const CheckStatus> status);
+
+  const std::function<double()> wall_clock_;
+  std::shared_ptr<const DurationLayout> layout_;  // guarded by write_mutex_
 
   // Serialises writers so that read-modify-publish of one check is atomic;
   // never held by readers.

@@ -22,8 +22,8 @@ void PutTime(json& out, const std::string& key, double unix_seconds) {
 json ObservationsJson(const std::vector<Observation>& observations) {
   json out = json::array();
   for (const auto& o : observations) {
-    json item = {{"name", o.name}, {"value", o.value}};
-    if (!o.label_name.empty()) item["labels"] = {{o.label_name, o.label_value}};
+    json item = {{"name", o.name()}, {"value", o.value}};
+    if (!o.label_name().empty()) item["labels"] = {{o.label_name(), o.label_value}};
     out.push_back(std::move(item));
   }
   return out;
@@ -31,9 +31,8 @@ json ObservationsJson(const std::vector<Observation>& observations) {
 
 json LastResultJson(const LastResult& last) {
   json out = {
-      {"health", HealthName(last.health)},
-      {"detail", last.detail},
-      {"duration_ms", ToMilliseconds(last.duration)},
+      {"attempt", last.attempt},     {"health", HealthName(last.health)},
+      {"detail", last.detail},       {"duration_ms", ToMilliseconds(last.duration)},
       {"timed_out", last.timed_out},
   };
   PutTime(out, "started_at", last.started_at);
@@ -75,11 +74,18 @@ json CheckJson(const CheckStatus& status, const std::vector<std::string>& blocke
   out["last_result"] = status.last ? LastResultJson(*status.last) : json(nullptr);
   out["consecutive_failures"] = status.consecutive_failures;
   out["consecutive_successes"] = status.consecutive_successes;
+  // The same counters as /metrics, from the same snapshot.
   out["runs"] = status.runs;
+  out["runs_by_result"] = {{"healthy", status.runs_by_result[0]},
+                           {"degraded", status.runs_by_result[1]},
+                           {"unhealthy", status.runs_by_result[2]}};
+  out["timeouts"] = status.timeouts;
   out["skipped_runs"] = status.skipped_runs;
+  PutTime(out, "created", status.created);
   json history = json::array();
   for (const auto& entry : status.history) {
-    json item = {{"health", HealthName(entry.health)},
+    json item = {{"attempt", entry.attempt},
+                 {"health", HealthName(entry.health)},
                  {"duration_ms", ToMilliseconds(entry.duration)},
                  {"detail", entry.detail}};
     PutTime(item, "finished_at", entry.finished_at);

@@ -14,6 +14,13 @@ PR_SET_PDEATHSIG). Steps:
  3. checks `root` and `dependent` (depends_on: [root]) both break: only root pages. Skipped
     with a message while the daemon rejects depends_on in --check-config.
 
+Formats: Prometheus (2.42) scrapes with its default Accept, which asks for OpenMetrics 1.0.0
+first; the test checks the daemon answers that Accept with OpenMetrics (so steps 1-3 run on
+the OpenMetrics path) and that every alerting rule evaluates without error. A second
+Prometheus with --enable-feature=native-histograms (it then asks for protobuf first) must
+see health_check_duration_seconds as a native histogram, and
+histogram_quantile(0.9, rate(health_check_duration_seconds[1m])) must answer.
+
 Two minimal, documented transformations make it fast; nothing else is changed:
  - rules: every `for: <duration>` of alerts/health_exporter.rules.yml becomes `for: 3s`;
  - Alertmanager: alerts/alertmanager.yml's `route` and `inhibit_rules` are used verbatim
@@ -314,14 +321,22 @@ def substitute(expr):
     return expr
 
 
-def check_dashboards(prom, source_dir):
+# Panels that need the classic buckets themselves (Grafana's heatmap of le buckets): empty
+# when Prometheus ingested the native histogram only.
+ALLOWED_EMPTY_NATIVE = {
+    ("hx-check-detail", "Attempt duration heatmap"): "classic le buckets only",
+}
+
+
+def check_dashboards(prom, source_dir, what="dashboards", extra_allowed=None):
     queries, variables = dashboard_queries(source_dir)
+    allowed = {**ALLOWED_EMPTY, **(extra_allowed or {})}
     problems = []
     for uid, title, expr in queries:
         answer = prom.query(substitute(expr))
         if answer.get("status") != "success":
             problems.append(f"{uid} / {title}: invalid query {expr!r}: {answer.get('error')}")
-        elif not answer["data"]["result"] and (uid, title) not in ALLOWED_EMPTY:
+        elif not answer["data"]["result"] and (uid, title) not in allowed:
             problems.append(f"{uid} / {title}: no data for {substitute(expr)!r}")
     for uid, name, definition in variables:
         match = re.fullmatch(r"label_values\((.*), *(\w+)\)", definition)
@@ -330,9 +345,59 @@ def check_dashboards(prom, source_dir):
         if not found:
             problems.append(f"{uid} / ${name}: {definition} finds nothing ({answer.get('error', '')})")
     if problems:
-        raise Failure("dashboard queries:\n  " + "\n  ".join(problems))
-    log(f"dashboards: {len(queries)} queries and {len(variables)} variables ok "
-        f"({len(ALLOWED_EMPTY)} panels allowed to be empty)")
+        raise Failure(f"{what} queries:\n  " + "\n  ".join(problems))
+    log(f"{what}: {len(queries)} queries and {len(variables)} variables ok "
+        f"({len(allowed)} panels allowed to be empty)")
+
+
+# The Accept header Prometheus 2.42 sends by default (scrape/scrape.go, without
+# native histograms): OpenMetrics 1.0.0 first, text 0.0.4 as the fallback.
+PROMETHEUS_DEFAULT_ACCEPT = ("application/openmetrics-text;version=1.0.0,"
+                             "application/openmetrics-text;version=0.0.1;q=0.75,"
+                             "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+def check_formats(prom, exporter_address):
+    """Prometheus' default Accept gets OpenMetrics; the scrape and every rule are healthy."""
+    request = urllib.request.Request(f"http://{exporter_address}/metrics",
+                                      headers={"Accept": PROMETHEUS_DEFAULT_ACCEPT})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        content_type = response.headers.get("Content-Type", "")
+        body = response.read().decode()
+    if not content_type.startswith("application/openmetrics-text; version=1.0.0"):
+        raise Failure(f"Prometheus' default Accept got Content-Type {content_type!r}")
+    if not body.endswith("# EOF\n"):
+        raise Failure("the OpenMetrics body does not end with # EOF")
+    targets = json.loads(http_get(f"{prom.base}/api/v1/targets")[1])["data"]["activeTargets"]
+    bad = [(t["scrapeUrl"], t["health"], t["lastError"]) for t in targets
+           if t["health"] != "up" or t["lastError"]]
+    if bad:
+        raise Failure(f"scrape problems: {bad}")
+    groups = json.loads(http_get(f"{prom.base}/api/v1/rules")[1])["data"]["groups"]
+    broken = [(r["name"], r.get("lastError")) for g in groups for r in g["rules"]
+              if r.get("health") == "err" or r.get("lastError")]
+    if broken:
+        raise Failure(f"rules with errors: {broken}")
+    log(f"formats: Prometheus' default Accept gets {content_type!r}; target up; "
+        f"{sum(len(g['rules']) for g in groups)} rules evaluate")
+
+
+def check_native_histograms(native, processes):
+    """A Prometheus with native histograms (protobuf) ingests the duration as one."""
+    def native_series():
+        result = native.values('health_check_duration_seconds{check="payments-api"}')
+        return result and "histogram" in result[0]
+    wait_for("the native-histogram Prometheus to ingest a native duration histogram",
+             lambda: processes.check_alive() or native_series(), timeout_s=30)
+    expr = 'histogram_quantile(0.9, rate(health_check_duration_seconds{check="payments-api"}[1m]))'
+    wait_for(f"{expr} to answer",
+             lambda: processes.check_alive() or native.values(expr), timeout_s=30)
+    quantile = float(native.values(expr)[0]["value"][1])
+    if not 0 < quantile < 1:
+        raise Failure(f"{expr} = {quantile}: expected a few milliseconds")
+    # (The protobuf carries the classic buckets too, but Prometheus 2.42 keeps only the
+    # native histogram of a series that has one.)
+    log(f"native histograms: p90 of payments-api = {quantile * 1000:.2f} ms")
 
 
 def find_alert(webhook, status, alertname, check):
@@ -483,9 +548,24 @@ scrape_configs:
             f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s",
             "--log.level=warn"])
         prom = Prometheus(prom_port)
+        # Scrapes only: rules and alerts stay with the first one.
+        native_port, native_config = free_port(), os.path.join(tmp, "prometheus-native.yml")
+        with open(native_config, "w") as f:
+            f.write(f"""global: {{scrape_interval: 1s}}
+scrape_configs:
+  - job_name: health_exporter
+    static_configs: [{{targets: ["{exporter_address}"]}}]
+""")
+        processes.start("prometheus-native", [
+            args.prometheus, f"--config.file={native_config}",
+            f"--storage.tsdb.path={os.path.join(tmp, 'prom-native-data')}",
+            f"--web.listen-address=127.0.0.1:{native_port}",
+            "--enable-feature=native-histograms", "--log.level=warn"])
+        native = Prometheus(native_port)
 
         for name, url in (("alertmanager", f"http://127.0.0.1:{am_port}/-/ready"),
-                          ("prometheus", f"{prom.base}/-/ready")):
+                          ("prometheus", f"{prom.base}/-/ready"),
+                          ("prometheus-native", f"{native.base}/-/ready")):
             wait_for(f"{name} to be ready",
                      lambda: processes.check_alive() or http_get(url)[0] == 200, timeout_s=30)
         log("prometheus and alertmanager ready")
@@ -503,7 +583,12 @@ scrape_configs:
                  lambda: json.loads(http_get(f"{prom.base}/api/v1/alertmanagers")[1])
                  ["data"]["activeAlertmanagers"], timeout_s=20)
 
+        check_formats(prom, exporter_address)
+        check_native_histograms(native, processes)
         check_dashboards(prom, args.source_dir)
+        # Latency panels work whether Prometheus ingested classic or native histograms.
+        check_dashboards(native, args.source_dir, "dashboards (native histograms)",
+                         ALLOWED_EMPTY_NATIVE)
         check_page_and_resolve(prom, target, webhook, processes)
         if with_dependencies:
             check_dependencies(prom, target, webhook, processes)

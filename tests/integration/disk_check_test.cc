@@ -38,7 +38,7 @@ std::shared_ptr<const DiskCheckSettings> Settings(const std::string& path, doubl
 
 const Observation* Find(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return &o;
+    if (o.name() == name) return &o;
   }
   return nullptr;
 }

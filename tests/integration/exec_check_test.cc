@@ -48,7 +48,7 @@ std::shared_ptr<const ExecCheckSettings> Command(std::vector<std::string> argv,
 
 std::optional<double> FindObservation(const CheckResult& r, const std::string& metric) {
   for (const Observation& o : r.observations) {
-    if (o.name == "plugin_value" && o.label_name == "metric" && o.label_value == metric) {
+    if (o.name() == "plugin_value" && o.label_name() == "metric" && o.label_value == metric) {
       return o.value;
     }
   }

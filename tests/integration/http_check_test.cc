@@ -35,7 +35,7 @@ constexpr auto kWait = seconds(20);  // bound for anything that should take mill
 const Observation* FindObservation(const CheckResult& r, std::string_view name,
                                    std::string_view label_value = "") {
   for (const auto& o : r.observations) {
-    if (o.name == name && o.label_value == label_value) return &o;
+    if (o.name() == name && o.label_value == label_value) return &o;
   }
   return nullptr;
 }
@@ -101,7 +101,7 @@ TEST_F(HttpCheckTest, Status200IsHealthyWithObservations) {
   for (const char* phase : {"dns", "connect", "tls", "processing", "transfer"}) {
     const Observation* o = FindObservation(r, "http_phase_seconds", phase);
     ASSERT_NE(o, nullptr) << phase;
-    EXPECT_EQ(o->label_name, "phase");
+    EXPECT_EQ(o->label_name(), "phase");
     EXPECT_GE(o->value, 0) << phase;
   }
   EXPECT_EQ(FindObservation(r, "http_phase_seconds", "tls")->value, 0);

@@ -30,7 +30,7 @@ std::shared_ptr<const MemoryCheckSettings> Settings(double degraded, double unhe
 
 const Observation* Find(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return &o;
+    if (o.name() == name) return &o;
   }
   return nullptr;
 }

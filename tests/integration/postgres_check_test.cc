@@ -45,7 +45,7 @@ constexpr int kMaxConnections = 70;
 
 std::optional<double> FindObservation(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return o.value;
+    if (o.name() == name) return o.value;
   }
   return std::nullopt;
 }

@@ -45,7 +45,7 @@ RedisCheckSettings Tcp(uint16_t port) {
 
 std::optional<double> Observation(const CheckResult& r, const std::string& name) {
   for (const auto& o : r.observations) {
-    if (o.name == name) return o.value;
+    if (o.name() == name) return o.value;
   }
   return std::nullopt;
 }

@@ -58,6 +58,8 @@ TEST(ReloadTest, UnchangedChecksKeepStateCountersAndCadence) {
   const double healthy_before = Metric(d, R"(health_check_runs_total{check="keep",status="healthy"})");
   ASSERT_GE(healthy_before, 5);
   const int runs_before = RunsOf(d, "keep");
+  const double keep_created = (*FindCheck(StatusOf(d), "keep"))["created_unix"].get<double>();
+  ASSERT_GT(keep_created, 0);
 
   Rewrite(d.config_path(), "checks:\n" + kKeep +
                                "  - name: added\n"
@@ -75,6 +77,9 @@ TEST(ReloadTest, UnchangedChecksKeepStateCountersAndCadence) {
   EXPECT_GE((*FindCheck(status, "keep"))["runs"].get<int>(), runs_before);
   EXPECT_EQ(FindCheck(status, "gone"), nullptr);
   ASSERT_NE(FindCheck(status, "added"), nullptr);
+  // Its counters' created time too: the series were not created again.
+  EXPECT_EQ((*FindCheck(status, "keep"))["created_unix"].get<double>(), keep_created);
+  EXPECT_GT((*FindCheck(status, "added"))["created_unix"].get<double>(), keep_created);
   const std::string metrics = HttpRequest(d.Url("/metrics")).body;
   EXPECT_GE(MetricValue(metrics, R"(health_check_runs_total{check="keep",status="healthy"})"),
             healthy_before);

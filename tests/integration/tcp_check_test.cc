@@ -251,7 +251,7 @@ TlsOptions TrustingCa(const TcpTestServer& server) {
 
 void ExpectExpiry(const CheckResult& r, const TcpTestServer& server) {
   ASSERT_EQ(r.observations.size(), 1u);
-  EXPECT_EQ(r.observations[0].name, "tls_cert_expiry_timestamp_seconds");
+  EXPECT_EQ(r.observations[0].name(), "tls_cert_expiry_timestamp_seconds");
   EXPECT_EQ(r.observations[0].value, static_cast<double>(server.cert_not_after()));
   EXPECT_GT(server.cert_not_after(), 0);
 }

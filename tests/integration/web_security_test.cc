@@ -171,7 +171,7 @@ class WebSecurityTest : public ::testing::Test {
   TempDir dir_;
   Certificates certs_{dir_};
   StatusBoard board_;
-  CheckMetrics metrics_{{0.01, 0.1, 1}, board_};
+  CheckMetrics metrics_;
   std::unique_ptr<WebServer> server_;
 };
 

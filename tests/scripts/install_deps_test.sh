@@ -107,7 +107,7 @@ run list-build 0 "*" "" build
 mapfile -t build_pkgs < <(queried)
 run list-test 0 "*" "" test
 mapfile -t test_pkgs < <(queried)
-for p in g++ cmake libcurl4-openssl-dev libuv1-dev; do
+for p in g++ cmake libcurl4-openssl-dev libuv1-dev protobuf-compiler libprotobuf-dev; do
   grep -qxF "$p" <<<"$(printf '%s\n' "${build_pkgs[@]}")" || fail "build mode does not want $p"
 done
 for p in libgtest-dev postgresql redis-server valgrind; do

@@ -32,7 +32,6 @@ class RunPublisherTest : public ::testing::Test {
     for (size_t id : {0, 1}) {
       const CheckInfo info = TestCheckInfo(id == 0 ? "api" : "db");
       board_.AddCheck(id, info);
-      metrics_.AddCheck(id, info);
     }
   }
   void TearDown() override { log::Init(spdlog::level::info, log::Format::kLogfmt); }
@@ -49,17 +48,16 @@ class RunPublisherTest : public ::testing::Test {
   }
 
   double SkippedTotal(const std::string& check) {
-    const std::string text = metrics_.RenderText();
-    const std::string prefix = "health_check_skipped_runs_total{check=\"" + check + "\"} ";
-    const size_t at = text.find(prefix);
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + prefix.size()));
+    for (const auto& status : board_.Snapshot().checks) {
+      if (status->info->name == check) return static_cast<double>(status->skipped_runs);
+    }
+    return -1;
   }
 
   std::ostringstream log_;
   ManualClock clock_;
   StatusBoard board_;
-  CheckMetrics metrics_{{0.01, 0.1, 1}, board_};
+  CheckMetrics metrics_;
   RunPublisher publisher_{board_, metrics_, clock_};
 };
 

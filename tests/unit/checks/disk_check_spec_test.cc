@@ -116,7 +116,7 @@ uv_statfs_t Stats(uint64_t bsize, uint64_t blocks, uint64_t bfree, uint64_t bava
 
 double Observed(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return o.value;
+    if (o.name() == name) return o.value;
   }
   ADD_FAILURE() << "no observation " << name;
   return -1;
@@ -124,7 +124,7 @@ double Observed(const CheckResult& r, const std::string& name) {
 
 bool HasObservation(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return true;
+    if (o.name() == name) return true;
   }
   return false;
 }

@@ -160,7 +160,7 @@ TEST(JudgeHeartbeatTest, RecentSuccessIsHealthy) {
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "last heartbeat 3h12m ago");
   ASSERT_EQ(r.observations.size(), 1u);
-  EXPECT_EQ(r.observations[0].name, "heartbeat_last_ping_timestamp_seconds");
+  EXPECT_EQ(r.observations[0].name(), "heartbeat_last_ping_timestamp_seconds");
   EXPECT_DOUBLE_EQ(r.observations[0].value, kNow - (3 * 3600 + 12 * 60 + 5));
 }
 
@@ -253,7 +253,7 @@ TEST_F(HeartbeatCheckTest, FollowsThePingsInTheStore) {
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "last heartbeat 3h12m ago");
   ASSERT_EQ(r.observations.size(), 1u);
-  EXPECT_EQ(r.observations[0].name, "heartbeat_last_ping_timestamp_seconds");
+  EXPECT_EQ(r.observations[0].name(), "heartbeat_last_ping_timestamp_seconds");
   EXPECT_DOUBLE_EQ(r.observations[0].value, kNow + 26 * 3600 + 1);
 
   now_ = now_ + 24 * 3600;

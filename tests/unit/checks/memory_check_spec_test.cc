@@ -109,7 +109,7 @@ TEST(MeminfoTest, MissingOrBrokenFields) {
 
 double Observed(const CheckResult& r, const std::string& name) {
   for (const Observation& o : r.observations) {
-    if (o.name == name) return o.value;
+    if (o.name() == name) return o.value;
   }
   ADD_FAILURE() << "no observation " << name;
   return -1;

@@ -166,6 +166,24 @@ TEST(ConfigFingerprintTest, StartupSpreadRestartsNoCheck) {
   EXPECT_EQ(fingerprint(""), fingerprint("global: {startup_spread: 1m}\n"));
 }
 
+TEST(ConfigFingerprintTest, NativeBucketingRestartsChecksProtobufClassicBucketsDoNot) {
+  // A histogram cannot change its schema, bucket limit or zero bucket and
+  // keep its counts; whether protobuf scrapes also carry the classic
+  // buckets changes only how the same counts are written.
+  auto fingerprint = [](const std::string& global) {
+    LoadResult r = LoadConfigString(global + "checks:\n  - {name: a, tcp: {address: 'h:1'}}\n",
+                                    "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+    EXPECT_THAT(Messages(r), IsEmpty());
+    return r.config->checks.at(0).fingerprint;
+  };
+  const std::string base = fingerprint("");
+  EXPECT_EQ(base, fingerprint("global: {native_histograms: {bucket_factor: 1.1}}\n"));
+  EXPECT_NE(base, fingerprint("global: {native_histograms: {bucket_factor: 1.2}}\n"));
+  EXPECT_NE(base, fingerprint("global: {native_histograms: {max_buckets: 100}}\n"));
+  EXPECT_NE(base, fingerprint("global: {native_histograms: {zero_threshold: 0.001}}\n"));
+  EXPECT_EQ(base, fingerprint("global: {duration_buckets_in_protobuf: false}\n"));
+}
+
 TEST(ConfigHashTest, HashFollowsTheBytesOfTheFile) {
   auto hash = [](const std::string& yaml) {
     LoadResult r = LoadConfigString(yaml, "c.yml", CheckTypeRegistry::Builtin(), NoEnv());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -98,6 +99,10 @@ checks:
   EXPECT_EQ(c.global.startup_spread, seconds(10));
   EXPECT_EQ(c.global.duration_buckets,
             (std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}));
+  EXPECT_EQ(c.global.native_histograms.bucket_factor, 1.1);
+  EXPECT_EQ(c.global.native_histograms.max_buckets, 160u);
+  EXPECT_EQ(c.global.native_histograms.zero_threshold, std::ldexp(1.0, -128));
+  EXPECT_TRUE(c.global.duration_buckets_in_protobuf);
   ASSERT_EQ(c.checks.size(), 1u);
   const CheckConfig& check = c.checks[0];
   EXPECT_EQ(check.name, "api");
@@ -127,6 +132,8 @@ global:
   degraded_latency: 700ms
   startup_spread: 2s500ms
   duration_buckets: [0.1, 1, 10]
+  native_histograms: {bucket_factor: 1.05, max_buckets: 80, zero_threshold: 1e-6}
+  duration_buckets_in_protobuf: false
 checks:
   - name: api.v2_main-1
     interval: 10s
@@ -147,6 +154,10 @@ checks:
   EXPECT_EQ(c.global.degraded_latency, milliseconds(700));
   EXPECT_EQ(c.global.startup_spread, milliseconds(2500));
   EXPECT_EQ(c.global.duration_buckets, (std::vector<double>{0.1, 1, 10}));
+  EXPECT_EQ(c.global.native_histograms.bucket_factor, 1.05);
+  EXPECT_EQ(c.global.native_histograms.max_buckets, 80u);
+  EXPECT_EQ(c.global.native_histograms.zero_threshold, 1e-6);
+  EXPECT_FALSE(c.global.duration_buckets_in_protobuf);
   ASSERT_EQ(c.checks.size(), 2u);
   const CheckConfig& api = c.checks[0];
   EXPECT_EQ(api.name, "api.v2_main-1");

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "build_info.h"
+#include "metrics/text_writer.h"
 #include "support/check_info.h"
 
 namespace hx {
@@ -58,24 +59,29 @@ std::vector<std::string> SamplesOf(const std::string& text, const std::string& n
   return out;
 }
 
+using Id = metric::ObservationId;
+
+// The per-check series come from the board alone (one store); CheckMetrics
+// adds the daemon's own families and writes both.
 class CheckMetricsTest : public ::testing::Test {
  protected:
-  StatusBoard board_;
-  CheckMetrics metrics_{{0.01, 0.1, 1}, board_};
+  void SetUp() override { board_.SetDurationLayout({{0.01, 0.1, 1}, {}}); }
 
-  void Add(size_t id, const CheckInfo& info) {
-    board_.AddCheck(id, info);
-    metrics_.AddCheck(id, info);
-  }
-  void Record(const RunRecord& run) {
-    board_.Record(run);
-    metrics_.Record(run);
+  StatusBoard board_;
+  CheckMetrics metrics_;
+
+  void Add(size_t id, const CheckInfo& info) { board_.AddCheck(id, info); }
+  void Record(const RunRecord& run) { board_.Record(run); }
+  std::string RenderText() const {
+    metrics::TextWriter writer;
+    metrics_.Write(board_.Snapshot(), writer);
+    return std::move(writer.output());
   }
 };
 
 TEST_F(CheckMetricsTest, NewCheckHasCountersButNoStatus) {
   Add(0, TestCheckInfo("api"));
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   EXPECT_THAT(SamplesOf(text, "health_check_status"), IsEmpty());
   EXPECT_THAT(SamplesOf(text, "health_check_last_run_timestamp_seconds"), IsEmpty());
   EXPECT_THAT(SamplesOf(text, "health_check_state_change_timestamp_seconds"), IsEmpty());
@@ -105,9 +111,9 @@ TEST_F(CheckMetricsTest, RecordsExactSeries) {
   RunRecord third = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1020, Health::kUnhealthy);
   third.consecutive_failures = 2;
   Record(third);
-  metrics_.RecordSkip(0);
+  board_.RecordSkip(0);
 
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   const auto samples = Samples(text);
   EXPECT_THAT(SamplesOf(text, "health_check_status"),
               ::testing::ElementsAre("health_check_status{check=\"api\",critical=\"true\","
@@ -137,7 +143,7 @@ TEST_F(CheckMetricsTest, StatusValuesFollowTheStateNotTheRawResult) {
   Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
   // Raw unhealthy below the failure threshold: state stays degraded.
   Record(MakeRun(1, Health::kUnhealthy, Health::kDegraded, 1));
-  const auto samples = Samples(metrics_.RenderText());
+  const auto samples = Samples(RenderText());
   EXPECT_THAT(samples, Contains("health_check_status{check=\"api\",critical=\"true\","
                                 "team=\"core\",type=\"http\"} 1"));
   EXPECT_THAT(samples, Contains("health_check_status{check=\"db\",critical=\"false\","
@@ -151,16 +157,16 @@ TEST_F(CheckMetricsTest, ObservationsAppearAndStaleOnesAreRemoved) {
   Add(0, TestCheckInfo("api"));
   RunRecord run = MakeRun(0, Health::kHealthy, Health::kHealthy, 1);
   run.result.observations = {
-      {"http_status_code", 200, "", ""},
-      {"tls_cert_expiry_timestamp_seconds", 1.8e9, "", ""},
-      {"http_phase_seconds", 0.002, "phase", "dns"},
-      {"http_phase_seconds", 0.004, "phase", "connect"},
-      {"http_redirects", 1, "", ""},
-      {"no_such_observation", 5, "", ""},         // ignored: unknown name
-      {"http_status_code", 7, "phase", "bogus"},  // ignored: wrong label
+      {Id::kHttpStatusCode, 200},
+      {Id::kTlsCertExpiryTimestampSeconds, 1.8e9},
+      {Id::kHttpPhaseSeconds, 0.002, "dns"},
+      {Id::kHttpPhaseSeconds, 0.004, "connect"},
+      {Id::kHttpRedirects, 1},
+      // An unknown name no longer compiles (ObservationId); a label value
+      // on a family without a label is not written.
   };
   Record(run);
-  std::string text = metrics_.RenderText();
+  std::string text = RenderText();
   EXPECT_THAT(SamplesOf(text, "health_check_http_status_code"),
               ::testing::ElementsAre("health_check_http_status_code{check=\"api\"} 200"));
   EXPECT_THAT(Samples(text),
@@ -170,13 +176,13 @@ TEST_F(CheckMetricsTest, ObservationsAppearAndStaleOnesAreRemoved) {
                   "health_check_http_phase_seconds{check=\"api\",phase=\"dns\"} 0.002",
                   "health_check_http_phase_seconds{check=\"api\",phase=\"connect\"} 0.004"));
   EXPECT_THAT(Samples(text), Contains("health_check_http_redirects{check=\"api\"} 1"));
-  EXPECT_THAT(text, Not(HasSubstr("no_such_observation")));
+  EXPECT_THAT(text, Not(HasSubstr("bogus")));
 
   // Connection refused: only the dns phase, nothing else.
   RunRecord refused = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 2, Health::kHealthy);
-  refused.result.observations = {{"http_phase_seconds", 0.003, "phase", "dns"}};
+  refused.result.observations = {{Id::kHttpPhaseSeconds, 0.003, "dns"}};
   Record(refused);
-  text = metrics_.RenderText();
+  text = RenderText();
   EXPECT_THAT(SamplesOf(text, "health_check_http_status_code"), IsEmpty());
   EXPECT_THAT(SamplesOf(text, "health_check_tls_cert_expiry_timestamp_seconds"), IsEmpty());
   EXPECT_THAT(SamplesOf(text, "health_check_http_redirects"), IsEmpty());
@@ -190,14 +196,13 @@ TEST_F(CheckMetricsTest, RemoveCheckRemovesEverySeriesOfThatCheck) {
   Add(1, TestCheckInfo("db"));
   for (size_t id : {0u, 1u}) {
     RunRecord run = MakeRun(id, Health::kHealthy, Health::kHealthy, 1);
-    run.result.observations = {{"http_status_code", 200, "", ""},
-                               {"http_phase_seconds", 0.002, "phase", "dns"}};
+    run.result.observations = {{Id::kHttpStatusCode, 200}, {Id::kHttpPhaseSeconds, 0.002, "dns"}};
     Record(run);
-    metrics_.RecordSkip(id);
+    board_.RecordSkip(id);
   }
   board_.RemoveCheck(0);
-  metrics_.RemoveCheck(0);
-  const std::string text = metrics_.RenderText();
+  board_.RemoveCheck(0);
+  const std::string text = RenderText();
   EXPECT_THAT(text, Not(HasSubstr("check=\"api\"")));
   // Every per-check family still has db's series.
   for (const char* name :
@@ -209,17 +214,17 @@ TEST_F(CheckMetricsTest, RemoveCheckRemovesEverySeriesOfThatCheck) {
     EXPECT_THAT(SamplesOf(text, name), Not(IsEmpty())) << name;
   }
   // Unknown ids are ignored.
-  metrics_.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 3));
-  metrics_.RecordSkip(0);
-  metrics_.RemoveCheck(0);
-  EXPECT_THAT(metrics_.RenderText(), Not(HasSubstr("check=\"api\"")));
+  board_.Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 3));
+  board_.RecordSkip(0);
+  board_.RemoveCheck(0);
+  EXPECT_THAT(RenderText(), Not(HasSubstr("check=\"api\"")));
 }
 
 TEST_F(CheckMetricsTest, ReAddingAnIdStartsFresh) {
   Add(0, TestCheckInfo("api"));
   Record(MakeRun(0, Health::kHealthy, Health::kHealthy, 1));
   Add(0, TestCheckInfo("api2"));
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   EXPECT_THAT(text, Not(HasSubstr("check=\"api\"")));
   EXPECT_THAT(Samples(text),
               Contains("health_check_runs_total{check=\"api2\",status=\"healthy\"} 0"));
@@ -228,7 +233,7 @@ TEST_F(CheckMetricsTest, ReAddingAnIdStartsFresh) {
 
 TEST_F(CheckMetricsTest, ConfigLoadsSetTheReloadMetricsAndOneInfoSeries) {
   metrics_.RecordConfigLoad(/*reload=*/false, /*success=*/true, 100, "aaa");
-  std::string text = metrics_.RenderText();
+  std::string text = RenderText();
   EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 1"));
   EXPECT_THAT(Samples(text),
               Contains("health_exporter_config_last_reload_success_timestamp_seconds 100"));
@@ -238,14 +243,14 @@ TEST_F(CheckMetricsTest, ConfigLoadsSetTheReloadMetricsAndOneInfoSeries) {
 
   // A failed reload keeps the running config's hash and success time.
   metrics_.RecordConfigLoad(/*reload=*/true, /*success=*/false, 200, "aaa");
-  text = metrics_.RenderText();
+  text = RenderText();
   EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 0"));
   EXPECT_THAT(Samples(text),
               Contains("health_exporter_config_last_reload_success_timestamp_seconds 100"));
   EXPECT_THAT(Samples(text), Contains("health_exporter_config_reloads_total{result=\"failure\"} 1"));
 
   metrics_.RecordConfigLoad(/*reload=*/true, /*success=*/true, 300, "bbb");
-  text = metrics_.RenderText();
+  text = RenderText();
   EXPECT_THAT(Samples(text), Contains("health_exporter_config_last_reload_successful 1"));
   EXPECT_THAT(SamplesOf(text, "health_exporter_config_info"),
               ElementsAre("health_exporter_config_info{hash=\"bbb\"} 1"));
@@ -254,9 +259,9 @@ TEST_F(CheckMetricsTest, ConfigLoadsSetTheReloadMetricsAndOneInfoSeries) {
 
 TEST_F(CheckMetricsTest, NewBucketsApplyToChecksAddedAfterwards) {
   Add(0, TestCheckInfo("old"));
-  metrics_.SetDurationBuckets({0.5});
+  board_.SetDurationLayout({{0.5}, {}});
   Add(1, TestCheckInfo("new"));
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   EXPECT_THAT(Samples(text), Contains(StartsWith(
                                  "health_check_duration_seconds_bucket{check=\"old\",le=\"0.1\"}")));
   EXPECT_THAT(Samples(text), Contains(StartsWith(
@@ -268,7 +273,7 @@ TEST_F(CheckMetricsTest, NewBucketsApplyToChecksAddedAfterwards) {
 TEST_F(CheckMetricsTest, ExportsBuildInfoLatenessAndProcessMetrics) {
   metrics_.ObserveLateness(milliseconds(2));
   metrics_.ObserveLateness(std::chrono::seconds(3));
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   const auto samples = Samples(text);
   EXPECT_THAT(samples, Contains(StartsWith("health_exporter_build_info{compiler=\"")));
   const auto build_info = SamplesOf(text, "health_exporter_build_info");
@@ -334,14 +339,14 @@ TEST_F(CheckMetricsTest, PassesPromtoolCheckMetrics) {
   Add(0, TestCheckInfo("api"));
   Add(1, TestCheckInfo("db", /*critical=*/false));
   RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1);
-  run.result.observations = {{"http_status_code", 200, "", ""},
-                             {"tls_cert_expiry_timestamp_seconds", 1.8e9, "", ""},
-                             {"http_phase_seconds", 0.002, "phase", "dns"},
-                             {"http_redirects", 0, "", ""}};
+  run.result.observations = {{Id::kHttpStatusCode, 200},
+                             {Id::kTlsCertExpiryTimestampSeconds, 1.8e9},
+                             {Id::kHttpPhaseSeconds, 0.002, "dns"},
+                             {Id::kHttpRedirects, 0}};
   Record(run);
-  metrics_.RecordSkip(1);
+  board_.RecordSkip(1);
   metrics_.ObserveLateness(milliseconds(1));
-  const auto [code, output] = Promtool(metrics_.RenderText());
+  const auto [code, output] = Promtool(RenderText());
   EXPECT_EQ(code, 0) << output;
   EXPECT_EQ(output, "") << output;
 
@@ -360,7 +365,7 @@ TEST_F(CheckMetricsTest, RenderIsSafeWhileRecording) {
   for (int i = 0; i < 2; ++i) {
     scrapers.emplace_back([&] {
       while (!done.load()) {
-        EXPECT_THAT(metrics_.RenderText(), HasSubstr("health_checks{"));
+        EXPECT_THAT(RenderText(), HasSubstr("health_checks{"));
         ++renders;
       }
     });
@@ -369,12 +374,12 @@ TEST_F(CheckMetricsTest, RenderIsSafeWhileRecording) {
     const size_t id = static_cast<size_t>(round);
     Add(id, TestCheckInfo("c" + std::to_string(round)));
     RunRecord run = MakeRun(id, Health::kHealthy, Health::kHealthy, round);
-    run.result.observations = {{"http_status_code", 200, "", ""}};
+    run.result.observations = {{Id::kHttpStatusCode, 200}};
     Record(run);
-    metrics_.RecordSkip(id);
+    board_.RecordSkip(id);
     metrics_.ObserveLateness(milliseconds(1));
     if (round % 2 == 0) {
-      metrics_.RemoveCheck(id);
+      board_.RemoveCheck(id);
       board_.RemoveCheck(id);
     }
   }
@@ -382,7 +387,7 @@ TEST_F(CheckMetricsTest, RenderIsSafeWhileRecording) {
   while (renders.load() < seen + 2) std::this_thread::yield();
   done = true;
   for (auto& t : scrapers) t.join();
-  const std::string text = metrics_.RenderText();
+  const std::string text = RenderText();
   EXPECT_EQ(SamplesOf(text, "health_check_status").size(), 50u);
   EXPECT_THAT(text, Not(HasSubstr("check=\"c0\"")));
   EXPECT_THAT(text, HasSubstr("check=\"c1\""));

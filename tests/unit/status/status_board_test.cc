@@ -99,7 +99,7 @@ TEST(StatusBoardTest, RecordUpdatesStateCountersAndLastResult) {
   RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1000.5);
   run.timed_out = true;
   run.consecutive_failures = 3;
-  run.result.observations = {{"http_phase_seconds", 0.01, "phase", "dns"}};
+  run.result.observations = {{metric::ObservationId::kHttpPhaseSeconds, 0.01, "dns"}};
   board.Record(run);
   board.RecordSkip(0);
 
@@ -208,6 +208,52 @@ TEST(StatusBoardTest, SetOrderFollowsTheConfigAndKeepsResults) {
   EXPECT_EQ(board.Snapshot().checks[2]->runs, 1u);
 }
 
+// The one store: counters by raw result, timeouts, the duration histogram in
+// both forms, the attempt number (the exemplar's id, in history) and the
+// created time, all in the one record every endpoint reads.
+TEST(StatusBoardTest, KeepsCountersHistogramAndCreatedTime) {
+  double now = 500;
+  StatusBoard board([&now] { return now; });
+  board.SetDurationLayout({{0.01, 0.1}, {}});
+  board.AddCheck(0, TestCheckInfo("api"));
+  now = 600;
+  RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1000);
+  run.timed_out = true;
+  run.duration = milliseconds(50);
+  board.Record(run);
+  run = MakeRun(0, Health::kHealthy, Health::kHealthy, 1001, Health::kUnhealthy);
+  run.duration = milliseconds(5);
+  board.Record(run);
+  const auto before_skip = board.Find(0);
+  board.RecordSkip(0);
+
+  const auto status = board.Find(0);
+  EXPECT_DOUBLE_EQ(status->created, 500);
+  EXPECT_EQ(status->runs, 2u);
+  EXPECT_THAT(status->runs_by_result, ElementsAre(1u, 0u, 1u));
+  EXPECT_EQ(status->timeouts, 1u);
+  EXPECT_EQ(status->skipped_runs, 1u);
+  const DurationHistogram& d = *status->duration;
+  EXPECT_EQ(d.count, 2u);
+  EXPECT_DOUBLE_EQ(d.sum, 0.055);
+  EXPECT_THAT(d.layout->upper_bounds, ElementsAre(0.01, 0.1));
+  EXPECT_THAT(d.cumulative_counts, ElementsAre(1u, 2u));
+  EXPECT_EQ(d.native.count(), 2u);
+  EXPECT_EQ(d.native_buckets.positive_deltas.size(), 2u);
+  EXPECT_EQ(d.exemplar_attempt, 2u);
+  EXPECT_DOUBLE_EQ(d.exemplar_value, 0.005);
+  EXPECT_EQ(status->last->attempt, 2u);
+  ASSERT_EQ(status->history.size(), 2u);
+  EXPECT_EQ(status->history[0].attempt, 1u);
+  EXPECT_EQ(status->history[1].attempt, 2u);
+  // A skip copies the record but shares the unchanged histogram.
+  EXPECT_EQ(status->duration, before_skip->duration);
+  // Label sets rendered once, at AddCheck, sorted by name.
+  EXPECT_EQ(status->info->check_labels.text(), "check=\"api\"");
+  EXPECT_EQ(status->info->status_labels.text(),
+            "check=\"api\",critical=\"true\",team=\"core\",type=\"http\"");
+}
+
 TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
   StatusBoard board;
   board.AddCheck(0, TestCheckInfo("a"));
@@ -216,6 +262,8 @@ TEST(StatusBoardTest, ReAddingAnIdResetsItToPending) {
   auto status = board.Find(0);
   EXPECT_EQ(status->info->name, "a2");
   EXPECT_FALSE(status->state.has_value());
+  EXPECT_EQ(status->runs, 0u);
+  EXPECT_EQ(status->duration->count, 0u);
   EXPECT_EQ(board.Snapshot().checks.size(), 1u);
 }
 
@@ -276,7 +324,7 @@ TEST(StatusJsonTest, DescribesEveryCheck) {
   board.AddCheck(1, TestCheckInfo("db", /*critical=*/false));
   RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1714564803.25);
   run.result.detail = "slow \xff response";  // invalid UTF-8 must not throw
-  run.result.observations = {{"http_status_code", 200, "", ""}};
+  run.result.observations = {{metric::ObservationId::kHttpStatusCode, 200}};
   board.Record(run);
   board.RecordSkip(0);
 
@@ -301,9 +349,15 @@ TEST(StatusJsonTest, DescribesEveryCheck) {
   EXPECT_EQ(api["last_result"]["timed_out"], false);
   EXPECT_EQ(api["last_result"]["observations"][0]["name"], "http_status_code");
   EXPECT_EQ(api["last_result"]["observations"][0]["value"], 200.0);
+  EXPECT_EQ(api["last_result"]["attempt"], 1);
   EXPECT_EQ(api["runs"], 1);
+  EXPECT_EQ(api["runs_by_result"]["degraded"], 1);
+  EXPECT_EQ(api["runs_by_result"]["healthy"], 0);
+  EXPECT_EQ(api["timeouts"], 0);
   EXPECT_EQ(api["skipped_runs"], 1);
+  EXPECT_TRUE(api["created_unix"].is_number());
   EXPECT_EQ(api["history"].size(), 1u);
+  EXPECT_EQ(api["history"][0]["attempt"], 1);
   const auto& db = doc["checks"][1];
   EXPECT_EQ(db["state"], "pending");
   EXPECT_TRUE(db["last_result"].is_null());

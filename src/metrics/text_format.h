@@ -1,0 +1,48 @@
+#pragma once
+// Escaping shared by the two text formats (Prometheus text 0.0.4 and
+// OpenMetrics text 1.0.0). Both append to a caller's string: writers build one
+// exposition in one buffer, without iostreams.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hx::metrics {
+
+/// Appends a label value with the escaping both text formats require:
+/// backslash, double quote and line feed become \\, \" and \n.
+void AppendEscapedLabelValue(std::string& out, std::string_view value);
+
+/// Appends a HELP text. Text 0.0.4 escapes only backslash and line feed (a
+/// quote stays as it is); OpenMetrics escapes quotes too (`escape_quotes`).
+void AppendEscapedHelp(std::string& out, std::string_view help, bool escape_quotes);
+
+/// The "le" values of a histogram's classic bounds, formatted once and
+/// reused while the following histograms have the same bounds (in a store
+/// they nearly all do: one duration_buckets list), so that a scrape formats
+/// 11 numbers instead of 11 per check.
+///
+/// Thread-safety: not thread-safe; one per writer.
+class BoundsCache {
+ public:
+  using Formatter = void (*)(std::string& out, double value);
+  explicit BoundsCache(Formatter format) : format_(format) {}
+
+  /// Formats `bounds` unless they are (bitwise) the ones formatted last.
+  void Update(std::span<const double> bounds);
+  /// The formatted bound `i` of the last Update().
+  std::string_view le(size_t i) const {
+    return std::string_view(text_).substr(ends_[i] - lengths_[i], lengths_[i]);
+  }
+
+ private:
+  Formatter format_;
+  std::vector<double> bounds_;
+  std::string text_;
+  std::vector<uint32_t> ends_;
+  std::vector<uint32_t> lengths_;
+};
+
+}  // namespace hx::metrics

@@ -1,0 +1,128 @@
+#include "metrics/text_writer.h"
+
+#include <algorithm>
+
+#include "metrics/number_format.h"
+#include "metrics/text_format.h"
+
+namespace hx::metrics {
+
+namespace {
+
+std::string_view TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kUnknown:
+      break;
+  }
+  return "untyped";
+}
+
+}  // namespace
+
+TextWriter::TextWriter(size_t reserve) { out_.reserve(reserve); }
+
+void TextWriter::BeginFamily(const FamilyDesc& family) {
+  name_.assign(family.name);
+  if (!family.help.empty()) {
+    out_.append("# HELP ");
+    out_.append(family.name);
+    out_.push_back(' ');
+    AppendEscapedHelp(out_, family.help, /*escape_quotes=*/false);
+    out_.push_back('\n');
+  }
+  out_.append("# TYPE ");
+  out_.append(family.name);
+  out_.push_back(' ');
+  out_.append(TypeName(family.type));
+  out_.push_back('\n');
+}
+
+void TextWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra) {
+  out_.append(name_);
+  if (!suffix.empty()) out_.append(suffix);
+  if (!labels.empty() || !extra.name.empty()) {
+    out_.push_back('{');
+    out_.append(labels.text());
+    if (!extra.name.empty()) {
+      if (!labels.empty()) out_.push_back(',');
+      out_.append(extra.name);
+      out_.append("=\"");
+      AppendEscapedLabelValue(out_, extra.value);
+      out_.push_back('"');
+    }
+    out_.append("} ", 2);
+  } else {
+    out_.push_back(' ');
+  }
+}
+
+void TextWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,
+                         double /*created*/) {
+  Head({}, labels, extra);
+  Number(value);
+}
+
+void TextWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double value) {
+  Head({}, labels, extra);
+  Number(value);
+}
+
+void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogram) {
+  Head("_count", labels, {});
+  Number(histogram.count);
+  Head("_sum", labels, {});
+  Number(histogram.sum);
+  if (histogram.upper_bounds.empty()) return;  // native only: no classic buckets
+
+  // Every bucket line starts with the same bytes up to the le value: they
+  // are assembled once per series (in a buffer whose capacity is kept).
+  bucket_prefix_.assign(name_);
+  bucket_prefix_.append("_bucket{");
+  bucket_prefix_.append(labels.text());
+  if (!labels.empty()) bucket_prefix_.push_back(',');
+  bucket_prefix_.append("le=\"");
+  const size_t buckets =
+      std::min(histogram.upper_bounds.size(), histogram.cumulative_counts.size());
+  bounds_.Update(histogram.upper_bounds.first(buckets));
+  for (size_t i = 0; i < buckets; ++i) {
+    out_.append(bucket_prefix_);
+    out_.append(bounds_.le(i));
+    BucketEnd(histogram.cumulative_counts[i]);
+  }
+  out_.append(bucket_prefix_);
+  out_.append("+Inf");
+  BucketEnd(histogram.count);
+}
+
+void TextWriter::EndFamily() {}
+
+void TextWriter::Finish() {}
+
+void TextWriter::Number(double value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatDouble(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void TextWriter::Number(uint64_t value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatUint(buffer, value);
+  *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+void TextWriter::BucketEnd(uint64_t count, bool newline) {
+  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
+  char* end = FormatUint(buffer + 3, count);
+  if (newline) *end++ = '\n';
+  out_.append(buffer, end);
+}
+
+}  // namespace hx::metrics
