@@ -477,6 +477,7 @@ class Accountant:
         self.stable = stable_names
         self.interval = interval_s
         self.baseline = None
+        self.reported_at = None  # time of the first scrape with a result of every check
         self.prev = None
         self.last = None
         self.resets = []    # (time, check, what, before, after)
@@ -492,7 +493,17 @@ class Accountant:
     def observe(self, parsed):
         self.observed += 1
         if self.baseline is None:
-            if all(c in parsed["runs"] for c in self.stable):
+            # Count from a scrape at which every check is on its stable phase:
+            # first runs are spread over the start-up window, and heartbeat
+            # checks also run once at start, before the web server listens, so
+            # until each check has reported and two intervals have passed, a
+            # check's runs and its last-run timestamps may differ by that one
+            # off-phase run.
+            if not all(c in parsed["runs"] and c in parsed["last_run"] for c in self.stable):
+                return
+            if self.reported_at is None:
+                self.reported_at = parsed["time"]
+            if parsed["time"] - self.reported_at >= 2 * self.interval:
                 self.baseline = parsed
                 self.prev = parsed
                 self.last = parsed
@@ -961,7 +972,7 @@ class Soak:
             window = acc.window(acc.baseline, acc.last)
             runs = sum(v[0] for v in window.values())
             skipped = sum(v[1] for v in window.values())
-            row("accounted window", "%.0f s (first scrape with every check -> last)"
+            row("accounted window", "%.0f s (first scrape with every check on its phase -> last)"
                 % (acc.last["time"] - acc.baseline["time"]))
             row("runs counted (stable checks)", "%d (+%d skipped)" % (runs, skipped))
             lost, doubled, ambiguous = [], [], []
