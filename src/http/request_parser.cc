@@ -94,13 +94,17 @@ size_t RequestParser::Feed(std::string_view data) {
         }
         const size_t search_from = old_size >= skipped + 3 ? old_size - skipped - 3 : 0;
         const size_t end = head_.find("\r\n\r\n", search_from);
+        // A bare LF is refused as soon as it arrives, however the bytes
+        // were cut (before any size limit is looked at).
+        const size_t scan_end = end == std::string::npos ? head_.size() : end;
+        for (size_t i = search_from; i < scan_end; ++i) {
+          if (head_[i] == '\n' && (i == 0 || head_[i - 1] != '\r')) {
+            used += end == std::string::npos ? take : take - (head_.size() - end - 4);
+            return Fail(400, "bare LF"), used;
+          }
+        }
         if (end == std::string::npos) {
           used += take;
-          // A bare LF may never be followed by CR LF CR LF: fail now.
-          for (size_t i = std::max<size_t>(search_from, 1); i < head_.size(); ++i) {
-            if (head_[i] == '\n' && head_[i - 1] != '\r') return Fail(400, "bare LF"), used;
-          }
-          if (head_.size() == 1 && head_[0] == '\n') return Fail(400, "bare LF"), used;
           if (head_.size() + skipped > limit) return Fail(431, "request head too large"), used;
           break;
         }
@@ -179,6 +183,11 @@ bool RequestParser::TakeLine(std::string_view data, size_t* used, size_t limit) 
       return Fail(400, "line too long in chunked body");
     }
     return false;
+  }
+  // Too long before a bare LF: the same answer however the bytes were cut.
+  if (line_.size() - 1 > limit + 1) {
+    if (phase_ == Phase::kTrailers) return Fail(431, "request head too large");
+    return Fail(400, "line too long in chunked body");
   }
   if (line_.size() < 2 || line_[line_.size() - 2] != '\r') return Fail(400, "bare LF");
   line_.resize(line_.size() - 2);
