@@ -155,6 +155,7 @@ struct FrontDoor::Backend {
   std::string response;
   int local_port = 0;
   bool done = false;
+  int error = 0;  // a libuv error that kept us from reaching CivetWeb
 
   static void OnConnect(uv_connect_t* req, int status);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -497,6 +498,7 @@ void FrontDoor::StartBackend(Client* client) {
   }
   if (error != 0) {
     spdlog::warn("web: cannot reach the HTTP server: {}", uv_strerror(error));
+    backend->error = error;
     backend->Finish(false);
   }
 }
@@ -557,6 +559,10 @@ void FrontDoor::Backend::Finish(bool ok) {
     owner->backend = nullptr;
     if (ok) {
       owner->Respond(response, owner->parser.request().keep_alive && !owner->peer_closed);
+    } else if (error == UV_EMFILE || error == UV_ENFILE) {
+      // The daemon's own problem, said as such (the client holds a
+      // connection already; a new one to CivetWeb cannot be had).
+      owner->Respond(ErrorResponse(503, "health_exporter is out of file descriptors"), false);
     } else {
       owner->Respond(ErrorResponse(502, "no answer from the HTTP server"), false);
     }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -308,6 +309,38 @@ TEST_F(FrontDoorTest, PerClientLimitClosesTheExtraConnectionAndServesOthers) {
   EXPECT_EQ(extra.ReadUntilClosed(2s, &closed), "");
   EXPECT_TRUE(closed) << "the 65th connection from one address is closed at once";
   EXPECT_EQ(HttpRequest(daemon->Url("/healthz")).status, 200);
+}
+
+TEST_F(FrontDoorTest, HealthzAnswersWhileScrapesReloadsAndHeartbeatFloodsRun) {
+  auto daemon = StartDaemon(storage_, 500);
+  ASSERT_TRUE(daemon->started()) << daemon->Logs();
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 2; ++i) {
+    load.emplace_back([&] {
+      while (!stop) served += HttpRequest(daemon->Url("/metrics")).status == 200;
+    });
+    load.emplace_back([&] {
+      while (!stop) {
+        served += HttpPost(daemon->Url("/heartbeat/backup"), std::string("Bearer ") + kToken,
+                           "flood") == 200;
+      }
+    });
+  }
+  load.emplace_back([&] {
+    while (!stop) served += HttpRequest(daemon->Url("/-/reload"), "POST").status == 200;
+  });
+  auto slow = SlowClients(daemon->port(), 300);
+  for (int i = 0; i < 20; ++i) {
+    const Timed healthz = TimedGet(*daemon, "/healthz");
+    EXPECT_EQ(healthz.reply.status, 200) << healthz.reply.error;
+    EXPECT_LT(healthz.took, kSanitized ? 3000ms : 1000ms);
+    std::this_thread::sleep_for(100ms);
+  }
+  stop = true;
+  for (auto& thread : load) thread.join();
+  EXPECT_GT(served.load(), 20) << "the load ran";
 }
 
 }  // namespace
