@@ -21,6 +21,8 @@ namespace {
 constexpr uint64_t kLingerMs = 1000;
 // Descriptors kept free for the checks when sizing the connection limit.
 constexpr int kReservedDescriptors = 256;
+// The soft descriptor limit Start() raises to (at most the hard limit).
+constexpr rlim_t kWantedDescriptors = 65536;
 
 uint64_t Millis(Duration duration) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
@@ -196,7 +198,17 @@ std::optional<std::string> FrontDoor::Start(int backend_port) {
   // costs one, each forwarded request two more.
   connection_limit_ = std::max(1, options_.max_connections);
   rlimit nofile{};
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max &&
+      nofile.rlim_cur < kWantedDescriptors) {
+    // The soft limit is often 1024 (systemd's default), the hard one far
+    // higher: take what we need, as Go programs and nginx
+    // (worker_rlimit_nofile) do. Nothing here uses select(), so descriptors
+    // above 1024 are fine.
+    rlimit raised = nofile;
+    raised.rlim_cur = std::min<rlim_t>(nofile.rlim_max, kWantedDescriptors);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+  }
+  if (nofile.rlim_cur != RLIM_INFINITY) {
     const int budget = static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 30)) -
                        kReservedDescriptors - 2 * options_.max_backend_connections;
     connection_limit_ = std::min(connection_limit_, std::max(16, budget));

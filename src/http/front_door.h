@@ -61,9 +61,10 @@ struct FrontDoorOptions {
   Duration backend_timeout = std::chrono::minutes(2);
   /// Client connections held at once, and from one client address; beyond
   /// either, a new connection is closed at once. The total is also kept
-  /// below the process's descriptor limit (RLIMIT_NOFILE) minus a reserve
-  /// for the checks.
-  int max_connections = 4096;
+  /// below the process's descriptor limit (RLIMIT_NOFILE; Start() raises
+  /// the soft limit towards the hard one, up to 65536) minus a reserve for
+  /// the checks.
+  int max_connections = 16384;
   int max_connections_per_client = 64;
   /// Requests handed to CivetWeb at once; more (complete) requests wait here.
   int max_backend_connections = 32;

@@ -56,9 +56,10 @@ struct WebServerOptions {
   size_t max_body_size = 64 * 1024;
   /// Client connections held at once, in total and from one client address
   /// (idle, slow or being served); a connection beyond either is closed at
-  /// once. The total is also kept below the descriptor limit (RLIMIT_NOFILE)
-  /// minus a reserve for the checks.
-  int max_connections = 4096;
+  /// once. The total is also kept below the descriptor limit (RLIMIT_NOFILE,
+  /// whose soft value is raised towards the hard one, up to 65536) minus a
+  /// reserve for the checks.
+  int max_connections = 16384;
   int max_connections_per_client = 64;
   /// TLS and basic auth from --web.config.file; null serves plain HTTP to
   /// anyone.
