@@ -102,6 +102,7 @@ std::optional<std::string> WithConnectionHeader(const std::string& response, boo
 }  // namespace
 
 // One client connection. Its phases follow one another; each has a deadline.
+// Thread-safety: none; only the front door's loop thread touches it.
 struct FrontDoor::Client {
   enum class Phase { kHandshake, kHead, kBody, kWaiting, kBackend, kWriting, kLingering };
 
@@ -146,6 +147,7 @@ struct FrontDoor::Client {
 };
 
 // One forwarded request: a connection to CivetWeb's internal port.
+// Thread-safety: none; only the front door's loop thread touches it.
 struct FrontDoor::Backend {
   FrontDoor* door = nullptr;
   Client* client = nullptr;  // null once the client is gone
