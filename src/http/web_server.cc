@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "checks/heartbeat_check.h"
+#include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
-#include "http/tls_frontend.h"
+#include "http/request_parser.h"
 #include "http/web_config.h"
 #include "metrics/negotiation.h"
 #include "status/status_json.h"
@@ -27,6 +28,9 @@ namespace {
 
 constexpr const char* kAllowedMethods = "GET, HEAD";
 constexpr const char* kReloadPath = "/-/reload";
+// Requests the FrontDoor hands CivetWeb at once (each on its own
+// connection); more complete requests wait in the FrontDoor.
+constexpr int kBackendConnections = 32;
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -50,7 +54,7 @@ Response Text(int status, std::string body) {
 
 // CivetWeb's pieces (TLS, Lua, ...) are initialised once per process; only
 // the plain HTTP server is used, so no TLS library is loaded: TLS is done in
-// front of it by TlsFrontend (see tls_frontend.h for why).
+// front of it by the FrontDoor (see front_door.h for why).
 void InitCivetwebOnce() {
   static std::once_flag once;
   std::call_once(once, [] { mg_init_library(0); });
@@ -185,19 +189,21 @@ std::optional<std::string> WebServer::Start() {
   const auto public_ports = ToCivetwebPorts(options_.listen_address, &error);
   if (!public_ports) return prefix + error;
   const bool tls = options_.security && options_.security->tls;
-  // With TLS, CivetWeb listens on an internal loopback port and TlsFrontend
-  // on the public address.
-  const std::optional<std::string> ports = tls ? "127.0.0.1:0" : *public_ports;
+  // CivetWeb listens on an internal loopback port; the FrontDoor on the
+  // public address.
+  const std::optional<std::string> ports = std::string("127.0.0.1:0");
 
   InitCivetwebOnce();
   const int thread_count = std::max(1, options_.threads);
   const std::string threads = std::to_string(thread_count);
-  // CivetWeb holds `threads` connections in workers and queues the rest up
-  // to connection_queue; beyond that its accept thread stops accepting.
-  const std::string queue = std::to_string(std::max(1, options_.max_connections - thread_count));
+  // Every connection CivetWeb sees carries one complete request from the
+  // FrontDoor, which opens at most kBackendConnections at once.
+  const std::string queue = std::to_string(kBackendConnections);
   const std::string timeout_ms = std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count());
-  const std::string max_request = std::to_string(options_.max_request_size);
+  // The FrontDoor enforces max_request_size; a forwarded head may grow by a
+  // few bytes ("Name:value" becomes "Name: value"), which CivetWeb must take.
+  const std::string max_request = std::to_string(2 * options_.max_request_size + 1024);
   const char* config[] = {
       "listening_ports",
       ports->c_str(),
@@ -234,16 +240,24 @@ std::optional<std::string> WebServer::Start() {
   error_data.text = error_text;
   error_data.text_buffer_size = sizeof(error_text);
 
-  if (tls) {
-    // Made before CivetWeb's threads exist, which read tls_ without a lock;
-    // it lives until they are gone (see Stop()).
-    TlsFrontendOptions frontend;
+  {
+    // Made before CivetWeb's threads exist, which read front_door_ without a
+    // lock; it lives until they are gone (see Stop()).
+    FrontDoorOptions door;
     const size_t colon = options_.listen_address.rfind(':');
-    frontend.host = options_.listen_address.substr(0, colon);
-    frontend.port = std::stoi(options_.listen_address.substr(colon + 1));
-    frontend.max_connections = std::max(options_.max_connections, thread_count);
-    frontend.timeout = options_.request_timeout;
-    tls_ = std::make_unique<TlsFrontend>(options_.security->tls->context, frontend);
+    door.host = options_.listen_address.substr(0, colon);
+    door.port = std::stoi(options_.listen_address.substr(colon + 1));
+    if (tls) door.tls = options_.security->tls->context;
+    door.limits.max_head_bytes = options_.max_request_size;
+    door.limits.max_headers = std::min(options_.max_header_count, MG_MAX_HEADERS - 1);
+    door.limits.max_body_bytes = options_.max_body_size;
+    door.handshake_timeout = door.head_timeout = door.body_timeout = door.write_timeout =
+        options_.request_timeout;
+    door.max_connections = options_.max_connections;
+    door.max_connections_per_client = options_.max_connections_per_client;
+    door.max_backend_connections = kBackendConnections;
+    door.answer_locally = [this](const ParsedRequest& request) { return AnswerLocally(request); };
+    front_door_ = std::make_unique<FrontDoor>(std::move(door));
   }
 
   std::vector<std::string> messages;
@@ -251,7 +265,7 @@ std::optional<std::string> WebServer::Start() {
   context_ = mg_start2(&init, &error_data);
   start_messages = nullptr;
   if (context_ == nullptr) {
-    tls_.reset();
+    front_door_.reset();
     // Prefer the specific messages ("cannot bind to ...: 98 (Address already
     // in use)") over the generic error text.
     std::string reason;
@@ -268,23 +282,21 @@ std::optional<std::string> WebServer::Start() {
 
   mg_server_port bound{};
   if (mg_get_server_ports(context_, 1, &bound) == 1) civetweb_port_ = bound.port;
-  if (!tls) {
-    port_ = civetweb_port_;
-    return std::nullopt;
-  }
-  if (auto frontend_error = tls_->Start(civetweb_port_)) {
+  if (auto door_error = front_door_->Start(civetweb_port_)) {
     Stop();
-    return prefix + *frontend_error;
+    return prefix + *door_error;
   }
-  port_ = tls_->port();
+  port_ = front_door_->port();
+  spdlog::debug("web: at most {} client connections, {} per client address",
+                front_door_->connection_limit(), options_.max_connections_per_client);
   return std::nullopt;
 }
 
 void WebServer::Stop() {
-  // Relayed connections first, so that no TLS client waits on CivetWeb.
-  if (tls_) tls_->Stop();
+  // Client connections first, so that no client waits on CivetWeb.
+  if (front_door_) front_door_->Stop();
   if (context_ == nullptr) {
-    tls_.reset();
+    front_door_.reset();
     return;
   }
   // CivetWeb's accept loop looks at its stop flag only between polls of up to
@@ -309,20 +321,14 @@ void WebServer::Stop() {
   lock.unlock();
   stopper.join();
   context_ = nullptr;
-  tls_.reset();  // no handler can be using it any more
+  front_door_.reset();  // no handler can be using it any more
   civetweb_port_ = 0;
   port_ = 0;
 }
 
 void WebServer::PokeListener() const {
-  std::string error;
-  const auto ports = ToCivetwebPorts(options_.listen_address, &error);
-  const size_t colon = ports ? ports->rfind(':') : std::string::npos;
-  std::string host = colon == std::string::npos ? "" : ports->substr(0, colon);
-  // With TLS, CivetWeb's own listener is the internal one on loopback.
-  if (host.empty() || host == "0.0.0.0" || (options_.security && options_.security->tls)) {
-    host = "127.0.0.1";
-  }
+  // CivetWeb's own listener is the internal one on loopback.
+  const std::string host = "127.0.0.1";
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(civetweb_port_));
@@ -387,6 +393,42 @@ int WebServer::ServeReload(mg_connection* connection, std::string_view method) c
   return response.status;
 }
 
+std::string WebServer::ClientAddress(const mg_connection* connection) const {
+  const mg_request_info* request = mg_get_request_info(connection);
+  if (front_door_ && request->remote_addr == std::string_view("127.0.0.1")) {
+    if (auto address = front_door_->ClientAddress(request->remote_port)) return *address;
+  }
+  return request->remote_addr;
+}
+
+// Liveness is answered on the FrontDoor's own loop (as Envoy's health-check
+// filter answers without reaching its upstream): a kubelet's probe must not
+// wait for a CivetWeb worker, which a scrape, a reload or a flood of
+// heartbeats may all be holding. Only when /healthz needs basic auth does it
+// go to CivetWeb, whose handler checks credentials. is_alive_ is thread-safe
+// (see the class comment); the headers are those Send() writes.
+std::optional<std::string> WebServer::AnswerLocally(const ParsedRequest& request) const {
+  if (request.path() != "/healthz" || (request.method != "GET" && request.method != "HEAD")) {
+    return std::nullopt;
+  }
+  const WebSecurity* security = options_.security.get();
+  if (security != nullptr && security->basic_auth && !security->open_probe_endpoints) {
+    return std::nullopt;
+  }
+  const bool alive = !is_alive_ || is_alive_();
+  const std::string body = alive ? "ok\n" : "event loop is not turning\n";
+  std::string response = alive ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 503 Service Unavailable\r\n";
+  response +=
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+  if (security != nullptr) {
+    for (const auto& [name, value] : security->headers) response += name + ": " + value + "\r\n";
+  }
+  response += "\r\n";
+  if (request.method != "HEAD") response += body;
+  return response;
+}
+
 int WebServer::HandleRequest(mg_connection* connection, void* server) {
   // A non-zero return tells CivetWeb the request was handled, with this status.
   return static_cast<const WebServer*>(server)->Serve(connection);
@@ -400,11 +442,12 @@ int WebServer::Serve(mg_connection* connection) const {
   const WebSecurity* security = options_.security.get();
   const HeaderList* extra = security ? &security->headers : nullptr;
 
-  // Behind TLS, CivetWeb's port is internal: a request that did not come
-  // through TlsFrontend skipped the handshake (and any client certificate).
-  if (tls_ && !(request->remote_addr == std::string_view("127.0.0.1") &&
-                tls_->IsRelayPort(request->remote_port))) {
-    Send(connection, Text(403, "forbidden: use the TLS port\n"), head_only, extra);
+  // CivetWeb's port is internal: a request that did not come through the
+  // FrontDoor skipped its limits and deadlines, strict parsing, the TLS
+  // handshake and any client certificate.
+  if (!(request->remote_addr == std::string_view("127.0.0.1") &&
+        front_door_->IsRelayPort(request->remote_port))) {
+    Send(connection, Text(403, "forbidden: use the public port\n"), head_only, extra);
     return 403;
   }
   // CivetWeb keeps at most MG_MAX_HEADERS and silently drops the rest: a
@@ -431,7 +474,7 @@ int WebServer::Serve(mg_connection* connection) const {
     const AuthDecision decision =
         authorization == nullptr
             ? AuthDecision{}
-            : security->basic_auth->CheckHeader(request->remote_addr, authorization);
+            : security->basic_auth->CheckHeader(ClientAddress(connection), authorization);
     if (decision.outcome == AuthOutcome::kThrottled) {
       Response response = Text(429, "too many authentication attempts; retry later\n");
       response.retry_after_seconds = decision.retry_after.count();

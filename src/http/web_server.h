@@ -9,10 +9,12 @@
 //   GET /         a small HTML page
 //   POST /-/reload  when a reload handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
-// 404. With a WebSecurity (--web.config.file): TLS in front (TlsFrontend) and
-// basic auth on every endpoint except /healthz and /readyz without ?verbose=1
-// (configurable) and the heartbeat paths, which keep their own bearer tokens. See
-// docs/web-security.md.
+// 404. Every client connection is accepted by the FrontDoor (front_door.h),
+// which hands CivetWeb only complete, validated requests over its internal
+// 127.0.0.1 port and answers GET/HEAD /healthz itself. With a WebSecurity
+// (--web.config.file): TLS (terminated in the FrontDoor) and basic auth on every endpoint except
+// /healthz and /readyz without ?verbose=1 (configurable) and the heartbeat paths, which keep their
+// own bearer tokens. See docs/web-security.md.
 
 #include <chrono>
 #include <functional>
@@ -27,7 +29,8 @@
 
 namespace hx {
 class HeartbeatReceiver;
-class TlsFrontend;
+class FrontDoor;
+struct ParsedRequest;
 struct WebSecurity;
 }  // namespace hx
 struct mg_connection;
@@ -41,17 +44,24 @@ struct WebServerOptions {
   std::string listen_address = ":9841";
   /// Worker threads, i.e. requests served at once.
   int threads = 4;
-  /// Longest a client may take to send a request or to read the response.
+  /// Longest a client may take for each phase of a request: the TLS
+  /// handshake, sending the request head, sending the body, reading the
+  /// response (each phase as a whole, not per byte).
   Duration request_timeout = std::chrono::seconds(10);
   /// Largest accepted request head (request line plus headers), in bytes.
   size_t max_request_size = 16384;
   /// Most request headers accepted; more get 431. CivetWeb keeps only the
-  /// first 64 and drops the rest silently, so 64 kept may mean more were
-  /// sent: values above 63 act as 63.
+  /// first 64 and drops the rest silently: values above 63 act as 63.
   int max_header_count = 63;
-  /// Connections held at once (being served or waiting for a worker); more
-  /// wait in the kernel's listen backlog until one closes. At least threads.
-  int max_connections = 64;
+  /// Largest request body (after de-chunking); more gets 413.
+  size_t max_body_size = 64 * 1024;
+  /// Client connections held at once, in total and from one client address
+  /// (idle, slow or being served); a connection beyond either is closed at
+  /// once. The total is also kept below the descriptor limit (RLIMIT_NOFILE,
+  /// whose soft value is raised towards the hard one, up to 65536) minus a
+  /// reserve for the checks.
+  int max_connections = 16384;
+  int max_connections_per_client = 64;
   /// TLS and basic auth from --web.config.file; null serves plain HTTP to
   /// anyone.
   std::shared_ptr<const WebSecurity> security;
@@ -60,7 +70,8 @@ struct WebServerOptions {
 /// Serves the endpoints above from CivetWeb's worker threads.
 ///
 /// Thread-safety: Start() and Stop() must be called from one thread (the
-/// daemon's main thread). Handlers run on CivetWeb's threads and only read
+/// daemon's main thread). Handlers run on CivetWeb's threads (and /healthz on
+/// the FrontDoor's thread) and only read
 /// (the WebSecurity's authenticator has its own lock):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
 /// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
@@ -106,8 +117,8 @@ class WebServer {
 
   /// The bound port once started (the real one when 0 was asked for), else 0.
   int port() const { return port_; }
-  /// CivetWeb's own port: port() without TLS; with TLS an internal
-  /// 127.0.0.1 port that answers only the TLS relay (exposed for tests).
+  /// CivetWeb's own port: an internal 127.0.0.1 port that answers only the
+  /// FrontDoor's connections (exposed for tests).
   int internal_port() const { return civetweb_port_; }
 
  private:
@@ -117,6 +128,12 @@ class WebServer {
                      std::string_view path) const;
   int ServeReload(mg_connection* connection, std::string_view method) const;
   void PokeListener() const;
+  /// The address of the client whose request `connection` serves (e.g. for
+  /// per-client limits): the FrontDoor's record for the connection's local
+  /// port, else CivetWeb's remote address. Safe from any handler thread.
+  std::string ClientAddress(const mg_connection* connection) const;
+  /// GET/HEAD /healthz answered on the FrontDoor's loop (see Start()).
+  std::optional<std::string> AnswerLocally(const ParsedRequest& request) const;
 
   const WebServerOptions options_;
   const StatusBoard& board_;
@@ -125,9 +142,9 @@ class WebServer {
   const std::function<double()> wall_clock_;
   std::shared_ptr<const HeartbeatReceiver> heartbeats_;
   std::function<ReloadReply()> reload_;
-  std::unique_ptr<TlsFrontend> tls_;  // set while serving TLS
+  std::unique_ptr<FrontDoor> front_door_;  // set while serving
   mg_context* context_ = nullptr;
-  int civetweb_port_ = 0;  // CivetWeb's own port (internal when TLS is on)
+  int civetweb_port_ = 0;  // CivetWeb's own, internal port
   int port_ = 0;
 };
 

@@ -397,7 +397,7 @@ TEST_F(WebSecurityTest, SilentTlsClientIsDroppedAfterTheTimeoutAndBlocksNobody) 
   EXPECT_TRUE(slow.ClosedByServerWithin(15s));
 }
 
-TEST_F(WebSecurityTest, TlsConnectionsBeyondTheLimitWaitUntilOneCloses) {
+TEST_F(WebSecurityTest, TlsConnectionsBeyondTheLimitAreClosedAtOnce) {
   WebServerOptions options;
   options.threads = 1;
   options.max_connections = 1;
@@ -405,12 +405,32 @@ TEST_F(WebSecurityTest, TlsConnectionsBeyondTheLimitWaitUntilOneCloses) {
   Start(TlsYaml(), options);
   auto holder = std::make_unique<RawConnection>(server_->port());
   ASSERT_TRUE(holder->connected());
-  // The kernel completes the connection, but no handshake starts for it.
-  const CurlResult waiting = Curl(dir_, {"--cacert", Ca(), "--max-time", "2"}, Https("/healthz"));
-  EXPECT_EQ(waiting.code, "000") << waiting.output;
+  // Closed before the handshake: curl fails at once instead of waiting.
+  const auto before = std::chrono::steady_clock::now();
+  const CurlResult refused = Curl(dir_, {"--cacert", Ca(), "--max-time", "5"}, Https("/healthz"));
+  EXPECT_EQ(refused.code, "000") << refused.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
   holder.reset();
   const CurlResult served = Curl(dir_, {"--cacert", Ca()}, Https("/healthz"));
   EXPECT_EQ(served.code, "200") << served.output;
+}
+
+TEST_F(WebSecurityTest, ConnectionsBeyondThePerClientLimitAreClosedOthersServed) {
+  WebServerOptions options;
+  options.max_connections_per_client = 2;
+  Start("", options);
+  RawConnection first(server_->port());
+  RawConnection second(server_->port());
+  ASSERT_TRUE(first.connected() && second.connected());
+  RawConnection third(server_->port());
+  EXPECT_TRUE(third.ClosedByServerWithin(2s));
+  EXPECT_FALSE(first.ClosedByServerWithin(200ms));
+  // Another client address (all of 127/8 is loopback) is served.
+  const CurlResult other = Curl(dir_, {"--interface", "127.0.0.2"}, Http("/healthz"));
+  EXPECT_EQ(other.code, "200") << other.output;
+  first.Close();
+  const CurlResult again = Curl(dir_, {}, Http("/healthz"));
+  EXPECT_EQ(again.code, "200") << again.output;
 }
 
 // The real daemon with --web.config.file.
