@@ -19,7 +19,7 @@
 #include "http/landing_page.h"
 #include "http/tls_frontend.h"
 #include "http/web_config.h"
-#include "metrics/negotiation.h"
+#include "exposition/negotiation.h"
 #include "status/status_json.h"
 
 namespace hx {
