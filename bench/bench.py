@@ -293,10 +293,11 @@ http {{
 
     # ---- health_exporter
 
-    def hx_config(self, checks, interval="5s", timeout="2s", buckets=None):
+    def hx_config(self, checks, interval="5s", timeout="2s", buckets=None, extra_global=()):
         """checks: list of (name, kind, target[, interval]) with kind http, tcp or exec
-        (target: argv[0])."""
+        (target: argv[0]); extra_global: more `key: value` lines under global."""
         lines = ["global:", f"  interval: {interval}", f"  timeout: {timeout}"]
+        lines += [f"  {line}" for line in extra_global]
         if buckets:
             lines.append("  duration_buckets: [" + ", ".join(str(b) for b in buckets) + "]")
         lines.append("checks:")
@@ -386,7 +387,7 @@ http {{
         wait_port(port, p)
         return p, port, time.perf_counter() - t0
 
-    def start_prometheus(self, jobs):
+    def start_prometheus(self, jobs, extra_args=()):
         """jobs: list of scrape_config dicts (rendered as JSON, which is YAML)."""
         cfg = self.write("prometheus.yml", json.dumps({
             "global": {"scrape_interval": "5s", "scrape_timeout": "4s"},
@@ -395,7 +396,8 @@ http {{
         p = self.procs.spawn(["prometheus", f"--config.file={cfg}",
                               f"--storage.tsdb.path={self.path('tsdb')}",
                               f"--web.listen-address=127.0.0.1:{port}",
-                              "--storage.tsdb.retention.time=1h", "--log.level=warn"],
+                              "--storage.tsdb.retention.time=1h", "--log.level=warn",
+                              *extra_args],
                              self.path("prometheus.log"))
         wait_port(port, p)
         deadline = time.monotonic() + 30
@@ -422,12 +424,14 @@ http {{
                 {"target_label": "__address__", "replacement": f"127.0.0.1:{bb_port}"},
             ]}
 
-    def prom_query(self, port, query, at=None):
+    def prom_query(self, port, query, at=None, raw=False):
         path = "/api/v1/query?query=" + urllib.parse.quote(query)
         if at is not None:
             path += f"&time={at:.3f}"
         status, body, _, _ = http_get(port, path)
         data = json.loads(body)
+        if raw:
+            return data
         if data.get("status") != "success" or not data["data"]["result"]:
             return float("nan")
         return float(data["data"]["result"][0]["value"][1])
@@ -725,6 +729,115 @@ http {{
         finally:
             self.procs.stop(hx)
 
+    def scrape_costs(self, binary, n, window):
+        """Figure 4, what a scrape costs the daemon as deployed: n HTTP checks at 5 s with
+        native histograms only in protobuf (`duration_buckets_in_protobuf: false`).
+        Bytes and series per check of one protobuf scrape (decoded by
+        protobuf_families.py), then windows without a scraper and with a Prometheus 2.42
+        scraping every 5 s, by default Accept (OpenMetrics) and with
+        --enable-feature=native-histograms (protobuf), interleaved (idle om pb idle pb om):
+        daemon cores, cores of the web threads (civetweb-*: render, gzip, socket writes),
+        lateness p99, Prometheus' scrape_duration_seconds and its CPU per scrape."""
+        import protobuf_families
+        hx = None
+        out = {}
+        try:
+            hx, port, _ = self.start_hx(self.hx_config(
+                self.http_checks(n), extra_global=["duration_buckets_in_protobuf: false"]),
+                binary=binary)
+            time.sleep(12)
+            pb_accept = self.FORMATS[2][1]
+            plain, zipped = [], []
+            for _ in range(3):
+                _, body, _, _ = http_get(port, "/metrics", accept=pb_accept)
+                plain.append(body)
+                _, zbody, _, enc = http_get(port, "/metrics", accept=pb_accept, accept_gzip=True)
+                zipped.append(len(zbody) if enc == "gzip" else float("nan"))
+            fams = protobuf_families.decode(memoryview(plain[-1]))
+            per_check = [f for f in fams if f["checks"]]
+            out["pb_native_bytes"] = statistics.median(len(b) for b in plain) / n
+            out["pb_native_gz_bytes"] = statistics.median(zipped) / n
+            out["pb_native_series"] = sum(f["series"] for f in per_check) / n
+            out["pb_native_families"] = {
+                f["name"]: {"series": f["series"] / n, "bytes": f["bytes"] / n,
+                            "labels": f["label_bytes"] / n, "classic": f["classic_bytes"] / n,
+                            "native": f["native_bytes"] / n, "exemplar": f["exemplar_bytes"] / n,
+                            "created": f["created_bytes"] / n}
+                for f in fams}
+            self.log(f"protobuf, native only: {out['pb_native_bytes']:.0f} B/check plain, "
+                     f"{out['pb_native_gz_bytes']:.0f} B/check gzip, "
+                     f"{out['pb_native_series']:.2f} series per check")
+
+            def web_cpu():
+                total = 0.0
+                for task in os.listdir(f"/proc/{hx.pid}/task"):
+                    try:
+                        with open(f"/proc/{hx.pid}/task/{task}/comm") as f:
+                            if not f.read().startswith("civetweb"):
+                                continue
+                        with open(f"/proc/{hx.pid}/task/{task}/stat") as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                    except FileNotFoundError:
+                        pass
+                return total
+
+            kinds = {"om": (), "pb": ("--enable-feature=native-histograms",)}
+            per = {k: [] for k in ("idle", "om", "pb")}
+            for kind in ("idle", "om", "pb", "idle", "pb", "om"):
+                prom = None
+                try:
+                    if kind != "idle":
+                        prom, prom_port = self.start_prometheus([{
+                            "job_name": "hx", "scrape_interval": "5s", "scrape_timeout": "4s",
+                            "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+                            extra_args=kinds[kind])
+                        deadline = time.monotonic() + 30
+                        while time.monotonic() < deadline and (
+                                self.prom_query(prom_port, 'up{job="hx"}') != 1):
+                            time.sleep(0.5)
+                    m0 = self.hx_metrics(port)
+                    p0 = cpu_seconds(prom.pid) if prom is not None else 0.0
+                    c0, w0, t0 = cpu_seconds(hx.pid), web_cpu(), time.monotonic()
+                    time.sleep(window)
+                    c1, w1, t1 = cpu_seconds(hx.pid), web_cpu(), time.monotonic()
+                    p1 = cpu_seconds(prom.pid) if prom is not None else 0.0
+                    m1 = self.hx_metrics(port)
+                    late = hist_delta(histogram(m1, "health_exporter_scheduler_lateness_seconds"),
+                                      histogram(m0, "health_exporter_scheduler_lateness_seconds"))
+                    w = {"cores": (c1 - c0) / (t1 - t0), "web_cores": (w1 - w0) / (t1 - t0),
+                         "late_p99": quantile(late, 0.99), "load": os.getloadavg()[0]}
+                    if prom is not None:
+                        # Prometheus' CPU per scrape (one every 5 s): its parse and
+                        # TSDB append, which scrape_duration_seconds includes.
+                        w["prom_cpu_per_scrape"] = (p1 - p0) / ((t1 - t0) / 5)
+                        span = f"[{int(t1 - t0)}s]"
+                        w["scrape_avg"] = self.prom_query(
+                            prom_port, f'avg_over_time(scrape_duration_seconds{{job="hx"}}{span})')
+                        w["scrape_max"] = self.prom_query(
+                            prom_port, f'max_over_time(scrape_duration_seconds{{job="hx"}}{span})')
+                        w["samples"] = self.prom_query(
+                            prom_port, 'scrape_samples_scraped{job="hx"}')
+                        q = self.prom_query(prom_port,
+                                            'health_check_duration_seconds{check="h00000"}',
+                                            raw=True)
+                        result = q.get("data", {}).get("result", [])
+                        w["native"] = bool(result) and "histogram" in result[0]
+                    per[kind].append(w)
+                    self.log(f"scrape costs {kind}: " + ", ".join(
+                        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in w.items()))
+                finally:
+                    self.procs.stop(prom)
+            for kind, ws in per.items():
+                for key in ws[0]:
+                    vals = [w[key] for w in ws]
+                    out[f"{kind}_{key}"] = (all(vals) if isinstance(vals[0], bool)
+                                            else statistics.mean(vals))
+            return out
+        finally:
+            self.procs.stop(hx)
+
     def phase_formats(self):
         """Figure 4 per format: this binary and --scrape-baseline, interleaved (A B B A)."""
         a = self.args
@@ -743,6 +856,12 @@ http {{
                     else max(r[key] for r in rs)
                     for key in rs[0]}
             for label, rs in by_label.items()}
+        self.phase_scrape_costs()
+
+    def phase_scrape_costs(self):
+        """The second half of the formats phase, alone: `--only scrape_costs`."""
+        self.results["scrape_costs"] = self.scrape_costs(self.args.binary, 10000,
+                                                         15 if self.args.quick else 30)
 
     def phase_timeouts(self):
         a = self.args
@@ -1225,6 +1344,25 @@ def table(r):
                     f"{secs * 1e3:.1f} ms / {per_check:.0f} B", None, "", goal, met, ratio=False)
             row(f"4 {label}: lateness p99 while scraping", figures["late_p99"] * 1e3, None,
                 " ms", "", None, ratio=False)
+    if "scrape_costs" in r:
+        c = r["scrape_costs"]
+        row("4 protobuf, native only: B per check plain / gzip",
+            f"{c['pb_native_bytes']:.0f} / {c['pb_native_gz_bytes']:.0f} B", None, "",
+            "<= 700 / <= 80 B", c["pb_native_bytes"] <= 700 and c["pb_native_gz_bytes"] <= 80,
+            ratio=False)
+        row("4 protobuf, native only: series per HTTP check", c["pb_native_series"], None, "",
+            "<= 18", c["pb_native_series"] <= 18, ratio=False)
+        for kind, name in (("om", "OpenMetrics"), ("pb", "protobuf")):
+            row(f"4 Prometheus scrape_duration_seconds, {name}", c[f"{kind}_scrape_avg"] * 1e3,
+                None, " ms", "<= 200 ms", c[f"{kind}_scrape_avg"] <= 0.2, ratio=False)
+            row(f"4 cores scraped ({name}) - not scraped",
+                f"{c[f'{kind}_cores'] - c['idle_cores']:.3f} (web threads "
+                f"{c[f'{kind}_web_cores'] - c['idle_web_cores']:.4f})", None, "", "<= 0.02",
+                c[f"{kind}_web_cores"] - c["idle_web_cores"] <= 0.02, ratio=False)
+            row(f"4 Prometheus CPU per scrape, {name}", c[f"{kind}_prom_cpu_per_scrape"] * 1e3,
+                None, " ms", "", None, ratio=False)
+            row(f"4 lateness p99 scraped ({name}) / not", f"{c[f'{kind}_late_p99'] * 1e3:.1f} / "
+                f"{c['idle_late_p99'] * 1e3:.1f} ms", None, "", "", None, ratio=False)
     if "ready_1k" in r:
         row("5 ready with 1,000 checks", g("ready_1k") * 1e3, g("ready_bb") * 1e3, " ms",
             "<= 100 ms", g("ready_1k") <= 0.1, ratio=False)

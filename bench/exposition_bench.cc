@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/openmetrics_writer.h"
-#include "metrics/text_writer.h"
+#include "exposition/openmetrics_writer.h"
+#include "exposition/text_writer.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Our protobuf encoder (src/metrics/protobuf_writer.cc) against libprotobuf
+// Our protobuf encoder (src/exposition/protobuf_writer.cc) against libprotobuf
 // serialising the same exposition from its generated classes (an arena per
 // scrape, as a libprotobuf-based writer would). Issue 13 accepts an encoder
 // of our own only if it is measurably faster; this is the measurement.
@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/native_histogram.h"
-#include "metrics/protobuf_writer.h"
+#include "exposition/native_histogram.h"
+#include "exposition/protobuf_writer.h"
 #include "proto/metrics.pb.h"
 
 namespace {

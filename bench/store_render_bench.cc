@@ -12,7 +12,7 @@
 #include "metrics/check_metrics.h"
 
 int main(int argc, char** argv) {
-  using hx::metric::ObservationId;
+  using hx::ObservationId;
   const size_t n = argc > 1 ? std::stoul(argv[1]) : 10000;
   hx::StatusBoard board;
   hx::CheckMetrics metrics;

@@ -1,4 +1,4 @@
-// Fuzzes NegotiateFormat (metrics/negotiation.h) with an Accept header, which
+// Fuzzes NegotiateFormat (exposition/negotiation.h) with an Accept header, which
 // any client of /metrics chooses. The answer must always be one of the
 // Content-Types we write, agree with the format, never carry a byte of the
 // header we did not choose ourselves (no CR/LF: it becomes a response
@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "exposition/negotiation.h"
 #include "fuzz_check.h"
-#include "metrics/negotiation.h"
 
 namespace {
 

@@ -51,9 +51,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string yaml(reinterpret_cast<const char*>(data), size);
-  const hx::LoadResult result =
-      hx::LoadConfigString(yaml, "fuzz.yml", hx::CheckTypeRegistry::Builtin(),
-                           [](const std::string&) { return std::optional<std::string>(kEnvValue); });
+  const hx::LoadResult result = hx::LoadConfigString(
+      yaml, "fuzz.yml", hx::BuiltinCheckTypes(),
+      [](const std::string&) { return std::optional<std::string>(kEnvValue); });
 
   HX_FUZZ_CHECK(result.config.has_value() == result.errors.empty());
   const bool input_has_value = yaml.find(kEnvValue) != std::string::npos;

@@ -98,8 +98,7 @@ int main(int argc, char** argv) {
   hx::log::Init(level, format);
 
   if (check_config) {
-    hx::LoadResult loaded =
-        hx::LoadConfigFile(options.config_file, hx::CheckTypeRegistry::Builtin());
+    hx::LoadResult loaded = hx::LoadConfigFile(options.config_file, hx::BuiltinCheckTypes());
     if (!loaded.config) {
       for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
       std::cerr << options.config_file << ": " << loaded.errors.size()

@@ -77,7 +77,7 @@ void CloseIfActive(uv_handle_t* handle) {
 // Reads and validates the config, keeping this instance's shard of the
 // checks. Blocking file I/O: at start-up, or on the thread pool.
 LoadResult LoadForThisInstance(const DaemonOptions& options, bool log_shard) {
-  LoadResult loaded = LoadConfigFile(options.config_file, CheckTypeRegistry::Builtin());
+  LoadResult loaded = LoadConfigFile(options.config_file, BuiltinCheckTypes());
   if (!loaded.config || !options.shard) return loaded;
   const Shard shard = *options.shard;
   const std::vector<bool> mine = ChecksInShard(loaded.config->checks, shard);

@@ -16,8 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "checks/observation.h"
+#include "config/check_type.h"
 #include "config/parse_context.h"
-#include "metrics/metric_names.h"
 
 namespace hx {
 
@@ -31,20 +32,21 @@ std::string_view HealthName(Health h);
 /// Value of health_check_status: 1, 0.5, 0.
 double HealthValue(Health h);
 
-/// A type-specific measurement a check reports beside its health. `id`
-/// selects a metric family declared in src/metrics/metric_names.h (e.g.
-/// kHttpStatusCode, kHttpPhaseSeconds), and with it the one extra label the
-/// family may carry; `label_value` is that label's value (e.g. "dns" for
-/// phase="dns"), ignored by families without one.
+/// A type-specific measurement a check reports beside its health. `id` says
+/// what was measured (checks/observation.h, e.g. kHttpStatusCode,
+/// kHttpPhaseSeconds) and with it the one extra label it may carry;
+/// `label_value` is that label's value (e.g. "dns" for phase="dns"), ignored
+/// by ids without one. The metric family of each id is declared in
+/// src/metrics/metric_names.h.
 struct Observation {
-  metric::ObservationId id{};
+  ObservationId id{};
   double value = 0;
   std::string label_value;
 
   /// The name /status shows, e.g. "http_status_code".
-  std::string_view name() const { return metric::ObservationSpec(id).observation; }
+  std::string_view name() const { return KindOf(id).name; }
   /// The extra label's name ("" for none), e.g. "phase".
-  std::string_view label_name() const { return metric::ObservationSpec(id).label; }
+  std::string_view label_name() const { return KindOf(id).label; }
 };
 
 /// What one attempt found. `detail` is a short human sentence ("HTTP 503",
@@ -114,30 +116,9 @@ class CheckSpec {
   virtual std::string Target() const = 0;
 };
 
-/// A check type: its config key and parser.
-struct CheckType {
-  /// Handler key in the config and value of the `type` label, e.g. "http".
-  std::string name;
-  /// Parses the handler mapping. Reports problems through `reader` (and
-  /// calls reader.Finish()); returns nullptr if there were any.
-  std::function<std::shared_ptr<const CheckSpec>(config::MapReader& reader)> parse;
-};
-
-/// The set of known check types. Filled once at start-up, then read-only and
-/// safe to share between threads.
-class CheckTypeRegistry {
- public:
-  void Register(CheckType type);
-  const CheckType* Find(std::string_view name) const;
-  /// Names in registration order, e.g. for "expected one of http, tcp".
-  std::vector<std::string> Names() const;
-
-  /// The registry with every built-in type (see builtin_checks.cc).
-  static const CheckTypeRegistry& Builtin();
-
- private:
-  std::vector<CheckType> types_;
-};
+/// The registry with every built-in type (see builtin_checks.cc); built on
+/// first use, then read-only and safe to share between threads.
+const CheckTypeRegistry& BuiltinCheckTypes();
 
 /// Registers the built-in check types; one line per type.
 void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry);

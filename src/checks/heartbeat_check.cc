@@ -231,7 +231,7 @@ CheckResult JudgeHeartbeat(const HeartbeatRecord& record, Duration ttl, double n
     result = CheckResult::Healthy("last heartbeat " + FormatHeartbeatAge(age) + " ago");
   }
   result.observations.push_back(
-      {metric::ObservationId::kHeartbeatLastPingTimestampSeconds, record.last_ping});
+      {ObservationId::kHeartbeatLastPingTimestampSeconds, record.last_ping});
   return result;
 }
 

@@ -455,7 +455,7 @@ void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
   const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
   const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
   auto phase = [&](const char* name, double micros) {
-    out.push_back({metric::ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name});
+    out.push_back({ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name});
   };
   phase("dns", dns);
   phase("connect", connect - dns);
@@ -596,16 +596,14 @@ void HttpCheck::OnTransferDone(CURLcode code) {
 
   CheckResult result;
   if (status > 0) {
-    result.observations.push_back(
-        {metric::ObservationId::kHttpStatusCode, static_cast<double>(status)});
+    result.observations.push_back({ObservationId::kHttpStatusCode, static_cast<double>(status)});
     AddPhaseObservations(easy, result.observations);
   }
   if (a->earliest_not_after) {
-    result.observations.push_back({metric::ObservationId::kTlsCertExpiryTimestampSeconds,
+    result.observations.push_back({ObservationId::kTlsCertExpiryTimestampSeconds,
                                    static_cast<double>(*a->earliest_not_after)});
   }
-  result.observations.push_back(
-      {metric::ObservationId::kHttpRedirects, static_cast<double>(redirects)});
+  result.observations.push_back({ObservationId::kHttpRedirects, static_cast<double>(redirects)});
 
   const std::string http = "HTTP " + std::to_string(status);
   if (a->body_too_large) {

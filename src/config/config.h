@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "checks/check.h"
+#include "config/check_type.h"
 #include "config/parse_context.h"
 #include "util/duration.h"
 
@@ -19,8 +19,8 @@ inline constexpr Duration kDefaultStartupSpread = std::chrono::seconds(10);
 
 /// `global.native_histograms`: how health_check_duration_seconds' native
 /// (exponential) buckets are made, in the style of client_golang. The same
-/// fields as metrics::NativeHistogramOptions, which the store builds from
-/// it: config sits below metrics in the module tower and cannot include it.
+/// fields as metrics::NativeHistogramOptions (src/exposition/), which the
+/// store builds from it: the config does not depend on the formats module.
 struct NativeHistogramSettings {
   /// Largest ratio between a bucket's upper and lower bound, > 1; picks the
   /// schema (1.1 -> schema 3, buckets 9 % wide).

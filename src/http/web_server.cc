@@ -20,7 +20,7 @@
 #include "http/landing_page.h"
 #include "http/request_parser.h"
 #include "http/web_config.h"
-#include "metrics/negotiation.h"
+#include "exposition/negotiation.h"
 #include "status/status_json.h"
 
 namespace hx {

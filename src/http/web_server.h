@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP face of health_exporter, on CivetWeb's C API:
 //   GET /metrics  text 0.0.4, OpenMetrics 1.0.0 or protobuf, as Accept asks
-//                 (metrics/negotiation.h); gzip when the client accepts it
+//                 (exposition/negotiation.h); gzip when the client accepts it
 //   GET /healthz  liveness: 200 "ok" while the daemon's loop is turning
 //   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503;
 //                 the overall state only, every check with ?verbose=1

@@ -54,7 +54,7 @@ void WriteObservations(const BoardSnapshot& snapshot, ExpositionWriter& writer) 
     const CheckInfo* info;
     const Observation* observation;
   };
-  std::array<std::vector<Entry>, metric::kObservationCount> families;
+  std::array<std::vector<Entry>, kObservationCount> families;
   for (const auto& check : snapshot.checks) {
     if (!check->last) continue;
     for (const Observation& o : check->last->observations) {
@@ -64,11 +64,12 @@ void WriteObservations(const BoardSnapshot& snapshot, ExpositionWriter& writer) 
   }
   for (size_t f = 0; f < families.size(); ++f) {
     if (families[f].empty()) continue;
-    const metric::ObservationMetric& spec = metric::kObservationMetrics[f];
-    writer.BeginFamily(Desc(spec.metric, MetricType::kGauge));
+    const auto id = static_cast<ObservationId>(f);
+    const char* label = KindOf(id).label;
+    writer.BeginFamily(Desc(metric::FamilyOf(id), MetricType::kGauge));
     for (const Entry& e : families[f]) {
       const ExtraLabel extra =
-          *spec.label ? ExtraLabel{spec.label, e.observation->label_value} : ExtraLabel{};
+          *label ? ExtraLabel{label, e.observation->label_value} : ExtraLabel{};
       writer.Gauge(e.info->check_labels, extra, e.observation->value);
     }
     writer.EndFamily();

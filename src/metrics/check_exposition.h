@@ -5,7 +5,7 @@
 // duration histogram's _count, last_run matches runs_total), and a check that
 // is not in the snapshot has no series at all.
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 #include "status/status_board.h"
 
 namespace hx::metrics {
@@ -17,7 +17,7 @@ namespace hx::metrics {
 /// health_check_last_run_timestamp_seconds, health_check_consecutive_failures,
 /// health_check_state_change_timestamp_seconds, health_check_blocked,
 /// health_check_slo_objective, the observation families of
-/// metric::kObservationMetrics, health_overall_status and health_checks.
+/// metric::kObservationFamilies, health_overall_status and health_checks.
 /// Families without series are left out. Does not call Finish().
 ///
 /// Pure function of its arguments; safe to call from any number of threads

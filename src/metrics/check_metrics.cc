@@ -7,12 +7,12 @@
 #include <prometheus/registry.h>
 
 #include "build_info.h"
+#include "exposition/openmetrics_writer.h"
+#include "exposition/protobuf_writer.h"
+#include "exposition/registry_bridge.h"
+#include "exposition/text_writer.h"
 #include "metrics/check_exposition.h"
 #include "metrics/metric_names.h"
-#include "metrics/openmetrics_writer.h"
-#include "metrics/protobuf_writer.h"
-#include "metrics/registry_bridge.h"
-#include "metrics/text_writer.h"
 
 namespace hx {
 

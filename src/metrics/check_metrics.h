@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/exposition.h"
-#include "metrics/negotiation.h"
+#include "exposition/exposition.h"
+#include "exposition/negotiation.h"
 #include "metrics/process_collector.h"
 #include "status/status_board.h"
 #include "util/duration.h"

@@ -3,6 +3,8 @@
 // whole contract with dashboards and alerts can be read in one screen. Names
 // use base units (_seconds, _bytes) and counters end in _total.
 
+#include "checks/observation.h"
+
 namespace hx::metric {
 
 struct MetricName {
@@ -42,114 +44,64 @@ inline constexpr MetricName kCheckSloObjective = {
     "Availability objective of the check (slo in the config), as a ratio. Only for checks with "
     "an slo."};
 
-// Per check, from CheckResult::observations. A check type names what it
-// measured with an ObservationId (a typo fails to compile); the id selects the
-// family below and the one extra label it may carry. An observation missing
-// from a check's latest result has no series.
-enum class ObservationId : unsigned char {
-  kHttpStatusCode,
-  kTlsCertExpiryTimestampSeconds,
-  kHttpPhaseSeconds,
-  kHttpRedirects,
-  kPostgresReplicationLagSeconds,
-  kPostgresConnectionsUsedRatio,
-  kRedisMemoryUsedRatio,
-  kDiskUsedRatio,
-  kDiskInodesUsedRatio,
-  kDiskAvailableBytes,
-  kMemoryUsedRatio,
-  kMemoryAvailableBytes,
-  kPluginValue,
-  kHeartbeatLastPingTimestampSeconds,
-};
-
-/// `observation` is the name /status shows for it; `label` the one extra
-/// label ("" for none).
-struct ObservationMetric {
+// Per check, from CheckResult::observations: the family of each ObservationId
+// (src/checks/observation.h, which also names the one extra label a family may
+// carry). An observation missing from a check's latest result has no series.
+struct ObservationFamily {
   ObservationId id;
-  const char* observation;
   MetricName metric;
-  const char* label;
 };
 /// Indexed by ObservationId (checked below).
-inline constexpr ObservationMetric kObservationMetrics[] = {
+inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kHttpStatusCode,
-     "http_status_code",
-     {"health_check_http_status_code", "HTTP status code of the last response."},
-     ""},
+     {"health_check_http_status_code", "HTTP status code of the last response."}},
     {ObservationId::kTlsCertExpiryTimestampSeconds,
-     "tls_cert_expiry_timestamp_seconds",
      {"health_check_tls_cert_expiry_timestamp_seconds",
-      "Unix time at which the peer's leaf certificate expires."},
-     ""},
+      "Unix time at which the peer's leaf certificate expires."}},
     {ObservationId::kHttpPhaseSeconds,
-     "http_phase_seconds",
-     {"health_check_http_phase_seconds", "Duration of each phase of the last HTTP request."},
-     "phase"},
+     {"health_check_http_phase_seconds", "Duration of each phase of the last HTTP request."}},
     {ObservationId::kHttpRedirects,
-     "http_redirects",
-     {"health_check_http_redirects", "Redirects followed by the last HTTP request."},
-     ""},
+     {"health_check_http_redirects", "Redirects followed by the last HTTP request."}},
     {ObservationId::kPostgresReplicationLagSeconds,
-     "postgres_replication_lag_seconds",
      {"health_check_postgres_replication_lag_seconds",
-      "Replication lag of a PostgreSQL replica at the last check."},
-     ""},
+      "Replication lag of a PostgreSQL replica at the last check."}},
     {ObservationId::kPostgresConnectionsUsedRatio,
-     "postgres_connections_used_ratio",
      {"health_check_postgres_connections_used_ratio",
-      "Connections in use as a fraction of max_connections."},
-     ""},
+      "Connections in use as a fraction of max_connections."}},
     {ObservationId::kRedisMemoryUsedRatio,
-     "redis_memory_used_ratio",
-     {"health_check_redis_memory_used_ratio", "Redis used_memory as a fraction of maxmemory."},
-     ""},
+     {"health_check_redis_memory_used_ratio", "Redis used_memory as a fraction of maxmemory."}},
     {ObservationId::kDiskUsedRatio,
-     "disk_used_ratio",
-     {"health_check_disk_used_ratio", "Fraction of the filesystem's space in use (as df counts)."},
-     ""},
+     {"health_check_disk_used_ratio", "Fraction of the filesystem's space in use (as df counts)."}},
     {ObservationId::kDiskInodesUsedRatio,
-     "disk_inodes_used_ratio",
-     {"health_check_disk_inodes_used_ratio", "Fraction of the filesystem's inodes in use."},
-     ""},
+     {"health_check_disk_inodes_used_ratio", "Fraction of the filesystem's inodes in use."}},
     {ObservationId::kDiskAvailableBytes,
-     "disk_available_bytes",
-     {"health_check_disk_available_bytes", "Space available to unprivileged users."},
-     ""},
+     {"health_check_disk_available_bytes", "Space available to unprivileged users."}},
     {ObservationId::kMemoryUsedRatio,
-     "memory_used_ratio",
-     {"health_check_memory_used_ratio", "1 - MemAvailable / MemTotal."},
-     ""},
+     {"health_check_memory_used_ratio", "1 - MemAvailable / MemTotal."}},
     {ObservationId::kMemoryAvailableBytes,
-     "memory_available_bytes",
-     {"health_check_memory_available_bytes", "MemAvailable from /proc/meminfo."},
-     ""},
+     {"health_check_memory_available_bytes", "MemAvailable from /proc/meminfo."}},
     {ObservationId::kPluginValue,
-     "plugin_value",
      {"health_check_plugin_value",
-      "Performance data reported by a Nagios-protocol plugin, in base units."},
-     "metric"},
+      "Performance data reported by a Nagios-protocol plugin, in base units."}},
     {ObservationId::kHeartbeatLastPingTimestampSeconds,
-     "heartbeat_last_ping_timestamp_seconds",
      {"health_check_heartbeat_last_ping_timestamp_seconds",
-      "Unix time of the last successful heartbeat received."},
-     ""},
+      "Unix time of the last successful heartbeat received."}},
 };
-inline constexpr unsigned kObservationCount =
-    sizeof(kObservationMetrics) / sizeof(kObservationMetrics[0]);
+static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
+              "every ObservationId needs a family");
 
-constexpr bool ObservationTableIsIndexedById() {
+constexpr bool ObservationFamiliesAreIndexedById() {
   for (unsigned i = 0; i < kObservationCount; ++i) {
-    if (static_cast<unsigned>(kObservationMetrics[i].id) != i) return false;
+    if (static_cast<unsigned>(kObservationFamilies[i].id) != i) return false;
   }
   return true;
 }
-static_assert(ObservationTableIsIndexedById(),
-              "kObservationMetrics must be in ObservationId order");
+static_assert(ObservationFamiliesAreIndexedById(),
+              "kObservationFamilies must be in ObservationId order");
 
-/// The table entry of `id`.
-constexpr const ObservationMetric& ObservationSpec(ObservationId id) {
-  return kObservationMetrics[static_cast<unsigned>(id)];
+/// The family that exposes observations of `id`.
+constexpr const MetricName& FamilyOf(ObservationId id) {
+  return kObservationFamilies[static_cast<unsigned>(id)].metric;
 }
 
 // The whole set of checks, computed from the StatusBoard at scrape time.

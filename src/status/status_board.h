@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "checks/check.h"
-#include "status/dependencies.h"
 #include "config/config.h"
-#include "metrics/exposition.h"
-#include "metrics/native_histogram.h"
+#include "exposition/exposition.h"
+#include "exposition/native_histogram.h"
 #include "scheduler/check_scheduler.h"
+#include "status/dependencies.h"
 #include "util/duration.h"
 
 namespace hx {

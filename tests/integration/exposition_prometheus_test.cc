@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "metrics/negotiation.h"
-#include "metrics/openmetrics_writer.h"
-#include "metrics/text_writer.h"
+#include "exposition/negotiation.h"
+#include "exposition/openmetrics_writer.h"
+#include "exposition/text_writer.h"
 #include "support/daemon_process.h"
 #include "support/exposition_fixture.h"
 #include "support/test_http_server.h"

@@ -41,7 +41,7 @@ checks:
 )";
 
 Config LoadTestConfig() {
-  LoadResult loaded = LoadConfigString(kConfig, "inline.yml", CheckTypeRegistry::Builtin(),
+  LoadResult loaded = LoadConfigString(kConfig, "inline.yml", BuiltinCheckTypes(),
                                        [](const std::string& name) -> std::optional<std::string> {
                                          if (name == "HB_TOKEN") return std::string(kToken);
                                          return std::nullopt;

@@ -159,7 +159,7 @@ TEST_F(WebServerTest, MetricsServesTheTextFormat) {
   EXPECT_THAT(response.body, HasSubstr("health_overall_status 1\n"));
 }
 
-// The format follows Accept (metrics/negotiation.h), from the same store.
+// The format follows Accept (exposition/negotiation.h), from the same store.
 TEST_F(WebServerTest, MetricsFormatFollowsAccept) {
   Add(0, Info("db"));
   Record(0, Health::kHealthy);

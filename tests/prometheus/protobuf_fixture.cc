@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/native_histogram.h"
-#include "metrics/protobuf_writer.h"
+#include "exposition/native_histogram.h"
+#include "exposition/protobuf_writer.h"
 
 int main(int argc, char** argv) {
   using namespace hx::metrics;

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 namespace hx::test {
 

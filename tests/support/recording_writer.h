@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 namespace hx {
 

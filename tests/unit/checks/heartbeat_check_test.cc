@@ -200,7 +200,7 @@ class HeartbeatCheckTest : public ::testing::Test {
         "    heartbeat: {ttl: 26h, token: \"${BACKUP_TOKEN}\"}\n"
         "  - name: web\n"
         "    tcp: {address: \"127.0.0.1:1\"}\n",
-        "inline.yml", CheckTypeRegistry::Builtin(),
+        "inline.yml", BuiltinCheckTypes(),
         [](const std::string& name) -> std::optional<std::string> {
           if (name == "BACKUP_TOKEN") return std::string(kToken);
           return std::nullopt;

@@ -203,8 +203,7 @@ TEST(HeartbeatReceiverFromConfigTest, TakesTheTokensOfHeartbeatChecksOnly) {
           "\"}\n"
           "  - name: web\n"
           "    tcp: {address: \"127.0.0.1:1\"}\n",
-      "inline.yml", CheckTypeRegistry::Builtin(),
-      [](const std::string& name) -> std::optional<std::string> {
+      "inline.yml", BuiltinCheckTypes(), [](const std::string& name) -> std::optional<std::string> {
         if (name == "BACKUP_TOKEN") return std::string(kToken);
         return std::nullopt;
       });

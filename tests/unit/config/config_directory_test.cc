@@ -39,7 +39,7 @@ class ConfigDirectoryTest : public ::testing::Test {
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(dir_.path() + "/" + name) << text;
   }
-  LoadResult Load() { return LoadConfigFile(dir_.path(), CheckTypeRegistry::Builtin(), NoEnv()); }
+  LoadResult Load() { return LoadConfigFile(dir_.path(), BuiltinCheckTypes(), NoEnv()); }
   std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
 
   TempDir dir_;
@@ -112,7 +112,7 @@ TEST_F(ConfigDirectoryTest, NoChecksAtAllIsAnError) {
 
 TEST(ConfigFingerprintTest, SameEntrySameFingerprintAnyChangeADifferentOne) {
   auto load = [](const std::string& yaml) {
-    LoadResult r = LoadConfigString(yaml, "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+    LoadResult r = LoadConfigString(yaml, "c.yml", BuiltinCheckTypes(), NoEnv());
     EXPECT_THAT(Messages(r), IsEmpty());
     return r.config->checks;
   };
@@ -142,7 +142,7 @@ TEST(ConfigFingerprintTest, ASecretFileChangeChangesTheFingerprintWithoutReveali
   const std::string yaml =
       "checks:\n  - name: cron\n    heartbeat:\n      ttl: 1h\n      token_file: " + file + "\n";
   auto load = [&] {
-    LoadResult r = LoadConfigString(yaml, "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+    LoadResult r = LoadConfigString(yaml, "c.yml", BuiltinCheckTypes(), NoEnv());
     EXPECT_THAT(Messages(r), IsEmpty());
     return r.config->checks.at(0).fingerprint;
   };
@@ -159,7 +159,7 @@ TEST(ConfigFingerprintTest, StartupSpreadRestartsNoCheck) {
   // It only says when checks added from now on run first.
   auto fingerprint = [](const std::string& global) {
     LoadResult r = LoadConfigString(global + "checks:\n  - {name: a, tcp: {address: 'h:1'}}\n",
-                                    "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+                                    "c.yml", BuiltinCheckTypes(), NoEnv());
     EXPECT_THAT(Messages(r), IsEmpty());
     return r.config->checks.at(0).fingerprint;
   };
@@ -172,7 +172,7 @@ TEST(ConfigFingerprintTest, NativeBucketingRestartsChecksProtobufClassicBucketsD
   // buckets changes only how the same counts are written.
   auto fingerprint = [](const std::string& global) {
     LoadResult r = LoadConfigString(global + "checks:\n  - {name: a, tcp: {address: 'h:1'}}\n",
-                                    "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+                                    "c.yml", BuiltinCheckTypes(), NoEnv());
     EXPECT_THAT(Messages(r), IsEmpty());
     return r.config->checks.at(0).fingerprint;
   };
@@ -186,7 +186,7 @@ TEST(ConfigFingerprintTest, NativeBucketingRestartsChecksProtobufClassicBucketsD
 
 TEST(ConfigHashTest, HashFollowsTheBytesOfTheFile) {
   auto hash = [](const std::string& yaml) {
-    LoadResult r = LoadConfigString(yaml, "c.yml", CheckTypeRegistry::Builtin(), NoEnv());
+    LoadResult r = LoadConfigString(yaml, "c.yml", BuiltinCheckTypes(), NoEnv());
     EXPECT_TRUE(r.config);
     return r.config ? r.config->hash : "";
   };

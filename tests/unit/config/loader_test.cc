@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "checks/check.h"
 #include "config/config.h"
 
 namespace hx {

@@ -20,6 +20,7 @@
 #include <map>
 #include <sstream>
 
+#include "checks/check.h"
 #include "config/config.h"
 
 namespace hx {
@@ -90,8 +91,8 @@ class GoodConfigTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GoodConfigTest, LoadsWithoutErrors) {
   const std::string& name = GetParam();
-  LoadResult result = LoadConfigString(ReadFile(kConfigs / name), name,
-                                       CheckTypeRegistry::Builtin(), TestEnvironment());
+  LoadResult result =
+      LoadConfigString(ReadFile(kConfigs / name), name, BuiltinCheckTypes(), TestEnvironment());
   EXPECT_THAT(Messages(result), ::testing::IsEmpty());
   ASSERT_TRUE(result.config.has_value());
   EXPECT_FALSE(result.config->checks.empty());
@@ -112,8 +113,8 @@ TEST_P(BadConfigTest, FailsWithExactlyTheExpectedErrors) {
   const std::vector<std::string> expected = Lines(ReadFile(expected_path));
   ASSERT_FALSE(expected.empty()) << name << ".errors is empty";
 
-  LoadResult result = LoadConfigString(ReadFile(kConfigs / name), name,
-                                       CheckTypeRegistry::Builtin(), TestEnvironment());
+  LoadResult result =
+      LoadConfigString(ReadFile(kConfigs / name), name, BuiltinCheckTypes(), TestEnvironment());
   const std::vector<std::string> actual = Messages(result);
   std::string actual_text;
   for (const std::string& line : actual) actual_text += line + "\n";
@@ -128,9 +129,9 @@ TEST_P(BadConfigTest, FailsWithExactlyTheExpectedErrors) {
 TEST_P(BadConfigTest, LoadConfigFileReportsTheSameErrors) {
   const std::string& name = GetParam();
   const std::string path = (kConfigs / name).string();
-  LoadResult from_file = LoadConfigFile(path, CheckTypeRegistry::Builtin(), TestEnvironment());
-  LoadResult from_string = LoadConfigString(ReadFile(kConfigs / name), name,
-                                            CheckTypeRegistry::Builtin(), TestEnvironment());
+  LoadResult from_file = LoadConfigFile(path, BuiltinCheckTypes(), TestEnvironment());
+  LoadResult from_string =
+      LoadConfigString(ReadFile(kConfigs / name), name, BuiltinCheckTypes(), TestEnvironment());
   ASSERT_EQ(from_file.errors.size(), from_string.errors.size());
   for (size_t i = 0; i < from_file.errors.size(); ++i) {
     EXPECT_EQ(from_file.errors[i].file, path);

@@ -24,7 +24,7 @@ namespace {
 // rather than eat memory until the ctest timeout.
 LoadResult LoadWithDeadline(const std::string& yaml) {
   auto load = std::async(std::launch::async, [yaml] {
-    return LoadConfigString(yaml, "fuzz.yml", CheckTypeRegistry::Builtin(),
+    return LoadConfigString(yaml, "fuzz.yml", BuiltinCheckTypes(),
                             [](const std::string&) { return std::optional<std::string>("x"); });
   });
   if (load.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {

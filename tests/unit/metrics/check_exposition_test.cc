@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "exposition/text_writer.h"
 #include "metrics/check_metrics.h"
-#include "metrics/text_writer.h"
 #include "status/status_json.h"
 #include "support/check_info.h"
 #include "support/recording_writer.h"
@@ -22,7 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using Id = metric::ObservationId;
+using Id = ObservationId;
 
 RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
                   std::optional<Health> previous, double seconds) {

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "build_info.h"
-#include "metrics/text_writer.h"
+#include "exposition/text_writer.h"
 #include "support/check_info.h"
 
 namespace hx {
@@ -59,7 +59,7 @@ std::vector<std::string> SamplesOf(const std::string& text, const std::string& n
   return out;
 }
 
-using Id = metric::ObservationId;
+using Id = ObservationId;
 
 // The per-check series come from the board alone (one store); CheckMetrics
 // adds the daemon's own families and writes both.

@@ -99,7 +99,7 @@ TEST(StatusBoardTest, RecordUpdatesStateCountersAndLastResult) {
   RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 1000.5);
   run.timed_out = true;
   run.consecutive_failures = 3;
-  run.result.observations = {{metric::ObservationId::kHttpPhaseSeconds, 0.01, "dns"}};
+  run.result.observations = {{ObservationId::kHttpPhaseSeconds, 0.01, "dns"}};
   board.Record(run);
   board.RecordSkip(0);
 
@@ -324,7 +324,7 @@ TEST(StatusJsonTest, DescribesEveryCheck) {
   board.AddCheck(1, TestCheckInfo("db", /*critical=*/false));
   RunRecord run = MakeRun(0, Health::kDegraded, Health::kDegraded, 1714564803.25);
   run.result.detail = "slow \xff response";  // invalid UTF-8 must not throw
-  run.result.observations = {{metric::ObservationId::kHttpStatusCode, 200}};
+  run.result.observations = {{ObservationId::kHttpStatusCode, 200}};
   board.Record(run);
   board.RecordSkip(0);
 

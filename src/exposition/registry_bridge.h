@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 namespace hx::metrics {
 

@@ -1,4 +1,4 @@
-#include "metrics/openmetrics_writer.h"
+#include "exposition/openmetrics_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "exposition/registry_bridge.h"
 #include "metrics/process_collector.h"
-#include "metrics/registry_bridge.h"
 #include "support/daemon_process.h"
 #include "support/exposition_fixture.h"
 

@@ -128,8 +128,7 @@ class ExpositionWriter {
 
   virtual void BeginFamily(const FamilyDesc& family) = 0;
   /// A counter's value; `created` is unix seconds, 0 = unknown.
-  virtual void Counter(const LabelSet& labels, ExtraLabel extra, double value,
-                       double created) = 0;
+  virtual void Counter(const LabelSet& labels, ExtraLabel extra, double value, double created) = 0;
   virtual void Gauge(const LabelSet& labels, ExtraLabel extra, double value) = 0;
   virtual void Histogram(const LabelSet& labels, const HistogramView& histogram) = 0;
   virtual void EndFamily() = 0;

@@ -8,14 +8,14 @@
 // numbers straight into one buffer, with no message objects, no per-series
 // allocation and no label copies. The schema is proto/metrics.proto; the
 // tests decode this writer's output with libprotobuf and compare every field
-// (tests/unit/metrics/protobuf_writer_test.cc), which also checks that the
+// (tests/unit/exposition/protobuf_writer_test.cc), which also checks that the
 // bytes are exactly what libprotobuf serialises for the decoded messages.
 // bench/protobuf_writer_bench: 2,623 instructions per duration histogram
 // series against libprotobuf's 9,721, for the same 332 bytes (bench/README.md).
 
 #include <string>
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 namespace hx::metrics {
 

@@ -1,4 +1,4 @@
-#include "metrics/number_format.h"
+#include "exposition/number_format.h"
 
 #include <gtest/gtest.h>
 

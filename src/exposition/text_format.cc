@@ -1,4 +1,4 @@
-#include "metrics/text_format.h"
+#include "exposition/text_format.h"
 
 #include <cstring>
 

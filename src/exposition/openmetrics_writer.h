@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "metrics/exposition.h"
-#include "metrics/number_format.h"
-#include "metrics/text_format.h"
+#include "exposition/exposition.h"
+#include "exposition/number_format.h"
+#include "exposition/text_format.h"
 
 namespace hx::metrics {
 

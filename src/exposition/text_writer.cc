@@ -1,9 +1,9 @@
-#include "metrics/text_writer.h"
+#include "exposition/text_writer.h"
 
 #include <algorithm>
 
-#include "metrics/number_format.h"
-#include "metrics/text_format.h"
+#include "exposition/number_format.h"
+#include "exposition/text_format.h"
 
 namespace hx::metrics {
 

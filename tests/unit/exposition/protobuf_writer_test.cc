@@ -1,4 +1,4 @@
-#include "metrics/protobuf_writer.h"
+#include "exposition/protobuf_writer.h"
 
 #include <gmock/gmock.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "metrics/native_histogram.h"
+#include "exposition/native_histogram.h"
 #include "proto/metrics.pb.h"
 
 namespace hx::metrics {

@@ -1,10 +1,10 @@
-#include "metrics/openmetrics_writer.h"
+#include "exposition/openmetrics_writer.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "metrics/number_format.h"
-#include "metrics/text_format.h"
+#include "exposition/number_format.h"
+#include "exposition/text_format.h"
 
 namespace hx::metrics {
 

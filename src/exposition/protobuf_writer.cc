@@ -1,4 +1,4 @@
-#include "metrics/protobuf_writer.h"
+#include "exposition/protobuf_writer.h"
 
 #include <bit>
 #include <cassert>

@@ -1,11 +1,11 @@
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 
-#include "metrics/text_format.h"
+#include "exposition/text_format.h"
 #include "support/daemon_process.h"
 
 namespace hx::metrics {

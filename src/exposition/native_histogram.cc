@@ -1,4 +1,4 @@
-#include "metrics/native_histogram.h"
+#include "exposition/native_histogram.h"
 
 #include <algorithm>
 #include <cfloat>

@@ -1,4 +1,4 @@
-#include "metrics/negotiation.h"
+#include "exposition/negotiation.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 #include <cstdint>
 
-#include "metrics/text_format.h"
+#include "exposition/text_format.h"
 
 namespace hx::metrics {
 

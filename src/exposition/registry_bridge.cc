@@ -1,4 +1,4 @@
-#include "metrics/registry_bridge.h"
+#include "exposition/registry_bridge.h"
 
 #include <cmath>
 #include <string>

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "metrics/exposition.h"
+#include "exposition/exposition.h"
 
 namespace hx::metrics {
 

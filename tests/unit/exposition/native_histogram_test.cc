@@ -1,4 +1,4 @@
-#include "metrics/native_histogram.h"
+#include "exposition/native_histogram.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

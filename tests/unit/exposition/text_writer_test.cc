@@ -1,4 +1,4 @@
-#include "metrics/text_writer.h"
+#include "exposition/text_writer.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "exposition/registry_bridge.h"
 #include "metrics/process_collector.h"
-#include "metrics/registry_bridge.h"
 #include "support/daemon_process.h"
 #include "support/exposition_fixture.h"
 
