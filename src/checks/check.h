@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,10 @@ double HealthValue(Health h);
 /// by ids without one. The metric family of each id is declared in
 /// src/metrics/metric_names.h.
 struct Observation {
+  Observation() = default;
+  Observation(ObservationId kind, double measured, std::string label = {})
+      : id(kind), value(measured), label_value(std::move(label)) {}
+
   ObservationId id{};
   double value = 0;
   std::string label_value;

@@ -53,7 +53,7 @@ constexpr auto kLogEvery = std::chrono::minutes(1);
 // ---------------------------------------------------------------------------
 // ClientRateLimiter
 
-ClientRateLimiter::ClientRateLimiter(Options options, Clock clock)
+ClientRateLimiter::ClientRateLimiter(const Options& options, Clock clock)
     : options_(options),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
 
@@ -179,8 +179,8 @@ void BcryptPool::Run() {
 // ---------------------------------------------------------------------------
 // BasicAuthenticator
 
-BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users, Options options,
-                                       ClientRateLimiter::Clock clock)
+BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users,
+                                       const Options& options, ClientRateLimiter::Clock clock)
     : users_(std::move(users)),
       options_(options),
       limiter_(options.per_client, std::move(clock)),

@@ -63,7 +63,7 @@ class ClientRateLimiter {
   };
 
   /// `clock` is steady_clock::now when empty (tests pass a manual one).
-  explicit ClientRateLimiter(Options options, Clock clock = {});
+  explicit ClientRateLimiter(const Options& options, Clock clock = {});
 
   /// Takes one token of `client`'s bucket if there is one.
   Verdict TryTake(std::string_view client);
@@ -180,7 +180,7 @@ class BasicAuthenticator {
   /// `users` maps user names to bcrypt hashes (validated by the loader).
   explicit BasicAuthenticator(std::map<std::string, std::string> users)
       : BasicAuthenticator(std::move(users), Options{}) {}
-  BasicAuthenticator(std::map<std::string, std::string> users, Options options,
+  BasicAuthenticator(std::map<std::string, std::string> users, const Options& options,
                      ClientRateLimiter::Clock clock = {});
 
   /// Decides on `user`/`password` sent by `client` (its address: the rate

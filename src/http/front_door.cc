@@ -300,7 +300,7 @@ void FrontDoor::Accept() {
                 reinterpret_cast<uv_stream_t*>(&client->tcp)) != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&client->tcp),
              [](uv_handle_t* handle) { delete static_cast<Client*>(handle->data); });
-    owned.release();
+    static_cast<void>(owned.release());  // the close callback deletes it
     return;
   }
   sockaddr_storage peer{};
@@ -320,7 +320,7 @@ void FrontDoor::Accept() {
     spdlog::debug("web: connection from {} refused: over the connection limit", client->address);
     uv_close(reinterpret_cast<uv_handle_t*>(&client->tcp),
              [](uv_handle_t* handle) { delete static_cast<Client*>(handle->data); });
-    owned.release();
+    static_cast<void>(owned.release());  // the close callback deletes it
     return;
   }
   ++from_this_client;

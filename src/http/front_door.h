@@ -129,7 +129,7 @@ class FrontDoor {
   int port_ = 0;
   int backend_port_ = 0;
   int connection_limit_ = 0;
-  char read_buffer_[64 * 1024];  // shared: every read is consumed at once
+  char read_buffer_[64 * 1024] = {};  // shared: every read is consumed at once
 
   // Loop thread only.
   bool stopping_ = false;

@@ -67,7 +67,7 @@ class RequestParser {
  public:
   enum class State { kNeedMore, kComplete, kError };
 
-  explicit RequestParser(RequestLimits limits = {}) : limits_(limits) {}
+  explicit RequestParser(const RequestLimits& limits = {}) : limits_(limits) {}
 
   /// Consumes bytes of `data` up to the end of one request (or an error) and
   /// returns how many; the rest belongs to the next request. Call Reset()

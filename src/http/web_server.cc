@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "checks/heartbeat_check.h"
+#include "exposition/negotiation.h"
 #include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
 #include "http/request_parser.h"
 #include "http/web_config.h"
-#include "exposition/negotiation.h"
 #include "status/status_json.h"
 
 namespace hx {
@@ -422,7 +422,9 @@ std::optional<std::string> WebServer::AnswerLocally(const ParsedRequest& request
       "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
   if (security != nullptr) {
-    for (const auto& [name, value] : security->headers) response += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : security->headers) {
+      response.append(name).append(": ").append(value).append("\r\n");
+    }
   }
   response += "\r\n";
   if (request.method != "HEAD") response += body;

@@ -214,7 +214,9 @@ TEST_P(ChildProcessTest, DestroyedFromItsOwnOutputCallback) {
   }));
   ASSERT_TRUE(RunUntilIdle());
   EXPECT_EQ(outputs, 1);
-  if (pid != 0) EXPECT_EQ(ProcessState(pid), 0);
+  if (pid != 0) {
+    EXPECT_EQ(ProcessState(pid), 0);
+  }
 }
 
 TEST_P(ChildProcessTest, OnlyTheGivenEnvironmentAndNoOtherDescriptor) {

@@ -99,8 +99,12 @@ TEST(SecretsTest, PlantedSecretsAppearInNoOutput) {
   EXPECT_EQ(web.requests().back().Header("Authorization"), std::string("Bearer ") + kHeaderSecret);
   const nlohmann::json status = nlohmann::json::parse(HttpRequest(d.Url("/status")).body);
   for (const auto& c : status["checks"]) {
-    if (c["name"] == "cache") EXPECT_EQ(c["state"], "healthy") << c.dump();
-    if (c["name"] == "cache-wrong") EXPECT_EQ(c["state"], "unhealthy") << c.dump();
+    if (c["name"] == "cache") {
+      EXPECT_EQ(c["state"], "healthy") << c.dump();
+    }
+    if (c["name"] == "cache-wrong") {
+      EXPECT_EQ(c["state"], "unhealthy") << c.dump();
+    }
   }
   EXPECT_EQ(HttpPost(d.Url("/heartbeat/backup"), std::string("Bearer ") + kTokenSecret, ""), 200);
   EXPECT_EQ(HttpPost(d.Url("/heartbeat/backup"), std::string("Bearer ") + kWrongSecret, ""), 401);
