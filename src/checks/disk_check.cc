@@ -124,8 +124,8 @@ CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t&
       static_cast<double>(stats.f_bavail) * static_cast<double>(stats.f_bsize);
 
   CheckResult result;
-  result.observations.push_back({ObservationId::kDiskUsedRatio, used});
-  result.observations.push_back({ObservationId::kDiskAvailableBytes, available_bytes});
+  result.observations.emplace_back(ObservationId::kDiskUsedRatio, used);
+  result.observations.emplace_back(ObservationId::kDiskAvailableBytes, available_bytes);
 
   double crossed = 0;
   Health health = JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed);
@@ -139,7 +139,7 @@ CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t&
     const uint64_t used_inodes = stats.f_files - std::min(stats.f_ffree, stats.f_files);
     const double inodes_used =
         static_cast<double>(used_inodes) / static_cast<double>(stats.f_files);
-    result.observations.push_back({ObservationId::kDiskInodesUsedRatio, inodes_used});
+    result.observations.emplace_back(ObservationId::kDiskInodesUsedRatio, inodes_used);
     const Health inode_health = JudgeUsage(
         inodes_used, {settings.inodes_degraded_above, settings.inodes_unhealthy_above}, &crossed);
     detail += ", inodes " + FormatUsedPercent(inodes_used) + " used";

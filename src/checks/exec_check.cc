@@ -288,7 +288,7 @@ class ExecCheck::Attempt {
       }
     }
     for (const PerfDataItem& item : output.perfdata) {
-      result.observations.push_back({ObservationId::kPluginValue, item.value, item.label});
+      result.observations.emplace_back(ObservationId::kPluginValue, item.value, item.label);
     }
     Finish(std::move(result));
   }

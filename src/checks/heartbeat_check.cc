@@ -230,8 +230,8 @@ CheckResult JudgeHeartbeat(const HeartbeatRecord& record, Duration ttl, double n
   } else {
     result = CheckResult::Healthy("last heartbeat " + FormatHeartbeatAge(age) + " ago");
   }
-  result.observations.push_back(
-      {ObservationId::kHeartbeatLastPingTimestampSeconds, record.last_ping});
+  result.observations.emplace_back(ObservationId::kHeartbeatLastPingTimestampSeconds,
+                                   record.last_ping);
   return result;
 }
 

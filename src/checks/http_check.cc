@@ -455,7 +455,7 @@ void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
   const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
   const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
   auto phase = [&](const char* name, double micros) {
-    out.push_back({ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name});
+    out.emplace_back(ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name);
   };
   phase("dns", dns);
   phase("connect", connect - dns);
@@ -596,14 +596,14 @@ void HttpCheck::OnTransferDone(CURLcode code) {
 
   CheckResult result;
   if (status > 0) {
-    result.observations.push_back({ObservationId::kHttpStatusCode, static_cast<double>(status)});
+    result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
     AddPhaseObservations(easy, result.observations);
   }
   if (a->earliest_not_after) {
-    result.observations.push_back({ObservationId::kTlsCertExpiryTimestampSeconds,
-                                   static_cast<double>(*a->earliest_not_after)});
+    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                     static_cast<double>(*a->earliest_not_after));
   }
-  result.observations.push_back({ObservationId::kHttpRedirects, static_cast<double>(redirects)});
+  result.observations.emplace_back(ObservationId::kHttpRedirects, static_cast<double>(redirects));
 
   const std::string http = "HTTP " + std::to_string(status);
   if (a->body_too_large) {

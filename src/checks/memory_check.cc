@@ -106,9 +106,9 @@ CheckResult JudgeMemoryUsage(const MemoryCheckSettings& settings, const MemInfo&
   const uint64_t available = std::min(info.available_bytes, info.total_bytes);
   const double used = 1.0 - static_cast<double>(available) / static_cast<double>(info.total_bytes);
   CheckResult result;
-  result.observations.push_back({ObservationId::kMemoryUsedRatio, used});
-  result.observations.push_back(
-      {ObservationId::kMemoryAvailableBytes, static_cast<double>(info.available_bytes)});
+  result.observations.emplace_back(ObservationId::kMemoryUsedRatio, used);
+  result.observations.emplace_back(ObservationId::kMemoryAvailableBytes,
+                                   static_cast<double>(info.available_bytes));
   double crossed = 0;
   result.health = JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed);
   result.detail = "memory " + FormatUsedPercent(used) + " used";

@@ -685,11 +685,11 @@ class PostgresCheck::Attempt {
     const StatusRow& row = *status_;
     std::vector<Observation> observations;
     if (row.max_connections > 0) {
-      observations.push_back({ObservationId::kPostgresConnectionsUsedRatio,
-                              static_cast<double>(row.connections) / row.max_connections});
+      observations.emplace_back(ObservationId::kPostgresConnectionsUsedRatio,
+                                static_cast<double>(row.connections) / row.max_connections);
     }
     if (row.in_recovery && row.lag_seconds) {
-      observations.push_back({ObservationId::kPostgresReplicationLagSeconds, *row.lag_seconds});
+      observations.emplace_back(ObservationId::kPostgresReplicationLagSeconds, *row.lag_seconds);
     }
     const PostgresRole role = row.in_recovery ? PostgresRole::kReplica : PostgresRole::kPrimary;
     CheckResult result = Evaluate(row, role);

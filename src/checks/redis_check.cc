@@ -578,7 +578,7 @@ class RedisCheck::Attempt {
     const std::optional<uint64_t> max = InfoNumber(memory, "maxmemory");
     if (used && max && *max > 0) {
       const double ratio = static_cast<double>(*used) / static_cast<double>(*max);
-      result.observations.push_back({ObservationId::kRedisMemoryUsedRatio, ratio});
+      result.observations.emplace_back(ObservationId::kRedisMemoryUsedRatio, ratio);
       const std::optional<double>& above = settings_->memory_degraded_above;
       memory_note = "memory " + FormatPercent(ratio, above) + " of maxmemory";
       if (above && ratio > *above) {

@@ -470,8 +470,8 @@ class TcpCheck::Attempt {
     over_ = true;
     if (tls_ && tls_->handshake_done()) {
       if (auto not_after = tls_->PeerEarliestNotAfter()) {
-        result.observations.push_back(
-            {ObservationId::kTlsCertExpiryTimestampSeconds, static_cast<double>(*not_after)});
+        result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                         static_cast<double>(*not_after));
       }
     }
     CloseSocket();
