@@ -72,23 +72,9 @@ void OpenMetricsWriter::BeginFamily(const FamilyDesc& family) {
   }
 }
 
-void OpenMetricsWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra) {
-  out_.append(family_);
-  if (!suffix.empty()) out_.append(suffix);
-  if (!labels.empty() || !extra.name.empty()) {
-    out_.push_back('{');
-    out_.append(labels.text());
-    if (!extra.name.empty()) {
-      if (!labels.empty()) out_.push_back(',');
-      out_.append(extra.name);
-      out_.append("=\"");
-      AppendEscapedLabelValue(out_, extra.value);
-      out_.push_back('"');
-    }
-    out_.append("} ", 2);
-  } else {
-    out_.push_back(' ');
-  }
+void OpenMetricsWriter::Head(std::string_view suffix, const LabelSet& labels,
+                             const ExtraLabel& extra) {
+  AppendSampleHead(out_, family_, suffix, labels, extra);
 }
 
 void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,

@@ -52,7 +52,7 @@ class OpenMetricsWriter final : public ExpositionWriter {
   // `"} count`, closing a bucket line's le label, and a line feed if `newline`.
   void BucketEnd(uint64_t count, bool newline = true);
   // family + `suffix` + {labels[,extra]} + " ".
-  void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
+  void Head(std::string_view suffix, const LabelSet& labels, const ExtraLabel& extra);
   void AppendExemplar(const Exemplar& exemplar);
   // `created` and a line feed.
   void AppendCreated(double created);

@@ -48,4 +48,24 @@ void BoundsCache::Update(std::span<const double> bounds) {
   }
 }
 
+void AppendSampleHead(std::string& out, std::string_view name, std::string_view suffix,
+                      const LabelSet& labels, ExtraLabel extra) {
+  out.append(name);
+  if (!suffix.empty()) out.append(suffix);
+  if (labels.empty() && extra.name.empty()) {
+    out.push_back(' ');
+    return;
+  }
+  out.push_back('{');
+  out.append(labels.text());
+  if (!extra.name.empty()) {
+    if (!labels.empty()) out.push_back(',');
+    out.append(extra.name);
+    out.append("=\"");
+    AppendEscapedLabelValue(out, extra.value);
+    out.push_back('"');
+  }
+  out.append("} ", 2);
+}
+
 }  // namespace hx::metrics

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "exposition/exposition.h"
+
 namespace hx::metrics {
 
 /// Appends a label value with the escaping both text formats require:
@@ -18,6 +20,12 @@ void AppendEscapedLabelValue(std::string& out, std::string_view value);
 /// Appends a HELP text. Text 0.0.4 escapes only backslash and line feed (a
 /// quote stays as it is); OpenMetrics escapes quotes too (`escape_quotes`).
 void AppendEscapedHelp(std::string& out, std::string_view help, bool escape_quotes);
+
+/// Appends a sample's name and labels up to its value, as both text formats
+/// write them: `name` `suffix` `{labels,extra="v"} ` (no braces without
+/// labels), e.g. `health_check_runs_total{check="db",result="healthy"} `.
+void AppendSampleHead(std::string& out, std::string_view name, std::string_view suffix,
+                      const LabelSet& labels, ExtraLabel extra);
 
 /// The "le" values of a histogram's classic bounds, formatted once and
 /// reused while the following histograms have the same bounds (in a store

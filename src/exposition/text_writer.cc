@@ -43,23 +43,8 @@ void TextWriter::BeginFamily(const FamilyDesc& family) {
   out_.push_back('\n');
 }
 
-void TextWriter::Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra) {
-  out_.append(name_);
-  if (!suffix.empty()) out_.append(suffix);
-  if (!labels.empty() || !extra.name.empty()) {
-    out_.push_back('{');
-    out_.append(labels.text());
-    if (!extra.name.empty()) {
-      if (!labels.empty()) out_.push_back(',');
-      out_.append(extra.name);
-      out_.append("=\"");
-      AppendEscapedLabelValue(out_, extra.value);
-      out_.push_back('"');
-    }
-    out_.append("} ", 2);
-  } else {
-    out_.push_back(' ');
-  }
+void TextWriter::Head(std::string_view suffix, const LabelSet& labels, const ExtraLabel& extra) {
+  AppendSampleHead(out_, name_, suffix, labels, extra);
 }
 
 void TextWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,

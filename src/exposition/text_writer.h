@@ -43,7 +43,7 @@ class TextWriter final : public ExpositionWriter {
   // `"} count`, closing a bucket line's le label, and a line feed if `newline`.
   void BucketEnd(uint64_t count, bool newline = true);
   // `name` + `suffix` + {labels[,extra]} + " ".
-  void Head(std::string_view suffix, const LabelSet& labels, ExtraLabel extra);
+  void Head(std::string_view suffix, const LabelSet& labels, const ExtraLabel& extra);
 
   std::string out_;
   std::string name_;  // the current family's name
