@@ -127,8 +127,9 @@ TEST(OpenMetricsWriterTest, TooLongExemplarIsLeftOut) {
   // Multi-byte characters count once.
   std::string fits;
   for (int i = 0; i < 118; ++i) fits += "é";
+  const std::string longer = fits + "x";  // outlives the Exemplar's string_view
   Exemplar ok{fits, 0.5, 0};
-  Exemplar too_long{fits + "x", 0.5, 0};
+  Exemplar too_long{longer, 0.5, 0};
   writer.BeginFamily({"x", MetricType::kHistogram, "", ""});
   writer.Histogram(LabelSet(Pairs{{"n", "ok"}}), {1, 0.5, bounds, counts, nullptr, 0, &ok});
   writer.Histogram(LabelSet(Pairs{{"n", "long"}}), {1, 0.5, bounds, counts, nullptr, 0, &too_long});
