@@ -80,7 +80,7 @@ void OpenMetricsWriter::Head(std::string_view suffix, const LabelSet& labels,
 void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,
                                 double created) {
   Head(kTotal, labels, extra);
-  Number(value);
+  AppendNumberLine(out_, value);
   if (created_lines_ && created > 0) {
     Head("_created", labels, extra);
     AppendCreated(created);
@@ -89,7 +89,7 @@ void OpenMetricsWriter::Counter(const LabelSet& labels, ExtraLabel extra, double
 
 void OpenMetricsWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double value) {
   Head({}, labels, extra);
-  Number(value);
+  AppendNumberLine(out_, value);
 }
 
 void OpenMetricsWriter::AppendCreated(double created) {
@@ -142,27 +142,27 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
     out_.append(bucket_prefix_);
     out_.append(bounds_.le(i));
     if (i == exemplar_bucket) {
-      BucketEnd(histogram.cumulative_counts[i], /*newline=*/false);
+      AppendBucketEnd(out_, histogram.cumulative_counts[i], /*newline=*/false);
       AppendExemplar(*histogram.exemplar);
       out_.push_back('\n');
     } else {
-      BucketEnd(histogram.cumulative_counts[i]);
+      AppendBucketEnd(out_, histogram.cumulative_counts[i]);
     }
   }
   // Written even without classic buckets: OpenMetrics requires at least
   // one bucket per histogram, and +Inf is always true.
   out_.append(bucket_prefix_);
   out_.append("+Inf");
-  BucketEnd(histogram.count, /*newline=*/exemplar_bucket != buckets);
+  AppendBucketEnd(out_, histogram.count, /*newline=*/exemplar_bucket != buckets);
   if (exemplar_bucket == buckets) {
     AppendExemplar(*histogram.exemplar);
     out_.push_back('\n');
   }
 
   Head("_count", labels, {});
-  Number(histogram.count);
+  AppendNumberLine(out_, histogram.count);
   Head("_sum", labels, {});
-  Number(histogram.sum);
+  AppendNumberLine(out_, histogram.sum);
   if (created_lines_ && histogram.created > 0) {
     Head("_created", labels, {});
     AppendCreated(histogram.created);
@@ -172,26 +172,5 @@ void OpenMetricsWriter::Histogram(const LabelSet& labels, const HistogramView& h
 void OpenMetricsWriter::EndFamily() {}
 
 void OpenMetricsWriter::Finish() { out_.append("# EOF\n"); }
-
-void OpenMetricsWriter::Number(double value) {
-  char buffer[kMaxNumberChars + 1];
-  char* end = FormatDouble(buffer, value);
-  *end++ = '\n';
-  out_.append(buffer, end);
-}
-
-void OpenMetricsWriter::Number(uint64_t value) {
-  char buffer[kMaxNumberChars + 1];
-  char* end = FormatUint(buffer, value);
-  *end++ = '\n';
-  out_.append(buffer, end);
-}
-
-void OpenMetricsWriter::BucketEnd(uint64_t count, bool newline) {
-  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
-  char* end = FormatUint(buffer + 3, count);
-  if (newline) *end++ = '\n';
-  out_.append(buffer, end);
-}
 
 }  // namespace hx::metrics

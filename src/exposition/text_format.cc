@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "exposition/number_format.h"
+
 namespace hx::metrics {
 
 namespace {
@@ -66,6 +68,27 @@ void AppendSampleHead(std::string& out, std::string_view name, std::string_view 
     out.push_back('"');
   }
   out.append("} ", 2);
+}
+
+void AppendNumberLine(std::string& out, double value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatDouble(buffer, value);
+  *end++ = '\n';
+  out.append(buffer, end);
+}
+
+void AppendNumberLine(std::string& out, uint64_t value) {
+  char buffer[kMaxNumberChars + 1];
+  char* end = FormatUint(buffer, value);
+  *end++ = '\n';
+  out.append(buffer, end);
+}
+
+void AppendBucketEnd(std::string& out, uint64_t count, bool newline) {
+  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
+  char* end = FormatUint(buffer + 3, count);
+  if (newline) *end++ = '\n';
+  out.append(buffer, end);
 }
 
 }  // namespace hx::metrics

@@ -21,6 +21,14 @@ void AppendEscapedLabelValue(std::string& out, std::string_view value);
 /// quote stays as it is); OpenMetrics escapes quotes too (`escape_quotes`).
 void AppendEscapedHelp(std::string& out, std::string_view help, bool escape_quotes);
 
+/// Appends `value` and a line feed (a sample's value in both text formats).
+void AppendNumberLine(std::string& out, double value);
+void AppendNumberLine(std::string& out, uint64_t value);
+
+/// Appends `"} count`, closing a bucket line's le label, and a line feed if
+/// `newline` (OpenMetrics may put an exemplar after the count).
+void AppendBucketEnd(std::string& out, uint64_t count, bool newline = true);
+
 /// Appends a sample's name and labels up to its value, as both text formats
 /// write them: `name` `suffix` `{labels,extra="v"} ` (no braces without
 /// labels), e.g. `health_check_runs_total{check="db",result="healthy"} `.

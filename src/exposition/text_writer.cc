@@ -50,19 +50,19 @@ void TextWriter::Head(std::string_view suffix, const LabelSet& labels, const Ext
 void TextWriter::Counter(const LabelSet& labels, ExtraLabel extra, double value,
                          double /*created*/) {
   Head({}, labels, extra);
-  Number(value);
+  AppendNumberLine(out_, value);
 }
 
 void TextWriter::Gauge(const LabelSet& labels, ExtraLabel extra, double value) {
   Head({}, labels, extra);
-  Number(value);
+  AppendNumberLine(out_, value);
 }
 
 void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogram) {
   Head("_count", labels, {});
-  Number(histogram.count);
+  AppendNumberLine(out_, histogram.count);
   Head("_sum", labels, {});
-  Number(histogram.sum);
+  AppendNumberLine(out_, histogram.sum);
   if (histogram.upper_bounds.empty()) return;  // native only: no classic buckets
 
   // Every bucket line starts with the same bytes up to the le value: they
@@ -78,36 +78,15 @@ void TextWriter::Histogram(const LabelSet& labels, const HistogramView& histogra
   for (size_t i = 0; i < buckets; ++i) {
     out_.append(bucket_prefix_);
     out_.append(bounds_.le(i));
-    BucketEnd(histogram.cumulative_counts[i]);
+    AppendBucketEnd(out_, histogram.cumulative_counts[i]);
   }
   out_.append(bucket_prefix_);
   out_.append("+Inf");
-  BucketEnd(histogram.count);
+  AppendBucketEnd(out_, histogram.count);
 }
 
 void TextWriter::EndFamily() {}
 
 void TextWriter::Finish() {}
-
-void TextWriter::Number(double value) {
-  char buffer[kMaxNumberChars + 1];
-  char* end = FormatDouble(buffer, value);
-  *end++ = '\n';
-  out_.append(buffer, end);
-}
-
-void TextWriter::Number(uint64_t value) {
-  char buffer[kMaxNumberChars + 1];
-  char* end = FormatUint(buffer, value);
-  *end++ = '\n';
-  out_.append(buffer, end);
-}
-
-void TextWriter::BucketEnd(uint64_t count, bool newline) {
-  char buffer[kMaxNumberChars + 4] = {'"', '}', ' '};
-  char* end = FormatUint(buffer + 3, count);
-  if (newline) *end++ = '\n';
-  out_.append(buffer, end);
-}
 
 }  // namespace hx::metrics

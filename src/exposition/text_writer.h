@@ -37,11 +37,6 @@ class TextWriter final : public ExpositionWriter {
   std::string& output() override { return out_; }
 
  private:
-  // `value` and a line feed.
-  void Number(double value);
-  void Number(uint64_t value);
-  // `"} count`, closing a bucket line's le label, and a line feed if `newline`.
-  void BucketEnd(uint64_t count, bool newline = true);
   // `name` + `suffix` + {labels[,extra]} + " ".
   void Head(std::string_view suffix, const LabelSet& labels, const ExtraLabel& extra);
 
