@@ -1,5 +1,5 @@
 // Fuzzes the heartbeat request handling that the web server delegates to
-// HeartbeatReceiver::Handle (checks/heartbeat_check.h), and
+// HeartbeatReceiver::Handle (checks/heartbeat/heartbeat_check.h), and
 // SanitizeHeartbeatDetail. The input is "method\npath\nauthorization\nbody"
 // (missing parts are empty). Two checks are watched, "backup" (token
 // "s3cr3t-token") and "n.a-me_1" (token "x"); the store persists under a
@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
-#include "checks/heartbeat_check.h"
-#include "checks/heartbeat_store.h"
+#include "checks/heartbeat/heartbeat_check.h"
+#include "checks/heartbeat/heartbeat_store.h"
 #include "fuzz_check.h"
 #include "util/log.h"
 

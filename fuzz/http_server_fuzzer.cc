@@ -33,8 +33,8 @@
 #include <string>
 #include <string_view>
 
-#include "checks/heartbeat_check.h"
-#include "checks/heartbeat_store.h"
+#include "checks/heartbeat/heartbeat_check.h"
+#include "checks/heartbeat/heartbeat_store.h"
 #include "fuzz_check.h"
 #include "http/web_server.h"
 #include "metrics/check_metrics.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "checks/perfdata.h"
+#include "checks/exec/perfdata.h"
 #include "fuzz_check.h"
 
 namespace {

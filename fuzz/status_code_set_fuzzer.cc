@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "checks/status_code_set.h"
+#include "checks/common/status_code_set.h"
 #include "fuzz_check.h"
 
 namespace {

@@ -109,8 +109,8 @@ TSAN_TARGETS=(
   unit_metrics_check_metrics_test
   unit_metrics_check_exposition_test
   unit_http_landing_page_test
-  unit_checks_heartbeat_receiver_test
-  unit_checks_heartbeat_store_test
+  unit_checks_heartbeat_heartbeat_receiver_test
+  unit_checks_heartbeat_heartbeat_store_test
   unit_app_reload_coordinator_test
   integration_child_process_test
   integration_scheduler_uv_test

@@ -1,16 +1,16 @@
 #include "checks/check.h"
-#include "checks/disk_check.h"
-#include "checks/exec_check.h"
-#include "checks/heartbeat_check.h"
-#include "checks/http_check.h"
-#include "checks/memory_check.h"
-#include "checks/postgres_check.h"
-#include "checks/redis_check.h"
-#include "checks/tcp_check.h"
+#include "checks/disk/disk_check.h"
+#include "checks/exec/exec_check.h"
+#include "checks/heartbeat/heartbeat_check.h"
+#include "checks/http/http_check.h"
+#include "checks/memory/memory_check.h"
+#include "checks/postgres/postgres_check.h"
+#include "checks/redis/redis_check.h"
+#include "checks/tcp/tcp_check.h"
 
 namespace hx {
 
-// Adding a check type: one file pair in src/checks/ and one line here.
+// Adding a check type: one file pair in src/checks/<type>/ and one line here.
 void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(HttpCheckType());
   registry.Register(TcpCheckType());

@@ -1,7 +1,7 @@
 #pragma once
 // The one interface every check type implements.
 //
-// A check type is one .h/.cc pair in src/checks/ containing:
+// A check type is one .h/.cc pair in src/checks/<type>/ containing:
 //   - a CheckSpec subclass: the parsed, validated config of one check of that
 //     type (built by the type's Parse function from the handler mapping);
 //   - a Check subclass: runs single attempts against the target;

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "checks/heartbeat_check.h"
+#include "checks/heartbeat/heartbeat_check.h"
 #include "exposition/negotiation.h"
 #include "http/front_door.h"
 #include "http/gzip.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "checks/http_check.h"
+#include "checks/http/http_check.h"
 #include "config/parse_context.h"
 #include "io/io_context.h"
 #include "support/loop_test.h"

@@ -1,7 +1,7 @@
 // DiskCheck on a real libuv loop: against the real filesystem, and through the
 // statfs seam for fixed numbers and for a statfs that hangs like a dead mount.
 
-#include "checks/disk_check.h"
+#include "checks/disk/disk_check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // ExecCheck running real processes (monitoring-plugins and the scripts in
 // testdata/plugins) on a real libuv loop, and parsing of the `exec:` mapping.
 
-#include "checks/exec_check.h"
+#include "checks/exec/exec_check.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "checks/exec_check.h"
+#include "checks/exec/exec_check.h"
 #include "scheduler/check_scheduler.h"
 #include "support/daemon_process.h"
 #include "support/fault_harness.h"

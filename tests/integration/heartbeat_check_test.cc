@@ -3,7 +3,7 @@
 // evaluates, and the last heartbeat survives a restart of the whole stack.
 // The wall clock is injected so a 1h ttl can pass without waiting for it.
 
-#include "checks/heartbeat_check.h"
+#include "checks/heartbeat/heartbeat_check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

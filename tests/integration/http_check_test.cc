@@ -1,6 +1,6 @@
 // HttpCheck against a real HTTP(S) server on 127.0.0.1, on a real uv loop.
 
-#include "checks/http_check.h"
+#include "checks/http/http_check.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

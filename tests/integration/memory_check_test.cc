@@ -1,7 +1,7 @@
 // MemoryCheck on a real libuv loop: against the real /proc/meminfo, and
 // against meminfo files written into a temp dir for fixed numbers.
 
-#include "checks/memory_check.h"
+#include "checks/memory/memory_check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 // replica) on a real libuv loop. The servers are shared by every test of this
 // binary (SetUpTestSuite); tests that change server state undo it.
 
-#include "checks/postgres_check.h"
+#include "checks/postgres/postgres_check.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>

@@ -1,7 +1,7 @@
 // RedisCheck against real redis-server processes (and silent or scripted TCP
 // servers) on a real libuv loop; plus parsing of the `redis:` mapping.
 
-#include "checks/redis_check.h"
+#include "checks/redis/redis_check.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

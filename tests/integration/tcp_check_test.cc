@@ -1,6 +1,6 @@
 // TcpCheck against real loopback servers on a real libuv loop.
 
-#include "checks/tcp_check.h"
+#include "checks/tcp/tcp_check.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

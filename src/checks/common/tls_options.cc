@@ -1,0 +1,35 @@
+#include "checks/common/tls_options.h"
+
+#include <unistd.h>
+
+namespace hx {
+
+std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
+  TlsOptions out;
+  auto file = [&](std::string_view key, std::string& dest) {
+    auto v = tls.String(key);
+    if (!v) return;
+    if (v->empty()) {
+      tls.Error(key, "must not be empty");
+      return;
+    }
+    if (access(v->c_str(), R_OK) != 0) {
+      // The path is not a secret; the file's content may be.
+      tls.Error(key, "cannot read file \"" + *v + "\"");
+      return;
+    }
+    dest = *v;
+  };
+  file("ca_file", out.ca_file);
+  file("cert_file", out.cert_file);
+  file("key_file", out.key_file);
+  if (auto v = tls.String("server_name")) out.server_name = *v;
+  if (auto v = tls.Bool("insecure_skip_verify")) out.insecure_skip_verify = *v;
+  if (tls.Has("cert_file") != tls.Has("key_file")) {
+    tls.Error("cert_file and key_file must be given together");
+  }
+  if (!tls.Finish()) return std::nullopt;
+  return out;
+}
+
+}  // namespace hx

@@ -1,0 +1,638 @@
+#include "checks/http/http_check.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "build_info.h"
+#include "io/curl_multi.h"
+#include "io/io_context.h"
+#include "util/fd_shortage.h"
+
+namespace hx {
+
+namespace {
+
+// The scheduler owns timeouts; this only keeps a forgotten transfer from
+// living forever if a caller never cancels it.
+constexpr long kSafetyTimeoutMs = 10 * 60 * 1000;
+
+constexpr std::array<std::string_view, 7> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
+                                                      "PATCH", "DELETE", "OPTIONS"};
+
+std::string Lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Uppercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "1MiB", "64KB" or "1500 bytes": how a user would have written the limit.
+std::string FormatByteLimit(uint64_t bytes) {
+  struct Unit {
+    uint64_t size;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{1ULL << 30, "GiB"}, {1ULL << 20, "MiB"}, {1ULL << 10, "KiB"},
+                                    {1000000000, "GB"},  {1000000, "MB"},     {1000, "KB"}};
+  for (const auto& unit : kUnits) {
+    if (bytes >= unit.size && bytes % unit.size == 0) {
+      return std::to_string(bytes / unit.size) + unit.name;
+    }
+  }
+  return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+}
+
+// Quotes a regex pattern for a detail line, shortening very long ones.
+std::string QuotePattern(const std::string& pattern) {
+  constexpr size_t kMaxShown = 80;
+  if (pattern.size() <= kMaxShown) return "\"" + pattern + "\"";
+  return "\"" + pattern.substr(0, kMaxShown) + "...\"";
+}
+
+bool IsHeaderNameChar(char c) {
+  // RFC 9110 token characters.
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// Owns a CURLU for the duration of URL parsing.
+struct UrlHandle {
+  CURLU* u = curl_url();
+  ~UrlHandle() { curl_url_cleanup(u); }
+  std::optional<std::string> Get(CURLUPart part, unsigned flags = 0) const {
+    char* value = nullptr;
+    if (curl_url_get(u, part, &value, flags) != CURLUE_OK || value == nullptr) return std::nullopt;
+    std::string out(value);
+    curl_free(value);
+    return out;
+  }
+};
+
+// Fills the URL fields of `spec` from the configured URL. Messages never
+// quote the URL: after ${VAR} expansion it may hold credentials.
+void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec) {
+  const std::string lower = Lowercase(url.substr(0, 8));
+  if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
+    r.Error("url", "must start with http:// or https://");
+    return;
+  }
+  UrlHandle parsed;
+  if (const CURLUcode rc = curl_url_set(parsed.u, CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
+    r.Error("url", std::string("is not a valid URL: ") + Lowercase(curl_url_strerror(rc)));
+    return;
+  }
+  auto scheme = parsed.Get(CURLUPART_SCHEME);
+  auto host = parsed.Get(CURLUPART_HOST);
+  auto port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  auto explicit_port = parsed.Get(CURLUPART_PORT);
+  auto path = parsed.Get(CURLUPART_PATH);
+  if (!scheme || !host || host->empty() || !port) {
+    r.Error("url", "is not a valid URL: no host");
+    return;
+  }
+  spec.url = url;
+  spec.request_url = url;
+  spec.https = Lowercase(*scheme) == "https";
+  spec.display_url = Lowercase(*scheme) + "://" + *host +
+                     (explicit_port ? ":" + *explicit_port : std::string()) +
+                     (path ? *path : std::string("/"));
+}
+
+// tls.server_name: request that name, connect to the URL's host (see header).
+void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
+  UrlHandle parsed;
+  if (curl_url_set(parsed.u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) return;
+  auto host = parsed.Get(CURLUPART_HOST);
+  auto port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  if (!host || !port) return;
+  if (curl_url_set(parsed.u, CURLUPART_HOST, spec.tls->server_name.c_str(), 0) != CURLUE_OK) {
+    r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
+                      "is not a valid host name");
+    return;
+  }
+  auto request_host = parsed.Get(CURLUPART_HOST);
+  auto request_url = parsed.Get(CURLUPART_URL);
+  if (!request_host || !request_url) return;
+  spec.request_url = *request_url;
+  spec.connect_to = *request_host + ":" + *port + ":" + *host + ":" + *port;
+}
+
+// Reads a status code or list of them (`expect_status: [2xx, 301]`), with an
+// error per bad item at that item. Returns nullopt when absent or bad.
+std::optional<StatusCodeSet> ReadStatusCodes(config::MapReader& r, std::string_view key,
+                                             bool allow_empty) {
+  auto node = r.Node(key);
+  if (!node) return std::nullopt;
+  const std::string path = r.PathOf(key);
+  std::vector<std::pair<YAML::Node, std::string>> items;  // node, path
+  if (node->IsScalar()) {
+    items.emplace_back(*node, path);
+  } else if (node->IsSequence()) {
+    for (size_t i = 0; i < node->size(); ++i) {
+      items.emplace_back((*node)[i], path + "[" + std::to_string(i) + "]");
+    }
+  } else {
+    r.Error(key, "must be a status code or a list of status codes (e.g. [2xx, 301])");
+    return std::nullopt;
+  }
+  if (items.empty() && !allow_empty) {
+    r.Error(key, "must not be empty");
+    return std::nullopt;
+  }
+  std::vector<StatusCodeSet::Range> ranges;
+  bool ok = true;
+  for (const auto& [item, item_path] : items) {
+    if (!item.IsScalar()) {
+      r.context().Error(item, item_path, "must be a status code such as 200, 2xx or 200-299");
+      ok = false;
+      continue;
+    }
+    std::string error;
+    auto range = StatusCodeSet::ParseItem(item.Scalar(), &error);
+    if (!range) {
+      r.context().Error(item, item_path, error);
+      ok = false;
+      continue;
+    }
+    ranges.push_back(std::move(*range));
+  }
+  if (!ok) return std::nullopt;
+  return StatusCodeSet(std::move(ranges));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
+  auto spec = std::make_shared<HttpCheckSpec>();
+
+  if (r.Require("url")) {
+    if (auto url = r.String("url")) ParseUrl(r, *url, *spec);
+  }
+
+  if (auto method = r.String("method", /*expand_env=*/false)) {
+    const std::string upper = Uppercase(*method);
+    if (std::find(kMethods.begin(), kMethods.end(), upper) == kMethods.end()) {
+      r.Error("method", "unknown method \"" + *method +
+                            "\" (expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)");
+    } else {
+      spec->method = upper;
+    }
+  }
+
+  if (auto headers = r.StringMap("headers")) {
+    for (const auto& [name, value] : *headers) {
+      if (name.empty() || !std::all_of(name.begin(), name.end(), IsHeaderNameChar)) {
+        r.Error("headers", "invalid header name \"" + name + "\"");
+      } else if (value.find_first_of("\r\n") != std::string::npos) {
+        // Never quote the value: header values are secrets.
+        r.Error("headers", "value of header \"" + name + "\" must not contain line breaks");
+      }
+    }
+    spec->headers = std::move(*headers);
+  }
+
+  if (auto body = r.String("body")) {
+    spec->body = std::move(*body);
+    if (!spec->body.empty() && spec->method == "HEAD") {
+      r.Error("body", "a HEAD request cannot have a body");
+    }
+  }
+
+  if (r.Has("expect_status")) {
+    if (auto codes = ReadStatusCodes(r, "expect_status", /*allow_empty=*/false)) {
+      spec->expect_status = std::move(*codes);
+    }
+  } else {
+    spec->expect_status = StatusCodeSet({{200, 299, "2xx"}});
+  }
+  if (auto codes = ReadStatusCodes(r, "degraded_status", /*allow_empty=*/true)) {
+    spec->degraded_status = std::move(*codes);
+  }
+
+  spec->expect_body = r.Regex("expect_body");
+  spec->expect_body_absent = r.Regex("expect_body_absent");
+  if (auto follow = r.Bool("follow_redirects")) spec->follow_redirects = *follow;
+  if (auto max = r.ByteSize("max_body_bytes")) {
+    if (*max == 0) {
+      r.Error("max_body_bytes", "must be at least 1 byte");
+    } else {
+      spec->max_body_bytes = *max;
+    }
+  }
+
+  if (r.Has("tls")) {
+    if (!spec->url.empty() && !spec->https) {
+      r.Error("tls", "is only allowed with an https:// URL");
+      r.Accept("tls");
+    } else if (auto tls = r.Map("tls")) {
+      spec->tls = ParseTlsOptions(*tls);
+      if (spec->tls && !spec->tls->server_name.empty() && !spec->url.empty()) {
+        ApplyServerName(r, *spec);
+      }
+    }
+  }
+
+  if (!r.Finish()) return nullptr;
+  return spec;
+}
+
+CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
+
+std::unique_ptr<Check> HttpCheckSpec::CreateCheck(IoContext& io) const {
+  return std::make_unique<HttpCheck>(shared_from_this(), io.curl());
+}
+
+std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
+
+// ---------------------------------------------------------------------------
+// Running
+
+struct HttpCheck::Attempt {
+  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
+  DoneCallback done;
+
+  uint64_t max_body_bytes = 0;
+  bool keep_body = false;
+  uint64_t body_bytes = 0;
+  bool body_too_large = false;
+  std::string body;
+
+  /// Earliest NotAfter of every certificate chain presented during the attempt.
+  std::optional<int64_t> earliest_not_after;
+  char error[CURL_ERROR_SIZE] = {};
+
+  Attempt() = default;
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+  // The easy handle must already be out of the multi handle.
+  ~Attempt() {
+    // Resets every option first, so the lists below are no longer referenced.
+    if (easy != nullptr) curl->ReleaseEasy(easy);
+    curl_slist_free_all(headers);
+    curl_slist_free_all(connect_to);
+  }
+};
+
+namespace {
+
+size_t OnBodyData(char* data, size_t size, size_t count, void* user) {
+  auto* attempt = static_cast<HttpCheck::Attempt*>(user);
+  const size_t n = size * count;
+  if (attempt->body_bytes + n > attempt->max_body_bytes) {
+    attempt->body_too_large = true;
+    return 0;  // anything but n aborts the transfer with CURLE_WRITE_ERROR
+  }
+  attempt->body_bytes += n;
+  if (attempt->keep_body) attempt->body.append(data, n);
+  return n;
+}
+
+std::optional<int64_t> NotAfterSeconds(X509* cert) {
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  std::tm tm{};
+  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+void RecordNotAfter(HttpCheck::Attempt& attempt, X509* cert) {
+  if (cert == nullptr) return;
+  auto seconds = NotAfterSeconds(cert);
+  if (!seconds) return;
+  if (!attempt.earliest_not_after || *seconds < *attempt.earliest_not_after) {
+    attempt.earliest_not_after = *seconds;
+  }
+}
+
+// Replaces OpenSSL's chain verification: records the presented chain's
+// expiry, then verifies as usual. OpenSSL runs it even when verification is
+// off (the result is then ignored), so expiry is known with
+// insecure_skip_verify and also when verification fails.
+int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
+  auto* attempt = static_cast<HttpCheck::Attempt*>(arg);
+  RecordNotAfter(*attempt, X509_STORE_CTX_get0_cert(store));
+  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
+    for (int i = 0; i < sk_X509_num(presented); ++i) {
+      RecordNotAfter(*attempt, sk_X509_value(presented, i));
+    }
+  }
+  return X509_verify_cert(store);
+}
+
+CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
+  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
+  return CURLE_OK;
+}
+
+std::string OsErrorText(long os_errno) {
+  switch (os_errno) {
+    case ECONNREFUSED:
+      return "connection refused";
+    case ECONNRESET:
+      return "connection reset by peer";
+    case ETIMEDOUT:
+      return "connection timed out";
+    case EHOSTUNREACH:
+      return "host unreachable";
+    case ENETUNREACH:
+      return "network unreachable";
+    default:
+      return "";
+  }
+}
+
+// A short sentence for a failed transfer. Built from fixed text, OpenSSL's
+// reasons and curl's generic messages only, never the URL.
+std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  const std::string os_text = OsErrorText(os_errno);
+  const std::string curl_text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  // Out of descriptors, curl cannot open a socket and says "could not
+  // connect" (sometimes without the errno): the daemon's problem, not the
+  // target's.
+  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+      IsFdShortage(static_cast<int>(os_errno))) {
+    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
+      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
+    }
+  }
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "could not resolve host";
+    case CURLE_COULDNT_CONNECT:
+      return os_text.empty() ? "could not connect" : os_text;
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      // curl checks the host name itself after OpenSSL accepted the chain,
+      // and then reports X509_V_ERR_UNSPECIFIED; only its message tells.
+      if (std::strstr(error_buffer, "host name") != nullptr) {
+        return "TLS: certificate does not match host name";
+      }
+      long verify_result = X509_V_OK;
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
+        return std::string("TLS: certificate verify failed: ") +
+               X509_verify_cert_error_string(verify_result);
+      }
+      return "TLS: certificate verify failed";
+    }
+    case CURLE_SSL_CONNECT_ERROR:
+      return "TLS handshake failed: " + curl_text;
+    case CURLE_SSL_CERTPROBLEM:
+      return "TLS: cannot use the client certificate";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "TLS: cannot load the CA file";
+    case CURLE_TOO_MANY_REDIRECTS:
+      return "too many redirects (more than " + std::to_string(HttpCheckSpec::kMaxRedirects) + ")";
+    case CURLE_GOT_NOTHING:
+      return "server closed the connection without a response";
+    case CURLE_RECV_ERROR:
+      return os_text.empty() ? "receive failed" : os_text;
+    case CURLE_SEND_ERROR:
+      return os_text.empty() ? "send failed" : os_text;
+    case CURLE_PARTIAL_FILE:
+      return "response ended before the announced body length";
+    case CURLE_WEIRD_SERVER_REPLY:
+      return "invalid HTTP response";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      // The first URL is http(s) by config, so this is a redirect elsewhere,
+      // unless curl found no status line at all (an "HTTP/0.9" reply).
+      if (std::strstr(error_buffer, "HTTP/0.9") != nullptr) {
+        return "invalid HTTP response (no status line)";
+      }
+      return "redirect to a URL that is not http or https";
+    case CURLE_OUT_OF_MEMORY: {
+      // curl 7.x hits its limit on one header line (100 KiB) as a failed
+      // buffer growth, without a message; after a status line arrived that
+      // is by far the likelier cause than the process running out of memory.
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status > 0 || std::strstr(error_buffer, "header") != nullptr) {
+        return "response headers too large";
+      }
+      return "out of memory";
+    }
+    default: {
+      std::string text = curl_easy_strerror(code);
+      if (!text.empty())
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+      return text;
+    }
+  }
+}
+
+double Microseconds(CURL* easy, CURLINFO info) {
+  curl_off_t value = 0;
+  curl_easy_getinfo(easy, info, &value);
+  return static_cast<double>(value);
+}
+
+// dns, connect, tls, processing and transfer, in seconds; with redirects
+// curl sums each timer over all requests, so these are totals too.
+void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
+  const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
+  const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
+  const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
+  const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
+  auto phase = [&](const char* name, double micros) {
+    out.emplace_back(ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name);
+  };
+  phase("dns", dns);
+  phase("connect", connect - dns);
+  phase("tls", appconnect > 0 ? appconnect - connect : 0);
+  phase("processing", start_transfer - std::max(appconnect, connect));
+  phase("transfer", total - start_transfer);
+}
+
+// Sets the request options of one attempt; false if curl refused one.
+bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
+  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
+  CURL* e = a.easy;
+  bool ok = true;
+  auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
+
+  set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+  // A new connection per attempt, so each one measures what a new client sees.
+  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
+  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
+  // The handle comes from a pool: a TLS session cached by an earlier user
+  // must not turn this attempt's handshake into a resumption.
+  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
+  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
+  // Without this, removing a transfer whose threaded DNS lookup still runs
+  // (the scheduler's timeout) joins the resolver thread and blocks the loop
+  // for as long as the resolver hangs; with it the thread is left to finish.
+  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
+  // Check the target itself, not whatever proxy the environment names.
+  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
+  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  set(curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, spec.follow_redirects ? 1L : 0L));
+  set(curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(HttpCheckSpec::kMaxRedirects)));
+  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kSafetyTimeoutMs));
+  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a.error));
+  set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBodyData));
+  set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &a));
+
+  // Not fatal if the TLS backend is not OpenSSL: expiry is then unknown.
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &a);
+  if (spec.tls) {
+    const TlsOptions& tls = *spec.tls;
+    if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
+    if (!tls.cert_file.empty()) {
+      set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
+      set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
+    }
+    if (tls.insecure_skip_verify) {
+      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
+      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
+    }
+  }
+  if (!spec.connect_to.empty()) {
+    a.connect_to = curl_slist_append(nullptr, spec.connect_to.c_str());
+    set(curl_easy_setopt(e, CURLOPT_CONNECT_TO, a.connect_to));
+  }
+
+  if (spec.method == "HEAD") {
+    set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
+  } else if (!spec.body.empty() || spec.method == "POST") {
+    // POSTFIELDS sends the body with any method; CUSTOMREQUEST names it.
+    set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(spec.body.size())));
+    set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec.body.c_str()));
+    if (spec.method != "POST") {
+      set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec.method.c_str()));
+    }
+  } else if (spec.method != "GET") {
+    set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec.method.c_str()));
+  }
+
+  for (const auto& [name, value] : spec.headers) {
+    // "Name;" is curl's way to send a header with an empty value.
+    std::string line = name;
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line += ": ";
+      line += value;
+    }
+    a.headers = curl_slist_append(a.headers, line.c_str());
+  }
+  // No "Expect: 100-continue" round trip for bodies.
+  if (!spec.body.empty()) a.headers = curl_slist_append(a.headers, "Expect:");
+  if (a.headers != nullptr) set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, a.headers));
+  return ok;
+}
+
+}  // namespace
+
+HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl)
+    : spec_(std::move(spec)), curl_(curl) {}
+
+HttpCheck::~HttpCheck() { Cancel(); }
+
+void HttpCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  auto attempt = std::make_unique<Attempt>();
+  attempt->done = std::move(done);
+  attempt->max_body_bytes = spec_->max_body_bytes;
+  attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
+  attempt->curl = &curl_;
+  attempt->easy = curl_.AcquireEasy();
+  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
+    DoneCallback cb = std::move(attempt->done);
+    attempt.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
+    return;
+  }
+  CURL* easy = attempt->easy;
+  attempt_ = std::move(attempt);
+  if (!curl_.Add(easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    DoneCallback cb = std::move(attempt_->done);
+    attempt_.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot start the HTTP request"));
+  }
+}
+
+void HttpCheck::Cancel() {
+  if (!attempt_) return;
+  curl_.Remove(attempt_->easy);  // closes the connection; no callback after this
+  attempt_.reset();
+}
+
+void HttpCheck::OnTransferDone(CURLcode code) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  CURL* easy = a->easy;
+  const HttpCheckSpec& spec = *spec_;
+
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  long redirects = 0;
+  curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+
+  CheckResult result;
+  if (status > 0) {
+    result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
+    AddPhaseObservations(easy, result.observations);
+  }
+  if (a->earliest_not_after) {
+    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                     static_cast<double>(*a->earliest_not_after));
+  }
+  result.observations.emplace_back(ObservationId::kHttpRedirects, static_cast<double>(redirects));
+
+  const std::string http = "HTTP " + std::to_string(status);
+  if (a->body_too_large) {
+    result.health = Health::kUnhealthy;
+    result.detail = "response body exceeds " + FormatByteLimit(spec.max_body_bytes);
+  } else if (code != CURLE_OK) {
+    result.health = Health::kUnhealthy;
+    result.detail = DescribeFailure(code, easy, a->error);
+  } else if (spec.degraded_status.Contains(static_cast<int>(status))) {
+    result.health = Health::kDegraded;
+    result.detail = http + " (degraded status)";
+  } else if (!spec.expect_status.Contains(static_cast<int>(status))) {
+    result.health = Health::kUnhealthy;
+    result.detail = http + ", expected " + spec.expect_status.ToString();
+  } else if (spec.expect_body && !RE2::PartialMatch(a->body, *spec.expect_body)) {
+    result.health = Health::kUnhealthy;
+    result.detail = "body does not match " + QuotePattern(spec.expect_body->pattern());
+  } else if (spec.expect_body_absent && RE2::PartialMatch(a->body, *spec.expect_body_absent)) {
+    result.health = Health::kUnhealthy;
+    result.detail =
+        "body matches forbidden pattern " + QuotePattern(spec.expect_body_absent->pattern());
+  } else {
+    result.health = Health::kHealthy;
+    result.detail = http;
+  }
+
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is already out of the multi handle
+  done(std::move(result));
+}
+
+}  // namespace hx

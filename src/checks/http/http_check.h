@@ -1,0 +1,95 @@
+#pragma once
+// The `http:` check type: one HTTP(S) request per attempt on the shared curl
+// multi handle (IoContext::curl()), judged by status code and body.
+//
+// Every attempt opens a fresh connection (no reuse between attempts), so each
+// result measures DNS, connect and TLS as a new client would see them.
+//
+// tls.server_name: the request is sent to https://<server_name>:<port>/... and
+// curl is told (CURLOPT_CONNECT_TO) to connect to the URL's real host and port
+// instead. So SNI, certificate verification and the Host header all use
+// server_name while the TCP connection goes to the configured address; a
+// redirect to another host is not affected.
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "checks/check.h"
+#include "checks/common/status_code_set.h"
+#include "checks/common/tls_options.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace hx {
+
+class CurlMulti;
+
+/// The parsed `http:` mapping. Immutable after parsing; thread-safe.
+class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_this<HttpCheckSpec> {
+ public:
+  static constexpr int kMaxRedirects = 10;
+  static constexpr uint64_t kDefaultMaxBodyBytes = 1024 * 1024;
+
+  /// The URL as configured (may hold user-info and a query: secret).
+  std::string url;
+  /// scheme://host[:port]/path, without user-info, query or fragment.
+  std::string display_url;
+  /// The URL curl requests (differs from `url` when tls.server_name is set).
+  std::string request_url;
+  /// CURLOPT_CONNECT_TO entry "name:port:host:port" for tls.server_name, or "".
+  std::string connect_to;
+  bool https = false;
+  std::string method = "GET";
+  /// Header name -> value; values are secrets.
+  std::map<std::string, std::string> headers;
+  std::string body;
+  StatusCodeSet expect_status;
+  StatusCodeSet degraded_status;
+  std::shared_ptr<const re2::RE2> expect_body;
+  std::shared_ptr<const re2::RE2> expect_body_absent;
+  bool follow_redirects = true;
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::optional<TlsOptions> tls;
+
+  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  /// "GET https://api.internal/health".
+  std::string Target() const override;
+};
+
+/// Runs attempts of one HttpCheckSpec. Loop-thread only; not thread-safe.
+class HttpCheck final : public Check {
+ public:
+  HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl);
+  ~HttpCheck() override;
+  HttpCheck(const HttpCheck&) = delete;
+  HttpCheck& operator=(const HttpCheck&) = delete;
+
+  void Start(DoneCallback done) override;
+  void Cancel() override;
+
+  /// The state of one attempt; defined in the .cc file.
+  struct Attempt;
+
+ private:
+  void OnTransferDone(CURLcode code);
+
+  std::shared_ptr<const HttpCheckSpec> spec_;
+  CurlMulti& curl_;
+  std::unique_ptr<Attempt> attempt_;
+};
+
+/// The `http:` check type.
+CheckType HttpCheckType();
+
+/// Parses an `http:` mapping (the parser of HttpCheckType(); exposed for
+/// tests). Calls reader.Finish(); returns nullptr after any error.
+std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& reader);
+
+}  // namespace hx

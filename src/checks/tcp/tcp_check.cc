@@ -1,0 +1,557 @@
+#include "checks/tcp/tcp_check.h"
+
+#include <netdb.h>
+#include <re2/re2.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "io/io_context.h"
+#include "io/tls_client.h"
+#include "util/fd_shortage.h"
+#include "util/quote.h"
+
+namespace hx {
+namespace {
+
+constexpr size_t kQuotedReceiveChars = 64;
+
+// "1.2ms": enough precision to tell loopback from a slow network.
+std::string FormatMillis(uint64_t nanos) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fms", static_cast<double>(nanos) / 1e6);
+  return buf;
+}
+
+// Received bytes for a detail: quoted, non-printables escaped, at most
+// kQuotedReceiveChars characters of the original so details stay short.
+std::string QuoteReceived(std::string_view data) {
+  std::string out = "\"";
+  size_t shown = 0;
+  for (unsigned char c : data) {
+    if (shown == kQuotedReceiveChars) {
+      out += "\"...";
+      return out;
+    }
+    ++shown;
+    switch (c) {
+      case '\r':
+        out += "\\r";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          char hex[8];
+          std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+          out += hex;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
+                                                              std::string* error) {
+  std::string_view host;
+  std::string_view port;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      *error = "must be host:port or [ipv6]:port";
+      return std::nullopt;
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+      *error = "must be host:port or [ipv6]:port";
+      return std::nullopt;
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      *error = "an IPv6 address must be in brackets, e.g. [::1]:25";
+      return std::nullopt;
+    }
+  }
+  if (host.empty()) {
+    *error = "host must not be empty";
+    return std::nullopt;
+  }
+  if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+      std::stoi(std::string(port)) > 65535) {
+    *error = "port must be a number from 1 to 65535";
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(host), static_cast<uint16_t>(std::stoi(std::string(port))));
+}
+
+TcpCheckSpec::TcpCheckSpec(TcpCheckSettings settings)
+    : settings_(std::make_shared<const TcpCheckSettings>(std::move(settings))) {}
+
+std::unique_ptr<Check> TcpCheckSpec::CreateCheck(IoContext& io) const {
+  return std::make_unique<TcpCheck>(io, settings_);
+}
+
+std::string TcpCheckSpec::Target() const {
+  const TcpCheckSettings& s = *settings_;
+  const bool v6 = s.host.find(':') != std::string::npos;
+  std::string target = s.tls ? "tls://" : "";
+  target += v6 ? "[" + s.host + "]" : s.host;
+  target += ":" + std::to_string(s.port);
+  return target;
+}
+
+std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader) {
+  TcpCheckSettings settings;
+  if (reader.Require("address")) {
+    if (auto address = reader.String("address")) {
+      std::string error;
+      if (auto host_port = SplitHostPort(*address, &error)) {
+        settings.host = std::move(host_port->first);
+        settings.port = host_port->second;
+      } else {
+        reader.Error("address", error);
+      }
+    }
+  }
+  if (auto send = reader.String("send")) settings.send = std::move(*send);
+  if (reader.Has("expect")) settings.expect = reader.Regex("expect");
+  if (reader.Has("tls")) {
+    auto node = reader.Node("tls");
+    if (node && node->IsMap()) {
+      if (auto tls = reader.Map("tls")) settings.tls = ParseTlsOptions(*tls);
+    } else if (node && node->IsScalar()) {
+      if (auto enabled = reader.Bool("tls"); enabled && *enabled) settings.tls = TlsOptions{};
+    } else {
+      reader.Error("tls", "must be true, false or a mapping");
+    }
+  }
+  if (!reader.Finish()) return nullptr;
+  return std::make_shared<const TcpCheckSpec>(std::move(settings));
+}
+
+CheckType TcpCheckType() {
+  return {"tcp", &ParseTcpCheckSpec};
+}
+
+// One attempt's libuv state. Frees itself once it is over (finished or
+// cancelled) and libuv owes it no more callbacks (`pending_` == 0): a
+// getaddrinfo request cannot be freed while the thread pool holds it, and a
+// handle's memory must outlive its close callback.
+class TcpCheck::Attempt {
+ public:
+  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
+  // byte is read, and zeroing it for every attempt would be wasted work.
+  // cppcheck-suppress uninitMemberVar
+  Attempt(TcpCheck* owner, DoneCallback done)
+      : owner_(owner),
+        done_(std::move(done)),
+        settings_(owner->settings_),
+        tls_context_(owner->tls_context_),
+        loop_(owner->io_.loop()),
+        lookups_in_flight_(owner->lookups_in_flight_) {
+    resolve_req_.data = this;
+    connect_req_.data = this;
+  }
+
+  void Begin() {
+    started_ns_ = uv_hrtime();
+    // An IP literal needs no resolver: connect at once, without the pool.
+    sockaddr_storage numeric{};
+    if (uv_ip4_addr(settings_->host.c_str(), settings_->port,
+                    reinterpret_cast<sockaddr_in*>(&numeric)) == 0 ||
+        uv_ip6_addr(settings_->host.c_str(), settings_->port,
+                    reinterpret_cast<sockaddr_in6*>(&numeric)) == 0) {
+      addresses_.push_back(numeric);
+      ConnectNext(UV_EAI_NODATA);
+      return;
+    }
+    if (*lookups_in_flight_ > 0) {
+      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host) +
+                                    ": an earlier lookup is still running (resolver not "
+                                    "responding)"));
+      return;
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    const std::string port = std::to_string(settings_->port);
+    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &Attempt::OnResolved,
+                                  settings_->host.c_str(), port.c_str(), &hints);
+    if (rc < 0) {
+      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
+      return;
+    }
+    resolving_ = true;
+    ++pending_;
+    ++*lookups_in_flight_;
+  }
+
+  void Cancel() {
+    if (over_) return;
+    over_ = true;
+    owner_ = nullptr;
+    done_ = nullptr;
+    // If the pool has not picked the request up yet this skips the lookup;
+    // either way OnResolved still runs and only then is the request released.
+    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+    CloseSocket();
+  }
+
+  void DeleteIfDone() {
+    if (over_ && pending_ == 0) delete this;
+  }
+
+ private:
+  struct WriteOp {
+    uv_write_t req;
+    std::string bytes;
+    Attempt* attempt;
+  };
+
+  static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
+    auto* self = static_cast<Attempt*>(req->data);
+    --self->pending_;
+    --*self->lookups_in_flight_;
+    self->resolving_ = false;
+    if (!self->over_) {
+      if (const int shortage = status < 0 ? ProbeFdShortage(status) : 0) {
+        // The resolver could not open /etc/hosts or a DNS socket.
+        self->Finish(CheckResult::Unhealthy(
+            ReportFdShortage(shortage, "cannot resolve the host; the target was not tried")));
+      } else if (status < 0 || result == nullptr) {
+        self->Finish(
+            CheckResult::Unhealthy("could not resolve host " + Quote(self->settings_->host)));
+      } else {
+        for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+          if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+          sockaddr_storage addr{};
+          std::memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+          self->addresses_.push_back(addr);
+        }
+        self->ConnectNext(UV_EAI_NODATA);
+      }
+    }
+    uv_freeaddrinfo(result);
+    self->DeleteIfDone();
+  }
+
+  // Connects to the next resolved address; `last_error` is reported when
+  // none is left.
+  void ConnectNext(int last_error) {
+    if (IsFdShortage(last_error)) {
+      // No socket could be made: another address would fare no better.
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
+      return;
+    }
+    if (next_address_ >= addresses_.size()) {
+      Finish(CheckResult::Unhealthy(last_error == UV_EAI_NODATA
+                                        ? "could not resolve host " + Quote(settings_->host)
+                                        : std::string(uv_strerror(last_error))));
+      return;
+    }
+    const sockaddr_storage& addr = addresses_[next_address_++];
+    socket_ = new uv_tcp_t;
+    uv_tcp_init(loop_, socket_);
+    socket_->data = this;
+    const int rc = uv_tcp_connect(&connect_req_, socket_, reinterpret_cast<const sockaddr*>(&addr),
+                                  &Attempt::OnConnected);
+    if (rc < 0) {
+      CloseSocket();
+      ConnectNext(rc);
+      return;
+    }
+    ++pending_;
+  }
+
+  static void OnConnected(uv_connect_t* req, int status) {
+    auto* self = static_cast<Attempt*>(req->data);
+    --self->pending_;
+    if (!self->over_) self->HandleConnected(status);
+    self->DeleteIfDone();
+  }
+
+  void HandleConnected(int status) {
+    if (status < 0) {
+      CloseSocket();
+      ConnectNext(status);
+      return;
+    }
+    const int rc =
+        uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &Attempt::OnAlloc, &Attempt::OnRead);
+    if (rc < 0) {
+      Finish(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      return;
+    }
+    if (!settings_->tls) {
+      Established();
+      return;
+    }
+    const TlsOptions& options = *settings_->tls;
+    tls_ = std::make_unique<TlsClient>(
+        tls_context_, options.server_name.empty() ? settings_->host : options.server_name);
+    tls_->StartHandshake();
+    if (tls_->failed()) {
+      Finish(CheckResult::Unhealthy("TLS handshake failed: " + tls_->error()));
+      return;
+    }
+    FlushTls();
+  }
+
+  // Connected (and handshake done): send, then wait for `expect` if any.
+  void Established() {
+    established_ns_ = uv_hrtime();
+    if (!settings_->send.empty()) {
+      if (tls_) {
+        tls_->WritePlaintext(settings_->send);
+        FlushTls();
+      } else {
+        WriteRaw(settings_->send);
+      }
+      if (over_) return;
+    }
+    if (!settings_->expect && writes_in_flight_ == 0) FinishConnected();
+  }
+
+  void FinishConnected() {
+    Finish(CheckResult::Healthy("connected in " + FormatMillis(established_ns_ - started_ns_)));
+  }
+
+  void FlushTls() {
+    std::string out = tls_->TakeCiphertext();
+    if (!out.empty()) WriteRaw(std::move(out));
+  }
+
+  void WriteRaw(std::string bytes) {
+    auto* op = new WriteOp{{}, std::move(bytes), this};
+    op->req.data = op;
+    uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
+    const int rc =
+        uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &Attempt::OnWritten);
+    if (rc < 0) {
+      delete op;
+      Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      return;
+    }
+    ++pending_;
+    ++writes_in_flight_;
+  }
+
+  static void OnWritten(uv_write_t* req, int status) {
+    auto* op = static_cast<WriteOp*>(req->data);
+    Attempt* self = op->attempt;
+    delete op;
+    --self->pending_;
+    --self->writes_in_flight_;
+    if (!self->over_) {
+      if (status < 0) {
+        self->Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+      } else if (self->established_ns_ != 0 && self->writes_in_flight_ == 0 &&
+                 !self->settings_->expect) {
+        // Without expect, healthy once everything (the send, or the last
+        // handshake message) has been written.
+        self->FinishConnected();
+      }
+    }
+    self->DeleteIfDone();
+  }
+
+  static void OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Attempt*>(handle->data);
+    *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
+  }
+
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Attempt*>(stream->data);
+    if (!self->over_) self->HandleRead(nread, buf);
+    self->DeleteIfDone();
+  }
+
+  void HandleRead(ssize_t nread, const uv_buf_t* buf) {
+    if (nread == UV_EOF) {
+      HandlePeerClosed();
+      return;
+    }
+    if (nread < 0) {
+      const std::string reason = uv_strerror(static_cast<int>(nread));
+      Finish(CheckResult::Unhealthy(tls_ && !tls_->handshake_done()
+                                        ? "TLS handshake failed: " + reason
+                                        : "read failed: " + reason));
+      return;
+    }
+    if (nread == 0) return;
+    const std::string_view data(buf->base, static_cast<size_t>(nread));
+    if (!tls_) {
+      Received(data);
+      return;
+    }
+    const bool was_established = tls_->handshake_done();
+    tls_->FeedCiphertext(data);
+    FlushTls();
+    if (over_) return;
+    if (tls_->failed()) {
+      Finish(CheckResult::Unhealthy((was_established ? "TLS error: " : "TLS handshake failed: ") +
+                                    tls_->error()));
+      return;
+    }
+    if (!was_established && tls_->handshake_done()) {
+      Established();
+      if (over_) return;
+    }
+    const std::string plaintext = tls_->TakePlaintext();
+    if (!plaintext.empty()) Received(plaintext);
+    if (!over_ && tls_->peer_closed()) HandlePeerClosed();
+  }
+
+  void Received(std::string_view data) {
+    const size_t room = kMaxReceiveBytes - received_.size();
+    received_.append(data.substr(0, room));
+    CheckReceived();
+  }
+
+  void CheckReceived() {
+    if (!settings_->expect) return;
+    if (RE2::PartialMatch(received_, *settings_->expect)) {
+      Finish(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) + " matched in " +
+                                  FormatMillis(uv_hrtime() - started_ns_)));
+    } else if (received_.size() >= kMaxReceiveBytes) {
+      Finish(CheckResult::Unhealthy("no match for " + Quote(settings_->expect->pattern()) +
+                                    " in the first 64 KiB"));
+    }
+  }
+
+  void HandlePeerClosed() {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(socket_));
+    if (tls_ && !tls_->handshake_done()) {
+      Finish(CheckResult::Unhealthy("TLS handshake failed: connection closed by server"));
+    } else if (settings_->expect) {
+      Finish(CheckResult::Unhealthy(
+          "connection closed before " + Quote(settings_->expect->pattern()) + " matched (got " +
+          (received_.empty() ? std::string("nothing") : QuoteReceived(received_)) + ")"));
+    }
+    // Without expect the attempt ends when the send completes (or fails).
+  }
+
+  void Finish(CheckResult result) {
+    if (over_) return;
+    over_ = true;
+    if (tls_ && tls_->handshake_done()) {
+      if (auto not_after = tls_->PeerEarliestNotAfter()) {
+        result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                         static_cast<double>(*not_after));
+      }
+    }
+    CloseSocket();
+    if (owner_ != nullptr) owner_->attempt_ = nullptr;
+    owner_ = nullptr;
+    // The callback may destroy the check or start the next attempt; neither
+    // touches this object, which DeleteIfDone() frees afterwards.
+    DoneCallback done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(result));
+  }
+
+  void CloseSocket() {
+    if (socket_ == nullptr) return;
+    uv_tcp_t* socket = std::exchange(socket_, nullptr);
+    ++pending_;
+    // Closing also cancels a pending connect and writes: their callbacks run
+    // with UV_ECANCELED before OnClosed.
+    uv_close(reinterpret_cast<uv_handle_t*>(socket), &Attempt::OnClosed);
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    auto* self = static_cast<Attempt*>(handle->data);
+    delete reinterpret_cast<uv_tcp_t*>(handle);
+    --self->pending_;
+    self->DeleteIfDone();
+  }
+
+  TcpCheck* owner_;  // null once the attempt is over
+  DoneCallback done_;
+  std::shared_ptr<const TcpCheckSettings> settings_;
+  std::shared_ptr<const TlsClientContext> tls_context_;
+  uv_loop_t* loop_;
+  uv_getaddrinfo_t resolve_req_{};
+  std::shared_ptr<int> lookups_in_flight_;
+  uv_connect_t connect_req_{};
+  uv_tcp_t* socket_ = nullptr;  // open socket, heap-allocated until OnClosed
+  std::vector<sockaddr_storage> addresses_;
+  size_t next_address_ = 0;
+  std::unique_ptr<TlsClient> tls_;
+  std::string received_;
+  uint64_t started_ns_ = 0;
+  uint64_t established_ns_ = 0;  // when connected (and the handshake done)
+  int pending_ = 0;              // libuv callbacks still owed to this object
+  int writes_in_flight_ = 0;
+  bool resolving_ = false;
+  bool over_ = false;  // finished or cancelled: never report again
+  char read_buffer_[16 * 1024];
+};
+
+TcpCheck::TcpCheck(IoContext& io, std::shared_ptr<const TcpCheckSettings> settings)
+    : io_(io), settings_(std::move(settings)) {}
+
+TcpCheck::~TcpCheck() { Cancel(); }
+
+void TcpCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  if (settings_->tls && !tls_context_) {
+    const TlsOptions& options = *settings_->tls;
+    std::string error;
+    tls_context_ = TlsClientContext::Create(
+        {options.ca_file, options.cert_file, options.key_file, !options.insecure_skip_verify},
+        &error);
+    if (!tls_context_) {
+      done(CheckResult::Unhealthy("TLS setup failed: " + error));
+      return;
+    }
+  }
+  auto* attempt = new Attempt(this, std::move(done));
+  attempt_ = attempt;
+  // From here on `this` may be destroyed by the callback; only touch `attempt`.
+  attempt->Begin();
+  attempt->DeleteIfDone();
+}
+
+void TcpCheck::Cancel() {
+  if (attempt_ == nullptr) return;
+  Attempt* attempt = std::exchange(attempt_, nullptr);
+  attempt->Cancel();
+  attempt->DeleteIfDone();
+}
+
+}  // namespace hx

@@ -1,0 +1,103 @@
+#pragma once
+// The `tcp:` check type: connect to host:port (optionally through TLS),
+// optionally send bytes, optionally wait for the received bytes to match a
+// regular expression.
+//
+//   tcp:
+//     address: "127.0.0.1:25"   # host:port or [v6]:port
+//     send: "QUIT\r\n"          # optional, written after connect (and handshake)
+//     expect: "^220"            # optional RE2 over everything received so far
+//     tls: false                # or true, or a mapping (see tls_options.h)
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "checks/check.h"
+#include "checks/common/tls_options.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace hx {
+
+class TlsClientContext;
+
+/// The parsed `tcp:` mapping. Plain data; immutable once parsed, safe to share.
+struct TcpCheckSettings {
+  std::string host;  ///< name or IP, without the brackets of "[v6]:port"
+  uint16_t port = 0;
+  std::string send;                        ///< written after connecting; may be empty
+  std::shared_ptr<const re2::RE2> expect;  ///< nullptr: connecting is enough
+  std::optional<TlsOptions> tls;           ///< set when `tls` is true or a mapping
+};
+
+/// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
+/// nullopt and sets *error, e.g. `port must be 1-65535, got "0"`.
+std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
+                                                              std::string* error);
+
+/// The validated config of one TCP check. Immutable; thread-safe.
+class TcpCheckSpec final : public CheckSpec {
+ public:
+  explicit TcpCheckSpec(TcpCheckSettings settings);
+
+  const TcpCheckSettings& settings() const { return *settings_; }
+
+  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  /// "127.0.0.1:25", "[::1]:25", or with "tls://" in front when TLS is on.
+  std::string Target() const override;
+
+ private:
+  std::shared_ptr<const TcpCheckSettings> settings_;
+};
+
+/// Reads a `tcp:` mapping (calls reader.Finish()); nullptr on any error.
+std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader);
+
+/// Runs TCP attempts on the loop: uv_getaddrinfo (thread pool), uv_tcp_connect
+/// to the first address, TLS handshake if configured, write `send`, read until
+/// `expect` matches, the peer closes, or 64 KiB arrived. The check has no timer
+/// of its own; the scheduler's hard timeout cancels it.
+///
+/// Each attempt's libuv state lives in a separate heap object that frees
+/// itself once libuv has delivered every outstanding callback, so Cancel() and
+/// the destructor can return at once while a getaddrinfo request is still in
+/// the thread pool or a handle is still closing. Loop-thread only; not
+/// thread-safe.
+class TcpCheck final : public Check {
+ public:
+  TcpCheck(IoContext& io, std::shared_ptr<const TcpCheckSettings> settings);
+  ~TcpCheck() override;
+  TcpCheck(const TcpCheck&) = delete;
+  TcpCheck& operator=(const TcpCheck&) = delete;
+
+  void Start(DoneCallback done) override;
+  void Cancel() override;
+
+  /// Most received bytes an attempt keeps before giving up on `expect`.
+  static constexpr size_t kMaxReceiveBytes = 64 * 1024;
+
+ private:
+  class Attempt;
+  friend class Attempt;
+
+  IoContext& io_;
+  std::shared_ptr<const TcpCheckSettings> settings_;
+  /// Built on the first TLS attempt and reused: loading CA files is slow.
+  std::shared_ptr<const TlsClientContext> tls_context_;
+  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
+  // Host-name lookups of this check still running in libuv's thread pool,
+  // shared with the attempts that started them: a lookup cannot be cancelled
+  // once a pool thread runs it, so while one hangs, new attempts fail fast
+  // instead of tying up more pool threads (which every check shares).
+  std::shared_ptr<int> lookups_in_flight_ = std::make_shared<int>(0);
+};
+
+/// The `tcp` check type, for the registry.
+CheckType TcpCheckType();
+
+}  // namespace hx

@@ -1,0 +1,125 @@
+// Parsing of the `http:` mapping into HttpCheckSpec (no network).
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "checks/http/http_check.h"
+#include "config/parse_context.h"
+
+namespace hx {
+namespace {
+
+class HttpCheckSpecTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<const HttpCheckSpec> Parse(const std::string& yaml) {
+    ctx_ = std::make_unique<config::ParseContext>(
+        "test.yml", [this](const std::string& name) -> std::optional<std::string> {
+          if (auto it = env_.find(name); it != env_.end()) return it->second;
+          return std::nullopt;
+        });
+    node_ = YAML::Load(yaml);
+    config::MapReader reader(node_, "checks[0].http", *ctx_);
+    return ParseHttpCheckSpec(reader);
+  }
+
+  std::vector<std::string> Errors() const {
+    std::vector<std::string> out;
+    for (const auto& e : ctx_->errors()) out.push_back(e.ToString());
+    return out;
+  }
+
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<config::ParseContext> ctx_;
+  YAML::Node node_;
+};
+
+TEST_F(HttpCheckSpecTest, Defaults) {
+  auto spec = Parse("url: http://127.0.0.1:8080/healthz");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->method, "GET");
+  EXPECT_EQ(spec->expect_status.ToString(), "2xx");
+  EXPECT_TRUE(spec->degraded_status.empty());
+  EXPECT_TRUE(spec->follow_redirects);
+  EXPECT_EQ(spec->max_body_bytes, 1024u * 1024u);
+  EXPECT_EQ(spec->expect_body, nullptr);
+  EXPECT_FALSE(spec->https);
+  EXPECT_FALSE(spec->tls.has_value());
+  EXPECT_EQ(spec->request_url, "http://127.0.0.1:8080/healthz");
+  EXPECT_EQ(spec->connect_to, "");
+  EXPECT_EQ(spec->Target(), "GET http://127.0.0.1:8080/healthz");
+}
+
+TEST_F(HttpCheckSpecTest, TargetHidesUserInfoQueryAndFragment) {
+  env_["PASS"] = "pw-secret";
+  auto spec = Parse("url: HTTPS://user:${PASS}@api.internal:8443/health?token=q-secret#top");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->Target(), "GET https://api.internal:8443/health");
+  EXPECT_TRUE(spec->https);
+  // The request itself keeps them.
+  EXPECT_NE(spec->url.find("pw-secret"), std::string::npos);
+  EXPECT_NE(spec->url.find("token=q-secret"), std::string::npos);
+}
+
+TEST_F(HttpCheckSpecTest, TargetOmitsDefaultPortAndShowsRootPath) {
+  auto spec = Parse("url: https://api.internal\nmethod: head");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->Target(), "HEAD https://api.internal/");
+}
+
+TEST_F(HttpCheckSpecTest, ServerNameRewritesRequestAndConnectsToRealHost) {
+  auto spec = Parse(
+      "url: https://10.0.0.7/ready?x=1\n"
+      "tls: {server_name: ready.internal, insecure_skip_verify: true}");
+  ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(spec->request_url, "https://ready.internal/ready?x=1");
+  EXPECT_EQ(spec->connect_to, "ready.internal:443:10.0.0.7:443");
+  EXPECT_EQ(spec->Target(), "GET https://10.0.0.7/ready");
+  ASSERT_TRUE(spec->tls);
+  EXPECT_TRUE(spec->tls->insecure_skip_verify);
+}
+
+TEST_F(HttpCheckSpecTest, StatusSetsBodyPatternsAndLimits) {
+  auto spec = Parse(
+      "url: http://h/\n"
+      "expect_status: [200-204, 301]\n"
+      "degraded_status: 429\n"
+      "expect_body: 'ok$'\n"
+      "expect_body_absent: maintenance\n"
+      "follow_redirects: false\n"
+      "max_body_bytes: 4KiB");
+  ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(spec->expect_status.ToString(), "200-204, 301");
+  EXPECT_TRUE(spec->degraded_status.Contains(429));
+  ASSERT_NE(spec->expect_body, nullptr);
+  EXPECT_EQ(spec->expect_body->pattern(), "ok$");
+  ASSERT_NE(spec->expect_body_absent, nullptr);
+  EXPECT_FALSE(spec->follow_redirects);
+  EXPECT_EQ(spec->max_body_bytes, 4096u);
+}
+
+TEST_F(HttpCheckSpecTest, UrlErrorsNeverQuoteTheUrl) {
+  env_["TOKEN"] = "tok-secret";
+  EXPECT_EQ(Parse("url: ftp://tok-secret@host/"), nullptr);
+  ASSERT_EQ(Errors().size(), 1u);
+  EXPECT_EQ(Errors()[0], "test.yml:1:6: checks[0].http.url: must start with http:// or https://");
+  EXPECT_EQ(Parse("url: \"http://${TOKEN} host/\""), nullptr);
+  for (const auto& e : Errors()) EXPECT_EQ(e.find("tok-secret"), std::string::npos) << e;
+  ASSERT_EQ(Errors().size(), 1u);
+  EXPECT_EQ(Errors()[0], "test.yml:1:6: checks[0].http.url: is not a valid URL: bad hostname");
+}
+
+TEST_F(HttpCheckSpecTest, HeaderValueWithLineBreakIsRejectedWithoutQuotingIt) {
+  env_["TOKEN"] = "tok-secret\r\nX-Evil: 1";
+  EXPECT_EQ(Parse("url: http://h/\nheaders: {Authorization: \"${TOKEN}\"}"), nullptr);
+  ASSERT_EQ(Errors().size(), 1u);
+  EXPECT_EQ(Errors()[0],
+            "test.yml:2:10: checks[0].http.headers: value of header \"Authorization\" must not "
+            "contain line breaks");
+}
+
+}  // namespace
+}  // namespace hx
