@@ -21,6 +21,7 @@ build_pkgs=(
   prometheus-cpp-dev libcivetweb-dev libssl-dev libcurl4-openssl-dev libuv1-dev
   libyaml-cpp-dev libspdlog-dev libre2-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libpq-dev libhiredis-dev libsystemd-dev libcrypt-dev
+  libc-ares-dev               # the one asynchronous resolver on the loop, and dns checks' queries
   # proto/metrics.proto, compiled when the tests are built (the default): the
   # tests decode the protobuf writer's output with it. The daemon encodes by
   # hand and needs no libprotobuf at run time.
@@ -43,6 +44,9 @@ test_pkgs=(
   clang-tidy cppcheck         # scripts/lint.sh
   shellcheck                  # tests/scripts/errtrap_test.sh
   valgrind                    # memcheck daemon run (scripts/valgrind.sh)
+  knot dnsmasq-base unbound   # real DNS servers for dns checks and the resolver's tests
+  python3-grpcio              # a real gRPC server with the health service for grpc checks' tests (/usr/bin/python3)
+  nftables iproute2           # packet loss inside a network namespace for icmp checks' tests
 )
 bench_pkgs=(
   prometheus-blackbox-exporter  # the peer the benchmark compares against
