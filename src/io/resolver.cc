@@ -76,13 +76,13 @@ std::string ResolveErrorText(int status, IpProtocol protocol, uint64_t elapsed_n
     case ARES_ETIMEOUT:
       return "DNS timeout after " + SecondsText(elapsed_ns);
     case ARES_ESERVFAIL:
-      return "SERVFAIL";
+      return "DNS server failure (SERVFAIL)";
     case ARES_EREFUSED:
-      return "REFUSED";
+      return "DNS query refused (REFUSED)";
     case ARES_ENOTIMP:
-      return "NOTIMP";
+      return "DNS query not implemented by the server (NOTIMP)";
     case ARES_EFORMERR:
-      return "FORMERR";
+      return "DNS server could not parse the query (FORMERR)";
     case ARES_ECONNREFUSED:
       return "DNS server refused the connection";
     case ARES_EBADNAME:
