@@ -1,0 +1,206 @@
+// The attempt base's promises (checks/common/attempt.h), on a real libuv loop
+// with a timer as the attempt's only I/O: `done` at most once and never after
+// Cancel() or the check's end, Release() exactly once, and the attempt freed
+// only after its last announced callback (ASan/valgrind runs make a
+// use-after-free here fail).
+#include "checks/common/attempt.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace hx {
+namespace {
+
+struct Counters {
+  int alive = 0;     // attempts allocated
+  int released = 0;  // Release() calls
+  int began = 0;
+};
+
+// Finishes `delay_ms` after it begins (0: inside Begin), or never (-1).
+class TimerAttempt final : public Attempt {
+ public:
+  TimerAttempt(uv_loop_t* loop, Counters* counters, int delay_ms)
+      : loop_(loop), counters_(counters), delay_ms_(delay_ms) {
+    ++counters_->alive;
+  }
+  ~TimerAttempt() override { --counters_->alive; }
+
+ private:
+  void Begin() override {
+    ++counters_->began;
+    if (delay_ms_ == 0) {
+      Finish(CheckResult::Healthy("at once"));
+      return;
+    }
+    timer_ = new uv_timer_t;
+    uv_timer_init(loop_, timer_);
+    timer_->data = this;
+    if (delay_ms_ > 0) {
+      ExpectCallback();
+      uv_timer_start(timer_, &OnTimer, static_cast<uint64_t>(delay_ms_), 0);
+    }
+  }
+
+  static void OnTimer(uv_timer_t* timer) {
+    auto* self = static_cast<TimerAttempt*>(timer->data);
+    CallbackGuard guard(self);
+    if (guard.over()) return;
+    self->Finish(CheckResult::Unhealthy("timer fired"));
+  }
+
+  void Release() override {
+    ++counters_->released;
+    if (timer_ == nullptr) return;
+    uv_timer_t* timer = std::exchange(timer_, nullptr);
+    // Closing stops the timer: its callback will not come.
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(timer)) != 0) ForgetCallback();
+    ExpectCallback();
+    uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* handle) {
+      auto* self = static_cast<TimerAttempt*>(handle->data);
+      delete reinterpret_cast<uv_timer_t*>(handle);
+      CallbackGuard guard(self);
+    });
+  }
+
+  uv_loop_t* loop_;
+  Counters* counters_;
+  int delay_ms_;
+  uv_timer_t* timer_ = nullptr;
+};
+
+class TimerCheck final : public AsyncCheck {
+ public:
+  TimerCheck(uv_loop_t* loop, Counters* counters) : loop_(loop), counters_(counters) {}
+  int delay_ms = 5;
+  std::optional<CheckResult> fail_setup;
+
+ private:
+  std::unique_ptr<Attempt> NewAttempt() override {
+    if (fail_setup) return FailedAttempt(*fail_setup);
+    return std::make_unique<TimerAttempt>(loop_, counters_, delay_ms);
+  }
+  uv_loop_t* loop_;
+  Counters* counters_;
+};
+
+class AttemptTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
+  void TearDown() override {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
+    EXPECT_EQ(counters_.alive, 0) << "an attempt was leaked";
+  }
+  void Run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+  uv_loop_t loop_{};
+  Counters counters_;
+  std::vector<CheckResult> results_;
+  Check::DoneCallback Record() {
+    return [this](CheckResult r) { results_.push_back(std::move(r)); };
+  }
+};
+
+TEST_F(AttemptTest, FinishesOnceFromACallbackAndFreesAfterTheClose) {
+  TimerCheck check(&loop_, &counters_);
+  check.Start(Record());
+  EXPECT_EQ(counters_.alive, 1);
+  Run();
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].detail, "timer fired");
+  EXPECT_EQ(counters_.released, 1);
+  EXPECT_EQ(counters_.alive, 0);
+}
+
+TEST_F(AttemptTest, FinishInsideBeginCallsDoneBeforeStartReturns) {
+  TimerCheck check(&loop_, &counters_);
+  check.delay_ms = 0;
+  check.Start(Record());
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].detail, "at once");
+  EXPECT_EQ(counters_.released, 1);
+  EXPECT_EQ(counters_.alive, 0);
+}
+
+TEST_F(AttemptTest, CancelledAttemptNeverCallsDoneAndIsFreedOnceTheLoopIsDone) {
+  TimerCheck check(&loop_, &counters_);
+  check.Start(Record());
+  check.Cancel();
+  check.Cancel();  // a no-op
+  EXPECT_EQ(counters_.released, 1);
+  EXPECT_EQ(counters_.alive, 1) << "freed before its close callback arrived";
+  Run();
+  EXPECT_TRUE(results_.empty());
+  EXPECT_EQ(counters_.alive, 0);
+}
+
+TEST_F(AttemptTest, DestroyingTheCheckCancelsItsAttempt) {
+  auto check = std::make_unique<TimerCheck>(&loop_, &counters_);
+  check->Start(Record());
+  check.reset();
+  Run();
+  EXPECT_TRUE(results_.empty());
+  EXPECT_EQ(counters_.released, 1);
+}
+
+TEST_F(AttemptTest, DoneMayDestroyTheCheck) {
+  auto check = std::make_unique<TimerCheck>(&loop_, &counters_);
+  check->Start([&](CheckResult r) {
+    results_.push_back(std::move(r));
+    check.reset();  // the scheduler does this when a reload removed the check
+  });
+  Run();
+  EXPECT_EQ(results_.size(), 1u);
+  EXPECT_EQ(check, nullptr);
+}
+
+TEST_F(AttemptTest, DoneMayStartTheNextAttempt) {
+  TimerCheck check(&loop_, &counters_);
+  check.Start([&](CheckResult r) {
+    results_.push_back(std::move(r));
+    check.Start(Record());
+  });
+  Run();
+  EXPECT_EQ(results_.size(), 2u);
+  EXPECT_EQ(counters_.began, 2);
+  EXPECT_EQ(counters_.released, 2);
+}
+
+TEST_F(AttemptTest, StartWhileInFlightCancelsThePreviousAttempt) {
+  TimerCheck check(&loop_, &counters_);
+  int first_calls = 0;
+  check.Start([&](CheckResult) { ++first_calls; });
+  check.Start(Record());
+  Run();
+  EXPECT_EQ(first_calls, 0);
+  EXPECT_EQ(results_.size(), 1u);
+  EXPECT_EQ(counters_.released, 2);
+}
+
+TEST_F(AttemptTest, AnAttemptThatNeverFinishesIsReleasedByCancel) {
+  TimerCheck check(&loop_, &counters_);
+  check.delay_ms = -1;  // waits forever, like a target that never answers
+  check.Start(Record());
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  check.Cancel();
+  Run();
+  EXPECT_TRUE(results_.empty());
+  EXPECT_EQ(counters_.released, 1);
+}
+
+TEST_F(AttemptTest, FailedAttemptReportsItsResultAtOnce) {
+  TimerCheck check(&loop_, &counters_);
+  check.fail_setup = CheckResult::Unhealthy("TLS setup failed: no such file");
+  check.Start(Record());
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].detail, "TLS setup failed: no such file");
+}
+
+}  // namespace
+}  // namespace hx
