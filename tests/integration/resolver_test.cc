@@ -5,7 +5,9 @@
 #include "io/resolver.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -411,6 +413,43 @@ TEST_F(ResolverTest, QueryTimesOutAndNamesRefusedTcp) {
   DnsAnswer refused = QueryNow(r, DnsServer{"127.0.0.1", silent.port(), DnsServer::Transport::kTcp},
                                "both.test", 1);
   EXPECT_EQ(refused.error, "connection refused by 127.0.0.1:" + std::to_string(silent.port()));
+}
+
+TEST_F(ResolverTest, OutOfDescriptorsBlamesTheDaemonNotTheServer) {
+  WriteHosts("10.9.9.9 myhost.test\n");
+  Resolver& r = MakeResolver();
+  // Warm the hosts file: read once while descriptors are free.
+  EXPECT_EQ(Texts(ResolveNow(r, "myhost.test", IpProtocol::kIp4)),
+            std::vector<std::string>{"10.9.9.9"});
+  // A low soft limit, so filling it takes a few descriptors, not a million.
+  rlimit old_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  size_t open_now = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++open_now;
+  }
+  rlimit low = old_limit;
+  low.rlim_cur = std::min<rlim_t>(old_limit.rlim_cur, open_now + 32);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> hogs;
+  for (int fd; (fd = open("/dev/null", O_RDONLY)) >= 0;) hogs.push_back(fd);
+  ASSERT_EQ(errno, EMFILE);
+  ResolveResult dns = ResolveNow(r, "both.test", IpProtocol::kIp4);
+  DnsAnswer raw = QueryNow(r, Server(), "both.test", 1);
+  // The parsed hosts file still answers without a descriptor.
+  ResolveResult hosts = ResolveNow(r, "myhost.test", IpProtocol::kIp4);
+  for (int fd : hogs) close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  EXPECT_EQ(dns.error,
+            "health_exporter out of file descriptors (EMFILE): cannot resolve the host; the "
+            "target was not tried");
+  EXPECT_EQ(raw.error,
+            "health_exporter out of file descriptors (EMFILE): cannot open a DNS socket; the "
+            "server was not asked");
+  EXPECT_EQ(Texts(hosts), std::vector<std::string>{"10.9.9.9"});
+  // And once descriptors are back, so is DNS.
+  EXPECT_EQ(Texts(ResolveNow(r, "both.test", IpProtocol::kIp4)),
+            std::vector<std::string>{"10.0.0.1"});
 }
 
 TEST(AddressTextTest, FormatsAndParses) {
