@@ -342,12 +342,14 @@ struct Resolver::Channel {
              [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
   }
 
-  // When c-ares next wants to be woken: re-armed after every call into it.
+  // When c-ares next wants to be woken: re-armed after every call into it
+  // (never from inside c-ares), so a retiring channel can close here.
   void Rearm() {
     if (channel == nullptr || timer == nullptr) return;
     timeval tv{};
     if (ares_timeout(channel, nullptr, &tv) == nullptr) {
       uv_timer_stop(timer);
+      if (retiring) Close();  // its last query ended; nothing is owed
       return;
     }
     const uint64_t ms =
@@ -408,7 +410,9 @@ struct Resolver::Channel {
   uv_loop_t* loop = nullptr;
   ares_channel channel = nullptr;
   std::string error;
-  uv_timer_t* timer = nullptr;  // heap: freed by its close callback
+  bool from_resolv_conf = false;  // built from Options::resolv_conf
+  bool retiring = false;          // resolv.conf changed: close when idle
+  uv_timer_t* timer = nullptr;    // heap: freed by its close callback
   std::unordered_map<int, Watch*> watches;
 };
 
@@ -431,6 +435,7 @@ size_t Resolver::pending() const { return pending_; }
 size_t Resolver::open_sockets() const {
   size_t n = main_ ? main_->watches.size() : 0;
   for (const auto& [key, channel] : query_channels_) n += channel->watches.size();
+  for (const auto& channel : retiring_) n += channel->watches.size();
   return n;
 }
 
@@ -450,6 +455,8 @@ void Resolver::OnPosted(uv_timer_t* timer) {
     p->posted = false;
     self->Deliver(p);
   }
+  // Retired channels without queries close now (outside any c-ares call).
+  for (auto& channel : self->retiring_) channel->Rearm();
 }
 
 // Frees the request's state before calling back, so the callback may do
@@ -519,6 +526,7 @@ std::unique_ptr<ResolveRequest> Resolver::Resolve(std::string_view host, IpProto
     }
   }
 
+  CheckResolvConf();
   if (!main_) {
     main_ = std::make_unique<Channel>(loop_);
     ares_options opts{};
@@ -534,6 +542,12 @@ std::unique_ptr<ResolveRequest> Resolver::Resolve(std::string_view host, IpProto
     } else {
       opts.resolvconf_path = const_cast<char*>(options_.resolv_conf.c_str());
       mask |= ARES_OPT_RESOLVCONF;
+      main_->from_resolv_conf = true;
+      if (options_.resolv_conf_port != 0) {
+        opts.udp_port = options_.resolv_conf_port;
+        opts.tcp_port = options_.resolv_conf_port;
+        mask |= ARES_OPT_UDP_PORT | ARES_OPT_TCP_PORT;
+      }
     }
     if (options_.timeout.count() > 0) {
       opts.timeout = static_cast<int>(options_.timeout.count());
@@ -643,6 +657,12 @@ Resolver::Channel* Resolver::QueryChannel(const DnsServer& server,
   } else {
     opts.resolvconf_path = const_cast<char*>(options_.resolv_conf.c_str());
     mask |= ARES_OPT_RESOLVCONF;
+    slot->from_resolv_conf = true;
+    if (options_.resolv_conf_port != 0) {
+      opts.udp_port = options_.resolv_conf_port;
+      opts.tcp_port = options_.resolv_conf_port;
+      mask |= ARES_OPT_UDP_PORT | ARES_OPT_TCP_PORT;
+    }
   }
   if (!slot->Init(&opts, mask)) return slot.get();
   std::string csv;
@@ -681,6 +701,7 @@ std::unique_ptr<ResolveRequest> Resolver::Query(const DnsServer& server, std::st
       return request;
     }
   }
+  CheckResolvConf();
   Channel* channel = QueryChannel(server, timeout);
   if (channel->channel == nullptr || !channel->error.empty()) {
     p->answer.error = channel->error;
@@ -749,6 +770,46 @@ void Resolver::OnQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned c
   }
 }
 
+void Resolver::CheckResolvConf() {
+  // Closed retirees go (their handles close on their own).
+  std::erase_if(retiring_, [](const auto& c) { return c->channel == nullptr; });
+  if (!options_.servers.empty()) return;
+  const uint64_t now = uv_now(loop_);
+  if (resolv_conf_seen_ &&
+      now - resolv_conf_checked_ms_ < static_cast<uint64_t>(options_.resolv_conf_recheck.count())) {
+    return;
+  }
+  resolv_conf_checked_ms_ = now;
+  struct stat st {};
+  std::string stamp = "missing";
+  if (stat(options_.resolv_conf.c_str(), &st) == 0) {
+    stamp = std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  const bool changed = resolv_conf_seen_ && stamp != resolv_conf_stamp_;
+  resolv_conf_seen_ = true;
+  resolv_conf_stamp_ = std::move(stamp);
+  if (!changed) return;
+  if (main_ && main_->from_resolv_conf) Retire(std::move(main_));
+  for (auto it = query_channels_.begin(); it != query_channels_.end();) {
+    if (it->second->from_resolv_conf) {
+      Retire(std::move(it->second));
+      it = query_channels_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Resolver::Retire(std::unique_ptr<Channel> channel) {
+  // Kept, not closed here: this may run inside one of the channel's own
+  // callbacks (a callback starting the next lookup). It closes in its Rearm()
+  // after its last query, or in the sweep on the next turn if it is idle.
+  channel->retiring = true;
+  retiring_.push_back(std::move(channel));
+  if (post_timer_ != nullptr) uv_timer_start(post_timer_, &Resolver::OnPosted, 0, 0);
+}
+
 void Resolver::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
@@ -756,6 +817,7 @@ void Resolver::Shutdown() {
   // frees those requests' state without calling their callbacks.
   if (main_) main_->Close();
   for (auto& [key, channel] : query_channels_) channel->Close();
+  for (auto& channel : retiring_) channel->Close();
   for (Pending* p : posted_) {
     if (p->request != nullptr) p->request->pending = nullptr;
     --pending_;

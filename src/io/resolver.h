@@ -99,6 +99,8 @@ struct DnsAnswer {
 /// is delivered on the next turn of the loop), so a caller may store the
 /// returned request after the call without racing its own callback.
 ///
+/// Do not destroy the Resolver from inside one of its callbacks.
+///
 /// Handle lifetime: uv handles are heap objects freed by their close
 /// callbacks; after Shutdown() (or destruction) run the loop once more before
 /// uv_loop_close(). Requests still held by callers stay safe to destroy after
@@ -115,6 +117,13 @@ class Resolver {
     std::vector<std::string> servers;
     /// Read for servers, search domains and options when `servers` is empty.
     std::string resolv_conf = "/etc/resolv.conf";
+    /// How often a lookup checks (one stat) whether `resolv_conf` changed; on
+    /// a change later lookups use channels made from the new file (lookups in
+    /// flight finish on the old ones), as glibc and Go re-read it.
+    std::chrono::milliseconds resolv_conf_recheck{5000};
+    /// The port of the servers `resolv_conf` names (0: 53); for tests, whose
+    /// own DNS server cannot take port 53.
+    uint16_t resolv_conf_port = 0;
     /// Hosts file consulted before DNS; empty: none.
     std::string hosts_file = "/etc/hosts";
     /// Per-try timeout and tries; 0 = resolv.conf's (c-ares: 5 s, 4 tries
@@ -172,6 +181,8 @@ class Resolver {
 
  private:
   Channel* QueryChannel(const DnsServer& server, std::chrono::milliseconds timeout);
+  void CheckResolvConf();
+  void Retire(std::unique_ptr<Channel> channel);
   void Post(Pending* pending);
   void Deliver(Pending* pending);
   static void OnPosted(uv_timer_t* timer);
@@ -182,6 +193,11 @@ class Resolver {
   Options options_;
   std::unique_ptr<Channel> main_;  // ares_getaddrinfo; created on first use
   std::map<std::string, std::unique_ptr<Channel>> query_channels_;
+  // Channels made from an older resolv.conf, closed once their queries end.
+  std::vector<std::unique_ptr<Channel>> retiring_;
+  std::string resolv_conf_stamp_;  // inode, size and mtime when last checked
+  uint64_t resolv_conf_checked_ms_ = 0;
+  bool resolv_conf_seen_ = false;
   std::unique_ptr<HostsFile> hosts_;
   std::vector<Pending*> posted_;      // finished, to be delivered on the next turn
   uv_timer_t* post_timer_ = nullptr;  // heap: freed by its close callback

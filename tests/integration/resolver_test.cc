@@ -452,6 +452,42 @@ TEST_F(ResolverTest, OutOfDescriptorsBlamesTheDaemonNotTheServer) {
             std::vector<std::string>{"10.0.0.1"});
 }
 
+TEST_F(ResolverTest, ReadsResolvConfAgainWhenItChanges) {
+  const std::string conf = (tmp_ / "resolv.conf").string();
+  std::ofstream(conf) << "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+  Resolver::Options options;
+  options.resolv_conf = conf;
+  options.resolv_conf_port = dns_->port();
+  options.hosts_file = "";
+  options.resolv_conf_recheck = milliseconds(0);  // check on every lookup
+  resolver_ = std::make_unique<Resolver>(loop(), options);
+  Resolver& r = *resolver_;
+  EXPECT_EQ(Texts(ResolveNow(r, "both.test", IpProtocol::kIp4)),
+            std::vector<std::string>{"10.0.0.1"});
+
+  // A lookup in flight when the file changes finishes on the old server; the
+  // next one asks the new one (127.0.0.2: nothing listens there, so it is
+  // refused; loopback is the whole of 127/8).
+  std::optional<ResolveResult> in_flight;
+  auto req = r.Resolve("both.test", IpProtocol::kIp4, [&](ResolveResult res) { in_flight = res; });
+  // (A different size too: mtime alone may not move within a clock tick.)
+  std::ofstream(conf) << "nameserver 127.0.0.2\noptions timeout:1 attempts:1\n# moved\n";
+  EXPECT_EQ(ResolveNow(r, "both.test", IpProtocol::kIp4).error,
+            "DNS server refused the connection");
+  ASSERT_TRUE(RunUntil([&] { return in_flight.has_value(); }, milliseconds(3000)));
+  EXPECT_EQ(Texts(*in_flight), std::vector<std::string>{"10.0.0.1"});
+
+  // Unchanged since: no new channel, same answer.
+  EXPECT_EQ(ResolveNow(r, "both.test", IpProtocol::kIp4).error,
+            "DNS server refused the connection");
+  std::ofstream(conf) << "nameserver 127.0.0.1\n";
+  EXPECT_EQ(Texts(ResolveNow(r, "both.test", IpProtocol::kIp4)),
+            std::vector<std::string>{"10.0.0.1"});
+  // Retired channels close once idle.
+  RunUntil([&] { return r.open_sockets() == 0; }, milliseconds(1000));
+  EXPECT_EQ(r.open_sockets(), 0u);
+}
+
 TEST(AddressTextTest, FormatsAndParses) {
   sockaddr_storage a{};
   ASSERT_TRUE(ParseIpLiteral("10.0.0.1", &a));
