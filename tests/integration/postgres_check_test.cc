@@ -25,6 +25,7 @@
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
+#include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/postgres_server.h"
 #include "support/tcp_test_server.h"
@@ -147,12 +148,33 @@ TEST_F(PostgresCheckTest, SetsApplicationName) {
   EXPECT_EQ(r.detail, "1 row, first value \"health_exporter\"");
 }
 
-TEST_F(PostgresCheckTest, HostNameIsResolvedOnThePool) {
+TEST_F(PostgresCheckTest, LocalhostComesFromTheHostsFile) {
   // "localhost" may resolve to ::1 before 127.0.0.1, where nothing listens:
   // every address is handed to libpq.
   CheckResult r = RunOnce(Settings("host=localhost port=" + std::to_string(Primary().port()) +
                                    " dbname=postgres user=monitor password=" + kMonitorPassword));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(PostgresCheckTest, HostNameIsResolvedByTheLoopsResolverAndGivenAsHostaddr) {
+  DnsmasqServer dns({"--host-record=pg.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  io().set_resolver_options(dns.ResolverOptions());
+  const std::string rest = " port=" + std::to_string(Primary().port()) +
+                           " dbname=postgres user=monitor password=" + kMonitorPassword;
+  auto settings = Settings("host=pg.test" + rest);
+  ASSERT_TRUE(settings);
+  EXPECT_TRUE(settings->resolve_host);
+  // libpq keeps the name as host (what it shows and verifies TLS against) and
+  // connects to hostaddr, so it never resolves on the loop itself.
+  settings->query = "SELECT current_setting('application_name') || ' ' || inet_server_addr()";
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "1 row, first value \"health_exporter 127.0.0.1/32\"");
+  EXPECT_NE(dns.Log().find("pg.test"), std::string::npos) << dns.Log();
+  settings->ip_protocol = IpProtocol::kIp6;
+  EXPECT_EQ(RunOnce(settings).detail, "no IPv6 address");
+  EXPECT_EQ(RunOnce(Settings("host=nothere.test" + rest)).detail, "no such host");
 }
 
 TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {

@@ -22,6 +22,7 @@
 #include "io/io_context.h"
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
+#include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/redis_server.h"
 #include "support/tcp_test_server.h"
@@ -119,7 +120,7 @@ TEST_F(RedisCheckTest, PingedMasterIsHealthy) {
   EXPECT_TRUE(r.observations.empty());
 }
 
-TEST_F(RedisCheckTest, HostNameIsResolvedOffTheLoop) {
+TEST_F(RedisCheckTest, LocalhostComesFromTheHostsFile) {
   // "localhost" may resolve to ::1 first, where nothing listens: the check
   // moves on to the next address.
   RedisCheckSettings s = Tcp(plain_->port());
@@ -127,6 +128,22 @@ TEST_F(RedisCheckTest, HostNameIsResolvedOffTheLoop) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "role master");
+}
+
+TEST_F(RedisCheckTest, HostNameIsResolvedByTheLoopsResolver) {
+  DnsmasqServer dns({"--host-record=redis.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  io().set_resolver_options(dns.ResolverOptions());
+  RedisCheckSettings s = Tcp(plain_->port());
+  s.host = "redis.test";
+  CheckResult r = RunOnce(s);
+  EXPECT_EQ(r.detail, "role master");
+  EXPECT_NE(dns.Log().find("redis.test"), std::string::npos) << dns.Log();
+  s.ip_protocol = IpProtocol::kIp6;
+  EXPECT_EQ(RunOnce(s).detail, "no IPv6 address");
+  s.host = "nothere.test";
+  s.ip_protocol = IpProtocol::kAuto;
+  EXPECT_EQ(RunOnce(s).detail, "no such host");
 }
 
 TEST_F(RedisCheckTest, ExpectedMasterRoleIsHealthy) {

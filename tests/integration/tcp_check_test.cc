@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "io/io_context.h"
+#include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/tcp_test_server.h"
 
@@ -176,12 +177,68 @@ TEST_F(TcpCheckTest, CheckCanBeStartedAgainAfterCancel) {
   EXPECT_EQ(first.calls, 0);
 }
 
+TEST_F(TcpCheckTest, HostNamesAreResolvedOnTheLoopInIpProtocolOrder) {
+  // The server listens on 127.0.0.1 only, so ::1 refuses.
+  TcpTestServer server({.mode = Mode::kBanner});
+  DnsmasqServer dns({"--host-record=dual.test,127.0.0.1,::1", "--host-record=v4.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  io().set_resolver_options(dns.ResolverOptions());
+  auto with = [&](const std::string& host, IpProtocol protocol) {
+    auto s = std::make_shared<TcpCheckSettings>(*Settings(host, server.port(), "", "^220"));
+    s->ip_protocol = protocol;
+    return RunOnce(s);
+  };
+  EXPECT_EQ(with("dual.test", IpProtocol::kIp6).detail, "connection refused");
+  EXPECT_EQ(with("dual.test", IpProtocol::kIp4).health, Health::kHealthy);
+  // auto: ::1 first (refused), then 127.0.0.1.
+  const CheckResult any = with("dual.test", IpProtocol::kAuto);
+  EXPECT_EQ(any.health, Health::kHealthy) << any.detail;
+  EXPECT_EQ(with("v4.test", IpProtocol::kIp6).detail, "no IPv6 address");
+  EXPECT_EQ(with("nothere.test", IpProtocol::kAuto).detail, "no such host");
+  EXPECT_NE(dns.Log().find("dual.test"), std::string::npos) << dns.Log();
+}
+
+TEST_F(TcpCheckTest, CancelWhileTheDnsServerIsSilent) {
+  const int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  Resolver::Options options;
+  options.servers = {"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))};
+  options.hosts_file = "";
+  options.timeout = milliseconds(300);
+  options.tries = 1;
+  io().set_resolver_options(options);
+  TcpTestServer server({.mode = Mode::kBanner});
+  // Many attempts wait on the silent server at once (with the thread pool,
+  // the fifth would have waited for a free thread), none is called back after
+  // Cancel(), and a literal address is checked meanwhile.
+  std::vector<std::unique_ptr<Check>> hung;
+  std::vector<Outcome> outcomes(20);
+  for (auto& o : outcomes) {
+    hung.push_back(Make(Settings("hung.test", server.port())));
+    hung.back()->Start(o.Callback());
+  }
+  const CheckResult literal = RunOnce(Settings("127.0.0.1", server.port(), "", "^220"));
+  EXPECT_EQ(literal.health, Health::kHealthy) << literal.detail;
+  for (auto& c : hung) c->Cancel();
+  ASSERT_TRUE(RunUntil([&] { return io().resolver().pending() == 0; }, milliseconds(3000)));
+  for (const auto& o : outcomes) EXPECT_EQ(o.calls, 0);
+  // Left to run, an attempt reports the timeout.
+  const CheckResult timed_out = RunOnce(Settings("hung.test", server.port()));
+  EXPECT_EQ(timed_out.detail, "DNS timeout after 0.3s");
+  close(silent);
+}
+
 TEST_F(TcpCheckTest, DestroyWhileResolving) {
   TcpTestServer server({.mode = Mode::kHold});
   Outcome outcome;
   {
-    // A host name (an IP literal skips the resolver): uv_getaddrinfo goes
-    // through the thread pool, so the lookup is still in flight here.
+    // A host name (an IP literal skips the resolver): the resolver answers
+    // on a later turn of the loop, so the lookup is still in flight here.
     auto check = Make(Settings("localhost", server.port()));
     check->Start(outcome.Callback());
   }

@@ -82,6 +82,15 @@ DnsmasqServer::~DnsmasqServer() {
 
 std::string DnsmasqServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
 
+Resolver::Options DnsmasqServer::ResolverOptions() const {
+  Resolver::Options options;
+  options.servers = {address()};
+  options.hosts_file = "";
+  options.timeout = std::chrono::milliseconds(500);
+  options.tries = 1;
+  return options;
+}
+
 std::string DnsmasqServer::Log() const {
   std::ifstream in(dir_ + "/dnsmasq.log");
   std::stringstream ss;

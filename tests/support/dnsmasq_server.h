@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "io/resolver.h"
+
 namespace hx {
 
 /// One dnsmasq child process. `records` are dnsmasq options that define the
@@ -39,6 +41,10 @@ class DnsmasqServer {
 
   /// Stops the server (SIGTERM, then SIGKILL) and reaps it.
   void Stop();
+
+  /// Resolver options that ask only this server: no resolv.conf, no hosts
+  /// file, 500 ms per try, one try. For IoContext::set_resolver_options().
+  Resolver::Options ResolverOptions() const;
 
  private:
   bool StartOnce();

@@ -1,11 +1,7 @@
 #include "checks/postgres/postgres_check.h"
 
-#include "checks/exec/perfdata.h"
-#include "config/secret_file.h"
-
 #include <arpa/inet.h>
 #include <libpq-fe.h>
-#include <netdb.h>
 #include <re2/re2.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -20,6 +16,9 @@
 #include <sstream>
 #include <utility>
 
+#include "checks/common/ip_protocol.h"
+#include "checks/exec/perfdata.h"
+#include "config/secret_file.h"
 #include "io/io_context.h"
 #include "util/fd_shortage.h"
 #include "util/quote.h"
@@ -48,7 +47,6 @@ constexpr size_t kQuotedValueChars = 64;
 constexpr size_t kMaxAddresses = 4;
 constexpr char kApplicationName[] = "health_exporter";
 constexpr char kMask[] = "***";
-
 
 // A query value for a detail: quoted, control characters escaped, cut at
 // kQuotedValueChars so details stay short.
@@ -178,7 +176,7 @@ void ApplyDsn(config::MapReader& reader, const std::string& dsn,
   }
 
   // What libpq would take from PGHOST, PGUSER, ... is pinned at load time, so
-  // the host resolved on the thread pool is the one libpq connects to.
+  // the host resolved by the loop's resolver is the one libpq connects to.
   if (PQconninfoOption* defaults = PQconndefaults()) {
     for (PQconninfoOption* o = defaults; o->keyword != nullptr; ++o) {
       const std::string_view key = o->keyword;
@@ -350,17 +348,16 @@ std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReade
   if (auto ratio = reader.Percent("connections_degraded_above")) {
     settings.connections_degraded_above = *ratio;
   }
+  settings.ip_protocol = ReadIpProtocol(reader);
   if (!reader.Finish()) return nullptr;
   return std::make_shared<const PostgresCheckSpec>(std::move(settings));
 }
 
-CheckType PostgresCheckType() {
-  return {"postgres", &ParsePostgresCheckSpec};
-}
+CheckType PostgresCheckType() { return {"postgres", &ParsePostgresCheckSpec}; }
 
 // One attempt: resolve -> connect -> configured query -> status query. Its
-// lifetime is the Attempt base's: the getaddrinfo request belongs to the pool
-// until OnResolved, and a poll handle's memory must outlive its close callback.
+// lifetime is the Attempt base's: a poll handle's memory must outlive its
+// close callback.
 //
 // Socket watching: PQconnectPoll may close its socket and open another (e.g.
 // retrying without SSL), possibly under the same descriptor number. The poll
@@ -371,8 +368,7 @@ CheckType PostgresCheckType() {
 class PostgresCheck::PostgresAttempt final : public Attempt {
  public:
   explicit PostgresAttempt(const PostgresCheck& owner)
-      : settings_(owner.settings_), loop_(owner.io_.loop()) {
-    resolve_req_.data = this;
+      : settings_(owner.settings_), loop_(owner.io_.loop()), resolver_(owner.io_.resolver()) {
     for (const auto& [key, value] : settings_->conninfo) {
       if (key == "password") password_ = value;
     }
@@ -386,47 +382,31 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       Connect({});
       return;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &PostgresAttempt::OnResolved,
-                                  settings_->host.c_str(), settings_->port.c_str(), &hints);
-    if (rc < 0) {
-      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
-      return;
-    }
-    resolving_ = true;
+    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
     ExpectCallback();
+    lookup_ = resolver_.Resolve(settings_->host, settings_->ip_protocol,
+                                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
-  static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<PostgresAttempt*>(req->data);
-    CallbackGuard guard(self);
-    self->resolving_ = false;
-    if (!guard.over()) {
-      // libpq tries every hostaddr in turn (as it would every address it
-      // resolved itself): "localhost" may be ::1 first and 127.0.0.1 second.
-      std::vector<std::string> addresses;
-      for (addrinfo* ai = status == 0 ? result : nullptr;
-           ai != nullptr && addresses.size() < kMaxAddresses; ai = ai->ai_next) {
-        char ip[INET6_ADDRSTRLEN] = "";
-        if (ai->ai_family == AF_INET) {
-          uv_ip4_name(reinterpret_cast<const sockaddr_in*>(ai->ai_addr), ip, sizeof(ip));
-        } else if (ai->ai_family == AF_INET6) {
-          uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), ip, sizeof(ip));
-        }
-        if (ip[0] != '\0' && std::find(addresses.begin(), addresses.end(), ip) == addresses.end()) {
-          addresses.emplace_back(ip);
-        }
-      }
-      if (addresses.empty()) {
-        self->Finish(
-            CheckResult::Unhealthy("could not resolve host " + Quote(self->settings_->host)));
-      } else {
-        self->Connect(addresses);
+  void OnResolved(ResolveResult resolved) {
+    CallbackGuard guard(this);
+    lookup_.reset();  // answered: only frees the handle
+    if (guard.over()) return;
+    if (!resolved.error.empty()) {
+      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      return;
+    }
+    // libpq tries every hostaddr in turn (as it would every address it
+    // resolved itself): "localhost" may be ::1 first and 127.0.0.1 second.
+    std::vector<std::string> addresses;
+    for (const sockaddr_storage& addr : resolved.addresses) {
+      std::string ip = AddressText(addr);
+      if (addresses.size() < kMaxAddresses &&
+          std::find(addresses.begin(), addresses.end(), ip) == addresses.end()) {
+        addresses.push_back(std::move(ip));
       }
     }
-    uv_freeaddrinfo(result);
+    Connect(addresses);
   }
 
   // Starts connecting; `addresses` are the resolved addresses of a host name.
@@ -459,7 +439,9 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/0);
     // The default notice processor prints server NOTICEs to stderr, unbounded
     // and outside the logger; a health check has no use for them.
-    if (conn_ != nullptr) PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    if (conn_ != nullptr)
+      PQsetNoticeProcessor(
+          conn_, [](void*, const char*) {}, nullptr);
     if (conn_ == nullptr) {
       Finish(CheckResult::Unhealthy("out of memory"));
       return;
@@ -734,7 +716,11 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   // Closes the poll handle first: uv_close() unregisters the descriptor while
   // it is still open; PQfinish() closes it.
   void Release() override {
-    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+    // Destroying the request cancels it: its callback will not come.
+    if (lookup_) {
+      lookup_.reset();
+      ForgetCallback();
+    }
     ClosePoll();
     if (conn_ != nullptr) PQfinish(std::exchange(conn_, nullptr));
   }
@@ -756,7 +742,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   std::shared_ptr<const PostgresCheckSettings> settings_;
   uv_loop_t* loop_;
   std::string password_;  // masked out of every detail
-  uv_getaddrinfo_t resolve_req_{};
+  Resolver& resolver_;
+  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   PGconn* conn_ = nullptr;
   uv_poll_t* poll_ = nullptr;  // heap-allocated until OnPollClosed
   int poll_fd_ = -1;
@@ -765,7 +752,6 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   std::optional<std::string> first_value_;
   std::optional<std::string> error_;  // first error of the current query
   std::optional<StatusRow> status_;
-  bool resolving_ = false;
   bool flushing_ = false;  // PQflush left data to send
 };
 

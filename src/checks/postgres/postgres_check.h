@@ -21,6 +21,7 @@
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
+#include "io/resolver.h"
 #include "util/duration.h"
 
 namespace re2 {
@@ -44,9 +45,11 @@ struct PostgresCheckSettings {
   std::string port = "5432";
   std::string user;
   std::string dbname;
-  /// True when `host` is a name that must be resolved (on the thread pool)
-  /// before connecting: not an IP literal, not a socket, no hostaddr given.
+  /// True when `host` is a name that must be resolved (by the loop's
+  /// resolver) before connecting: not an IP literal, not a socket, no
+  /// hostaddr given.
   bool resolve_host = false;
+  IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family `host` resolves to
 
   std::string query = "SELECT 1";
   std::shared_ptr<const re2::RE2> expect;  ///< nullptr: any result is fine
@@ -74,9 +77,10 @@ class PostgresCheckSpec final : public CheckSpec {
 /// The DSN is validated with PQconninfoParse; password_file is read here.
 std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReader& reader);
 
-/// Runs PostgreSQL attempts on the loop: uv_getaddrinfo on the thread pool
-/// (host names only; the address is handed to libpq as hostaddr so libpq never
-/// resolves on the loop thread), PQconnectStartParams + PQconnectPoll driven by
+/// Runs PostgreSQL attempts on the loop: the loop's resolver
+/// (IoContext::resolver(); host names only; the addresses are handed to libpq
+/// as hostaddr, with the name kept in host for TLS and messages, so libpq
+/// never resolves on the loop thread), PQconnectStartParams + PQconnectPoll driven by
 /// a uv_poll_t on PQsocket(), then the configured query and one status query
 /// (role, replication lag, connection usage) with PQsendQuery /
 /// PQconsumeInput / PQgetResult. No timer of its own: the scheduler's hard
@@ -84,8 +88,7 @@ std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReade
 /// connection at once.
 ///
 /// Each attempt is an Attempt (checks/common/attempt.h): it outlives Cancel()
-/// while libuv still owes it callbacks (a getaddrinfo request in the pool,
-/// closing poll handles). Loop-thread only; not thread-safe.
+/// while libuv still owes it callbacks (closing poll handles). Loop-thread only; not thread-safe.
 class PostgresCheck final : public AsyncCheck {
  public:
   PostgresCheck(IoContext& io, std::shared_ptr<const PostgresCheckSettings> settings);

@@ -1,11 +1,8 @@
 #include "checks/redis/redis_check.h"
 
-#include "config/secret_file.h"
-
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <uv.h>
@@ -21,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/ip_protocol.h"
 #include "checks/tcp/tcp_check.h"
+#include "config/secret_file.h"
 #include "io/io_context.h"
 #include "util/fd_shortage.h"
 #include "util/quote.h"
@@ -32,7 +31,6 @@ namespace {
 constexpr std::string_view kUnixPrefix = "unix:";
 // Server error texts are quoted in details; long ones are cut here.
 constexpr size_t kMaxQuotedErrorChars = 120;
-
 
 // hiredis reports strerror()-style texts ("Connection refused"); details
 // start in lower case like every other check's.
@@ -260,17 +258,15 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
       settings.memory_degraded_above = *above;
     }
   }
+  settings.ip_protocol = ReadIpProtocol(reader);
   if (!reader.Finish()) return nullptr;
   return std::make_shared<const RedisCheckSpec>(std::move(settings));
 }
 
-CheckType RedisCheckType() {
-  return {"redis", &ParseRedisCheckSpec};
-}
+CheckType RedisCheckType() { return {"redis", &ParseRedisCheckSpec}; }
 
-// One attempt. Frees itself once it is over (finished or cancelled), the
-// thread pool has returned the getaddrinfo request, and hiredis can no longer
-// call it: `reaper_` is a libuv handle that is never started, only closed
+// One attempt. Frees itself once it is over (finished or cancelled) and
+// hiredis can no longer call it: `reaper_` is a libuv handle that is never started, only closed
 // when the attempt ends; its close callback runs from the loop, outside every
 // hiredis callback, so it is where a context the attempt still owns is freed
 // and where the attempt deletes itself.
@@ -284,8 +280,7 @@ CheckType RedisCheckType() {
 class RedisCheck::RedisAttempt final : public Attempt {
  public:
   explicit RedisAttempt(const RedisCheck& owner)
-      : settings_(owner.settings_), loop_(owner.io_.loop()) {
-    resolve_req_.data = this;
+      : settings_(owner.settings_), loop_(owner.io_.loop()), resolver_(owner.io_.resolver()) {
     uv_idle_init(loop_, &reaper_);
     reaper_.data = this;
   }
@@ -298,7 +293,7 @@ class RedisCheck::RedisAttempt final : public Attempt {
       Connect("");
       return;
     }
-    // An IP needs no resolving: skip the thread pool.
+    // An IP needs no resolving.
     unsigned char ip[sizeof(in6_addr)];
     if (uv_inet_pton(AF_INET, settings_->host.c_str(), ip) == 0 ||
         uv_inet_pton(AF_INET6, settings_->host.c_str(), ip) == 0) {
@@ -306,41 +301,24 @@ class RedisCheck::RedisAttempt final : public Attempt {
       ConnectNext("");
       return;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    const std::string port = std::to_string(settings_->port);
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &RedisAttempt::OnResolved,
-                                  settings_->host.c_str(), port.c_str(), &hints);
-    if (rc < 0) {
-      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
-      return;
-    }
-    resolving_ = true;
+    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
     ExpectCallback();
+    lookup_ = resolver_.Resolve(settings_->host, settings_->ip_protocol,
+                                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
-  static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<RedisAttempt*>(req->data);
-    CallbackGuard guard(self);
-    self->resolving_ = false;
-    if (!guard.over()) {
-      if (status == 0) {
-        for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-          char name[INET6_ADDRSTRLEN] = {};
-          if (ai->ai_family == AF_INET) {
-            uv_ip4_name(reinterpret_cast<const sockaddr_in*>(ai->ai_addr), name, sizeof(name));
-          } else if (ai->ai_family == AF_INET6) {
-            uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), name, sizeof(name));
-          } else {
-            continue;
-          }
-          self->addresses_.emplace_back(name);
-        }
-      }
-      self->ConnectNext("");
+  void OnResolved(ResolveResult resolved) {
+    CallbackGuard guard(this);
+    lookup_.reset();  // answered: only frees the handle
+    if (guard.over()) return;
+    if (!resolved.error.empty()) {
+      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      return;
     }
-    uv_freeaddrinfo(result);
+    for (const sockaddr_storage& addr : resolved.addresses) {
+      addresses_.push_back(AddressText(addr));
+    }
+    ConnectNext("");
   }
 
   // Connects to the next resolved address; `last_error` (empty: resolving
@@ -556,9 +534,9 @@ class RedisCheck::RedisAttempt final : public Attempt {
     const bool replica = role_text == "slave" || role_text == "replica";
     // Only the roles Redis knows reach a detail: the server's text is not to
     // be trusted with what lands in /status and the log.
-    const std::string role = replica                                              ? "replica"
+    const std::string role = replica                                            ? "replica"
                              : role_text == "master" || role_text == "sentinel" ? role_text
-                                                                                 : std::string();
+                                                                                : std::string();
 
     std::string memory_note;
     bool memory_degraded = false;
@@ -617,9 +595,11 @@ class RedisCheck::RedisAttempt final : public Attempt {
   // it is freed right here.
   void Release() override {
     if (in_hiredis_callback_ == 0) FreeContext();
-    // Skips the lookup if no pool thread has picked it up; OnResolved still
-    // runs either way and only then is the request free.
-    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+    // Destroying the request cancels it: its callback will not come.
+    if (lookup_) {
+      lookup_.reset();
+      ForgetCallback();
+    }
     ExpectCallback();
     uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), &RedisAttempt::OnReaperClosed);
   }
@@ -632,7 +612,8 @@ class RedisCheck::RedisAttempt final : public Attempt {
 
   std::shared_ptr<const RedisCheckSettings> settings_;
   uv_loop_t* loop_;
-  uv_getaddrinfo_t resolve_req_{};
+  Resolver& resolver_;
+  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   uv_idle_t reaper_{};
   redisAsyncContext* context_ = nullptr;  // the context in use; null when none
   std::vector<std::string> addresses_;    // resolved IPs, tried in order
@@ -641,7 +622,6 @@ class RedisCheck::RedisAttempt final : public Attempt {
   std::string replication_info_;
   int in_hiredis_callback_ = 0;
   bool using_unix_ = false;
-  bool resolving_ = false;
 };
 
 RedisCheck::RedisCheck(IoContext& io, std::shared_ptr<const RedisCheckSettings> settings)

@@ -18,6 +18,7 @@
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
+#include "io/resolver.h"
 
 namespace hx {
 
@@ -36,6 +37,7 @@ struct RedisCheckSettings {
   Role expect_role = Role::kAny;
   /// Fraction of maxmemory above which the check is degraded; unset: never.
   std::optional<double> memory_degraded_above;
+  IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family a host name resolves to
 };
 
 /// The validated config of one Redis check. Immutable; thread-safe.
@@ -59,8 +61,9 @@ class RedisCheckSpec final : public CheckSpec {
 std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& reader);
 
 /// Runs Redis attempts on the loop with hiredis' async API and its libuv
-/// adapter: uv_getaddrinfo on the thread pool (hiredis would resolve with a
-/// blocking call), then per resolved address redisAsyncConnect to the IP until
+/// adapter: host names through the loop's resolver (IoContext::resolver();
+/// hiredis would resolve with a blocking call), then per address
+/// redisAsyncConnect to the IP until
 /// one connects; then [AUTH] -> [SELECT] -> PING -> INFO replication -> INFO
 /// memory, one command at a time. The check has no timer of its own; the
 /// scheduler's hard timeout cancels it.

@@ -1,6 +1,5 @@
 #include "checks/tcp/tcp_check.h"
 
-#include <netdb.h>
 #include <re2/re2.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -10,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/ip_protocol.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
 #include "util/fd_shortage.h"
@@ -67,7 +67,6 @@ std::string QuoteReceived(std::string_view data) {
   out += "\"";
   return out;
 }
-
 
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
@@ -158,16 +157,14 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
       reader.Error("tls", "must be true, false or a mapping");
     }
   }
+  settings.ip_protocol = ReadIpProtocol(reader);
   if (!reader.Finish()) return nullptr;
   return std::make_shared<const TcpCheckSpec>(std::move(settings));
 }
 
-CheckType TcpCheckType() {
-  return {"tcp", &ParseTcpCheckSpec};
-}
+CheckType TcpCheckType() { return {"tcp", &ParseTcpCheckSpec}; }
 
 // One attempt's libuv state (see checks/common/attempt.h for its lifetime): a
-// getaddrinfo request cannot be freed while the thread pool holds it, and a
 // handle's memory must outlive its close callback.
 class TcpCheck::TcpAttempt final : public Attempt {
  public:
@@ -178,8 +175,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
       : settings_(owner.settings_),
         tls_context_(owner.tls_context_),
         loop_(owner.io_.loop()),
-        lookups_in_flight_(owner.lookups_in_flight_) {
-    resolve_req_.data = this;
+        resolver_(owner.io_.resolver()) {
     connect_req_.data = this;
   }
 
@@ -192,7 +188,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
 
   void Begin() override {
     started_ns_ = uv_hrtime();
-    // An IP literal needs no resolver: connect at once, without the pool.
+    // An IP literal needs no resolver: connect at once.
     sockaddr_storage numeric{};
     if (uv_ip4_addr(settings_->host.c_str(), settings_->port,
                     reinterpret_cast<sockaddr_in*>(&numeric)) == 0 ||
@@ -202,58 +198,38 @@ class TcpCheck::TcpAttempt final : public Attempt {
       ConnectNext(UV_EAI_NODATA);
       return;
     }
-    if (*lookups_in_flight_ > 0) {
-      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host) +
-                                    ": an earlier lookup is still running (resolver not "
-                                    "responding)"));
-      return;
-    }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    const std::string port = std::to_string(settings_->port);
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &TcpAttempt::OnResolved,
-                                  settings_->host.c_str(), port.c_str(), &hints);
-    if (rc < 0) {
-      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
-      return;
-    }
-    resolving_ = true;
+    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
     ExpectCallback();
-    ++*lookups_in_flight_;
+    lookup_ = resolver_.Resolve(settings_->host, settings_->ip_protocol,
+                                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
   void Release() override {
-    // If the pool has not picked the request up yet this skips the lookup;
-    // either way OnResolved still runs and only then is the request released.
-    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+    // Destroying the request cancels it: its callback will not come.
+    if (lookup_) {
+      lookup_.reset();
+      ForgetCallback();
+    }
     CloseSocket();
   }
 
-  static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<TcpAttempt*>(req->data);
-    CallbackGuard guard(self);
-    --*self->lookups_in_flight_;
-    self->resolving_ = false;
-    if (!guard.over()) {
-      if (const int shortage = status < 0 ? ProbeFdShortage(status) : 0) {
-        // The resolver could not open /etc/hosts or a DNS socket.
-        self->Finish(CheckResult::Unhealthy(
-            ReportFdShortage(shortage, "cannot resolve the host; the target was not tried")));
-      } else if (status < 0 || result == nullptr) {
-        self->Finish(
-            CheckResult::Unhealthy("could not resolve host " + Quote(self->settings_->host)));
-      } else {
-        for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-          if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
-          sockaddr_storage addr{};
-          std::memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
-          self->addresses_.push_back(addr);
-        }
-        self->ConnectNext(UV_EAI_NODATA);
-      }
+  void OnResolved(ResolveResult resolved) {
+    CallbackGuard guard(this);
+    lookup_.reset();  // answered: only frees the handle
+    if (guard.over()) return;
+    if (!resolved.error.empty()) {
+      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      return;
     }
-    uv_freeaddrinfo(result);
+    for (sockaddr_storage& addr : resolved.addresses) {
+      if (addr.ss_family == AF_INET) {
+        reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(settings_->port);
+      } else {
+        reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(settings_->port);
+      }
+      addresses_.push_back(addr);
+    }
+    ConnectNext(UV_EAI_NODATA);
   }
 
   // Connects to the next resolved address; `last_error` is reported when
@@ -482,8 +458,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
   std::shared_ptr<const TcpCheckSettings> settings_;
   std::shared_ptr<const TlsClientContext> tls_context_;
   uv_loop_t* loop_;
-  uv_getaddrinfo_t resolve_req_{};
-  std::shared_ptr<int> lookups_in_flight_;
+  Resolver& resolver_;
+  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // open socket, heap-allocated until OnClosed
   std::vector<sockaddr_storage> addresses_;
@@ -493,7 +469,6 @@ class TcpCheck::TcpAttempt final : public Attempt {
   uint64_t started_ns_ = 0;
   uint64_t established_ns_ = 0;  // when connected (and the handshake done)
   int writes_in_flight_ = 0;
-  bool resolving_ = false;
   char read_buffer_[16 * 1024];
 };
 

@@ -8,6 +8,7 @@
 //     send: "QUIT\r\n"          # optional, written after connect (and handshake)
 //     expect: "^220"            # optional RE2 over everything received so far
 //     tls: false                # or true, or a mapping (see tls_options.h)
+//     ip_protocol: auto         # ip4 | ip6 | auto (see checks/common/ip_protocol.h)
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "checks/check.h"
 #include "checks/common/attempt.h"
 #include "checks/common/tls_options.h"
+#include "io/resolver.h"
 
 namespace re2 {
 class RE2;
@@ -31,9 +33,10 @@ class TlsClientContext;
 struct TcpCheckSettings {
   std::string host;  ///< name or IP, without the brackets of "[v6]:port"
   uint16_t port = 0;
-  std::string send;                        ///< written after connecting; may be empty
-  std::shared_ptr<const re2::RE2> expect;  ///< nullptr: connecting is enough
-  std::optional<TlsOptions> tls;           ///< set when `tls` is true or a mapping
+  std::string send;                            ///< written after connecting; may be empty
+  std::shared_ptr<const re2::RE2> expect;      ///< nullptr: connecting is enough
+  std::optional<TlsOptions> tls;               ///< set when `tls` is true or a mapping
+  IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family a host name resolves to
 };
 
 /// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
@@ -59,13 +62,14 @@ class TcpCheckSpec final : public CheckSpec {
 /// Reads a `tcp:` mapping (calls reader.Finish()); nullptr on any error.
 std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader);
 
-/// Runs TCP attempts on the loop: uv_getaddrinfo (thread pool), uv_tcp_connect
-/// to the first address, TLS handshake if configured, write `send`, read until
-/// `expect` matches, the peer closes, or 64 KiB arrived. The check has no timer
-/// of its own; the scheduler's hard timeout cancels it. Each attempt is an
-/// Attempt (checks/common/attempt.h), so Cancel() and the destructor return at
-/// once while a getaddrinfo request is still in the thread pool or a handle is
-/// still closing. Loop-thread only; not thread-safe.
+/// Runs TCP attempts on the loop: the loop's resolver (IoContext::resolver(),
+/// host names only), uv_tcp_connect to each address in turn until one accepts,
+/// TLS handshake if configured, write `send`, read until `expect` matches, the
+/// peer closes, or 64 KiB arrived. The check has no timer of its own; the
+/// scheduler's hard timeout cancels it. Each attempt is an Attempt
+/// (checks/common/attempt.h), so Cancel() and the destructor return at once
+/// while a lookup runs or a handle is still closing. Loop-thread only; not
+/// thread-safe.
 class TcpCheck final : public AsyncCheck {
  public:
   TcpCheck(IoContext& io, std::shared_ptr<const TcpCheckSettings> settings);
@@ -84,11 +88,6 @@ class TcpCheck final : public AsyncCheck {
   std::shared_ptr<const TcpCheckSettings> settings_;
   /// Built on the first TLS attempt and reused: loading CA files is slow.
   std::shared_ptr<const TlsClientContext> tls_context_;
-  // Host-name lookups of this check still running in libuv's thread pool,
-  // shared with the attempts that started them: a lookup cannot be cancelled
-  // once a pool thread runs it, so while one hangs, new attempts fail fast
-  // instead of tying up more pool threads (which every check shares).
-  std::shared_ptr<int> lookups_in_flight_ = std::make_shared<int>(0);
 };
 
 /// The `tcp` check type, for the registry.
