@@ -9,10 +9,14 @@
 #
 #   bench/resolver_bench.sh [COUNT]     # default 500 lookups per run
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 count="${1:-500}"
 bin="$PWD/build/resolver_bench"
-[ -x "$bin" ] || { echo "build $bin first (bench/resolver_bench.cc)" >&2; exit 1; }
+if [ ! -x "$bin" ]; then
+  echo "build $bin first (bench/resolver_bench.cc)" >&2
+  exit 1
+fi
 exec unshare -m -n bash -s "$bin" "$count" <<'INNER'
 set -euo pipefail
 bin="$1"; count="$2"
