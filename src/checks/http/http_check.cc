@@ -610,7 +610,7 @@ void HttpCheck::OnResolved(ResolveResult resolved) {
   attempt_->resolving.reset();  // already delivered: only frees the handle
   attempt_->dns_ns = resolved.duration_ns;
   if (!resolved.error.empty()) {
-    CheckResult result = CheckResult::Unhealthy(resolved.error);
+    CheckResult result = CheckResult::Unhealthy(std::move(resolved.error));
     result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
                                      static_cast<double>(resolved.duration_ns) / 1e9, "dns");
     result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
