@@ -2,7 +2,12 @@
 // against libuv's uv_getaddrinfo (glibc getaddrinfo on the thread pool), the
 // same name, one lookup at a time, both asking for A and AAAA.
 //
-//   resolver_bench cares|uv NAME COUNT
+//   resolver_bench cares|uv|cares-spaced NAME COUNT
+//
+// cares-spaced starts each lookup from a timer after the previous one ended,
+// as lookups spread over time in the daemon do: c-ares has closed its idle
+// socket by then, so each lookup also opens, connects and closes one (with
+// back-to-back lookups started from the callback it keeps the socket).
 //
 // Run under `valgrind --tool=callgrind` with COUNT 0 and COUNT N; the
 // difference over N is the instructions per lookup (all threads counted).
@@ -55,6 +60,8 @@ struct CaresBench {
   hx::Resolver* resolver;
   std::string name;
   int left;
+  bool spaced = false;
+  uv_timer_t* timer = nullptr;
   int failures = 0;
   std::unique_ptr<hx::ResolveRequest> req;
 
@@ -64,7 +71,12 @@ struct CaresBench {
       if (!r.error.empty()) {
         if (failures++ == 0) std::fprintf(stderr, "error: %s\n", r.error.c_str());
       }
-      Next();
+      if (spaced) {
+        uv_timer_start(
+            timer, [](uv_timer_t* t) { static_cast<CaresBench*>(t->data)->Next(); }, 0, 0);
+      } else {
+        Next();
+      }
     });
   }
 };
@@ -73,7 +85,7 @@ struct CaresBench {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s cares|uv NAME COUNT\n", argv[0]);
+    std::fprintf(stderr, "usage: %s cares|uv|cares-spaced NAME COUNT\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
@@ -88,12 +100,16 @@ int main(int argc, char** argv) {
     failures = b.failures;
   } else {
     hx::Resolver resolver(&loop);
-    CaresBench b{&resolver, argv[2], count};
+    uv_timer_t timer;
+    uv_timer_init(&loop, &timer);
+    CaresBench b{&resolver, argv[2], count, mode == "cares-spaced", &timer};
+    timer.data = &b;
     b.Next();
     uv_run(&loop, UV_RUN_DEFAULT);
     failures = b.failures;
     b.req.reset();
     resolver.Shutdown();
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(&loop);

@@ -36,12 +36,12 @@ collected() {  # mode name count -> instructions
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$3" 2>&1 \
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-printf '%-6s %-12s %12s\n' mode name instr/lookup
+printf '%-13s %-11s %12s\n' mode name instr/lookup
 for name in api.test hosts.test; do
-  for mode in uv cares; do
+  for mode in uv cares cares-spaced; do
     base=$(collected "$mode" "$name" 0)
     full=$(collected "$mode" "$name" "$count")
-    printf '%-6s %-12s %12d\n' "$mode" "$name" $(( (full - base) / count ))
+    printf '%-13s %-11s %12d\n' "$mode" "$name" $(( (full - base) / count ))
   done
 done
 INNER
