@@ -7,7 +7,10 @@
 // How it is driven: each c-ares channel reports the sockets it wants watched
 // (ARES_OPT_SOCK_STATE_CB) -> one uv_poll_t per socket, and when it next wants
 // to be woken (ares_timeout()) -> one uv_timer_t per channel; libuv reports
-// readiness back with ares_process_fd(). Nothing runs on another thread.
+// readiness back with ares_process_fd(). Nothing runs on another thread. The
+// lookup channel keeps its UDP socket to the servers open between lookups
+// (unreferenced, so it never keeps the loop alive); raw-query channels open a
+// fresh one per query, so a dns check measures what a new client sees.
 //
 // Names: IP literals are answered without a query; then the hosts file
 // (/etc/hosts by default; read here, re-read when it changes, because c-ares
