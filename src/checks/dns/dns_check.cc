@@ -266,14 +266,22 @@ std::shared_ptr<const DnsCheckSpec> ParseDnsCheckSpec(config::MapReader& reader)
   if (auto rd = reader.Bool("recursion_desired")) s.recursion_desired = *rd;
   if (auto rcodes = reader.StringList("expect_rcode")) {
     s.expect_rcodes.clear();
-    for (const std::string& name : *rcodes) {
+    const std::optional<YAML::Node> node = reader.Node("expect_rcode");
+    for (size_t i = 0; i < rcodes->size(); ++i) {
+      const std::string& name = (*rcodes)[i];
       if (auto rcode = dns::RcodeFromName(name)) {
         s.expect_rcodes.push_back(*rcode);
+        continue;
+      }
+      const std::string message =
+          "unknown rcode " + Quote(name) +
+          ": expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN, YXRRSET, "
+          "NXRRSET, NOTAUTH or NOTZONE";
+      if (node && node->IsSequence()) {
+        reader.context().Error(
+            (*node)[i], reader.PathOf("expect_rcode") + "[" + std::to_string(i) + "]", message);
       } else {
-        reader.Error("expect_rcode",
-                     "unknown rcode " + Quote(name) +
-                         ": expected NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, "
-                         "YXDOMAIN, YXRRSET, NXRRSET, NOTAUTH or NOTZONE");
+        reader.Error("expect_rcode", message);
       }
     }
     if (rcodes->empty()) reader.Error("expect_rcode", "must name at least one rcode");

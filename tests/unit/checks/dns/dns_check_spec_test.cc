@@ -136,7 +136,7 @@ servr: 127.0.0.1
                 "inline.yml:2:7: dns.type: unknown record type \"ANY\": expected one of A, AAAA, "
                 "CNAME, MX, TXT, NS, SRV, SOA, PTR, CAA",
                 "inline.yml:3:12: dns.transport: must be udp or tcp, got \"quic\"",
-                "inline.yml:4:15: dns.expect_rcode: unknown rcode \"NOERR\": expected NOERROR, "
+                "inline.yml:4:25: dns.expect_rcode[1]: unknown rcode \"NOERR\": expected NOERROR, "
                 "FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN, YXRRSET, NXRRSET, "
                 "NOTAUTH or NOTZONE",
                 "inline.yml:5:24: dns.expect_answers[1]: invalid regular expression: missing ): (",
