@@ -170,6 +170,9 @@ TEST_F(DnsCheckTest, NxdomainServfailAndRefused) {
 
   r = RunOnce(Yaml("name: elsewhere.test"));
   EXPECT_EQ(r.detail, "REFUSED from " + knot_->address());
+  // The root is a name like any other (knotd is not authoritative for it).
+  r = RunOnce(Yaml("name: ., type: NS"));
+  EXPECT_EQ(r.detail, "REFUSED from " + knot_->address());
 
   // Expecting NXDOMAIN turns it around.
   r = RunOnce(Yaml("name: nx.example.test, expect_rcode: NXDOMAIN"));
