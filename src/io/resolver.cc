@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "util/fd_shortage.h"
 #include "util/file_reader.h"
 
 namespace hx {
@@ -68,6 +69,13 @@ std::string NoAddressText(IpProtocol protocol) {
 
 // The text of a failed ares_getaddrinfo.
 std::string ResolveErrorText(int status, IpProtocol protocol, uint64_t elapsed_ns) {
+  // c-ares reports a socket it could not open as a refused connection (and
+  // other failures without the errno): say when the daemon is the problem.
+  if (status == ARES_ECONNREFUSED || status == ARES_ENOMEM || status == ARES_EFILE) {
+    if (const int shortage = ProbeFdShortage(0)) {
+      return ReportFdShortage(shortage, "cannot resolve the host; the target was not tried");
+    }
+  }
   switch (status) {
     case ARES_ENOTFOUND:
       return "no such host";
@@ -76,13 +84,13 @@ std::string ResolveErrorText(int status, IpProtocol protocol, uint64_t elapsed_n
     case ARES_ETIMEOUT:
       return "DNS timeout after " + SecondsText(elapsed_ns);
     case ARES_ESERVFAIL:
-      return "SERVFAIL";
+      return "DNS server failure (SERVFAIL)";
     case ARES_EREFUSED:
-      return "REFUSED";
+      return "DNS query refused (REFUSED)";
     case ARES_ENOTIMP:
-      return "NOTIMP";
+      return "DNS query not implemented by the server (NOTIMP)";
     case ARES_EFORMERR:
-      return "FORMERR";
+      return "DNS server could not parse the query (FORMERR)";
     case ARES_ECONNREFUSED:
       return "DNS server refused the connection";
     case ARES_EBADNAME:
@@ -205,7 +213,10 @@ class Resolver::HostsFile {
     entries_.clear();
     std::string error;
     const auto text = ReadBoundedFile(path_, kMaxHostsFileBytes, &error);
-    if (!text) return;
+    if (!text) {
+      loaded_ = false;  // e.g. out of descriptors: try again next time
+      return;
+    }
     Parse(*text);
   }
 
@@ -716,7 +727,12 @@ void Resolver::OnQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned c
         p->answer.error = "no answer within " + MillisecondsText(p->query_timeout);
         break;
       case ARES_ECONNREFUSED:
-        p->answer.error = "connection refused by " + p->server_text;
+        if (const int shortage = ProbeFdShortage(0)) {
+          p->answer.error =
+              ReportFdShortage(shortage, "cannot open a DNS socket; the server was not asked");
+        } else {
+          p->answer.error = "connection refused by " + p->server_text;
+        }
         break;
       case ARES_EBADRESP:
         p->answer.error = "bad response from " + p->server_text;

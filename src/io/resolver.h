@@ -49,7 +49,8 @@ struct ResolveResult {
   /// Port 0; in preference order (kAuto: IPv6 first); empty on failure.
   std::vector<sockaddr_storage> addresses;
   /// Empty on success; otherwise a short text without secrets, e.g. "no such
-  /// host", "no IPv6 address", "DNS timeout after 2s", "SERVFAIL".
+  /// host", "no IPv6 address", "DNS timeout after 2s", "DNS server failure
+  /// (SERVFAIL)".
   std::string error;
   /// The resolver's time for this name: the `dns` phase of every check.
   uint64_t duration_ns = 0;
