@@ -113,6 +113,22 @@ TEST(DnsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
                          .timeout = timeout,
                          .results = 1});
   }
+  // The three dns series, from each check's last result.
+  const MetricsText metrics = MetricsText::Scrape(daemon);
+  EXPECT_EQ(metrics.Get("health_check_dns_rcode_info",
+                        {{"check", "fault-dns-hung-0"}, {"rcode", "NOERROR"}}),
+            1);
+  EXPECT_EQ(metrics.Get("health_check_dns_answers", {{"check", "fault-dns-hung-0"}}), 1);
+  EXPECT_EQ(metrics.Get("health_check_dns_answer_ttl_seconds", {{"check", "fault-dns-hung-0"}}),
+            300);
+  EXPECT_EQ(metrics.Get("health_check_dns_rcode_info",
+                        {{"check", "fault-dns-servfail"}, {"rcode", "SERVFAIL"}}),
+            1);
+  EXPECT_EQ(metrics.Get("health_check_dns_answers", {{"check", "fault-dns-nxdomain"}}), 0);
+  EXPECT_EQ(metrics.Get("health_check_dns_answer_ttl_seconds", {{"check", "fault-dns-nxdomain"}}),
+            -1);
+  // No response, no series.
+  EXPECT_EQ(metrics.Get("health_check_dns_rcode_info", {{"check", "fault-dns-silent-udp"}}), -1);
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }
 
