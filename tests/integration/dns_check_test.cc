@@ -15,6 +15,7 @@
 
 #include "config/parse_context.h"
 #include "io/io_context.h"
+#include "io/resolver.h"
 #include "support/knot_server.h"
 #include "support/loop_test.h"
 #include "support/tcp_test_server.h"
@@ -194,6 +195,19 @@ TEST_F(DnsCheckTest, AnswersAreMatched) {
   EXPECT_EQ(r.detail, "no A record for v6.example.test");
   r = RunOnce(Yaml("name: api.example.test, min_answers: 3"));
   EXPECT_EQ(r.detail, "2 A records for api.example.test, expected at least 3");
+}
+
+// Without `server`, the system's servers: here the resolver's own options
+// stand in for /etc/resolv.conf, so nothing leaves loopback.
+TEST_F(DnsCheckTest, WithoutServerAsksTheSystemsServers) {
+  Resolver::Options options;
+  options.servers = {knot_->address()};
+  io().set_resolver_options(options);
+  CheckResult r = RunOnce("{name: api.example.test}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.ends_with(": \"10.1.0.1\", \"10.1.0.2\"")) << r.detail;
+  r = RunOnce("{name: broken.test}");
+  EXPECT_EQ(r.detail, "SERVFAIL from the system's DNS server");
 }
 
 TEST_F(DnsCheckTest, TcpTransport) {
