@@ -1,5 +1,6 @@
 #include "checks/check.h"
 #include "checks/disk/disk_check.h"
+#include "checks/dns/dns_check.h"
 #include "checks/exec/exec_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
@@ -20,6 +21,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
+  registry.Register(DnsCheckType());
 }
 
 }  // namespace hx

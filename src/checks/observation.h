@@ -21,6 +21,9 @@ enum class ObservationId : unsigned char {
   kMemoryAvailableBytes,
   kPluginValue,
   kHeartbeatLastPingTimestampSeconds,
+  kDnsRcode,
+  kDnsAnswers,
+  kDnsAnswerTtlSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -49,6 +52,9 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kPluginValue, "plugin_value", "metric"},
     {ObservationId::kHeartbeatLastPingTimestampSeconds, "heartbeat_last_ping_timestamp_seconds",
      ""},
+    {ObservationId::kDnsRcode, "dns_rcode_info", "rcode"},
+    {ObservationId::kDnsAnswers, "dns_answers", ""},
+    {ObservationId::kDnsAnswerTtlSeconds, "dns_answer_ttl_seconds", ""},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

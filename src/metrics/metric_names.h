@@ -86,6 +86,16 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kHeartbeatLastPingTimestampSeconds,
      {"health_check_heartbeat_last_ping_timestamp_seconds",
       "Unix time of the last successful heartbeat received."}},
+    {ObservationId::kDnsRcode,
+     {"health_check_dns_rcode_info",
+      "Response code of the last DNS answer, in the rcode label (NOERROR, NXDOMAIN, SERVFAIL...); "
+      "always 1."}},
+    {ObservationId::kDnsAnswers,
+     {"health_check_dns_answers",
+      "Records of the queried type in the answer section of the last DNS response."}},
+    {ObservationId::kDnsAnswerTtlSeconds,
+     {"health_check_dns_answer_ttl_seconds",
+      "TTL of the first record of the queried type in the last DNS response."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
