@@ -7,6 +7,7 @@
 #include "checks/postgres/postgres_check.h"
 #include "checks/redis/redis_check.h"
 #include "checks/tcp/tcp_check.h"
+#include "checks/tls/tls_check.h"
 
 namespace hx {
 
@@ -20,6 +21,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
+  registry.Register(TlsCheckType());
 }
 
 }  // namespace hx

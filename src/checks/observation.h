@@ -21,6 +21,7 @@ enum class ObservationId : unsigned char {
   kMemoryAvailableBytes,
   kPluginValue,
   kHeartbeatLastPingTimestampSeconds,
+  kTlsVersionInfo,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -49,6 +50,7 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kPluginValue, "plugin_value", "metric"},
     {ObservationId::kHeartbeatLastPingTimestampSeconds, "heartbeat_last_ping_timestamp_seconds",
      ""},
+    {ObservationId::kTlsVersionInfo, "tls_version_info", "version"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

@@ -86,6 +86,9 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kHeartbeatLastPingTimestampSeconds,
      {"health_check_heartbeat_last_ping_timestamp_seconds",
       "Unix time of the last successful heartbeat received."}},
+    {ObservationId::kTlsVersionInfo,
+     {"health_check_tls_version_info",
+      "TLS version negotiated by the last handshake (label version, e.g. TLSv1.3); always 1."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
