@@ -12,8 +12,17 @@ CurlMulti& IoContext::curl() {
   return *curl_;
 }
 
+Resolver& IoContext::resolver() {
+  if (!resolver_) {
+    resolver_ = resolver_options_ ? std::make_unique<Resolver>(loop_, *resolver_options_)
+                                  : std::make_unique<Resolver>(loop_);
+  }
+  return *resolver_;
+}
+
 void IoContext::Shutdown() {
   if (curl_) curl_->Shutdown();
+  if (resolver_) resolver_->Shutdown();
 }
 
 }  // namespace hx

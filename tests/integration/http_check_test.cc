@@ -21,6 +21,7 @@
 #include "config/parse_context.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/test_http_server.h"
 
@@ -69,6 +70,16 @@ class HttpCheckTest : public LoopTest {
   HttpCheck& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
     checks_.push_back(spec->CreateCheck(io()));
     return static_cast<HttpCheck&>(*checks_.back());
+  }
+
+  /// Names resolve through `dns` only (before the first check is created).
+  void UseDns(const DnsmasqServer& dns) {
+    Resolver::Options options;
+    options.servers = {dns.address()};
+    options.hosts_file = "";
+    options.timeout = milliseconds(500);
+    options.tries = 1;
+    io().set_resolver_options(options);
   }
 
   /// One attempt, start to finish.
@@ -240,10 +251,109 @@ TEST_F(HttpCheckTest, ClosedPortIsConnectionRefused) {
 }
 
 TEST_F(HttpCheckTest, UnresolvableHost) {
-  // .invalid never resolves (RFC 6761); the resolver answers locally.
-  const CheckResult r = RunOnce("url: http://no-such-host.invalid/");
+  DnsmasqServer dns({"--host-record=api.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const CheckResult r = RunOnce("url: http://no-such-host.test/");
   EXPECT_EQ(r.health, Health::kUnhealthy);
-  EXPECT_EQ(r.detail, "could not resolve host");
+  EXPECT_EQ(r.detail, "no such host");
+  const Observation* phase = FindObservation(r, "http_phase_seconds", "dns");
+  ASSERT_NE(phase, nullptr);
+  EXPECT_GT(phase->value, 0);
+  EXPECT_NE(dns.Log().find("no-such-host.test"), std::string::npos) << dns.Log();
+}
+
+TEST_F(HttpCheckTest, NamesAreResolvedByTheResolverAndHostKeepsTheName) {
+  TestHttpServer server;
+  DnsmasqServer dns({"--host-record=api.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const std::string port = std::to_string(server.port());
+  const CheckResult r = RunOnce("url: http://api.test:" + port + "/status/200");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ASSERT_GE(server.request_count(), 1u);
+  EXPECT_EQ(server.requests().back().Header("Host"), "api.test:" + port);
+  EXPECT_NE(dns.Log().find("api.test"), std::string::npos) << dns.Log();
+  const Observation* phase = FindObservation(r, "http_phase_seconds", "dns");
+  ASSERT_NE(phase, nullptr);
+  EXPECT_GT(phase->value, 0);
+}
+
+TEST_F(HttpCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
+  // The server listens on 127.0.0.1 only, so ::1 refuses.
+  TestHttpServer server;
+  DnsmasqServer dns(
+      {"--host-record=dual.test,127.0.0.1,::1", "--host-record=v4only.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const std::string port = std::to_string(server.port());
+  const std::string url = "url: http://dual.test:" + port + "/status/200\n";
+
+  const CheckResult v6 = RunOnce(url + "ip_protocol: ip6");
+  EXPECT_EQ(v6.health, Health::kUnhealthy);
+  EXPECT_EQ(v6.detail, "connection refused");
+
+  const CheckResult v4 = RunOnce(url + "ip_protocol: ip4");
+  EXPECT_EQ(v4.health, Health::kHealthy) << v4.detail;
+
+  // auto: ::1 first (refused), then 127.0.0.1.
+  const CheckResult any = RunOnce(url + "ip_protocol: auto");
+  EXPECT_EQ(any.health, Health::kHealthy) << any.detail;
+
+  const CheckResult no6 =
+      RunOnce("url: http://v4only.test:" + port + "/status/200\nip_protocol: ip6");
+  EXPECT_EQ(no6.health, Health::kUnhealthy);
+  EXPECT_EQ(no6.detail, "no IPv6 address");
+}
+
+TEST_F(HttpCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {
+  TestHttpServer server(
+      {.tls = true,
+       .certificate = {
+           .common_name = "checked.test", .dns_names = {"checked.test"}, .loopback_ip = false}});
+  DnsmasqServer dns({"--host-record=lb.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const CheckResult r =
+      RunOnce("url: https://lb.test:" + std::to_string(server.port()) +
+              "/status/200\ntls: {ca_file: " + server.ca_file() + ", server_name: checked.test}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ASSERT_GE(server.request_count(), 1u);
+  EXPECT_EQ(server.requests().back().Header("Host"),
+            "checked.test:" + std::to_string(server.port()));
+  // The server name itself is never looked up.
+  EXPECT_EQ(dns.Log().find("checked.test"), std::string::npos) << dns.Log();
+}
+
+TEST_F(HttpCheckTest, CancelWhileResolvingCallsNothing) {
+  // A DNS "server" that never answers.
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  Resolver::Options options;
+  options.servers = {"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))};
+  options.hosts_file = "";
+  options.timeout = milliseconds(300);
+  options.tries = 1;
+  io().set_resolver_options(options);
+  Check& check = NewCheck(Parse("url: http://hung.test/"));
+  int calls = 0;
+  check.Start([&](CheckResult) { ++calls; });
+  RunUntil([] { return false; }, milliseconds(50));
+  check.Cancel();
+  // Past the resolver's timeout: still nothing.
+  RunUntil([&] { return io().resolver().pending() == 0; }, milliseconds(3000));
+  EXPECT_EQ(io().resolver().pending(), 0u);
+  EXPECT_EQ(calls, 0);
+  // And the check still works afterwards (the next attempt times out in DNS).
+  const auto r = RunAttempt(check);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->detail, "DNS timeout after 0.3s");
+  close(fd);
 }
 
 TEST_F(HttpCheckTest, SelfSignedCertificateFailsWithoutCa) {

@@ -9,7 +9,9 @@
 // skeleton is written once here, after spdlog's base_sink: the public entry
 // points are `final` and keep the invariant; a type implements two hooks,
 // "begin the attempt" (Attempt::Begin) and "release what it holds"
-// (Attempt::Release), and announces each callback it expects libuv to make.
+// (Attempt::Release), and announces each callback it expects libuv to make
+// (callbacks that repeat while a handle is open, such as reads, are not
+// announced; they open with a RepeatingCallbackGuard instead).
 //
 //   class FooCheck::FooAttempt final : public Attempt {
 //     void Begin() override {
@@ -66,6 +68,25 @@ class Attempt {
 
    private:
     Attempt* attempt_;
+  };
+
+  /// Constructed first thing in a callback that is not announced one by one
+  /// because it may come any number of times while something the attempt
+  /// holds is open: a stream's reads, a poll handle's readiness, a client
+  /// library's or a child process's callbacks. Such a source must be closed
+  /// or stopped by Release(), so these callbacks only come while the attempt
+  /// runs; the guard keeps the attempt allocated until the callback returns
+  /// all the same, even when it ends the attempt (or the check is cancelled)
+  /// and nothing else is owed.
+  class RepeatingCallbackGuard : public CallbackGuard {
+   public:
+    explicit RepeatingCallbackGuard(Attempt* attempt) : CallbackGuard(Announce(attempt)) {}
+
+   private:
+    static Attempt* Announce(Attempt* attempt) {
+      attempt->ExpectCallback();
+      return attempt;
+    }
   };
 
  protected:

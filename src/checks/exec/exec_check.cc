@@ -131,23 +131,27 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
 CheckType ExecCheckType() { return {"exec", &ParseExecCheckSpec}; }
 
 // One attempt: the child (see ChildProcess), its output so far and the grace
-// timer. It frees itself once it is over (finished or cancelled) and the
-// timer is closed; the child is reaped by ChildProcess, also after that.
-class ExecCheck::Attempt {
+// timer. Freed by the Attempt base once the timer is closed; the child is
+// reaped by ChildProcess, also after that. ChildProcess makes no callback once
+// destroyed (Release), so its callbacks are guarded as repeating ones.
+class ExecCheck::ExecAttempt final : public Attempt {
  public:
-  Attempt(ExecCheck* owner, DoneCallback done)
-      : owner_(owner),
-        done_(std::move(done)),
-        settings_(owner->settings_),
-        loop_(owner->io_.loop()) {
+  explicit ExecAttempt(const ExecCheck& owner)
+      : settings_(owner.settings_), loop_(owner.io_.loop()) {
     stdout_.cap = settings_->max_output_bytes;
     stderr_.cap = std::min<size_t>(settings_->max_output_bytes, kMaxStderrBytes);
   }
 
-  void Begin() {
+ private:
+  struct Output {
+    std::string data;
+    size_t cap = 0;
+    bool open = true;  // not yet at end of file
+  };
+
+  void Begin() override {
     uv_timer_init(loop_, &grace_timer_);
     grace_timer_.data = this;
-    timer_open_ = true;
 
     ChildProcess::Options options;
     options.argv = settings_->command;
@@ -170,54 +174,35 @@ class ExecCheck::Attempt {
       out.data.append(data.data(), std::min(room, data.size()));
     };
     callbacks.on_output_end = [this](ChildProcess::Stream stream) {
+      RepeatingCallbackGuard guard(this);
       OutputOf(stream).open = false;
-      if (!over_ && exited_ && !AnyOutputOpen()) Complete();
-      DeleteIfDone();
+      if (!guard.over() && exited_ && !AnyOutputOpen()) Complete();
     };
     callbacks.on_exit = [this](ChildProcess::Exit exit) {
+      RepeatingCallbackGuard guard(this);
       if (exit.spawn_error != 0) {
         FailToStart(exit.spawn_error);
-        DeleteIfDone();
         return;
       }
       exited_ = true;
       exit_ = exit;
-      if (!over_) {
+      if (!guard.over()) {
         if (!AnyOutputOpen()) {
           Complete();
         } else {
           // A descendant may hold the pipes open; give the output a moment
           // to drain, then end it (OnGraceOver).
-          uv_timer_start(&grace_timer_, &Attempt::OnGraceOver,
+          ExpectCallback();
+          uv_timer_start(&grace_timer_, &ExecAttempt::OnGraceOver,
                          static_cast<uint64_t>(kExitGrace.count()), 0);
         }
       }
-      DeleteIfDone();
     };
 
     int error = 0;
     child_ = ChildProcess::Spawn(loop_, std::move(options), std::move(callbacks), &error);
     if (child_ == nullptr) FailToStart(error);
   }
-
-  void Cancel() {
-    if (over_) return;
-    over_ = true;
-    owner_ = nullptr;
-    done_ = nullptr;
-    Release();
-  }
-
-  void DeleteIfDone() {
-    if (over_ && !timer_open_) delete this;
-  }
-
- private:
-  struct Output {
-    std::string data;
-    size_t cap = 0;
-    bool open = true;  // not yet at end of file
-  };
 
   Output& OutputOf(ChildProcess::Stream stream) {
     return stream == ChildProcess::Stream::kStdout ? stdout_ : stderr_;
@@ -239,15 +224,14 @@ class ExecCheck::Attempt {
   }
 
   static void OnGraceOver(uv_timer_t* timer) {
-    auto* self = static_cast<Attempt*>(timer->data);
-    if (!self->over_) self->Complete();
-    self->DeleteIfDone();
+    auto* self = static_cast<ExecAttempt*>(timer->data);
+    CallbackGuard guard(self);
+    if (!guard.over()) self->Complete();
   }
 
   static void OnTimerClosed(uv_handle_t* handle) {
-    auto* self = static_cast<Attempt*>(handle->data);
-    self->timer_open_ = false;
-    self->DeleteIfDone();
+    auto* self = static_cast<ExecAttempt*>(handle->data);
+    CallbackGuard guard(self);
   }
 
   bool AnyOutputOpen() const { return stdout_.open || stderr_.open; }
@@ -293,31 +277,16 @@ class ExecCheck::Attempt {
     Finish(std::move(result));
   }
 
-  void Finish(CheckResult result) {
-    if (over_) return;
-    over_ = true;
-    Release();
-    if (owner_ != nullptr) owner_->attempt_ = nullptr;
-    owner_ = nullptr;
-    // The callback may destroy the check or start the next attempt; neither
-    // touches this object, which DeleteIfDone() frees afterwards.
-    DoneCallback done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(result));
-  }
-
   // Ends everything the attempt started: destroying the child SIGKILLs its
   // process group and stops reading (it is reaped in the background).
-  void Release() {
+  void Release() override {
     child_.reset();
-    if (timer_open_ && !timer_closing_) {
-      timer_closing_ = true;
-      uv_close(reinterpret_cast<uv_handle_t*>(&grace_timer_), &Attempt::OnTimerClosed);
-    }
+    // Closing stops the grace timer: its callback will not come.
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(&grace_timer_)) != 0) ForgetCallback();
+    ExpectCallback();
+    uv_close(reinterpret_cast<uv_handle_t*>(&grace_timer_), &ExecAttempt::OnTimerClosed);
   }
 
-  ExecCheck* owner_;  // null once the attempt is over
-  DoneCallback done_;
   std::shared_ptr<const ExecCheckSettings> settings_;
   uv_loop_t* loop_;
   std::unique_ptr<ChildProcess> child_;
@@ -326,30 +295,11 @@ class ExecCheck::Attempt {
   Output stderr_;
   ChildProcess::Exit exit_;
   bool exited_ = false;
-  bool timer_open_ = false;  // initialised and not yet through its close callback
-  bool timer_closing_ = false;
-  bool over_ = false;  // finished or cancelled: never report again
 };
 
 ExecCheck::ExecCheck(IoContext& io, std::shared_ptr<const ExecCheckSettings> settings)
     : io_(io), settings_(std::move(settings)) {}
 
-ExecCheck::~ExecCheck() { Cancel(); }
-
-void ExecCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  auto* attempt = new Attempt(this, std::move(done));
-  attempt_ = attempt;
-  // From here on `this` may be destroyed by the callback; only touch `attempt`.
-  attempt->Begin();
-  attempt->DeleteIfDone();
-}
-
-void ExecCheck::Cancel() {
-  if (attempt_ == nullptr) return;
-  Attempt* attempt = std::exchange(attempt_, nullptr);
-  attempt->Cancel();
-  attempt->DeleteIfDone();
-}
+std::unique_ptr<Attempt> ExecCheck::NewAttempt() { return std::make_unique<ExecAttempt>(*this); }
 
 }  // namespace hx

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "checks/common/attempt.h"
 
 namespace hx {
 
@@ -79,12 +80,11 @@ std::shared_ptr<const ExecCheckSpec> ParseExecCheckSpec(config::MapReader& reade
 /// keeps running (a descendant that leaves the group with setsid() escapes;
 /// see docs/checks/exec.md).
 ///
-/// Each attempt's state lives in a heap object that frees itself once its
-/// timer is closed, so Cancel() and the destructor return at once (after
-/// SIGKILLing the group) and no callback reaches the caller afterwards; the
-/// child is reaped by ChildProcess in the background. Loop-thread only; not
-/// thread-safe.
-class ExecCheck final : public Check {
+/// Each attempt is an Attempt (checks/common/attempt.h), so Cancel() and the
+/// destructor return at once (after SIGKILLing the group) and no callback
+/// reaches the caller afterwards; the child is reaped by ChildProcess in the
+/// background. Loop-thread only; not thread-safe.
+class ExecCheck final : public AsyncCheck {
  public:
   /// How long to wait for EOF after the child exited.
   static constexpr std::chrono::milliseconds kExitGrace{100};
@@ -94,20 +94,16 @@ class ExecCheck final : public Check {
   static constexpr size_t kMaxDetailBytes = 200;
 
   ExecCheck(IoContext& io, std::shared_ptr<const ExecCheckSettings> settings);
-  ~ExecCheck() override;
   ExecCheck(const ExecCheck&) = delete;
   ExecCheck& operator=(const ExecCheck&) = delete;
 
-  void Start(DoneCallback done) override;
-  void Cancel() override;
-
  private:
-  class Attempt;
-  friend class Attempt;
+  class ExecAttempt;
+
+  std::unique_ptr<Attempt> NewAttempt() override;
 
   IoContext& io_;
   std::shared_ptr<const ExecCheckSettings> settings_;
-  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
 };
 
 /// The `exec` check type, for the registry.

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "build_info.h"
+#include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
 #include "util/fd_shortage.h"
@@ -104,19 +105,36 @@ void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec)
   }
   spec.url = url;
   spec.request_url = url;
+  spec.request_host = *host;
+  spec.port = *port;
+  spec.connect_host = *host;
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    spec.connect_host = host->substr(1, host->size() - 2);
+  }
+  sockaddr_storage literal{};
+  spec.connect_host_is_ip = ParseIpLiteral(spec.connect_host, &literal);
   spec.https = Lowercase(*scheme) == "https";
   spec.display_url = Lowercase(*scheme) + "://" + *host +
                      (explicit_port ? ":" + *explicit_port : std::string()) +
                      (path ? *path : std::string("/"));
 }
 
+// A CURLOPT_RESOLVE entry: "host:port:addr[,addr...]", IPv6 in brackets.
+std::string ResolveEntry(const std::string& host, const std::string& port,
+                         const std::vector<std::string>& addresses) {
+  std::string entry = host + ":" + port + ":";
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0) entry += ',';
+    const bool v6 = addresses[i].find(':') != std::string::npos;
+    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
+  }
+  return entry;
+}
+
 // tls.server_name: request that name, connect to the URL's host (see header).
 void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   UrlHandle parsed;
   if (curl_url_set(parsed.u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) return;
-  auto host = parsed.Get(CURLUPART_HOST);
-  auto port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  if (!host || !port) return;
   if (curl_url_set(parsed.u, CURLUPART_HOST, spec.tls->server_name.c_str(), 0) != CURLUE_OK) {
     r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
                       "is not a valid host name");
@@ -126,7 +144,10 @@ void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   auto request_url = parsed.Get(CURLUPART_URL);
   if (!request_host || !request_url) return;
   spec.request_url = *request_url;
-  spec.connect_to = *request_host + ":" + *port + ":" + *host + ":" + *port;
+  spec.request_host = *request_host;
+  if (spec.connect_host_is_ip) {
+    spec.fixed_resolve = ResolveEntry(spec.request_host, spec.port, {spec.connect_host});
+  }
 }
 
 // Reads a status code or list of them (`expect_status: [2xx, 301]`), with an
@@ -247,6 +268,8 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
     }
   }
 
+  spec->ip_protocol = ReadIpProtocol(r);
+
   if (!r.Finish()) return nullptr;
   return spec;
 }
@@ -254,7 +277,7 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
 CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
 
 std::unique_ptr<Check> HttpCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<HttpCheck>(shared_from_this(), io.curl());
+  return std::make_unique<HttpCheck>(shared_from_this(), io.curl(), io.resolver());
 }
 
 std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
@@ -266,7 +289,9 @@ struct HttpCheck::Attempt {
   CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  curl_slist* connect_to = nullptr;
+  curl_slist* resolve = nullptr;  // CURLOPT_RESOLVE: the name's addresses
+  std::unique_ptr<ResolveRequest> resolving;
+  uint64_t dns_ns = 0;  // the resolver's time
   DoneCallback done;
 
   uint64_t max_body_bytes = 0;
@@ -287,7 +312,7 @@ struct HttpCheck::Attempt {
     // Resets every option first, so the lists below are no longer referenced.
     if (easy != nullptr) curl->ReleaseEasy(easy);
     curl_slist_free_all(headers);
-    curl_slist_free_all(connect_to);
+    curl_slist_free_all(resolve);
   }
 };
 
@@ -447,9 +472,12 @@ double Microseconds(CURL* easy, CURLINFO info) {
 }
 
 // dns, connect, tls, processing and transfer, in seconds; with redirects
-// curl sums each timer over all requests, so these are totals too.
-void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
+// curl sums each timer over all requests, so these are totals too. `dns_ns`
+// is the resolver's time before curl started; curl's own lookups (redirects to
+// other hosts) add to it.
+void AddPhaseObservations(CURL* easy, uint64_t dns_ns, std::vector<Observation>& out) {
   const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  const double resolver_dns = static_cast<double>(dns_ns) / 1e3;
   const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
   const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
   const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
@@ -457,7 +485,7 @@ void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
   auto phase = [&](const char* name, double micros) {
     out.emplace_back(ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name);
   };
-  phase("dns", dns);
+  phase("dns", resolver_dns + dns);
   phase("connect", connect - dns);
   phase("tls", appconnect > 0 ? appconnect - connect : 0);
   phase("processing", start_transfer - std::max(appconnect, connect));
@@ -511,9 +539,9 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
       set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
     }
   }
-  if (!spec.connect_to.empty()) {
-    a.connect_to = curl_slist_append(nullptr, spec.connect_to.c_str());
-    set(curl_easy_setopt(e, CURLOPT_CONNECT_TO, a.connect_to));
+  if (!spec.fixed_resolve.empty()) {
+    a.resolve = curl_slist_append(nullptr, spec.fixed_resolve.c_str());
+    set(curl_easy_setopt(e, CURLOPT_RESOLVE, a.resolve));
   }
 
   if (spec.method == "HEAD") {
@@ -549,8 +577,8 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
 
 }  // namespace
 
-HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl)
-    : spec_(std::move(spec)), curl_(curl) {}
+HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
+    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
 
 HttpCheck::~HttpCheck() { Cancel(); }
 
@@ -568,18 +596,59 @@ void HttpCheck::Start(DoneCallback done) {
     cb(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
     return;
   }
-  CURL* easy = attempt->easy;
   attempt_ = std::move(attempt);
-  if (!curl_.Add(easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    DoneCallback cb = std::move(attempt_->done);
-    attempt_.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot start the HTTP request"));
+  if (spec_->connect_host_is_ip) {
+    StartTransfer();
+    return;
   }
+  // The callback never runs inside Resolve(), so attempt_ is in place.
+  attempt_->resolving = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
+                                          [this](ResolveResult r) { OnResolved(std::move(r)); });
+}
+
+void HttpCheck::OnResolved(ResolveResult resolved) {
+  attempt_->resolving.reset();  // already delivered: only frees the handle
+  attempt_->dns_ns = resolved.duration_ns;
+  if (!resolved.error.empty()) {
+    CheckResult result = CheckResult::Unhealthy(resolved.error);
+    result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
+                                     static_cast<double>(resolved.duration_ns) / 1e9, "dns");
+    result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
+    Finish(std::move(result));
+    return;
+  }
+  std::vector<std::string> addresses;
+  addresses.reserve(resolved.addresses.size());
+  for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
+  const std::string entry = ResolveEntry(spec_->request_host, spec_->port, addresses);
+  attempt_->resolve = curl_slist_append(nullptr, entry.c_str());
+  if (attempt_->resolve == nullptr ||
+      curl_easy_setopt(attempt_->easy, CURLOPT_RESOLVE, attempt_->resolve) != CURLE_OK) {
+    Finish(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
+    return;
+  }
+  StartTransfer();
+}
+
+void HttpCheck::StartTransfer() {
+  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    Finish(CheckResult::Unhealthy("internal error: cannot start the HTTP request"));
+  }
+}
+
+void HttpCheck::Finish(CheckResult result) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is out of the multi handle (or never was in it)
+  done(std::move(result));
 }
 
 void HttpCheck::Cancel() {
   if (!attempt_) return;
-  curl_.Remove(attempt_->easy);  // closes the connection; no callback after this
+  // Closes the connection if the transfer runs; cancels the lookup if that
+  // runs. No callback after this.
+  curl_.Remove(attempt_->easy);
   attempt_.reset();
 }
 
@@ -597,7 +666,7 @@ void HttpCheck::OnTransferDone(CURLcode code) {
   CheckResult result;
   if (status > 0) {
     result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
-    AddPhaseObservations(easy, result.observations);
+    AddPhaseObservations(easy, a->dns_ns, result.observations);
   }
   if (a->earliest_not_after) {
     result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,

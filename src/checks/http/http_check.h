@@ -5,9 +5,16 @@
 // Every attempt opens a fresh connection (no reuse between attempts), so each
 // result measures DNS, connect and TLS as a new client would see them.
 //
+// Names: the URL's host is resolved by the daemon's resolver (IoContext::
+// resolver(), c-ares on the loop; `ip_protocol` picks the family) and curl is
+// handed the addresses with CURLOPT_RESOLVE ("host:port:addr,addr"), so the
+// Host header, SNI and certificate checks keep the name and the `dns` phase is
+// the resolver's time. An IP literal host is not resolved. A redirect to
+// another host:port is resolved by curl itself.
+//
 // tls.server_name: the request is sent to https://<server_name>:<port>/... and
-// curl is told (CURLOPT_CONNECT_TO) to connect to the URL's real host and port
-// instead. So SNI, certificate verification and the Host header all use
+// the CURLOPT_RESOLVE entry maps server_name to the URL's real host's
+// addresses. So SNI, certificate verification and the Host header all use
 // server_name while the TCP connection goes to the configured address; a
 // redirect to another host is not affected.
 
@@ -22,6 +29,7 @@
 #include "checks/check.h"
 #include "checks/common/status_code_set.h"
 #include "checks/common/tls_options.h"
+#include "io/resolver.h"
 
 namespace re2 {
 class RE2;
@@ -30,6 +38,7 @@ class RE2;
 namespace hx {
 
 class CurlMulti;
+class Resolver;
 
 /// The parsed `http:` mapping. Immutable after parsing; thread-safe.
 class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_this<HttpCheckSpec> {
@@ -43,8 +52,19 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   std::string display_url;
   /// The URL curl requests (differs from `url` when tls.server_name is set).
   std::string request_url;
-  /// CURLOPT_CONNECT_TO entry "name:port:host:port" for tls.server_name, or "".
-  std::string connect_to;
+  /// The URL's host (the one connected to, also with tls.server_name),
+  /// without brackets, and its port (the scheme's default if not given).
+  std::string connect_host;
+  std::string port;
+  /// The host of request_url as curl matches CURLOPT_RESOLVE entries
+  /// (server_name, or the URL's host).
+  std::string request_host;
+  /// Set when connect_host is an IP literal: nothing to resolve. With
+  /// tls.server_name the CURLOPT_RESOLVE entry "name:port:addr" is fixed.
+  bool connect_host_is_ip = false;
+  std::string fixed_resolve;
+  /// `ip_protocol`: the family connect_host is resolved to.
+  IpProtocol ip_protocol = IpProtocol::kAuto;
   bool https = false;
   std::string method = "GET";
   /// Header name -> value; values are secrets.
@@ -66,7 +86,7 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
 /// Runs attempts of one HttpCheckSpec. Loop-thread only; not thread-safe.
 class HttpCheck final : public Check {
  public:
-  HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl);
+  HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver);
   ~HttpCheck() override;
   HttpCheck(const HttpCheck&) = delete;
   HttpCheck& operator=(const HttpCheck&) = delete;
@@ -78,10 +98,14 @@ class HttpCheck final : public Check {
   struct Attempt;
 
  private:
+  void OnResolved(ResolveResult resolved);
+  void StartTransfer();
+  void Finish(CheckResult result);
   void OnTransferDone(CURLcode code);
 
   std::shared_ptr<const HttpCheckSpec> spec_;
   CurlMulti& curl_;
+  Resolver& resolver_;
   std::unique_ptr<Attempt> attempt_;
 };
 

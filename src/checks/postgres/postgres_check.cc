@@ -358,10 +358,9 @@ CheckType PostgresCheckType() {
   return {"postgres", &ParsePostgresCheckSpec};
 }
 
-// One attempt: resolve -> connect -> configured query -> status query.
-// Frees itself once it is over and libuv owes it no callbacks (`pending_`):
-// the getaddrinfo request belongs to the pool until OnResolved, and a poll
-// handle's memory must outlive its close callback.
+// One attempt: resolve -> connect -> configured query -> status query. Its
+// lifetime is the Attempt base's: the getaddrinfo request belongs to the pool
+// until OnResolved, and a poll handle's memory must outlive its close callback.
 //
 // Socket watching: PQconnectPoll may close its socket and open another (e.g.
 // retrying without SSL), possibly under the same descriptor number. The poll
@@ -369,22 +368,20 @@ CheckType PostgresCheckType() {
 // the descriptor from epoll at once, while libpq still owns it) and a fresh one
 // is made for whatever PQsocket() is afterwards. Likewise it is closed before
 // PQfinish().
-class PostgresCheck::Attempt {
+class PostgresCheck::PostgresAttempt final : public Attempt {
  public:
-  Attempt(PostgresCheck* owner, DoneCallback done)
-      : owner_(owner),
-        done_(std::move(done)),
-        settings_(owner->settings_),
-        loop_(owner->io_.loop()) {
+  explicit PostgresAttempt(const PostgresCheck& owner)
+      : settings_(owner.settings_), loop_(owner.io_.loop()) {
     resolve_req_.data = this;
     for (const auto& [key, value] : settings_->conninfo) {
       if (key == "password") password_ = value;
     }
   }
 
-  ~Attempt() { Release(); }
+ private:
+  enum class Phase { kResolving, kConnecting, kMainQuery, kStatusQuery };
 
-  void Begin() {
+  void Begin() override {
     if (!settings_->resolve_host) {
       Connect({});
       return;
@@ -392,37 +389,21 @@ class PostgresCheck::Attempt {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &Attempt::OnResolved,
+    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &PostgresAttempt::OnResolved,
                                   settings_->host.c_str(), settings_->port.c_str(), &hints);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
       return;
     }
     resolving_ = true;
-    ++pending_;
+    ExpectCallback();
   }
-
-  void Cancel() {
-    if (over_) return;
-    over_ = true;
-    owner_ = nullptr;
-    done_ = nullptr;
-    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
-    Release();
-  }
-
-  void DeleteIfDone() {
-    if (over_ && pending_ == 0) delete this;
-  }
-
- private:
-  enum class Phase { kResolving, kConnecting, kMainQuery, kStatusQuery };
 
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<Attempt*>(req->data);
-    --self->pending_;
+    auto* self = static_cast<PostgresAttempt*>(req->data);
+    CallbackGuard guard(self);
     self->resolving_ = false;
-    if (!self->over_) {
+    if (!guard.over()) {
       // libpq tries every hostaddr in turn (as it would every address it
       // resolved itself): "localhost" may be ::1 first and 127.0.0.1 second.
       std::vector<std::string> addresses;
@@ -446,7 +427,6 @@ class PostgresCheck::Attempt {
       }
     }
     uv_freeaddrinfo(result);
-    self->DeleteIfDone();
   }
 
   // Starts connecting; `addresses` are the resolved addresses of a host name.
@@ -544,16 +524,16 @@ class PostgresCheck::Attempt {
       poll_ = poll;
       poll_fd_ = fd;
     }
-    const int rc = uv_poll_start(poll_, events, &Attempt::OnSocketReady);
+    const int rc = uv_poll_start(poll_, events, &PostgresAttempt::OnSocketReady);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy(std::string("cannot watch socket: ") + uv_strerror(rc)));
     }
   }
 
   static void OnSocketReady(uv_poll_t* poll, int status, int events) {
-    auto* self = static_cast<Attempt*>(poll->data);
-    if (!self->over_) self->HandleReady(status, events);
-    self->DeleteIfDone();
+    auto* self = static_cast<PostgresAttempt*>(poll->data);
+    RepeatingCallbackGuard guard(self);
+    if (!guard.over()) self->HandleReady(status, events);
   }
 
   void HandleReady(int status, int events) {
@@ -572,7 +552,7 @@ class PostgresCheck::Attempt {
     }
     if (flushing_) {
       Flush();
-      if (over_) return;
+      if (over()) return;
     }
     DrainResults();
   }
@@ -599,7 +579,7 @@ class PostgresCheck::Attempt {
   }
 
   void DrainResults() {
-    while (!over_ && PQisBusy(conn_) == 0) {
+    while (!over() && PQisBusy(conn_) == 0) {
       PGresult* result = PQgetResult(conn_);
       if (result == nullptr) {
         if (phase_ == Phase::kMainQuery) {
@@ -751,22 +731,10 @@ class PostgresCheck::Attempt {
     return CheckResult::Healthy(std::move(detail));
   }
 
-  void Finish(CheckResult result) {
-    if (over_) return;
-    over_ = true;
-    Release();
-    if (owner_ != nullptr) owner_->attempt_ = nullptr;
-    owner_ = nullptr;
-    // The callback may destroy the check or start the next attempt; neither
-    // touches this object, which DeleteIfDone() frees afterwards.
-    DoneCallback done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(result));
-  }
-
   // Closes the poll handle first: uv_close() unregisters the descriptor while
   // it is still open; PQfinish() closes it.
-  void Release() {
+  void Release() override {
+    if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
     ClosePoll();
     if (conn_ != nullptr) PQfinish(std::exchange(conn_, nullptr));
   }
@@ -775,19 +743,16 @@ class PostgresCheck::Attempt {
     if (poll_ == nullptr) return;
     uv_poll_t* poll = std::exchange(poll_, nullptr);
     poll_fd_ = -1;
-    ++pending_;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll), &Attempt::OnPollClosed);
+    ExpectCallback();
+    uv_close(reinterpret_cast<uv_handle_t*>(poll), &PostgresAttempt::OnPollClosed);
   }
 
   static void OnPollClosed(uv_handle_t* handle) {
-    auto* self = static_cast<Attempt*>(handle->data);
+    auto* self = static_cast<PostgresAttempt*>(handle->data);
     delete reinterpret_cast<uv_poll_t*>(handle);
-    --self->pending_;
-    self->DeleteIfDone();
+    CallbackGuard guard(self);
   }
 
-  PostgresCheck* owner_;  // null once the attempt is over
-  DoneCallback done_;
   std::shared_ptr<const PostgresCheckSettings> settings_;
   uv_loop_t* loop_;
   std::string password_;  // masked out of every detail
@@ -800,31 +765,15 @@ class PostgresCheck::Attempt {
   std::optional<std::string> first_value_;
   std::optional<std::string> error_;  // first error of the current query
   std::optional<StatusRow> status_;
-  int pending_ = 0;  // libuv callbacks still owed to this object
   bool resolving_ = false;
   bool flushing_ = false;  // PQflush left data to send
-  bool over_ = false;      // finished or cancelled: never report again
 };
 
 PostgresCheck::PostgresCheck(IoContext& io, std::shared_ptr<const PostgresCheckSettings> settings)
     : io_(io), settings_(std::move(settings)) {}
 
-PostgresCheck::~PostgresCheck() { Cancel(); }
-
-void PostgresCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  auto* attempt = new Attempt(this, std::move(done));
-  attempt_ = attempt;
-  // From here on `this` may be destroyed by the callback; only touch `attempt`.
-  attempt->Begin();
-  attempt->DeleteIfDone();
-}
-
-void PostgresCheck::Cancel() {
-  if (attempt_ == nullptr) return;
-  Attempt* attempt = std::exchange(attempt_, nullptr);
-  attempt->Cancel();
-  attempt->DeleteIfDone();
+std::unique_ptr<Attempt> PostgresCheck::NewAttempt() {
+  return std::make_unique<PostgresAttempt>(*this);
 }
 
 }  // namespace hx

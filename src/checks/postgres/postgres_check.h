@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "checks/common/attempt.h"
 #include "util/duration.h"
 
 namespace re2 {
@@ -82,26 +83,22 @@ std::shared_ptr<const PostgresCheckSpec> ParsePostgresCheckSpec(config::MapReade
 /// timeout calls Cancel(), which closes the poll handle and PQfinish()es the
 /// connection at once.
 ///
-/// Each attempt lives in a heap object that frees itself once libuv owes it no
-/// more callbacks (a getaddrinfo request in the pool, closing poll handles).
-/// Loop-thread only; not thread-safe.
-class PostgresCheck final : public Check {
+/// Each attempt is an Attempt (checks/common/attempt.h): it outlives Cancel()
+/// while libuv still owes it callbacks (a getaddrinfo request in the pool,
+/// closing poll handles). Loop-thread only; not thread-safe.
+class PostgresCheck final : public AsyncCheck {
  public:
   PostgresCheck(IoContext& io, std::shared_ptr<const PostgresCheckSettings> settings);
-  ~PostgresCheck() override;
   PostgresCheck(const PostgresCheck&) = delete;
   PostgresCheck& operator=(const PostgresCheck&) = delete;
 
-  void Start(DoneCallback done) override;
-  void Cancel() override;
-
  private:
-  class Attempt;
-  friend class Attempt;
+  class PostgresAttempt;
+
+  std::unique_ptr<Attempt> NewAttempt() override;
 
   IoContext& io_;
   std::shared_ptr<const PostgresCheckSettings> settings_;
-  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
 };
 
 /// The query run after the configured one: one row of

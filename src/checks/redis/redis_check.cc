@@ -281,19 +281,19 @@ CheckType RedisCheckType() {
 // so every such callback forgets the context first; callbacks for any context
 // other than `context_` (an address that failed, or one already forgotten)
 // are ignored.
-class RedisCheck::Attempt {
+class RedisCheck::RedisAttempt final : public Attempt {
  public:
-  Attempt(RedisCheck* owner, DoneCallback done)
-      : owner_(owner),
-        done_(std::move(done)),
-        settings_(owner->settings_),
-        loop_(owner->io_.loop()) {
+  explicit RedisAttempt(const RedisCheck& owner)
+      : settings_(owner.settings_), loop_(owner.io_.loop()) {
     resolve_req_.data = this;
     uv_idle_init(loop_, &reaper_);
     reaper_.data = this;
   }
 
-  void Begin() {
+ private:
+  enum class Step { kAuth, kSelect, kPing, kInfoReplication, kInfoMemory };
+
+  void Begin() override {
     if (!settings_->socket_path.empty()) {
       Connect("");
       return;
@@ -310,34 +310,21 @@ class RedisCheck::Attempt {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     const std::string port = std::to_string(settings_->port);
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &Attempt::OnResolved,
+    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &RedisAttempt::OnResolved,
                                   settings_->host.c_str(), port.c_str(), &hints);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
       return;
     }
     resolving_ = true;
+    ExpectCallback();
   }
-
-  // Called by the owner, never from inside a hiredis callback of this
-  // attempt (those only end the attempt through Finish, which detaches it
-  // from the owner first), so the context can be freed right here.
-  void Cancel() {
-    if (over_) return;
-    over_ = true;
-    owner_ = nullptr;
-    done_ = nullptr;
-    if (in_hiredis_callback_ == 0) FreeContext();
-    Release();
-  }
-
- private:
-  enum class Step { kAuth, kSelect, kPing, kInfoReplication, kInfoMemory };
 
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<Attempt*>(req->data);
+    auto* self = static_cast<RedisAttempt*>(req->data);
+    CallbackGuard guard(self);
     self->resolving_ = false;
-    if (!self->over_) {
+    if (!guard.over()) {
       if (status == 0) {
         for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
           char name[INET6_ADDRSTRLEN] = {};
@@ -354,7 +341,6 @@ class RedisCheck::Attempt {
       self->ConnectNext("");
     }
     uv_freeaddrinfo(result);
-    self->DeleteIfDone();
   }
 
   // Connects to the next resolved address; `last_error` (empty: resolving
@@ -400,8 +386,8 @@ class RedisCheck::Attempt {
       Finish(CheckResult::Unhealthy("could not watch the connection on the event loop"));
       return;
     }
-    redisAsyncSetConnectCallback(context, &Attempt::OnConnect);
-    redisAsyncSetDisconnectCallback(context, &Attempt::OnDisconnect);
+    redisAsyncSetConnectCallback(context, &RedisAttempt::OnConnect);
+    redisAsyncSetDisconnectCallback(context, &RedisAttempt::OnDisconnect);
     context_ = context;
     using_unix_ = ip.empty();
     // hiredis watches the socket (and so notices the connect) only once a
@@ -443,7 +429,7 @@ class RedisCheck::Attempt {
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    if (redisAsyncCommandArgv(context_, &Attempt::OnReply, this, static_cast<int>(argv.size()),
+    if (redisAsyncCommandArgv(context_, &RedisAttempt::OnReply, this, static_cast<int>(argv.size()),
                               argv.data(), lengths.data()) != REDIS_OK) {
       // Only out of memory: hiredis refuses commands on a context being
       // freed, and this attempt forgets a context before it is freed.
@@ -451,23 +437,25 @@ class RedisCheck::Attempt {
     }
   }
 
-  // Runs `handle` unless the callback is for a context this attempt has let go.
+  // Runs `handle` unless the callback is for a context this attempt has let
+  // go. A context in use is freed before the attempt is (OnReaperClosed).
   template <typename Handler>
-  static void Dispatch(const redisAsyncContext* context, Attempt* self, Handler handle) {
+  static void Dispatch(const redisAsyncContext* context, RedisAttempt* self, Handler handle) {
     if (self == nullptr || context != self->context_) return;
+    RepeatingCallbackGuard guard(self);
     ++self->in_hiredis_callback_;
     handle();
     --self->in_hiredis_callback_;
   }
 
   static void OnConnect(const redisAsyncContext* context, int status) {
-    auto* self = static_cast<Attempt*>(context->data);
+    auto* self = static_cast<RedisAttempt*>(context->data);
     Dispatch(context, self, [&] {
       if (status == REDIS_OK) return;
       // hiredis frees the context when this returns.
       const std::string error = ConnectionError(context->c);
       self->context_ = nullptr;
-      if (self->over_) return;
+      if (self->over()) return;
       if (self->using_unix_) {
         self->Finish(CheckResult::Unhealthy(error));
       } else {
@@ -477,7 +465,7 @@ class RedisCheck::Attempt {
   }
 
   static void OnDisconnect(const redisAsyncContext* context, int) {
-    auto* self = static_cast<Attempt*>(context->data);
+    auto* self = static_cast<RedisAttempt*>(context->data);
     Dispatch(context, self, [&] {
       const std::string error = ConnectionError(context->c);
       self->context_ = nullptr;
@@ -486,7 +474,7 @@ class RedisCheck::Attempt {
   }
 
   static void OnReply(redisAsyncContext* context, void* reply, void* privdata) {
-    auto* self = static_cast<Attempt*>(privdata);
+    auto* self = static_cast<RedisAttempt*>(privdata);
     Dispatch(context, self, [&] {
       if (reply == nullptr) {
         // Only a context being freed answers with no reply: by hiredis after
@@ -496,7 +484,7 @@ class RedisCheck::Attempt {
         self->Finish(CheckResult::Unhealthy(error));
         return;
       }
-      if (!self->over_) self->HandleReply(*static_cast<redisReply*>(reply));
+      if (!self->over()) self->HandleReply(*static_cast<redisReply*>(reply));
     });
   }
 
@@ -614,21 +602,6 @@ class RedisCheck::Attempt {
     return result;
   }
 
-  void Finish(CheckResult result) {
-    if (over_) return;
-    over_ = true;
-    if (owner_ != nullptr) owner_->attempt_ = nullptr;
-    owner_ = nullptr;
-    // Usually inside a hiredis callback: the context is freed from the
-    // reaper's close callback.
-    Release();
-    // The callback may destroy the check or start the next attempt; neither
-    // touches this object.
-    DoneCallback done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(result));
-  }
-
   // Gives up the context (if hiredis has not already) and the attempt.
   void FreeContext() {
     if (context_ == nullptr) return;
@@ -638,28 +611,25 @@ class RedisCheck::Attempt {
     redisAsyncFree(context);
   }
 
-  void Release() {
+  // Inside a hiredis callback of this attempt (the usual way it finishes) the
+  // context is freed later, from the reaper's close callback; outside one (a
+  // Cancel(), which never runs inside one, or a finish from a libuv callback)
+  // it is freed right here.
+  void Release() override {
+    if (in_hiredis_callback_ == 0) FreeContext();
     // Skips the lookup if no pool thread has picked it up; OnResolved still
     // runs either way and only then is the request free.
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&reaper_))) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), &Attempt::OnReaperClosed);
-    }
+    ExpectCallback();
+    uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), &RedisAttempt::OnReaperClosed);
   }
 
   static void OnReaperClosed(uv_handle_t* handle) {
-    auto* self = static_cast<Attempt*>(handle->data);
-    self->reaper_closed_ = true;
+    auto* self = static_cast<RedisAttempt*>(handle->data);
+    CallbackGuard guard(self);
     self->FreeContext();
-    self->DeleteIfDone();
   }
 
-  void DeleteIfDone() {
-    if (over_ && reaper_closed_ && !resolving_) delete this;
-  }
-
-  RedisCheck* owner_;  // null once the attempt is over
-  DoneCallback done_;
   std::shared_ptr<const RedisCheckSettings> settings_;
   uv_loop_t* loop_;
   uv_getaddrinfo_t resolve_req_{};
@@ -672,27 +642,11 @@ class RedisCheck::Attempt {
   int in_hiredis_callback_ = 0;
   bool using_unix_ = false;
   bool resolving_ = false;
-  bool reaper_closed_ = false;
-  bool over_ = false;  // finished or cancelled: never report again
 };
 
 RedisCheck::RedisCheck(IoContext& io, std::shared_ptr<const RedisCheckSettings> settings)
     : io_(io), settings_(std::move(settings)) {}
 
-RedisCheck::~RedisCheck() { Cancel(); }
-
-void RedisCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  auto* attempt = new Attempt(this, std::move(done));
-  attempt_ = attempt;
-  // From here on `this` may be destroyed by the callback; only the attempt
-  // (which frees itself) is touched.
-  attempt->Begin();
-}
-
-void RedisCheck::Cancel() {
-  if (attempt_ == nullptr) return;
-  std::exchange(attempt_, nullptr)->Cancel();
-}
+std::unique_ptr<Attempt> RedisCheck::NewAttempt() { return std::make_unique<RedisAttempt>(*this); }
 
 }  // namespace hx

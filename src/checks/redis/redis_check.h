@@ -17,6 +17,7 @@
 #include <string>
 
 #include "checks/check.h"
+#include "checks/common/attempt.h"
 
 namespace hx {
 
@@ -64,31 +65,26 @@ std::shared_ptr<const RedisCheckSpec> ParseRedisCheckSpec(config::MapReader& rea
 /// memory, one command at a time. The check has no timer of its own; the
 /// scheduler's hard timeout cancels it.
 ///
-/// Each attempt lives in its own heap object that frees itself once neither
-/// the thread pool nor hiredis can call it any more. hiredis 0.14 frees its
-/// context by itself on connection errors and must never be freed from inside
-/// one of its own callbacks, so an attempt that ends inside a callback defers
-/// the free to a libuv close callback; Cancel() and the destructor, which run
-/// outside hiredis, free the context (and close its socket) at once. Callbacks
-/// of a context the attempt no longer uses are recognised and ignored.
-/// Loop-thread only; not thread-safe.
-class RedisCheck final : public Check {
+/// Each attempt is an Attempt (checks/common/attempt.h). hiredis 0.14 frees
+/// its context by itself on connection errors and must never be freed from
+/// inside one of its own callbacks, so an attempt that ends inside a callback
+/// defers the free to a libuv close callback; Cancel() and the destructor,
+/// which run outside hiredis, free the context (and close its socket) at once.
+/// Callbacks of a context the attempt no longer uses are recognised and
+/// ignored. Loop-thread only; not thread-safe.
+class RedisCheck final : public AsyncCheck {
  public:
   RedisCheck(IoContext& io, std::shared_ptr<const RedisCheckSettings> settings);
-  ~RedisCheck() override;
   RedisCheck(const RedisCheck&) = delete;
   RedisCheck& operator=(const RedisCheck&) = delete;
 
-  void Start(DoneCallback done) override;
-  void Cancel() override;
-
  private:
-  class Attempt;
-  friend class Attempt;
+  class RedisAttempt;
+
+  std::unique_ptr<Attempt> NewAttempt() override;
 
   IoContext& io_;
   std::shared_ptr<const RedisCheckSettings> settings_;
-  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
 };
 
 /// The `redis` check type, for the registry.

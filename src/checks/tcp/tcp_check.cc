@@ -166,27 +166,31 @@ CheckType TcpCheckType() {
   return {"tcp", &ParseTcpCheckSpec};
 }
 
-// One attempt's libuv state. Frees itself once it is over (finished or
-// cancelled) and libuv owes it no more callbacks (`pending_` == 0): a
+// One attempt's libuv state (see checks/common/attempt.h for its lifetime): a
 // getaddrinfo request cannot be freed while the thread pool holds it, and a
 // handle's memory must outlive its close callback.
-class TcpCheck::Attempt {
+class TcpCheck::TcpAttempt final : public Attempt {
  public:
   // read_buffer_ is left uninitialised on purpose: libuv fills it before any
   // byte is read, and zeroing it for every attempt would be wasted work.
   // cppcheck-suppress uninitMemberVar
-  Attempt(TcpCheck* owner, DoneCallback done)
-      : owner_(owner),
-        done_(std::move(done)),
-        settings_(owner->settings_),
-        tls_context_(owner->tls_context_),
-        loop_(owner->io_.loop()),
-        lookups_in_flight_(owner->lookups_in_flight_) {
+  explicit TcpAttempt(const TcpCheck& owner)
+      : settings_(owner.settings_),
+        tls_context_(owner.tls_context_),
+        loop_(owner.io_.loop()),
+        lookups_in_flight_(owner.lookups_in_flight_) {
     resolve_req_.data = this;
     connect_req_.data = this;
   }
 
-  void Begin() {
+ private:
+  struct WriteOp {
+    uv_write_t req;
+    std::string bytes;
+    TcpAttempt* attempt;
+  };
+
+  void Begin() override {
     started_ns_ = uv_hrtime();
     // An IP literal needs no resolver: connect at once, without the pool.
     sockaddr_storage numeric{};
@@ -208,45 +212,30 @@ class TcpCheck::Attempt {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     const std::string port = std::to_string(settings_->port);
-    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &Attempt::OnResolved,
+    const int rc = uv_getaddrinfo(loop_, &resolve_req_, &TcpAttempt::OnResolved,
                                   settings_->host.c_str(), port.c_str(), &hints);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host)));
       return;
     }
     resolving_ = true;
-    ++pending_;
+    ExpectCallback();
     ++*lookups_in_flight_;
   }
 
-  void Cancel() {
-    if (over_) return;
-    over_ = true;
-    owner_ = nullptr;
-    done_ = nullptr;
+  void Release() override {
     // If the pool has not picked the request up yet this skips the lookup;
     // either way OnResolved still runs and only then is the request released.
     if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
     CloseSocket();
   }
 
-  void DeleteIfDone() {
-    if (over_ && pending_ == 0) delete this;
-  }
-
- private:
-  struct WriteOp {
-    uv_write_t req;
-    std::string bytes;
-    Attempt* attempt;
-  };
-
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* result) {
-    auto* self = static_cast<Attempt*>(req->data);
-    --self->pending_;
+    auto* self = static_cast<TcpAttempt*>(req->data);
+    CallbackGuard guard(self);
     --*self->lookups_in_flight_;
     self->resolving_ = false;
-    if (!self->over_) {
+    if (!guard.over()) {
       if (const int shortage = status < 0 ? ProbeFdShortage(status) : 0) {
         // The resolver could not open /etc/hosts or a DNS socket.
         self->Finish(CheckResult::Unhealthy(
@@ -265,7 +254,6 @@ class TcpCheck::Attempt {
       }
     }
     uv_freeaddrinfo(result);
-    self->DeleteIfDone();
   }
 
   // Connects to the next resolved address; `last_error` is reported when
@@ -288,20 +276,19 @@ class TcpCheck::Attempt {
     uv_tcp_init(loop_, socket_);
     socket_->data = this;
     const int rc = uv_tcp_connect(&connect_req_, socket_, reinterpret_cast<const sockaddr*>(&addr),
-                                  &Attempt::OnConnected);
+                                  &TcpAttempt::OnConnected);
     if (rc < 0) {
       CloseSocket();
       ConnectNext(rc);
       return;
     }
-    ++pending_;
+    ExpectCallback();
   }
 
   static void OnConnected(uv_connect_t* req, int status) {
-    auto* self = static_cast<Attempt*>(req->data);
-    --self->pending_;
-    if (!self->over_) self->HandleConnected(status);
-    self->DeleteIfDone();
+    auto* self = static_cast<TcpAttempt*>(req->data);
+    CallbackGuard guard(self);
+    if (!guard.over()) self->HandleConnected(status);
   }
 
   void HandleConnected(int status) {
@@ -310,8 +297,8 @@ class TcpCheck::Attempt {
       ConnectNext(status);
       return;
     }
-    const int rc =
-        uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &Attempt::OnAlloc, &Attempt::OnRead);
+    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &TcpAttempt::OnAlloc,
+                                 &TcpAttempt::OnRead);
     if (rc < 0) {
       Finish(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
       return;
@@ -341,7 +328,7 @@ class TcpCheck::Attempt {
       } else {
         WriteRaw(settings_->send);
       }
-      if (over_) return;
+      if (over()) return;
     }
     if (!settings_->expect && writes_in_flight_ == 0) FinishConnected();
   }
@@ -359,24 +346,24 @@ class TcpCheck::Attempt {
     auto* op = new WriteOp{{}, std::move(bytes), this};
     op->req.data = op;
     uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
-    const int rc =
-        uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &Attempt::OnWritten);
+    const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1,
+                            &TcpAttempt::OnWritten);
     if (rc < 0) {
       delete op;
       Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
       return;
     }
-    ++pending_;
+    ExpectCallback();
     ++writes_in_flight_;
   }
 
   static void OnWritten(uv_write_t* req, int status) {
     auto* op = static_cast<WriteOp*>(req->data);
-    Attempt* self = op->attempt;
+    TcpAttempt* self = op->attempt;
     delete op;
-    --self->pending_;
+    CallbackGuard guard(self);
     --self->writes_in_flight_;
-    if (!self->over_) {
+    if (!guard.over()) {
       if (status < 0) {
         self->Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
       } else if (self->established_ns_ != 0 && self->writes_in_flight_ == 0 &&
@@ -386,18 +373,17 @@ class TcpCheck::Attempt {
         self->FinishConnected();
       }
     }
-    self->DeleteIfDone();
   }
 
   static void OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-    auto* self = static_cast<Attempt*>(handle->data);
+    auto* self = static_cast<TcpAttempt*>(handle->data);
     *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
   }
 
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-    auto* self = static_cast<Attempt*>(stream->data);
-    if (!self->over_) self->HandleRead(nread, buf);
-    self->DeleteIfDone();
+    auto* self = static_cast<TcpAttempt*>(stream->data);
+    RepeatingCallbackGuard guard(self);
+    if (!guard.over()) self->HandleRead(nread, buf);
   }
 
   void HandleRead(ssize_t nread, const uv_buf_t* buf) {
@@ -421,7 +407,7 @@ class TcpCheck::Attempt {
     const bool was_established = tls_->handshake_done();
     tls_->FeedCiphertext(data);
     FlushTls();
-    if (over_) return;
+    if (over()) return;
     if (tls_->failed()) {
       Finish(CheckResult::Unhealthy((was_established ? "TLS error: " : "TLS handshake failed: ") +
                                     tls_->error()));
@@ -429,11 +415,11 @@ class TcpCheck::Attempt {
     }
     if (!was_established && tls_->handshake_done()) {
       Established();
-      if (over_) return;
+      if (over()) return;
     }
     const std::string plaintext = tls_->TakePlaintext();
     if (!plaintext.empty()) Received(plaintext);
-    if (!over_ && tls_->peer_closed()) HandlePeerClosed();
+    if (!over() && tls_->peer_closed()) HandlePeerClosed();
   }
 
   void Received(std::string_view data) {
@@ -465,43 +451,34 @@ class TcpCheck::Attempt {
     // Without expect the attempt ends when the send completes (or fails).
   }
 
+  // Attempt::Finish with the peer's certificate expiry once the handshake
+  // is done (also on failures after it).
   void Finish(CheckResult result) {
-    if (over_) return;
-    over_ = true;
+    if (over()) return;
     if (tls_ && tls_->handshake_done()) {
       if (auto not_after = tls_->PeerEarliestNotAfter()) {
         result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
                                          static_cast<double>(*not_after));
       }
     }
-    CloseSocket();
-    if (owner_ != nullptr) owner_->attempt_ = nullptr;
-    owner_ = nullptr;
-    // The callback may destroy the check or start the next attempt; neither
-    // touches this object, which DeleteIfDone() frees afterwards.
-    DoneCallback done = std::move(done_);
-    done_ = nullptr;
-    if (done) done(std::move(result));
+    Attempt::Finish(std::move(result));
   }
 
   void CloseSocket() {
     if (socket_ == nullptr) return;
     uv_tcp_t* socket = std::exchange(socket_, nullptr);
-    ++pending_;
+    ExpectCallback();
     // Closing also cancels a pending connect and writes: their callbacks run
     // with UV_ECANCELED before OnClosed.
-    uv_close(reinterpret_cast<uv_handle_t*>(socket), &Attempt::OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(socket), &TcpAttempt::OnClosed);
   }
 
   static void OnClosed(uv_handle_t* handle) {
-    auto* self = static_cast<Attempt*>(handle->data);
+    auto* self = static_cast<TcpAttempt*>(handle->data);
     delete reinterpret_cast<uv_tcp_t*>(handle);
-    --self->pending_;
-    self->DeleteIfDone();
+    CallbackGuard guard(self);
   }
 
-  TcpCheck* owner_;  // null once the attempt is over
-  DoneCallback done_;
   std::shared_ptr<const TcpCheckSettings> settings_;
   std::shared_ptr<const TlsClientContext> tls_context_;
   uv_loop_t* loop_;
@@ -515,43 +492,24 @@ class TcpCheck::Attempt {
   std::string received_;
   uint64_t started_ns_ = 0;
   uint64_t established_ns_ = 0;  // when connected (and the handshake done)
-  int pending_ = 0;              // libuv callbacks still owed to this object
   int writes_in_flight_ = 0;
   bool resolving_ = false;
-  bool over_ = false;  // finished or cancelled: never report again
   char read_buffer_[16 * 1024];
 };
 
 TcpCheck::TcpCheck(IoContext& io, std::shared_ptr<const TcpCheckSettings> settings)
     : io_(io), settings_(std::move(settings)) {}
 
-TcpCheck::~TcpCheck() { Cancel(); }
-
-void TcpCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+std::unique_ptr<Attempt> TcpCheck::NewAttempt() {
   if (settings_->tls && !tls_context_) {
     const TlsOptions& options = *settings_->tls;
     std::string error;
     tls_context_ = TlsClientContext::Create(
         {options.ca_file, options.cert_file, options.key_file, !options.insecure_skip_verify},
         &error);
-    if (!tls_context_) {
-      done(CheckResult::Unhealthy("TLS setup failed: " + error));
-      return;
-    }
+    if (!tls_context_) return FailedAttempt(CheckResult::Unhealthy("TLS setup failed: " + error));
   }
-  auto* attempt = new Attempt(this, std::move(done));
-  attempt_ = attempt;
-  // From here on `this` may be destroyed by the callback; only touch `attempt`.
-  attempt->Begin();
-  attempt->DeleteIfDone();
-}
-
-void TcpCheck::Cancel() {
-  if (attempt_ == nullptr) return;
-  Attempt* attempt = std::exchange(attempt_, nullptr);
-  attempt->Cancel();
-  attempt->DeleteIfDone();
+  return std::make_unique<TcpAttempt>(*this);
 }
 
 }  // namespace hx

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "checks/check.h"
+#include "checks/common/attempt.h"
 #include "checks/common/tls_options.h"
 
 namespace re2 {
@@ -61,35 +62,28 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
 /// Runs TCP attempts on the loop: uv_getaddrinfo (thread pool), uv_tcp_connect
 /// to the first address, TLS handshake if configured, write `send`, read until
 /// `expect` matches, the peer closes, or 64 KiB arrived. The check has no timer
-/// of its own; the scheduler's hard timeout cancels it.
-///
-/// Each attempt's libuv state lives in a separate heap object that frees
-/// itself once libuv has delivered every outstanding callback, so Cancel() and
-/// the destructor can return at once while a getaddrinfo request is still in
-/// the thread pool or a handle is still closing. Loop-thread only; not
-/// thread-safe.
-class TcpCheck final : public Check {
+/// of its own; the scheduler's hard timeout cancels it. Each attempt is an
+/// Attempt (checks/common/attempt.h), so Cancel() and the destructor return at
+/// once while a getaddrinfo request is still in the thread pool or a handle is
+/// still closing. Loop-thread only; not thread-safe.
+class TcpCheck final : public AsyncCheck {
  public:
   TcpCheck(IoContext& io, std::shared_ptr<const TcpCheckSettings> settings);
-  ~TcpCheck() override;
   TcpCheck(const TcpCheck&) = delete;
   TcpCheck& operator=(const TcpCheck&) = delete;
-
-  void Start(DoneCallback done) override;
-  void Cancel() override;
 
   /// Most received bytes an attempt keeps before giving up on `expect`.
   static constexpr size_t kMaxReceiveBytes = 64 * 1024;
 
  private:
-  class Attempt;
-  friend class Attempt;
+  class TcpAttempt;
+
+  std::unique_ptr<Attempt> NewAttempt() override;
 
   IoContext& io_;
   std::shared_ptr<const TcpCheckSettings> settings_;
   /// Built on the first TLS attempt and reused: loading CA files is slow.
   std::shared_ptr<const TlsClientContext> tls_context_;
-  Attempt* attempt_ = nullptr;  // in flight; owned by itself (see above)
   // Host-name lookups of this check still running in libuv's thread pool,
   // shared with the attempts that started them: a lookup cannot be cancelled
   // once a pool thread runs it, so while one hangs, new attempts fail fast

@@ -202,5 +202,80 @@ TEST_F(AttemptTest, FailedAttemptReportsItsResultAtOnce) {
   EXPECT_EQ(results_[0].detail, "TLS setup failed: no such file");
 }
 
+// Ticks on a timer the test owns (so Release() only stops it: nothing of the
+// attempt's is left to close), the way a stream keeps calling its reader.
+// On the third tick it cancels its own check and then reads its own state.
+class TickingAttempt final : public Attempt {
+ public:
+  TickingAttempt(uv_timer_t* timer, Counters* counters, Check** check, bool* alive_after_cancel)
+      : timer_(timer), counters_(counters), owner_(check), alive_after_cancel_(alive_after_cancel) {
+    ++counters_->alive;
+  }
+  ~TickingAttempt() override { --counters_->alive; }
+
+ private:
+  void Begin() override {
+    ++counters_->began;
+    timer_->data = this;
+    uv_timer_start(timer_, &OnTick, 1, 1);
+  }
+
+  static void OnTick(uv_timer_t* timer) {
+    auto* self = static_cast<TickingAttempt*>(timer->data);
+    Counters* counters = self->counters_;
+    bool* alive_after_cancel = self->alive_after_cancel_;
+    RepeatingCallbackGuard guard(self);
+    if (guard.over()) return;
+    if (++self->ticks_ < 3) return;
+    (*self->owner_)->Cancel();  // as the scheduler's timeout may, from any callback
+    // Still allocated: the guard frees it when this callback returns.
+    *alive_after_cancel = counters->alive == 1;
+    if (*alive_after_cancel) self->ticks_ = -1;
+  }
+
+  void Release() override {
+    ++counters_->released;
+    uv_timer_stop(timer_);
+  }
+
+  uv_timer_t* timer_;
+  Counters* counters_;
+  Check** owner_;
+  bool* alive_after_cancel_;
+  int ticks_ = 0;
+};
+
+class TickingCheck final : public AsyncCheck {
+ public:
+  TickingCheck(uv_timer_t* timer, Counters* counters, bool* alive_after_cancel)
+      : timer_(timer), counters_(counters), alive_after_cancel_(alive_after_cancel) {}
+
+ private:
+  std::unique_ptr<Attempt> NewAttempt() override {
+    return std::make_unique<TickingAttempt>(timer_, counters_, &self_, alive_after_cancel_);
+  }
+  uv_timer_t* timer_;
+  Counters* counters_;
+  bool* alive_after_cancel_;
+  Check* self_ = this;
+};
+
+TEST_F(AttemptTest, RepeatingCallbackKeepsTheAttemptWhileItRuns) {
+  uv_timer_t timer;
+  uv_timer_init(&loop_, &timer);
+  bool alive_after_cancel = false;
+  {
+    TickingCheck check(&timer, &counters_, &alive_after_cancel);
+    check.Start(Record());
+    Run();  // ends when the cancelled attempt stopped the timer
+  }
+  EXPECT_TRUE(alive_after_cancel) << "freed inside its own callback";
+  EXPECT_TRUE(results_.empty());
+  EXPECT_EQ(counters_.released, 1);
+  EXPECT_EQ(counters_.alive, 0);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
+  Run();  // the timer lives on this stack: its close completes here
+}
+
 }  // namespace
 }  // namespace hx

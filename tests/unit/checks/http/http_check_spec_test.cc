@@ -49,7 +49,9 @@ TEST_F(HttpCheckSpecTest, Defaults) {
   EXPECT_FALSE(spec->https);
   EXPECT_FALSE(spec->tls.has_value());
   EXPECT_EQ(spec->request_url, "http://127.0.0.1:8080/healthz");
-  EXPECT_EQ(spec->connect_to, "");
+  EXPECT_EQ(spec->fixed_resolve, "");
+  EXPECT_TRUE(spec->connect_host_is_ip);
+  EXPECT_EQ(spec->ip_protocol, IpProtocol::kAuto);
   EXPECT_EQ(spec->Target(), "GET http://127.0.0.1:8080/healthz");
 }
 
@@ -76,10 +78,38 @@ TEST_F(HttpCheckSpecTest, ServerNameRewritesRequestAndConnectsToRealHost) {
       "tls: {server_name: ready.internal, insecure_skip_verify: true}");
   ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
   EXPECT_EQ(spec->request_url, "https://ready.internal/ready?x=1");
-  EXPECT_EQ(spec->connect_to, "ready.internal:443:10.0.0.7:443");
+  // The name is pinned to the literal address: no lookup, Host/SNI keep the name.
+  EXPECT_EQ(spec->fixed_resolve, "ready.internal:443:10.0.0.7");
+  EXPECT_TRUE(spec->connect_host_is_ip);
   EXPECT_EQ(spec->Target(), "GET https://10.0.0.7/ready");
   ASSERT_TRUE(spec->tls);
   EXPECT_TRUE(spec->tls->insecure_skip_verify);
+}
+
+TEST_F(HttpCheckSpecTest, NamesAreResolvedWithTheIpProtocol) {
+  auto spec = Parse("url: https://api.internal:8443/health\nip_protocol: ip6");
+  ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_FALSE(spec->connect_host_is_ip);
+  EXPECT_EQ(spec->connect_host, "api.internal");
+  EXPECT_EQ(spec->request_host, "api.internal");
+  EXPECT_EQ(spec->port, "8443");
+  EXPECT_EQ(spec->ip_protocol, IpProtocol::kIp6);
+
+  auto named = Parse(
+      "url: https://lb.internal/ready\n"
+      "tls: {server_name: ready.internal}\n"
+      "ip_protocol: ip4");
+  ASSERT_NE(named, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(named->connect_host, "lb.internal");
+  EXPECT_EQ(named->request_host, "ready.internal");
+  EXPECT_EQ(named->port, "443");
+  EXPECT_EQ(named->fixed_resolve, "");
+  EXPECT_EQ(named->ip_protocol, IpProtocol::kIp4);
+
+  auto v6 = Parse("url: http://[::1]:8080/");
+  ASSERT_NE(v6, nullptr);
+  EXPECT_TRUE(v6->connect_host_is_ip);
+  EXPECT_EQ(v6->connect_host, "::1");
 }
 
 TEST_F(HttpCheckSpecTest, StatusSetsBodyPatternsAndLimits) {
