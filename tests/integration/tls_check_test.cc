@@ -617,6 +617,52 @@ TEST_F(TlsCheckTest, Pop3StartTls) {
   EXPECT_EQ(server.commands(), (std::vector<std::string>{"STLS"}));
 }
 
+// Names go through the loop's resolver (here with a hosts file of the test's
+// own and a DNS server address where nothing listens): the name is also the
+// default server_name, and with ip_protocol auto the IPv6 address is tried
+// first and refused (the server listens on 127.0.0.1 only), then IPv4.
+TEST_F(TlsCheckTest, NameIsResolvedAndVerifiedAndEachAddressTried) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "::1 mail.test\n127.0.0.1 mail.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  const auto served = pki_.Leaf({.common_name = "mail.test", .dns_names = {"mail.test"}});
+  TestTlsServer server(Dialogue::kSmtp, served);
+  const std::string port = std::to_string(server.port());
+  auto s = std::const_pointer_cast<TlsCheckSettings>(
+      Settings("mail.test:" + port, StartTls::kSmtp, pki_.ca_file(), "mail.test"));
+  CheckResult r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("TLSv1.3, certificate for mail.test expires in ")) << r.detail;
+
+  s->ip_protocol = IpProtocol::kIp6;  // only ::1, where nothing listens
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
+
+  s->host = "nowhere.test";
+  s->ip_protocol = IpProtocol::kAuto;
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_TRUE(r.detail.starts_with("could not resolve host \"nowhere.test\": ")) << r.detail;
+  EXPECT_TRUE(r.observations.empty());
+}
+
+// Cancelled while the resolver still works on the name: its answer never
+// arrives, nothing is reported, the loop drains.
+TEST_F(TlsCheckTest, CancelWhileResolving) {
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"}, .hosts_file = "", .timeout = milliseconds(200), .tries = 1});
+  TlsCheck check(io(), Settings("nowhere.test:443", StartTls::kNone, pki_.ca_file()));
+  Outcome outcome;
+  check.Start(outcome.Callback());
+  check.Cancel();
+  RunUntil([] { return false; }, milliseconds(400));
+  EXPECT_EQ(outcome.calls, 0);
+}
+
 TEST_F(TlsCheckTest, ConnectionRefused) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -648,11 +694,13 @@ TEST_F(TlsCheckTest, UnreadableCaFileFailsBeforeConnecting) {
 TEST_F(TlsCheckTest, CancelAgainstASilentServerReleasesEverything) {
   TestTlsServer silent(Dialogue::kSilent, {});
   TestTlsServer good(Dialogue::kNone, pki_.Leaf(localhost_));
+  int accepted = 0;
   for (StartTls protocol : {StartTls::kNone, StartTls::kSmtp, StartTls::kPostgres}) {
     TlsCheck stuck(io(), Settings(silent.address(), protocol, pki_.ca_file()));
     Outcome stuck_outcome;
     stuck.Start(stuck_outcome.Callback());
-    ASSERT_TRUE(silent.WaitForAccepted(1, kWait));
+    ++accepted;
+    ASSERT_TRUE(RunUntil([&] { return silent.WaitForAccepted(accepted, milliseconds(0)); }));
     TlsCheck other(io(), Settings(good.address(), StartTls::kNone, pki_.ca_file()));
     Outcome other_outcome;
     other.Start(other_outcome.Callback());
@@ -673,7 +721,7 @@ TEST_F(TlsCheckTest, DestroyingTheCheckMidHandshakeIsSafe) {
       std::make_unique<TlsCheck>(io(), Settings(silent.address(), StartTls::kNone, pki_.ca_file()));
   Outcome outcome;
   check->Start(outcome.Callback());
-  ASSERT_TRUE(silent.WaitForAccepted(1, kWait));
+  ASSERT_TRUE(RunUntil([&] { return silent.WaitForAccepted(1, milliseconds(0)); }));
   RunUntil([] { return false; }, milliseconds(20));  // connected, ClientHello written
   check.reset();
   EXPECT_TRUE(silent.WaitForClientCloses(1, kWait));

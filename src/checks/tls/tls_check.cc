@@ -1,5 +1,6 @@
 #include "checks/tls/tls_check.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/ip_protocol.h"
 #include "checks/tcp/tcp_check.h"  // SplitHostPort, the one host:port parser
 #include "io/io_context.h"
 #include "io/tls_client.h"
@@ -156,6 +158,7 @@ std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader)
   };
   within("degraded_expires_within", settings.degraded_expires_within);
   within("unhealthy_expires_within", settings.unhealthy_expires_within);
+  settings.ip_protocol = ReadIpProtocol(reader);
   if (settings.degraded_expires_within.count() != 0 &&
       settings.unhealthy_expires_within > settings.degraded_expires_within) {
     reader.Error("unhealthy_expires_within", "must not be longer than degraded_expires_within (" +
@@ -200,45 +203,77 @@ class TlsCheck::TlsAttempt final : public Attempt {
     Resolve();
   }
 
-  void Release() override { CloseSocket(); }
-
-  // --- Resolution: the one place that knows how names become addresses. ---
-
-  void Resolve() {
-    sockaddr_storage numeric{};
-    if (uv_ip4_addr(settings_->host.c_str(), settings_->port,
-                    reinterpret_cast<sockaddr_in*>(&numeric)) == 0 ||
-        uv_ip6_addr(settings_->host.c_str(), settings_->port,
-                    reinterpret_cast<sockaddr_in6*>(&numeric)) == 0) {
-      Resolved({numeric}, "");
-      return;
+  void Release() override {
+    if (resolve_) {
+      // Destroying an unanswered request cancels it: its callback won't come.
+      if (resolving_) ForgetCallback();
+      resolving_ = false;
+      resolve_.reset();
     }
-    Resolved({}, "names need the resolver (not built yet)");
+    CloseSocket();
   }
 
-  void Resolved(std::vector<sockaddr_storage> addresses, const std::string& error) {
-    if (addresses.empty()) {
-      Finish(CheckResult::Unhealthy("could not resolve host " + Quote(settings_->host) +
-                                    (error.empty() ? "" : ": " + error)));
+  // --- Resolution: the loop's c-ares resolver. ---
+
+  void Resolve() {
+    // The resolver answers on a later turn of the loop (IP literals too),
+    // never inside Resolve(), so resolve_ is in place before the callback.
+    ExpectCallback();
+    resolving_ = true;
+    resolve_ = io_.resolver().Resolve(settings_->host, settings_->ip_protocol,
+                                      [this](ResolveResult result) {
+                                        CallbackGuard guard(this);
+                                        resolving_ = false;
+                                        if (guard.over()) return;
+                                        Resolved(std::move(result));
+                                      });
+  }
+
+  void Resolved(ResolveResult result) {
+    if (result.addresses.empty()) {
+      // The resolver's own report when the daemon is out of descriptors.
+      Finish(CheckResult::Unhealthy(FdShortageInText(result.error) != 0
+                                        ? result.error
+                                        : "could not resolve host " + Quote(settings_->host) +
+                                              (result.error.empty() ? "" : ": " + result.error)));
       return;
     }
-    address_ = addresses.front();
-    Connect();
+    addresses_ = std::move(result.addresses);
+    for (sockaddr_storage& a : addresses_) {
+      if (a.ss_family == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(settings_->port);
+      } else if (a.ss_family == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(settings_->port);
+      }
+    }
+    ConnectNext(0);
   }
 
   // --- Connection. ---
 
-  void Connect() {
+  // Connects to the next resolved address, in the resolver's order; the
+  // last address's error is the one reported.
+  void ConnectNext(int last_error) {
+    if (IsFdShortage(last_error)) {
+      // No socket could be made: another address would fare no better.
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
+      return;
+    }
+    if (next_address_ >= addresses_.size()) {
+      Finish(CheckResult::Unhealthy(uv_strerror(last_error)));
+      return;
+    }
     phase_ = Phase::kConnecting;
+    const sockaddr_storage& address = addresses_[next_address_++];
     socket_ = new uv_tcp_t;
     uv_tcp_init(io_.loop(), socket_);
     socket_->data = this;
     const int rc = uv_tcp_connect(&connect_req_, socket_,
-                                  reinterpret_cast<const sockaddr*>(&address_), &OnConnected);
+                                  reinterpret_cast<const sockaddr*>(&address), &OnConnected);
     if (rc < 0) {
-      Finish(CheckResult::Unhealthy(
-          IsFdShortage(rc) ? ReportFdShortage(rc, "cannot open a socket; the target was not tried")
-                           : std::string(uv_strerror(rc))));
+      CloseSocket();
+      ConnectNext(rc);
       return;
     }
     ExpectCallback();
@@ -253,7 +288,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   void HandleConnected(int status) {
     if (status < 0) {
-      Finish(CheckResult::Unhealthy(uv_strerror(status)));
+      CloseSocket();
+      ConnectNext(status);
       return;
     }
     const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &OnAlloc, &OnRead);
@@ -504,12 +540,11 @@ class TlsCheck::TlsAttempt final : public Attempt {
     *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
   }
 
-  // Not an announced callback: libuv calls it only while reading, and reading
-  // ends with the socket's close, which is announced (Release()).
+  // Comes any number of times while the socket reads: not announced, so it
+  // opens with a RepeatingCallbackGuard.
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* self = static_cast<TlsAttempt*>(stream->data);
-    self->ExpectCallback();
-    CallbackGuard guard(self);
+    RepeatingCallbackGuard guard(self);
     if (guard.over()) return;
     self->HandleRead(nread, buf);
   }
@@ -557,7 +592,10 @@ class TlsCheck::TlsAttempt final : public Attempt {
   IoContext& io_;
   std::shared_ptr<const TlsCheckSettings> settings_;
   std::shared_ptr<const TlsClientContext> context_;
-  sockaddr_storage address_{};
+  std::unique_ptr<ResolveRequest> resolve_;
+  bool resolving_ = false;  // resolve_ still owes its callback
+  std::vector<sockaddr_storage> addresses_;
+  size_t next_address_ = 0;
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;

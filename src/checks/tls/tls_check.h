@@ -9,6 +9,7 @@
 //     server_name: mail.internal      # SNI and the name verified (default: host)
 //     degraded_expires_within: 14d    # default 14d; 0 turns it off
 //     unhealthy_expires_within: 3d    # default 3d; 0: only an expired chain
+//     ip_protocol: auto               # ip4, ip6, auto (IPv6 first, then IPv4)
 //     ca_file: /etc/ssl/internal.pem  # and cert_file, key_file,
 //     insecure_skip_verify: false     # as in tls_options.h
 //
@@ -23,6 +24,7 @@
 
 #include "checks/common/attempt.h"
 #include "checks/common/tls_options.h"
+#include "io/resolver.h"
 #include "util/duration.h"
 
 namespace hx {
@@ -40,6 +42,9 @@ struct TlsCheckSettings {
   std::string host;  ///< name or IP, without the brackets of "[v6]:port"
   uint16_t port = 0;
   StartTls starttls = StartTls::kNone;
+  /// Which addresses of a name to connect to (`ip_protocol`); tried in the
+  /// resolver's order until one accepts.
+  IpProtocol ip_protocol = IpProtocol::kAuto;
   /// ca_file, cert_file, key_file, insecure_skip_verify; server_name already
   /// defaulted to `host`.
   TlsOptions tls;
@@ -67,7 +72,8 @@ class TlsCheckSpec final : public CheckSpec {
 /// Reads a `tls:` mapping (calls reader.Finish()); nullptr on any error.
 std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader);
 
-/// Runs TLS attempts on the loop: resolve, connect to the first address,
+/// Runs TLS attempts on the loop: resolve (the loop's c-ares resolver),
+/// connect to the first address that accepts,
 /// STARTTLS dialogue if configured, handshake, then judge the chain. The
 /// attempt ends right after the handshake (no application data). No timer of
 /// its own: the scheduler's hard timeout cancels it. Loop-thread only; not

@@ -43,6 +43,7 @@ TEST(TlsCheckSpecTest, AddressOnlyTakesTheDefaults) {
   EXPECT_EQ(s.starttls, StartTls::kNone);
   EXPECT_EQ(s.tls.server_name, "127.0.0.1");  // defaults to the host
   EXPECT_FALSE(s.tls.insecure_skip_verify);
+  EXPECT_EQ(s.ip_protocol, IpProtocol::kAuto);
   EXPECT_EQ(s.degraded_expires_within, hours(14 * 24));
   EXPECT_EQ(s.unhealthy_expires_within, hours(3 * 24));
   EXPECT_EQ(p.spec->Target(), "tls://127.0.0.1:443");
@@ -57,6 +58,7 @@ degraded_expires_within: 30d
 unhealthy_expires_within: 7d12h
 ca_file: /dev/null
 insecure_skip_verify: true
+ip_protocol: ip4
 )");
   ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
   const TlsCheckSettings& s = p.spec->settings();
@@ -66,6 +68,7 @@ insecure_skip_verify: true
   EXPECT_EQ(s.tls.server_name, "smtp.example.org");
   EXPECT_EQ(s.tls.ca_file, "/dev/null");
   EXPECT_TRUE(s.tls.insecure_skip_verify);
+  EXPECT_EQ(s.ip_protocol, IpProtocol::kIp4);
   EXPECT_EQ(s.degraded_expires_within, hours(30 * 24));
   EXPECT_EQ(s.unhealthy_expires_within, hours(7 * 24 + 12));
   EXPECT_EQ(p.spec->Target(), "tls+smtp://mail.internal:2525");
