@@ -7,6 +7,7 @@
 
 #include "checks/tls/tls_check.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -228,7 +229,10 @@ class TestTlsServer {
     kSilent,  // accept, never say a word, until the client goes
   };
 
-  TestTlsServer(Dialogue dialogue, const TestPki::Served& served) : dialogue_(dialogue) {
+  /// Listens on `ip` (a loopback address) and `port` (0: the kernel's choice).
+  TestTlsServer(Dialogue dialogue, const TestPki::Served& served,
+                const std::string& ip = "127.0.0.1", uint16_t port = 0)
+      : dialogue_(dialogue), ip_(ip) {
     // A client that hangs up mid-write must not kill the test.
     signal(SIGPIPE, SIG_IGN);
     ctx_ = SSL_CTX_new(TLS_server_method());
@@ -241,7 +245,8 @@ class TestTlsServer {
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+    addr.sin_port = htons(port);
     EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     socklen_t len = sizeof(addr);
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -264,7 +269,7 @@ class TestTlsServer {
   }
 
   uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return ip_ + ":" + std::to_string(port_); }
 
   /// Lines the client sent in clear text, in order.
   std::vector<std::string> commands() const {
@@ -370,6 +375,7 @@ class TestTlsServer {
   }
 
   const Dialogue dialogue_;
+  const std::string ip_;
   SSL_CTX* ctx_ = nullptr;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
@@ -648,6 +654,59 @@ TEST_F(TlsCheckTest, NameIsResolvedAndVerifiedAndEachAddressTried) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("could not resolve host \"nowhere.test\": ")) << r.detail;
   EXPECT_TRUE(r.observations.empty());
+}
+
+// ip_policy all: one name, two addresses (one port on 127.0.0.1 and on
+// 127.0.0.2), the second presenting an expired certificate.
+TEST_F(TlsCheckTest, IpPolicyAllChecksEveryAddressAndNamesTheFailingOnes) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 mail.test\n127.0.0.2 mail.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  const CertSpec name{.common_name = "mail.test", .dns_names = {"mail.test"}};
+  CertSpec old = name;
+  old.not_before = -hours(72);
+  old.not_after = -hours(24);
+  const auto valid = pki_.Leaf(name);
+  const auto expired = pki_.Leaf(old);
+  TestTlsServer first(Dialogue::kNone, valid);
+  auto second =
+      std::make_unique<TestTlsServer>(Dialogue::kNone, expired, "127.0.0.2", first.port());
+  const std::string port = std::to_string(first.port());
+  auto s = std::const_pointer_cast<TlsCheckSettings>(
+      Settings("mail.test:" + port, StartTls::kNone, pki_.ca_file(), "mail.test"));
+  s->ip_protocol = IpProtocol::kIp4;
+
+  // first: 127.0.0.1 answers, the expired certificate behind 127.0.0.2 goes unseen.
+  CheckResult r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(Expiry(r), static_cast<double>(valid.earliest_not_after));
+
+  s->ip_policy = IpPolicy::kAll;
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_TRUE(r.detail.starts_with(
+      "1 of 2 addresses failed: 127.0.0.2:" + port +
+      ": TLS handshake failed: certificate verify failed: certificate has expired; certificate "
+      "for mail.test expired 1d 0h ago ("))
+      << r.detail;
+  EXPECT_EQ(Expiry(r), static_cast<double>(expired.earliest_not_after));  // the earliest
+  EXPECT_EQ(Version(r), "TLSv1.3");
+
+  // Both valid: healthy, and the detail says every address was checked.
+  second.reset();  // frees the port first
+  second = std::make_unique<TestTlsServer>(Dialogue::kNone, valid, "127.0.0.2", first.port());
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.ends_with(" (all 2 addresses)")) << r.detail;
+
+  // Nothing at 127.0.0.2: named, with the connection's error.
+  second.reset();
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
 }
 
 // Cancelled while the resolver still works on the name: its answer never

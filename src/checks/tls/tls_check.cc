@@ -159,6 +159,15 @@ std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader)
   within("degraded_expires_within", settings.degraded_expires_within);
   within("unhealthy_expires_within", settings.unhealthy_expires_within);
   settings.ip_protocol = ReadIpProtocol(reader);
+  if (auto policy = reader.String("ip_policy")) {
+    if (*policy == "first") {
+      settings.ip_policy = IpPolicy::kFirst;
+    } else if (*policy == "all") {
+      settings.ip_policy = IpPolicy::kAll;
+    } else {
+      reader.Error("ip_policy", "must be first or all, got " + Quote(*policy));
+    }
+  }
   if (settings.degraded_expires_within.count() != 0 &&
       settings.unhealthy_expires_within > settings.degraded_expires_within) {
     reader.Error("unhealthy_expires_within", "must not be longer than degraded_expires_within (" +
@@ -196,6 +205,12 @@ class TlsCheck::TlsAttempt final : public Attempt {
     uv_write_t req;
     std::string bytes;
     TlsAttempt* attempt;
+    int connection;  // a write of an ended connection reports nothing
+  };
+
+  struct Outcome {
+    sockaddr_storage address;
+    CheckResult result;
   };
 
   void Begin() override {
@@ -251,8 +266,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   // --- Connection. ---
 
-  // Connects to the next resolved address, in the resolver's order; the
-  // last address's error is the one reported.
+  // Connects to the next resolved address, in the resolver's order. With
+  // ip_policy first, a refused connection moves on to the next address and
+  // the last address's error is the one reported.
   void ConnectNext(int last_error) {
     if (IsFdShortage(last_error)) {
       // No socket could be made: another address would fare no better.
@@ -265,6 +281,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
       return;
     }
     phase_ = Phase::kConnecting;
+    ++connection_;
     const sockaddr_storage& address = addresses_[next_address_++];
     socket_ = new uv_tcp_t;
     uv_tcp_init(io_.loop(), socket_);
@@ -272,11 +289,87 @@ class TlsCheck::TlsAttempt final : public Attempt {
     const int rc = uv_tcp_connect(&connect_req_, socket_,
                                   reinterpret_cast<const sockaddr*>(&address), &OnConnected);
     if (rc < 0) {
-      CloseSocket();
-      ConnectNext(rc);
+      ConnectFailed(rc);
       return;
     }
     ExpectCallback();
+  }
+
+  void ConnectFailed(int error) {
+    CloseSocket();
+    if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
+      EndConnection(CheckResult::Unhealthy(uv_strerror(error)));
+    } else {
+      ConnectNext(error);
+    }
+  }
+
+  // The outcome of the current connection. ip_policy first: the attempt's.
+  // all: one address's, recorded; the next address follows, and after the
+  // last the attempt ends with all of them (FinishAll).
+  void EndConnection(CheckResult result) {
+    if (settings_->ip_policy == IpPolicy::kFirst) {
+      Finish(std::move(result));
+      return;
+    }
+    outcomes_.push_back({addresses_[next_address_ - 1], std::move(result)});
+    CloseSocket();
+    tls_.reset();
+    dialogue_.clear();
+    step_ = 0;
+    offers_starttls_ = false;
+    if (next_address_ < addresses_.size()) {
+      ConnectNext(0);
+    } else {
+      FinishAll();
+    }
+  }
+
+  // The worst state of all addresses; the detail names each address that was
+  // not healthy. The expiry reported is the earliest any address presented.
+  void FinishAll() {
+    Health worst = Health::kHealthy;
+    std::string failing;
+    size_t failed = 0;
+    const Observation* earliest = nullptr;
+    const Observation* version = nullptr;
+    for (const Outcome& o : outcomes_) {
+      if (o.result.health > worst) worst = o.result.health;
+      if (o.result.health != Health::kHealthy) {
+        ++failed;
+        if (!failing.empty()) failing += "; ";
+        failing += AddressPortText(o.address) + ": " + o.result.detail;
+      }
+      for (const Observation& ob : o.result.observations) {
+        if (ob.id == ObservationId::kTlsCertExpiryTimestampSeconds &&
+            (earliest == nullptr || ob.value < earliest->value)) {
+          earliest = &ob;
+        }
+        if (ob.id == ObservationId::kTlsVersionInfo && version == nullptr) version = &ob;
+      }
+    }
+    CheckResult result;
+    result.health = worst;
+    if (failed == 0) {
+      result.detail = outcomes_.front().result.detail;
+      if (outcomes_.size() > 1) {
+        result.detail += " (all " + std::to_string(outcomes_.size()) + " addresses)";
+      }
+    } else {
+      result.detail = std::to_string(failed) + " of " + std::to_string(outcomes_.size()) +
+                      " addresses " + (worst == Health::kUnhealthy ? "failed" : "degraded") + ": " +
+                      failing;
+    }
+    if (earliest != nullptr) result.observations.push_back(*earliest);
+    if (version != nullptr) result.observations.push_back(*version);
+    Finish(std::move(result));
+  }
+
+  // "127.0.0.1:443", "[::1]:443".
+  std::string AddressPortText(const sockaddr_storage& address) const {
+    const std::string ip = AddressText(address);
+    return (address.ss_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" +
+           std::to_string(settings_->port);
   }
 
   static void OnConnected(uv_connect_t* req, int status) {
@@ -288,13 +381,12 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   void HandleConnected(int status) {
     if (status < 0) {
-      CloseSocket();
-      ConnectNext(status);
+      ConnectFailed(status);
       return;
     }
     const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &OnAlloc, &OnRead);
     if (rc < 0) {
-      Finish(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
       return;
     }
     // Reads keep coming until the socket closes, which Release() announces.
@@ -329,12 +421,13 @@ class TlsCheck::TlsAttempt final : public Attempt {
   void Say(std::string_view command) { WriteRaw(std::string(command)); }
 
   void Refused(std::string_view what, const std::string& line) {
-    Finish(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteServerText(line)));
+    EndConnection(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteServerText(line)));
   }
 
   // Advances the dialogue with what has arrived; returns once it needs more.
   void Converse() {
-    while (!over() && phase_ == Phase::kDialogue) {
+    const int connection = connection_;
+    while (!Ended(connection) && phase_ == Phase::kDialogue) {
       if (settings_->starttls == StartTls::kPostgres) {
         if (dialogue_.empty()) return;
         const char answer = dialogue_[0];
@@ -342,18 +435,18 @@ class TlsCheck::TlsAttempt final : public Attempt {
         if (answer == 'S') {
           UpgradeNow();
         } else if (answer == 'N') {
-          Finish(CheckResult::Unhealthy("PostgreSQL server refused SSL (ssl is off)"));
+          EndConnection(CheckResult::Unhealthy("PostgreSQL server refused SSL (ssl is off)"));
         } else {
-          Finish(CheckResult::Unhealthy("PostgreSQL server answered the SSLRequest with " +
-                                        QuoteServerText(std::string(1, answer))));
+          EndConnection(CheckResult::Unhealthy("PostgreSQL server answered the SSLRequest with " +
+                                               QuoteServerText(std::string(1, answer))));
         }
         return;
       }
       std::optional<std::string> line = TakeLine();
       if (!line) {
         if (dialogue_.size() >= kMaxDialogueBytes) {
-          Finish(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
-                                        ": no complete line in the first 16 KiB"));
+          EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
+                                               ": no complete line in the first 16 KiB"));
         }
         return;
       }
@@ -404,7 +497,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
       case 1:  // EHLO
         if (code != "250") return Refused("SMTP: EHLO refused", line);
         if (!offers_starttls_) {
-          Finish(CheckResult::Unhealthy("SMTP: the server does not offer STARTTLS"));
+          EndConnection(CheckResult::Unhealthy("SMTP: the server does not offer STARTTLS"));
           return;
         }
         Say("STARTTLS\r\n");
@@ -445,8 +538,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // ClientHello) would be a STARTTLS injection (CVE-2011-0411's kind).
   void UpgradeNow() {
     if (!dialogue_.empty()) {
-      Finish(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
-                                    ": unexpected data after the STARTTLS answer"));
+      EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
+                                           ": unexpected data after the STARTTLS answer"));
       return;
     }
     StartHandshake();
@@ -456,11 +549,16 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   void StartHandshake() {
     phase_ = Phase::kHandshake;
+    const int connection = connection_;
     tls_ = std::make_unique<TlsClient>(context_, settings_->tls.server_name);
     tls_->StartHandshake();
     FlushTls();
-    if (!over() && tls_->failed()) HandshakeOver();
+    if (!Ended(connection) && tls_->failed()) HandshakeOver();
   }
+
+  // Whether the connection numbered `connection` has ended (and with it
+  // tls_ and the dialogue), or the whole attempt.
+  bool Ended(int connection) const { return over() || connection != connection_; }
 
   void FlushTls() {
     std::string out = tls_->TakeCiphertext();
@@ -477,7 +575,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
     if (tls_->handshake_done()) {
       result.observations.emplace_back(ObservationId::kTlsVersionInfo, 1.0, tls_->version());
     }
-    Finish(std::move(result));
+    EndConnection(std::move(result));
   }
 
   CheckResult Judge(std::optional<int64_t> not_after) const {
@@ -512,13 +610,13 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // --- Bytes on the socket. ---
 
   void WriteRaw(std::string bytes) {
-    auto* op = new WriteOp{{}, std::move(bytes), this};
+    auto* op = new WriteOp{{}, std::move(bytes), this, connection_};
     op->req.data = op;
     uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
     const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &OnWritten);
     if (rc < 0) {
       delete op;
-      Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
       return;
     }
     ExpectCallback();
@@ -527,11 +625,13 @@ class TlsCheck::TlsAttempt final : public Attempt {
   static void OnWritten(uv_write_t* req, int status) {
     auto* op = static_cast<WriteOp*>(req->data);
     TlsAttempt* self = op->attempt;
+    const int connection = op->connection;
     delete op;
     CallbackGuard guard(self);
-    if (guard.over()) return;
+    if (self->Ended(connection)) return;
     if (status < 0) {
-      self->Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+      self->EndConnection(
+          CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
     }
   }
 
@@ -555,9 +655,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
       const std::string reason =
           nread == UV_EOF ? "connection closed by server" : uv_strerror(static_cast<int>(nread));
       if (phase_ == Phase::kHandshake) {
-        Finish(CheckResult::Unhealthy("TLS handshake failed: " + reason));
+        EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + reason));
       } else {
-        Finish(CheckResult::Unhealthy(
+        EndConnection(CheckResult::Unhealthy(
             std::string(StartTlsLabel()) + ": " + reason +
             (dialogue_.empty() ? "" : " after " + QuoteServerText(dialogue_))));
       }
@@ -570,9 +670,10 @@ class TlsCheck::TlsAttempt final : public Attempt {
       return;
     }
     if (phase_ != Phase::kHandshake) return;
+    const int connection = connection_;
     tls_->FeedCiphertext(data);
     FlushTls();
-    if (over()) return;
+    if (Ended(connection)) return;
     if (tls_->failed() || tls_->handshake_done()) HandshakeOver();
   }
 
@@ -596,6 +697,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   bool resolving_ = false;  // resolve_ still owes its callback
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
+  int connection_ = 0;             // numbers the connections, one per address tried
+  std::vector<Outcome> outcomes_;  // ip_policy all: each address's result
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;

@@ -10,6 +10,7 @@
 //     degraded_expires_within: 14d    # default 14d; 0 turns it off
 //     unhealthy_expires_within: 3d    # default 3d; 0: only an expired chain
 //     ip_protocol: auto               # ip4, ip6, auto (IPv6 first, then IPv4)
+//     ip_policy: first                # or all: check every address of the name
 //     ca_file: /etc/ssl/internal.pem  # and cert_file, key_file,
 //     insecure_skip_verify: false     # as in tls_options.h
 //
@@ -37,6 +38,12 @@ enum class StartTls : uint8_t { kNone, kSmtp, kImap, kPop3, kPostgres };
 /// "none", "smtp", "imap", "pop3", "postgres".
 const char* StartTlsName(StartTls protocol);
 
+/// Which resolved addresses an attempt checks (`ip_policy`).
+enum class IpPolicy : uint8_t {
+  kFirst,  ///< the first that accepts a connection (refused ones are skipped)
+  kAll,    ///< every one, in turn; the worst result counts, failing ones named
+};
+
 /// The parsed `tls:` mapping. Plain data; immutable once parsed, safe to share.
 struct TlsCheckSettings {
   std::string host;  ///< name or IP, without the brackets of "[v6]:port"
@@ -45,6 +52,7 @@ struct TlsCheckSettings {
   /// Which addresses of a name to connect to (`ip_protocol`); tried in the
   /// resolver's order until one accepts.
   IpProtocol ip_protocol = IpProtocol::kAuto;
+  IpPolicy ip_policy = IpPolicy::kFirst;
   /// ca_file, cert_file, key_file, insecure_skip_verify; server_name already
   /// defaulted to `host`.
   TlsOptions tls;
@@ -73,7 +81,7 @@ class TlsCheckSpec final : public CheckSpec {
 std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader);
 
 /// Runs TLS attempts on the loop: resolve (the loop's c-ares resolver),
-/// connect to the first address that accepts,
+/// connect to the first address that accepts (ip_policy all: to each in turn),
 /// STARTTLS dialogue if configured, handshake, then judge the chain. The
 /// attempt ends right after the handshake (no application data). No timer of
 /// its own: the scheduler's hard timeout cancels it. Loop-thread only; not

@@ -44,6 +44,7 @@ TEST(TlsCheckSpecTest, AddressOnlyTakesTheDefaults) {
   EXPECT_EQ(s.tls.server_name, "127.0.0.1");  // defaults to the host
   EXPECT_FALSE(s.tls.insecure_skip_verify);
   EXPECT_EQ(s.ip_protocol, IpProtocol::kAuto);
+  EXPECT_EQ(s.ip_policy, IpPolicy::kFirst);
   EXPECT_EQ(s.degraded_expires_within, hours(14 * 24));
   EXPECT_EQ(s.unhealthy_expires_within, hours(3 * 24));
   EXPECT_EQ(p.spec->Target(), "tls://127.0.0.1:443");
@@ -59,6 +60,7 @@ unhealthy_expires_within: 7d12h
 ca_file: /dev/null
 insecure_skip_verify: true
 ip_protocol: ip4
+ip_policy: all
 )");
   ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
   const TlsCheckSettings& s = p.spec->settings();
@@ -69,6 +71,7 @@ ip_protocol: ip4
   EXPECT_EQ(s.tls.ca_file, "/dev/null");
   EXPECT_TRUE(s.tls.insecure_skip_verify);
   EXPECT_EQ(s.ip_protocol, IpProtocol::kIp4);
+  EXPECT_EQ(s.ip_policy, IpPolicy::kAll);
   EXPECT_EQ(s.degraded_expires_within, hours(30 * 24));
   EXPECT_EQ(s.unhealthy_expires_within, hours(7 * 24 + 12));
   EXPECT_EQ(p.spec->Target(), "tls+smtp://mail.internal:2525");
