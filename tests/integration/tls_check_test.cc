@@ -224,6 +224,7 @@ class TestTlsServer {
     kSmtp,            // 220, EHLO -> 250-STARTTLS, STARTTLS -> 220, TLS
     kSmtpNoStartTls,  // EHLO's answer lacks STARTTLS
     kSmtpInjection,   // STARTTLS answered with "220 go\r\n" plus extra bytes
+    kSmtpEndless,     // answers EHLO with "250-" lines that never end
     kImap,
     kPop3,
     kSilent,  // accept, never say a word, until the client goes
@@ -325,6 +326,15 @@ class TestTlsServer {
       case Dialogue::kSilent:
         tls = false;
         break;
+      case Dialogue::kSmtpEndless: {
+        Send(fd, "220 ready\r\n");
+        ReadLine(fd);  // EHLO
+        const std::string line = "250-" + std::string(60, 'x') + "\r\n";
+        while (send(fd, line.data(), line.size(), MSG_NOSIGNAL) > 0) {
+        }
+        tls = false;
+        break;
+      }
       case Dialogue::kSmtp:
       case Dialogue::kSmtpNoStartTls:
       case Dialogue::kSmtpInjection:
@@ -596,6 +606,13 @@ TEST_F(TlsCheckTest, BytesAfterTheStartTlsAnswerAreRefused) {
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SMTP: unexpected data after the STARTTLS answer");
+}
+
+TEST_F(TlsCheckTest, EndlessDialogueIsCutAt16KiB) {
+  TestTlsServer server(Dialogue::kSmtpEndless, pki_.Leaf(localhost_));
+  CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "SMTP: more than 16 KiB of dialogue, no STARTTLS answer");
 }
 
 TEST_F(TlsCheckTest, SmtpAgainstAPlainTlsServerFailsInTheGreeting) {

@@ -316,6 +316,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
     CloseSocket();
     tls_.reset();
     dialogue_.clear();
+    dialogue_received_ = 0;
     step_ = 0;
     offers_starttls_ = false;
     if (next_address_ < addresses_.size()) {
@@ -443,13 +444,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
         return;
       }
       std::optional<std::string> line = TakeLine();
-      if (!line) {
-        if (dialogue_.size() >= kMaxDialogueBytes) {
-          EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
-                                               ": no complete line in the first 16 KiB"));
-        }
-        return;
-      }
+      if (!line) return;
       switch (settings_->starttls) {
         case StartTls::kSmtp:
           SmtpLine(*line);
@@ -665,6 +660,14 @@ class TlsCheck::TlsAttempt final : public Attempt {
     }
     const std::string_view data(buf->base, static_cast<size_t>(nread));
     if (phase_ == Phase::kDialogue) {
+      // Bounded in total, not only per line: a server could chatter in
+      // complete lines ("250-..." forever) and never answer.
+      dialogue_received_ += data.size();
+      if (dialogue_received_ > kMaxDialogueBytes) {
+        EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
+                                             ": more than 16 KiB of dialogue, no STARTTLS answer"));
+        return;
+      }
       dialogue_.append(data);
       Converse();
       return;
@@ -702,7 +705,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;
-  std::string dialogue_;  // clear text received and not yet consumed
+  std::string dialogue_;          // clear text received and not yet consumed
+  size_t dialogue_received_ = 0;  // clear text received on this connection
   Phase phase_ = Phase::kResolving;
   int step_ = 0;  // position in the STARTTLS dialogue
   bool offers_starttls_ = false;

@@ -90,7 +90,7 @@ class TlsCheck final : public AsyncCheck {
  public:
   TlsCheck(IoContext& io, std::shared_ptr<const TlsCheckSettings> settings);
 
-  /// Most bytes of clear-text STARTTLS dialogue an attempt reads before it
+  /// Most bytes of clear-text STARTTLS dialogue a connection reads before it
   /// gives up on the server's answer.
   static constexpr size_t kMaxDialogueBytes = 16 * 1024;
 
