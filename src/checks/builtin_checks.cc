@@ -8,6 +8,7 @@
 #include "checks/postgres/postgres_check.h"
 #include "checks/redis/redis_check.h"
 #include "checks/tcp/tcp_check.h"
+#include "checks/tls/tls_check.h"
 
 namespace hx {
 
@@ -22,6 +23,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
   registry.Register(DnsCheckType());
+  registry.Register(TlsCheckType());
 }
 
 }  // namespace hx

@@ -24,6 +24,7 @@ enum class ObservationId : unsigned char {
   kDnsRcode,
   kDnsAnswers,
   kDnsAnswerTtlSeconds,
+  kTlsVersionInfo,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -55,6 +56,7 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kDnsRcode, "dns_rcode_info", "rcode"},
     {ObservationId::kDnsAnswers, "dns_answers", ""},
     {ObservationId::kDnsAnswerTtlSeconds, "dns_answer_ttl_seconds", ""},
+    {ObservationId::kTlsVersionInfo, "tls_version_info", "version"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

@@ -96,6 +96,9 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kDnsAnswerTtlSeconds,
      {"health_check_dns_answer_ttl_seconds",
       "TTL of the first record of the queried type in the last DNS response."}},
+    {ObservationId::kTlsVersionInfo,
+     {"health_check_tls_version_info",
+      "TLS version negotiated by the last handshake (label version, e.g. TLSv1.3); always 1."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
