@@ -3,6 +3,7 @@
 #include "checks/exec/exec_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
+#include "checks/icmp/icmp_check.h"
 #include "checks/memory/memory_check.h"
 #include "checks/postgres/postgres_check.h"
 #include "checks/redis/redis_check.h"
@@ -20,6 +21,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
+  registry.Register(IcmpCheckType());
 }
 
 }  // namespace hx

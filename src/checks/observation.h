@@ -21,6 +21,8 @@ enum class ObservationId : unsigned char {
   kMemoryAvailableBytes,
   kPluginValue,
   kHeartbeatLastPingTimestampSeconds,
+  kIcmpLossRatio,
+  kIcmpRttSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -49,6 +51,8 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kPluginValue, "plugin_value", "metric"},
     {ObservationId::kHeartbeatLastPingTimestampSeconds, "heartbeat_last_ping_timestamp_seconds",
      ""},
+    {ObservationId::kIcmpLossRatio, "icmp_loss_ratio", ""},
+    {ObservationId::kIcmpRttSeconds, "icmp_rtt_seconds", "stat"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

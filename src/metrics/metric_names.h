@@ -86,6 +86,12 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kHeartbeatLastPingTimestampSeconds,
      {"health_check_heartbeat_last_ping_timestamp_seconds",
       "Unix time of the last successful heartbeat received."}},
+    {ObservationId::kIcmpLossRatio,
+     {"health_check_icmp_loss_ratio",
+      "Fraction of the last attempt's ICMP echo requests that got no reply in time."}},
+    {ObservationId::kIcmpRttSeconds,
+     {"health_check_icmp_rtt_seconds",
+      "Round-trip time of the last attempt's echo replies: stat is min, avg, max or stddev."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
