@@ -286,6 +286,30 @@ TEST_F(IcmpCheckTest, LossFromAnNftablesRuleIsMeasured) {
   }
 }
 
+// An ICMP error about the target (here: every second request rejected with
+// "administratively prohibited", an error the kernel passes on to a
+// connected socket as EHOSTUNREACH) is a socket error, which libuv reports by stopping the
+// poll: the attempt must note it and keep listening for the other replies.
+TEST_F(IcmpCheckTest, IcmpErrorsAreNotedAndTheOtherRepliesStillCount) {
+  ns_->AllowPingSockets();
+  ASSERT_EQ(ns_->Exec({"nft",
+                       "add table inet t; add chain inet t in { type filter hook input "
+                       "priority 0; }; add rule inet t in icmp type echo-request numgen "
+                       "inc mod 2 == 1 reject with icmp type admin-prohibited"}),
+            0)
+      << ns_->last_output();
+  ns_->Enter();
+  auto settings = Settings("127.0.0.1", 6, milliseconds(20), milliseconds(300));
+  settings->loss_unhealthy_above = 0.9;
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 0.5) << r.detail;
+  EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_TRUE(std::regex_match(
+      r.detail,
+      std::regex(R"(3 of 6 lost \(50%\) > 0%, rtt avg \d+\.\d+ms; last error: No route to host)")))
+      << r.detail;
+}
+
 TEST_F(IcmpCheckTest, AnAddressThatNeverAnswersIsAllLostAfterTheReplyWait) {
   ns_->AllowPingSockets();
   // 10.99.0.7 is on a veth link whose other end has no address (the

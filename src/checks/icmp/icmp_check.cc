@@ -360,6 +360,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       packet[2] = static_cast<unsigned char>(sum >> 8);
       packet[3] = static_cast<unsigned char>(sum);
     }
+    TakeSocketError();  // an ICMP error from an earlier request must not fail this send
     sent_real_ns_[seq] = RealtimeNs();
     sent_mono_ns_[seq] = uv_hrtime();
     if (send(socket_.fd, packet.data(), size, MSG_DONTWAIT) < 0) {
@@ -390,12 +391,33 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     auto* self = static_cast<IcmpAttempt*>(poll->data);
     CallbackGuard guard(self);
     if (guard.over()) return;
-    self->ExpectCallback();  // the poll keeps running: its next call
     if (status < 0) {
-      self->receive_error_ = uv_strerror(status);
+      // POLLERR, for which libuv stops the poll: an ICMP error about the
+      // target (unreachable, prohibited) pending on the socket. Note it and
+      // watch again; the other replies still count. Bounded, in case the
+      // error does not clear.
+      self->poll_armed_ = false;
+      self->TakeSocketError();
+      if (self->poll_restarts_ < self->settings_->count + 8 &&
+          uv_poll_start(&self->poll_, UV_READABLE, &OnReadable) == 0) {
+        ++self->poll_restarts_;
+        self->ExpectCallback();
+        self->poll_armed_ = true;
+      }
       return;
     }
+    self->ExpectCallback();  // the poll keeps running: its next call
     if ((events & UV_READABLE) != 0) self->ReadReplies();
+  }
+
+  // Takes (and clears) the socket's pending error, which would otherwise
+  // fail the next send and keep the poll reporting POLLERR.
+  void TakeSocketError() {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(socket_.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0) {
+      receive_error_ = std::strerror(error);
+    }
   }
 
   void ReadReplies() {
@@ -477,7 +499,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     const std::string from = by_name_ ? " from " + AddressOf(address_) : "";
     std::string errors;
     if (!send_error_.empty()) errors += "; send: " + send_error_;
-    if (!receive_error_.empty()) errors += "; " + receive_error_;
+    if (!receive_error_.empty()) errors += "; last error: " + receive_error_;
     if (rtts.empty()) {
       result.health = Health::kUnhealthy;
       result.detail = std::to_string(lost) + " of " + std::to_string(count) +
@@ -580,6 +602,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   uv_timer_t timer_{};
   bool poll_open_ = false;
   bool poll_armed_ = false;  // started: one call announced
+  int poll_restarts_ = 0;    // after POLLERR
   bool timer_open_ = false;
   bool timer_armed_ = false;
   int sent_ = 0;
