@@ -169,6 +169,10 @@ class IcmpCheckTest : public LoopTest {
 
   CheckResult RunOnce(std::shared_ptr<IcmpCheckSettings> settings) {
     check_ = std::make_unique<IcmpCheck>(io(), std::move(settings));
+    // The attempt times itself from the loop's clock, as the scheduler's
+    // timers do; the scheduler starts it from a timer callback, when that
+    // clock is fresh. Here the loop sat still while ip/nft/ping ran.
+    uv_update_time(loop());
     return RunAttempt(*check_).value_or(CheckResult{});
   }
 
@@ -404,6 +408,14 @@ TEST_F(IcmpCheckTest, CancelAndDestroyMidAttemptReleaseEverything) {
 // labels, for IPv4 and IPv6.
 TEST_F(IcmpCheckTest, UnprivilegedDaemonExportsLossAndRttSeries) {
   ns_->AllowPingSockets();
+  // A silent peer, as in AnAddressThatNeverAnswers...: the attempt of
+  // ping-silent must end by itself (all lost) before the hard timeout.
+  ASSERT_EQ(ns_->Exec({"sh", "-c",
+                       "ip link add hxv0 type veth peer name hxv1 && ip addr add 10.99.0.1/24 "
+                       "dev hxv0 && ip link set hxv0 up && ip link set hxv1 up && ip neigh "
+                       "replace 10.99.0.7 lladdr 02:00:00:00:00:07 dev hxv0"}),
+            0)
+      << ns_->last_output();
   TempDir dir;
   chmod(dir.path().c_str(), 0777);  // nobody's storage path
   const std::string config = dir.Write("c.yml", R"(
@@ -414,6 +426,10 @@ checks:
   - name: ping-v6
     interval: 1s
     icmp: {host: "::1", count: 3, packet_interval: 20ms}
+  - name: ping-silent
+    interval: 2s
+    timeout: 1s
+    icmp: {host: 10.99.0.7, count: 3, packet_interval: 100ms}
 )");
   chmod(config.c_str(), 0644);
   // The daemon listens on the namespace's own loopback; curl, also inside,
@@ -427,7 +443,8 @@ checks:
       "for i in $(seq 100); do sleep 0.1; "
       "out=$(curl -s http://127.0.0.1:19841/metrics); "
       "case \"$out\" in *'icmp_rtt_seconds{check=\"ping-v4\"'*) "
-      "case \"$out\" in *'icmp_rtt_seconds{check=\"ping-v6\"'*) break;; esac;; esac; "
+      "case \"$out\" in *'icmp_rtt_seconds{check=\"ping-v6\"'*) "
+      "case \"$out\" in *'icmp_loss_ratio{check=\"ping-silent\"'*) break;; esac;; esac;; esac; "
       "done; kill $pid; wait $pid; printf '%s\\n' \"$out\"; cat " +
       dir.path() + "/log";
   ASSERT_EQ(ns_->Exec({"sh", "-c", script}), 0) << ns_->last_output();
@@ -449,6 +466,16 @@ checks:
         << metrics;
   }
   EXPECT_NE(metrics.find("# TYPE health_check_icmp_rtt_seconds gauge"), std::string::npos);
+  // The silent one: all lost, reported by the attempt itself, not a timeout.
+  EXPECT_NE(metrics.find("health_check_icmp_loss_ratio{check=\"ping-silent\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("health_check_icmp_rtt_seconds{check=\"ping-silent\""), std::string::npos);
+  EXPECT_FALSE(std::regex_search(
+      metrics, std::regex("health_check_timeouts_total\\{check=\"ping-silent\"[^}]*\\} [1-9]")))
+      << metrics;
+  EXPECT_NE(metrics.find("3 of 3 lost (100%): no reply from 10.99.0.7"), std::string::npos)
+      << metrics;  // the daemon's log of the state change
 }
 
 }  // namespace

@@ -281,7 +281,10 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   }
 
  private:
-  void Begin() override { Resolve(); }
+  void Begin() override {
+    begin_ms_ = uv_now(io_.loop());
+    Resolve();
+  }
 
   // The loop's resolver (an IP literal is answered on the next turn). The
   // callback is announced, and taken back in Release() when the request is
@@ -338,6 +341,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     ExpectCallback();
     poll_armed_ = true;
     uv_timer_init(io_.loop(), &timer_);
+    sends_start_ms_ = uv_now(io_.loop());
     timer_open_ = true;
     SendNext();
   }
@@ -367,12 +371,25 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       send_error_ = std::strerror(errno);  // counts as lost
       sent_mono_ns_[seq] = 0;
     }
-    const Duration wait =
-        sent_ < settings_->count ? settings_->packet_interval : settings_->reply_wait;
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    // Times on the loop's clock (the scheduler's hard timeout runs on it
+    // too), from fixed starting points, so a late timer does not push the
+    // following packets, or the end, later: packet i at sends_start +
+    // i x interval; the end at begin + (count - 1) x interval + reply wait,
+    // before the hard timeout whatever the resolver and the loop took.
+    const uint64_t due_ms =
+        sent_ < settings_->count
+            ? sends_start_ms_ + static_cast<uint64_t>(sent_) * Ms(settings_->packet_interval)
+            : begin_ms_ +
+                  static_cast<uint64_t>(settings_->count - 1) * Ms(settings_->packet_interval) +
+                  Ms(settings_->reply_wait);
+    const uint64_t now_ms = uv_now(io_.loop());
     ExpectCallback();
     timer_armed_ = true;
-    uv_timer_start(&timer_, &OnTimer, static_cast<uint64_t>(ms), 0);
+    uv_timer_start(&timer_, &OnTimer, due_ms > now_ms ? due_ms - now_ms : 0, 0);
+  }
+
+  static uint64_t Ms(Duration d) {
+    return static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(d).count());
   }
 
   static void OnTimer(uv_timer_t* timer) {
@@ -601,8 +618,10 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   uv_poll_t poll_{};
   uv_timer_t timer_{};
   bool poll_open_ = false;
-  bool poll_armed_ = false;  // started: one call announced
-  int poll_restarts_ = 0;    // after POLLERR
+  bool poll_armed_ = false;      // started: one call announced
+  int poll_restarts_ = 0;        // after POLLERR
+  uint64_t begin_ms_ = 0;        // uv_now() when the attempt began
+  uint64_t sends_start_ms_ = 0;  // uv_now() when the first request went out
   bool timer_open_ = false;
   bool timer_armed_ = false;
   int sent_ = 0;
