@@ -211,6 +211,19 @@ TEST_F(IcmpCheckTest, DatagramSocketsPingIpv4AndIpv6Loopback) {
   }
 }
 
+TEST_F(IcmpCheckTest, EverySizeFromHeaderOnlyToJumboIsAnswered) {
+  ns_->AllowPingSockets();
+  ns_->Enter();
+  for (int size : {0, 1, 1472, 9000, 65507}) {
+    for (const char* host : {"127.0.0.1", "::1"}) {
+      auto settings = Settings(host, 2, milliseconds(10), milliseconds(500));
+      settings->size = size;
+      CheckResult r = RunOnce(settings);
+      EXPECT_EQ(r.health, Health::kHealthy) << host << " size " << size << ": " << r.detail;
+    }
+  }
+}
+
 TEST_F(IcmpCheckTest, ANameIsPingedAtTheAddressOfItsIpProtocol) {
   ns_->AllowPingSockets();
   ns_->Enter();
