@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <linux/icmp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -95,6 +96,56 @@ std::string FormatLoss(double ratio) {
   return buf;
 }
 
+// "host unreachable", "time to live exceeded": what an ICMP error said, as
+// ping words it; the errno's text for an error that is not an ICMP message.
+std::string DescribeIcmpError(const sock_extended_err& error) {
+  if (error.ee_origin == SO_EE_ORIGIN_ICMP) {
+    if (error.ee_type == 3) {
+      switch (error.ee_code) {
+        case 0:
+          return "network unreachable";
+        case 1:
+          return "host unreachable";
+        case 2:
+          return "protocol unreachable";
+        case 3:
+          return "port unreachable";
+        case 4:
+          return "fragmentation needed";
+        case 9:
+        case 10:
+        case 13:
+          return "administratively prohibited";
+        default:
+          return "destination unreachable (code " + std::to_string(error.ee_code) + ")";
+      }
+    }
+    if (error.ee_type == 11) return "time to live exceeded";
+    return "ICMP type " + std::to_string(error.ee_type) + " code " + std::to_string(error.ee_code);
+  }
+  if (error.ee_origin == SO_EE_ORIGIN_ICMP6) {
+    if (error.ee_type == 1) {
+      switch (error.ee_code) {
+        case 0:
+          return "no route to destination";
+        case 1:
+          return "administratively prohibited";
+        case 3:
+          return "address unreachable";
+        case 4:
+          return "port unreachable";
+        default:
+          return "destination unreachable (code " + std::to_string(error.ee_code) + ")";
+      }
+    }
+    if (error.ee_type == 2) return "packet too big";
+    if (error.ee_type == 3) return "hop limit exceeded";
+    return "ICMPv6 type " + std::to_string(error.ee_type) + " code " +
+           std::to_string(error.ee_code);
+  }
+  return std::strerror(static_cast<int>(error.ee_errno));
+}
+
 int64_t RealtimeNs() {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
@@ -159,6 +210,14 @@ IcmpSocket OpenIcmpSocket(int family) {
   // get to the reply (ping measures the same way).
   const int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  // Every ICMP error about our requests (host unreachable from a router,
+  // TTL exceeded...) with who sent it, in the error queue; without this a
+  // connected socket hears only of the "hard" ones, and not from whom.
+  if (family == AF_INET) {
+    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  } else {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+  }
   result.fd = fd;
   return result;
 }
@@ -414,6 +473,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       // watch again; the other replies still count. Bounded, in case the
       // error does not clear.
       self->poll_armed_ = false;
+      self->ReadErrorQueue();
       self->TakeSocketError();
       if (self->poll_restarts_ < self->settings_->count + 8 &&
           uv_poll_start(&self->poll_, UV_READABLE, &OnReadable) == 0) {
@@ -432,8 +492,43 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   void TakeSocketError() {
     int error = 0;
     socklen_t length = sizeof error;
-    if (getsockopt(socket_.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0) {
-      receive_error_ = std::strerror(error);
+    if (getsockopt(socket_.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0 &&
+        receive_error_.empty()) {
+      receive_error_ = std::strerror(error);  // the error queue had nothing better
+    }
+  }
+
+  // The ICMP errors queued by IP_RECVERR / IPV6_RECVERR: the last one is
+  // named in the detail with the address that sent it.
+  void ReadErrorQueue() {
+    for (int i = 0; i < 64; ++i) {
+      alignas(cmsghdr) unsigned char control[512];
+      unsigned char original[64];  // the start of the request it is about
+      iovec iov{original, sizeof original};
+      msghdr message{};
+      message.msg_iov = &iov;
+      message.msg_iovlen = 1;
+      message.msg_control = control;
+      message.msg_controllen = sizeof control;
+      if (recvmsg(socket_.fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+        const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+        const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+        if (!v4 && !v6) continue;
+        sock_extended_err error{};
+        std::memcpy(&error, CMSG_DATA(c), sizeof error);
+        std::string text = DescribeIcmpError(error);
+        sockaddr_storage offender{};
+        const size_t offender_bytes = c->cmsg_len - CMSG_LEN(sizeof error);
+        if (offender_bytes > 0) {
+          std::memcpy(&offender, CMSG_DATA(c) + sizeof error,
+                      std::min(offender_bytes, sizeof offender));
+          error_from_ = AddressOf(offender);
+        } else {
+          error_from_.clear();
+        }
+        receive_error_ = std::move(text);
+      }
     }
   }
 
@@ -451,8 +546,9 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       const uint64_t now_mono = uv_hrtime();
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        // An ICMP error about the target (unreachable...), reported once.
-        receive_error_ = std::strerror(errno);
+        // An ICMP error about the target (unreachable...), reported once;
+        // the error queue's account of it, when read, says more.
+        if (receive_error_.empty()) receive_error_ = std::strerror(errno);
         continue;
       }
       int64_t kernel_real_ns = 0;
@@ -516,7 +612,10 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     const std::string from = by_name_ ? " from " + AddressOf(address_) : "";
     std::string errors;
     if (!send_error_.empty()) errors += "; send: " + send_error_;
-    if (!receive_error_.empty()) errors += "; last error: " + receive_error_;
+    if (!receive_error_.empty()) {
+      errors += "; last error" + (error_from_.empty() ? "" : " from " + error_from_) + ": " +
+                receive_error_;
+    }
     if (rtts.empty()) {
       result.health = Health::kUnhealthy;
       result.detail = std::to_string(lost) + " of " + std::to_string(count) +
@@ -632,6 +731,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   std::vector<unsigned char> receive_buffer_;
   std::string send_error_;
   std::string receive_error_;
+  std::string error_from_;  // who sent the ICMP error in receive_error_, if known
 };
 
 IcmpCheck::IcmpCheck(IoContext& io, std::shared_ptr<const IcmpCheckSettings> settings)
