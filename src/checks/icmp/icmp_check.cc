@@ -318,7 +318,7 @@ CheckType IcmpCheckType() { return {"icmp", &ParseIcmpCheckSpec}; }
 
 // One attempt: its socket, poll and timer. Callbacks: the poll's (re-announced
 // after each call while it runs), the timer's (announced when armed), the
-// resolver's and one close per handle.
+// resolver's and one close per handle. Loop-thread only; not thread-safe.
 class IcmpCheck::IcmpAttempt final : public Attempt {
  public:
   IcmpAttempt(IoContext& io, std::shared_ptr<const IcmpCheckSettings> settings, uint16_t identifier)

@@ -54,7 +54,8 @@ struct IcmpCheckSettings {
 /// timeout, at most 100ms.
 Duration IcmpReportMargin(Duration timeout);
 
-/// An open ICMP socket, or why none could be opened.
+/// An open ICMP socket, or why none could be opened. Plain data; the caller
+/// owns (and closes) `fd`.
 struct IcmpSocket {
   int fd = -1;         ///< non-blocking, close-on-exec; -1 on failure
   bool raw = false;    ///< a raw socket (the datagram kind was refused)
@@ -63,7 +64,9 @@ struct IcmpSocket {
 };
 
 /// Opens an ICMP socket for `family` (AF_INET or AF_INET6): datagram first,
-/// raw when that is refused. Thread-safe.
+/// raw when that is refused. Sets the options every attempt relies on:
+/// SO_TIMESTAMPNS, IP_RECVERR / IPV6_RECVERR, and on a raw socket a filter
+/// that lets only echo replies through. Thread-safe.
 IcmpSocket OpenIcmpSocket(int family);
 
 /// The validated config of one ICMP check. Immutable; thread-safe.
