@@ -4,6 +4,7 @@
 #include "checks/exec/exec_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
+#include "checks/icmp/icmp_check.h"
 #include "checks/memory/memory_check.h"
 #include "checks/postgres/postgres_check.h"
 #include "checks/redis/redis_check.h"
@@ -24,6 +25,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(HeartbeatCheckType());
   registry.Register(DnsCheckType());
   registry.Register(TlsCheckType());
+  registry.Register(IcmpCheckType());
 }
 
 }  // namespace hx

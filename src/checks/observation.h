@@ -25,6 +25,8 @@ enum class ObservationId : unsigned char {
   kDnsAnswers,
   kDnsAnswerTtlSeconds,
   kTlsVersionInfo,
+  kIcmpLossRatio,
+  kIcmpRttSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -57,6 +59,8 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kDnsAnswers, "dns_answers", ""},
     {ObservationId::kDnsAnswerTtlSeconds, "dns_answer_ttl_seconds", ""},
     {ObservationId::kTlsVersionInfo, "tls_version_info", "version"},
+    {ObservationId::kIcmpLossRatio, "icmp_loss_ratio", ""},
+    {ObservationId::kIcmpRttSeconds, "icmp_rtt_seconds", "stat"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

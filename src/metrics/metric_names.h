@@ -99,6 +99,12 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kTlsVersionInfo,
      {"health_check_tls_version_info",
       "TLS version negotiated by the last handshake (label version, e.g. TLSv1.3); always 1."}},
+    {ObservationId::kIcmpLossRatio,
+     {"health_check_icmp_loss_ratio",
+      "Fraction of the last attempt's ICMP echo requests that got no reply in time."}},
+    {ObservationId::kIcmpRttSeconds,
+     {"health_check_icmp_rtt_seconds",
+      "Round-trip time of the last attempt's echo replies: stat is min, avg, max or stddev."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
