@@ -245,6 +245,8 @@ class Bench:
         self.nginx_port = None
         self.hang = None
         self.hang_port = None
+        self.knot = None
+        self.knot_port = None
         self.seq = 0
         self.last_ready_cpu = float("nan")
 
@@ -309,6 +311,8 @@ http {{
                 lines.append(f"    http: {{url: \"{target}\"}}")
             elif kind == "exec":
                 lines.append(f"    exec: {{command: [\"{target}\"]}}")
+            elif kind == "dns":  # target: the server; the name is the bench zone's
+                lines.append(f"    dns: {{name: {DNS_NAME}, type: A, server: \"{target}\"}}")
             else:
                 lines.append(f"    tcp: {{address: \"{target}\"}}")
         return "\n".join(lines) + "\n"
@@ -319,6 +323,30 @@ http {{
 
     def tcp_checks(self, n, prefix="t"):
         return [(f"{prefix}{i:05d}", "tcp", f"127.0.0.1:{self.nginx_port}") for i in range(n)]
+
+    def dns_checks(self, n, prefix="d"):
+        return [(f"{prefix}{i:05d}", "dns", f"127.0.0.1:{self.knot_port}") for i in range(n)]
+
+    def start_knot(self):
+        """An authoritative knotd for the bench zone (the same server for both tools)."""
+        if self.knot is not None:
+            return
+        d = self.path("knot")
+        os.makedirs(d)
+        self.knot_port = free_port()
+        zone = os.path.join(d, "bench.test.zone")
+        with open(zone, "w") as f:
+            f.write("$ORIGIN bench.test.\n$TTL 300\n"
+                    "@ IN SOA ns1.bench.test. hostmaster.bench.test. 1 3600 900 604800 60\n"
+                    "@ IN NS ns1.bench.test.\nns1 IN A 127.0.0.1\napi IN A 10.1.0.1\n")
+        conf = os.path.join(d, "knot.conf")
+        with open(conf, "w") as f:
+            f.write(f"server:\n    listen: 127.0.0.1@{self.knot_port}\n    rundir: {d}\n"
+                    f"log:\n  - target: stderr\n    any: warning\n"
+                    f"database:\n    storage: {d}\n"
+                    f"zone:\n  - domain: bench.test\n    file: {zone}\n")
+        self.knot = self.procs.spawn(["knotd", "-c", conf], os.path.join(d, "knotd.log"))
+        wait_port(self.knot_port, self.knot)  # TCP listening; UDP is bound with it
 
     def write(self, name, text):
         p = self.path(name)
@@ -378,6 +406,15 @@ http {{
     timeout: {timeout}
     tcp:
       preferred_ip_protocol: ip4
+  dns_a:
+    prober: dns
+    timeout: {timeout}
+    dns:
+      query_name: {DNS_NAME}
+      query_type: A
+      transport_protocol: udp
+      preferred_ip_protocol: ip4
+      recursion_desired: true
 """)
         port = free_port()
         t0 = time.perf_counter()
@@ -445,7 +482,8 @@ http {{
         bb = prom = hx = None
         try:
             if tool == "hx":
-                checks = self.http_checks(n) if kind == "http" else self.tcp_checks(n)
+                checks = {"http": self.http_checks, "tcp": self.tcp_checks,
+                          "dns": self.dns_checks}[kind](n)
                 hx, hx_port, _ = self.start_hx(self.hx_config(checks))
                 prom, prom_port = self.start_prometheus([{
                     "job_name": "hx", "static_configs": [{"targets": [f"127.0.0.1:{hx_port}"]}]}])
@@ -455,6 +493,9 @@ http {{
                 if kind == "http":
                     targets = [f"http://127.0.0.1:{self.nginx_port}/health"] * n
                     module = "http_2xx"
+                elif kind == "dns":
+                    targets = [f"127.0.0.1:{self.knot_port}"] * n
+                    module = "dns_a"
                 else:
                     targets = [f"127.0.0.1:{self.nginx_port}"] * n
                     module = "tcp_connect"
@@ -514,6 +555,31 @@ http {{
                 self.results[f"cpu_{kind}_{tool}"] = acc[tool]["exporter_cpu"] / p * 1e6
                 self.results[f"sys_{kind}_{tool}"] = (
                     (acc[tool]["exporter_cpu"] + acc[tool]["prom_cpu"]) / p * 1e6)
+
+    def phase_dns(self):
+        """DNS: 1,000 A queries every 5 s (200 probes/s) against one knotd, each tool
+        deployed (with its Prometheus), interleaved: CPU per probe."""
+        a = self.args
+        self.start_knot()
+        n = 1000
+        reps = 1 if a.quick else 2
+        window = 10 if a.quick else 20
+        acc = {t: {"probes": 0, "exporter_cpu": 0, "prom_cpu": 0} for t in ("hx", "bb")}
+        for rep in range(reps):
+            order = ("hx", "bb") if rep % 2 == 0 else ("bb", "hx")
+            for tool in order:
+                r = self.measure_deployed(tool, "dns", n, warm=10, window=window)
+                self.log(f"dns {tool}: {r['probes']:.0f} probes "
+                         f"(expected {r['expected']:.0f}, success {r['ok']:.3f}), "
+                         f"exporter {r['exporter_cpu']:.2f}s, prometheus {r['prom_cpu']:.2f}s")
+                for k in acc[tool]:
+                    acc[tool][k] += r[k]
+        for tool in ("hx", "bb"):
+            p = max(acc[tool]["probes"], 1)
+            self.results[f"cpu_dns_{tool}"] = acc[tool]["exporter_cpu"] / p * 1e6
+            self.results[f"sys_dns_{tool}"] = (
+                (acc[tool]["exporter_cpu"] + acc[tool]["prom_cpu"]) / p * 1e6)
+            self.results[f"probes_dns_{tool}"] = acc[tool]["probes"]
 
     def phase_floor(self):
         """nginx and wrk CPU per new-connection request: the floor."""
@@ -1283,6 +1349,11 @@ def table(r):
             "", None)
         row("1 TCP probe, exporter+Prometheus CPU", g("sys_tcp_hx"), g("sys_tcp_bb"), " us",
             "", None)
+    if "cpu_dns_hx" in r:
+        row("1 DNS probe, exporter CPU (deployed)", g("cpu_dns_hx"), g("cpu_dns_bb"), " us",
+            ">= 5x less than bb", g("cpu_dns_bb") >= 5 * g("cpu_dns_hx"))
+        row("1 DNS probe, exporter+Prometheus CPU", g("sys_dns_hx"), g("sys_dns_bb"), " us",
+            "", None)
     if "floor_wrk" in r:
         row("floor: wrk client CPU/new-conn request", g("floor_wrk"), None, " us", "ref", None,
             ratio=False)
@@ -1408,7 +1479,10 @@ def table(r):
     return "\n".join(lines)
 
 
-PHASES = ("cpu", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "formats", "hostile")
+# The name the dns phase asks for (an A record of the bench zone, bench.test).
+DNS_NAME = "api.bench.test"
+
+PHASES = ("cpu", "dns", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "formats", "hostile")
 
 
 def main():

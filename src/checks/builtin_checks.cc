@@ -1,12 +1,15 @@
 #include "checks/check.h"
 #include "checks/disk/disk_check.h"
+#include "checks/dns/dns_check.h"
 #include "checks/exec/exec_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
+#include "checks/icmp/icmp_check.h"
 #include "checks/memory/memory_check.h"
 #include "checks/postgres/postgres_check.h"
 #include "checks/redis/redis_check.h"
 #include "checks/tcp/tcp_check.h"
+#include "checks/tls/tls_check.h"
 
 namespace hx {
 
@@ -20,6 +23,9 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
+  registry.Register(DnsCheckType());
+  registry.Register(TlsCheckType());
+  registry.Register(IcmpCheckType());
 }
 
 }  // namespace hx

@@ -21,6 +21,12 @@ enum class ObservationId : unsigned char {
   kMemoryAvailableBytes,
   kPluginValue,
   kHeartbeatLastPingTimestampSeconds,
+  kDnsRcode,
+  kDnsAnswers,
+  kDnsAnswerTtlSeconds,
+  kTlsVersionInfo,
+  kIcmpLossRatio,
+  kIcmpRttSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -49,6 +55,12 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kPluginValue, "plugin_value", "metric"},
     {ObservationId::kHeartbeatLastPingTimestampSeconds, "heartbeat_last_ping_timestamp_seconds",
      ""},
+    {ObservationId::kDnsRcode, "dns_rcode_info", "rcode"},
+    {ObservationId::kDnsAnswers, "dns_answers", ""},
+    {ObservationId::kDnsAnswerTtlSeconds, "dns_answer_ttl_seconds", ""},
+    {ObservationId::kTlsVersionInfo, "tls_version_info", "version"},
+    {ObservationId::kIcmpLossRatio, "icmp_loss_ratio", ""},
+    {ObservationId::kIcmpRttSeconds, "icmp_rtt_seconds", "stat"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

@@ -657,12 +657,14 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     // errors (repeated keys), after which the parser returns nothing.
     const size_t before_handler = ctx.errors().size();
     if (std::optional<MapReader> handler = reader.Map(check.type)) {
+      ctx.set_check_timeout(check.timeout);
       try {
         check.spec = types.Find(check.type)->parse(*handler);
       } catch (const std::exception& e) {
         // A parser bug must not take the daemon down with a bad config.
         handler->Error(std::string("internal error in the ") + check.type + " parser: " + e.what());
       }
+      ctx.set_check_timeout(std::nullopt);
       if (!check.spec && ctx.errors().size() == before_handler) {
         handler->Error("the " + check.type + " check type rejected this configuration");
       }

@@ -93,6 +93,12 @@ class ParseContext {
   const std::vector<Expansion>& expansions() const { return expansions_; }
   bool ok() const { return errors_.empty(); }
 
+  /// The attempt timeout of the check whose handler mapping is being read:
+  /// set by the config reader around a type's parser (nullopt elsewhere), so
+  /// a type can check that its own keys fit in it (e.g. packets x interval).
+  std::optional<hx::Duration> check_timeout() const { return check_timeout_; }
+  void set_check_timeout(std::optional<hx::Duration> timeout) { check_timeout_ = timeout; }
+
   /// Expands ${VAR} (and $$ -> $) in `raw`. An unset variable is an error
   /// reported at `at`/`path` naming the variable; returns nullopt then.
   /// Every expansion that changed the text is remembered (see expansions()),
@@ -106,6 +112,7 @@ class ParseContext {
   std::vector<ConfigError> errors_;
   std::vector<Expansion> expansions_;
   std::string external_inputs_;
+  std::optional<hx::Duration> check_timeout_;
 };
 
 Mark MarkOf(const YAML::Node& node);

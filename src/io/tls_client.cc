@@ -184,6 +184,11 @@ std::string TlsClient::TakeCiphertext() {
 
 std::string TlsClient::TakePlaintext() { return std::exchange(plaintext_in_, {}); }
 
+std::string TlsClient::version() const {
+  if (ssl_ == nullptr || !handshake_done_) return "";
+  return SSL_get_version(ssl_);
+}
+
 std::optional<int64_t> TlsClient::PeerEarliestNotAfter() const {
   if (ssl_ == nullptr) return std::nullopt;
   std::optional<int64_t> earliest;

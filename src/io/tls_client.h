@@ -86,8 +86,12 @@ class TlsClient {
   bool peer_closed() const { return peer_closed_; }
 
   /// The earliest NotAfter of the certificates the peer presented, as unix
-  /// seconds; nullopt before the peer's certificates were received.
+  /// seconds; nullopt before the peer's certificates were received. Also set
+  /// after a handshake that failed verification (the chain was received).
   std::optional<int64_t> PeerEarliestNotAfter() const;
+
+  /// The negotiated protocol, e.g. "TLSv1.3"; empty before the handshake is done.
+  std::string version() const;
 
  private:
   void Advance();

@@ -1,0 +1,730 @@
+#include "checks/tls/tls_check.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "checks/common/ip_protocol.h"
+#include "checks/tcp/tcp_check.h"  // SplitHostPort, the one host:port parser
+#include "io/io_context.h"
+#include "io/tls_client.h"
+#include "util/fd_shortage.h"
+#include "util/quote.h"
+
+namespace hx {
+namespace {
+
+constexpr size_t kQuotedServerChars = 64;
+
+// Server text for a detail: quoted, non-printables escaped, at most
+// kQuotedServerChars characters so details stay short.
+std::string QuoteServerText(std::string_view data) {
+  std::string out = "\"";
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (i == kQuotedServerChars) return out + "\"...";
+    const auto c = static_cast<unsigned char>(data[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + "\"";
+}
+
+// "2026-12-08T10:00:00Z".
+std::string FormatUtc(int64_t unix_seconds) {
+  const auto t = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int64_t WallNowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<StartTls> StartTlsFromName(std::string_view name) {
+  for (StartTls p :
+       {StartTls::kNone, StartTls::kSmtp, StartTls::kImap, StartTls::kPop3, StartTls::kPostgres}) {
+    if (name == StartTlsName(p) && p != StartTls::kNone) return p;
+  }
+  return std::nullopt;
+}
+
+// An EHLO answer line announcing STARTTLS ("250-STARTTLS", any case).
+bool IsStartTlsKeyword(std::string_view line) {
+  constexpr std::string_view kKeyword = "STARTTLS";
+  if (line.size() < 4 + kKeyword.size()) return false;
+  const std::string_view word = line.substr(4);
+  if (word.size() > kKeyword.size() && word[kKeyword.size()] != ' ') return false;
+  for (size_t i = 0; i < kKeyword.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(word[i])) != kKeyword[i]) return false;
+  }
+  return true;
+}
+
+// PostgreSQL's SSLRequest: length 8, then the code 1234 5679.
+constexpr char kPostgresSslRequest[8] = {0, 0, 0, 8, 0x04, static_cast<char>(0xd2), 0x16, 0x2f};
+
+}  // namespace
+
+const char* StartTlsName(StartTls protocol) {
+  switch (protocol) {
+    case StartTls::kNone:
+      return "none";
+    case StartTls::kSmtp:
+      return "smtp";
+    case StartTls::kImap:
+      return "imap";
+    case StartTls::kPop3:
+      return "pop3";
+    case StartTls::kPostgres:
+      return "postgres";
+  }
+  return "none";
+}
+
+std::string FormatTimeLeft(int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  const int64_t days = seconds / 86400;
+  const int64_t hours = seconds % 86400 / 3600;
+  const int64_t minutes = seconds % 3600 / 60;
+  const int64_t secs = seconds % 60;
+  if (days > 0) return std::to_string(days) + "d " + std::to_string(hours) + "h";
+  if (hours > 0) return std::to_string(hours) + "h " + std::to_string(minutes) + "m";
+  if (minutes > 0) return std::to_string(minutes) + "m " + std::to_string(secs) + "s";
+  return std::to_string(secs) + "s";
+}
+
+TlsCheckSpec::TlsCheckSpec(TlsCheckSettings settings)
+    : settings_(std::make_shared<const TlsCheckSettings>(std::move(settings))) {}
+
+std::unique_ptr<Check> TlsCheckSpec::CreateCheck(IoContext& io) const {
+  return std::make_unique<TlsCheck>(io, settings_);
+}
+
+std::string TlsCheckSpec::Target() const {
+  const TlsCheckSettings& s = *settings_;
+  std::string target = "tls";
+  if (s.starttls != StartTls::kNone) target += std::string("+") + StartTlsName(s.starttls);
+  target += "://";
+  target += s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
+  target += ":" + std::to_string(s.port);
+  return target;
+}
+
+std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader) {
+  TlsCheckSettings settings;
+  if (reader.Require("address")) {
+    if (auto address = reader.String("address")) {
+      std::string error;
+      if (auto host_port = SplitHostPort(*address, &error)) {
+        settings.host = std::move(host_port->first);
+        settings.port = host_port->second;
+      } else {
+        reader.Error("address", error);
+      }
+    }
+  }
+  if (auto name = reader.String("starttls")) {
+    if (auto protocol = StartTlsFromName(*name)) {
+      settings.starttls = *protocol;
+    } else {
+      reader.Error("starttls", "must be one of smtp, imap, pop3, postgres; got " + Quote(*name));
+    }
+  }
+  auto within = [&](std::string_view key, Duration& dest) {
+    if (auto d = reader.Duration(key)) dest = *d;  // the parser refuses negatives
+  };
+  within("degraded_expires_within", settings.degraded_expires_within);
+  within("unhealthy_expires_within", settings.unhealthy_expires_within);
+  settings.ip_protocol = ReadIpProtocol(reader);
+  if (auto policy = reader.String("ip_policy")) {
+    if (*policy == "first") {
+      settings.ip_policy = IpPolicy::kFirst;
+    } else if (*policy == "all") {
+      settings.ip_policy = IpPolicy::kAll;
+    } else {
+      reader.Error("ip_policy", "must be first or all, got " + Quote(*policy));
+    }
+  }
+  if (settings.degraded_expires_within.count() != 0 &&
+      settings.unhealthy_expires_within > settings.degraded_expires_within) {
+    reader.Error("unhealthy_expires_within", "must not be longer than degraded_expires_within (" +
+                                                 FormatDuration(settings.degraded_expires_within) +
+                                                 ")");
+  }
+  // The TLS keys sit in this mapping itself (tls: is the type); the shared
+  // reader takes ca_file, cert_file, key_file, server_name and
+  // insecure_skip_verify, then reports whatever nobody asked for.
+  std::optional<TlsOptions> tls = ParseTlsOptions(reader);
+  if (!tls) return nullptr;
+  settings.tls = std::move(*tls);
+  if (settings.tls.server_name.empty()) settings.tls.server_name = settings.host;
+  return std::make_shared<const TlsCheckSpec>(std::move(settings));
+}
+
+CheckType TlsCheckType() { return {"tls", &ParseTlsCheckSpec}; }
+
+// One attempt: resolve -> connect -> STARTTLS dialogue -> handshake -> judge.
+class TlsCheck::TlsAttempt final : public Attempt {
+ public:
+  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
+  // byte is read.
+  // cppcheck-suppress uninitMemberVar
+  TlsAttempt(IoContext& io, std::shared_ptr<const TlsCheckSettings> settings,
+             std::shared_ptr<const TlsClientContext> context)
+      : io_(io), settings_(std::move(settings)), context_(std::move(context)) {
+    connect_req_.data = this;
+  }
+
+ private:
+  enum class Phase : uint8_t { kResolving, kConnecting, kDialogue, kHandshake };
+
+  struct WriteOp {
+    uv_write_t req;
+    std::string bytes;
+    TlsAttempt* attempt;
+    int connection;  // a write of an ended connection reports nothing
+  };
+
+  struct Outcome {
+    sockaddr_storage address;
+    CheckResult result;
+  };
+
+  void Begin() override {
+    phase_ = Phase::kResolving;
+    Resolve();
+  }
+
+  void Release() override {
+    if (resolve_) {
+      // Destroying an unanswered request cancels it: its callback won't come.
+      if (resolving_) ForgetCallback();
+      resolving_ = false;
+      resolve_.reset();
+    }
+    CloseSocket();
+  }
+
+  // --- Resolution: the loop's c-ares resolver. ---
+
+  void Resolve() {
+    // The resolver answers on a later turn of the loop (IP literals too),
+    // never inside Resolve(), so resolve_ is in place before the callback.
+    ExpectCallback();
+    resolving_ = true;
+    resolve_ = io_.resolver().Resolve(settings_->host, settings_->ip_protocol,
+                                      [this](ResolveResult result) {
+                                        CallbackGuard guard(this);
+                                        resolving_ = false;
+                                        if (guard.over()) return;
+                                        Resolved(std::move(result));
+                                      });
+  }
+
+  void Resolved(ResolveResult result) {
+    if (result.addresses.empty()) {
+      // The resolver's own report when the daemon is out of descriptors.
+      Finish(CheckResult::Unhealthy(FdShortageInText(result.error) != 0
+                                        ? result.error
+                                        : "could not resolve host " + Quote(settings_->host) +
+                                              (result.error.empty() ? "" : ": " + result.error)));
+      return;
+    }
+    addresses_ = std::move(result.addresses);
+    for (sockaddr_storage& a : addresses_) {
+      if (a.ss_family == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(settings_->port);
+      } else if (a.ss_family == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(settings_->port);
+      }
+    }
+    ConnectNext(0);
+  }
+
+  // --- Connection. ---
+
+  // Connects to the next resolved address, in the resolver's order. With
+  // ip_policy first, a refused connection moves on to the next address and
+  // the last address's error is the one reported.
+  void ConnectNext(int last_error) {
+    if (IsFdShortage(last_error)) {
+      // No socket could be made: another address would fare no better.
+      Finish(CheckResult::Unhealthy(
+          ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
+      return;
+    }
+    if (next_address_ >= addresses_.size()) {
+      Finish(CheckResult::Unhealthy(uv_strerror(last_error)));
+      return;
+    }
+    phase_ = Phase::kConnecting;
+    ++connection_;
+    const sockaddr_storage& address = addresses_[next_address_++];
+    socket_ = new uv_tcp_t;
+    uv_tcp_init(io_.loop(), socket_);
+    socket_->data = this;
+    const int rc = uv_tcp_connect(&connect_req_, socket_,
+                                  reinterpret_cast<const sockaddr*>(&address), &OnConnected);
+    if (rc < 0) {
+      ConnectFailed(rc);
+      return;
+    }
+    ExpectCallback();
+  }
+
+  void ConnectFailed(int error) {
+    CloseSocket();
+    if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
+      EndConnection(CheckResult::Unhealthy(uv_strerror(error)));
+    } else {
+      ConnectNext(error);
+    }
+  }
+
+  // The outcome of the current connection. ip_policy first: the attempt's.
+  // all: one address's, recorded; the next address follows, and after the
+  // last the attempt ends with all of them (FinishAll).
+  void EndConnection(CheckResult result) {
+    if (settings_->ip_policy == IpPolicy::kFirst) {
+      Finish(std::move(result));
+      return;
+    }
+    outcomes_.push_back({addresses_[next_address_ - 1], std::move(result)});
+    CloseSocket();
+    tls_.reset();
+    dialogue_.clear();
+    dialogue_received_ = 0;
+    step_ = 0;
+    offers_starttls_ = false;
+    if (next_address_ < addresses_.size()) {
+      ConnectNext(0);
+    } else {
+      FinishAll();
+    }
+  }
+
+  // The worst state of all addresses; the detail names each address that was
+  // not healthy. The expiry reported is the earliest any address presented.
+  void FinishAll() {
+    Health worst = Health::kHealthy;
+    std::string failing;
+    size_t failed = 0;
+    const Observation* earliest = nullptr;
+    const Observation* version = nullptr;
+    for (const Outcome& o : outcomes_) {
+      if (o.result.health > worst) worst = o.result.health;
+      if (o.result.health != Health::kHealthy) {
+        ++failed;
+        if (!failing.empty()) failing += "; ";
+        failing += AddressPortText(o.address) + ": " + o.result.detail;
+      }
+      for (const Observation& ob : o.result.observations) {
+        if (ob.id == ObservationId::kTlsCertExpiryTimestampSeconds &&
+            (earliest == nullptr || ob.value < earliest->value)) {
+          earliest = &ob;
+        }
+        if (ob.id == ObservationId::kTlsVersionInfo && version == nullptr) version = &ob;
+      }
+    }
+    CheckResult result;
+    result.health = worst;
+    if (failed == 0) {
+      result.detail = outcomes_.front().result.detail;
+      if (outcomes_.size() > 1) {
+        result.detail += " (all " + std::to_string(outcomes_.size()) + " addresses)";
+      }
+    } else {
+      result.detail = std::to_string(failed) + " of " + std::to_string(outcomes_.size()) +
+                      " addresses " + (worst == Health::kUnhealthy ? "failed" : "degraded") + ": " +
+                      failing;
+    }
+    if (earliest != nullptr) result.observations.push_back(*earliest);
+    if (version != nullptr) result.observations.push_back(*version);
+    Finish(std::move(result));
+  }
+
+  // "127.0.0.1:443", "[::1]:443".
+  std::string AddressPortText(const sockaddr_storage& address) const {
+    const std::string ip = AddressText(address);
+    return (address.ss_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" +
+           std::to_string(settings_->port);
+  }
+
+  static void OnConnected(uv_connect_t* req, int status) {
+    auto* self = static_cast<TlsAttempt*>(req->data);
+    CallbackGuard guard(self);
+    if (guard.over()) return;
+    self->HandleConnected(status);
+  }
+
+  void HandleConnected(int status) {
+    if (status < 0) {
+      ConnectFailed(status);
+      return;
+    }
+    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &OnAlloc, &OnRead);
+    if (rc < 0) {
+      EndConnection(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      return;
+    }
+    // Reads keep coming until the socket closes, which Release() announces.
+    switch (settings_->starttls) {
+      case StartTls::kNone:
+        StartHandshake();
+        return;
+      case StartTls::kPostgres:
+        phase_ = Phase::kDialogue;
+        WriteRaw(std::string(kPostgresSslRequest, sizeof(kPostgresSslRequest)));
+        return;
+      case StartTls::kSmtp:
+      case StartTls::kImap:
+      case StartTls::kPop3:
+        phase_ = Phase::kDialogue;  // the server speaks first
+        return;
+    }
+  }
+
+  // --- STARTTLS dialogue (clear text). ---
+
+  // Takes one complete line ("\r\n" or "\n" stripped) from dialogue_.
+  std::optional<std::string> TakeLine() {
+    const size_t end = dialogue_.find('\n');
+    if (end == std::string::npos) return std::nullopt;
+    std::string line = dialogue_.substr(0, end);
+    dialogue_.erase(0, end + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+
+  void Say(std::string_view command) { WriteRaw(std::string(command)); }
+
+  void Refused(std::string_view what, const std::string& line) {
+    EndConnection(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteServerText(line)));
+  }
+
+  // Advances the dialogue with what has arrived; returns once it needs more.
+  void Converse() {
+    const int connection = connection_;
+    while (!Ended(connection) && phase_ == Phase::kDialogue) {
+      if (settings_->starttls == StartTls::kPostgres) {
+        if (dialogue_.empty()) return;
+        const char answer = dialogue_[0];
+        dialogue_.erase(0, 1);
+        if (answer == 'S') {
+          UpgradeNow();
+        } else if (answer == 'N') {
+          EndConnection(CheckResult::Unhealthy("PostgreSQL server refused SSL (ssl is off)"));
+        } else {
+          EndConnection(CheckResult::Unhealthy("PostgreSQL server answered the SSLRequest with " +
+                                               QuoteServerText(std::string(1, answer))));
+        }
+        return;
+      }
+      std::optional<std::string> line = TakeLine();
+      if (!line) return;
+      switch (settings_->starttls) {
+        case StartTls::kSmtp:
+          SmtpLine(*line);
+          break;
+        case StartTls::kImap:
+          ImapLine(*line);
+          break;
+        case StartTls::kPop3:
+          Pop3Line(*line);
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  const char* StartTlsLabel() const {
+    switch (settings_->starttls) {
+      case StartTls::kSmtp:
+        return "SMTP";
+      case StartTls::kImap:
+        return "IMAP";
+      case StartTls::kPop3:
+        return "POP3";
+      case StartTls::kPostgres:
+        return "PostgreSQL";
+      case StartTls::kNone:
+        break;
+    }
+    return "";
+  }
+
+  // SMTP replies: "250-first", ..., "250 last" (RFC 5321 4.2.1).
+  void SmtpLine(const std::string& line) {
+    const bool last = line.size() < 4 || line[3] != '-';
+    const std::string code = line.substr(0, 3);
+    if (step_ == 1 && IsStartTlsKeyword(line)) offers_starttls_ = true;
+    if (!last) return;
+    switch (step_) {
+      case 0:  // greeting
+        if (code != "220") return Refused("SMTP: expected a 220 greeting", line);
+        Say("EHLO health-exporter\r\n");
+        step_ = 1;
+        return;
+      case 1:  // EHLO
+        if (code != "250") return Refused("SMTP: EHLO refused", line);
+        if (!offers_starttls_) {
+          EndConnection(CheckResult::Unhealthy("SMTP: the server does not offer STARTTLS"));
+          return;
+        }
+        Say("STARTTLS\r\n");
+        step_ = 2;
+        return;
+      default:  // STARTTLS
+        if (code != "220") return Refused("SMTP: STARTTLS refused", line);
+        UpgradeNow();
+        return;
+    }
+  }
+
+  void ImapLine(const std::string& line) {
+    if (step_ == 0) {
+      if (line.rfind("* OK", 0) != 0) return Refused("IMAP: expected an \"* OK\" greeting", line);
+      Say("a1 STARTTLS\r\n");
+      step_ = 1;
+      return;
+    }
+    if (line.rfind("* ", 0) == 0) return;  // untagged (e.g. CAPABILITY)
+    if (line.rfind("a1 OK", 0) == 0) return UpgradeNow();
+    Refused("IMAP: STARTTLS refused", line);
+  }
+
+  void Pop3Line(const std::string& line) {
+    if (line.rfind("+OK", 0) != 0) {
+      return Refused(step_ == 0 ? "POP3: expected a \"+OK\" greeting" : "POP3: STLS refused", line);
+    }
+    if (step_ == 0) {
+      Say("STLS\r\n");
+      step_ = 1;
+      return;
+    }
+    UpgradeNow();
+  }
+
+  // The server agreed; bytes it sent after its answer (before our
+  // ClientHello) would be a STARTTLS injection (CVE-2011-0411's kind).
+  void UpgradeNow() {
+    if (!dialogue_.empty()) {
+      EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
+                                           ": unexpected data after the STARTTLS answer"));
+      return;
+    }
+    StartHandshake();
+  }
+
+  // --- TLS. ---
+
+  void StartHandshake() {
+    phase_ = Phase::kHandshake;
+    const int connection = connection_;
+    tls_ = std::make_unique<TlsClient>(context_, settings_->tls.server_name);
+    tls_->StartHandshake();
+    FlushTls();
+    if (!Ended(connection) && tls_->failed()) HandshakeOver();
+  }
+
+  // Whether the connection numbered `connection` has ended (and with it
+  // tls_ and the dialogue), or the whole attempt.
+  bool Ended(int connection) const { return over() || connection != connection_; }
+
+  void FlushTls() {
+    std::string out = tls_->TakeCiphertext();
+    if (!out.empty()) WriteRaw(std::move(out));
+  }
+
+  void HandshakeOver() {
+    std::optional<int64_t> not_after = tls_->PeerEarliestNotAfter();
+    CheckResult result = Judge(not_after);
+    if (not_after) {
+      result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                       static_cast<double>(*not_after));
+    }
+    if (tls_->handshake_done()) {
+      result.observations.emplace_back(ObservationId::kTlsVersionInfo, 1.0, tls_->version());
+    }
+    EndConnection(std::move(result));
+  }
+
+  CheckResult Judge(std::optional<int64_t> not_after) const {
+    const std::string& name = settings_->tls.server_name;
+    std::string expiry;
+    int64_t left = 0;
+    if (not_after) {
+      left = *not_after - WallNowSeconds();
+      expiry = left <= 0 ? "certificate for " + name + " expired " + FormatTimeLeft(-left) +
+                               " ago (" + FormatUtc(*not_after) + ")"
+                         : "certificate for " + name + " expires in " + FormatTimeLeft(left) +
+                               " (" + FormatUtc(*not_after) + ")";
+    }
+    if (!tls_->handshake_done()) {
+      std::string detail = "TLS handshake failed: " + tls_->error();
+      if (!expiry.empty()) detail += "; " + expiry;
+      return CheckResult::Unhealthy(std::move(detail));
+    }
+    const std::string detail = tls_->version() + ", " + expiry;
+    if (!not_after) return CheckResult::Unhealthy(tls_->version() + ", no certificate presented");
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const int64_t unhealthy_within =
+        duration_cast<seconds>(settings_->unhealthy_expires_within).count();
+    const int64_t degraded_within =
+        duration_cast<seconds>(settings_->degraded_expires_within).count();
+    if (left <= 0 || left <= unhealthy_within) return CheckResult::Unhealthy(detail);
+    if (left <= degraded_within) return CheckResult::Degraded(detail);
+    return CheckResult::Healthy(detail);
+  }
+
+  // --- Bytes on the socket. ---
+
+  void WriteRaw(std::string bytes) {
+    auto* op = new WriteOp{{}, std::move(bytes), this, connection_};
+    op->req.data = op;
+    uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
+    const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &OnWritten);
+    if (rc < 0) {
+      delete op;
+      EndConnection(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      return;
+    }
+    ExpectCallback();
+  }
+
+  static void OnWritten(uv_write_t* req, int status) {
+    auto* op = static_cast<WriteOp*>(req->data);
+    TlsAttempt* self = op->attempt;
+    const int connection = op->connection;
+    delete op;
+    CallbackGuard guard(self);
+    if (self->Ended(connection)) return;
+    if (status < 0) {
+      self->EndConnection(
+          CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+    }
+  }
+
+  static void OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<TlsAttempt*>(handle->data);
+    *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
+  }
+
+  // Comes any number of times while the socket reads: not announced, so it
+  // opens with a RepeatingCallbackGuard.
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<TlsAttempt*>(stream->data);
+    RepeatingCallbackGuard guard(self);
+    if (guard.over()) return;
+    self->HandleRead(nread, buf);
+  }
+
+  void HandleRead(ssize_t nread, const uv_buf_t* buf) {
+    if (nread == 0) return;
+    if (nread < 0) {
+      const std::string reason =
+          nread == UV_EOF ? "connection closed by server" : uv_strerror(static_cast<int>(nread));
+      if (phase_ == Phase::kHandshake) {
+        EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + reason));
+      } else {
+        EndConnection(CheckResult::Unhealthy(
+            std::string(StartTlsLabel()) + ": " + reason +
+            (dialogue_.empty() ? "" : " after " + QuoteServerText(dialogue_))));
+      }
+      return;
+    }
+    const std::string_view data(buf->base, static_cast<size_t>(nread));
+    if (phase_ == Phase::kDialogue) {
+      // Bounded in total, not only per line: a server could chatter in
+      // complete lines ("250-..." forever) and never answer.
+      dialogue_received_ += data.size();
+      if (dialogue_received_ > kMaxDialogueBytes) {
+        EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
+                                             ": more than 16 KiB of dialogue, no STARTTLS answer"));
+        return;
+      }
+      dialogue_.append(data);
+      Converse();
+      return;
+    }
+    if (phase_ != Phase::kHandshake) return;
+    const int connection = connection_;
+    tls_->FeedCiphertext(data);
+    FlushTls();
+    if (Ended(connection)) return;
+    if (tls_->failed() || tls_->handshake_done()) HandshakeOver();
+  }
+
+  void CloseSocket() {
+    if (socket_ == nullptr) return;
+    uv_tcp_t* socket = std::exchange(socket_, nullptr);
+    ExpectCallback();
+    // Closing also cancels a pending connect and writes: their callbacks run
+    // with UV_ECANCELED before OnClosed.
+    uv_close(reinterpret_cast<uv_handle_t*>(socket), [](uv_handle_t* handle) {
+      auto* self = static_cast<TlsAttempt*>(handle->data);
+      delete reinterpret_cast<uv_tcp_t*>(handle);
+      CallbackGuard guard(self);
+    });
+  }
+
+  IoContext& io_;
+  std::shared_ptr<const TlsCheckSettings> settings_;
+  std::shared_ptr<const TlsClientContext> context_;
+  std::unique_ptr<ResolveRequest> resolve_;
+  bool resolving_ = false;  // resolve_ still owes its callback
+  std::vector<sockaddr_storage> addresses_;
+  size_t next_address_ = 0;
+  int connection_ = 0;             // numbers the connections, one per address tried
+  std::vector<Outcome> outcomes_;  // ip_policy all: each address's result
+  uv_connect_t connect_req_{};
+  uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
+  std::unique_ptr<TlsClient> tls_;
+  std::string dialogue_;          // clear text received and not yet consumed
+  size_t dialogue_received_ = 0;  // clear text received on this connection
+  Phase phase_ = Phase::kResolving;
+  int step_ = 0;  // position in the STARTTLS dialogue
+  bool offers_starttls_ = false;
+  char read_buffer_[16 * 1024];
+};
+
+TlsCheck::TlsCheck(IoContext& io, std::shared_ptr<const TlsCheckSettings> settings)
+    : io_(io), settings_(std::move(settings)) {}
+
+std::unique_ptr<Attempt> TlsCheck::NewAttempt() {
+  if (!tls_context_) {
+    const TlsOptions& o = settings_->tls;
+    std::string error;
+    tls_context_ = TlsClientContext::Create(
+        {o.ca_file, o.cert_file, o.key_file, !o.insecure_skip_verify}, &error);
+    if (!tls_context_) return FailedAttempt(CheckResult::Unhealthy("TLS setup failed: " + error));
+  }
+  return std::make_unique<TlsAttempt>(io_, settings_, tls_context_);
+}
+
+}  // namespace hx
