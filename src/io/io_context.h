@@ -11,7 +11,6 @@
 namespace hx {
 
 class CurlMulti;
-class HeartbeatStore;
 
 class IoContext {
  public:
@@ -24,14 +23,6 @@ class IoContext {
   /// The shared curl multi handle on this loop (created on first call).
   CurlMulti& curl();
 
-  /// The state of push-based (heartbeat) checks, shared with the web server's
-  /// receiver; set by the daemon at start-up before the checks are created.
-  /// Null when not set (heartbeat checks then report that).
-  void set_heartbeat_store(std::shared_ptr<HeartbeatStore> store) {
-    heartbeat_store_ = std::move(store);
-  }
-  const std::shared_ptr<HeartbeatStore>& heartbeat_store() const { return heartbeat_store_; }
-
   /// Aborts shared transfers and starts closing the handles this context
   /// created; run the loop afterwards so the closes complete.
   void Shutdown();
@@ -39,7 +30,6 @@ class IoContext {
  private:
   uv_loop_t* loop_;
   std::unique_ptr<CurlMulti> curl_;
-  std::shared_ptr<HeartbeatStore> heartbeat_store_;
 };
 
 }  // namespace hx

@@ -253,8 +253,8 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
 
 CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
 
-std::unique_ptr<Check> HttpCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<HttpCheck>(shared_from_this(), io.curl());
+std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<HttpCheck>(shared_from_this(), context.io.curl());
 }
 
 std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
