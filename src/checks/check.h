@@ -116,8 +116,8 @@ std::unique_ptr<Check> WithWrittenText(std::unique_ptr<Check> check,
 struct CheckContext {
   /// Only the loop: no name, no shared services (tests, one-off checks; a
   /// type that needs a service reports its absence in its results).
-  // cppcheck-suppress noExplicitConstructor
-  CheckContext(IoContext& io_context) : io(io_context) {}  // NOLINT(google-explicit-constructor)
+  /// Implicit on purpose, so that spec->CreateCheck(io) reads as it did.
+  CheckContext(IoContext& io_context) : io(io_context) {}
   CheckContext(IoContext& io_context, std::string_view check_name, CheckServices* shared)
       : io(io_context), name(check_name), services(shared) {}
 
