@@ -211,7 +211,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_server->web = std::make_unique<hx::WebServer>(
       options, g_server->board, g_server->metrics, [] { return true; },
       [] { return 1714564804.0; });
-  g_server->web->set_heartbeat_receiver(receiver);
+  g_server->web->set_push_endpoints({hx::HeartbeatReceiver::Endpoint(receiver)});
   if (const auto error = g_server->web->Start()) {
     std::fprintf(stderr, "cannot start the web server: %s\n", error->c_str());
     std::abort();

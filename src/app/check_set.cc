@@ -2,22 +2,23 @@
 
 #include <unordered_set>
 
+#include "checks/common/check_services.h"
 #include "io/io_context.h"
 #include "scheduler/check_scheduler.h"
 #include "status/status_board.h"
 
 namespace hx {
 
-CheckSet::CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io)
-    : scheduler_(scheduler), board_(board), io_(io) {}
+CheckSet::CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io,
+                   CheckServices& services)
+    : scheduler_(scheduler), board_(board), io_(io), services_(services) {}
 
 void CheckSet::Stop(const Running& running) {
   scheduler_.Remove(running.id);
   board_.RemoveCheck(running.id);
 }
 
-CheckSet::Changes CheckSet::Apply(Config& config,
-                                  const std::function<void(const Config&)>& before_create) {
+CheckSet::Changes CheckSet::Apply(Config& config) {
   Changes changes;
   std::unordered_set<std::string> wanted;
   wanted.reserve(config.checks.size());
@@ -52,7 +53,15 @@ CheckSet::Changes CheckSet::Apply(Config& config,
       running_.erase(it);
     }
   }
-  if (before_create) before_create(config);
+  // Types with shared state learn what will run before their new checks are
+  // created (the heartbeat store watches names before a first attempt).
+  NamedCheckSpecs will_run;
+  will_run.reserve(config.checks.size());
+  for (const CheckConfig& check : config.checks) {
+    will_run.emplace_back(check.name, check.spec.get());
+  }
+  services_.ChecksWillRun(will_run, io_.loop(), /*first=*/!applied_);
+  applied_ = true;
   // Before any Add(): checks added by this config get its start window.
   scheduler_.SetStartupSpread(config.global.startup_spread);
 
@@ -72,8 +81,9 @@ CheckSet::Changes CheckSet::Apply(Config& config,
       continue;
     }
     CheckInfo info = CheckInfoFromConfig(check);
-    const size_t id =
-        scheduler_.Add(check, WithWrittenText(check.spec->CreateCheck(io_), check.expansions));
+    const size_t id = scheduler_.Add(
+        check, WithWrittenText(check.spec->CreateCheck(CheckContext(io_, check.name, &services_)),
+                               check.expansions));
     board_.AddCheck(id, std::move(info));
     running_.emplace(check.name, Running{id, check.fingerprint, check.spec});
     order.push_back(id);

@@ -11,7 +11,6 @@
 // Loop thread only; not thread-safe (the board it updates is).
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -22,6 +21,7 @@
 namespace hx {
 
 class CheckScheduler;
+class CheckServices;
 class IoContext;
 class StatusBoard;
 
@@ -35,17 +35,17 @@ class CheckSet {
     size_t unchanged = 0;
   };
 
-  /// Every reference must outlive the set.
-  CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io);
+  /// Every reference must outlive the set. Checks are created with `io`
+  /// and `services` in their CheckContext.
+  CheckSet(CheckScheduler& scheduler, StatusBoard& board, IoContext& io, CheckServices& services);
 
   /// Makes the running checks exactly those of `config` (already filtered to
   /// this instance's shard). Each unchanged check's spec in `config` is
-  /// replaced by the running one, so that `config` describes what runs;
-  /// `before_create` then sees it before any new check is created (heartbeat
-  /// checks find their name by spec at creation). Cannot fail: `config` is
-  /// validated.
-  Changes Apply(Config& config,
-                const std::function<void(const Config&)>& before_create = nullptr);
+  /// replaced by the running one, so that `config` describes what runs; the
+  /// services are then told every check that will run
+  /// (CheckServices::ChecksWillRun(), `first` on the first call) before any
+  /// new check is created. Cannot fail: `config` is validated.
+  Changes Apply(Config& config);
 
   size_t size() const { return running_.size(); }
 
@@ -60,6 +60,8 @@ class CheckSet {
   CheckScheduler& scheduler_;
   StatusBoard& board_;
   IoContext& io_;
+  CheckServices& services_;
+  bool applied_ = false;                              // Apply() ran before
   std::unordered_map<std::string, Running> running_;  // by check name
 };
 

@@ -16,8 +16,7 @@
 #include "app/run_publisher.h"
 #include "app/systemd_notifier.h"
 #include "checks/check.h"
-#include "checks/heartbeat/heartbeat_check.h"
-#include "checks/heartbeat/heartbeat_store.h"
+#include "checks/common/check_services.h"
 #include "config/config.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
@@ -35,7 +34,7 @@ namespace {
 // /healthz answers 503 when the loop has not turned for this long: the daemon
 // is wedged even though its HTTP threads still answer.
 constexpr auto kLivenessWindow = std::chrono::seconds(5);
-constexpr uint64_t kHeartbeatMs = 1000;
+constexpr uint64_t kLoopTickMs = 1000;
 constexpr uint64_t kShutdownGraceMs = 2000;
 
 int64_t SteadyNanos() {
@@ -46,8 +45,8 @@ int64_t SteadyNanos() {
 
 // Loop-thread state reachable from libuv's C callbacks through handle->data.
 struct LoopState {
-  std::atomic<int64_t> last_heartbeat{SteadyNanos()};
-  uv_timer_t heartbeat{};
+  std::atomic<int64_t> last_tick{SteadyNanos()};  // the loop's liveness, for /healthz
+  uv_timer_t tick{};
   uv_timer_t watchdog{};
   // Bounds shutdown: work already running on the thread pool (a hung DNS
   // lookup or statfs) cannot be cancelled, and waiting for it could take
@@ -100,26 +99,6 @@ double WallSeconds() {
       .count();
 }
 
-// Saves the heartbeat store on the thread pool (file I/O stays off the loop).
-void SaveInBackground(uv_loop_t* loop, std::shared_ptr<HeartbeatStore> store) {
-  struct Save {
-    uv_work_t request{};
-    std::shared_ptr<HeartbeatStore> store;
-  };
-  auto* save = new Save{{}, std::move(store)};
-  save->request.data = save;
-  uv_queue_work(
-      loop, &save->request,
-      [](uv_work_t* request) {
-        auto* s = static_cast<Save*>(request->data);
-        if (auto error = s->store->Save()) {
-          log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
-                    {{"error", *error}});
-        }
-      },
-      [](uv_work_t* request, int) { delete static_cast<Save*>(request->data); });
-}
-
 std::string Summary(const CheckSet::Changes& changes) {
   return std::to_string(changes.added.size()) + " added, " +
          std::to_string(changes.removed.size()) + " removed, " +
@@ -161,13 +140,15 @@ int Daemon::Run() {
     }
   }
 
-  // Heartbeats: a storage path the daemon cannot write stops it now, with
-  // the reason, instead of losing the first heartbeat to a logged warning.
-  auto heartbeats = std::make_shared<HeartbeatStore>(options_.storage_path);
-  if (auto error = heartbeats->CheckDirectory()) {
-    std::cerr << "--storage.path: " << *error << "\n";
-    log::Error("unusable storage path, not starting",
-               {{"path", options_.storage_path}, {"error", *error}});
+  // The state check types share (e.g. pushed heartbeats under
+  // --storage.path): set up now, before any check, so that a storage path the
+  // daemon cannot write stops it with the reason instead of losing state to a
+  // logged warning later.
+  CheckServices services({options_.storage_path});
+  AddBuiltinCheckServices(services);
+  if (auto error = services.Open()) {
+    std::cerr << *error << "\n";
+    log::Error("cannot set up the checks' shared state, not starting", {{"error", *error}});
     return 2;
   }
 
@@ -182,16 +163,8 @@ int Daemon::Run() {
     CheckMetrics metrics;
     RunPublisher publisher(board, metrics, clock);
     CheckScheduler scheduler(clock, publisher);
-    CheckSet checks(scheduler, board, io);
-
-    // The store must know the heartbeat checks before their first attempt;
-    // loading it is blocking I/O, fine before the loop runs.
-    heartbeats->Load();  // logs its own warning for a corrupt file
-    io.set_heartbeat_store(heartbeats);
-    checks.Apply(config, [&](const Config& running) { WatchHeartbeatChecks(running, *heartbeats); });
-    // Always routed, so that a reload may add the first heartbeat check.
-    std::shared_ptr<HeartbeatReceiver> heartbeat_receiver =
-        HeartbeatReceiver::FromConfig(config, heartbeats);
+    CheckSet checks(scheduler, board, io, services);
+    checks.Apply(config);
     metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
@@ -215,11 +188,7 @@ int Daemon::Run() {
       }
       systemd.Reloading();
       Config& fresh = *result.config;
-      const CheckSet::Changes changes = checks.Apply(fresh, [&](const Config& running) {
-        heartbeats->Watch(HeartbeatChecksOf(running));  // in memory; saved off the loop
-      });
-      SaveInBackground(&loop, heartbeats);
-      heartbeat_receiver->Update(fresh);
+      const CheckSet::Changes changes = checks.Apply(fresh);
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
       metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
@@ -252,10 +221,12 @@ int Daemon::Run() {
     web_options.listen_address = options_.listen_address;
     web_options.security = web_security;
     WebServer web(web_options, board, metrics, [&state] {
-      return SteadyNanos() - state.last_heartbeat.load(std::memory_order_relaxed) <
+      return SteadyNanos() - state.last_tick.load(std::memory_order_relaxed) <
              std::chrono::nanoseconds(kLivenessWindow).count();
     });
-    web.set_heartbeat_receiver(heartbeat_receiver);
+    // Push endpoints of check types (POST /heartbeat/<name>), always routed:
+    // a reload may add a type's first check.
+    web.set_push_endpoints(services.PushEndpoints());
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).
@@ -294,7 +265,7 @@ int Daemon::Run() {
         scheduler.Stop();
         io.Shutdown();
         state.systemd->Stopping();
-        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.heartbeat));
+        CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.tick));
         CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.watchdog));
         CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigterm));
         CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.sigint));
@@ -314,15 +285,15 @@ int Daemon::Run() {
         uv_unref(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
       };
 
-      uv_timer_init(&loop, &state.heartbeat);
-      state.heartbeat.data = &state;
+      uv_timer_init(&loop, &state.tick);
+      state.tick.data = &state;
       uv_timer_start(
-          &state.heartbeat,
+          &state.tick,
           [](uv_timer_t* t) {
-            static_cast<LoopState*>(t->data)->last_heartbeat.store(SteadyNanos(),
-                                                                    std::memory_order_relaxed);
+            static_cast<LoopState*>(t->data)->last_tick.store(SteadyNanos(),
+                                                              std::memory_order_relaxed);
           },
-          kHeartbeatMs, kHeartbeatMs);
+          kLoopTickMs, kLoopTickMs);
       state.systemd = &systemd;
       if (auto every = systemd.watchdog_ping_interval()) {
         // Pinged from the loop itself: if the loop wedges, systemd restarts us.

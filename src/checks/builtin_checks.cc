@@ -1,4 +1,5 @@
 #include "checks/check.h"
+#include "checks/common/check_services.h"
 #include "checks/disk/disk_check.h"
 #include "checks/dns/dns_check.h"
 #include "checks/exec/exec_check.h"
@@ -26,6 +27,11 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(DnsCheckType());
   registry.Register(TlsCheckType());
   registry.Register(IcmpCheckType());
+}
+
+// A type whose checks share state or serve a push endpoint: one line here.
+void AddBuiltinCheckServices(CheckServices& services) {
+  services.Add(HeartbeatService::FromOptions(services.options()));
 }
 
 }  // namespace hx

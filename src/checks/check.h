@@ -23,6 +23,7 @@
 
 namespace hx {
 
+class CheckServices;
 class IoContext;
 
 /// Outcome of one attempt, or the state of a check after thresholds.
@@ -107,14 +108,34 @@ class Check {
 std::unique_ptr<Check> WithWrittenText(std::unique_ptr<Check> check,
                                        std::vector<config::Expansion> expansions);
 
+/// What one check is created with: its name, the loop's services and the
+/// services its type shares between its checks (checks/common/
+/// check_services.h; a type finds its own with services->Find<T>()). Only
+/// valid during CreateCheck(): a check keeps what it needs (the IoContext
+/// and services outlive every check).
+struct CheckContext {
+  /// Only the loop: no name, no shared services (tests, one-off checks; a
+  /// type that needs a service reports its absence in its results).
+  /// Implicit on purpose, so that spec->CreateCheck(io) reads as it did.
+  CheckContext(IoContext& io_context) : io(io_context) {}
+  CheckContext(IoContext& io_context, std::string_view check_name, CheckServices* shared)
+      : io(io_context), name(check_name), services(shared) {}
+
+  IoContext& io;
+  /// The check's name (CheckConfig::name).
+  std::string_view name;
+  /// Null: none set up.
+  CheckServices* services = nullptr;
+};
+
 /// The validated config of one check's handler (e.g. the `http:` mapping).
 /// Immutable after parsing and shared read-only; thread-safe.
 class CheckSpec {
  public:
   virtual ~CheckSpec() = default;
 
-  /// Builds the runner for this spec on the given loop.
-  virtual std::unique_ptr<Check> CreateCheck(IoContext& io) const = 0;
+  /// Builds the runner for this spec, for the check `context` names.
+  virtual std::unique_ptr<Check> CreateCheck(const CheckContext& context) const = 0;
 
   /// What is checked, for /status and logs, without secrets
   /// (e.g. "GET https://api.internal/health", "127.0.0.1:25").
@@ -127,5 +148,9 @@ const CheckTypeRegistry& BuiltinCheckTypes();
 
 /// Registers the built-in check types; one line per type.
 void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry);
+
+/// Adds the shared services of the built-in types that have one (e.g. the
+/// heartbeat store and its push endpoint); one line per such type.
+void AddBuiltinCheckServices(CheckServices& services);
 
 }  // namespace hx

@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "checks/heartbeat/heartbeat_check.h"
 #include "exposition/negotiation.h"
 #include "http/front_door.h"
 #include "http/gzip.h"
@@ -340,13 +339,13 @@ void WebServer::PokeListener() const {
   ::close(fd);
 }
 
-// Heartbeats are the one write path: the body is read (bounded) and handed
-// to the receiver, which checks the token and persists the ping. The
+// Pushes (heartbeats) are the one write path: the body is read (bounded) and
+// handed to the endpoint, which checks the token and records the push. The
 // Authorization header is never logged.
-int WebServer::ServeHeartbeat(mg_connection* connection, std::string_view method,
-                              std::string_view path) const {
+int WebServer::ServePush(mg_connection* connection, const PushEndpoint& endpoint,
+                         std::string_view method, std::string_view path) const {
   std::string body;
-  const size_t limit = HeartbeatReceiver::kMaxBodyBytes + 1;
+  const size_t limit = endpoint.max_body_bytes + 1;
   char buffer[1024];
   while (body.size() < limit) {
     const int n = mg_read(connection, buffer, std::min(sizeof(buffer), limit - body.size()));
@@ -354,8 +353,8 @@ int WebServer::ServeHeartbeat(mg_connection* connection, std::string_view method
     body.append(buffer, static_cast<size_t>(n));
   }
   const char* authorization = mg_get_header(connection, "Authorization");
-  const HeartbeatResponse reply =
-      heartbeats_->Handle(method, path, authorization ? authorization : "", body);
+  const PushResponse reply =
+      endpoint.handle(method, path, authorization ? authorization : "", body);
   mg_response_header_start(connection, reply.status);
   mg_response_header_add(connection, "Content-Type", "text/plain; charset=utf-8", -1);
   const std::string length = std::to_string(reply.body.size());
@@ -459,16 +458,20 @@ int WebServer::Serve(mg_connection* connection) const {
     return 431;
   }
 
-  const bool heartbeat = heartbeats_ && path.rfind(HeartbeatReceiver::kPathPrefix, 0) == 0;
-  // Heartbeats keep their own bearer tokens: cron jobs that have only the
-  // token must keep working. Probes of kubelets and load balancers cannot
+  const PushEndpoint* push = nullptr;
+  for (const PushEndpoint& endpoint : push_endpoints_) {
+    if (path.starts_with(endpoint.path_prefix)) push = &endpoint;
+  }
+  // Push endpoints (heartbeats) keep their own bearer tokens: cron jobs that
+  // have only the token must keep working. Probes of kubelets and load balancers cannot
   // send credentials, so /healthz and /readyz stay open unless configured.
   // The open /readyz shows the overall state only: check names and details
   // (?verbose=1) are what basic auth protects on /status, so they need
   // credentials whenever basic auth is on.
   const bool readyz_verbose = path == "/readyz" && VerboseRequested(*request);
-  const bool open = heartbeat || (security != nullptr && security->open_probe_endpoints &&
-                                  (path == "/healthz" || (path == "/readyz" && !readyz_verbose)));
+  const bool open =
+      push != nullptr || (security != nullptr && security->open_probe_endpoints &&
+                          (path == "/healthz" || (path == "/readyz" && !readyz_verbose)));
   if (!open && security != nullptr && security->basic_auth) {
     // Verifications are rate limited per client and run on a small pool:
     // past either, 429 at once rather than a worker held (basic_auth.h).
@@ -490,7 +493,7 @@ int WebServer::Serve(mg_connection* connection) const {
       return 401;
     }
   }
-  if (heartbeat) return ServeHeartbeat(connection, method, path);
+  if (push != nullptr) return ServePush(connection, *push, method, path);
   if (reload_ && path == kReloadPath) return ServeReload(connection, method);
 
   enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };

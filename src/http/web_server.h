@@ -13,8 +13,8 @@
 // which hands CivetWeb only complete, validated requests over its internal
 // 127.0.0.1 port and answers GET/HEAD /healthz itself. With a WebSecurity
 // (--web.config.file): TLS (terminated in the FrontDoor) and basic auth on every endpoint except
-// /healthz and /readyz without ?verbose=1 (configurable) and the heartbeat paths, which keep their
-// own bearer tokens. See docs/web-security.md.
+// /healthz and /readyz without ?verbose=1 (configurable) and the push endpoints of check types
+// (POST /heartbeat/<name>), which keep their own bearer tokens. See docs/web-security.md.
 
 #include <chrono>
 #include <functional>
@@ -22,13 +22,14 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "checks/common/check_services.h"
 #include "metrics/check_metrics.h"
 #include "status/status_board.h"
 #include "util/duration.h"
 
 namespace hx {
-class HeartbeatReceiver;
 class FrontDoor;
 struct ParsedRequest;
 struct WebSecurity;
@@ -87,10 +88,12 @@ class WebServer {
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
-  /// Serves POST /heartbeat/<name>[/fail] with `receiver` (thread-safe). Call
-  /// before Start(); without a receiver those paths are 404.
-  void set_heartbeat_receiver(std::shared_ptr<const HeartbeatReceiver> receiver) {
-    heartbeats_ = std::move(receiver);
+  /// Serves the paths under each endpoint's prefix with its handler (e.g.
+  /// POST /heartbeat/<name>[/fail]), past basic auth: the endpoint checks
+  /// its own credentials. Call before Start(); without one those paths are
+  /// 404.
+  void set_push_endpoints(std::vector<PushEndpoint> endpoints) {
+    push_endpoints_ = std::move(endpoints);
   }
 
   /// What POST /-/reload answers: 200 (body "config reloaded"), or another
@@ -124,8 +127,8 @@ class WebServer {
  private:
   static int HandleRequest(mg_connection* connection, void* server);
   int Serve(mg_connection* connection) const;
-  int ServeHeartbeat(mg_connection* connection, std::string_view method,
-                     std::string_view path) const;
+  int ServePush(mg_connection* connection, const PushEndpoint& endpoint, std::string_view method,
+                std::string_view path) const;
   int ServeReload(mg_connection* connection, std::string_view method) const;
   void PokeListener() const;
   /// The address of the client whose request `connection` serves (e.g. for
@@ -140,7 +143,7 @@ class WebServer {
   const CheckMetrics& metrics_;
   const std::function<bool()> is_alive_;
   const std::function<double()> wall_clock_;
-  std::shared_ptr<const HeartbeatReceiver> heartbeats_;
+  std::vector<PushEndpoint> push_endpoints_;
   std::function<ReloadReply()> reload_;
   std::unique_ptr<FrontDoor> front_door_;  // set while serving
   mg_context* context_ = nullptr;

@@ -14,7 +14,6 @@
 namespace hx {
 
 class CurlMulti;
-class HeartbeatStore;
 
 class IoContext {
  public:
@@ -33,14 +32,6 @@ class IoContext {
   /// first resolver() call.
   void set_resolver_options(Resolver::Options options) { resolver_options_ = std::move(options); }
 
-  /// The state of push-based (heartbeat) checks, shared with the web server's
-  /// receiver; set by the daemon at start-up before the checks are created.
-  /// Null when not set (heartbeat checks then report that).
-  void set_heartbeat_store(std::shared_ptr<HeartbeatStore> store) {
-    heartbeat_store_ = std::move(store);
-  }
-  const std::shared_ptr<HeartbeatStore>& heartbeat_store() const { return heartbeat_store_; }
-
   /// Aborts shared transfers and starts closing the handles this context
   /// created; run the loop afterwards so the closes complete.
   void Shutdown();
@@ -50,7 +41,6 @@ class IoContext {
   std::unique_ptr<CurlMulti> curl_;
   std::optional<Resolver::Options> resolver_options_;
   std::unique_ptr<Resolver> resolver_;
-  std::shared_ptr<HeartbeatStore> heartbeat_store_;
 };
 
 }  // namespace hx

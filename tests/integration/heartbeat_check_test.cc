@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "checks/common/check_services.h"
 #include "config/config.h"
 #include "io/io_context.h"
 #include "scheduler/check_scheduler.h"
@@ -58,22 +59,26 @@ class CallbackSink final : public RunSink {
   void OnSkipped(size_t) override {}
 };
 
-// The daemon's heartbeat wiring on one loop: store, IoContext, receiver,
-// scheduler. Runs the loop until `on_run` calls stop() or the deadline.
+// The daemon's heartbeat wiring on one loop: the type's service (store and
+// receiver) in CheckServices, IoContext, scheduler, checks created with their
+// CheckContext. Runs the loop until `on_run` calls stop() or the deadline.
 class HeartbeatStack {
  public:
   HeartbeatStack(const Config& config, const std::string& state_dir, std::atomic<double>& wall)
-      : store_(std::make_shared<HeartbeatStore>(state_dir, [&wall] { return wall.load(); })) {
+      : store_(std::make_shared<HeartbeatStore>(state_dir, [&wall] { return wall.load(); })),
+        services_(CheckServices::Options{state_dir}) {
     uv_loop_init(&loop_);
     clock_ = std::make_unique<UvClock>(&loop_);
     io_ = std::make_unique<IoContext>(&loop_);
-    EXPECT_EQ(store_->Load(), std::nullopt);
-    WatchHeartbeatChecks(config, *store_);
-    io_->set_heartbeat_store(store_);
-    receiver_ = HeartbeatReceiver::FromConfig(config, store_);
+    services_.Add(std::make_shared<HeartbeatService>(store_));
+    EXPECT_EQ(services_.Open(), std::nullopt);
+    NamedCheckSpecs named;
+    for (const CheckConfig& check : config.checks) named.emplace_back(check.name, check.spec.get());
+    services_.ChecksWillRun(named, &loop_, /*first=*/true);
+    receiver_ = services_.Find<HeartbeatService>()->receiver();
     scheduler_ = std::make_unique<CheckScheduler>(*clock_, sink_, /*seed=*/7);
     for (const CheckConfig& check : config.checks) {
-      scheduler_->Add(check, check.spec->CreateCheck(*io_));
+      scheduler_->Add(check, check.spec->CreateCheck(CheckContext(*io_, check.name, &services_)));
     }
   }
   ~HeartbeatStack() {
@@ -104,6 +109,7 @@ class HeartbeatStack {
  private:
   uv_loop_t loop_{};
   std::shared_ptr<HeartbeatStore> store_;
+  CheckServices services_;
   std::unique_ptr<UvClock> clock_;
   std::unique_ptr<IoContext> io_;
   std::shared_ptr<HeartbeatReceiver> receiver_;

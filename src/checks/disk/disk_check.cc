@@ -79,8 +79,8 @@ int SystemStatfs(const std::string& path, uv_statfs_t* out) {
 DiskCheckSpec::DiskCheckSpec(DiskCheckSettings settings)
     : settings_(std::make_shared<const DiskCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> DiskCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<DiskCheck>(io, settings_);
+std::unique_ptr<Check> DiskCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<DiskCheck>(context.io, settings_);
 }
 
 std::string DiskCheckSpec::Target() const { return settings_->path; }

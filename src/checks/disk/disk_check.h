@@ -49,7 +49,7 @@ class DiskCheckSpec final : public CheckSpec {
 
   const DiskCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// The path, e.g. "/var/lib/postgresql".
   std::string Target() const override;
 

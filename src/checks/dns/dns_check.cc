@@ -214,8 +214,8 @@ CheckResult JudgeDnsResponse(const DnsCheckSettings& s, const unsigned char* mes
 DnsCheckSpec::DnsCheckSpec(DnsCheckSettings settings)
     : settings_(std::make_shared<const DnsCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> DnsCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<DnsCheck>(io, settings_);
+std::unique_ptr<Check> DnsCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<DnsCheck>(context.io, settings_);
 }
 
 std::string DnsCheckSpec::Target() const {

@@ -70,7 +70,7 @@ class DnsCheckSpec final : public CheckSpec {
 
   const DnsCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "A api.internal @127.0.0.1:5353", "MX example.org @system" (+ " tcp").
   std::string Target() const override;
 

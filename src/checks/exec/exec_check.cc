@@ -67,8 +67,8 @@ std::string CheckDirectory(const std::string& path) {
 ExecCheckSpec::ExecCheckSpec(ExecCheckSettings settings)
     : settings_(std::make_shared<const ExecCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> ExecCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<ExecCheck>(io, settings_);
+std::unique_ptr<Check> ExecCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<ExecCheck>(context.io, settings_);
 }
 
 std::string ExecCheckSpec::Target() const { return settings_->command.front(); }

@@ -55,7 +55,7 @@ class ExecCheckSpec final : public CheckSpec {
 
   const ExecCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// argv[0] only: arguments may carry secrets (e.g. a password option).
   std::string Target() const override;
 

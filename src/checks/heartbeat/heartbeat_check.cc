@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/config.h"
-#include "io/io_context.h"
 #include "util/log.h"
 #include "util/quote.h"
 
@@ -114,11 +113,11 @@ std::optional<std::string_view> BearerToken(std::string_view header) {
 HeartbeatCheckSpec::HeartbeatCheckSpec(HeartbeatCheckSettings settings)
     : settings_(std::move(settings)) {}
 
-std::unique_ptr<Check> HeartbeatCheckSpec::CreateCheck(IoContext& io) const {
-  std::shared_ptr<HeartbeatStore> store = io.heartbeat_store();
-  std::optional<std::string> name = store ? store->NameOf(this) : std::nullopt;
-  if (!name) store.reset();
-  return std::make_unique<HeartbeatCheck>(std::move(store), name.value_or(""), settings_.ttl);
+std::unique_ptr<Check> HeartbeatCheckSpec::CreateCheck(const CheckContext& context) const {
+  const HeartbeatService* service =
+      context.services != nullptr ? context.services->Find<HeartbeatService>() : nullptr;
+  return std::make_unique<HeartbeatCheck>(service != nullptr ? service->store() : nullptr,
+                                          std::string(context.name), settings_.ttl);
 }
 
 std::string HeartbeatCheckSpec::Target() const {
@@ -167,18 +166,16 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
   return std::make_shared<const HeartbeatCheckSpec>(std::move(settings));
 }
 
-std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config) {
-  std::vector<std::pair<std::string, const CheckSpec*>> watched;
-  for (const CheckConfig& check : config.checks) {
-    if (dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get()) != nullptr) {
-      watched.emplace_back(check.name, check.spec.get());
-    }
+NamedCheckSpecs HeartbeatChecksOf(const NamedCheckSpecs& checks) {
+  NamedCheckSpecs watched;
+  for (const auto& [name, spec] : checks) {
+    if (dynamic_cast<const HeartbeatCheckSpec*>(spec) != nullptr) watched.emplace_back(name, spec);
   }
   return watched;
 }
 
-void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store) {
-  store.Watch(HeartbeatChecksOf(config));
+void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store) {
+  store.Watch(HeartbeatChecksOf(checks));
   if (auto error = store.Save()) {
     log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
               {{"error", *error}});
@@ -303,23 +300,18 @@ std::string SanitizeHeartbeatDetail(std::string_view body, size_t max_bytes) {
 HeartbeatReceiver::HeartbeatReceiver(TokenMap tokens, std::shared_ptr<HeartbeatStore> store)
     : tokens_(std::make_shared<const TokenMap>(std::move(tokens))), store_(std::move(store)) {}
 
-HeartbeatReceiver::TokenMap HeartbeatReceiver::TokensOf(const Config& config) {
+HeartbeatReceiver::TokenMap HeartbeatReceiver::TokensOf(const NamedCheckSpecs& checks) {
   TokenMap tokens;
-  for (const CheckConfig& check : config.checks) {
-    if (auto* spec = dynamic_cast<const HeartbeatCheckSpec*>(check.spec.get())) {
-      tokens.emplace(check.name, spec->settings().token);
+  for (const auto& [name, spec] : checks) {
+    if (const auto* heartbeat = dynamic_cast<const HeartbeatCheckSpec*>(spec)) {
+      tokens.emplace(name, heartbeat->settings().token);
     }
   }
   return tokens;
 }
 
-std::shared_ptr<HeartbeatReceiver> HeartbeatReceiver::FromConfig(
-    const Config& config, std::shared_ptr<HeartbeatStore> store) {
-  return std::make_shared<HeartbeatReceiver>(TokensOf(config), std::move(store));
-}
-
-void HeartbeatReceiver::Update(const Config& config) {
-  auto tokens = std::make_shared<const TokenMap>(TokensOf(config));
+void HeartbeatReceiver::Update(const NamedCheckSpecs& checks) {
+  auto tokens = std::make_shared<const TokenMap>(TokensOf(checks));
   std::lock_guard lock(mutex_);
   tokens_ = std::move(tokens);
 }
@@ -392,6 +384,73 @@ HeartbeatResponse HeartbeatReceiver::Receive(std::string_view name, bool ok,
   log::Info(ok ? "heartbeat received" : "heartbeat failure received",
             {{"check", std::string(name)}});
   return Respond(200, ok ? "ok" : "failure recorded");
+}
+
+PushEndpoint HeartbeatReceiver::Endpoint(std::shared_ptr<const HeartbeatReceiver> receiver) {
+  PushEndpoint endpoint;
+  endpoint.path_prefix = std::string(kPathPrefix);
+  endpoint.max_body_bytes = kMaxBodyBytes;
+  endpoint.handle = [receiver = std::move(receiver)](std::string_view method, std::string_view path,
+                                                     std::string_view authorization,
+                                                     std::string_view body) {
+    return receiver->Handle(method, path, authorization, body);
+  };
+  return endpoint;
+}
+
+// --- the type's shared part ---
+
+namespace {
+
+// Saves the store on the thread pool (file I/O stays off the loop).
+void SaveInBackground(uv_loop_t* loop, std::shared_ptr<HeartbeatStore> store) {
+  struct Save {
+    uv_work_t request{};
+    std::shared_ptr<HeartbeatStore> store;
+  };
+  auto* save = new Save{{}, std::move(store)};
+  save->request.data = save;
+  uv_queue_work(
+      loop, &save->request,
+      [](uv_work_t* request) {
+        auto* s = static_cast<Save*>(request->data);
+        if (auto error = s->store->Save()) {
+          log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
+                    {{"error", *error}});
+        }
+      },
+      [](uv_work_t* request, int) { delete static_cast<Save*>(request->data); });
+}
+
+}  // namespace
+
+HeartbeatService::HeartbeatService(std::shared_ptr<HeartbeatStore> store)
+    : store_(std::move(store)),
+      receiver_(std::make_shared<HeartbeatReceiver>(HeartbeatReceiver::TokenMap{}, store_)) {}
+
+std::shared_ptr<HeartbeatService> HeartbeatService::FromOptions(
+    const CheckServices::Options& options) {
+  return std::make_shared<HeartbeatService>(std::make_shared<HeartbeatStore>(options.storage_path));
+}
+
+std::optional<std::string> HeartbeatService::Open() {
+  if (auto error = store_->CheckDirectory()) return "--storage.path: " + *error;
+  store_->Load();  // logs its own warning for a corrupt file
+  return std::nullopt;
+}
+
+void HeartbeatService::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) {
+  if (first) {
+    WatchHeartbeatChecks(checks, *store_);
+  } else {
+    store_->Watch(HeartbeatChecksOf(checks));  // in memory; saved off the loop
+    SaveInBackground(loop, store_);
+  }
+  receiver_->Update(checks);
+}
+
+std::vector<PushEndpoint> HeartbeatService::PushEndpoints() const {
+  return {HeartbeatReceiver::Endpoint(receiver_)};
 }
 
 }  // namespace hx

@@ -15,12 +15,14 @@
 // token and records pings in the HeartbeatStore (heartbeat_store.h);
 // HeartbeatCheck (on the loop thread) only reads the store and judges.
 //
-// Wiring at start-up (before creating the checks):
-//   auto store = std::make_shared<HeartbeatStore>(state_dir);
-//   store->Load();
-//   WatchHeartbeatChecks(config, *store);
-//   io.set_heartbeat_store(store);
-//   auto receiver = HeartbeatReceiver::FromConfig(config, store);
+// Wiring, all of it here: HeartbeatService is the type's CheckService
+// (checks/common/check_services.h), added by AddBuiltinCheckServices(). It
+// owns the store (checked and loaded at start-up, under --storage.path), is
+// told the running checks before each config's checks are created (watches
+// the heartbeat ones, saves, hands their tokens to the receiver) and offers
+// the receiver as the /heartbeat/ push endpoint the web server serves.
+// HeartbeatCheckSpec::CreateCheck() finds it through its CheckContext. The
+// daemon, the check set and the web server never name the type.
 
 #include <map>
 #include <mutex>
@@ -32,12 +34,11 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "checks/common/check_services.h"
 #include "checks/heartbeat/heartbeat_store.h"
 #include "util/duration.h"
 
 namespace hx {
-
-struct Config;
 
 /// The parsed `heartbeat:` mapping. Plain data; immutable once parsed, safe
 /// to share. `token` is a secret: never log or show it.
@@ -56,10 +57,11 @@ class HeartbeatCheckSpec final : public CheckSpec {
 
   const HeartbeatCheckSettings& settings() const { return settings_; }
 
-  /// A check reading the store of `io` (see IoContext::heartbeat_store())
-  /// under the name WatchHeartbeatChecks() bound to this spec. Without a
-  /// store or binding, its attempts report that heartbeats are not set up.
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  /// A check reading the store of the context's HeartbeatService under the
+  /// context's name. Without the service its attempts report that
+  /// heartbeats are not set up; a name the store does not watch, that it is
+  /// not watched.
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "push, ttl 26h" — never the token.
   std::string Target() const override;
 
@@ -71,15 +73,15 @@ class HeartbeatCheckSpec final : public CheckSpec {
 /// error. Reads token_file here, at config load.
 std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapReader& reader);
 
-/// Watches every heartbeat check of `config` in `store` (HeartbeatStore::
+/// Watches every heartbeat check of `checks` in `store` (HeartbeatStore::
 /// Watch(): binds spec to name, starts the grace period of new names, forgets
 /// removed ones) and saves the store, logging a failed save. Blocking file
 /// I/O: call at start-up, before the checks are created.
-void WatchHeartbeatChecks(const Config& config, HeartbeatStore& store);
+void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store);
 
-/// The heartbeat checks of `config` with their specs, as HeartbeatStore::Watch()
-/// takes them (a reload watches them in memory and saves off the loop).
-std::vector<std::pair<std::string, const CheckSpec*>> HeartbeatChecksOf(const Config& config);
+/// The heartbeat checks among `checks`, as HeartbeatStore::Watch() takes them
+/// (a reload watches them in memory and saves off the loop).
+NamedCheckSpecs HeartbeatChecksOf(const NamedCheckSpecs& checks);
 
 /// "3h12m", "5m3s", "42s", "27h": whole seconds; hours are not turned into
 /// days so an age compares at a glance with a ttl such as "26h"; above an
@@ -133,13 +135,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 std::string SanitizeHeartbeatDetail(std::string_view body, size_t max_bytes = 1024);
 
 /// What the web server should answer.
-struct HeartbeatResponse {
-  int status = 200;
-  std::string body;  ///< short text, ends in "\n"
-  /// Extra headers, e.g. {"Allow", "POST"} with 405, {"WWW-Authenticate",
-  /// "Bearer"} with 401.
-  std::vector<std::pair<std::string, std::string>> headers;
-};
+using HeartbeatResponse = PushResponse;
 
 /// Accepts pushed heartbeats: checks the bearer token of the named check and
 /// records the ping in the store. Immutable after construction apart from the
@@ -157,13 +153,16 @@ class HeartbeatReceiver {
   using TokenMap = std::map<std::string, std::string, std::less<>>;
   HeartbeatReceiver(TokenMap tokens, std::shared_ptr<HeartbeatStore> store);
 
-  /// The tokens of every heartbeat check of `config`.
-  static std::shared_ptr<HeartbeatReceiver> FromConfig(const Config& config,
-                                                       std::shared_ptr<HeartbeatStore> store);
+  /// The tokens of the heartbeat checks among `checks`.
+  static TokenMap TokensOf(const NamedCheckSpecs& checks);
 
-  /// Takes the heartbeat checks and tokens of a reloaded config; requests
-  /// already past the lookup finish with the old token. Thread-safe.
-  void Update(const Config& config);
+  /// Takes the tokens of the heartbeat checks among `checks` (a reloaded
+  /// config's); requests already past the lookup finish with the old token.
+  /// Thread-safe.
+  void Update(const NamedCheckSpecs& checks);
+
+  /// `receiver` as the web server's push endpoint for kPathPrefix.
+  static PushEndpoint Endpoint(std::shared_ptr<const HeartbeatReceiver> receiver);
 
   /// Routes one HTTP request whose path starts with kPathPrefix (the path
   /// without query string). First 401 when the bearer token is missing or is
@@ -182,7 +181,6 @@ class HeartbeatReceiver {
   bool empty() const { return Tokens()->empty(); }
 
  private:
-  static TokenMap TokensOf(const Config& config);
   // The 401 answer; logs a rejected ping of an existing check.
   static HeartbeatResponse Unauthorized(std::string_view name, bool token_given,
                                         const TokenMap& tokens);
@@ -191,6 +189,37 @@ class HeartbeatReceiver {
   mutable std::mutex mutex_;  // guards tokens_ (the pointer; the map is immutable)
   std::shared_ptr<const TokenMap> tokens_;
   const std::shared_ptr<HeartbeatStore> store_;
+};
+
+/// The heartbeat type's shared part (see the top of this file): the store,
+/// the receiver and the /heartbeat/ endpoint. Its methods are called at
+/// start-up and on the loop thread; the store and the receiver it shares are
+/// thread-safe.
+class HeartbeatService final : public CheckService {
+ public:
+  explicit HeartbeatService(std::shared_ptr<HeartbeatStore> store);
+  /// The store under options.storage_path.
+  static std::shared_ptr<HeartbeatService> FromOptions(const CheckServices::Options& options);
+
+  /// Creates the storage directory if missing and proves it writable (a bad
+  /// --storage.path stops the daemon rather than losing the first
+  /// heartbeat), then loads the store (a corrupt file is logged and moved
+  /// aside, not fatal).
+  std::optional<std::string> Open() override;
+  /// Watches the heartbeat checks among `checks` and hands their tokens to
+  /// the receiver; saves the store at once when `first`, else on `loop`'s
+  /// thread pool.
+  void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) override;
+  /// POST /heartbeat/<name>[/fail], always (a reload may add the first
+  /// heartbeat check).
+  std::vector<PushEndpoint> PushEndpoints() const override;
+
+  const std::shared_ptr<HeartbeatStore>& store() const { return store_; }
+  const std::shared_ptr<HeartbeatReceiver>& receiver() const { return receiver_; }
+
+ private:
+  const std::shared_ptr<HeartbeatStore> store_;
+  const std::shared_ptr<HeartbeatReceiver> receiver_;
 };
 
 }  // namespace hx

@@ -276,8 +276,8 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
 
 CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
 
-std::unique_ptr<Check> HttpCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<HttpCheck>(shared_from_this(), io.curl(), io.resolver());
+std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<HttpCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
 std::string HttpCheckSpec::Target() const { return method + " " + display_url; }

@@ -78,7 +78,7 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
   std::optional<TlsOptions> tls;
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "GET https://api.internal/health".
   std::string Target() const override;
 };

@@ -228,8 +228,8 @@ IcmpSocket OpenIcmpSocket(int family) {
 IcmpCheckSpec::IcmpCheckSpec(IcmpCheckSettings settings)
     : settings_(std::make_shared<const IcmpCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> IcmpCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<IcmpCheck>(io, settings_);
+std::unique_ptr<Check> IcmpCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<IcmpCheck>(context.io, settings_);
 }
 
 std::string IcmpCheckSpec::Target() const { return settings_->host; }

@@ -76,7 +76,7 @@ class IcmpCheckSpec final : public CheckSpec {
 
   const IcmpCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// The host as configured, e.g. "gw.internal" or "::1".
   std::string Target() const override;
 

@@ -122,8 +122,8 @@ CheckResult JudgeMemoryUsage(const MemoryCheckSettings& settings, const MemInfo&
 MemoryCheckSpec::MemoryCheckSpec(MemoryCheckSettings settings)
     : settings_(std::make_shared<const MemoryCheckSettings>(settings)) {}
 
-std::unique_ptr<Check> MemoryCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<MemoryCheck>(io, settings_);
+std::unique_ptr<Check> MemoryCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<MemoryCheck>(context.io, settings_);
 }
 
 std::string MemoryCheckSpec::Target() const { return std::string(kProcMeminfo); }

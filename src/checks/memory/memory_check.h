@@ -50,7 +50,7 @@ class MemoryCheckSpec final : public CheckSpec {
 
   const MemoryCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "/proc/meminfo".
   std::string Target() const override;
 

@@ -288,8 +288,8 @@ std::string PostgresErrorLine(std::string_view raw_message, std::string_view sec
 PostgresCheckSpec::PostgresCheckSpec(PostgresCheckSettings settings)
     : settings_(std::make_shared<const PostgresCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> PostgresCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<PostgresCheck>(io, settings_);
+std::unique_ptr<Check> PostgresCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<PostgresCheck>(context.io, settings_);
 }
 
 std::string PostgresCheckSpec::Target() const {

@@ -65,7 +65,7 @@ class PostgresCheckSpec final : public CheckSpec {
 
   const PostgresCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "postgres://monitor@db.internal:5432/app" (never a password).
   std::string Target() const override;
 

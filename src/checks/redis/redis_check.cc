@@ -157,8 +157,8 @@ int AttachToLoop(redisAsyncContext* context, uv_loop_t* loop) {
 RedisCheckSpec::RedisCheckSpec(RedisCheckSettings settings)
     : settings_(std::make_shared<const RedisCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> RedisCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<RedisCheck>(io, settings_);
+std::unique_ptr<Check> RedisCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<RedisCheck>(context.io, settings_);
 }
 
 std::string RedisCheckSpec::Target() const {

@@ -47,7 +47,7 @@ class RedisCheckSpec final : public CheckSpec {
 
   const RedisCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "redis://127.0.0.1:6379/0", "redis://[::1]:6379/2", "unix:/run/redis.sock"
   /// or "unix:/run/redis.sock?db=2"; never a user name or password.
   std::string Target() const override;

@@ -119,8 +119,8 @@ std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view a
 TcpCheckSpec::TcpCheckSpec(TcpCheckSettings settings)
     : settings_(std::make_shared<const TcpCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> TcpCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<TcpCheck>(io, settings_);
+std::unique_ptr<Check> TcpCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<TcpCheck>(context.io, settings_);
 }
 
 std::string TcpCheckSpec::Target() const {

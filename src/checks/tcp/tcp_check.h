@@ -51,7 +51,7 @@ class TcpCheckSpec final : public CheckSpec {
 
   const TcpCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "127.0.0.1:25", "[::1]:25", or with "tls://" in front when TLS is on.
   std::string Target() const override;
 

@@ -119,8 +119,8 @@ std::string FormatTimeLeft(int64_t seconds) {
 TlsCheckSpec::TlsCheckSpec(TlsCheckSettings settings)
     : settings_(std::make_shared<const TlsCheckSettings>(std::move(settings))) {}
 
-std::unique_ptr<Check> TlsCheckSpec::CreateCheck(IoContext& io) const {
-  return std::make_unique<TlsCheck>(io, settings_);
+std::unique_ptr<Check> TlsCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<TlsCheck>(context.io, settings_);
 }
 
 std::string TlsCheckSpec::Target() const {

@@ -69,7 +69,7 @@ class TlsCheckSpec final : public CheckSpec {
 
   const TlsCheckSettings& settings() const { return *settings_; }
 
-  std::unique_ptr<Check> CreateCheck(IoContext& io) const override;
+  std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "tls://mail.internal:25", with "+smtp" etc. after "tls" for STARTTLS.
   std::string Target() const override;
 

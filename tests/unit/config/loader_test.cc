@@ -27,7 +27,7 @@ using namespace std::string_view_literals;
 class FakeSpec : public CheckSpec {
  public:
   explicit FakeSpec(std::string target) : target_(std::move(target)) {}
-  std::unique_ptr<Check> CreateCheck(IoContext&) const override { return nullptr; }
+  std::unique_ptr<Check> CreateCheck(const CheckContext&) const override { return nullptr; }
   std::string Target() const override { return target_; }
 
  private:

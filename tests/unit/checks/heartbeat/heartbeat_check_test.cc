@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 
+#include "checks/common/check_services.h"
 #include "config/config.h"
 #include "io/io_context.h"
 #include "support/daemon_process.h"
@@ -223,19 +224,34 @@ class HeartbeatCheckTest : public ::testing::Test {
   }
 
   const CheckSpec& BackupSpec() const { return *config_.checks[0].spec; }
+  NamedCheckSpecs Named() const {
+    NamedCheckSpecs named;
+    for (const CheckConfig& check : config_.checks)
+      named.emplace_back(check.name, check.spec.get());
+    return named;
+  }
+  // The daemon's services, with the heartbeat type's on store_.
+  CheckServices& Services() {
+    if (!services_) {
+      services_ = std::make_unique<CheckServices>(CheckServices::Options{dir_.path()});
+      services_->Add(std::make_shared<HeartbeatService>(store_));
+    }
+    return *services_;
+  }
 
   TempDir dir_;
   std::atomic<double> now_{kNow};
   uv_loop_t loop_{};
   IoContext io_{&loop_};
   std::shared_ptr<HeartbeatStore> store_;
+  std::unique_ptr<CheckServices> services_;
   Config config_;
 };
 
 TEST_F(HeartbeatCheckTest, FollowsThePingsInTheStore) {
-  WatchHeartbeatChecks(config_, *store_);
-  io_.set_heartbeat_store(store_);
-  std::unique_ptr<Check> check = BackupSpec().CreateCheck(io_);
+  Services().ChecksWillRun(Named(), &loop_, /*first=*/true);
+  std::unique_ptr<Check> check =
+      BackupSpec().CreateCheck(CheckContext(io_, "nightly-backup", &Services()));
   EXPECT_EQ(BackupSpec().Target(), "push, ttl 26h");
 
   CheckResult r = RunOnce(*check);
@@ -271,20 +287,57 @@ TEST_F(HeartbeatCheckTest, FollowsThePingsInTheStore) {
 }
 
 TEST_F(HeartbeatCheckTest, AnUnwiredCheckSaysSoInsteadOfCrashing) {
-  // No store on the IoContext.
+  // No services in the context.
   std::unique_ptr<Check> check = BackupSpec().CreateCheck(io_);
   CheckResult r = RunOnce(*check);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "heartbeats are not set up in this daemon (internal error)");
 
-  // A store on which the spec was never watched.
-  io_.set_heartbeat_store(store_);
-  check = BackupSpec().CreateCheck(io_);
+  // Services without the heartbeat type's.
+  CheckServices none(CheckServices::Options{dir_.path()});
+  check = BackupSpec().CreateCheck(CheckContext(io_, "nightly-backup", &none));
   EXPECT_EQ(RunOnce(*check).detail, "heartbeats are not set up in this daemon (internal error)");
+
+  // A store that was never told of the check.
+  check = BackupSpec().CreateCheck(CheckContext(io_, "nightly-backup", &Services()));
+  EXPECT_EQ(RunOnce(*check).detail, "check is not watched by the heartbeat store (internal error)");
+}
+
+TEST_F(HeartbeatCheckTest, TheServiceWatchesTheNamesItIsToldOf) {
+  Services().ChecksWillRun(Named(), &loop_, /*first=*/true);
+  // A reload renames the check: the new name is watched, the old one not,
+  // and the receiver takes the new name's token only.
+  NamedCheckSpecs renamed = {{"backup-v2", &BackupSpec()}};
+  Services().ChecksWillRun(renamed, &loop_, /*first=*/false);
+  uv_run(&loop_, UV_RUN_DEFAULT);  // the save on the thread pool
+  EXPECT_EQ(store_->Find("nightly-backup"), std::nullopt);
+  std::unique_ptr<Check> check =
+      BackupSpec().CreateCheck(CheckContext(io_, "backup-v2", &Services()));
+  EXPECT_EQ(RunOnce(*check).detail, "waiting for the first heartbeat (ttl 26h)");
+  const std::string bearer = "Bearer " + std::string(kToken);
+  const HeartbeatService& service = *Services().Find<HeartbeatService>();
+  EXPECT_EQ(service.receiver()->Handle("POST", "/heartbeat/backup-v2", bearer, "").status, 200);
+  // The token is still a heartbeat check's, so the old name is simply gone.
+  EXPECT_EQ(service.receiver()->Handle("POST", "/heartbeat/nightly-backup", bearer, "").status,
+            404);
+  // A restart finds the new name and its ping on disk.
+  HeartbeatStore reloaded(dir_.path());
+  EXPECT_EQ(reloaded.Load(), std::nullopt);
+  reloaded.Watch({{"backup-v2", nullptr}});
+  EXPECT_TRUE(reloaded.Find("backup-v2")->pinged());
+}
+
+TEST_F(HeartbeatCheckTest, OpeningTheServiceNamesTheStoragePathAtFault) {
+  const std::string file = dir_.Write("not-a-dir", "x");
+  HeartbeatService service(std::make_shared<HeartbeatStore>(file));
+  EXPECT_EQ(service.Open(), "--storage.path: \"" + file + "\" is not a directory");
+  ASSERT_EQ(service.PushEndpoints().size(), 1u);
+  EXPECT_EQ(service.PushEndpoints()[0].path_prefix, "/heartbeat/");
+  EXPECT_EQ(service.PushEndpoints()[0].max_body_bytes, HeartbeatReceiver::kMaxBodyBytes);
 }
 
 TEST_F(HeartbeatCheckTest, WatchingOnlyTakesHeartbeatChecksAndSavesAtOnce) {
-  WatchHeartbeatChecks(config_, *store_);
+  WatchHeartbeatChecks(Named(), *store_);
   EXPECT_TRUE(store_->Find("nightly-backup").has_value());
   EXPECT_EQ(store_->Find("web"), std::nullopt);
   EXPECT_EQ(store_->NameOf(&BackupSpec()), "nightly-backup");
@@ -296,7 +349,7 @@ TEST_F(HeartbeatCheckTest, WatchingOnlyTakesHeartbeatChecksAndSavesAtOnce) {
 }
 
 TEST_F(HeartbeatCheckTest, AnExplicitWallClockOverridesTheStores) {
-  WatchHeartbeatChecks(config_, *store_);
+  WatchHeartbeatChecks(Named(), *store_);
   HeartbeatCheck check(store_, "nightly-backup", hours(1), [] { return kNow + 2 * 3600; });
   EXPECT_EQ(RunOnce(check).detail, "no heartbeat since the daemon started watching (ttl 1h)");
 }

@@ -209,9 +209,12 @@ TEST(HeartbeatReceiverFromConfigTest, TakesTheTokensOfHeartbeatChecksOnly) {
       });
   ASSERT_TRUE(loaded.config.has_value()) << loaded.errors.size();
   auto store = std::make_shared<HeartbeatStore>(dir.path());
-  WatchHeartbeatChecks(*loaded.config, *store);
-  std::shared_ptr<HeartbeatReceiver> receiver =
-      HeartbeatReceiver::FromConfig(*loaded.config, store);
+  NamedCheckSpecs checks;
+  for (const CheckConfig& check : loaded.config->checks) {
+    checks.emplace_back(check.name, check.spec.get());
+  }
+  WatchHeartbeatChecks(checks, *store);
+  auto receiver = std::make_shared<HeartbeatReceiver>(HeartbeatReceiver::TokensOf(checks), store);
   EXPECT_FALSE(receiver->empty());
   EXPECT_EQ(
       receiver->Handle("POST", "/heartbeat/backup", "Bearer " + std::string(kToken), "").status,
