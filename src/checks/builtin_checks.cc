@@ -1,6 +1,7 @@
 #include "checks/check.h"
 #include "checks/disk/disk_check.h"
 #include "checks/exec/exec_check.h"
+#include "checks/grpc/grpc_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
 #include "checks/memory/memory_check.h"
@@ -20,6 +21,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(MemoryCheckType());
   registry.Register(ExecCheckType());
   registry.Register(HeartbeatCheckType());
+  registry.Register(GrpcCheckType());
 }
 
 }  // namespace hx

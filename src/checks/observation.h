@@ -21,6 +21,9 @@ enum class ObservationId : unsigned char {
   kMemoryAvailableBytes,
   kPluginValue,
   kHeartbeatLastPingTimestampSeconds,
+  kGrpcStatusCode,
+  kGrpcServingStatus,
+  kGrpcPhaseSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -49,6 +52,9 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kPluginValue, "plugin_value", "metric"},
     {ObservationId::kHeartbeatLastPingTimestampSeconds, "heartbeat_last_ping_timestamp_seconds",
      ""},
+    {ObservationId::kGrpcStatusCode, "grpc_status_code", ""},
+    {ObservationId::kGrpcServingStatus, "grpc_serving_status", ""},
+    {ObservationId::kGrpcPhaseSeconds, "grpc_phase_seconds", "phase"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

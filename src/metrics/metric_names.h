@@ -86,6 +86,15 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kHeartbeatLastPingTimestampSeconds,
      {"health_check_heartbeat_last_ping_timestamp_seconds",
       "Unix time of the last successful heartbeat received."}},
+    {ObservationId::kGrpcStatusCode,
+     {"health_check_grpc_status_code",
+      "grpc-status of the last gRPC health check call (0 OK, 12 UNIMPLEMENTED, ...)."}},
+    {ObservationId::kGrpcServingStatus,
+     {"health_check_grpc_serving_status",
+      "Serving status of the last gRPC health check response: 0 UNKNOWN, 1 SERVING, 2 "
+      "NOT_SERVING, 3 SERVICE_UNKNOWN."}},
+    {ObservationId::kGrpcPhaseSeconds,
+     {"health_check_grpc_phase_seconds", "Duration of each phase of the last gRPC call."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");
