@@ -218,6 +218,11 @@ TEST_F(GrpcVerdictTest, ServerTextIsEscapedCutAndNeverShowsMetadata) {
   const CheckResult r = Verdict(Feed(
       grpc_, "", {"grpc-status: 16", "grpc-message: bad token Bearer%20tok-secret%0A%22x%22"}));
   EXPECT_EQ(r.detail, "grpc-status 16 UNAUTHENTICATED: \"bad token <redacted>\\x0a\\\"x\\\"\"");
+  // "\xff" followed by the rest of a value would spell the value again.
+  spec_.metadata = {{"x-key", "fuzz-secret"}};
+  const CheckResult spelled =
+      Verdict(Feed(grpc_, "", {"grpc-status: 7", "grpc-message: a%FFuzz-secret%FFuzz-secret"}));
+  EXPECT_EQ(spelled.detail, "grpc-status 7 PERMISSION_DENIED: \"<redacted>\"");
   const CheckResult long_message =
       Verdict(Feed(grpc_, "", {"grpc-status: 2", "grpc-message: " + std::string(500, 'm')}));
   EXPECT_EQ(long_message.detail, "grpc-status 2 UNKNOWN: \"" + std::string(128, 'm') + "\"...");
