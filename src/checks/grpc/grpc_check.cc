@@ -673,6 +673,9 @@ std::string DescribeFailureText(CURLcode code, CURL* easy, const char* error_buf
       return os_text.empty() ? "receive failed" : os_text;
     case CURLE_SEND_ERROR:
       return os_text.empty() ? "send failed" : os_text;
+    case CURLE_PARTIAL_FILE:
+      // With HTTP/2, also what curl says when the bytes read are not HTTP/2.
+      return "the connection ended in the middle of the response";
     case CURLE_WEIRD_SERVER_REPLY:
       return "invalid HTTP response";
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -705,7 +708,8 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer,
   const bool connected = Microseconds(easy, CURLINFO_CONNECT_TIME_T) > 0;
   if (!tls && connected && status == 0 &&
       (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
-       code == CURLE_HTTP2)) {
+       code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM || code == CURLE_PARTIAL_FILE ||
+       code == CURLE_WEIRD_SERVER_REPLY)) {
     text += " before any HTTP/2 answer (not an h2c server? a TLS port needs tls)";
   }
   return text;
