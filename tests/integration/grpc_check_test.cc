@@ -235,6 +235,19 @@ TEST_F(GrpcCheckTest, Http1ServerIsNotAGrpcServer) {
   EXPECT_TRUE(r.detail.ends_with(kNotH2c)) << r.detail;
 }
 
+// A TLS server without ALPN h2 (this HTTP/1.1 test server offers no ALPN):
+// curl falls back to HTTP/1.1, which the verdict names.
+TEST_F(GrpcCheckTest, TlsServerWithoutH2IsNamed) {
+  TestHttpServer https({.tls = true, .certificate = {}});
+  const CheckResult r = RunOnce("address: 127.0.0.1:" + std::to_string(https.port()) +
+                                "\ntls: {ca_file: " + https.ca_file() + "}");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "the server answered with HTTP/1 (TLS without ALPN h2), gRPC needs HTTP/2");
+  ASSERT_FALSE(https.requests().empty());
+  EXPECT_EQ(https.requests().back().path, "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(https.requests().back().Header("content-type"), "application/grpc");
+}
+
 TEST_F(GrpcCheckTest, ClosedPortIsConnectionRefused) {
   uint16_t port = 0;
   {

@@ -388,8 +388,8 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
   if (r.http_major == 0) {
     result.detail = "no HTTP response";
   } else if (r.http_major != 2) {
-    result.detail =
-        "the server answered with HTTP/" + std::to_string(r.http_major) + ", gRPC needs HTTP/2";
+    result.detail = "the server answered with HTTP/" + std::to_string(r.http_major) +
+                    (spec.tls ? " (TLS without ALPN h2)" : "") + ", gRPC needs HTTP/2";
   } else if (r.body_too_large) {
     std::string error;
     if (r.body.size() >= grpc_wire::kFrameHeaderBytes &&
@@ -740,10 +740,12 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
 
   set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
-  // h2c: HTTP/2 from the first byte, no Upgrade. With TLS curl offers h2 by
-  // ALPN (and would fall back to HTTP/1.1, which the verdict then names).
-  set(curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                       static_cast<long>(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)));
+  // h2c: HTTP/2 from the first byte, no Upgrade. TLS: h2 offered by ALPN;
+  // a server that does not choose it gets HTTP/1.1, which the verdict names
+  // (prior knowledge over TLS would send the HTTP/2 preface regardless).
+  set(curl_easy_setopt(
+      e, CURLOPT_HTTP_VERSION,
+      static_cast<long>(spec.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)));
   set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
   // A new connection per attempt, so each one measures what a new client sees.
   set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
