@@ -28,10 +28,13 @@ TEST(GrpcWireTest, EncodesHealthCheckRequest) {
 
 TEST(GrpcWireTest, ParsesOneUnaryMessage) {
   std::string error;
-  auto m = wire::ParseUnaryResponse(Frame("\x08\x01"), &error);
+  // The message is a view into the body: the body must outlive it.
+  const std::string serving = Frame("\x08\x01");
+  auto m = wire::ParseUnaryResponse(serving, &error);
   ASSERT_TRUE(m.has_value()) << error;
   EXPECT_EQ(*m, "\x08\x01");
-  m = wire::ParseUnaryResponse(Frame(""), &error);
+  const std::string empty = Frame("");
+  m = wire::ParseUnaryResponse(empty, &error);
   ASSERT_TRUE(m.has_value()) << error;
   EXPECT_EQ(*m, "");
 }
