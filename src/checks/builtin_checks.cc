@@ -3,6 +3,7 @@
 #include "checks/disk/disk_check.h"
 #include "checks/dns/dns_check.h"
 #include "checks/exec/exec_check.h"
+#include "checks/grpc/grpc_check.h"
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/http/http_check.h"
 #include "checks/icmp/icmp_check.h"
@@ -27,6 +28,7 @@ void RegisterBuiltinCheckTypes(CheckTypeRegistry& registry) {
   registry.Register(DnsCheckType());
   registry.Register(TlsCheckType());
   registry.Register(IcmpCheckType());
+  registry.Register(GrpcCheckType());
 }
 
 // A type whose checks share state or serve a push endpoint: one line here.

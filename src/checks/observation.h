@@ -27,6 +27,9 @@ enum class ObservationId : unsigned char {
   kTlsVersionInfo,
   kIcmpLossRatio,
   kIcmpRttSeconds,
+  kGrpcStatusCode,
+  kGrpcServingStatus,
+  kGrpcPhaseSeconds,
 };
 
 /// `name` is what /status shows for the observation; `label` the name of the
@@ -61,6 +64,9 @@ inline constexpr ObservationKind kObservationKinds[] = {
     {ObservationId::kTlsVersionInfo, "tls_version_info", "version"},
     {ObservationId::kIcmpLossRatio, "icmp_loss_ratio", ""},
     {ObservationId::kIcmpRttSeconds, "icmp_rtt_seconds", "stat"},
+    {ObservationId::kGrpcStatusCode, "grpc_status_code", ""},
+    {ObservationId::kGrpcServingStatus, "grpc_serving_status", ""},
+    {ObservationId::kGrpcPhaseSeconds, "grpc_phase_seconds", "phase"},
 };
 inline constexpr unsigned kObservationCount =
     sizeof(kObservationKinds) / sizeof(kObservationKinds[0]);

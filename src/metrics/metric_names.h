@@ -105,6 +105,15 @@ inline constexpr ObservationFamily kObservationFamilies[] = {
     {ObservationId::kIcmpRttSeconds,
      {"health_check_icmp_rtt_seconds",
       "Round-trip time of the last attempt's echo replies: stat is min, avg, max or stddev."}},
+    {ObservationId::kGrpcStatusCode,
+     {"health_check_grpc_status_code",
+      "grpc-status of the last gRPC health check call (0 OK, 12 UNIMPLEMENTED, ...)."}},
+    {ObservationId::kGrpcServingStatus,
+     {"health_check_grpc_serving_status",
+      "Serving status of the last gRPC health check response: 0 UNKNOWN, 1 SERVING, 2 "
+      "NOT_SERVING, 3 SERVICE_UNKNOWN."}},
+    {ObservationId::kGrpcPhaseSeconds,
+     {"health_check_grpc_phase_seconds", "Duration of each phase of the last gRPC call."}},
 };
 static_assert(sizeof(kObservationFamilies) / sizeof(kObservationFamilies[0]) == kObservationCount,
               "every ObservationId needs a family");

@@ -1,0 +1,871 @@
+#include "checks/grpc/grpc_check.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "build_info.h"
+#include "checks/tcp/tcp_check.h"  // SplitHostPort
+#include "io/curl_multi.h"
+#include "io/io_context.h"
+#include "util/fd_shortage.h"
+#include "util/quote.h"
+
+namespace hx {
+
+namespace {
+
+constexpr std::string_view kPath = "/grpc.health.v1.Health/Check";
+
+// The scheduler owns timeouts; this only keeps a forgotten transfer from
+// living forever if a caller never cancels it.
+constexpr long kSafetyTimeoutMs = 10 * 60 * 1000;
+
+// Server text (grpc-message, content-type) shown in a detail is cut here.
+constexpr size_t kMaxServerTextChars = 128;
+
+// Header names the check sets itself (or HTTP/2 forbids): not metadata.
+constexpr std::array<std::string_view, 10> kReservedHeaders = {
+    "content-type", "te",     "user-agent",        "host",       "connection",
+    "upgrade",      "expect", "transfer-encoding", "keep-alive", "content-length"};
+
+std::string Lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// gRPC's Custom-Metadata name characters (lower case; upper case is folded).
+bool IsMetadataNameChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '_' || c == '-' || c == '.';
+}
+
+bool IsPrintableAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+std::string HostForUrl(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Whether curl accepts `url` (so a bad host is a config error, not a
+// failure at every attempt).
+bool IsValidUrl(const std::string& url) {
+  CURLU* u = curl_url();
+  const bool ok = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK;
+  curl_url_cleanup(u);
+  return ok;
+}
+
+void AppendVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out += static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+}
+
+// Reads a varint at data[*at]; false if truncated or longer than 64 bits.
+bool ReadVarint(std::string_view data, size_t* at, uint64_t* value) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*at >= data.size()) return false;
+    const auto byte = static_cast<unsigned char>(data[(*at)++]);
+    if (shift == 63 && byte > 1) return false;  // the 10th byte holds one bit
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint32_t ReadBigEndian32(std::string_view data) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(data[i]);
+  return v;
+}
+
+// "16KiB" for the limits in details.
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + "KiB";
+  return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+}
+
+// Server-sent text for a detail: any metadata value of the check replaced
+// (a server may echo a token back in its error message), bytes outside
+// printable ASCII escaped, cut after kMaxServerTextChars, quoted.
+std::string ServerText(std::string text, const GrpcCheckSpec& spec) {
+  for (const auto& [name, value] : spec.metadata) {
+    // Shorter values would redact ordinary words; they are no secrets.
+    if (value.size() < 4) continue;
+    for (size_t at = text.find(value); at != std::string::npos; at = text.find(value, at)) {
+      text.replace(at, value.size(), "<redacted>");
+      at += std::string_view("<redacted>").size();
+    }
+  }
+  std::string out = "\"";
+  size_t shown = 0;
+  bool cut = false;
+  for (unsigned char c : text) {
+    if (shown++ == kMaxServerTextChars) {
+      cut = true;
+      break;
+    }
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    }
+  }
+  out += cut ? "\"..." : "\"";
+  // An escape next to a value can spell it again ("\xff" + "uzz..." holds
+  // "fuzz..."; found by grpc_response_fuzzer): then show nothing of it.
+  for (const auto& [name, value] : spec.metadata) {
+    if (value.size() >= 4 && out.find(value) != std::string::npos) return "\"<redacted>\"";
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Wire format
+
+namespace grpc_wire {
+
+std::string EncodeHealthCheckRequest(std::string_view service) {
+  std::string message;
+  if (!service.empty()) {  // proto3 leaves a default (empty) string out
+    message += '\x0a';     // field 1, wire type 2 (length-delimited)
+    AppendVarint(message, service.size());
+    message += service;
+  }
+  std::string frame(kFrameHeaderBytes, '\0');  // flag 0: not compressed
+  const auto size = static_cast<uint32_t>(message.size());
+  frame[1] = static_cast<char>(size >> 24);
+  frame[2] = static_cast<char>(size >> 16);
+  frame[3] = static_cast<char>(size >> 8);
+  frame[4] = static_cast<char>(size);
+  return frame + message;
+}
+
+std::optional<std::string_view> ParseUnaryResponse(std::string_view body, std::string* error) {
+  if (body.empty()) {
+    *error = "no response message";
+    return std::nullopt;
+  }
+  if (body.size() < kFrameHeaderBytes) {
+    *error = "response frame truncated (" + std::to_string(body.size()) + " of " +
+             std::to_string(kFrameHeaderBytes) + " header bytes)";
+    return std::nullopt;
+  }
+  const auto flag = static_cast<unsigned char>(body[0]);
+  if (flag == 1) {
+    *error = "compressed response message (the check asks for none)";
+    return std::nullopt;
+  }
+  if (flag != 0) {
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "0x%02x", flag);
+    *error = std::string("invalid response frame (flag byte ") + hex + ")";
+    return std::nullopt;
+  }
+  const uint32_t size = ReadBigEndian32(body.substr(1, 4));
+  if (size > kMaxMessageBytes) {
+    *error = "response message of " + std::to_string(size) + " bytes exceeds " +
+             FormatBytes(kMaxMessageBytes);
+    return std::nullopt;
+  }
+  const size_t available = body.size() - kFrameHeaderBytes;
+  if (available < size) {
+    *error = "response message truncated (" + std::to_string(available) + " of " +
+             std::to_string(size) + " bytes)";
+    return std::nullopt;
+  }
+  if (available > size) {
+    *error = "more than one response message";
+    return std::nullopt;
+  }
+  return body.substr(kFrameHeaderBytes, size);
+}
+
+std::optional<int64_t> DecodeServingStatus(std::string_view message, std::string* error) {
+  int64_t status = 0;
+  size_t at = 0;
+  auto fail = [error](std::string what) {
+    *error = "invalid HealthCheckResponse: " + std::move(what);
+    return std::nullopt;
+  };
+  while (at < message.size()) {
+    uint64_t key = 0;
+    if (!ReadVarint(message, &at, &key)) return fail("truncated field");
+    const uint64_t field = key >> 3;
+    const auto wire_type = static_cast<unsigned>(key & 7);
+    if (field == 0) return fail("field number 0");
+    if (field == 1 && wire_type != 0) return fail("status is not a varint");
+    uint64_t value = 0;
+    switch (wire_type) {
+      case 0:
+        if (!ReadVarint(message, &at, &value)) return fail("truncated or overlong varint");
+        // An enum is an int32; negative ones arrive sign-extended to 64 bits.
+        if (field == 1) status = static_cast<int32_t>(static_cast<uint32_t>(value));
+        break;
+      case 1:
+      case 5: {
+        const size_t width = wire_type == 1 ? 8 : 4;
+        if (message.size() - at < width) return fail("truncated field");
+        at += width;
+        break;
+      }
+      case 2:
+        if (!ReadVarint(message, &at, &value)) return fail("truncated length");
+        if (value > message.size() - at) return fail("truncated field");
+        at += static_cast<size_t>(value);
+        break;
+      default:
+        return fail("wire type " + std::to_string(wire_type));
+    }
+  }
+  return status;
+}
+
+std::string_view StatusCodeName(int64_t code) {
+  static constexpr std::array<std::string_view, 17> kNames = {"OK",
+                                                              "CANCELLED",
+                                                              "UNKNOWN",
+                                                              "INVALID_ARGUMENT",
+                                                              "DEADLINE_EXCEEDED",
+                                                              "NOT_FOUND",
+                                                              "ALREADY_EXISTS",
+                                                              "PERMISSION_DENIED",
+                                                              "RESOURCE_EXHAUSTED",
+                                                              "FAILED_PRECONDITION",
+                                                              "ABORTED",
+                                                              "OUT_OF_RANGE",
+                                                              "UNIMPLEMENTED",
+                                                              "INTERNAL",
+                                                              "UNAVAILABLE",
+                                                              "DATA_LOSS",
+                                                              "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int64_t>(kNames.size())) return "";
+  return kNames[static_cast<size_t>(code)];
+}
+
+std::string_view ServingStatusName(int64_t status) {
+  static constexpr std::array<std::string_view, 4> kNames = {"UNKNOWN", "SERVING", "NOT_SERVING",
+                                                             "SERVICE_UNKNOWN"};
+  if (status < 0 || status >= static_cast<int64_t>(kNames.size())) return "";
+  return kNames[static_cast<size_t>(status)];
+}
+
+std::string PercentDecode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];  // not an escape: kept as sent, as gRPC's decoders do
+    }
+  }
+  return out;
+}
+
+}  // namespace grpc_wire
+
+// ---------------------------------------------------------------------------
+// The response
+
+void GrpcResponse::OnHeaderLine(std::string_view line) {
+  line = Trim(line);
+  if (line.empty()) return;  // the end of the headers
+  if (line.starts_with("HTTP/")) {
+    // A new response (curl also hands over a 1xx interim one): start over.
+    *this = GrpcResponse{};
+    line.remove_prefix(5);
+    http_major = !line.empty() && line[0] >= '0' && line[0] <= '9' ? line[0] - '0' : 0;
+    const size_t space = line.find(' ');
+    if (space != std::string_view::npos) {
+      const std::string_view code = line.substr(space + 1, 3);
+      if (code.size() == 3 &&
+          std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        http_status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+      }
+    }
+    return;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  const std::string name = Lowercase(Trim(line.substr(0, colon)));
+  const std::string_view value = Trim(line.substr(colon + 1));
+  // Kept bounded: the shown parts are cut shorter still.
+  constexpr size_t kMaxValue = 1024;
+  if (name == "content-type") {
+    content_type = value.substr(0, kMaxValue);
+  } else if (name == "grpc-status") {
+    grpc_status = std::string(value.substr(0, kMaxValue));
+  } else if (name == "grpc-message") {
+    grpc_message = value.substr(0, kMaxValue);
+  }
+}
+
+bool GrpcResponse::OnBodyData(std::string_view data) {
+  constexpr size_t kLimit = grpc_wire::kFrameHeaderBytes + grpc_wire::kMaxMessageBytes;
+  if (body.size() + data.size() > kLimit) {
+    body.append(data.substr(0, kLimit - body.size()));
+    body_too_large = true;
+    return false;
+  }
+  body.append(data);
+  return true;
+}
+
+namespace {
+
+bool IsGrpcContentType(std::string_view type) {
+  const std::string lower = Lowercase(type);
+  constexpr std::string_view kGrpc = "application/grpc";
+  if (!lower.starts_with(kGrpc)) return false;
+  return lower.size() == kGrpc.size() || lower[kGrpc.size()] == '+' || lower[kGrpc.size()] == ';';
+}
+
+// Why a health check may get this status, where it is more than its name.
+std::string ExplainStatus(int64_t code, const GrpcCheckSpec& spec) {
+  switch (code) {
+    case 12:
+      return "the server has no health service";
+    case 5:
+      return spec.service.empty() ? "the server reports no overall health"
+                                  : "unknown service " + Quote(spec.service);
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spec) {
+  CheckResult result = CheckResult::Unhealthy("");
+  std::optional<int64_t> status;
+  if (r.grpc_status && !r.grpc_status->empty() && r.grpc_status->size() <= 9 &&
+      std::all_of(r.grpc_status->begin(), r.grpc_status->end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    status = std::stoll(*r.grpc_status);
+    result.observations.emplace_back(ObservationId::kGrpcStatusCode, static_cast<double>(*status));
+  }
+
+  if (r.http_major == 0) {
+    result.detail = "no HTTP response";
+  } else if (r.http_major != 2) {
+    result.detail = "the server answered with HTTP/" + std::to_string(r.http_major) +
+                    (spec.tls ? " (TLS without ALPN h2)" : "") + ", gRPC needs HTTP/2";
+  } else if (r.body_too_large) {
+    std::string error;
+    if (r.body.size() >= grpc_wire::kFrameHeaderBytes &&
+        !grpc_wire::ParseUnaryResponse(r.body, &error) &&
+        error.find("exceeds") != std::string::npos) {
+      result.detail = error;
+    } else {
+      result.detail = "response exceeds one message of " + FormatBytes(grpc_wire::kMaxMessageBytes);
+    }
+  } else if (r.http_status != 200) {
+    result.detail = "HTTP " + std::to_string(r.http_status) + ", expected 200 with a gRPC response";
+  } else if (r.content_type.empty()) {
+    result.detail = "not a gRPC response: no content-type";
+  } else if (!IsGrpcContentType(r.content_type)) {
+    result.detail = "not a gRPC response: content-type " + ServerText(r.content_type, spec);
+  } else if (!r.grpc_status) {
+    result.detail = "no grpc-status in the response (trailers missing)";
+  } else if (!status) {
+    result.detail = "invalid grpc-status " + ServerText(*r.grpc_status, spec);
+  } else if (*status != 0) {
+    result.detail = "grpc-status " + std::to_string(*status);
+    const std::string_view name = grpc_wire::StatusCodeName(*status);
+    if (!name.empty()) result.detail += " " + std::string(name);
+    const std::string why = ExplainStatus(*status, spec);
+    const std::string message = grpc_wire::PercentDecode(r.grpc_message);
+    if (!why.empty()) result.detail += ": " + why;
+    if (!message.empty()) {
+      const std::string shown = ServerText(message, spec);
+      result.detail += why.empty() ? ": " + shown : " (" + shown + ")";
+    }
+  } else {
+    std::string error;
+    const auto message = grpc_wire::ParseUnaryResponse(r.body, &error);
+    const auto serving = message ? grpc_wire::DecodeServingStatus(*message, &error) : std::nullopt;
+    if (!serving) {
+      result.detail = error;
+    } else {
+      result.observations.emplace_back(ObservationId::kGrpcServingStatus,
+                                       static_cast<double>(*serving));
+      const std::string_view name = grpc_wire::ServingStatusName(*serving);
+      if (*serving == 1) {
+        result.health = Health::kHealthy;
+        result.detail = std::string(name);
+      } else if (!name.empty()) {
+        result.detail = std::string(name);
+      } else {
+        result.detail =
+            "serving status " + std::to_string(*serving) + " (not a grpc.health.v1 status)";
+      }
+    }
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
+  auto spec = std::make_shared<GrpcCheckSpec>();
+
+  if (r.Require("address")) {
+    if (auto address = r.String("address")) {
+      std::string error;
+      if (auto host_port = SplitHostPort(*address, &error)) {
+        spec->host = std::move(host_port->first);
+        spec->port = host_port->second;
+      } else {
+        r.Error("address", error);
+      }
+    }
+  }
+
+  if (auto service = r.String("service")) {
+    if (std::any_of(service->begin(), service->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      r.Error("service", "must not contain control characters or line breaks");
+    } else {
+      spec->service = std::move(*service);
+    }
+  }
+
+  if (auto metadata = r.StringMap("metadata")) {
+    for (const auto& [written_name, value] : *metadata) {
+      const std::string name = Lowercase(written_name);
+      // Never quote a value: metadata values are secrets.
+      if (name.empty() || !std::all_of(name.begin(), name.end(), IsMetadataNameChar)) {
+        r.Error("metadata", "invalid metadata name " + Quote(written_name) +
+                                " (letters, digits, '-', '_' and '.' only)");
+      } else if (name.starts_with("grpc-")) {
+        r.Error("metadata", "metadata name " + Quote(written_name) +
+                                " is reserved: names starting with grpc- belong to gRPC itself");
+      } else if (std::find(kReservedHeaders.begin(), kReservedHeaders.end(), name) !=
+                 kReservedHeaders.end()) {
+        r.Error("metadata", "metadata name " + Quote(written_name) + " is set by the check itself");
+      } else if (!IsPrintableAscii(value)) {
+        r.Error("metadata", "value of " + Quote(written_name) +
+                                " must be printable ASCII (no line breaks or control characters)");
+      } else if (!spec->metadata.emplace(name, value).second) {
+        r.Error("metadata", "metadata name " + Quote(written_name) +
+                                " is given twice (names are case-insensitive)");
+      }
+    }
+  }
+
+  if (r.Has("tls")) {
+    auto node = r.Node("tls");
+    if (node && node->IsMap()) {
+      if (auto tls = r.Map("tls")) spec->tls = ParseTlsOptions(*tls);
+    } else if (node && node->IsScalar()) {
+      if (auto enabled = r.Bool("tls"); enabled && *enabled) spec->tls = TlsOptions{};
+    } else {
+      r.Error("tls", "must be true, false or a mapping");
+    }
+  }
+
+  if (!spec->host.empty()) {
+    const std::string port = std::to_string(spec->port);
+    const std::string scheme = spec->tls ? "https://" : "http://";
+    spec->request_url = scheme + HostForUrl(spec->host) + ":" + port + std::string(kPath);
+    if (!IsValidUrl(spec->request_url)) {
+      r.Error("address", "is not a valid host name or IP address");
+    } else if (spec->tls && !spec->tls->server_name.empty()) {
+      const std::string name = HostForUrl(spec->tls->server_name);
+      spec->request_url = scheme + name + ":" + port + std::string(kPath);
+      if (!IsValidUrl(spec->request_url)) {
+        r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
+                          "is not a valid host name");
+      }
+      spec->connect_to = name + ":" + port + ":" + HostForUrl(spec->host) + ":" + port;
+    }
+  }
+  spec->request_body = grpc_wire::EncodeHealthCheckRequest(spec->service);
+
+  if (!r.Finish()) return nullptr;
+  return spec;
+}
+
+CheckType GrpcCheckType() { return {"grpc", &ParseGrpcCheckSpec}; }
+
+std::unique_ptr<Check> GrpcCheckSpec::CreateCheck(const CheckContext& context) const {
+  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl());
+}
+
+std::string GrpcCheckSpec::Target() const {
+  return (tls ? "grpcs://" : "grpc://") + HostForUrl(host) + ":" + std::to_string(port) + "/" +
+         service;
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+struct GrpcCheck::Attempt {
+  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
+  DoneCallback done;
+  GrpcResponse response;
+  /// Earliest NotAfter of the certificate chain the server presented.
+  std::optional<int64_t> earliest_not_after;
+  char error[CURL_ERROR_SIZE] = {};
+
+  Attempt() = default;
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+  // The easy handle must already be out of the multi handle.
+  ~Attempt() {
+    // Resets every option first, so the lists below are no longer referenced.
+    if (easy != nullptr) curl->ReleaseEasy(easy);
+    curl_slist_free_all(headers);
+    curl_slist_free_all(connect_to);
+  }
+};
+
+namespace {
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* attempt = static_cast<GrpcCheck::Attempt*>(user);
+  attempt->response.OnHeaderLine(std::string_view(data, size * count));
+  return size * count;
+}
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* attempt = static_cast<GrpcCheck::Attempt*>(user);
+  // Anything but size * count aborts the transfer with CURLE_WRITE_ERROR.
+  return attempt->response.OnBodyData(std::string_view(data, size * count)) ? size * count : 0;
+}
+
+void RecordNotAfter(GrpcCheck::Attempt& attempt, X509* cert) {
+  if (cert == nullptr) return;
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  std::tm tm{};
+  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return;
+  const auto seconds = static_cast<int64_t>(timegm(&tm));
+  if (!attempt.earliest_not_after || seconds < *attempt.earliest_not_after) {
+    attempt.earliest_not_after = seconds;
+  }
+}
+
+// Records the presented chain's expiry, then verifies as usual; OpenSSL runs
+// it also with verification off, so expiry is known with
+// insecure_skip_verify and when verification fails (as in the http check).
+int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
+  auto* attempt = static_cast<GrpcCheck::Attempt*>(arg);
+  RecordNotAfter(*attempt, X509_STORE_CTX_get0_cert(store));
+  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
+    for (int i = 0; i < sk_X509_num(presented); ++i) {
+      RecordNotAfter(*attempt, sk_X509_value(presented, i));
+    }
+  }
+  return X509_verify_cert(store);
+}
+
+CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
+  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
+  return CURLE_OK;
+}
+
+std::string OsErrorText(long os_errno) {
+  switch (os_errno) {
+    case ECONNREFUSED:
+      return "connection refused";
+    case ECONNRESET:
+      return "connection reset by peer";
+    case ETIMEDOUT:
+      return "connection timed out";
+    case EHOSTUNREACH:
+      return "host unreachable";
+    case ENETUNREACH:
+      return "network unreachable";
+    default:
+      return "";
+  }
+}
+
+// A short sentence for a failed transfer, from fixed text, OpenSSL's reasons
+// and curl's generic messages only: never the request (metadata).
+std::string DescribeFailureText(CURLcode code, CURL* easy, const char* error_buffer) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  const std::string os_text = OsErrorText(os_errno);
+  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+      IsFdShortage(static_cast<int>(os_errno))) {
+    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
+      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
+    }
+  }
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "could not resolve host";
+    case CURLE_COULDNT_CONNECT:
+      return os_text.empty() ? "could not connect" : os_text;
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      if (std::strstr(error_buffer, "host name") != nullptr) {
+        return "TLS: certificate does not match host name";
+      }
+      long verify_result = X509_V_OK;
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
+        return std::string("TLS: certificate verify failed: ") +
+               X509_verify_cert_error_string(verify_result);
+      }
+      return "TLS: certificate verify failed";
+    }
+    case CURLE_SSL_CONNECT_ERROR:
+      return "TLS handshake failed: " +
+             std::string(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+    case CURLE_SSL_CERTPROBLEM:
+      return "TLS: cannot use the client certificate";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "TLS: cannot load the CA file";
+    case CURLE_GOT_NOTHING:
+      return "server closed the connection without a response";
+    case CURLE_HTTP2:
+      return "HTTP/2 protocol error";
+    case CURLE_HTTP2_STREAM:
+      return "HTTP/2 stream error (the server reset the call)";
+    case CURLE_RECV_ERROR:
+      return os_text.empty() ? "receive failed" : os_text;
+    case CURLE_SEND_ERROR:
+      return os_text.empty() ? "send failed" : os_text;
+    case CURLE_PARTIAL_FILE:
+      // With HTTP/2, also what curl says when the bytes read are not HTTP/2.
+      return "the connection ended in the middle of the response";
+    case CURLE_WEIRD_SERVER_REPLY:
+      return "invalid HTTP response";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return "invalid HTTP response (no status line)";
+    case CURLE_OUT_OF_MEMORY:
+      return "response headers too large or out of memory";
+    default: {
+      std::string text = curl_easy_strerror(code);
+      if (!text.empty()) {
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+      }
+      return text;
+    }
+  }
+}
+
+double Microseconds(CURL* easy, CURLINFO info) {
+  curl_off_t value = 0;
+  curl_easy_getinfo(easy, info, &value);
+  return static_cast<double>(value);
+}
+
+std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer, bool tls) {
+  std::string text = DescribeFailureText(code, easy, error_buffer);
+  // h2c to a server that does not speak HTTP/2 in clear text (an HTTP/1
+  // server, or a TLS port without `tls`): it closes the connection on the
+  // HTTP/2 preface, which curl reports as whatever the socket said.
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  const bool connected = Microseconds(easy, CURLINFO_CONNECT_TIME_T) > 0;
+  if (!tls && connected && status == 0 &&
+      (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
+       code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM || code == CURLE_PARTIAL_FILE ||
+       code == CURLE_WEIRD_SERVER_REPLY)) {
+    text += " before any HTTP/2 answer (not an h2c server? a TLS port needs tls)";
+  }
+  return text;
+}
+
+// dns, connect, tls, processing and transfer, in seconds.
+void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
+  const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
+  const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
+  const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
+  const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
+  auto phase = [&](const char* name, double micros) {
+    out.emplace_back(ObservationId::kGrpcPhaseSeconds, std::max(0.0, micros) / 1e6, name);
+  };
+  phase("dns", dns);
+  phase("connect", connect - dns);
+  phase("tls", appconnect > 0 ? appconnect - connect : 0);
+  phase("processing", start_transfer - std::max(appconnect, connect));
+  phase("transfer", total - start_transfer);
+}
+
+// Sets the request options of one attempt; false if curl refused one.
+bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
+  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
+  CURL* e = a.easy;
+  bool ok = true;
+  auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
+
+  set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
+  // h2c: HTTP/2 from the first byte, no Upgrade. TLS: h2 offered by ALPN;
+  // a server that does not choose it gets HTTP/1.1, which the verdict names
+  // (prior knowledge over TLS would send the HTTP/2 preface regardless).
+  set(curl_easy_setopt(
+      e, CURLOPT_HTTP_VERSION,
+      static_cast<long>(spec.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)));
+  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+  // A new connection per attempt, so each one measures what a new client sees.
+  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
+  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
+  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
+  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
+  // Removing a transfer whose threaded lookup still runs must not join the
+  // resolver thread on the loop (see http_check.cc).
+  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
+  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
+  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
+  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kSafetyTimeoutMs));
+  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a.error));
+  set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader));
+  set(curl_easy_setopt(e, CURLOPT_HEADERDATA, &a));
+  set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody));
+  set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &a));
+  // The spec outlives the attempt, so curl may point into its body.
+  set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(spec.request_body.size())));
+  set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec.request_body.data()));
+
+  // Not fatal if the TLS backend is not OpenSSL: expiry is then unknown.
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &a);
+  if (spec.tls) {
+    const TlsOptions& tls = *spec.tls;
+    if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
+    if (!tls.cert_file.empty()) {
+      set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
+      set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
+    }
+    if (tls.insecure_skip_verify) {
+      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
+      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
+    }
+  }
+  if (!spec.connect_to.empty()) {
+    a.connect_to = curl_slist_append(nullptr, spec.connect_to.c_str());
+    set(curl_easy_setopt(e, CURLOPT_CONNECT_TO, a.connect_to));
+  }
+
+  for (const char* line : {"content-type: application/grpc", "te: trailers",
+                           "Accept:",  // curl's default "Accept: */*" means nothing here
+                           "Expect:"}) {
+    a.headers = curl_slist_append(a.headers, line);
+  }
+  for (const auto& [name, value] : spec.metadata) {
+    // "name;" is curl's way to send a header with an empty value.
+    a.headers =
+        curl_slist_append(a.headers, (value.empty() ? name + ";" : name + ": " + value).c_str());
+  }
+  set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, a.headers));
+  return ok && a.headers != nullptr;
+}
+
+}  // namespace
+
+GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl)
+    : spec_(std::move(spec)), curl_(curl) {}
+
+GrpcCheck::~GrpcCheck() { Cancel(); }
+
+// Name resolution is curl's today (its threaded resolver, as for http). With
+// the loop's own resolver (src/io/resolver.h) this becomes: resolve
+// spec_->host first, then hand curl the address with CURLOPT_RESOLVE
+// ("host:port:addr", a curl_slist kept in the Attempt like connect_to) in
+// ConfigureEasy, so :authority, SNI and the certificate check keep the name;
+// the "dns" phase is then the resolver's time.
+void GrpcCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  auto attempt = std::make_unique<Attempt>();
+  attempt->done = std::move(done);
+  attempt->curl = &curl_;
+  attempt->easy = curl_.AcquireEasy();
+  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
+    DoneCallback cb = std::move(attempt->done);
+    attempt.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot set up the gRPC request"));
+    return;
+  }
+  CURL* easy = attempt->easy;
+  attempt_ = std::move(attempt);
+  if (!curl_.Add(easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    DoneCallback cb = std::move(attempt_->done);
+    attempt_.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot start the gRPC request"));
+  }
+}
+
+void GrpcCheck::Cancel() {
+  if (!attempt_) return;
+  curl_.Remove(attempt_->easy);  // closes the connection; no callback after this
+  attempt_.reset();
+}
+
+void GrpcCheck::OnTransferDone(CURLcode code) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  CURL* easy = a->easy;
+
+  CheckResult result;
+  if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && a->response.body_too_large)) {
+    result = EvaluateGrpcResponse(a->response, *spec_);
+  } else {
+    result = CheckResult::Unhealthy(DescribeFailure(code, easy, a->error, spec_->tls.has_value()));
+  }
+  long http_status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http_status);
+  if (http_status > 0) AddPhaseObservations(easy, result.observations);
+  if (a->earliest_not_after) {
+    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                                     static_cast<double>(*a->earliest_not_after));
+  }
+
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is already out of the multi handle
+  done(std::move(result));
+}
+
+}  // namespace hx

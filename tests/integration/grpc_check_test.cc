@@ -1,0 +1,359 @@
+// GrpcCheck against a real gRPC server (Debian's python3-grpcio, see
+// tests/support/grpc_health_server.py) on 127.0.0.1, on a real uv loop; and
+// the daemon's hard timeout cancelling a call the server never answers.
+
+#include "checks/grpc/grpc_check.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/parse_context.h"
+#include "io/curl_multi.h"
+#include "io/io_context.h"
+#include "support/daemon_process.h"
+#include "support/fault_harness.h"
+#include "support/grpc_test_server.h"
+#include "support/loop_test.h"
+#include "support/status_json.h"
+#include "support/test_http_server.h"
+
+namespace hx {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr auto kWait = seconds(20);  // bound for anything that should take milliseconds
+constexpr std::string_view kNotH2c =
+    " before any HTTP/2 answer (not an h2c server? a TLS port needs tls)";
+
+const Observation* FindObservation(const CheckResult& r, std::string_view name,
+                                   std::string_view label_value = "") {
+  for (const auto& o : r.observations) {
+    if (o.name() == name && o.label_value == label_value) return &o;
+  }
+  return nullptr;
+}
+
+class GrpcCheckTest : public LoopTest {
+ protected:
+  GrpcCheckTest() : LoopTest(kWait) {}
+
+  void TearDown() override {
+    checks_.clear();
+    DestroyIo();
+    LoopTest::TearDown();
+  }
+
+  /// Parses a `grpc:` mapping; fails the test on errors.
+  std::shared_ptr<const GrpcCheckSpec> Parse(const std::string& yaml) {
+    config::ParseContext ctx("test.yml", [](const std::string&) { return std::nullopt; });
+    const YAML::Node node = YAML::Load(yaml);
+    config::MapReader reader(node, "checks[0].grpc", ctx);
+    auto spec = ParseGrpcCheckSpec(reader);
+    for (const auto& e : ctx.errors()) ADD_FAILURE() << e.ToString();
+    return spec;
+  }
+
+  Check& NewCheck(const std::string& yaml) {
+    auto spec = Parse(yaml);
+    EXPECT_NE(spec, nullptr);
+    checks_.push_back(spec->CreateCheck(io()));
+    return *checks_.back();
+  }
+
+  /// One attempt, start to finish.
+  CheckResult RunOnce(const std::string& yaml) {
+    auto spec = Parse(yaml);
+    if (!spec) return CheckResult::Unhealthy("<config error>");
+    checks_.push_back(spec->CreateCheck(io()));
+    auto result = RunAttempt(*checks_.back());
+    if (!result) return CheckResult::Unhealthy("<hung>");
+    return *result;
+  }
+
+  std::vector<std::unique_ptr<Check>> checks_;
+};
+
+TEST_F(GrpcCheckTest, ServingIsHealthyWithObservations) {
+  GrpcTestServer server({"--status", "=SERVING", "--status", "orders.v1.Orders=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  for (const std::string service : {"", "orders.v1.Orders"}) {
+    const CheckResult r = RunOnce("address: " + server.address() + "\nservice: '" + service + "'");
+    EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+    EXPECT_EQ(r.detail, "SERVING");
+    ASSERT_NE(FindObservation(r, "grpc_status_code"), nullptr);
+    EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 0);
+    ASSERT_NE(FindObservation(r, "grpc_serving_status"), nullptr);
+    EXPECT_EQ(FindObservation(r, "grpc_serving_status")->value, 1);
+    for (const char* phase : {"dns", "connect", "tls", "processing", "transfer"}) {
+      const Observation* o = FindObservation(r, "grpc_phase_seconds", phase);
+      ASSERT_NE(o, nullptr) << phase;
+      EXPECT_GE(o->value, 0) << phase;
+    }
+    EXPECT_EQ(FindObservation(r, "grpc_phase_seconds", "tls")->value, 0);
+    EXPECT_EQ(FindObservation(r, "tls_cert_expiry_timestamp_seconds"), nullptr);
+    // The server decoded the service name the check encoded.
+    EXPECT_TRUE(server.WaitFor("CHECK " + service, 1, kWait));
+  }
+}
+
+TEST_F(GrpcCheckTest, OtherServingStatusesAreUnhealthyAndNamed) {
+  GrpcTestServer server({"--status", "down=NOT_SERVING", "--status", "gone=SERVICE_UNKNOWN",
+                         "--status", "new=UNKNOWN", "--status", "empty=EMPTY"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::pair<std::string, std::string> cases[] = {
+      {"down", "NOT_SERVING"},
+      {"gone", "SERVICE_UNKNOWN"},
+      {"new", "UNKNOWN"},
+      {"empty", "UNKNOWN"},  // proto3 leaves the default value out
+  };
+  for (const auto& [service, detail] : cases) {
+    const CheckResult r = RunOnce("address: " + server.address() + "\nservice: " + service);
+    EXPECT_EQ(r.health, Health::kUnhealthy) << service;
+    EXPECT_EQ(r.detail, detail);
+    ASSERT_NE(FindObservation(r, "grpc_serving_status"), nullptr) << service;
+  }
+}
+
+TEST_F(GrpcCheckTest, UnknownServiceIsNotFound) {
+  GrpcTestServer server({"--status", "=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const CheckResult r = RunOnce("address: " + server.address() + "\nservice: billing.v2.Billing");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(
+      r.detail,
+      "grpc-status 5 NOT_FOUND: unknown service \"billing.v2.Billing\" (\"unknown service\")");
+  ASSERT_NE(FindObservation(r, "grpc_status_code"), nullptr);
+  EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 5);
+  EXPECT_EQ(FindObservation(r, "grpc_serving_status"), nullptr);
+}
+
+TEST_F(GrpcCheckTest, ServerWithoutHealthServiceIsUnimplemented) {
+  GrpcTestServer server({"--no-health"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const CheckResult r = RunOnce("address: " + server.address());
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail,
+            "grpc-status 12 UNIMPLEMENTED: the server has no health service (\"Method not "
+            "found!\")");
+  EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 12);
+}
+
+TEST_F(GrpcCheckTest, BadResponsesFromARealServer) {
+  GrpcTestServer server({"--status", "garbage=GARBAGE", "--status", "huge=HUGE"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  CheckResult r = RunOnce("address: " + server.address() + "\nservice: garbage");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "invalid HealthCheckResponse: status is not a varint");
+  r = RunOnce("address: " + server.address() + "\nservice: huge");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "response message of 1048580 bytes exceeds 16KiB");
+}
+
+TEST_F(GrpcCheckTest, MetadataIsSentAndNeverShown) {
+  GrpcTestServer server(
+      {"--status", "=SERVING", "--require-metadata", "authorization=Bearer tok-secret-123"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const CheckResult without = RunOnce("address: " + server.address());
+  EXPECT_EQ(without.health, Health::kUnhealthy);
+  EXPECT_EQ(without.detail, "grpc-status 16 UNAUTHENTICATED: \"missing or wrong credentials\"");
+
+  const CheckResult wrong = RunOnce("address: " + server.address() +
+                                    "\nmetadata: {authorization: 'Bearer wrong-secret'}");
+  EXPECT_EQ(wrong.detail, "grpc-status 16 UNAUTHENTICATED: \"missing or wrong credentials\"");
+
+  const std::string good =
+      "address: " + server.address() + "\nmetadata: {Authorization: 'Bearer tok-secret-123'}";
+  const CheckResult r = RunOnce(good);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(Parse(good)->Target().find("secret"), std::string::npos);
+}
+
+TEST_F(GrpcCheckTest, TlsWithAlpnH2) {
+  TestCertificate cert;
+  GrpcTestServer server({"--status", "=SERVING", "--tls", cert.cert_file(), cert.key_file()});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string base = "address: " + server.address() + "\ntls: ";
+
+  const CheckResult r = RunOnce(base + "{ca_file: " + cert.cert_file() + "}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(cert.not_after()));
+  ASSERT_NE(FindObservation(r, "grpc_phase_seconds", "tls"), nullptr);
+  EXPECT_GT(FindObservation(r, "grpc_phase_seconds", "tls")->value, 0);
+
+  // Not trusted: the verify error, and the expiry all the same.
+  const CheckResult untrusted = RunOnce(base + "true");
+  EXPECT_EQ(untrusted.health, Health::kUnhealthy);
+  EXPECT_EQ(untrusted.detail, "TLS: certificate verify failed: self-signed certificate");
+  ASSERT_NE(FindObservation(untrusted, "tls_cert_expiry_timestamp_seconds"), nullptr);
+
+  const CheckResult skip = RunOnce(base + "{insecure_skip_verify: true}");
+  EXPECT_EQ(skip.health, Health::kHealthy) << skip.detail;
+
+  // h2c against the TLS port.
+  const CheckResult plain = RunOnce("address: " + server.address());
+  EXPECT_EQ(plain.health, Health::kUnhealthy);
+  EXPECT_TRUE(plain.detail.ends_with(kNotH2c)) << plain.detail;
+}
+
+TEST_F(GrpcCheckTest, TlsServerNameIsSentAndVerified) {
+  TestCertificate cert(
+      {.common_name = "orders.internal", .dns_names = {"orders.internal"}, .loopback_ip = false});
+  GrpcTestServer server({"--status", "=SERVING", "--tls", cert.cert_file(), cert.key_file()});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string base = "address: " + server.address() + "\ntls: {ca_file: " + cert.cert_file();
+  EXPECT_EQ(RunOnce(base + "}").detail, "TLS: certificate does not match host name");
+  const CheckResult r = RunOnce(base + ", server_name: orders.internal}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(GrpcCheckTest, TlsAgainstAnH2cPort) {
+  GrpcTestServer server({"--status", "=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const CheckResult r = RunOnce("address: " + server.address() + "\ntls: true");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail.rfind("TLS handshake failed: ", 0), 0u) << r.detail;
+}
+
+TEST_F(GrpcCheckTest, Http1ServerIsNotAGrpcServer) {
+  TestHttpServer http;
+  const CheckResult r = RunOnce("address: 127.0.0.1:" + std::to_string(http.port()));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  // The server answers the preface with an HTTP/1 error and closes; what
+  // curl saw first (send failed, reset, nothing) depends on timing.
+  EXPECT_TRUE(r.detail.ends_with(kNotH2c)) << r.detail;
+}
+
+// A TLS server without ALPN h2 (this HTTP/1.1 test server offers no ALPN):
+// curl falls back to HTTP/1.1, which the verdict names.
+TEST_F(GrpcCheckTest, TlsServerWithoutH2IsNamed) {
+  TestHttpServer https({.tls = true, .certificate = {}});
+  const CheckResult r = RunOnce("address: 127.0.0.1:" + std::to_string(https.port()) +
+                                "\ntls: {ca_file: " + https.ca_file() + "}");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "the server answered with HTTP/1 (TLS without ALPN h2), gRPC needs HTTP/2");
+  ASSERT_FALSE(https.requests().empty());
+  EXPECT_EQ(https.requests().back().path, "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(https.requests().back().Header("content-type"), "application/grpc");
+}
+
+TEST_F(GrpcCheckTest, ClosedPortIsConnectionRefused) {
+  uint16_t port = 0;
+  {
+    GrpcTestServer server({"--status", "=SERVING"});
+    ASSERT_TRUE(server.ok()) << server.error();
+    port = server.port();
+  }
+  const CheckResult r = RunOnce("address: 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "connection refused");
+}
+
+// A server that takes the call and never answers: Cancel() (what the
+// scheduler's hard timeout does) closes the connection at once, the server
+// sees the call cancelled, and no callback follows.
+TEST_F(GrpcCheckTest, CancelClosesAHangingCall) {
+  GrpcTestServer server({"--hang"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Check& check = NewCheck("address: " + server.address() + "\nservice: slow");
+  bool called = false;
+  check.Start([&](CheckResult) { called = true; });
+  ASSERT_TRUE(RunUntil([&] { return server.Count("CHECK slow") >= 1; }));
+  EXPECT_EQ(io().curl().active(), 1u);
+  check.Cancel();
+  EXPECT_EQ(io().curl().active(), 0u);
+  EXPECT_EQ(io().curl().watched_sockets(), 0u);
+  EXPECT_TRUE(server.WaitFor("CANCELLED slow", 1, kWait));
+  RunUntil([] { return false; }, milliseconds(50));
+  EXPECT_FALSE(called);
+}
+
+TEST_F(GrpcCheckTest, DestroyingACheckWithAConnectionThatNeverAnswersClosesIt) {
+  TestHttpServer silent({.tls = false, .certificate = {}, .never_answer = true});
+  bool called = false;
+  {
+    auto spec = Parse("address: 127.0.0.1:" + std::to_string(silent.port()));
+    auto check = spec->CreateCheck(io());
+    check->Start([&](CheckResult) { called = true; });
+    ASSERT_TRUE(RunUntil([&] { return silent.accepted() >= 1; }));
+  }
+  EXPECT_TRUE(RunUntil([&] { return silent.client_closes() >= 1; }));
+  EXPECT_EQ(io().curl().active(), 0u);
+  EXPECT_FALSE(called);
+}
+
+TEST_F(GrpcCheckTest, CallbackMayStartTheNextAttempt) {
+  GrpcTestServer server({"--status", "=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  Check& check = NewCheck("address: " + server.address());
+  int done = 0;
+  std::function<void(CheckResult)> again = [&](CheckResult r) {
+    EXPECT_EQ(r.detail, "SERVING");
+    if (++done < 3) check.Start(again);
+  };
+  check.Start(again);
+  EXPECT_TRUE(RunUntil([&] { return done == 3; }));
+}
+
+// The daemon end to end: a hung gRPC call is cut by the scheduler's hard
+// timeout every interval, without leaking connections, while an ordinary
+// check beside it keeps its schedule.
+TEST(GrpcDaemonTest, HardTimeoutCancelsAHungCallAndOtherChecksKeepRunning) {
+  GrpcTestServer hung({"--hang"});
+  ASSERT_TRUE(hung.ok()) << hung.error();
+  GrpcTestServer healthy({"--status", "=SERVING"});
+  ASSERT_TRUE(healthy.ok()) << healthy.error();
+  DaemonProcess d(
+      "checks:\n"
+      "  - name: grpc-hung\n"
+      "    interval: 500ms\n"
+      "    timeout: 200ms\n"
+      "    grpc: {address: \"" +
+      hung.address() +
+      "\", service: hung}\n"
+      "  - name: grpc-ok\n"
+      "    interval: 500ms\n"
+      "    timeout: 400ms\n"
+      "    grpc: {address: \"" +
+      healthy.address() + "\"}\n");
+  ASSERT_TRUE(d.started()) << d.Logs();
+
+  ASSERT_TRUE(hung.WaitFor("CHECK hung", 2, kWait));
+  // The least of a few scrapes, so a call that happens to be in flight
+  // during one does not count.
+  const double fds_before = SampleUsage(d).open_fds;
+  const int ok_runs_before = RunsOf(d, "grpc-ok");
+  ASSERT_TRUE(hung.WaitFor("CHECK hung", 8, kWait));
+  // Every timed-out call was cancelled on the wire (the last may be in flight).
+  EXPECT_TRUE(hung.WaitFor("CANCELLED hung", 7, kWait));
+
+  const nlohmann::json status = StatusOf(d);
+  const nlohmann::json* h = FindCheck(status, "grpc-hung");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ((*h)["last_result"]["detail"], "timeout after 200ms") << h->dump();
+  const nlohmann::json* ok = FindCheck(status, "grpc-ok");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ((*ok)["last_result"]["detail"], "SERVING") << ok->dump();
+  // ~6 intervals passed; the healthy check ran in (nearly) all of them.
+  EXPECT_GE(RunsOf(d, "grpc-ok") - ok_runs_before, 4);
+  EXPECT_GE(Metric(d, "health_check_timeouts_total{check=\"grpc-hung\"}"), 6);
+  // No connection kept per timed-out call.
+  EXPECT_LE(SampleUsage(d).open_fds, fds_before);
+  const std::string metrics = HttpRequest(d.Url("/metrics")).body;
+  EXPECT_EQ(MetricValue(metrics, "health_check_grpc_serving_status{check=\"grpc-ok\"}"), 1);
+  EXPECT_EQ(MetricValue(metrics, "health_check_grpc_status_code{check=\"grpc-ok\"}"), 0);
+}
+
+}  // namespace
+}  // namespace hx
