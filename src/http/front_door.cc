@@ -207,6 +207,7 @@ struct FrontDoor::Backend {
   std::string request;
   std::string response;
   int local_port = 0;
+  uint64_t registration = 0;  // of local_port, see FrontDoor::ports_
   bool done = false;
   int error = 0;  // a libuv error that kept us from reaching CivetWeb
 
@@ -320,17 +321,20 @@ std::optional<std::string> FrontDoor::ClientAddress(int local_port) const {
   std::lock_guard lock(ports_mutex_);
   const auto it = ports_.find(local_port);
   if (it == ports_.end()) return std::nullopt;
-  return it->second;
+  return it->second.second;
 }
 
-void FrontDoor::RegisterPort(int port, const std::string& address) {
+uint64_t FrontDoor::RegisterPort(int port, const std::string& address) {
   std::lock_guard lock(ports_mutex_);
-  ports_[port] = address;
+  const uint64_t id = ++next_registration_;
+  ports_[port] = {id, address};
+  return id;
 }
 
-void FrontDoor::UnregisterPort(int port) {
+void FrontDoor::UnregisterPort(int port, uint64_t id) {
   std::lock_guard lock(ports_mutex_);
-  ports_.erase(port);
+  const auto it = ports_.find(port);
+  if (it != ports_.end() && it->second.first == id) ports_.erase(it);
 }
 
 void FrontDoor::OnConnection(uv_stream_t* server, int status) {
@@ -623,7 +627,7 @@ void FrontDoor::StartBackend(Client* client) {
     error = uv_tcp_getsockname(&backend->tcp, reinterpret_cast<sockaddr*>(&bound), &length);
     if (error == 0) {
       backend->local_port = ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-      RegisterPort(backend->local_port, client->address);
+      backend->registration = RegisterPort(backend->local_port, client->address);
     }
   }
   if (error == 0) {
@@ -684,7 +688,7 @@ void FrontDoor::Backend::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf
 void FrontDoor::Backend::Finish(bool ok) {
   if (done) return;
   done = true;
-  if (local_port != 0) door->UnregisterPort(local_port);
+  if (local_port != 0) door->UnregisterPort(local_port, registration);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp),
            [](uv_handle_t* handle) { delete static_cast<Backend*>(handle->data); });
   Client* owner = client;

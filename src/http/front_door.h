@@ -149,8 +149,9 @@ class FrontDoor {
   void Forward(Client* client);
   void StartBackend(Client* client);
   void BackendDone(Backend* backend);
-  void RegisterPort(int port, const std::string& address);
-  void UnregisterPort(int port);
+  // Returns the registration's id, which UnregisterPort() wants back.
+  uint64_t RegisterPort(int port, const std::string& address);
+  void UnregisterPort(int port, uint64_t id);
 
   const FrontDoorOptions options_;
   uv_loop_t loop_{};
@@ -179,7 +180,17 @@ class FrontDoor {
   uv_timer_t auth_poll_{};
 
   mutable std::mutex ports_mutex_;
-  std::unordered_map<int, std::string> ports_;  // backend local port -> client address
+  // Backend local port -> (registration id, client address). The id keeps a
+  // finished backend from removing a newer backend's entry for the same port:
+  // a port bound with bind(0) goes back to the kernel as soon as its
+  // connection is reset, while the backend is still waiting to learn it, and
+  // a new backend may be given that port before then (checked with a 4-port
+  // range: bind(0) hands out a reset socket's port while its descriptor is
+  // still open). Removing the newer entry makes CivetWeb answer the newer
+  // request 403: what clients saw in the hostile bench (2 and 10 times, right
+  // after stalls of the loop).
+  std::unordered_map<int, std::pair<uint64_t, std::string>> ports_;
+  uint64_t next_registration_ = 0;
 };
 
 }  // namespace hx
