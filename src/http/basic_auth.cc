@@ -250,10 +250,12 @@ void BasicAuthenticator::Remember(const Key& key) const {
   }
 }
 
-std::optional<AuthDecision> BasicAuthenticator::Start(
-    std::string_view client, std::string_view user, std::string_view password,
-    BcryptPool::Completion done, std::shared_ptr<BcryptPool::Pending>* pending,
-    bool never_block) const {
+std::optional<AuthDecision> BasicAuthenticator::Start(std::string_view client,
+                                                      std::string_view user,
+                                                      std::string_view password,
+                                                      BcryptPool::Completion done,
+                                                      std::shared_ptr<BcryptPool::Pending>* pending,
+                                                      bool never_block) const {
   const auto found = users_.find(std::string(user));
   const bool known = found != users_.end();
   const std::string& hash = known ? found->second : dummy_hash_;

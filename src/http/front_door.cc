@@ -546,9 +546,9 @@ void FrontDoor::Authorize(Client* client) {
     mailbox->Push(ticket, decision);
   };
   const std::optional<AuthDecision> now =
-      header == nullptr ? std::optional<AuthDecision>(AuthDecision{})
-                        : options_.basic_auth->CheckHeaderAsync(client->address, *header,
-                                                                std::move(done));
+      header == nullptr
+          ? std::optional<AuthDecision>(AuthDecision{})
+          : options_.basic_auth->CheckHeaderAsync(client->address, *header, std::move(done));
   if (now) {
     Authorized(client, *now);
     return;
@@ -587,9 +587,9 @@ void FrontDoor::Authorized(Client* client, const AuthDecision& decision) {
     Forward(client);
     return;
   }
-  spdlog::debug("web: {} {} from {}: {}", request.method, request.path(), client->address,
-                decision.outcome == AuthOutcome::kThrottled ? "429 (authentication throttled)"
-                                                            : "401");
+  spdlog::debug(
+      "web: {} {} from {}: {}", request.method, request.path(), client->address,
+      decision.outcome == AuthOutcome::kThrottled ? "429 (authentication throttled)" : "401");
   client->Respond(options_.refusal(request, decision), request.keep_alive);
 }
 

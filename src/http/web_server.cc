@@ -471,9 +471,9 @@ std::string WebServer::LocalResponse(int status, const std::string& body, bool h
                                      const HeaderList& headers) const {
   std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
                          mg_get_response_code_text(nullptr, status) + "\r\n";
-  response += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-              std::to_string(body.size()) +
-              "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+  response +=
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
   for (const auto& [name, value] : headers) {
     response.append(name).append(": ").append(value).append("\r\n");
   }
@@ -507,9 +507,8 @@ bool WebServer::NeedsCredentials(const ParsedRequest& request) const {
   const std::optional<std::string> path = HandlerPath(request.path());
   if (!path || target.find('#') != std::string_view::npos) return true;
   const size_t question = target.find('?');
-  return NeedsCredentials(*path, question == std::string_view::npos
-                                     ? std::string_view()
-                                     : target.substr(question + 1));
+  return NeedsCredentials(
+      *path, question == std::string_view::npos ? std::string_view() : target.substr(question + 1));
 }
 
 int WebServer::HandleRequest(mg_connection* connection, void* server) {

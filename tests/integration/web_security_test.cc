@@ -477,9 +477,8 @@ TEST_F(WebSecurityTest, UnverifiedCredentialsHoldNoWorkerWhileBcryptRuns) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::future<TimedAnswer>> scrapes;
   for (int i = 0; i < 4; ++i) {
-    scrapes.push_back(std::async(std::launch::async, [port] {
-      return Ask(port, GetWith("/status", Credentials()), 20s);
-    }));
+    scrapes.push_back(std::async(
+        std::launch::async, [port] { return Ask(port, GetWith("/status", Credentials()), 20s); }));
   }
   const TimedAnswer healthz = Ask(port, "GET /healthz HTTP/1.0\r\n\r\n", 20s);
   auto last = healthz.at;
@@ -525,17 +524,17 @@ TEST_F(WebSecurityTest, TheFrontDoorAppliesTheHandlersRuleForCredentials) {
   EXPECT_TRUE(needs("/readyz?verbose=%31"));
   EXPECT_TRUE(needs("/metrics"));
   EXPECT_TRUE(needs("/nonexistent"));
-  for (const char* rewritten : {"/healthz/../metrics", "/x/../healthz", "/./healthz", "//healthz",
-                                "/healthz%00", "/%2e%2e/healthz", "/healthz\\", "healthz",
-                                "http://127.0.0.1/healthz", "/healthz#x"}) {
+  for (const char* rewritten :
+       {"/healthz/../metrics", "/x/../healthz", "/./healthz", "//healthz", "/healthz%00",
+        "/%2e%2e/healthz", "/healthz\\", "healthz", "http://127.0.0.1/healthz", "/healthz#x"}) {
     EXPECT_TRUE(needs(rewritten)) << rewritten;
   }
   EXPECT_FALSE(server_->NeedsCredentials("/healthz", ""));
   EXPECT_TRUE(server_->NeedsCredentials("/heartbeat/x", ""));  // no heartbeat receiver here
 
   // And end to end: a rewritten path without credentials is refused.
-  const TimedAnswer none = Ask(server_->port(),
-                               "GET /x/../healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 20s);
+  const TimedAnswer none =
+      Ask(server_->port(), "GET /x/../healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 20s);
   EXPECT_THAT(none.text, ::testing::StartsWith("HTTP/1.1 401 "));
   EXPECT_THAT(none.text, HasSubstr("WWW-Authenticate: Basic realm=\"health_exporter\"\r\n"));
   // CivetWeb answers this one (the front door answers only "/healthz" as

@@ -8,8 +8,8 @@
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -226,8 +226,7 @@ BasicAuthenticator::Options Unlimited() {
 }
 
 int Status(const std::string& reply) {
-  return reply.rfind("HTTP/1.1 ", 0) == 0 && reply.size() >= 12 ? std::stoi(reply.substr(9, 3))
-                                                                 : 0;
+  return reply.rfind("HTTP/1.1 ", 0) == 0 && reply.size() >= 12 ? std::stoi(reply.substr(9, 3)) : 0;
 }
 
 TEST(FrontDoorAuthTest, RefusesMissingMalformedAndWrongCredentialsWithoutTheBackend) {
