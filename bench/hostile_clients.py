@@ -40,6 +40,9 @@ class Stats:
         self.connect_failures = 0
         self.idle_connected = 0
         self.idle_closed_by_server = 0
+        # A few whole answers of a status other than 401 and 429 (what an
+        # attacker should get), to tell where they came from.
+        self.unexpected = []
 
     def count(self, status):
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -102,6 +105,13 @@ async def wrong_password(port, i, user, stats, stop):
                 parts = line.split()
                 if len(parts) >= 2 and parts[1].isdigit():
                     status = int(parts[1])
+                if status not in (401, 429) and len(stats.unexpected) < 5:
+                    try:
+                        rest = await asyncio.wait_for(reader.read(4096), 2)
+                    except asyncio.TimeoutError:
+                        rest = b""
+                    stats.unexpected.append({"at": round(time.monotonic(), 3),
+                                             "answer": (line + rest).decode("latin-1")})
             finally:
                 writer.close()
         except (OSError, asyncio.TimeoutError):
@@ -165,6 +175,7 @@ async def main_async(args):
         "idle_connected": stats.idle_connected,
         "idle_closed_by_server": stats.idle_closed_by_server,
         "connect_failures": stats.connect_failures,
+        "unexpected": stats.unexpected,
     }), flush=True)
 
 

@@ -49,6 +49,15 @@ bool VerifyBcrypt(const std::string& password, const std::string& hash) {
 // A log line is allowed per client this often while it is throttled.
 constexpr auto kLogEvery = std::chrono::minutes(1);
 
+int ThreadsFor(const BasicAuthenticator::Options& options) {
+  return options.bcrypt_threads > 0 ? options.bcrypt_threads : BcryptPool::DefaultThreads();
+}
+
+size_t InFlightFor(const BasicAuthenticator::Options& options) {
+  return options.max_in_flight > 0 ? options.max_in_flight
+                                   : 2 * static_cast<size_t>(ThreadsFor(options));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -136,15 +145,32 @@ BcryptPool::~BcryptPool() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-std::shared_ptr<BcryptPool::Pending> BcryptPool::TrySubmit(std::function<bool()> job) {
+int BcryptPool::DefaultThreads() {
+  // The CPUs this process may use (a container's or taskset's share), not
+  // the machine's.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  int count = 0;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
+  if (count <= 0) count = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, count / 2);
+}
+
+std::shared_ptr<BcryptPool::Pending> BcryptPool::TrySubmit(std::function<bool()> job,
+                                                           Completion done, bool never_block) {
   auto pending = std::make_shared<Pending>();
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (never_block) {
+      if (!lock.try_lock()) return nullptr;
+    } else {
+      lock.lock();
+    }
     if (stopping_ || queue_.size() + running_ >= max_in_flight_) return nullptr;
     if (threads_.empty()) {
       for (int i = 0; i < threads_wanted_; ++i) threads_.emplace_back([this] { Run(); });
     }
-    queue_.emplace_back(std::move(job), pending);
+    queue_.push_back(Job{std::move(job), pending, std::move(done)});
   }
   work_.notify_one();
   return pending;
@@ -161,7 +187,9 @@ void BcryptPool::Run() {
   // nothing else wants: at nice 10, two busy verifiers on a 2-CPU machine
   // still delayed /healthz on the front door's loop by up to 100 ms (bench
   // figure 8: p99 95.6 ms, against 2.6 ms with slowloris alone). Where
-  // SCHED_IDLE is refused, nice 10. (Linux: both are per thread.)
+  // SCHED_IDLE is refused, nice 10. (Linux: both are per thread.) Priority
+  // alone is not enough: the pool has half the CPUs' threads (see
+  // DefaultThreads()), so a flood never keeps every CPU busy.
   const sched_param idle{};
   if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
@@ -170,16 +198,18 @@ void BcryptPool::Run() {
   while (true) {
     work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    auto [job, pending] = std::move(queue_.front());
+    Job job = std::move(queue_.front());
     queue_.pop_front();
     ++running_;
     lock.unlock();
-    const bool result = job();
+    const bool result = job.run();
     lock.lock();
     // Counted out before the waiter wakes: its next submission finds room.
     --running_;
     lock.unlock();
-    pending->Set(result);
+    job.pending->Set(result);
+    if (job.done) job.done(result);
+    job = Job{};  // the job's captures (a password copy) go before the next wait
     lock.lock();
   }
 }
@@ -192,7 +222,7 @@ BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users,
     : users_(std::move(users)),
       options_(options),
       limiter_(options.per_client, std::move(clock)),
-      pool_(options.bcrypt_threads, options.max_in_flight) {
+      pool_(ThreadsFor(options), InFlightFor(options)) {
   for (const auto& [user, hash] : users_) {
     if (dummy_hash_.empty() || BcryptCost(hash) > BcryptCost(dummy_hash_)) dummy_hash_ = hash;
   }
@@ -220,20 +250,28 @@ void BasicAuthenticator::Remember(const Key& key) const {
   }
 }
 
-AuthDecision BasicAuthenticator::Check(std::string_view client, std::string_view user,
-                                       std::string_view password) const {
+std::optional<AuthDecision> BasicAuthenticator::Start(std::string_view client,
+                                                      std::string_view user,
+                                                      std::string_view password,
+                                                      BcryptPool::Completion done,
+                                                      std::shared_ptr<BcryptPool::Pending>* pending,
+                                                      bool never_block) const {
   const auto found = users_.find(std::string(user));
   const bool known = found != users_.end();
   const std::string& hash = known ? found->second : dummy_hash_;
-  if (hash.empty()) return {};
+  if (hash.empty()) return AuthDecision{};
   // crypt_rn wants a NUL-terminated phrase; a NUL inside would cut it short.
-  if (password.find('\0') != std::string_view::npos) return {};
+  if (password.find('\0') != std::string_view::npos) return AuthDecision{};
   // The key is a digest of the secrets and of a salted hash the client does
   // not know, so looking it up in an ordered set leaks nothing usable.
   const Key key = CacheKey(user, hash, password);
   if (known) {
-    std::lock_guard lock(mutex_);
-    if (cache_.count(key) != 0) return {AuthOutcome::kAllowed, {}};
+    // A bcrypt thread takes this lock to remember a success (see
+    // CheckHeaderAsync() on never_block).
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (never_block ? lock.try_lock() : (lock.lock(), true)) {
+      if (cache_.count(key) != 0) return AuthDecision{AuthOutcome::kAllowed, {}};
+    }
   }
 
   const ClientRateLimiter::Verdict verdict = limiter_.TryTake(client);
@@ -242,55 +280,95 @@ AuthDecision BasicAuthenticator::Check(std::string_view client, std::string_view
       log::Warn("too many basic-auth attempts from a client, answering 429",
                 {{"client", std::string(client)}, {"reason", "rate limit"}});
     }
-    return {AuthOutcome::kThrottled, verdict.retry_after};
+    return AuthDecision{AuthOutcome::kThrottled, verdict.retry_after};
   }
   // The job owns a copy of the password, wiped when the job goes; a success
-  // is cached by the job itself, so a verification whose waiter gave up still counts.
-  std::shared_ptr<BcryptPool::Pending> pending =
-      pool_.TrySubmit([this, phrase = WipedString{std::string(password)}, hash, key, known] {
+  // is cached by the job itself (before `done` runs), so a verification
+  // whose waiter gave up still counts.
+  std::shared_ptr<BcryptPool::Pending> submitted = pool_.TrySubmit(
+      [this, phrase = WipedString{std::string(password)}, hash, key, known] {
         const bool match = VerifyBcrypt(phrase.text, hash) && known;  // dummy: only the time
         if (match) Remember(key);
         return match;
-      });
-  if (!pending) {
+      },
+      std::move(done), never_block);
+  if (!submitted) {
     // Not logged: every client sees this at once when the pool is full, and
     // a per-client line would be one per attacker address.
-    return {AuthOutcome::kThrottled, std::chrono::seconds(1)};
+    return AuthDecision{AuthOutcome::kThrottled, std::chrono::seconds(1)};
   }
+  if (pending != nullptr) *pending = std::move(submitted);
+  return std::nullopt;
+}
+
+AuthDecision BasicAuthenticator::Check(std::string_view client, std::string_view user,
+                                       std::string_view password) const {
+  std::shared_ptr<BcryptPool::Pending> pending;
+  if (auto now = Start(client, user, password, {}, &pending, /*never_block=*/false)) return *now;
   const std::optional<bool> match = pending->WaitFor(options_.max_wait);
   if (!match) return {AuthOutcome::kThrottled, std::chrono::seconds(1)};
   return {*match ? AuthOutcome::kAllowed : AuthOutcome::kDenied, {}};
 }
 
-AuthDecision BasicAuthenticator::CheckHeader(std::string_view client,
-                                             std::string_view authorization) const {
+std::optional<std::string> BasicAuthenticator::DecodeHeader(std::string_view authorization) {
   // The scheme is case-insensitive (RFC 7617); then one space and base64.
   constexpr std::string_view kScheme = "basic ";
   if (authorization.size() <= kScheme.size() ||
       !EqualsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
-    return {};
+    return std::nullopt;
   }
   std::string_view encoded = authorization.substr(kScheme.size());
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (encoded.empty() || encoded.size() % 4 != 0 || encoded.size() > 4096) return {};
+  if (encoded.empty() || encoded.size() % 4 != 0 || encoded.size() > 4096) return std::nullopt;
   std::string decoded(encoded.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
                                 reinterpret_cast<const unsigned char*>(encoded.data()),
                                 static_cast<int>(encoded.size()));
-  if (n < 0) return {};
+  if (n < 0) {
+    OPENSSL_cleanse(decoded.data(), decoded.size());
+    return std::nullopt;
+  }
   // EVP_DecodeBlock counts the bytes that '=' padding stands for.
   size_t length = static_cast<size_t>(n);
   if (encoded.back() == '=') --length;
   if (encoded.size() >= 2 && encoded[encoded.size() - 2] == '=') --length;
+  OPENSSL_cleanse(decoded.data() + length, decoded.size() - length);
   decoded.resize(length);
-  const size_t colon = decoded.find(':');
+  return decoded;
+}
+
+AuthDecision BasicAuthenticator::CheckHeader(std::string_view client,
+                                             std::string_view authorization) const {
+  std::optional<std::string> decoded = DecodeHeader(authorization);
+  if (!decoded) return {};
+  const size_t colon = decoded->find(':');
   AuthDecision decision;
   if (colon != std::string::npos) {
-    decision = Check(client, std::string_view(decoded).substr(0, colon),
-                     std::string_view(decoded).substr(colon + 1));
+    decision = Check(client, std::string_view(*decoded).substr(0, colon),
+                     std::string_view(*decoded).substr(colon + 1));
   }
-  OPENSSL_cleanse(decoded.data(), decoded.size());
+  OPENSSL_cleanse(decoded->data(), decoded->size());
+  return decision;
+}
+
+std::optional<AuthDecision> BasicAuthenticator::CheckHeaderAsync(std::string_view client,
+                                                                 std::string_view authorization,
+                                                                 Completion done) const {
+  std::optional<std::string> decoded = DecodeHeader(authorization);
+  if (!decoded) return AuthDecision{};
+  const size_t colon = decoded->find(':');
+  std::optional<AuthDecision> decision = AuthDecision{};
+  if (colon != std::string::npos) {
+    decision = Start(
+        client, std::string_view(*decoded).substr(0, colon),
+        std::string_view(*decoded).substr(colon + 1),
+        [done = std::move(done)](bool match) {
+          done({match ? AuthOutcome::kAllowed : AuthOutcome::kDenied, {}});
+        },
+        nullptr, /*never_block=*/true);
+  }
+  OPENSSL_cleanse(decoded->data(), decoded->size());
   return decision;
 }
 

@@ -8,13 +8,21 @@
 //  - successful verifications are remembered (BasicAuthenticator's cache,
 //    keyed by SHA-256 of user, stored hash and password, like
 //    exporter-toolkit's): known-good credentials never reach bcrypt;
-//  - unknown credentials go to a BcryptPool: two threads of low priority and
-//    at most as many verifications in flight; past that, the request is
-//    answered 429 at once instead of queueing;
+//  - unknown credentials go to a BcryptPool: max(1, CPUs / 2) threads in
+//    SCHED_IDLE (so that on a 2-CPU machine one CPU stays with the daemon)
+//    and at most two verifications in flight per thread; past that, the
+//    request is answered 429 at once instead of queueing;
 //  - each client address gets a token bucket (ClientRateLimiter) for
 //    verifications; past it, 429 at once;
-//  - a worker waits for its verification at most `max_wait`, then answers
-//    429 (the verification still finishes, and caches a success).
+//  - the FrontDoor (front_door.h) verifies credentials before a request
+//    reaches a web server worker, without blocking: CheckHeaderAsync()
+//    answers at once from the cache (or refuses), or calls back when bcrypt
+//    is done; the connection waits in the front door, not in a worker;
+//  - the web server's handler checks again (CheckHeader(), defence in
+//    depth), and normally hits the cache the front door's verification
+//    filled. Its synchronous wait (at most `max_wait`, then 429; the
+//    verification still finishes and caches a success) is a fallback only,
+//    e.g. when the cache dropped the entry in between.
 // Open probes (/healthz, /readyz) and heartbeats never get here.
 
 #include <chrono>
@@ -93,7 +101,7 @@ class ClientRateLimiter {
 /// Thread-safe: TrySubmit() may be called from any number of threads; the
 /// destructor must not run while another thread calls TrySubmit(). It joins
 /// the threads after their current job; queued jobs are dropped (their
-/// waiters see no result).
+/// waiters see no result, their completions are never called).
 class BcryptPool {
  public:
   /// The outcome of one submitted job, shared by the pool and its waiter.
@@ -117,9 +125,22 @@ class BcryptPool {
   BcryptPool(const BcryptPool&) = delete;
   BcryptPool& operator=(const BcryptPool&) = delete;
 
+  /// Called with a job's result on the pool thread that ran it, after its
+  /// Pending has the result. Must be quick and must not block.
+  using Completion = std::function<void(bool)>;
+
   /// Queues `job`; nullptr (and `job` is dropped) when `max_in_flight` jobs
-  /// are queued or running already.
-  std::shared_ptr<Pending> TrySubmit(std::function<bool()> job);
+  /// are queued or running already. `done`, when set, is called once the
+  /// job has run (see Completion). With `never_block`, also nullptr when a
+  /// pool thread holds the pool's lock: a thread that must not wait for a
+  /// low-priority one (the front door's loop) is then refused, not delayed.
+  std::shared_ptr<Pending> TrySubmit(std::function<bool()> job, Completion done = {},
+                                     bool never_block = false);
+
+  /// Verifier threads for this machine: half the CPUs this process may run
+  /// on, at least one, so that a flood of verifications leaves a CPU to
+  /// everything else on a 2-CPU machine.
+  static int DefaultThreads();
 
   /// Jobs queued or running now (for tests).
   size_t in_flight() const;
@@ -131,7 +152,12 @@ class BcryptPool {
   const size_t max_in_flight_;
   mutable std::mutex mutex_;
   std::condition_variable work_;
-  std::deque<std::pair<std::function<bool()>, std::shared_ptr<Pending>>> queue_;
+  struct Job {
+    std::function<bool()> run;
+    std::shared_ptr<Pending> pending;
+    Completion done;
+  };
+  std::deque<Job> queue_;
   size_t running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
@@ -159,19 +185,22 @@ struct AuthDecision {
 /// unknown user is checked against a real hash of the same cost, so it takes
 /// as long as a wrong password. Hashes are compared in constant time.
 ///
-/// Thread-safe: Check() and CheckHeader() may be called from any number of
-/// threads at once (the cache, the limiter and the pool each have a lock).
+/// Thread-safe: Check(), CheckHeader() and CheckHeaderAsync() may be called
+/// from any number of threads at once (the cache, the limiter and the pool
+/// each have a lock); CheckHeaderAsync()'s completion runs on a pool thread.
 class BasicAuthenticator {
  public:
   struct Options {
     /// Successful verifications remembered at most; the oldest goes first.
     size_t max_cached = 256;
-    /// bcrypt threads, and verifications queued or running at most. Fewer
-    /// than the web server's workers, so that a flood of unknown credentials
-    /// always leaves workers for everything else.
-    int bcrypt_threads = 2;
-    size_t max_in_flight = 2;
-    /// Longest a request waits for its verification.
+    /// bcrypt threads (0: BcryptPool::DefaultThreads(), half the CPUs), and
+    /// verifications queued or running at most (0: two per thread). A
+    /// verification waits in the front door, not on a web server worker, so
+    /// these bound CPU and queueing, not workers.
+    int bcrypt_threads = 0;
+    size_t max_in_flight = 0;
+    /// Longest a request waits for its verification (in the front door, and
+    /// in the web server's fallback).
     std::chrono::nanoseconds max_wait = std::chrono::seconds(5);
     /// Verifications per client address.
     ClientRateLimiter::Options per_client;
@@ -189,8 +218,28 @@ class BasicAuthenticator {
                      std::string_view password) const;
 
   /// Decides on an Authorization header value ("Basic base64(user:password)");
-  /// a malformed one is kDenied without any verification.
+  /// a malformed one is kDenied without any verification. Blocks at most
+  /// `max_wait` (see the top of this file: a fallback behind the front door).
   AuthDecision CheckHeader(std::string_view client, std::string_view authorization) const;
+
+  /// Called on a bcrypt thread with the outcome of a verification that
+  /// CheckHeaderAsync() started (kAllowed or kDenied; a success is cached
+  /// before). Must be quick, must not block, and must not touch state of
+  /// another thread without a lock (e.g. post the outcome to a loop).
+  using Completion = std::function<void(AuthDecision)>;
+
+  /// Like CheckHeader() without blocking: the decision when it can be made
+  /// at once (a cache hit, a malformed header, a refusal by the rate limit
+  /// or a full pool), or nullopt when a verification was submitted; then
+  /// `done` is called once with its outcome, unless the authenticator is
+  /// destroyed before the verification runs (the caller's own deadline
+  /// covers that). Never waits for a lock a bcrypt thread (lowest priority)
+  /// may hold: when one does, the cache counts as a miss and the pool as
+  /// full (429), which is rare and short, where waiting could take as long
+  /// as the busiest CPU keeps that thread off it.
+  std::optional<AuthDecision> CheckHeaderAsync(std::string_view client,
+                                               std::string_view authorization,
+                                               Completion done) const;
 
   /// How many successful checks are remembered (for tests).
   size_t cached() const;
@@ -201,6 +250,17 @@ class BasicAuthenticator {
   using Key = std::string;  // SHA-256 in hex
   static Key CacheKey(std::string_view user, const std::string& hash, std::string_view password);
   void Remember(const Key& key) const;
+  // The part of Check() shared by both ways of waiting: the decision when it
+  // is made at once, else nullopt with the verification submitted and
+  // `done` to be called with its result; `pending` (when not null) gets the
+  // pool's handle for a synchronous wait.
+  std::optional<AuthDecision> Start(std::string_view client, std::string_view user,
+                                    std::string_view password, BcryptPool::Completion done,
+                                    std::shared_ptr<BcryptPool::Pending>* pending,
+                                    bool never_block) const;
+  // Decodes "Basic base64(user:password)"; nullopt when malformed. The
+  // result is wiped by the caller.
+  static std::optional<std::string> DecodeHeader(std::string_view authorization);
 
   const std::map<std::string, std::string> users_;
   const Options options_;

@@ -21,6 +21,19 @@
 // closed at once, before a byte is read: a fast 503 would need a TLS
 // handshake first, i.e. the very work the limit is there to refuse.
 //
+// Basic auth (when configured) is verified here too, before a request is
+// forwarded, so that no client without valid credentials ever holds one of
+// CivetWeb's workers: a cache hit is forwarded at once; no or malformed
+// credentials are answered 401 here; unknown ones go to the bcrypt pool
+// (BasicAuthenticator::CheckHeaderAsync) while the connection waits here,
+// under a deadline, costing a socket and a few KiB. The pool's completion
+// only leaves the outcome in a lock-free mailbox that this loop polls while
+// connections wait (no lock shared with the low-priority bcrypt threads: see
+// AuthMailbox). A success fills the cache and the request is forwarded (CivetWeb
+// checks again and hits the cache); a wrong password is 401; a refusal by the
+// rate limit or a full pool, or the deadline, is 429 with Retry-After. No
+// header tells CivetWeb a request was verified: a header can be forged.
+//
 // Every request ends with the response written; errors found by the parser
 // are answered here (400, 413, 431, 501, 505) with "Connection: close".
 // A request that never completes (a body shorter than declared, then EOF or
@@ -38,6 +51,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "http/basic_auth.h"
 #include "http/request_parser.h"
 #include "util/duration.h"
 
@@ -74,13 +88,26 @@ struct FrontDoorOptions {
   /// response (with Content-Length); nullopt forwards it to CivetWeb. Must
   /// be fast and thread-safe (it runs on the front door's thread).
   std::function<std::optional<std::string>(const ParsedRequest&)> answer_locally;
+
+  /// Basic auth verified here before a request is forwarded (see the top of
+  /// this file); null forwards every request as it is. With it:
+  std::shared_ptr<const BasicAuthenticator> basic_auth;
+  /// Whether a request needs credentials: the web server's own rule. Must be
+  /// fast and thread-safe (it runs on the front door's thread).
+  std::function<bool(const ParsedRequest&)> needs_credentials;
+  /// The complete response (with Content-Length) refusing a request: 401
+  /// for kDenied, 429 with Retry-After for kThrottled. Same requirements.
+  std::function<std::string(const ParsedRequest&, const AuthDecision&)> refusal;
+  /// Longest a connection waits here for its verification; then 429.
+  Duration auth_timeout = std::chrono::seconds(5);
 };
 
 /// Accepts client connections and hands complete requests to CivetWeb.
 ///
 /// Thread-safety: Start() and Stop() from one thread; ClientAddress() and
-/// IsRelayPort() from any thread (a mutex guards the port map). Everything
-/// else runs on the front door's own loop thread.
+/// IsRelayPort() from any thread (a mutex guards the port map); bcrypt
+/// threads only push to the auth mailbox (lock-free).
+/// Everything else runs on the front door's own loop thread.
 class FrontDoor {
  public:
   explicit FrontDoor(FrontDoorOptions options);
@@ -108,17 +135,23 @@ class FrontDoor {
  private:
   struct Client;
   struct Backend;
+  struct AuthMailbox;
   friend struct Client;
   friend struct Backend;
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnStop(uv_async_t* async);
+  static void OnAuthPoll(uv_timer_t* timer);
   void Accept();
   void Dispatch(Client* client);
+  void Authorize(Client* client);
+  void Authorized(Client* client, const AuthDecision& decision);
+  void Forward(Client* client);
   void StartBackend(Client* client);
   void BackendDone(Backend* backend);
-  void RegisterPort(int port, const std::string& address);
-  void UnregisterPort(int port);
+  // Returns the registration's id, which UnregisterPort() wants back.
+  uint64_t RegisterPort(int port, const std::string& address);
+  void UnregisterPort(int port, uint64_t id);
 
   const FrontDoorOptions options_;
   uv_loop_t loop_{};
@@ -138,9 +171,26 @@ class FrontDoor {
   int backends_ = 0;
   std::deque<Client*> waiting_;  // complete requests waiting for a backend slot
   std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
+  uint64_t next_ticket_ = 0;
+  std::unordered_map<uint64_t, Client*> authorizing_;  // waiting for bcrypt, by ticket
+
+  // Outcomes of verifications, left by bcrypt threads (shared with their
+  // completions, which may outlive the loop), and the loop's poll of it.
+  std::shared_ptr<AuthMailbox> auth_mailbox_;
+  uv_timer_t auth_poll_{};
 
   mutable std::mutex ports_mutex_;
-  std::unordered_map<int, std::string> ports_;  // backend local port -> client address
+  // Backend local port -> (registration id, client address). The id keeps a
+  // finished backend from removing a newer backend's entry for the same port:
+  // a port bound with bind(0) goes back to the kernel as soon as its
+  // connection is reset, while the backend is still waiting to learn it, and
+  // a new backend may be given that port before then (checked with a 4-port
+  // range: bind(0) hands out a reset socket's port while its descriptor is
+  // still open). Removing the newer entry makes CivetWeb answer the newer
+  // request 403: what clients saw in the hostile bench (2 and 10 times, right
+  // after stalls of the loop).
+  std::unordered_map<int, std::pair<uint64_t, std::string>> ports_;
+  uint64_t next_registration_ = 0;
 };
 
 }  // namespace hx

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -131,14 +133,37 @@ double SystemWallSeconds() {
 
 // "?verbose=1" (or true/yes) asks /readyz for every check's name and detail;
 // anything else, or no query, gives the overall state only.
-bool VerboseRequested(const mg_request_info& request) {
-  if (request.query_string == nullptr) return false;
+bool VerboseRequested(std::string_view query) {
+  if (query.empty()) return false;
   char value[8];
-  const int length = mg_get_var(request.query_string, std::strlen(request.query_string), "verbose",
-                                value, sizeof(value));
+  const int length = mg_get_var(query.data(), query.size(), "verbose", value, sizeof(value));
   if (length < 0) return false;
   const std::string_view v(value, static_cast<size_t>(length));
   return v == "1" || v == "true" || v == "yes";
+}
+
+// The path CivetWeb's handler will see (local_uri) for a path as sent, when
+// that is certain: URL-decoded with CivetWeb's own function, and only when
+// CivetWeb's clean-up (dot segments, "//", backslashes) would leave it
+// unchanged and it holds no control character. nullopt otherwise.
+std::optional<std::string> HandlerPath(std::string_view sent) {
+  if (sent.empty() || sent.front() != '/' || sent.size() > 8192) return std::nullopt;
+  std::string decoded(sent.size() + 1, '\0');
+  const int n = mg_url_decode(sent.data(), static_cast<int>(sent.size()), decoded.data(),
+                              static_cast<int>(decoded.size()), /*is_form_url_encoded=*/0);
+  if (n < 0) return std::nullopt;
+  decoded.resize(static_cast<size_t>(n));
+  for (const char c : decoded) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\') return std::nullopt;
+  }
+  if (decoded.find("//") != std::string::npos) return std::nullopt;
+  // "." and ".." segments, wherever they are.
+  for (size_t at = 0; at != std::string::npos; at = decoded.find('/', at + 1)) {
+    const std::string_view segment =
+        std::string_view(decoded).substr(at + 1, decoded.find('/', at + 1) - at - 1);
+    if (segment == "." || segment == "..") return std::nullopt;
+  }
+  return decoded;
 }
 
 }  // namespace
@@ -256,6 +281,20 @@ std::optional<std::string> WebServer::Start() {
     door.max_connections_per_client = options_.max_connections_per_client;
     door.max_backend_connections = kBackendConnections;
     door.answer_locally = [this](const ParsedRequest& request) { return AnswerLocally(request); };
+    if (options_.security && options_.security->basic_auth) {
+      // Credentials are verified in the FrontDoor, so that no client
+      // without valid ones holds a worker (see front_door.h); the handler
+      // checks again (Serve()).
+      door.basic_auth = options_.security->basic_auth;
+      door.needs_credentials = [this](const ParsedRequest& request) {
+        return NeedsCredentials(request);
+      };
+      door.refusal = [this](const ParsedRequest& request, const AuthDecision& decision) {
+        return Refusal(request, decision);
+      };
+      door.auth_timeout =
+          std::chrono::duration_cast<Duration>(options_.security->basic_auth->options().max_wait);
+    }
     front_door_ = std::make_unique<FrontDoor>(std::move(door));
   }
 
@@ -410,24 +449,73 @@ std::optional<std::string> WebServer::AnswerLocally(const ParsedRequest& request
   if (request.path() != "/healthz" || (request.method != "GET" && request.method != "HEAD")) {
     return std::nullopt;
   }
-  const WebSecurity* security = options_.security.get();
-  if (security != nullptr && security->basic_auth && !security->open_probe_endpoints) {
-    return std::nullopt;
-  }
+  if (NeedsCredentials(request)) return std::nullopt;
   const bool alive = !is_alive_ || is_alive_();
-  const std::string body = alive ? "ok\n" : "event loop is not turning\n";
-  std::string response = alive ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 503 Service Unavailable\r\n";
+  return LocalResponse(alive ? 200 : 503, alive ? "ok\n" : "event loop is not turning\n",
+                       request.method == "HEAD", {});
+}
+
+std::string WebServer::Refusal(const ParsedRequest& request, const AuthDecision& decision) const {
+  const bool head_only = request.method == "HEAD";
+  if (decision.outcome == AuthOutcome::kThrottled) {
+    const int64_t seconds = std::max<int64_t>(1, decision.retry_after.count());
+    return LocalResponse(429, "too many authentication attempts; retry later\n", head_only,
+                         {{"Retry-After", std::to_string(seconds)}});
+  }
+  return LocalResponse(401, "unauthorized\n", head_only,
+                       {{"WWW-Authenticate", "Basic realm=\"health_exporter\""}});
+}
+
+std::string WebServer::LocalResponse(int status, const std::string& body, bool head_only,
+                                     const HeaderList& headers) const {
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " " +
+                         mg_get_response_code_text(nullptr, status) + "\r\n";
   response +=
       "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
-  if (security != nullptr) {
-    for (const auto& [name, value] : security->headers) {
+  for (const auto& [name, value] : headers) {
+    response.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (options_.security != nullptr) {
+    for (const auto& [name, value] : options_.security->headers) {
       response.append(name).append(": ").append(value).append("\r\n");
     }
   }
   response += "\r\n";
-  if (request.method != "HEAD") response += body;
+  if (!head_only) response += body;
   return response;
+}
+
+const PushEndpoint* WebServer::PushEndpointFor(std::string_view path) const {
+  const PushEndpoint* push = nullptr;
+  for (const PushEndpoint& endpoint : push_endpoints_) {
+    if (path.starts_with(endpoint.path_prefix)) push = &endpoint;
+  }
+  return push;
+}
+
+bool WebServer::NeedsCredentials(std::string_view path, std::string_view query) const {
+  const WebSecurity* security = options_.security.get();
+  if (security == nullptr || !security->basic_auth) return false;
+  // Push endpoints (heartbeats) keep their own bearer tokens: cron jobs
+  // that have only the token must keep working.
+  if (PushEndpointFor(path) != nullptr) return false;
+  // Probes of kubelets and load balancers cannot send credentials, so
+  // /healthz and /readyz stay open unless configured. The open /readyz shows
+  // the overall state only: check names and details (?verbose=1) are what
+  // basic auth protects on /status, so they need credentials.
+  if (!security->open_probe_endpoints) return true;
+  return !(path == "/healthz" || (path == "/readyz" && !VerboseRequested(query)));
+}
+
+bool WebServer::NeedsCredentials(const ParsedRequest& request) const {
+  if (!options_.security || !options_.security->basic_auth) return false;
+  const std::string_view target = request.target;
+  const std::optional<std::string> path = HandlerPath(request.path());
+  if (!path || target.find('#') != std::string_view::npos) return true;
+  const size_t question = target.find('?');
+  return NeedsCredentials(
+      *path, question == std::string_view::npos ? std::string_view() : target.substr(question + 1));
 }
 
 int WebServer::HandleRequest(mg_connection* connection, void* server) {
@@ -448,6 +536,19 @@ int WebServer::Serve(mg_connection* connection) const {
   // handshake and any client certificate.
   if (!(request->remote_addr == std::string_view("127.0.0.1") &&
         front_door_->IsRelayPort(request->remote_port))) {
+    // Also what a request sees whose front-door connection was dropped
+    // before CivetWeb got to it (its client left, or its deadline passed):
+    // the port is unregistered then, and the answer goes nowhere. Logged
+    // (at most once a minute), so that a 403 a client did see can be traced.
+    static std::atomic<int64_t> last_logged{0};
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = last_logged.load();
+    if (now - last >= 60 && last_logged.compare_exchange_strong(last, now)) {
+      spdlog::warn("web: 403 for a request on the internal port not from the front door ({}:{})",
+                   request->remote_addr, request->remote_port);
+    }
     Send(connection, Text(403, "forbidden: use the public port\n"), head_only, extra);
     return 403;
   }
@@ -458,23 +559,14 @@ int WebServer::Serve(mg_connection* connection) const {
     return 431;
   }
 
-  const PushEndpoint* push = nullptr;
-  for (const PushEndpoint& endpoint : push_endpoints_) {
-    if (path.starts_with(endpoint.path_prefix)) push = &endpoint;
-  }
-  // Push endpoints (heartbeats) keep their own bearer tokens: cron jobs that
-  // have only the token must keep working. Probes of kubelets and load balancers cannot
-  // send credentials, so /healthz and /readyz stay open unless configured.
-  // The open /readyz shows the overall state only: check names and details
-  // (?verbose=1) are what basic auth protects on /status, so they need
-  // credentials whenever basic auth is on.
-  const bool readyz_verbose = path == "/readyz" && VerboseRequested(*request);
-  const bool open =
-      push != nullptr || (security != nullptr && security->open_probe_endpoints &&
-                          (path == "/healthz" || (path == "/readyz" && !readyz_verbose)));
-  if (!open && security != nullptr && security->basic_auth) {
-    // Verifications are rate limited per client and run on a small pool:
-    // past either, 429 at once rather than a worker held (basic_auth.h).
+  const PushEndpoint* push = PushEndpointFor(path);
+  const std::string_view query = request->query_string ? request->query_string : "";
+  const bool readyz_verbose = path == "/readyz" && VerboseRequested(query);
+  if (NeedsCredentials(path, query)) {
+    // Defence in depth: the FrontDoor verified these credentials already
+    // (same rule), so this normally hits the success cache. The blocking
+    // wait in CheckHeader() is a fallback only (e.g. the cache dropped the
+    // entry in between); it is rate limited per client and bounded.
     const char* authorization = mg_get_header(connection, "Authorization");
     const AuthDecision decision =
         authorization == nullptr

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,7 @@
 
 namespace hx {
 class FrontDoor;
+struct AuthDecision;
 struct ParsedRequest;
 struct WebSecurity;
 }  // namespace hx
@@ -124,6 +126,27 @@ class WebServer {
   /// FrontDoor's connections (exposed for tests).
   int internal_port() const { return civetweb_port_; }
 
+  /// Whether a request for `path` (URL-decoded and cleaned of dot segments,
+  /// as CivetWeb's local_uri) with the raw query string `query` needs
+  /// basic-auth credentials: every path except the push endpoints' paths
+  /// (heartbeats: their own bearer tokens) and, while open_probe_endpoints is on, /healthz and
+  /// /readyz without ?verbose=1. The one rule both the FrontDoor (which
+  /// verifies credentials before forwarding) and the CivetWeb handler
+  /// (which checks again) apply. False when basic auth is off.
+  bool NeedsCredentials(std::string_view path, std::string_view query) const;
+
+  /// The same rule on a request as the FrontDoor parsed it (path as sent):
+  /// the path is URL-decoded as CivetWeb does; a path CivetWeb would still
+  /// rewrite (dot segments, "//", a backslash, control characters, no
+  /// leading '/') or a target with a '#' counts as needing credentials, so
+  /// that the FrontDoor never lets through unverified what CivetWeb then
+  /// protects.
+  bool NeedsCredentials(const ParsedRequest& request) const;
+
+  /// The push endpoint whose prefix `path` starts with (the last
+  /// registered if several), or null.
+  const PushEndpoint* PushEndpointFor(std::string_view path) const;
+
  private:
   static int HandleRequest(mg_connection* connection, void* server);
   int Serve(mg_connection* connection) const;
@@ -137,6 +160,11 @@ class WebServer {
   std::string ClientAddress(const mg_connection* connection) const;
   /// GET/HEAD /healthz answered on the FrontDoor's loop (see Start()).
   std::optional<std::string> AnswerLocally(const ParsedRequest& request) const;
+  /// The FrontDoor's 401 or 429 for a request it did not let through.
+  std::string Refusal(const ParsedRequest& request, const AuthDecision& decision) const;
+  /// A complete plain-text response as Send() writes it, for the FrontDoor.
+  std::string LocalResponse(int status, const std::string& body, bool head_only,
+                            const std::vector<std::pair<std::string, std::string>>& headers) const;
 
   const WebServerOptions options_;
   const StatusBoard& board_;

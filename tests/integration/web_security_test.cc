@@ -10,16 +10,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <future>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
 
+#include "http/request_parser.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
 #include "support/daemon_process.h"
@@ -34,9 +39,9 @@ using ::testing::Not;
 constexpr const char* kUser = "prometheus";
 constexpr const char* kPassword = "s3cret-scrape-password-7d1e";
 
-std::string Bcrypt(const std::string& password) {
+std::string Bcrypt(const std::string& password, int cost = 4) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
   auto data = std::make_unique<crypt_data>();
   const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
   return hash != nullptr ? hash : "";
@@ -381,6 +386,161 @@ TEST_F(WebSecurityTest, SlowClientDoesNotBlockOthersBeyondTheRequestTimeout) {
   const CurlResult other = Curl(dir_, {}, Http("/healthz"));
   EXPECT_EQ(other.code, "200") << other.output;
   EXPECT_TRUE(slow.ClosedByServerWithin(15s));
+}
+
+// One request on a new connection; the whole answer ("" when none came
+// within `timeout`), and when it came.
+struct TimedAnswer {
+  std::string text;
+  std::chrono::steady_clock::time_point at;
+};
+TimedAnswer Ask(int port, const std::string& request, std::chrono::seconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  TimedAnswer answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p = {fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      answer.text.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  answer.at = std::chrono::steady_clock::now();
+  ::close(fd);
+  return answer;
+}
+
+std::string Base64(const std::string& text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string GetWith(const std::string& path, const std::string& credentials) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+         "Authorization: Basic " + Base64(credentials) + "\r\n\r\n";
+}
+
+// Issue 12's done-criterion: no client behaviour reachable without
+// credentials may hold a worker. Credentials the server has not verified
+// yet (wrong ones, and right ones not yet cached) wait for bcrypt in the
+// front door; CivetWeb's four workers stay free for everyone else. Before,
+// each such request held a worker for its whole verification, so five of
+// them (cost 14: seconds each) held all four and an authorised scrape
+// waited seconds for a worker.
+TEST_F(WebSecurityTest, UnverifiedCredentialsHoldNoWorkerWhileBcryptRuns) {
+  BasicAuthenticator::Options auth;
+  auth.bcrypt_threads = 4;
+  auth.max_in_flight = 8;
+  auth.max_wait = 60s;
+  auth.per_client.burst = 1e9;
+  auth.per_client.tokens_per_second = 1e9;
+  auto security = std::make_shared<WebSecurity>();
+  security->basic_auth = std::make_shared<BasicAuthenticator>(
+      std::map<std::string, std::string>{{kUser, Bcrypt(kPassword)},
+                                         {"alice", Bcrypt("correct horse", 14)}},
+      auth);
+  WebServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.security = security;
+  ASSERT_EQ(options.threads, 4);
+  server_ = std::make_unique<WebServer>(options, board_, metrics_, [] { return true; });
+  ASSERT_FALSE(server_->Start().has_value());
+  const int port = server_->port();
+  // The scraper's credentials are known (cost 4: verified at once).
+  ASSERT_THAT(Ask(port, GetWith("/status", Credentials()), 20s).text,
+              ::testing::StartsWith("HTTP/1.1 200 "));
+
+  // Four wrong passwords and one right one not verified yet.
+  std::vector<std::future<TimedAnswer>> slow;
+  for (int i = 0; i < 5; ++i) {
+    const std::string credentials =
+        i == 0 ? std::string("alice:correct horse") : "alice:wrong " + std::to_string(i);
+    slow.push_back(std::async(std::launch::async, [port, credentials] {
+      return Ask(port, GetWith("/status", credentials), 120s);
+    }));
+  }
+  std::this_thread::sleep_for(300ms);  // all five are waiting for bcrypt now
+
+  // Four authorised requests at once, each needing a worker, and liveness.
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::future<TimedAnswer>> scrapes;
+  for (int i = 0; i < 4; ++i) {
+    scrapes.push_back(std::async(
+        std::launch::async, [port] { return Ask(port, GetWith("/status", Credentials()), 20s); }));
+  }
+  const TimedAnswer healthz = Ask(port, "GET /healthz HTTP/1.0\r\n\r\n", 20s);
+  auto last = healthz.at;
+  for (auto& scrape : scrapes) {
+    const TimedAnswer answer = scrape.get();
+    EXPECT_THAT(answer.text, ::testing::StartsWith("HTTP/1.1 200 "));
+    last = std::max(last, answer.at);
+  }
+  EXPECT_THAT(healthz.text, ::testing::StartsWith("HTTP/1.1 200 "));
+  const auto bound = kSanitized ? 2s : 1s;
+  EXPECT_LT(last - start, bound) << "the four workers were not free: "
+                                 << std::chrono::duration<double>(last - start).count() << " s";
+
+  // bcrypt was still busy when they were answered (else this proved nothing),
+  // and then every verification got its answer.
+  int still_waiting = 0;
+  for (size_t i = 0; i < slow.size(); ++i) {
+    const TimedAnswer answer = slow[i].get();
+    if (answer.at > last) ++still_waiting;
+    EXPECT_THAT(answer.text, ::testing::StartsWith(i == 0 ? "HTTP/1.1 200 " : "HTTP/1.1 401 "))
+        << i;
+  }
+  EXPECT_GT(still_waiting, 0);
+}
+
+// The front door decides which requests need credentials by the web
+// server's own rule, on the path CivetWeb's handler will see; a path
+// CivetWeb would still rewrite needs credentials, so that nothing it then
+// protects gets past the front door unverified.
+TEST_F(WebSecurityTest, TheFrontDoorAppliesTheHandlersRuleForCredentials) {
+  Start(AuthYaml());
+  const auto needs = [this](const std::string& target) {
+    ParsedRequest request;
+    request.method = "GET";
+    request.target = target;
+    return server_->NeedsCredentials(request);
+  };
+  EXPECT_FALSE(needs("/healthz"));
+  EXPECT_FALSE(needs("/%68ealthz"));  // CivetWeb decodes it to /healthz
+  EXPECT_FALSE(needs("/readyz"));
+  EXPECT_FALSE(needs("/readyz?verbose=0"));
+  EXPECT_TRUE(needs("/readyz?verbose=1"));
+  EXPECT_TRUE(needs("/readyz?verbose=%31"));
+  EXPECT_TRUE(needs("/metrics"));
+  EXPECT_TRUE(needs("/nonexistent"));
+  for (const char* rewritten :
+       {"/healthz/../metrics", "/x/../healthz", "/./healthz", "//healthz", "/healthz%00",
+        "/%2e%2e/healthz", "/healthz\\", "healthz", "http://127.0.0.1/healthz", "/healthz#x"}) {
+    EXPECT_TRUE(needs(rewritten)) << rewritten;
+  }
+  EXPECT_FALSE(server_->NeedsCredentials("/healthz", ""));
+  EXPECT_TRUE(server_->NeedsCredentials("/heartbeat/x", ""));  // no heartbeat receiver here
+
+  // And end to end: a rewritten path without credentials is refused.
+  const TimedAnswer none =
+      Ask(server_->port(), "GET /x/../healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 20s);
+  EXPECT_THAT(none.text, ::testing::StartsWith("HTTP/1.1 401 "));
+  EXPECT_THAT(none.text, HasSubstr("WWW-Authenticate: Basic realm=\"health_exporter\"\r\n"));
+  // CivetWeb answers this one (the front door answers only "/healthz" as
+  // sent), in the request's HTTP version.
+  EXPECT_THAT(Ask(server_->port(), "GET /%68ealthz HTTP/1.0\r\n\r\n", 20s).text,
+              ::testing::StartsWith("HTTP/1.0 200 "));
 }
 
 TEST_F(WebSecurityTest, SilentTlsClientIsDroppedAfterTheTimeoutAndBlocksNobody) {
