@@ -61,7 +61,8 @@ struct JournalEntry {
 
 /// One check's figures for one UTC day (table `daily`). The caller owns the
 /// running aggregate and rewrites the day's row as it goes (an upsert); the
-/// store does not compute anything.
+/// store does not compute anything. Stored to the millisecond (durations)
+/// and the microsecond (latencies).
 struct DailyAggregate {
   std::string check;
   /// Days since 1970-01-01 UTC (UnixDay()).

@@ -11,7 +11,12 @@ namespace {
 // index) would double the file. `checks.removed_at` is the tombstone: a
 // removed check's rows in every table are dropped once it is older than the
 // grace period. Times are wall seconds (REAL); days are days since the epoch
-// (UTC).
+// (UTC). The daily table holds durations as INTEGER milliseconds and
+// latencies as INTEGER microseconds: SQLite stores small integers in 1-4
+// bytes and a fractional REAL in 8, and 900,000 rows of eight such columns
+// made 40 % of the table (91 -> 55 bytes a row, measured with
+// bench/store_bench.cc). A day's row is rewritten whole (an upsert) by its
+// owner; no index on day: pruning walks the primary key per check.
 constexpr const char* kV1 = R"sql(
 CREATE TABLE checks (
   id INTEGER PRIMARY KEY,
@@ -49,17 +54,16 @@ CREATE TABLE daily (
   results_healthy INTEGER NOT NULL,
   results_degraded INTEGER NOT NULL,
   results_unhealthy INTEGER NOT NULL,
-  seconds_healthy REAL NOT NULL,
-  seconds_degraded REAL NOT NULL,
-  seconds_unhealthy REAL NOT NULL,
-  seconds_unknown REAL NOT NULL,
-  latency_p50 REAL,
-  latency_p95 REAL,
-  latency_p99 REAL,
-  longest_outage REAL NOT NULL,
+  ms_healthy INTEGER NOT NULL,
+  ms_degraded INTEGER NOT NULL,
+  ms_unhealthy INTEGER NOT NULL,
+  ms_unknown INTEGER NOT NULL,
+  latency_p50_us INTEGER,
+  latency_p95_us INTEGER,
+  latency_p99_us INTEGER,
+  longest_outage_ms INTEGER NOT NULL,
   PRIMARY KEY (check_id, day)
 ) WITHOUT ROWID;
-CREATE INDEX daily_by_day ON daily (day);
 )sql";
 
 constexpr Migration kMigrations[] = {

@@ -22,16 +22,19 @@
 //
 // Failures are never fatal and never silent. A file that is not a database or
 // is corrupt is renamed to <file>.corrupt-<UTC time> (with its -wal and -shm)
-// and a fresh one is created. A database locked by another process, a schema
-// newer than this binary knows, or a directory that cannot be created or
-// written: one log line (path, what is wrong, what happens now) and the store
-// runs memory-only (mode() == kMemoryOnly) over an in-memory SQLite database
-// with the same schema, so every method keeps working until the daemon stops.
-// The file is not touched in that mode. Corruption found while running also
-// switches to memory-only. A failed batch (disk full, I/O error, a lock held
-// too long) is rolled back, counted (stats().failed) and logged, and the next
-// batch tries again: a full disk is freed by an operator, and throwing away
-// the history on disk for it would be worse than losing a few writes.
+// and a fresh one is created: found at open (a bad header), by the writer's
+// quick_check right after open (broken pages; it reads the whole file, so it
+// does not delay start-up), or by a batch that hits a broken page. A database
+// locked by another process, a schema newer than this binary knows, a
+// migration that fails (rolled back whole), or a directory that cannot be
+// created or written: one log line (path, what is wrong, what happens now)
+// and the store runs memory-only (mode() == kMemoryOnly) over an in-memory
+// SQLite database with the same schema, so every method keeps working until
+// the daemon stops; the file is not touched in that mode. A failed batch
+// (disk full, I/O error, a lock held too long) is rolled back, counted
+// (stats().failed) and logged, and the next batch tries again: a full disk is
+// freed by an operator, and forgetting the history on disk for it would be
+// worse than losing a few writes.
 //
 // Bounded on disk: the journal keeps the newest journal_per_check entries per
 // check (pruned in the batch that inserts), daily rows older than
@@ -203,11 +206,20 @@ class Store {
 
   bool Enqueue(Op op);
   void WriterMain();
-  void ApplyBatch(std::vector<Op>& batch);
+  void ApplyBatch(std::span<Op> batch);
+  // quick_check on the writer's connection; a corrupt file is moved aside
+  // and replaced (RecoverFromCorruption). Returns false if it was.
+  bool VerifyFile();
+  void RecoverFromCorruption(const std::string& why, int code);
   bool ApplyOp(Op& op, std::vector<int64_t>* touched_journals, std::string* error);
   bool RunMaintenance(std::string* error);
   std::optional<int64_t> IdFor(const std::string& name, std::string* error);
   bool LoadCheckCache(std::string* error);
+  // The writer's prepared statement for `sql` (a string literal), prepared on
+  // first use; nullptr and *error if it does not compile.
+  Statement* Cached(const char* sql, std::string* error);
+  // Finalizes the cached statements and closes write_db_.
+  void CloseWriter();
   void SwitchToMemory(const std::string& why);
   void LogWriteTrouble(bool force);
   double Now() const;
@@ -241,7 +253,8 @@ class Store {
   // it starts).
   Db write_db_;
   std::map<std::string, std::pair<int64_t, double>, std::less<>>
-      check_cache_;  // name -> id, removed_at
+      check_cache_;                              // name -> id, removed_at
+  std::map<const char*, Statement> statements_;  // by SQL literal; see Cached()
   double last_maintenance_ = 0;
   std::chrono::steady_clock::time_point last_trouble_log_{};
   uint64_t logged_dropped_ = 0;
