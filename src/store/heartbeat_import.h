@@ -24,6 +24,7 @@
 
 namespace hx::store {
 
+/// What ImportHeartbeatJson did. A plain value.
 struct HeartbeatImport {
   /// Checks imported.
   size_t imported = 0;

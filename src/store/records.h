@@ -10,7 +10,7 @@
 
 namespace hx::store {
 
-/// The last ping of one heartbeat check (table `heartbeat`).
+/// The last ping of one heartbeat check (table `heartbeat`). A plain value.
 struct HeartbeatRow {
   std::string check;
   /// Wall seconds when the daemon first watched this check (start of the
@@ -29,7 +29,8 @@ struct HeartbeatRow {
   bool operator==(const HeartbeatRow&) const = default;
 };
 
-/// One non-healthy result or state change of a check (table `journal`).
+/// One non-healthy result or state change of a check (table `journal`). A
+/// plain value.
 struct JournalEntry {
   std::string check;
   /// Wall seconds when the attempt ended.
@@ -61,7 +62,7 @@ struct JournalEntry {
 
 /// One check's figures for one UTC day (table `daily`). The caller owns the
 /// running aggregate and rewrites the day's row as it goes (an upsert); the
-/// store does not compute anything. Stored to the millisecond (durations)
+/// store does not compute anything. A plain value. Stored to the millisecond (durations)
 /// and the microsecond (latencies).
 struct DailyAggregate {
   std::string check;
@@ -87,7 +88,7 @@ struct DailyAggregate {
   bool operator==(const DailyAggregate&) const = default;
 };
 
-/// A check the store knows, with its tombstone (table `checks`).
+/// A check the store knows, with its tombstone (table `checks`). A plain value.
 struct CheckRow {
   std::string check;
   /// Wall seconds when the check left the config; 0 while configured. Its rows

@@ -13,8 +13,8 @@
 
 namespace hx::store {
 
-/// One step of the schema. `version` is 1, 2, ... in order; `sql` takes the
-/// schema from version - 1 to version.
+/// One step of the schema (a plain constant value). `version` is 1, 2, ... in order; `sql` takes
+/// the schema from version - 1 to version.
 struct Migration {
   int version;
   const char* sql;
@@ -23,7 +23,7 @@ struct Migration {
 /// The migrations this binary knows, in order (today: v1).
 std::span<const Migration> Migrations();
 
-/// The outcome of ApplyMigrations.
+/// The outcome of ApplyMigrations. A plain value.
 struct MigrationResult {
   int from_version = 0;
   int to_version = 0;

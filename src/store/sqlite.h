@@ -13,7 +13,8 @@
 
 namespace hx::store {
 
-/// An open SQLite connection; closed by the destructor.
+/// An open SQLite connection; closed by the destructor. Not thread-safe: one
+/// thread at a time (opened with SQLITE_OPEN_NOMUTEX; the owner serialises).
 class Db {
  public:
   Db() = default;
@@ -44,7 +45,8 @@ class Db {
   sqlite3* db_ = nullptr;
 };
 
-/// One prepared statement; finalized by the destructor.
+/// One prepared statement; finalized by the destructor. Not thread-safe: used
+/// by the thread that uses its Db, and finalized before that Db closes.
 class Statement {
  public:
   Statement() = default;

@@ -78,6 +78,7 @@ enum class StoreMode {
 /// "persistent", "memory-only".
 std::string_view StoreModeName(StoreMode mode);
 
+/// How Open() sets the store up. A plain value, copied into the Store.
 struct StoreOptions {
   /// The directory (--storage.path); created if missing. Empty: memory-only
   /// on purpose.
