@@ -325,7 +325,9 @@ bool Store::Enqueue(Op op) {
     }
     queue_->push_back(std::move(op));
     ++stats_.enqueued;
-    wake = queue_->size() == options_.batch_max;
+    // The writer sleeps while the queue is empty, and gathers until
+    // batch_max: one wake-up for each.
+    wake = queue_->size() == 1 || queue_->size() == options_.batch_max;
   }
   if (wake) queue_cv_.notify_one();
   return true;
@@ -437,6 +439,14 @@ void Store::WriterMain() {
     uint64_t through = 0;
     {
       std::unique_lock lock(queue_mutex_);
+      // Idle: sleep until the first write (or the next maintenance pass),
+      // so an idle daemon's writer does not wake five times a second...
+      const double until_maintenance =
+          last_maintenance_ + static_cast<double>(options_.maintenance_interval.count()) - Now();
+      queue_cv_.wait_for(lock,
+                         std::chrono::duration<double>(std::clamp(until_maintenance, 0.0, 86400.0)),
+                         [&] { return stop_ || flush_requested_ || !queue_->empty(); });
+      // ...then gather for flush_interval, or until batch_max wait.
       queue_cv_.wait_for(lock, options_.flush_interval, [&] {
         return stop_ || flush_requested_ || queue_->size() >= options_.batch_max;
       });

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -525,6 +526,36 @@ TEST_F(StoreTest, ReadersOnOtherThreadsSeeCommittedStateWhileTheWriterWrites) {
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(store->Journal("api").size(), 50u);
   EXPECT_EQ(store->stats().failed, 0u);
+}
+
+// Context switches of this process's threads other than the calling one
+// (here: the store's writer).
+uint64_t OtherThreadsSwitches() {
+  uint64_t total = 0;
+  const std::string self = std::to_string(gettid());
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    if (task.path().filename() == self) continue;
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("voluntary_ctxt_switches:")) total += std::stoull(line.substr(24));
+    }
+  }
+  return total;
+}
+
+TEST_F(StoreTest, AnIdleWriterSleeps) {
+  auto store = Store::Open(Options(tmp_.path()));  // flush_interval 20 ms
+  store->AppendJournal(Entry("api", 0));
+  ASSERT_TRUE(store->Flush());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const uint64_t before = OtherThreadsSwitches();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_LE(OtherThreadsSwitches() - before, 2u) << "the writer woke with nothing to write";
+  // And still writes when asked.
+  store->AppendJournal(Entry("api", 1));
+  ASSERT_TRUE(store->Flush());
+  EXPECT_EQ(store->Journal("api").size(), 2u);
 }
 
 TEST_F(StoreTest, AnEmptyPathIsMemoryOnlyOnPurpose) {
