@@ -5,9 +5,10 @@
 //
 // Writes never wait on disk. PutHeartbeat(), AppendJournal(), PutDaily() and
 // SetChecks() append to a bounded in-memory queue (a mutex held for one
-// push_back) and return; a writer thread owns the write connection and
-// commits the queue in one transaction per flush (every flush_interval, or
-// sooner once batch_max operations wait). A full queue drops the operation,
+// push_back) and return; a writer thread owns the write connection, sleeps
+// while the queue is empty, and from the first write on gathers for
+// flush_interval (or until batch_max operations wait) and commits them, one
+// transaction per batch_max operations. A full queue drops the operation,
 // counts it (stats().dropped) and the writer logs the count, at most once per
 // log_interval: the loop thread never blocks and never logs for the store.
 //
