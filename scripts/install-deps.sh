@@ -22,6 +22,7 @@ build_pkgs=(
   libyaml-cpp-dev libspdlog-dev libre2-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libpq-dev libhiredis-dev libsystemd-dev libcrypt-dev
   libc-ares-dev               # the one asynchronous resolver on the loop, and dns checks' queries
+  libsqlite3-dev              # the embedded store: journal, history, heartbeat state (docs/storage.md)
   # proto/metrics.proto, compiled when the tests are built (the default): the
   # tests decode the protobuf writer's output with it. The daemon encodes by
   # hand and needs no libprotobuf at run time.
