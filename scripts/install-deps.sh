@@ -56,6 +56,7 @@ bench_pkgs=(
   wrk                           # the floor, and blackbox driven flat out
   python3                       # bench/bench.py
   valgrind linux-perf           # finding hot spots (bench/README.md)
+  knot dnsmasq-base iproute2    # the DNS server of the dns figure; the resolver bench in a namespace
 )
 
 case "$mode" in
