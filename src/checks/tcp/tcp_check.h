@@ -14,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
@@ -38,11 +37,6 @@ struct TcpCheckSettings {
   std::optional<TlsOptions> tls;               ///< set when `tls` is true or a mapping
   IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family a host name resolves to
 };
-
-/// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
-/// nullopt and sets *error, e.g. `port must be 1-65535, got "0"`.
-std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
-                                                              std::string* error);
 
 /// The validated config of one TCP check. Immutable; thread-safe.
 class TcpCheckSpec final : public CheckSpec {

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
-#include "checks/tcp/tcp_check.h"  // SplitHostPort, the one host:port parser
 #include "io/io_context.h"
 #include "io/tls_client.h"
 #include "util/fd_shortage.h"
