@@ -159,15 +159,7 @@ std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader)
   within("degraded_expires_within", settings.degraded_expires_within);
   within("unhealthy_expires_within", settings.unhealthy_expires_within);
   settings.ip_protocol = ReadIpProtocol(reader);
-  if (auto policy = reader.String("ip_policy")) {
-    if (*policy == "first") {
-      settings.ip_policy = IpPolicy::kFirst;
-    } else if (*policy == "all") {
-      settings.ip_policy = IpPolicy::kAll;
-    } else {
-      reader.Error("ip_policy", "must be first or all, got " + Quote(*policy));
-    }
-  }
+  settings.ip_policy = ReadIpPolicy(reader);
   if (settings.degraded_expires_within.count() != 0 &&
       settings.unhealthy_expires_within > settings.degraded_expires_within) {
     reader.Error("unhealthy_expires_within", "must not be longer than degraded_expires_within (" +
@@ -206,11 +198,6 @@ class TlsCheck::TlsAttempt final : public Attempt {
     std::string bytes;
     TlsAttempt* attempt;
     int connection;  // a write of an ended connection reports nothing
-  };
-
-  struct Outcome {
-    sockaddr_storage address;
-    CheckResult result;
   };
 
   void Begin() override {
@@ -326,21 +313,14 @@ class TlsCheck::TlsAttempt final : public Attempt {
     }
   }
 
-  // The worst state of all addresses; the detail names each address that was
-  // not healthy. The expiry reported is the earliest any address presented.
+  // The worst state of all addresses, the failing ones named
+  // (CombineAddressResults); the expiry reported is the earliest any address
+  // presented, the version the first one's.
   void FinishAll() {
-    Health worst = Health::kHealthy;
-    std::string failing;
-    size_t failed = 0;
+    CheckResult result = CombineAddressResults(outcomes_, settings_->port);
     const Observation* earliest = nullptr;
     const Observation* version = nullptr;
-    for (const Outcome& o : outcomes_) {
-      if (o.result.health > worst) worst = o.result.health;
-      if (o.result.health != Health::kHealthy) {
-        ++failed;
-        if (!failing.empty()) failing += "; ";
-        failing += AddressPortText(o.address) + ": " + o.result.detail;
-      }
+    for (const AddressResult& o : outcomes_) {
       for (const Observation& ob : o.result.observations) {
         if (ob.id == ObservationId::kTlsCertExpiryTimestampSeconds &&
             (earliest == nullptr || ob.value < earliest->value)) {
@@ -349,28 +329,10 @@ class TlsCheck::TlsAttempt final : public Attempt {
         if (ob.id == ObservationId::kTlsVersionInfo && version == nullptr) version = &ob;
       }
     }
-    CheckResult result;
-    result.health = worst;
-    if (failed == 0) {
-      result.detail = outcomes_.front().result.detail;
-      if (outcomes_.size() > 1) {
-        result.detail += " (all " + std::to_string(outcomes_.size()) + " addresses)";
-      }
-    } else {
-      result.detail = std::to_string(failed) + " of " + std::to_string(outcomes_.size()) +
-                      " addresses " + (worst == Health::kUnhealthy ? "failed" : "degraded") + ": " +
-                      failing;
-    }
+    result.observations.clear();
     if (earliest != nullptr) result.observations.push_back(*earliest);
     if (version != nullptr) result.observations.push_back(*version);
     Finish(std::move(result));
-  }
-
-  // "127.0.0.1:443", "[::1]:443".
-  std::string AddressPortText(const sockaddr_storage& address) const {
-    const std::string ip = AddressText(address);
-    return (address.ss_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" +
-           std::to_string(settings_->port);
   }
 
   static void OnConnected(uv_connect_t* req, int status) {
@@ -700,8 +662,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   bool resolving_ = false;  // resolve_ still owes its callback
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
-  int connection_ = 0;             // numbers the connections, one per address tried
-  std::vector<Outcome> outcomes_;  // ip_policy all: each address's result
+  int connection_ = 0;                   // numbers the connections, one per address tried
+  std::vector<AddressResult> outcomes_;  // ip_policy all: each address's result
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;
