@@ -9,6 +9,7 @@
 //     expect: "^220"            # optional RE2 over everything received so far
 //     tls: false                # or true, or a mapping (see tls_options.h)
 //     ip_protocol: auto         # ip4 | ip6 | auto (see checks/common/ip_protocol.h)
+//     ip_policy: first          # or all: probe every address of the name in turn
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
+#include "checks/common/ip_policy.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
 
@@ -36,6 +38,7 @@ struct TcpCheckSettings {
   std::shared_ptr<const re2::RE2> expect;      ///< nullptr: connecting is enough
   std::optional<TlsOptions> tls;               ///< set when `tls` is true or a mapping
   IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family a host name resolves to
+  IpPolicy ip_policy = IpPolicy::kFirst;       ///< which of the name's addresses to probe
 };
 
 /// The validated config of one TCP check. Immutable; thread-safe.
@@ -59,8 +62,10 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
 /// Runs TCP attempts on the loop: the loop's resolver (IoContext::resolver(),
 /// host names only), uv_tcp_connect to each address in turn until one accepts,
 /// TLS handshake if configured, write `send`, read until `expect` matches, the
-/// peer closes, or 64 KiB arrived. The check has no timer of its own; the
-/// scheduler's hard timeout cancels it. Each attempt is an Attempt
+/// peer closes, or 64 KiB arrived. With ip_policy all, every address gets
+/// that whole dialogue in turn and the results are combined
+/// (CombineAddressResults: the worst counts, failing addresses named). The check has no timer of
+/// its own; the scheduler's hard timeout cancels it. Each attempt is an Attempt
 /// (checks/common/attempt.h), so Cancel() and the destructor return at once
 /// while a lookup runs or a handle is still closing. Loop-thread only; not
 /// thread-safe.
