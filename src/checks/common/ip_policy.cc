@@ -60,4 +60,16 @@ CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uin
   return combined;
 }
 
+void UseLowestOfAll(const std::vector<AddressResult>& results, ObservationId id,
+                    CheckResult* combined) {
+  const Observation* lowest = nullptr;
+  for (const AddressResult& r : results) {
+    for (const Observation& o : r.result.observations) {
+      if (o.id == id && (lowest == nullptr || o.value < lowest->value)) lowest = &o;
+    }
+  }
+  std::erase_if(combined->observations, [id](const Observation& o) { return o.id == id; });
+  if (lowest != nullptr) combined->observations.push_back(*lowest);
+}
+
 }  // namespace hx

@@ -52,4 +52,10 @@ std::string AddressPortText(const sockaddr_storage& address, uint16_t port);
 /// `port` is used for the addresses' text, as AddressPortText.
 CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uint16_t port);
 
+/// Replaces the `id` observations of `combined` with the lowest `id` value
+/// any address reported (none: removed). For figures where the earliest
+/// matters more than the worst address's, e.g. a certificate's expiry.
+void UseLowestOfAll(const std::vector<AddressResult>& results, ObservationId id,
+                    CheckResult* combined);
+
 }  // namespace hx

@@ -427,7 +427,10 @@ class TcpCheck::TcpAttempt final : public Attempt {
     if (next_address_ < addresses_.size()) {
       ConnectNext(UV_EAI_NODATA);
     } else {
-      Finish(CombineAddressResults(outcomes_, settings_->port));
+      // As in tls: the earliest certificate expiry of all addresses.
+      CheckResult combined = CombineAddressResults(outcomes_, settings_->port);
+      UseLowestOfAll(outcomes_, ObservationId::kTlsCertExpiryTimestampSeconds, &combined);
+      Finish(std::move(combined));
     }
   }
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -318,20 +319,18 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // presented, the version the first one's.
   void FinishAll() {
     CheckResult result = CombineAddressResults(outcomes_, settings_->port);
-    const Observation* earliest = nullptr;
-    const Observation* version = nullptr;
+    UseLowestOfAll(outcomes_, ObservationId::kTlsCertExpiryTimestampSeconds, &result);
+    std::erase_if(result.observations,
+                  [](const Observation& o) { return o.id == ObservationId::kTlsVersionInfo; });
     for (const AddressResult& o : outcomes_) {
-      for (const Observation& ob : o.result.observations) {
-        if (ob.id == ObservationId::kTlsCertExpiryTimestampSeconds &&
-            (earliest == nullptr || ob.value < earliest->value)) {
-          earliest = &ob;
-        }
-        if (ob.id == ObservationId::kTlsVersionInfo && version == nullptr) version = &ob;
+      auto version = std::find_if(
+          o.result.observations.begin(), o.result.observations.end(),
+          [](const Observation& ob) { return ob.id == ObservationId::kTlsVersionInfo; });
+      if (version != o.result.observations.end()) {
+        result.observations.push_back(*version);
+        break;
       }
     }
-    result.observations.clear();
-    if (earliest != nullptr) result.observations.push_back(*earliest);
-    if (version != nullptr) result.observations.push_back(*version);
     Finish(std::move(result));
   }
 

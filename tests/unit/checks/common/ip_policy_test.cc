@@ -61,6 +61,24 @@ TEST(CombineAddressResultsTest, DegradedOnlySaysDegraded) {
   EXPECT_EQ(r.detail, "1 of 2 addresses degraded: 127.0.0.2: slow");
 }
 
+TEST(UseLowestOfAllTest, TakesTheEarliestOfEveryAddressNotJustTheWorst) {
+  auto expiry = [](CheckResult r, double at) {
+    r.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds, at);
+    return r;
+  };
+  const std::vector<AddressResult> results = {
+      At("127.0.0.1", expiry(CheckResult::Healthy("ok"), 100)),
+      At("127.0.0.2", expiry(CheckResult::Unhealthy("bad"), 300))};
+  CheckResult r = CombineAddressResults(results, 443);
+  ASSERT_EQ(r.observations.size(), 1U);
+  EXPECT_EQ(r.observations[0].value, 300);  // the worst address's
+  UseLowestOfAll(results, ObservationId::kTlsCertExpiryTimestampSeconds, &r);
+  ASSERT_EQ(r.observations.size(), 1U);
+  EXPECT_EQ(r.observations[0].value, 100);
+  UseLowestOfAll(results, ObservationId::kIcmpLossRatio, &r);  // none reported: none added
+  EXPECT_EQ(r.observations.size(), 1U);
+}
+
 TEST(CombineAddressResultsTest, NothingProbedIsUnhealthy) {
   EXPECT_EQ(CombineAddressResults({}, 80).health, Health::kUnhealthy);
 }
