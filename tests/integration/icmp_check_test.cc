@@ -242,6 +242,59 @@ TEST_F(IcmpCheckTest, ANameIsPingedAtTheAddressOfItsIpProtocol) {
   EXPECT_TRUE(r.observations.empty());
 }
 
+// ip_policy: a name with two addresses, both on the namespace's loopback,
+// then echo requests to the second dropped by nftables. all pings both side
+// by side (one reply wait, not two), names the silent one and reports each
+// address's loss; the loss and RTT observations are the worst address's.
+TEST_F(IcmpCheckTest, IpPolicyAllPingsEveryAddressAndNamesTheLossyOnes) {
+  ns_->AllowPingSockets();
+  ns_->Enter();
+  Resolver::Options options;
+  options.servers = {"127.0.0.1:9"};
+  options.hosts_file = hosts_dir_.Write("two-hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n");
+  options.timeout = milliseconds(200);
+  options.tries = 1;
+  io().set_resolver_options(options);
+  auto settings = Settings("two.test", 3, milliseconds(20), milliseconds(300));
+  settings->ip_protocol = IpProtocol::kIp4;
+  settings->ip_policy = IpPolicy::kAll;
+
+  CheckResult r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(std::regex_match(r.detail,
+                               std::regex(R"(3/3 replies, rtt avg \d+\.\d+ms \(all 2 addresses\); )"
+                                          R"(loss 127\.0\.0\.1 0%, 127\.0\.0\.2 0%)")))
+      << r.detail;
+  EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 0.0);
+  EXPECT_TRUE(Find(r, ObservationId::kIcmpRttSeconds, "avg").has_value());
+
+  ASSERT_EQ(ns_->Exec({"nft",
+                       "add table inet t; add chain inet t in { type filter hook input "
+                       "priority 0; }; add rule inet t in ip daddr 127.0.0.2 icmp type "
+                       "echo-request drop"}),
+            0)
+      << ns_->last_output();
+  // first: 127.0.0.1 answers, the silent 127.0.0.2 goes unseen.
+  settings->ip_policy = IpPolicy::kFirst;
+  r = RunOnce(settings);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("3/3 replies from 127.0.0.1, rtt avg ")) << r.detail;
+
+  settings->ip_policy = IpPolicy::kAll;
+  const uint64_t start = uv_hrtime();
+  r = RunOnce(settings);
+  const double elapsed_ms = static_cast<double>(uv_hrtime() - start) / 1e6;
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail,
+            "1 of 2 addresses failed: 127.0.0.2: 3 of 3 lost (100%): no reply from 127.0.0.2; "
+            "loss 127.0.0.1 0%, 127.0.0.2 100%");
+  EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 1.0);  // the worst address's
+  EXPECT_FALSE(Find(r, ObservationId::kIcmpRttSeconds, "avg").has_value());
+  // Side by side: two intervals and one reply wait (in turn it would be two).
+  EXPECT_GE(elapsed_ms, 2 * 20 + 300 - 2);
+  EXPECT_LT(elapsed_ms, 2 * (2 * 20 + 300)) << "the addresses were pinged in turn?";
+}
+
 TEST_F(IcmpCheckTest, RawSocketIsTheFallbackWithCapNetRaw) {
   // A new namespace starts with ping_group_range "1 0": no datagram sockets.
   ns_->Enter();

@@ -13,9 +13,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/io_context.h"
+#include "support/daemon_process.h"
 #include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/tcp_test_server.h"
@@ -196,6 +198,69 @@ TEST_F(TcpCheckTest, HostNamesAreResolvedOnTheLoopInIpProtocolOrder) {
   EXPECT_EQ(with("v4.test", IpProtocol::kIp6).detail, "no IPv6 address");
   EXPECT_EQ(with("nothere.test", IpProtocol::kAuto).detail, "no such host");
   EXPECT_NE(dns.Log().find("dual.test"), std::string::npos) << dns.Log();
+}
+
+// ip_policy: one name, two addresses (a hosts file of the test's own): the
+// banner server listens on 127.0.0.1 only, so 127.0.0.2 (listed first)
+// refuses. first: the refusal is skipped and the name is healthy; all: each
+// address gets the whole dialogue and the refusing one is named.
+TEST_F(TcpCheckTest, IpPolicyAllProbesEveryAddressAndNamesTheFailingOnes) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  TcpTestServer server({.mode = Mode::kBanner});
+  const std::string port = std::to_string(server.port());
+  auto s = std::make_shared<TcpCheckSettings>(*Settings("two.test", server.port(), "", "^220"));
+  s->ip_protocol = IpProtocol::kIp4;
+
+  CheckResult r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("expect \"^220\" matched in ")) << r.detail;
+
+  s->ip_policy = IpPolicy::kAll;
+  r = RunOnce(s);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  EXPECT_TRUE(server.WaitForAccepted(2, kWait));  // once per policy: 127.0.0.1 too
+
+  // Something listening on 127.0.0.2 too (the kernel completes the
+  // handshake from the backlog): every address connects.
+  auto listen_on_second = [&server] {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in second{};
+    second.sin_family = AF_INET;
+    second.sin_port = htons(server.port());
+    inet_pton(AF_INET, "127.0.0.2", &second.sin_addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&second), sizeof second), 0);
+    EXPECT_EQ(listen(fd, 8), 0);
+    return fd;
+  };
+  int listener = listen_on_second();
+  s->expect = nullptr;
+  r = RunOnce(s);
+  close(listener);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
+  EXPECT_TRUE(r.detail.ends_with(" (all 2 addresses)")) << r.detail;
+
+  // With expect, the silent 127.0.0.2 closing on us fails by itself.
+  s->expect = std::make_shared<const re2::RE2>("^220");
+  listener = listen_on_second();
+  std::thread closer([listener] {
+    const int fd = accept(listener, nullptr, nullptr);
+    if (fd >= 0) close(fd);
+  });
+  r = RunOnce(s);
+  closer.join();
+  close(listener);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port +
+                          ": connection closed before \"^220\" matched (got nothing)");
 }
 
 TEST_F(TcpCheckTest, CancelWhileTheDnsServerIsSilent) {

@@ -13,7 +13,7 @@
 #include <ctime>
 
 #include "build_info.h"
-#include "checks/tcp/tcp_check.h"  // SplitHostPort
+#include "checks/common/host_port.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
 #include "util/fd_shortage.h"

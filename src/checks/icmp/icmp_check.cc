@@ -17,10 +17,12 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "checks/common/ip_policy.h"
 #include "checks/common/ip_protocol.h"
 #include "checks/common/usage_thresholds.h"
 #include "io/io_context.h"
@@ -246,6 +248,7 @@ std::shared_ptr<const IcmpCheckSpec> ParseIcmpCheckSpec(config::MapReader& reade
     }
   }
   settings.ip_protocol = ReadIpProtocol(reader);
+  settings.ip_policy = ReadIpPolicy(reader);
   if (auto count = reader.Int("count", 1, kMaxCount)) settings.count = static_cast<int>(*count);
   if (auto interval = reader.Duration("packet_interval")) {
     if (*interval < kMinPacketInterval) {
@@ -316,30 +319,58 @@ CheckType IcmpCheckType() { return {"icmp", &ParseIcmpCheckSpec}; }
 // ---------------------------------------------------------------------------
 // Attempts
 
-// One attempt: its socket, poll and timer. Callbacks: the poll's (re-announced
-// after each call while it runs), the timer's (announced when armed), the
-// resolver's and one close per handle. Loop-thread only; not thread-safe.
+// One attempt: one timer, and per address probed (one with ip_policy first,
+// every address of the name with all) a socket and its poll. Callbacks: each
+// poll's (re-announced after each call while it runs), the timer's
+// (announced when armed), the resolver's and one close per handle.
+// Loop-thread only; not thread-safe.
 class IcmpCheck::IcmpAttempt final : public Attempt {
  public:
   IcmpAttempt(IoContext& io, std::shared_ptr<const IcmpCheckSettings> settings, uint16_t identifier)
-      : io_(io),
-        settings_(std::move(settings)),
-        identifier_(identifier),
-        sent_mono_ns_(settings_->count, 0),
-        sent_real_ns_(settings_->count, 0),
-        rtt_ns_(settings_->count, -1),
-        // A reply is as long as the request; 60 bytes for a raw socket's
-        // IPv4 header (with options), a little more to see a longer reply.
-        receive_buffer_(kIcmpHeaderBytes + static_cast<size_t>(settings_->size) + 128) {
-    poll_.data = this;
+      : io_(io), settings_(std::move(settings)), identifier_(identifier) {
     timer_.data = this;
-  }
-  ~IcmpAttempt() override {
-    // Last: every close callback has arrived, so no handle polls the fd.
-    if (socket_.fd >= 0) close(socket_.fd);
   }
 
  private:
+  // One address's echo requests and replies. Owned by the attempt (its poll
+  // handle must stay put until closed, hence held by pointer).
+  struct Probe {
+    Probe(IcmpAttempt* owner, const sockaddr_storage& target, int count, int size)
+        : attempt(owner),
+          address(target),
+          sent_mono_ns(count, 0),
+          sent_real_ns(count, 0),
+          rtt_ns(count, -1),
+          // A reply is as long as the request; 60 bytes for a raw socket's
+          // IPv4 header (with options), a little more to see a longer reply.
+          receive_buffer(kIcmpHeaderBytes + static_cast<size_t>(size) + 128) {
+      poll.data = this;
+    }
+    ~Probe() {
+      // Last: every close callback has arrived, so no handle polls the fd.
+      if (socket.fd >= 0) close(socket.fd);
+    }
+    Probe(const Probe&) = delete;
+    Probe& operator=(const Probe&) = delete;
+
+    IcmpAttempt* attempt;
+    sockaddr_storage address;
+    IcmpSocket socket;
+    uv_poll_t poll{};
+    bool poll_open = false;
+    bool poll_armed = false;             // started: one call announced
+    int poll_restarts = 0;               // after POLLERR
+    std::optional<CheckResult> failed;   // could not even start
+    std::vector<uint64_t> sent_mono_ns;  // 0: not sent (or the send failed)
+    std::vector<int64_t> sent_real_ns;
+    std::vector<double> rtt_ns;  // < 0: no reply (yet)
+    int received = 0;
+    std::vector<unsigned char> receive_buffer;
+    std::string send_error;
+    std::string receive_error;
+    std::string error_from;  // who sent the ICMP error in receive_error, if known
+  };
+
   void Begin() override {
     begin_ms_ = uv_now(io_.loop());
     Resolve();
@@ -363,72 +394,71 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
             return;
           }
           sockaddr_storage literal{};
-          Resolved(result.addresses.front(), !ParseIpLiteral(settings_->host, &literal));
+          if (settings_->ip_policy == IpPolicy::kFirst) result.addresses.resize(1);
+          Resolved(result.addresses, !ParseIpLiteral(settings_->host, &literal));
         });
   }
 
-  void Resolved(const sockaddr_storage& address, bool by_name) {
-    address_ = address;
+  void Resolved(const std::vector<sockaddr_storage>& addresses, bool by_name) {
     by_name_ = by_name;
-    socket_ = OpenIcmpSocket(address.ss_family);
-    if (socket_.fd < 0) {
-      Finish(CheckResult::Unhealthy(socket_.reason));
+    for (const sockaddr_storage& address : addresses) {
+      probes_.push_back(std::make_unique<Probe>(this, address, settings_->count, settings_->size));
+      Probe& probe = *probes_.back();
+      if (auto failure = Open(probe)) {
+        // ip_policy first: the attempt's result; all: this address's.
+        if (settings_->ip_policy == IpPolicy::kFirst) {
+          Finish(std::move(*failure));
+          return;
+        }
+        probe.failed = std::move(failure);
+      } else {
+        ++active_;
+      }
+    }
+    if (active_ == 0) {
+      Conclude();
       return;
     }
-    const socklen_t length =
-        address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    // Connected: send() needs no address, a raw socket gets replies from the
-    // target only, and ICMP errors about it arrive as receive errors.
-    if (connect(socket_.fd, reinterpret_cast<const sockaddr*>(&address_), length) != 0) {
-      Finish(CheckResult::Unhealthy("cannot send to " + AddressOf(address_) + ": " +
-                                    std::strerror(errno)));
-      return;
-    }
-    int rc = uv_poll_init_socket(io_.loop(), &poll_, socket_.fd);
-    if (rc < 0) {
-      Finish(
-          CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") + uv_strerror(rc)));
-      return;
-    }
-    poll_open_ = true;
-    rc = uv_poll_start(&poll_, UV_READABLE, &OnReadable);
-    if (rc < 0) {
-      Finish(
-          CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") + uv_strerror(rc)));
-      return;
-    }
-    ExpectCallback();
-    poll_armed_ = true;
     uv_timer_init(io_.loop(), &timer_);
     sends_start_ms_ = uv_now(io_.loop());
     timer_open_ = true;
     SendNext();
   }
 
-  // Sends request number sent_, then arms the timer for the next one or,
-  // after the last, for the end of its reply wait.
+  // Opens, connects and watches the probe's socket; the failure, if any.
+  std::optional<CheckResult> Open(Probe& probe) {
+    probe.socket = OpenIcmpSocket(probe.address.ss_family);
+    if (probe.socket.fd < 0) return CheckResult::Unhealthy(probe.socket.reason);
+    const socklen_t length =
+        probe.address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    // Connected: send() needs no address, a raw socket gets replies from the
+    // target only, and ICMP errors about it arrive as receive errors.
+    if (connect(probe.socket.fd, reinterpret_cast<const sockaddr*>(&probe.address), length) != 0) {
+      return CheckResult::Unhealthy("cannot send to " + AddressOf(probe.address) + ": " +
+                                    std::strerror(errno));
+    }
+    int rc = uv_poll_init_socket(io_.loop(), &probe.poll, probe.socket.fd);
+    if (rc < 0) {
+      return CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") +
+                                    uv_strerror(rc));
+    }
+    probe.poll_open = true;
+    rc = uv_poll_start(&probe.poll, UV_READABLE, &OnReadable);
+    if (rc < 0) {
+      return CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") +
+                                    uv_strerror(rc));
+    }
+    ExpectCallback();
+    probe.poll_armed = true;
+    return std::nullopt;
+  }
+
+  // Sends request number sent_ to every address probed, then arms the timer
+  // for the next one or, after the last, for the end of its reply wait.
   void SendNext() {
     const int seq = sent_++;
-    const size_t size = kIcmpHeaderBytes + static_cast<size_t>(settings_->size);
-    std::vector<unsigned char> packet(size);
-    const bool v6 = address_.ss_family == AF_INET6;
-    packet[0] = v6 ? kEchoRequest6 : kEchoRequest4;
-    packet[4] = static_cast<unsigned char>(identifier_ >> 8);
-    packet[5] = static_cast<unsigned char>(identifier_);
-    packet[6] = static_cast<unsigned char>(seq >> 8);
-    packet[7] = static_cast<unsigned char>(seq);
-    for (size_t i = kIcmpHeaderBytes; i < size; ++i) packet[i] = static_cast<unsigned char>(i);
-    if (!v6) {  // the kernel sums ICMPv6 itself (and datagram sockets' v4)
-      const uint16_t sum = Checksum(packet.data(), size);
-      packet[2] = static_cast<unsigned char>(sum >> 8);
-      packet[3] = static_cast<unsigned char>(sum);
-    }
-    TakeSocketError();  // an ICMP error from an earlier request must not fail this send
-    sent_real_ns_[seq] = RealtimeNs();
-    sent_mono_ns_[seq] = uv_hrtime();
-    if (send(socket_.fd, packet.data(), size, MSG_DONTWAIT) < 0) {
-      send_error_ = std::strerror(errno);  // counts as lost
-      sent_mono_ns_[seq] = 0;
+    for (const auto& probe : probes_) {
+      if (!probe->failed) Send(*probe, seq);
     }
     // Times on the loop's clock (the scheduler's hard timeout runs on it
     // too), from fixed starting points, so a late timer does not push the
@@ -445,6 +475,30 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     ExpectCallback();
     timer_armed_ = true;
     uv_timer_start(&timer_, &OnTimer, due_ms > now_ms ? due_ms - now_ms : 0, 0);
+  }
+
+  void Send(Probe& probe, int seq) {
+    const size_t size = kIcmpHeaderBytes + static_cast<size_t>(settings_->size);
+    std::vector<unsigned char> packet(size);
+    const bool v6 = probe.address.ss_family == AF_INET6;
+    packet[0] = v6 ? kEchoRequest6 : kEchoRequest4;
+    packet[4] = static_cast<unsigned char>(identifier_ >> 8);
+    packet[5] = static_cast<unsigned char>(identifier_);
+    packet[6] = static_cast<unsigned char>(seq >> 8);
+    packet[7] = static_cast<unsigned char>(seq);
+    for (size_t i = kIcmpHeaderBytes; i < size; ++i) packet[i] = static_cast<unsigned char>(i);
+    if (!v6) {  // the kernel sums ICMPv6 itself (and datagram sockets' v4)
+      const uint16_t sum = Checksum(packet.data(), size);
+      packet[2] = static_cast<unsigned char>(sum >> 8);
+      packet[3] = static_cast<unsigned char>(sum);
+    }
+    TakeSocketError(probe);  // an ICMP error from an earlier request must not fail this send
+    probe.sent_real_ns[seq] = RealtimeNs();
+    probe.sent_mono_ns[seq] = uv_hrtime();
+    if (send(probe.socket.fd, packet.data(), size, MSG_DONTWAIT) < 0) {
+      probe.send_error = std::strerror(errno);  // counts as lost
+      probe.sent_mono_ns[seq] = 0;
+    }
   }
 
   static uint64_t Ms(Duration d) {
@@ -464,7 +518,8 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   }
 
   static void OnReadable(uv_poll_t* poll, int status, int events) {
-    auto* self = static_cast<IcmpAttempt*>(poll->data);
+    auto* probe = static_cast<Probe*>(poll->data);
+    IcmpAttempt* self = probe->attempt;
     CallbackGuard guard(self);
     if (guard.over()) return;
     if (status < 0) {
@@ -472,35 +527,35 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       // target (unreachable, prohibited) pending on the socket. Note it and
       // watch again; the other replies still count. Bounded, in case the
       // error does not clear.
-      self->poll_armed_ = false;
-      self->ReadErrorQueue();
-      self->TakeSocketError();
-      if (self->poll_restarts_ < self->settings_->count + 8 &&
-          uv_poll_start(&self->poll_, UV_READABLE, &OnReadable) == 0) {
-        ++self->poll_restarts_;
+      probe->poll_armed = false;
+      self->ReadErrorQueue(*probe);
+      self->TakeSocketError(*probe);
+      if (probe->poll_restarts < self->settings_->count + 8 &&
+          uv_poll_start(&probe->poll, UV_READABLE, &OnReadable) == 0) {
+        ++probe->poll_restarts;
         self->ExpectCallback();
-        self->poll_armed_ = true;
+        probe->poll_armed = true;
       }
       return;
     }
     self->ExpectCallback();  // the poll keeps running: its next call
-    if ((events & UV_READABLE) != 0) self->ReadReplies();
+    if ((events & UV_READABLE) != 0) self->ReadReplies(*probe);
   }
 
   // Takes (and clears) the socket's pending error, which would otherwise
   // fail the next send and keep the poll reporting POLLERR.
-  void TakeSocketError() {
+  static void TakeSocketError(Probe& probe) {
     int error = 0;
     socklen_t length = sizeof error;
-    if (getsockopt(socket_.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0 &&
-        receive_error_.empty()) {
-      receive_error_ = std::strerror(error);  // the error queue had nothing better
+    if (getsockopt(probe.socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0 &&
+        probe.receive_error.empty()) {
+      probe.receive_error = std::strerror(error);  // the error queue had nothing better
     }
   }
 
   // The ICMP errors queued by IP_RECVERR / IPV6_RECVERR: the last one is
   // named in the detail with the address that sent it.
-  void ReadErrorQueue() {
+  static void ReadErrorQueue(Probe& probe) {
     for (int i = 0; i < 64; ++i) {
       alignas(cmsghdr) unsigned char control[512];
       unsigned char original[64];  // the start of the request it is about
@@ -510,7 +565,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       message.msg_iovlen = 1;
       message.msg_control = control;
       message.msg_controllen = sizeof control;
-      if (recvmsg(socket_.fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      if (recvmsg(probe.socket.fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
       for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
         const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
         const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
@@ -523,32 +578,32 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
         if (offender_bytes > 0) {
           std::memcpy(&offender, CMSG_DATA(c) + sizeof error,
                       std::min(offender_bytes, sizeof offender));
-          error_from_ = AddressOf(offender);
+          probe.error_from = AddressOf(offender);
         } else {
-          error_from_.clear();
+          probe.error_from.clear();
         }
-        receive_error_ = std::move(text);
+        probe.receive_error = std::move(text);
       }
     }
   }
 
-  void ReadReplies() {
+  void ReadReplies(Probe& probe) {
     // Bounded: a flood of foreign packets must not hold the loop.
     for (int i = 0; i < 64; ++i) {
       alignas(cmsghdr) unsigned char control[256];
-      iovec iov{receive_buffer_.data(), receive_buffer_.size()};
+      iovec iov{probe.receive_buffer.data(), probe.receive_buffer.size()};
       msghdr message{};
       message.msg_iov = &iov;
       message.msg_iovlen = 1;
       message.msg_control = control;
       message.msg_controllen = sizeof control;
-      const ssize_t n = recvmsg(socket_.fd, &message, MSG_DONTWAIT);
+      const ssize_t n = recvmsg(probe.socket.fd, &message, MSG_DONTWAIT);
       const uint64_t now_mono = uv_hrtime();
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         // An ICMP error about the target (unreachable...), reported once;
         // the error queue's account of it, when read, says more.
-        if (receive_error_.empty()) receive_error_ = std::strerror(errno);
+        if (probe.receive_error.empty()) probe.receive_error = std::strerror(errno);
         continue;
       }
       int64_t kernel_real_ns = 0;
@@ -559,15 +614,17 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
           kernel_real_ns = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
         }
       }
-      Reply(receive_buffer_.data(), std::min(static_cast<size_t>(n), receive_buffer_.size()),
-            now_mono, kernel_real_ns);
+      Reply(probe, probe.receive_buffer.data(),
+            std::min(static_cast<size_t>(n), probe.receive_buffer.size()), now_mono,
+            kernel_real_ns);
       if (over()) return;
     }
   }
 
-  void Reply(const unsigned char* data, size_t size, uint64_t now_mono, int64_t kernel_real_ns) {
-    const bool v6 = address_.ss_family == AF_INET6;
-    if (socket_.raw && !v6) {  // a raw IPv4 socket hands over the IP header too
+  void Reply(Probe& probe, const unsigned char* data, size_t size, uint64_t now_mono,
+             int64_t kernel_real_ns) {
+    const bool v6 = probe.address.ss_family == AF_INET6;
+    if (probe.socket.raw && !v6) {  // a raw IPv4 socket hands over the IP header too
       if (size < 20) return;
       const size_t header = static_cast<size_t>(data[0] & 0x0f) * 4;
       if (header < 20 || size < header) return;
@@ -580,48 +637,73 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     const int seq = data[6] << 8 | data[7];
     // A datagram socket's identifier is the kernel's, and only its replies
     // reach it; a raw socket sees everyone's.
-    if (socket_.raw && identifier != identifier_) return;
-    if (seq >= sent_ || sent_mono_ns_[seq] == 0 || rtt_ns_[seq] >= 0) return;
-    const uint64_t mono_rtt = now_mono - sent_mono_ns_[seq];
+    if (probe.socket.raw && identifier != identifier_) return;
+    if (seq >= sent_ || probe.sent_mono_ns[seq] == 0 || probe.rtt_ns[seq] >= 0) return;
+    const uint64_t mono_rtt = now_mono - probe.sent_mono_ns[seq];
     // The kernel's receive time is the better figure, unless the wall clock
     // stepped in between (then it is negative or beyond what the loop saw).
     double rtt = static_cast<double>(mono_rtt);
     if (kernel_real_ns != 0) {
-      const int64_t kernel_rtt = kernel_real_ns - sent_real_ns_[seq];
+      const int64_t kernel_rtt = kernel_real_ns - probe.sent_real_ns[seq];
       if (kernel_rtt > 0 && static_cast<uint64_t>(kernel_rtt) <= mono_rtt) {
         rtt = static_cast<double>(kernel_rtt);
       }
     }
     // Every packet waits as long as the last one may: later is lost.
     if (rtt > static_cast<double>(settings_->reply_wait.count())) return;
-    rtt_ns_[seq] = rtt;
-    ++received_;
-    if (received_ == settings_->count) Conclude();
+    probe.rtt_ns[seq] = rtt;
+    ++probe.received;
+    // Every reply from every address probed: nothing left to wait for.
+    if (++received_ == settings_->count * active_) Conclude();
   }
 
+  // ip_policy first: the one address's result. all: every address's,
+  // combined (the worst counts, failing addresses named; loss and RTT
+  // observations are the worst address's), with each address's loss after.
   void Conclude() {
+    if (settings_->ip_policy == IpPolicy::kFirst) {
+      Finish(Judge(*probes_.front(), by_name_));
+      return;
+    }
+    std::vector<AddressResult> results;
+    std::string losses;
+    for (const auto& probe : probes_) {
+      results.push_back({probe->address, probe->failed ? *probe->failed : Judge(*probe, false)});
+      losses +=
+          (losses.empty() ? "; loss " : ", ") + AddressOf(probe->address) + " " +
+          (probe->failed ? std::string("not probed")
+                         : FormatLoss(static_cast<double>(settings_->count - probe->received) /
+                                      settings_->count));
+    }
+    CheckResult result = CombineAddressResults(results, 0);
+    if (results.size() > 1) result.detail += losses;
+    Finish(std::move(result));
+  }
+
+  // One address's result from its replies.
+  CheckResult Judge(const Probe& probe, bool name_address) const {
+    if (probe.failed) return *probe.failed;
     const int count = settings_->count;
     std::vector<double> rtts;
-    for (double rtt : rtt_ns_) {
+    for (double rtt : probe.rtt_ns) {
       if (rtt >= 0) rtts.push_back(rtt);
     }
     const int lost = count - static_cast<int>(rtts.size());
     const double loss = static_cast<double>(lost) / count;
     CheckResult result;
     result.observations.emplace_back(ObservationId::kIcmpLossRatio, loss);
-    const std::string from = by_name_ ? " from " + AddressOf(address_) : "";
+    const std::string from = name_address ? " from " + AddressOf(probe.address) : "";
     std::string errors;
-    if (!send_error_.empty()) errors += "; send: " + send_error_;
-    if (!receive_error_.empty()) {
-      errors += "; last error" + (error_from_.empty() ? "" : " from " + error_from_) + ": " +
-                receive_error_;
+    if (!probe.send_error.empty()) errors += "; send: " + probe.send_error;
+    if (!probe.receive_error.empty()) {
+      errors += "; last error" + (probe.error_from.empty() ? "" : " from " + probe.error_from) +
+                ": " + probe.receive_error;
     }
     if (rtts.empty()) {
       result.health = Health::kUnhealthy;
       result.detail = std::to_string(lost) + " of " + std::to_string(count) +
-                      " lost (100%): no reply from " + AddressOf(address_) + errors;
-      Finish(std::move(result));
-      return;
+                      " lost (100%): no reply from " + AddressOf(probe.address) + errors;
+      return result;
     }
     double sum = 0;
     double min = rtts.front();
@@ -671,7 +753,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       result.detail = replies + ", " + rtt_text;
     }
     result.detail += errors;
-    Finish(std::move(result));
+    return result;
   }
 
   void Release() override {
@@ -688,50 +770,45 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     if (timer_open_) {
       timer_open_ = false;
       ExpectCallback();
-      uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &OnClosed);
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &OnTimerClosed);
     }
-    if (poll_armed_) {
-      uv_poll_stop(&poll_);
-      poll_armed_ = false;
-      ForgetCallback();
-    }
-    if (poll_open_) {
-      poll_open_ = false;
-      ExpectCallback();
-      uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &OnClosed);
+    for (const auto& probe : probes_) {
+      if (probe->poll_armed) {
+        uv_poll_stop(&probe->poll);
+        probe->poll_armed = false;
+        ForgetCallback();
+      }
+      if (probe->poll_open) {
+        probe->poll_open = false;
+        ExpectCallback();
+        uv_close(reinterpret_cast<uv_handle_t*>(&probe->poll), &OnPollClosed);
+      }
     }
   }
 
-  static void OnClosed(uv_handle_t* handle) {
+  static void OnTimerClosed(uv_handle_t* handle) {
     CallbackGuard guard(static_cast<IcmpAttempt*>(handle->data));
+  }
+  static void OnPollClosed(uv_handle_t* handle) {
+    CallbackGuard guard(static_cast<Probe*>(handle->data)->attempt);
   }
 
   IoContext& io_;
   std::shared_ptr<const IcmpCheckSettings> settings_;
   const uint16_t identifier_;
-  sockaddr_storage address_{};
   bool by_name_ = false;
   std::unique_ptr<ResolveRequest> resolve_;
   bool resolving_ = false;  // resolve_'s callback is owed
-  IcmpSocket socket_;
-  uv_poll_t poll_{};
+  // Destroyed with the attempt, after every close callback has arrived.
+  std::vector<std::unique_ptr<Probe>> probes_;
+  int active_ = 0;  // probes whose socket is open and watched
   uv_timer_t timer_{};
-  bool poll_open_ = false;
-  bool poll_armed_ = false;      // started: one call announced
-  int poll_restarts_ = 0;        // after POLLERR
   uint64_t begin_ms_ = 0;        // uv_now() when the attempt began
   uint64_t sends_start_ms_ = 0;  // uv_now() when the first request went out
   bool timer_open_ = false;
   bool timer_armed_ = false;
-  int sent_ = 0;
-  int received_ = 0;
-  std::vector<uint64_t> sent_mono_ns_;  // 0: not sent (or the send failed)
-  std::vector<int64_t> sent_real_ns_;
-  std::vector<double> rtt_ns_;  // < 0: no reply (yet)
-  std::vector<unsigned char> receive_buffer_;
-  std::string send_error_;
-  std::string receive_error_;
-  std::string error_from_;  // who sent the ICMP error in receive_error_, if known
+  int sent_ = 0;      // requests sent to each address
+  int received_ = 0;  // replies counted, from every address
 };
 
 IcmpCheck::IcmpCheck(IoContext& io, std::shared_ptr<const IcmpCheckSettings> settings)

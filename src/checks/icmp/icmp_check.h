@@ -6,6 +6,7 @@
 //   icmp:
 //     host: gw.internal          # name or IP literal (v4 or v6)
 //     ip_protocol: auto          # ip4 | ip6 | auto (IPv6 first) for a name
+//     ip_policy: first           # or all: ping every address of the name at once
 //     count: 5                   # 1-100 echo requests per attempt
 //     packet_interval: 200ms     # between two requests
 //     size: 56                   # payload bytes after the 8-byte ICMP header
@@ -27,6 +28,7 @@
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
+#include "checks/common/ip_policy.h"
 #include "io/resolver.h"
 #include "util/duration.h"
 
@@ -36,6 +38,9 @@ namespace hx {
 struct IcmpCheckSettings {
   std::string host;                            ///< name or IP literal
   IpProtocol ip_protocol = IpProtocol::kAuto;  ///< for a name: which family
+  /// first: the name's first address; all: every address, pinged side by
+  /// side, the worst counts (its loss and RTT are the ones exported).
+  IpPolicy ip_policy = IpPolicy::kFirst;
   int count = 5;
   Duration packet_interval = std::chrono::milliseconds(200);
   int size = 56;  ///< payload bytes
@@ -88,10 +93,11 @@ class IcmpCheckSpec final : public CheckSpec {
 std::shared_ptr<const IcmpCheckSpec> ParseIcmpCheckSpec(config::MapReader& reader);
 
 /// Runs ICMP echo attempts on the loop: resolve the host (the loop's c-ares
-/// resolver; the first address of `ip_protocol`'s order), open a socket
-/// (OpenIcmpSocket), watch it with uv_poll, send one request at once and the
-/// others on a uv_timer, and end when every reply is in or reply_wait after
-/// the last request. Replies are matched by sequence number (and, on raw
+/// resolver; the first address of `ip_protocol`'s order, or with ip_policy
+/// all every address, each with its own socket, all on the same timer), open
+/// a socket (OpenIcmpSocket), watch it with uv_poll, send one request at once
+/// and the others on a uv_timer, and end when every reply is in or
+/// reply_wait after the last request. Replies are matched by sequence number (and, on raw
 /// sockets, by identifier and source; a datagram socket's identifier is the
 /// kernel's and it only delivers replies to it). Each attempt has its own
 /// socket, so a late reply to an earlier attempt never counts. RTTs come from

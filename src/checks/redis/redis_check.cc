@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
-#include "checks/tcp/tcp_check.h"
 #include "config/secret_file.h"
 #include "io/io_context.h"
 #include "util/fd_shortage.h"

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/host_port.h"
+#include "checks/common/ip_policy.h"
 #include "checks/common/ip_protocol.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
@@ -68,53 +70,7 @@ std::string QuoteReceived(std::string_view data) {
   return out;
 }
 
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
-                                                              std::string* error) {
-  std::string_view host;
-  std::string_view port;
-  if (!address.empty() && address.front() == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string_view::npos || close + 1 >= address.size() ||
-        address[close + 1] != ':') {
-      *error = "must be host:port or [ipv6]:port";
-      return std::nullopt;
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos) {
-      *error = "must be host:port or [ipv6]:port";
-      return std::nullopt;
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      *error = "an IPv6 address must be in brackets, e.g. [::1]:25";
-      return std::nullopt;
-    }
-  }
-  if (host.empty()) {
-    *error = "host must not be empty";
-    return std::nullopt;
-  }
-  if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
-      std::stoi(std::string(port)) > 65535) {
-    *error = "port must be a number from 1 to 65535";
-    return std::nullopt;
-  }
-  return std::make_pair(std::string(host), static_cast<uint16_t>(std::stoi(std::string(port))));
-}
 
 TcpCheckSpec::TcpCheckSpec(TcpCheckSettings settings)
     : settings_(std::make_shared<const TcpCheckSettings>(std::move(settings))) {}
@@ -158,6 +114,7 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
     }
   }
   settings.ip_protocol = ReadIpProtocol(reader);
+  settings.ip_policy = ReadIpPolicy(reader);
   if (!reader.Finish()) return nullptr;
   return std::make_shared<const TcpCheckSpec>(std::move(settings));
 }
@@ -184,6 +141,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
     uv_write_t req;
     std::string bytes;
     TcpAttempt* attempt;
+    int connection;  // a write of an ended connection reports nothing
   };
 
   void Begin() override {
@@ -248,17 +206,29 @@ class TcpCheck::TcpAttempt final : public Attempt {
       return;
     }
     const sockaddr_storage& addr = addresses_[next_address_++];
+    ++connection_;
+    // ip_policy all: each address's time is its own.
+    if (settings_->ip_policy == IpPolicy::kAll) started_ns_ = uv_hrtime();
     socket_ = new uv_tcp_t;
     uv_tcp_init(loop_, socket_);
     socket_->data = this;
     const int rc = uv_tcp_connect(&connect_req_, socket_, reinterpret_cast<const sockaddr*>(&addr),
                                   &TcpAttempt::OnConnected);
     if (rc < 0) {
-      CloseSocket();
-      ConnectNext(rc);
+      ConnectFailed(rc);
       return;
     }
     ExpectCallback();
+  }
+
+  // ip_policy first: on to the next address. all: this address failed.
+  void ConnectFailed(int error) {
+    CloseSocket();
+    if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
+      EndConnection(CheckResult::Unhealthy(uv_strerror(error)));
+    } else {
+      ConnectNext(error);
+    }
   }
 
   static void OnConnected(uv_connect_t* req, int status) {
@@ -269,14 +239,13 @@ class TcpCheck::TcpAttempt final : public Attempt {
 
   void HandleConnected(int status) {
     if (status < 0) {
-      CloseSocket();
-      ConnectNext(status);
+      ConnectFailed(status);
       return;
     }
     const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &TcpAttempt::OnAlloc,
                                  &TcpAttempt::OnRead);
     if (rc < 0) {
-      Finish(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
       return;
     }
     if (!settings_->tls) {
@@ -288,7 +257,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
         tls_context_, options.server_name.empty() ? settings_->host : options.server_name);
     tls_->StartHandshake();
     if (tls_->failed()) {
-      Finish(CheckResult::Unhealthy("TLS handshake failed: " + tls_->error()));
+      EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + tls_->error()));
       return;
     }
     FlushTls();
@@ -296,6 +265,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
 
   // Connected (and handshake done): send, then wait for `expect` if any.
   void Established() {
+    const int connection = connection_;
     established_ns_ = uv_hrtime();
     if (!settings_->send.empty()) {
       if (tls_) {
@@ -304,13 +274,14 @@ class TcpCheck::TcpAttempt final : public Attempt {
       } else {
         WriteRaw(settings_->send);
       }
-      if (over()) return;
+      if (Ended(connection)) return;
     }
     if (!settings_->expect && writes_in_flight_ == 0) FinishConnected();
   }
 
   void FinishConnected() {
-    Finish(CheckResult::Healthy("connected in " + FormatMillis(established_ns_ - started_ns_)));
+    EndConnection(
+        CheckResult::Healthy("connected in " + FormatMillis(established_ns_ - started_ns_)));
   }
 
   void FlushTls() {
@@ -319,14 +290,14 @@ class TcpCheck::TcpAttempt final : public Attempt {
   }
 
   void WriteRaw(std::string bytes) {
-    auto* op = new WriteOp{{}, std::move(bytes), this};
+    auto* op = new WriteOp{{}, std::move(bytes), this, connection_};
     op->req.data = op;
     uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
     const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1,
                             &TcpAttempt::OnWritten);
     if (rc < 0) {
       delete op;
-      Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
       return;
     }
     ExpectCallback();
@@ -336,12 +307,15 @@ class TcpCheck::TcpAttempt final : public Attempt {
   static void OnWritten(uv_write_t* req, int status) {
     auto* op = static_cast<WriteOp*>(req->data);
     TcpAttempt* self = op->attempt;
+    const int op_connection = op->connection;
     delete op;
     CallbackGuard guard(self);
-    --self->writes_in_flight_;
-    if (!guard.over()) {
+    // ip_policy all: the write may belong to an address already judged.
+    if (!guard.over() && op_connection == self->connection_) {
+      --self->writes_in_flight_;
       if (status < 0) {
-        self->Finish(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+        self->EndConnection(
+            CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
       } else if (self->established_ns_ != 0 && self->writes_in_flight_ == 0 &&
                  !self->settings_->expect) {
         // Without expect, healthy once everything (the send, or the last
@@ -363,15 +337,16 @@ class TcpCheck::TcpAttempt final : public Attempt {
   }
 
   void HandleRead(ssize_t nread, const uv_buf_t* buf) {
+    const int connection = connection_;
     if (nread == UV_EOF) {
       HandlePeerClosed();
       return;
     }
     if (nread < 0) {
       const std::string reason = uv_strerror(static_cast<int>(nread));
-      Finish(CheckResult::Unhealthy(tls_ && !tls_->handshake_done()
-                                        ? "TLS handshake failed: " + reason
-                                        : "read failed: " + reason));
+      EndConnection(CheckResult::Unhealthy(tls_ && !tls_->handshake_done()
+                                               ? "TLS handshake failed: " + reason
+                                               : "read failed: " + reason));
       return;
     }
     if (nread == 0) return;
@@ -383,19 +358,19 @@ class TcpCheck::TcpAttempt final : public Attempt {
     const bool was_established = tls_->handshake_done();
     tls_->FeedCiphertext(data);
     FlushTls();
-    if (over()) return;
+    if (Ended(connection)) return;
     if (tls_->failed()) {
-      Finish(CheckResult::Unhealthy((was_established ? "TLS error: " : "TLS handshake failed: ") +
-                                    tls_->error()));
+      EndConnection(CheckResult::Unhealthy(
+          (was_established ? "TLS error: " : "TLS handshake failed: ") + tls_->error()));
       return;
     }
     if (!was_established && tls_->handshake_done()) {
       Established();
-      if (over()) return;
+      if (Ended(connection)) return;
     }
     const std::string plaintext = tls_->TakePlaintext();
     if (!plaintext.empty()) Received(plaintext);
-    if (!over() && tls_->peer_closed()) HandlePeerClosed();
+    if (!Ended(connection) && tls_->peer_closed()) HandlePeerClosed();
   }
 
   void Received(std::string_view data) {
@@ -407,29 +382,31 @@ class TcpCheck::TcpAttempt final : public Attempt {
   void CheckReceived() {
     if (!settings_->expect) return;
     if (RE2::PartialMatch(received_, *settings_->expect)) {
-      Finish(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) + " matched in " +
-                                  FormatMillis(uv_hrtime() - started_ns_)));
+      EndConnection(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) +
+                                         " matched in " + FormatMillis(uv_hrtime() - started_ns_)));
     } else if (received_.size() >= kMaxReceiveBytes) {
-      Finish(CheckResult::Unhealthy("no match for " + Quote(settings_->expect->pattern()) +
-                                    " in the first 64 KiB"));
+      EndConnection(CheckResult::Unhealthy("no match for " + Quote(settings_->expect->pattern()) +
+                                           " in the first 64 KiB"));
     }
   }
 
   void HandlePeerClosed() {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(socket_));
     if (tls_ && !tls_->handshake_done()) {
-      Finish(CheckResult::Unhealthy("TLS handshake failed: connection closed by server"));
+      EndConnection(CheckResult::Unhealthy("TLS handshake failed: connection closed by server"));
     } else if (settings_->expect) {
-      Finish(CheckResult::Unhealthy(
+      EndConnection(CheckResult::Unhealthy(
           "connection closed before " + Quote(settings_->expect->pattern()) + " matched (got " +
           (received_.empty() ? std::string("nothing") : QuoteReceived(received_)) + ")"));
     }
     // Without expect the attempt ends when the send completes (or fails).
   }
 
-  // Attempt::Finish with the peer's certificate expiry once the handshake
-  // is done (also on failures after it).
-  void Finish(CheckResult result) {
+  // The outcome of the current connection, with the peer's certificate
+  // expiry once the handshake is done (also on failures after it).
+  // ip_policy first: the attempt's. all: one address's, recorded; the next
+  // address follows, and after the last the attempt ends with all of them.
+  void EndConnection(CheckResult result) {
     if (over()) return;
     if (tls_ && tls_->handshake_done()) {
       if (auto not_after = tls_->PeerEarliestNotAfter()) {
@@ -437,8 +414,29 @@ class TcpCheck::TcpAttempt final : public Attempt {
                                          static_cast<double>(*not_after));
       }
     }
-    Attempt::Finish(std::move(result));
+    if (settings_->ip_policy == IpPolicy::kFirst) {
+      Finish(std::move(result));
+      return;
+    }
+    outcomes_.push_back({addresses_[next_address_ - 1], std::move(result)});
+    CloseSocket();
+    tls_.reset();
+    received_.clear();
+    established_ns_ = 0;
+    writes_in_flight_ = 0;
+    if (next_address_ < addresses_.size()) {
+      ConnectNext(UV_EAI_NODATA);
+    } else {
+      // As in tls: the earliest certificate expiry of all addresses.
+      CheckResult combined = CombineAddressResults(outcomes_, settings_->port);
+      UseLowestOfAll(outcomes_, ObservationId::kTlsCertExpiryTimestampSeconds, &combined);
+      Finish(std::move(combined));
+    }
   }
+
+  // True once the attempt is over or, with ip_policy all, `connection` has
+  // been judged and the next address's connection has begun.
+  bool Ended(int connection) const { return over() || connection != connection_; }
 
   void CloseSocket() {
     if (socket_ == nullptr) return;
@@ -464,6 +462,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
   uv_tcp_t* socket_ = nullptr;  // open socket, heap-allocated until OnClosed
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
+  int connection_ = 0;                   // numbers the connections, one per address tried
+  std::vector<AddressResult> outcomes_;  // ip_policy all: each address's result
   std::unique_ptr<TlsClient> tls_;
   std::string received_;
   uint64_t started_ns_ = 0;

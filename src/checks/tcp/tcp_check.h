@@ -9,15 +9,16 @@
 //     expect: "^220"            # optional RE2 over everything received so far
 //     tls: false                # or true, or a mapping (see tls_options.h)
 //     ip_protocol: auto         # ip4 | ip6 | auto (see checks/common/ip_protocol.h)
+//     ip_policy: first          # or all: probe every address of the name in turn
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "checks/check.h"
 #include "checks/common/attempt.h"
+#include "checks/common/ip_policy.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
 
@@ -37,12 +38,8 @@ struct TcpCheckSettings {
   std::shared_ptr<const re2::RE2> expect;      ///< nullptr: connecting is enough
   std::optional<TlsOptions> tls;               ///< set when `tls` is true or a mapping
   IpProtocol ip_protocol = IpProtocol::kAuto;  ///< the family a host name resolves to
+  IpPolicy ip_policy = IpPolicy::kFirst;       ///< which of the name's addresses to probe
 };
-
-/// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
-/// nullopt and sets *error, e.g. `port must be 1-65535, got "0"`.
-std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
-                                                              std::string* error);
 
 /// The validated config of one TCP check. Immutable; thread-safe.
 class TcpCheckSpec final : public CheckSpec {
@@ -65,8 +62,10 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
 /// Runs TCP attempts on the loop: the loop's resolver (IoContext::resolver(),
 /// host names only), uv_tcp_connect to each address in turn until one accepts,
 /// TLS handshake if configured, write `send`, read until `expect` matches, the
-/// peer closes, or 64 KiB arrived. The check has no timer of its own; the
-/// scheduler's hard timeout cancels it. Each attempt is an Attempt
+/// peer closes, or 64 KiB arrived. With ip_policy all, every address gets
+/// that whole dialogue in turn and the results are combined
+/// (CombineAddressResults: the worst counts, failing addresses named). The check has no timer of
+/// its own; the scheduler's hard timeout cancels it. Each attempt is an Attempt
 /// (checks/common/attempt.h), so Cancel() and the destructor return at once
 /// while a lookup runs or a handle is still closing. Loop-thread only; not
 /// thread-safe.

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -14,8 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
-#include "checks/tcp/tcp_check.h"  // SplitHostPort, the one host:port parser
 #include "io/io_context.h"
 #include "io/tls_client.h"
 #include "util/fd_shortage.h"
@@ -159,15 +160,7 @@ std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader)
   within("degraded_expires_within", settings.degraded_expires_within);
   within("unhealthy_expires_within", settings.unhealthy_expires_within);
   settings.ip_protocol = ReadIpProtocol(reader);
-  if (auto policy = reader.String("ip_policy")) {
-    if (*policy == "first") {
-      settings.ip_policy = IpPolicy::kFirst;
-    } else if (*policy == "all") {
-      settings.ip_policy = IpPolicy::kAll;
-    } else {
-      reader.Error("ip_policy", "must be first or all, got " + Quote(*policy));
-    }
-  }
+  settings.ip_policy = ReadIpPolicy(reader);
   if (settings.degraded_expires_within.count() != 0 &&
       settings.unhealthy_expires_within > settings.degraded_expires_within) {
     reader.Error("unhealthy_expires_within", "must not be longer than degraded_expires_within (" +
@@ -206,11 +199,6 @@ class TlsCheck::TlsAttempt final : public Attempt {
     std::string bytes;
     TlsAttempt* attempt;
     int connection;  // a write of an ended connection reports nothing
-  };
-
-  struct Outcome {
-    sockaddr_storage address;
-    CheckResult result;
   };
 
   void Begin() override {
@@ -326,51 +314,24 @@ class TlsCheck::TlsAttempt final : public Attempt {
     }
   }
 
-  // The worst state of all addresses; the detail names each address that was
-  // not healthy. The expiry reported is the earliest any address presented.
+  // The worst state of all addresses, the failing ones named
+  // (CombineAddressResults); the expiry reported is the earliest any address
+  // presented, the version the first one's.
   void FinishAll() {
-    Health worst = Health::kHealthy;
-    std::string failing;
-    size_t failed = 0;
-    const Observation* earliest = nullptr;
-    const Observation* version = nullptr;
-    for (const Outcome& o : outcomes_) {
-      if (o.result.health > worst) worst = o.result.health;
-      if (o.result.health != Health::kHealthy) {
-        ++failed;
-        if (!failing.empty()) failing += "; ";
-        failing += AddressPortText(o.address) + ": " + o.result.detail;
-      }
-      for (const Observation& ob : o.result.observations) {
-        if (ob.id == ObservationId::kTlsCertExpiryTimestampSeconds &&
-            (earliest == nullptr || ob.value < earliest->value)) {
-          earliest = &ob;
-        }
-        if (ob.id == ObservationId::kTlsVersionInfo && version == nullptr) version = &ob;
+    CheckResult result = CombineAddressResults(outcomes_, settings_->port);
+    UseLowestOfAll(outcomes_, ObservationId::kTlsCertExpiryTimestampSeconds, &result);
+    std::erase_if(result.observations,
+                  [](const Observation& o) { return o.id == ObservationId::kTlsVersionInfo; });
+    for (const AddressResult& o : outcomes_) {
+      auto version = std::find_if(
+          o.result.observations.begin(), o.result.observations.end(),
+          [](const Observation& ob) { return ob.id == ObservationId::kTlsVersionInfo; });
+      if (version != o.result.observations.end()) {
+        result.observations.push_back(*version);
+        break;
       }
     }
-    CheckResult result;
-    result.health = worst;
-    if (failed == 0) {
-      result.detail = outcomes_.front().result.detail;
-      if (outcomes_.size() > 1) {
-        result.detail += " (all " + std::to_string(outcomes_.size()) + " addresses)";
-      }
-    } else {
-      result.detail = std::to_string(failed) + " of " + std::to_string(outcomes_.size()) +
-                      " addresses " + (worst == Health::kUnhealthy ? "failed" : "degraded") + ": " +
-                      failing;
-    }
-    if (earliest != nullptr) result.observations.push_back(*earliest);
-    if (version != nullptr) result.observations.push_back(*version);
     Finish(std::move(result));
-  }
-
-  // "127.0.0.1:443", "[::1]:443".
-  std::string AddressPortText(const sockaddr_storage& address) const {
-    const std::string ip = AddressText(address);
-    return (address.ss_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" +
-           std::to_string(settings_->port);
   }
 
   static void OnConnected(uv_connect_t* req, int status) {
@@ -700,8 +661,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   bool resolving_ = false;  // resolve_ still owes its callback
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
-  int connection_ = 0;             // numbers the connections, one per address tried
-  std::vector<Outcome> outcomes_;  // ip_policy all: each address's result
+  int connection_ = 0;                   // numbers the connections, one per address tried
+  std::vector<AddressResult> outcomes_;  // ip_policy all: each address's result
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "checks/common/attempt.h"
+#include "checks/common/ip_policy.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
 #include "util/duration.h"
@@ -37,12 +38,6 @@ enum class StartTls : uint8_t { kNone, kSmtp, kImap, kPop3, kPostgres };
 
 /// "none", "smtp", "imap", "pop3", "postgres".
 const char* StartTlsName(StartTls protocol);
-
-/// Which resolved addresses an attempt checks (`ip_policy`).
-enum class IpPolicy : uint8_t {
-  kFirst,  ///< the first that accepts a connection (refused ones are skipped)
-  kAll,    ///< every one, in turn; the worst result counts, failing ones named
-};
 
 /// The parsed `tls:` mapping. Plain data; immutable once parsed, safe to share.
 struct TlsCheckSettings {

@@ -48,6 +48,7 @@ TEST(IcmpConfigTest, HostOnlyTakesTheDefaults) {
   EXPECT_EQ(s.loss_unhealthy_above, 0.5);
   EXPECT_FALSE(s.rtt_degraded_above.has_value());
   EXPECT_FALSE(s.rtt_unhealthy_above.has_value());
+  EXPECT_EQ(s.ip_policy, IpPolicy::kFirst);
   // 5s timeout less 100ms to report, less 4 intervals before the last packet.
   EXPECT_EQ(s.reply_wait, milliseconds(5000 - 100 - 4 * 200));
   EXPECT_EQ(p.spec->Target(), "127.0.0.1");
@@ -63,6 +64,7 @@ loss_degraded_above: 10%
 loss_unhealthy_above: 50%
 rtt_degraded_above: 100ms
 rtt_unhealthy_above: 250ms
+ip_policy: all
 )");
   ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
   const IcmpCheckSettings& s = p.spec->settings();
@@ -74,6 +76,7 @@ rtt_unhealthy_above: 250ms
   EXPECT_DOUBLE_EQ(*s.loss_unhealthy_above, 0.50);
   EXPECT_EQ(*s.rtt_degraded_above, milliseconds(100));
   EXPECT_EQ(*s.rtt_unhealthy_above, milliseconds(250));
+  EXPECT_EQ(s.ip_policy, IpPolicy::kAll);
   EXPECT_EQ(s.reply_wait, milliseconds(5000 - 100 - 9 * 100));
 }
 

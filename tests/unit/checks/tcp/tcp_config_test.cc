@@ -41,7 +41,21 @@ TEST(TcpConfigTest, AddressOnly) {
   EXPECT_EQ(p.spec->settings().send, "");
   EXPECT_EQ(p.spec->settings().expect, nullptr);
   EXPECT_FALSE(p.spec->settings().tls.has_value());
+  EXPECT_EQ(p.spec->settings().ip_policy, IpPolicy::kFirst);
   EXPECT_EQ(p.spec->Target(), "127.0.0.1:25");
+}
+
+TEST(TcpConfigTest, IpPolicy) {
+  Parsed p = Parse("address: mail.internal:25\nip_policy: all");
+  ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
+  EXPECT_EQ(p.spec->settings().ip_policy, IpPolicy::kAll);
+  p = Parse("address: mail.internal:25\nip_policy: first");
+  ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
+  EXPECT_EQ(p.spec->settings().ip_policy, IpPolicy::kFirst);
+  p = Parse("address: mail.internal:25\nip_policy: each");
+  EXPECT_EQ(p.spec, nullptr);
+  EXPECT_EQ(p.errors, (std::vector<std::string>{
+                          "inline.yml:2:12: tcp.ip_policy: must be first or all, got \"each\""}));
 }
 
 TEST(TcpConfigTest, EveryKey) {

@@ -1,0 +1,54 @@
+#include "checks/common/host_port.h"
+
+namespace hx {
+namespace {
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
+                                                              std::string* error) {
+  std::string_view host;
+  std::string_view port;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      *error = "must be host:port or [ipv6]:port";
+      return std::nullopt;
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) {
+      *error = "must be host:port or [ipv6]:port";
+      return std::nullopt;
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      *error = "an IPv6 address must be in brackets, e.g. [::1]:25";
+      return std::nullopt;
+    }
+  }
+  if (host.empty()) {
+    *error = "host must not be empty";
+    return std::nullopt;
+  }
+  if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+      std::stoi(std::string(port)) > 65535) {
+    *error = "port must be a number from 1 to 65535";
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(host), static_cast<uint16_t>(std::stoi(std::string(port))));
+}
+
+}  // namespace hx
