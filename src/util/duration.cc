@@ -246,4 +246,10 @@ std::optional<double> ParsePercent(std::string_view text, std::string* error) {
   return value / 100;
 }
 
+std::string FormatMillis(uint64_t nanos) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fms", static_cast<double>(nanos) / 1e6);
+  return buf;
+}
+
 }  // namespace hx

@@ -25,6 +25,10 @@ std::optional<Duration> ParseDuration(std::string_view text, std::string* error)
 /// "1.5ms" below a millisecond resolution is rounded to microseconds ("750us").
 std::string FormatDuration(Duration d);
 
+/// Nanoseconds as milliseconds with one decimal, "1.2ms": enough precision
+/// to tell loopback from a slow network, for details.
+std::string FormatMillis(uint64_t nanos);
+
 /// Parses a byte size: an integer with an optional unit B, KB, MB, GB (powers
 /// of 1000) or KiB, MiB, GiB (powers of 1024), e.g. "1MiB", "64KB", "4096".
 std::optional<uint64_t> ParseByteSize(std::string_view text, std::string* error);

@@ -9,6 +9,7 @@
 
 #include "io/io_context.h"
 #include "io/resolver.h"
+#include "util/duration.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -22,12 +23,6 @@ constexpr std::chrono::milliseconds kMaxQueryTimeout{60000};
 constexpr size_t kMaxAnswerChars = 120;
 // Answers a healthy detail lists.
 constexpr size_t kListedAnswers = 3;
-
-std::string FormatMillis(uint64_t nanos) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1fms", static_cast<double>(nanos) / 1e6);
-  return buf;
-}
 
 std::string QuoteAnswer(const std::string& text) {
   if (text.size() <= kMaxAnswerChars) return Quote(text);

@@ -42,32 +42,10 @@ const char* const kPostgresStatusQuery =
 
 namespace {
 
-constexpr size_t kQuotedValueChars = 64;
 // Addresses of one host name handed to libpq; more only slow a failure down.
 constexpr size_t kMaxAddresses = 4;
 constexpr char kApplicationName[] = "health_exporter";
 constexpr char kMask[] = "***";
-
-// A query value for a detail: quoted, control characters escaped, cut at
-// kQuotedValueChars so details stay short.
-std::string QuoteValue(std::string_view value) {
-  std::string out = "\"";
-  size_t shown = 0;
-  for (unsigned char c : value) {
-    if (shown++ == kQuotedValueChars) return out + "\"...";
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
   if (from.empty()) return;
@@ -630,7 +608,7 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
         return;
       }
       if (!RE2::PartialMatch(*first_value_, *settings_->expect)) {
-        Finish(CheckResult::Unhealthy("first value " + QuoteValue(*first_value_) +
+        Finish(CheckResult::Unhealthy("first value " + QuoteEscaped(*first_value_) +
                                       " does not match " + pattern));
         return;
       }
@@ -700,7 +678,7 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     } else {
       detail = std::to_string(*rows_) + (*rows_ == 1 ? " row" : " rows");
       if (*rows_ > 0) {
-        detail += ", first value " + (first_value_ ? QuoteValue(*first_value_) : "NULL");
+        detail += ", first value " + (first_value_ ? QuoteEscaped(*first_value_) : "NULL");
         if (s.expect) detail += " (matches)";
       }
     }

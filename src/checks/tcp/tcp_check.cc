@@ -14,61 +14,12 @@
 #include "checks/common/ip_protocol.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
+#include "util/duration.h"
 #include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
 namespace {
-
-constexpr size_t kQuotedReceiveChars = 64;
-
-// "1.2ms": enough precision to tell loopback from a slow network.
-std::string FormatMillis(uint64_t nanos) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1fms", static_cast<double>(nanos) / 1e6);
-  return buf;
-}
-
-// Received bytes for a detail: quoted, non-printables escaped, at most
-// kQuotedReceiveChars characters of the original so details stay short.
-std::string QuoteReceived(std::string_view data) {
-  std::string out = "\"";
-  size_t shown = 0;
-  for (unsigned char c : data) {
-    if (shown == kQuotedReceiveChars) {
-      out += "\"...";
-      return out;
-    }
-    ++shown;
-    switch (c) {
-      case '\r':
-        out += "\\r";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out += static_cast<char>(c);
-        } else {
-          char hex[8];
-          std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-          out += hex;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 }  // namespace
 
@@ -397,7 +348,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
     } else if (settings_->expect) {
       EndConnection(CheckResult::Unhealthy(
           "connection closed before " + Quote(settings_->expect->pattern()) + " matched (got " +
-          (received_.empty() ? std::string("nothing") : QuoteReceived(received_)) + ")"));
+          (received_.empty() ? std::string("nothing") : QuoteEscaped(received_)) + ")"));
     }
     // Without expect the attempt ends when the send completes (or fails).
   }

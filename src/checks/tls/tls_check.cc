@@ -25,29 +25,6 @@
 namespace hx {
 namespace {
 
-constexpr size_t kQuotedServerChars = 64;
-
-// Server text for a detail: quoted, non-printables escaped, at most
-// kQuotedServerChars characters so details stay short.
-std::string QuoteServerText(std::string_view data) {
-  std::string out = "\"";
-  for (size_t i = 0; i < data.size(); ++i) {
-    if (i == kQuotedServerChars) return out + "\"...";
-    const auto c = static_cast<unsigned char>(data[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    }
-  }
-  return out + "\"";
-}
-
 // "2026-12-08T10:00:00Z".
 std::string FormatUtc(int64_t unix_seconds) {
   const auto t = static_cast<time_t>(unix_seconds);
@@ -383,7 +360,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
   void Say(std::string_view command) { WriteRaw(std::string(command)); }
 
   void Refused(std::string_view what, const std::string& line) {
-    EndConnection(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteServerText(line)));
+    EndConnection(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteEscaped(line)));
   }
 
   // Advances the dialogue with what has arrived; returns once it needs more.
@@ -400,7 +377,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
           EndConnection(CheckResult::Unhealthy("PostgreSQL server refused SSL (ssl is off)"));
         } else {
           EndConnection(CheckResult::Unhealthy("PostgreSQL server answered the SSLRequest with " +
-                                               QuoteServerText(std::string(1, answer))));
+                                               QuoteEscaped(std::string(1, answer))));
         }
         return;
       }
@@ -613,9 +590,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
       if (phase_ == Phase::kHandshake) {
         EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + reason));
       } else {
-        EndConnection(CheckResult::Unhealthy(
-            std::string(StartTlsLabel()) + ": " + reason +
-            (dialogue_.empty() ? "" : " after " + QuoteServerText(dialogue_))));
+        EndConnection(
+            CheckResult::Unhealthy(std::string(StartTlsLabel()) + ": " + reason +
+                                   (dialogue_.empty() ? "" : " after " + QuoteEscaped(dialogue_))));
       }
       return;
     }
