@@ -13,6 +13,7 @@ import argparse
 import atexit
 import base64
 import concurrent.futures
+import ctypes
 import gzip
 import http.client
 import json
@@ -229,6 +230,47 @@ def fraction_le(hist, bound):
     return hist.get(bound, 0.0) / total
 
 
+class NetNamespace:
+    """A network namespace (`ip netns add`) that the bench process enters while the
+    `with` block runs: processes spawned meanwhile are born in it, and the bench's
+    own sockets (free_port, wait_port, http_get) are opened in it. Only loopback is
+    up. Left and deleted on exit, however the block ends. The bench is
+    single-threaded here, so setns on the calling thread moves all of it."""
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self, name):
+        self.name = name
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.home = None
+
+    def _setns(self, fd):
+        if self.libc.setns(fd, self.CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns failed")
+
+    def exec(self, argv):
+        subprocess.run(["ip", "netns", "exec", self.name, *argv], check=True)
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        atexit.register(subprocess.run, ["ip", "netns", "del", self.name],
+                        stderr=subprocess.DEVNULL)
+        self.exec(["ip", "link", "set", "lo", "up"])
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+        try:
+            self._setns(fd)
+        finally:
+            os.close(fd)
+        return self
+
+    def __exit__(self, *exc):
+        self._setns(self.home)
+        os.close(self.home)
+        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        return False
+
+
 # --------------------------------------------------------------------------
 # The tools
 
@@ -313,6 +355,8 @@ http {{
                 lines.append(f"    exec: {{command: [\"{target}\"]}}")
             elif kind == "dns":  # target: the server; the name is the bench zone's
                 lines.append(f"    dns: {{name: {DNS_NAME}, type: A, server: \"{target}\"}}")
+            elif kind == "icmp":  # one echo request per probe, as blackbox's prober sends
+                lines.append(f"    icmp: {{host: \"{target}\", count: 1}}")
             else:
                 lines.append(f"    tcp: {{address: \"{target}\"}}")
         return "\n".join(lines) + "\n"
@@ -326,6 +370,9 @@ http {{
 
     def dns_checks(self, n, prefix="d"):
         return [(f"{prefix}{i:05d}", "dns", f"127.0.0.1:{self.knot_port}") for i in range(n)]
+
+    def icmp_checks(self, n, prefix="i"):
+        return [(f"{prefix}{i:05d}", "icmp", "127.0.0.1") for i in range(n)]
 
     def start_knot(self):
         """An authoritative knotd for the bench zone (the same server for both tools)."""
@@ -415,6 +462,11 @@ http {{
       transport_protocol: udp
       preferred_ip_protocol: ip4
       recursion_desired: true
+  icmp:
+    prober: icmp
+    timeout: {timeout}
+    icmp:
+      preferred_ip_protocol: ip4
 """)
         port = free_port()
         t0 = time.perf_counter()
@@ -483,7 +535,7 @@ http {{
         try:
             if tool == "hx":
                 checks = {"http": self.http_checks, "tcp": self.tcp_checks,
-                          "dns": self.dns_checks}[kind](n)
+                          "dns": self.dns_checks, "icmp": self.icmp_checks}[kind](n)
                 hx, hx_port, _ = self.start_hx(self.hx_config(checks))
                 prom, prom_port = self.start_prometheus([{
                     "job_name": "hx", "static_configs": [{"targets": [f"127.0.0.1:{hx_port}"]}]}])
@@ -496,6 +548,9 @@ http {{
                 elif kind == "dns":
                     targets = [f"127.0.0.1:{self.knot_port}"] * n
                     module = "dns_a"
+                elif kind == "icmp":
+                    targets = ["127.0.0.1"] * n
+                    module = "icmp"
                 else:
                     targets = [f"127.0.0.1:{self.nginx_port}"] * n
                     module = "tcp_connect"
@@ -580,6 +635,44 @@ http {{
             self.results[f"sys_dns_{tool}"] = (
                 (acc[tool]["exporter_cpu"] + acc[tool]["prom_cpu"]) / p * 1e6)
             self.results[f"probes_dns_{tool}"] = acc[tool]["probes"]
+
+    def phase_icmp(self):
+        """ICMP: 1,000 pings of 127.0.0.1 every 5 s (200 probes/s), one echo request per
+        probe, each tool deployed (with its Prometheus), interleaved: CPU per probe.
+        Everything of this phase (both tools, both Prometheus, the bench's own
+        requests) runs in a network namespace of the bench's own with only loopback up,
+        so no packet can leave it, and with net.ipv4.ping_group_range = "0 0" there
+        (per namespace) so that the daemon's unprivileged ICMP sockets work as root's
+        group; the machine's own setting is not touched."""
+        a = self.args
+        n = 1000
+        reps = 1 if a.quick else 2
+        window = 10 if a.quick else 20
+        acc = {t: {"probes": 0, "exporter_cpu": 0, "prom_cpu": 0} for t in ("hx", "bb")}
+        loads = []
+        with NetNamespace(f"hx-bench-icmp-{os.getpid()}") as ns:
+            ns.exec(["sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 0"])
+            for rep in range(reps):
+                order = ("hx", "bb") if rep % 2 == 0 else ("bb", "hx")
+                for tool in order:
+                    r = self.measure_deployed(tool, "icmp", n, warm=10, window=window)
+                    load = os.getloadavg()[0]
+                    loads.append(load)
+                    self.log(f"icmp {tool}: {r['probes']:.0f} probes "
+                             f"(expected {r['expected']:.0f}, success {r['ok']:.3f}), "
+                             f"exporter {r['exporter_cpu']:.2f}s, prometheus {r['prom_cpu']:.2f}s, "
+                             f"{r['exporter_cpu'] / max(r['probes'], 1) * 1e6:.0f} us/probe, "
+                             f"load {load:.1f}")
+                    for k in acc[tool]:
+                        acc[tool][k] += r[k]
+        for tool in ("hx", "bb"):
+            p = max(acc[tool]["probes"], 1)
+            self.results[f"cpu_icmp_{tool}"] = acc[tool]["exporter_cpu"] / p * 1e6
+            self.results[f"sys_icmp_{tool}"] = (
+                (acc[tool]["exporter_cpu"] + acc[tool]["prom_cpu"]) / p * 1e6)
+            self.results[f"probes_icmp_{tool}"] = acc[tool]["probes"]
+        self.results["load_icmp"] = f"{min(loads):.1f}-{max(loads):.1f}"
+        self.log(f"icmp: load average {self.results['load_icmp']} during the windows")
 
     def phase_floor(self):
         """nginx and wrk CPU per new-connection request: the floor."""
@@ -1362,6 +1455,11 @@ def table(r):
             ">= 5x less than bb", g("cpu_dns_bb") >= 5 * g("cpu_dns_hx"))
         row("1 DNS probe, exporter+Prometheus CPU", g("sys_dns_hx"), g("sys_dns_bb"), " us",
             "", None)
+    if "cpu_icmp_hx" in r:
+        row("1 ICMP probe, exporter CPU (deployed)", g("cpu_icmp_hx"), g("cpu_icmp_bb"), " us",
+            ">= 5x less than bb", g("cpu_icmp_bb") >= 5 * g("cpu_icmp_hx"))
+        row("1 ICMP probe, exporter+Prometheus CPU", g("sys_icmp_hx"), g("sys_icmp_bb"), " us",
+            "", None)
     if "floor_wrk" in r:
         row("floor: wrk client CPU/new-conn request", g("floor_wrk"), None, " us", "ref", None,
             ratio=False)
@@ -1490,7 +1588,7 @@ def table(r):
 # The name the dns phase asks for (an A record of the bench zone, bench.test).
 DNS_NAME = "api.bench.test"
 
-PHASES = ("cpu", "dns", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "formats", "hostile")
+PHASES = ("cpu", "dns", "icmp", "floor", "ceiling", "scale", "timeouts", "startup", "exec", "formats", "hostile")
 
 
 def main():

@@ -3,7 +3,7 @@
 # 127.0.0.1, every figure from the same run. Installs what is missing, builds
 # Release into build-bench and prints the table (see bench/README.md).
 # Usage: bench/run.sh [--quick | --full]
-#   [--only cpu,dns,floor,ceiling,scale,timeouts,startup,exec,hostile]
+#   [--only cpu,dns,icmp,floor,ceiling,scale,timeouts,startup,exec,hostile]
 #   [--exec-baseline OLD_BINARY]  (exec: the same steps with another build, interleaved)
 #   [--hostile-baseline OLD_BINARY]  (hostile clients: the same run with another build first)
 set -euo pipefail

@@ -63,8 +63,10 @@ std::vector<KnotServer::Zone> Zones() {
   };
 }
 
-std::shared_ptr<const DnsCheckSpec> Spec(const std::string& yaml) {
+std::shared_ptr<const DnsCheckSpec> Spec(const std::string& yaml,
+                                         std::optional<Duration> check_timeout = std::nullopt) {
   config::ParseContext ctx("inline.yml", [](const std::string&) { return std::nullopt; });
+  ctx.set_check_timeout(check_timeout);
   YAML::Node root = YAML::Load(yaml);
   config::MapReader reader(root, "dns", ctx);
   auto spec = ParseDnsCheckSpec(reader);
@@ -243,7 +245,25 @@ TEST_F(DnsCheckTest, ServerThatAcceptsAndNeverAnswersOverTcp) {
   EXPECT_EQ(r.detail, "no answer within 0.3s");
 }
 
-// Without query_timeout the scheduler's timeout ends the attempt: Cancel()
+// Without query_timeout the query gives up just before the check's timeout
+// (here 1s: 0.9s), so the check itself says what happened.
+TEST_F(DnsCheckTest, SilentServerIsReportedJustBeforeTheCheckTimeout) {
+  SilentUdpServer silent;
+  auto spec = Spec(Yaml("name: api.example.test", silent.address()), std::chrono::seconds(1));
+  ASSERT_NE(spec, nullptr);
+  auto check = spec->CreateCheck(io());
+  Outcome outcome;
+  const auto started = std::chrono::steady_clock::now();
+  check->Start(outcome.Callback());
+  ASSERT_TRUE(RunUntil([&] { return outcome.calls > 0; }, milliseconds(5000)));
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(outcome.result.health, Health::kUnhealthy);
+  EXPECT_EQ(outcome.result.detail, "no answer within 0.9s");
+  EXPECT_GE(took, milliseconds(890));
+  EXPECT_LT(took, milliseconds(1000) + milliseconds(500));
+}
+
+// When the scheduler's timeout comes first, Cancel()
 // must stop the callback and leave nothing behind on the loop (TearDown).
 TEST_F(DnsCheckTest, CancelWhileTheServerIsSilentReportsNothing) {
   SilentUdpServer silent;

@@ -15,9 +15,11 @@
 namespace hx {
 namespace {
 
-// Without query_timeout the scheduler's timeout ends an attempt; this only
-// bounds how long c-ares keeps a query whose attempt was cancelled.
+// Settings built without the parser (tests, the fuzzer) may leave
+// query_timeout unset: then this bounds how long c-ares keeps the query.
 constexpr std::chrono::milliseconds kDefaultQueryTimeout{10000};
+// The config's default check timeout, for a spec parsed outside a check.
+constexpr Duration kDefaultCheckTimeout = std::chrono::seconds(5);
 constexpr std::chrono::milliseconds kMaxQueryTimeout{60000};
 // Answers quoted in a detail are cut here: a TXT record may be 64 KiB.
 constexpr size_t kMaxAnswerChars = 120;
@@ -293,6 +295,16 @@ std::shared_ptr<const DnsCheckSpec> ParseDnsCheckSpec(config::MapReader& reader)
     } else {
       s.query_timeout = ms;
     }
+  } else if (!reader.Has("query_timeout")) {
+    // A little under the check's timeout, so that a silent server is reported
+    // by the check itself ("no answer within 1.9s") before the scheduler's
+    // hard timeout would cut the attempt ("timeout after 2s"): the check's
+    // timeout less a tenth of it, at most 100ms, as icmp's reply wait.
+    const Duration check_timeout = reader.context().check_timeout().value_or(kDefaultCheckTimeout);
+    const Duration margin = std::min<Duration>(check_timeout / 10, std::chrono::milliseconds(100));
+    s.query_timeout =
+        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(check_timeout - margin),
+                   std::chrono::milliseconds(1), kMaxQueryTimeout);
   }
   if (!reader.Finish()) return nullptr;
   return std::make_shared<const DnsCheckSpec>(std::move(s));

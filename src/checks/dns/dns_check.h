@@ -12,7 +12,7 @@
 //     expect_answers: ['^10\.1\.']  # every answer must match one of these
 //     fail_if_answer_matches: []    # no answer may match any of these
 //     min_answers: 1                # default 1 when NOERROR is expected, else 0
-//     query_timeout: 2s             # optional; see below
+//     query_timeout: 2s             # default: the check's timeout less <= 100ms
 //
 // The query goes through the daemon's one resolver (io/resolver.h: c-ares on
 // the loop), so a server that never answers costs a pending query and a
@@ -49,8 +49,10 @@ struct DnsCheckSettings {
   std::vector<std::shared_ptr<const re2::RE2>> expect_answers;
   std::vector<std::shared_ptr<const re2::RE2>> fail_if_answer_matches;
   int min_answers = 1;
-  /// How long the resolver waits for the response (one try). Unset: the
-  /// check's own timeout ends the attempt ("timeout after 2s").
+  /// How long the resolver waits for the response (one try). The parser
+  /// always sets it: unless given, the check's timeout less a tenth of it
+  /// (at most 100ms), so a silent server reads "no answer within 1.9s".
+  /// Unset (settings built by hand): the resolver gives up after 10s.
   std::optional<std::chrono::milliseconds> query_timeout;
 
   /// "127.0.0.1:5353", "[::1]:53", or "the system's DNS server".

@@ -24,11 +24,12 @@ struct Parsed {
   std::vector<std::string> errors;
 };
 
-Parsed Parse(const std::string& yaml) {
+Parsed Parse(const std::string& yaml, std::optional<Duration> check_timeout = std::nullopt) {
   config::ParseContext ctx("inline.yml", [](const std::string& name) -> std::optional<std::string> {
     if (name == "ZONE") return "example.test";
     return std::nullopt;
   });
+  ctx.set_check_timeout(check_timeout);
   YAML::Node root = YAML::Load(yaml);
   config::MapReader reader(root, "dns", ctx);
   Parsed out;
@@ -51,8 +52,32 @@ TEST(DnsCheckSpecTest, NameOnlyTakesTheDefaults) {
   EXPECT_TRUE(s.expect_answers.empty());
   EXPECT_TRUE(s.fail_if_answer_matches.empty());
   EXPECT_EQ(s.min_answers, 1);
-  EXPECT_FALSE(s.query_timeout);
+  // The config's default check timeout (5s) less 100ms.
+  EXPECT_EQ(s.query_timeout, std::chrono::milliseconds(4900));
   EXPECT_EQ(p.spec->Target(), "api.internal A @system");
+}
+
+// Unless given, the query gives up a little before the check's timeout, so
+// a silent server is the check's own "no answer within ..." rather than the
+// scheduler's "timeout after ...": the timeout less a tenth, at most 100ms.
+TEST(DnsCheckSpecTest, QueryTimeoutDefaultsToJustUnderTheCheckTimeout) {
+  using std::chrono::milliseconds;
+  const std::pair<Duration, milliseconds> cases[] = {
+      {std::chrono::seconds(2), milliseconds(1900)},
+      {std::chrono::seconds(1), milliseconds(900)},
+      {milliseconds(500), milliseconds(450)},
+      {milliseconds(1), milliseconds(1)},              // never below 1ms
+      {std::chrono::minutes(5), milliseconds(60000)},  // nor above the key's 1m
+  };
+  for (const auto& [timeout, expected] : cases) {
+    Parsed p = Parse("name: api.internal", timeout);
+    ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
+    EXPECT_EQ(p.spec->settings().query_timeout, expected) << timeout.count();
+  }
+  // A query_timeout given is kept, also above the check's timeout.
+  Parsed p = Parse("{name: api.internal, query_timeout: 3s}", std::chrono::seconds(2));
+  ASSERT_NE(p.spec, nullptr) << ::testing::PrintToString(p.errors);
+  EXPECT_EQ(p.spec->settings().query_timeout, milliseconds(3000));
 }
 
 TEST(DnsCheckSpecTest, EveryKey) {
