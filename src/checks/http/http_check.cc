@@ -1,30 +1,20 @@
 #include "checks/http/http_check.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <ctime>
 
-#include "build_info.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
-#include "util/fd_shortage.h"
 
 namespace hx {
 
 namespace {
-
-// The scheduler owns timeouts; this only keeps a forgotten transfer from
-// living forever if a caller never cancels it.
-constexpr long kSafetyTimeoutMs = 10 * 60 * 1000;
 
 constexpr std::array<std::string_view, 7> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
                                                       "PATCH", "DELETE", "OPTIONS"};
@@ -301,7 +291,7 @@ struct HttpCheck::Attempt {
   std::string body;
 
   /// Earliest NotAfter of every certificate chain presented during the attempt.
-  std::optional<int64_t> earliest_not_after;
+  CertExpiryRecorder expiry;
   char error[CURL_ERROR_SIZE] = {};
 
   Attempt() = default;
@@ -330,114 +320,14 @@ size_t OnBodyData(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-std::optional<int64_t> NotAfterSeconds(X509* cert) {
-  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
-  std::tm tm{};
-  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-void RecordNotAfter(HttpCheck::Attempt& attempt, X509* cert) {
-  if (cert == nullptr) return;
-  auto seconds = NotAfterSeconds(cert);
-  if (!seconds) return;
-  if (!attempt.earliest_not_after || *seconds < *attempt.earliest_not_after) {
-    attempt.earliest_not_after = *seconds;
-  }
-}
-
-// Replaces OpenSSL's chain verification: records the presented chain's
-// expiry, then verifies as usual. OpenSSL runs it even when verification is
-// off (the result is then ignored), so expiry is known with
-// insecure_skip_verify and also when verification fails.
-int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
-  auto* attempt = static_cast<HttpCheck::Attempt*>(arg);
-  RecordNotAfter(*attempt, X509_STORE_CTX_get0_cert(store));
-  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
-    for (int i = 0; i < sk_X509_num(presented); ++i) {
-      RecordNotAfter(*attempt, sk_X509_value(presented, i));
-    }
-  }
-  return X509_verify_cert(store);
-}
-
-CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
-  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
-  return CURLE_OK;
-}
-
-std::string OsErrorText(long os_errno) {
-  switch (os_errno) {
-    case ECONNREFUSED:
-      return "connection refused";
-    case ECONNRESET:
-      return "connection reset by peer";
-    case ETIMEDOUT:
-      return "connection timed out";
-    case EHOSTUNREACH:
-      return "host unreachable";
-    case ENETUNREACH:
-      return "network unreachable";
-    default:
-      return "";
-  }
-}
-
-// A short sentence for a failed transfer. Built from fixed text, OpenSSL's
-// reasons and curl's generic messages only, never the URL.
-std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer) {
-  long os_errno = 0;
-  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-  const std::string os_text = OsErrorText(os_errno);
-  const std::string curl_text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-  // Out of descriptors, curl cannot open a socket and says "could not
-  // connect" (sometimes without the errno): the daemon's problem, not the
-  // target's.
-  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-      IsFdShortage(static_cast<int>(os_errno))) {
-    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
-      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
-    }
-  }
+// http's own wording for the curl codes it alone meets ("" for the common
+// ones). Never quotes the URL.
+std::string DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buffer) {
   switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "could not resolve host";
-    case CURLE_COULDNT_CONNECT:
-      return os_text.empty() ? "could not connect" : os_text;
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timed out";
-    case CURLE_PEER_FAILED_VERIFICATION: {
-      // curl checks the host name itself after OpenSSL accepted the chain,
-      // and then reports X509_V_ERR_UNSPECIFIED; only its message tells.
-      if (std::strstr(error_buffer, "host name") != nullptr) {
-        return "TLS: certificate does not match host name";
-      }
-      long verify_result = X509_V_OK;
-      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
-      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
-        return std::string("TLS: certificate verify failed: ") +
-               X509_verify_cert_error_string(verify_result);
-      }
-      return "TLS: certificate verify failed";
-    }
-    case CURLE_SSL_CONNECT_ERROR:
-      return "TLS handshake failed: " + curl_text;
-    case CURLE_SSL_CERTPROBLEM:
-      return "TLS: cannot use the client certificate";
-    case CURLE_SSL_CACERT_BADFILE:
-      return "TLS: cannot load the CA file";
     case CURLE_TOO_MANY_REDIRECTS:
       return "too many redirects (more than " + std::to_string(HttpCheckSpec::kMaxRedirects) + ")";
-    case CURLE_GOT_NOTHING:
-      return "server closed the connection without a response";
-    case CURLE_RECV_ERROR:
-      return os_text.empty() ? "receive failed" : os_text;
-    case CURLE_SEND_ERROR:
-      return os_text.empty() ? "send failed" : os_text;
     case CURLE_PARTIAL_FILE:
       return "response ended before the announced body length";
-    case CURLE_WEIRD_SERVER_REPLY:
-      return "invalid HTTP response";
     case CURLE_UNSUPPORTED_PROTOCOL:
       // The first URL is http(s) by config, so this is a redirect elsewhere,
       // unless curl found no status line at all (an "HTTP/0.9" reply).
@@ -456,89 +346,27 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer)
       }
       return "out of memory";
     }
-    default: {
-      std::string text = curl_easy_strerror(code);
-      if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-      return text;
-    }
+    default:
+      return "";
   }
-}
-
-double Microseconds(CURL* easy, CURLINFO info) {
-  curl_off_t value = 0;
-  curl_easy_getinfo(easy, info, &value);
-  return static_cast<double>(value);
-}
-
-// dns, connect, tls, processing and transfer, in seconds; with redirects
-// curl sums each timer over all requests, so these are totals too. `dns_ns`
-// is the resolver's time before curl started; curl's own lookups (redirects to
-// other hosts) add to it.
-void AddPhaseObservations(CURL* easy, uint64_t dns_ns, std::vector<Observation>& out) {
-  const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
-  const double resolver_dns = static_cast<double>(dns_ns) / 1e3;
-  const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
-  const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
-  const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
-  const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
-  auto phase = [&](const char* name, double micros) {
-    out.emplace_back(ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name);
-  };
-  phase("dns", resolver_dns + dns);
-  phase("connect", connect - dns);
-  phase("tls", appconnect > 0 ? appconnect - connect : 0);
-  phase("processing", start_transfer - std::max(appconnect, connect));
-  phase("transfer", total - start_transfer);
 }
 
 // Sets the request options of one attempt; false if curl refused one.
 bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
-  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
   CURL* e = a.easy;
-  bool ok = true;
+  bool ok = SetFreshConnectionOptions(e, a.error);
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
 
   set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
-  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
-  // A new connection per attempt, so each one measures what a new client sees.
-  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
-  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
-  // The handle comes from a pool: a TLS session cached by an earlier user
-  // must not turn this attempt's handshake into a resumption.
-  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
-  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
-  // Without this, removing a transfer whose threaded DNS lookup still runs
-  // (the scheduler's timeout) joins the resolver thread and blocks the loop
-  // for as long as the resolver hangs; with it the thread is left to finish.
-  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
-  // Check the target itself, not whatever proxy the environment names.
-  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
-  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
   set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
   set(curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
   set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, spec.follow_redirects ? 1L : 0L));
   set(curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(HttpCheckSpec::kMaxRedirects)));
-  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kSafetyTimeoutMs));
-  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a.error));
   set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBodyData));
   set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &a));
 
-  // Not fatal if the TLS backend is not OpenSSL: expiry is then unknown.
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &a);
-  if (spec.tls) {
-    const TlsOptions& tls = *spec.tls;
-    if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
-    if (!tls.cert_file.empty()) {
-      set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
-      set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
-    }
-    if (tls.insecure_skip_verify) {
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
-    }
-  }
+  a.expiry.Install(e);
+  if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
   if (!spec.fixed_resolve.empty()) {
     a.resolve = curl_slist_append(nullptr, spec.fixed_resolve.c_str());
     set(curl_easy_setopt(e, CURLOPT_RESOLVE, a.resolve));
@@ -666,12 +494,9 @@ void HttpCheck::OnTransferDone(CURLcode code) {
   CheckResult result;
   if (status > 0) {
     result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
-    AddPhaseObservations(easy, a->dns_ns, result.observations);
+    AddPhaseObservations(easy, a->dns_ns, ObservationId::kHttpPhaseSeconds, result.observations);
   }
-  if (a->earliest_not_after) {
-    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
-                                     static_cast<double>(*a->earliest_not_after));
-  }
+  a->expiry.AddObservation(result.observations);
   result.observations.emplace_back(ObservationId::kHttpRedirects, static_cast<double>(redirects));
 
   const std::string http = "HTTP " + std::to_string(status);
@@ -680,7 +505,7 @@ void HttpCheck::OnTransferDone(CURLcode code) {
     result.detail = "response body exceeds " + FormatByteLimit(spec.max_body_bytes);
   } else if (code != CURLE_OK) {
     result.health = Health::kUnhealthy;
-    result.detail = DescribeFailure(code, easy, a->error);
+    result.detail = DescribeCurlFailure(code, easy, a->error, &DescribeHttpFailure);
   } else if (spec.degraded_status.Contains(static_cast<int>(status))) {
     result.health = Health::kDegraded;
     result.detail = http + " (degraded status)";
