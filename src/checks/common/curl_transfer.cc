@@ -211,4 +211,56 @@ void AddPhaseObservations(CURL* easy, uint64_t resolver_dns_ns, ObservationId id
   phase("transfer", total - start_transfer);
 }
 
+std::string CurlResolveEntry(const std::string& host, const std::string& port,
+                             const std::vector<std::string>& addresses) {
+  std::string entry = host + ":" + port + ":";
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0) entry += ',';
+    const bool v6 = addresses[i].find(':') != std::string::npos;
+    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
+  }
+  return entry;
+}
+
+CurlNameStep::~CurlNameStep() { curl_slist_free_all(resolve_); }
+
+bool CurlNameStep::SetList(CURL* easy, const std::string& entry) {
+  curl_slist_free_all(resolve_);
+  resolve_ = curl_slist_append(nullptr, entry.c_str());
+  return resolve_ != nullptr && curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_) == CURLE_OK;
+}
+
+bool CurlNameStep::SetFixed(CURL* easy, const std::string& entry) { return SetList(easy, entry); }
+
+void CurlNameStep::Start(Resolver& resolver, CURL* easy, const std::string& connect_host,
+                         IpProtocol protocol, std::string request_host, std::string port,
+                         Callback done) {
+  easy_ = easy;
+  request_host_ = std::move(request_host);
+  port_ = std::move(port);
+  done_ = std::move(done);
+  // The callback never runs inside Resolve(), so resolving_ is in place.
+  resolving_ = resolver.Resolve(
+      connect_host, protocol, [this](ResolveResult resolved) { OnResolved(std::move(resolved)); });
+}
+
+void CurlNameStep::OnResolved(ResolveResult resolved) {
+  resolving_.reset();  // already delivered: only frees the handle
+  dns_ns_ = resolved.duration_ns;
+  // Moved out: `done` may destroy this step.
+  Callback done = std::move(done_);
+  if (!resolved.error.empty()) {
+    done(std::move(resolved.error));
+    return;
+  }
+  std::vector<std::string> addresses;
+  addresses.reserve(resolved.addresses.size());
+  for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
+  if (!SetList(easy_, CurlResolveEntry(request_host_, port_, addresses))) {
+    done("internal error: cannot hand curl the addresses");
+    return;
+  }
+  done("");
+}
+
 }  // namespace hx

@@ -2,16 +2,20 @@
 // What the check types that drive libcurl (http, grpc) share for one transfer:
 // the easy options of a fresh connection, the TLS options, the certificate
 // expiry recorded during the handshake, the wording of a failed transfer, the
-// phase observations.
+// phase observations, and the name step before the transfer (the loop's
+// resolver, then CURLOPT_RESOLVE).
 
 #include <curl/curl.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "checks/check.h"
+#include "io/resolver.h"
 
 namespace hx {
 
@@ -77,5 +81,55 @@ double CurlMicroseconds(CURL* easy, CURLINFO info);
 /// started; curl's own lookups (redirects to other hosts) add to it.
 void AddPhaseObservations(CURL* easy, uint64_t resolver_dns_ns, ObservationId id,
                           std::vector<Observation>& out);
+
+/// A CURLOPT_RESOLVE entry: "host:port:addr[,addr...]", IPv6 in brackets.
+/// Pure; thread-safe.
+std::string CurlResolveEntry(const std::string& host, const std::string& port,
+                             const std::vector<std::string>& addresses);
+
+/// The name step of one attempt before its transfer starts: the connect host
+/// is resolved by the loop's resolver (IoContext::resolver()) and curl is
+/// handed the addresses under the name it requests (CURLOPT_RESOLVE), so the
+/// Host header or :authority, SNI and the certificate check keep the name and
+/// the `dns` phase is the resolver's time.
+///
+/// Owns the CURLOPT_RESOLVE list, which must stay until the easy handle's
+/// options are reset (a member of the attempt whose destructor releases the
+/// handle first). Destroying it cancels a running lookup: no callback after.
+/// One per attempt, loop thread only; not thread-safe.
+class CurlNameStep {
+ public:
+  /// "" when curl may start, else the detail of the failure (the resolver's
+  /// text, or an internal error).
+  using Callback = std::function<void(std::string error)>;
+
+  CurlNameStep() = default;
+  CurlNameStep(const CurlNameStep&) = delete;
+  CurlNameStep& operator=(const CurlNameStep&) = delete;
+  ~CurlNameStep();
+
+  /// Hands curl a fixed entry (an IP literal under another name); false if
+  /// curl refused it.
+  bool SetFixed(CURL* easy, const std::string& entry);
+  /// Resolves `connect_host` to `protocol` and sets CURLOPT_RESOLVE
+  /// "request_host:port:addrs" on `easy`; `done` runs later on the loop, never
+  /// from inside Start(). `easy` must outlive the step's callback.
+  void Start(Resolver& resolver, CURL* easy, const std::string& connect_host, IpProtocol protocol,
+             std::string request_host, std::string port, Callback done);
+  /// The resolver's time (0 before a lookup or without one).
+  uint64_t dns_ns() const { return dns_ns_; }
+
+ private:
+  bool SetList(CURL* easy, const std::string& entry);
+  void OnResolved(ResolveResult resolved);
+
+  CURL* easy_ = nullptr;
+  std::string request_host_;
+  std::string port_;
+  Callback done_;
+  curl_slist* resolve_ = nullptr;
+  std::unique_ptr<ResolveRequest> resolving_;
+  uint64_t dns_ns_ = 0;
+};
 
 }  // namespace hx

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "checks/common/curl_transfer.h"
+#include "checks/common/ip_protocol.h"
 #include "checks/tcp/tcp_check.h"  // SplitHostPort
 #include "io/curl_multi.h"
 #include "io/io_context.h"
@@ -494,8 +495,13 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
     }
   }
 
+  spec->ip_protocol = ReadIpProtocol(r);
+
   if (!spec->host.empty()) {
     const std::string port = std::to_string(spec->port);
+    sockaddr_storage literal{};
+    spec->host_is_ip = ParseIpLiteral(spec->host, &literal);
+    spec->request_host = HostForUrl(spec->host);
     const std::string scheme = spec->tls ? "https://" : "http://";
     spec->request_url = scheme + HostForUrl(spec->host) + ":" + port + std::string(kPath);
     if (!IsValidUrl(spec->request_url)) {
@@ -507,7 +513,8 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
         r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
                           "is not a valid host name");
       }
-      spec->connect_to = name + ":" + port + ":" + HostForUrl(spec->host) + ":" + port;
+      spec->request_host = name;
+      if (spec->host_is_ip) spec->fixed_resolve = CurlResolveEntry(name, port, {spec->host});
     }
   }
   spec->request_body = grpc_wire::EncodeHealthCheckRequest(spec->service);
@@ -519,7 +526,7 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
 CheckType GrpcCheckType() { return {"grpc", &ParseGrpcCheckSpec}; }
 
 std::unique_ptr<Check> GrpcCheckSpec::CreateCheck(const CheckContext& context) const {
-  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl());
+  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
 std::string GrpcCheckSpec::Target() const {
@@ -534,7 +541,7 @@ struct GrpcCheck::Attempt {
   CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  curl_slist* connect_to = nullptr;
+  CurlNameStep names;  // the resolver's lookup and CURLOPT_RESOLVE
   DoneCallback done;
   GrpcResponse response;
   /// Earliest NotAfter of the certificate chain the server presented.
@@ -549,7 +556,6 @@ struct GrpcCheck::Attempt {
     // Resets every option first, so the lists below are no longer referenced.
     if (easy != nullptr) curl->ReleaseEasy(easy);
     curl_slist_free_all(headers);
-    curl_slist_free_all(connect_to);
   }
 };
 
@@ -630,10 +636,7 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
 
   a.expiry.Install(e);
   if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
-  if (!spec.connect_to.empty()) {
-    a.connect_to = curl_slist_append(nullptr, spec.connect_to.c_str());
-    set(curl_easy_setopt(e, CURLOPT_CONNECT_TO, a.connect_to));
-  }
+  if (!spec.fixed_resolve.empty() && !a.names.SetFixed(e, spec.fixed_resolve)) ok = false;
 
   for (const char* line : {"content-type: application/grpc", "te: trailers",
                            "Accept:",  // curl's default "Accept: */*" means nothing here
@@ -651,17 +654,11 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
 
 }  // namespace
 
-GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl)
-    : spec_(std::move(spec)), curl_(curl) {}
+GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
+    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
 
 GrpcCheck::~GrpcCheck() { Cancel(); }
 
-// Name resolution is curl's today (its threaded resolver, as for http). With
-// the loop's own resolver (src/io/resolver.h) this becomes: resolve
-// spec_->host first, then hand curl the address with CURLOPT_RESOLVE
-// ("host:port:addr", a curl_slist kept in the Attempt like connect_to) in
-// ConfigureEasy, so :authority, SNI and the certificate check keep the name;
-// the "dns" phase is then the resolver's time.
 void GrpcCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   auto attempt = std::make_unique<Attempt>();
@@ -674,18 +671,46 @@ void GrpcCheck::Start(DoneCallback done) {
     cb(CheckResult::Unhealthy("internal error: cannot set up the gRPC request"));
     return;
   }
-  CURL* easy = attempt->easy;
   attempt_ = std::move(attempt);
-  if (!curl_.Add(easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    DoneCallback cb = std::move(attempt_->done);
-    attempt_.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot start the gRPC request"));
+  if (spec_->host_is_ip) {
+    StartTransfer();
+    return;
   }
+  attempt_->names.Start(resolver_, attempt_->easy, spec_->host, spec_->ip_protocol,
+                        spec_->request_host, std::to_string(spec_->port),
+                        [this](std::string error) { OnResolved(std::move(error)); });
+}
+
+void GrpcCheck::OnResolved(std::string error) {
+  if (!error.empty()) {
+    CheckResult result = CheckResult::Unhealthy(std::move(error));
+    result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
+                                     static_cast<double>(attempt_->names.dns_ns()) / 1e9, "dns");
+    Finish(std::move(result));
+    return;
+  }
+  StartTransfer();
+}
+
+void GrpcCheck::StartTransfer() {
+  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    Finish(CheckResult::Unhealthy("internal error: cannot start the gRPC request"));
+  }
+}
+
+void GrpcCheck::Finish(CheckResult result) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is out of the multi handle (or never was in it)
+  done(std::move(result));
 }
 
 void GrpcCheck::Cancel() {
   if (!attempt_) return;
-  curl_.Remove(attempt_->easy);  // closes the connection; no callback after this
+  // Closes the connection if the call runs; cancels the lookup if that runs.
+  // No callback after this.
+  curl_.Remove(attempt_->easy);
   attempt_.reset();
 }
 
@@ -703,7 +728,8 @@ void GrpcCheck::OnTransferDone(CURLcode code) {
   long http_status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http_status);
   if (http_status > 0) {
-    AddPhaseObservations(easy, 0, ObservationId::kGrpcPhaseSeconds, result.observations);
+    AddPhaseObservations(easy, a->names.dns_ns(), ObservationId::kGrpcPhaseSeconds,
+                         result.observations);
   }
   a->expiry.AddObservation(result.observations);
 

@@ -109,18 +109,6 @@ void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec)
                      (path ? *path : std::string("/"));
 }
 
-// A CURLOPT_RESOLVE entry: "host:port:addr[,addr...]", IPv6 in brackets.
-std::string ResolveEntry(const std::string& host, const std::string& port,
-                         const std::vector<std::string>& addresses) {
-  std::string entry = host + ":" + port + ":";
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (i > 0) entry += ',';
-    const bool v6 = addresses[i].find(':') != std::string::npos;
-    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
-  }
-  return entry;
-}
-
 // tls.server_name: request that name, connect to the URL's host (see header).
 void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   UrlHandle parsed;
@@ -136,7 +124,7 @@ void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   spec.request_url = *request_url;
   spec.request_host = *request_host;
   if (spec.connect_host_is_ip) {
-    spec.fixed_resolve = ResolveEntry(spec.request_host, spec.port, {spec.connect_host});
+    spec.fixed_resolve = CurlResolveEntry(spec.request_host, spec.port, {spec.connect_host});
   }
 }
 
@@ -279,9 +267,7 @@ struct HttpCheck::Attempt {
   CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  curl_slist* resolve = nullptr;  // CURLOPT_RESOLVE: the name's addresses
-  std::unique_ptr<ResolveRequest> resolving;
-  uint64_t dns_ns = 0;  // the resolver's time
+  CurlNameStep names;  // the resolver's lookup and CURLOPT_RESOLVE
   DoneCallback done;
 
   uint64_t max_body_bytes = 0;
@@ -302,7 +288,6 @@ struct HttpCheck::Attempt {
     // Resets every option first, so the lists below are no longer referenced.
     if (easy != nullptr) curl->ReleaseEasy(easy);
     curl_slist_free_all(headers);
-    curl_slist_free_all(resolve);
   }
 };
 
@@ -367,10 +352,7 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
 
   a.expiry.Install(e);
   if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
-  if (!spec.fixed_resolve.empty()) {
-    a.resolve = curl_slist_append(nullptr, spec.fixed_resolve.c_str());
-    set(curl_easy_setopt(e, CURLOPT_RESOLVE, a.resolve));
-  }
+  if (!spec.fixed_resolve.empty() && !a.names.SetFixed(e, spec.fixed_resolve)) ok = false;
 
   if (spec.method == "HEAD") {
     set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
@@ -429,30 +411,18 @@ void HttpCheck::Start(DoneCallback done) {
     StartTransfer();
     return;
   }
-  // The callback never runs inside Resolve(), so attempt_ is in place.
-  attempt_->resolving = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
-                                          [this](ResolveResult r) { OnResolved(std::move(r)); });
+  attempt_->names.Start(resolver_, attempt_->easy, spec_->connect_host, spec_->ip_protocol,
+                        spec_->request_host, spec_->port,
+                        [this](std::string error) { OnResolved(std::move(error)); });
 }
 
-void HttpCheck::OnResolved(ResolveResult resolved) {
-  attempt_->resolving.reset();  // already delivered: only frees the handle
-  attempt_->dns_ns = resolved.duration_ns;
-  if (!resolved.error.empty()) {
-    CheckResult result = CheckResult::Unhealthy(std::move(resolved.error));
+void HttpCheck::OnResolved(std::string error) {
+  if (!error.empty()) {
+    CheckResult result = CheckResult::Unhealthy(std::move(error));
     result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
-                                     static_cast<double>(resolved.duration_ns) / 1e9, "dns");
+                                     static_cast<double>(attempt_->names.dns_ns()) / 1e9, "dns");
     result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
     Finish(std::move(result));
-    return;
-  }
-  std::vector<std::string> addresses;
-  addresses.reserve(resolved.addresses.size());
-  for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
-  const std::string entry = ResolveEntry(spec_->request_host, spec_->port, addresses);
-  attempt_->resolve = curl_slist_append(nullptr, entry.c_str());
-  if (attempt_->resolve == nullptr ||
-      curl_easy_setopt(attempt_->easy, CURLOPT_RESOLVE, attempt_->resolve) != CURLE_OK) {
-    Finish(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
     return;
   }
   StartTransfer();
@@ -494,7 +464,8 @@ void HttpCheck::OnTransferDone(CURLcode code) {
   CheckResult result;
   if (status > 0) {
     result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
-    AddPhaseObservations(easy, a->dns_ns, ObservationId::kHttpPhaseSeconds, result.observations);
+    AddPhaseObservations(easy, a->names.dns_ns(), ObservationId::kHttpPhaseSeconds,
+                         result.observations);
   }
   a->expiry.AddObservation(result.observations);
   result.observations.emplace_back(ObservationId::kHttpRedirects, static_cast<double>(redirects));

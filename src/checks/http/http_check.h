@@ -98,7 +98,7 @@ class HttpCheck final : public Check {
   struct Attempt;
 
  private:
-  void OnResolved(ResolveResult resolved);
+  void OnResolved(std::string error);
   void StartTransfer();
   void Finish(CheckResult result);
   void OnTransferDone(CURLcode code);
