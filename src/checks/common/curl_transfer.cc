@@ -12,6 +12,7 @@
 
 #include "build_info.h"
 #include "checks/common/tls_options.h"
+#include "io/curl_multi.h"
 #include "util/fd_shortage.h"
 
 namespace hx {
@@ -261,6 +262,85 @@ void CurlNameStep::OnResolved(ResolveResult resolved) {
     return;
   }
   done("");
+}
+
+CurlCheck::Attempt::~Attempt() {
+  // Resets every option first, so the lists below are no longer referenced.
+  if (easy != nullptr) curl->ReleaseEasy(easy);
+  curl_slist_free_all(headers);
+}
+
+CurlCheck::CurlCheck(CurlMulti& curl, Resolver& resolver, Target target, std::string what)
+    : curl_(curl), resolver_(resolver), target_(std::move(target)), what_(std::move(what)) {}
+
+CurlCheck::~CurlCheck() { Cancel(); }
+
+void CurlCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  std::unique_ptr<Attempt> attempt = NewAttempt();
+  attempt->done = std::move(done);
+  attempt->curl = &curl_;
+  attempt->easy = curl_.AcquireEasy();
+  bool ok = attempt->easy != nullptr && SetFreshConnectionOptions(attempt->easy, attempt->error);
+  if (ok) {
+    attempt->expiry.Install(attempt->easy);
+    if (!target_.fixed_resolve.empty()) {
+      ok = attempt->names.SetFixed(attempt->easy, target_.fixed_resolve);
+    }
+  }
+  if (!ok || !Configure(*attempt)) {
+    DoneCallback cb = std::move(attempt->done);
+    attempt.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot set up the " + what_ + " request"));
+    return;
+  }
+  attempt_ = std::move(attempt);
+  if (target_.connect_host_is_ip) {
+    StartTransfer();
+    return;
+  }
+  attempt_->names.Start(resolver_, attempt_->easy, target_.connect_host, target_.ip_protocol,
+                        target_.request_host, target_.port,
+                        [this](std::string error) { OnResolved(std::move(error)); });
+}
+
+void CurlCheck::OnResolved(std::string error) {
+  if (!error.empty()) {
+    Finish(LookupFailed(std::move(error), attempt_->names.dns_ns()));
+    return;
+  }
+  StartTransfer();
+}
+
+void CurlCheck::StartTransfer() {
+  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    Finish(CheckResult::Unhealthy("internal error: cannot start the " + what_ + " request"));
+  }
+}
+
+void CurlCheck::Finish(CheckResult result) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is out of the multi handle (or never was in it)
+  done(std::move(result));
+}
+
+void CurlCheck::Cancel() {
+  if (!attempt_) return;
+  // Closes the connection if the transfer runs; cancels the lookup if that
+  // runs. No callback after this.
+  curl_.Remove(attempt_->easy);
+  attempt_.reset();
+}
+
+void CurlCheck::OnTransferDone(CURLcode code) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  CheckResult result = Evaluate(code, *a);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is already out of the multi handle
+  done(std::move(result));
 }
 
 }  // namespace hx

@@ -19,6 +19,7 @@
 
 namespace hx {
 
+class CurlMulti;
 struct TlsOptions;
 
 /// The scheduler owns timeouts; this only keeps a forgotten transfer from
@@ -130,6 +131,83 @@ class CurlNameStep {
   curl_slist* resolve_ = nullptr;
   std::unique_ptr<ResolveRequest> resolving_;
   uint64_t dns_ns_ = 0;
+};
+
+/// The base of the check types that run one libcurl transfer per attempt on
+/// the loop's multi handle (http, grpc). After spdlog's base_sink, Start() and
+/// Cancel() are final and keep the invariant: one attempt at a time; `done`
+/// runs at most once and never after Cancel() or destruction; a running lookup
+/// is cancelled and the easy handle goes back to the pool however an attempt
+/// ends. Shared options (SetFreshConnectionOptions, the expiry hook, a fixed
+/// CURLOPT_RESOLVE entry) are set here; a type builds its attempt, sets its
+/// own options and judges the finished transfer.
+/// Loop-thread only; not thread-safe.
+class CurlCheck : public Check {
+ public:
+  /// One attempt's state; a type derives its own. Loop-thread only; not
+  /// thread-safe.
+  struct Attempt {
+    Attempt() = default;
+    Attempt(const Attempt&) = delete;
+    Attempt& operator=(const Attempt&) = delete;
+    /// Puts the handle back in its pool (resetting every option) before the
+    /// lists it references are freed. The handle must already be out of the
+    /// multi handle.
+    virtual ~Attempt();
+
+    CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
+    CURL* easy = nullptr;
+    curl_slist* headers = nullptr;  // CURLOPT_HTTPHEADER, freed with the attempt
+    CurlNameStep names;             // the resolver's lookup and CURLOPT_RESOLVE
+    CertExpiryRecorder expiry;
+    DoneCallback done;
+    char error[CURL_ERROR_SIZE] = {};
+  };
+
+  /// Where attempts connect and under which name (see CurlNameStep).
+  /// Immutable after construction.
+  struct Target {
+    std::string connect_host;  ///< resolved unless connect_host_is_ip
+    IpProtocol ip_protocol = IpProtocol::kAuto;
+    std::string request_host;  ///< the name curl requests (CURLOPT_RESOLVE key)
+    std::string port;
+    bool connect_host_is_ip = false;
+    std::string fixed_resolve;  ///< set with an IP literal under another name
+  };
+
+  ~CurlCheck() override;
+  CurlCheck(const CurlCheck&) = delete;
+  CurlCheck& operator=(const CurlCheck&) = delete;
+
+  void Start(DoneCallback done) final;
+  void Cancel() final;
+
+ protected:
+  /// `what` names the request in internal errors ("HTTP", "gRPC").
+  CurlCheck(CurlMulti& curl, Resolver& resolver, Target target, std::string what);
+
+  /// A new attempt of the type's own kind (curl, easy and done are set after).
+  virtual std::unique_ptr<Attempt> NewAttempt() = 0;
+  /// Sets the type's own options on a.easy; false if curl refused one.
+  virtual bool Configure(Attempt& a) = 0;
+  /// The result when the host did not resolve: `error` is the resolver's
+  /// text, `dns_ns` its time.
+  virtual CheckResult LookupFailed(std::string error, uint64_t dns_ns) = 0;
+  /// The result of a finished transfer (the handle is out of the multi
+  /// handle; `a` is freed right after).
+  virtual CheckResult Evaluate(CURLcode code, Attempt& a) = 0;
+
+ private:
+  void OnResolved(std::string error);
+  void StartTransfer();
+  void Finish(CheckResult result);
+  void OnTransferDone(CURLcode code);
+
+  CurlMulti& curl_;
+  Resolver& resolver_;
+  const Target target_;
+  const std::string what_;
+  std::unique_ptr<Attempt> attempt_;
 };
 
 }  // namespace hx

@@ -537,26 +537,8 @@ std::string GrpcCheckSpec::Target() const {
 // ---------------------------------------------------------------------------
 // Running
 
-struct GrpcCheck::Attempt {
-  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  CurlNameStep names;  // the resolver's lookup and CURLOPT_RESOLVE
-  DoneCallback done;
+struct GrpcCheck::Attempt final : CurlCheck::Attempt {
   GrpcResponse response;
-  /// Earliest NotAfter of the certificate chain the server presented.
-  CertExpiryRecorder expiry;
-  char error[CURL_ERROR_SIZE] = {};
-
-  Attempt() = default;
-  Attempt(const Attempt&) = delete;
-  Attempt& operator=(const Attempt&) = delete;
-  // The easy handle must already be out of the multi handle.
-  ~Attempt() {
-    // Resets every option first, so the lists below are no longer referenced.
-    if (easy != nullptr) curl->ReleaseEasy(easy);
-    curl_slist_free_all(headers);
-  }
 };
 
 namespace {
@@ -613,7 +595,7 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer,
 // Sets the request options of one attempt; false if curl refused one.
 bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
   CURL* e = a.easy;
-  bool ok = SetFreshConnectionOptions(e, a.error);
+  bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
 
   set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
@@ -634,9 +616,7 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
                        static_cast<curl_off_t>(spec.request_body.size())));
   set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec.request_body.data()));
 
-  a.expiry.Install(e);
   if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
-  if (!spec.fixed_resolve.empty() && !a.names.SetFixed(e, spec.fixed_resolve)) ok = false;
 
   for (const char* line : {"content-type: application/grpc", "te: trailers",
                            "Accept:",  // curl's default "Accept: */*" means nothing here
@@ -654,71 +634,38 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
 
 }  // namespace
 
+namespace {
+
+CurlCheck::Target TargetOf(const GrpcCheckSpec& spec) {
+  return {.connect_host = spec.host,
+          .ip_protocol = spec.ip_protocol,
+          .request_host = spec.request_host,
+          .port = std::to_string(spec.port),
+          .connect_host_is_ip = spec.host_is_ip,
+          .fixed_resolve = spec.fixed_resolve};
+}
+
+}  // namespace
+
 GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
-    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
+    : CurlCheck(curl, resolver, TargetOf(*spec), "gRPC"), spec_(std::move(spec)) {}
 
-GrpcCheck::~GrpcCheck() { Cancel(); }
+std::unique_ptr<CurlCheck::Attempt> GrpcCheck::NewAttempt() { return std::make_unique<Attempt>(); }
 
-void GrpcCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  auto attempt = std::make_unique<Attempt>();
-  attempt->done = std::move(done);
-  attempt->curl = &curl_;
-  attempt->easy = curl_.AcquireEasy();
-  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
-    DoneCallback cb = std::move(attempt->done);
-    attempt.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot set up the gRPC request"));
-    return;
-  }
-  attempt_ = std::move(attempt);
-  if (spec_->host_is_ip) {
-    StartTransfer();
-    return;
-  }
-  attempt_->names.Start(resolver_, attempt_->easy, spec_->host, spec_->ip_protocol,
-                        spec_->request_host, std::to_string(spec_->port),
-                        [this](std::string error) { OnResolved(std::move(error)); });
+bool GrpcCheck::Configure(CurlCheck::Attempt& a) {
+  return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-void GrpcCheck::OnResolved(std::string error) {
-  if (!error.empty()) {
-    CheckResult result = CheckResult::Unhealthy(std::move(error));
-    result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
-                                     static_cast<double>(attempt_->names.dns_ns()) / 1e9, "dns");
-    Finish(std::move(result));
-    return;
-  }
-  StartTransfer();
+CheckResult GrpcCheck::LookupFailed(std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(std::move(error));
+  result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  return result;
 }
 
-void GrpcCheck::StartTransfer() {
-  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    Finish(CheckResult::Unhealthy("internal error: cannot start the gRPC request"));
-  }
-}
-
-void GrpcCheck::Finish(CheckResult result) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is out of the multi handle (or never was in it)
-  done(std::move(result));
-}
-
-void GrpcCheck::Cancel() {
-  if (!attempt_) return;
-  // Closes the connection if the call runs; cancels the lookup if that runs.
-  // No callback after this.
-  curl_.Remove(attempt_->easy);
-  attempt_.reset();
-}
-
-void GrpcCheck::OnTransferDone(CURLcode code) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
+CheckResult GrpcCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
+  auto* a = static_cast<Attempt*>(&attempt);
   CURL* easy = a->easy;
-
   CheckResult result;
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && a->response.body_too_large)) {
     result = EvaluateGrpcResponse(a->response, *spec_);
@@ -732,10 +679,7 @@ void GrpcCheck::OnTransferDone(CURLcode code) {
                          result.observations);
   }
   a->expiry.AddObservation(result.observations);
-
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is already out of the multi handle
-  done(std::move(result));
+  return result;
 }
 
 }  // namespace hx

@@ -34,6 +34,7 @@
 #include <string_view>
 
 #include "checks/check.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
 
@@ -137,30 +138,22 @@ struct GrpcResponse {
 /// Never quotes a metadata value of `spec`, even when the server echoes one.
 CheckResult EvaluateGrpcResponse(const GrpcResponse& response, const GrpcCheckSpec& spec);
 
-/// Runs attempts of one GrpcCheckSpec. Loop-thread only; not thread-safe.
-class GrpcCheck final : public Check {
+/// Runs attempts of one GrpcCheckSpec (the attempt skeleton is CurlCheck's).
+/// Loop-thread only; not thread-safe.
+class GrpcCheck final : public CurlCheck {
  public:
   GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver);
-  ~GrpcCheck() override;
-  GrpcCheck(const GrpcCheck&) = delete;
-  GrpcCheck& operator=(const GrpcCheck&) = delete;
-
-  void Start(DoneCallback done) override;
-  void Cancel() override;
 
   /// The state of one attempt; defined in the .cc file.
   struct Attempt;
 
  private:
-  void OnResolved(std::string error);
-  void StartTransfer();
-  void Finish(CheckResult result);
-  void OnTransferDone(CURLcode code);
+  std::unique_ptr<CurlCheck::Attempt> NewAttempt() override;
+  bool Configure(CurlCheck::Attempt& a) override;
+  CheckResult LookupFailed(std::string error, uint64_t dns_ns) override;
+  CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const GrpcCheckSpec> spec_;
-  CurlMulti& curl_;
-  Resolver& resolver_;
-  std::unique_ptr<Attempt> attempt_;
 };
 
 }  // namespace hx

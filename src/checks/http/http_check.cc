@@ -263,32 +263,12 @@ std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
 // ---------------------------------------------------------------------------
 // Running
 
-struct HttpCheck::Attempt {
-  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  CurlNameStep names;  // the resolver's lookup and CURLOPT_RESOLVE
-  DoneCallback done;
-
+struct HttpCheck::Attempt final : CurlCheck::Attempt {
   uint64_t max_body_bytes = 0;
   bool keep_body = false;
   uint64_t body_bytes = 0;
   bool body_too_large = false;
   std::string body;
-
-  /// Earliest NotAfter of every certificate chain presented during the attempt.
-  CertExpiryRecorder expiry;
-  char error[CURL_ERROR_SIZE] = {};
-
-  Attempt() = default;
-  Attempt(const Attempt&) = delete;
-  Attempt& operator=(const Attempt&) = delete;
-  // The easy handle must already be out of the multi handle.
-  ~Attempt() {
-    // Resets every option first, so the lists below are no longer referenced.
-    if (easy != nullptr) curl->ReleaseEasy(easy);
-    curl_slist_free_all(headers);
-  }
 };
 
 namespace {
@@ -339,7 +319,7 @@ std::string DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buf
 // Sets the request options of one attempt; false if curl refused one.
 bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
   CURL* e = a.easy;
-  bool ok = SetFreshConnectionOptions(e, a.error);
+  bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
 
   set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
@@ -350,9 +330,7 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
   set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBodyData));
   set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &a));
 
-  a.expiry.Install(e);
   if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
-  if (!spec.fixed_resolve.empty() && !a.names.SetFixed(e, spec.fixed_resolve)) ok = false;
 
   if (spec.method == "HEAD") {
     set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
@@ -387,72 +365,43 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
 
 }  // namespace
 
+namespace {
+
+CurlCheck::Target TargetOf(const HttpCheckSpec& spec) {
+  return {.connect_host = spec.connect_host,
+          .ip_protocol = spec.ip_protocol,
+          .request_host = spec.request_host,
+          .port = spec.port,
+          .connect_host_is_ip = spec.connect_host_is_ip,
+          .fixed_resolve = spec.fixed_resolve};
+}
+
+}  // namespace
+
 HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
-    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
+    : CurlCheck(curl, resolver, TargetOf(*spec), "HTTP"), spec_(std::move(spec)) {}
 
-HttpCheck::~HttpCheck() { Cancel(); }
-
-void HttpCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();
-  attempt->done = std::move(done);
   attempt->max_body_bytes = spec_->max_body_bytes;
   attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
-  attempt->curl = &curl_;
-  attempt->easy = curl_.AcquireEasy();
-  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
-    DoneCallback cb = std::move(attempt->done);
-    attempt.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
-    return;
-  }
-  attempt_ = std::move(attempt);
-  if (spec_->connect_host_is_ip) {
-    StartTransfer();
-    return;
-  }
-  attempt_->names.Start(resolver_, attempt_->easy, spec_->connect_host, spec_->ip_protocol,
-                        spec_->request_host, spec_->port,
-                        [this](std::string error) { OnResolved(std::move(error)); });
+  return attempt;
 }
 
-void HttpCheck::OnResolved(std::string error) {
-  if (!error.empty()) {
-    CheckResult result = CheckResult::Unhealthy(std::move(error));
-    result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
-                                     static_cast<double>(attempt_->names.dns_ns()) / 1e9, "dns");
-    result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
-    Finish(std::move(result));
-    return;
-  }
-  StartTransfer();
+bool HttpCheck::Configure(CurlCheck::Attempt& a) {
+  return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-void HttpCheck::StartTransfer() {
-  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    Finish(CheckResult::Unhealthy("internal error: cannot start the HTTP request"));
-  }
+CheckResult HttpCheck::LookupFailed(std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(std::move(error));
+  result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
+  return result;
 }
 
-void HttpCheck::Finish(CheckResult result) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is out of the multi handle (or never was in it)
-  done(std::move(result));
-}
-
-void HttpCheck::Cancel() {
-  if (!attempt_) return;
-  // Closes the connection if the transfer runs; cancels the lookup if that
-  // runs. No callback after this.
-  curl_.Remove(attempt_->easy);
-  attempt_.reset();
-}
-
-void HttpCheck::OnTransferDone(CURLcode code) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
+CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
+  auto* a = static_cast<Attempt*>(&attempt);
   CURL* easy = a->easy;
   const HttpCheckSpec& spec = *spec_;
 
@@ -495,9 +444,7 @@ void HttpCheck::OnTransferDone(CURLcode code) {
     result.detail = http;
   }
 
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is already out of the multi handle
-  done(std::move(result));
+  return result;
 }
 
 }  // namespace hx
