@@ -2,8 +2,9 @@
 // What the check types that drive libcurl (http, grpc) share for one transfer:
 // the easy options of a fresh connection, the TLS options, the certificate
 // expiry recorded during the handshake, the wording of a failed transfer, the
-// phase observations, and the name step before the transfer (the loop's
-// resolver, then CURLOPT_RESOLVE).
+// phase observations, the name step before the transfer (the loop's
+// resolver, then CURLOPT_RESOLVE), and CurlCheck, the attempt skeleton both
+// types run on.
 
 #include <curl/curl.h>
 
