@@ -19,9 +19,11 @@
 #include "io/curl_multi.h"
 #include "io/io_context.h"
 #include "support/daemon_process.h"
+#include "support/dnsmasq_server.h"
 #include "support/fault_harness.h"
 #include "support/grpc_test_server.h"
 #include "support/loop_test.h"
+#include "support/silent_dns_server.h"
 #include "support/status_json.h"
 #include "support/test_http_server.h"
 
@@ -69,6 +71,9 @@ class GrpcCheckTest : public LoopTest {
     checks_.push_back(spec->CreateCheck(io()));
     return *checks_.back();
   }
+
+  /// Names resolve through `dns` only (before the first check is created).
+  void UseDns(const DnsmasqServer& dns) { io().set_resolver_options(dns.ResolverOptions()); }
 
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
@@ -216,6 +221,104 @@ TEST_F(GrpcCheckTest, TlsServerNameIsSentAndVerified) {
   EXPECT_EQ(RunOnce(base + "}").detail, "TLS: certificate does not match host name");
   const CheckResult r = RunOnce(base + ", server_name: orders.internal}");
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+}
+
+TEST_F(GrpcCheckTest, NamesAreResolvedByTheResolverAndTlsKeepsTheName) {
+  // The certificate holds the name only, so a healthy TLS call proves SNI
+  // and the host name check used it while the connection went to the
+  // address the daemon's resolver (not curl's) found.
+  TestCertificate cert(
+      {.common_name = "orders.test", .dns_names = {"orders.test"}, .loopback_ip = false});
+  GrpcTestServer server({"--status", "=SERVING", "--tls", cert.cert_file(), cert.key_file()});
+  ASSERT_TRUE(server.ok()) << server.error();
+  DnsmasqServer dns({"--host-record=orders.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const CheckResult r = RunOnce("address: orders.test:" + std::to_string(server.port()) +
+                                "\ntls: {ca_file: " + cert.cert_file() + "}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_NE(dns.Log().find("orders.test"), std::string::npos) << dns.Log();
+  const Observation* phase = FindObservation(r, "grpc_phase_seconds", "dns");
+  ASSERT_NE(phase, nullptr);
+  EXPECT_GT(phase->value, 0);
+}
+
+TEST_F(GrpcCheckTest, UnresolvableHostIsTheResolversAnswer) {
+  DnsmasqServer dns({"--host-record=orders.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const CheckResult r = RunOnce("address: no-such-host.test:50051");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "no such host");
+  const Observation* phase = FindObservation(r, "grpc_phase_seconds", "dns");
+  ASSERT_NE(phase, nullptr);
+  EXPECT_GT(phase->value, 0);
+  EXPECT_NE(dns.Log().find("no-such-host.test"), std::string::npos) << dns.Log();
+}
+
+TEST_F(GrpcCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
+  // The server listens on 127.0.0.1 only, so ::1 refuses.
+  GrpcTestServer server({"--status", "=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  DnsmasqServer dns(
+      {"--host-record=dual.test,127.0.0.1,::1", "--host-record=v4only.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const std::string port = std::to_string(server.port());
+  const std::string dual = "address: dual.test:" + port + "\n";
+
+  const CheckResult v6 = RunOnce(dual + "ip_protocol: ip6");
+  EXPECT_EQ(v6.health, Health::kUnhealthy);
+  EXPECT_EQ(v6.detail, "connection refused");
+  const CheckResult v4 = RunOnce(dual + "ip_protocol: ip4");
+  EXPECT_EQ(v4.health, Health::kHealthy) << v4.detail;
+  const CheckResult any = RunOnce(dual + "ip_protocol: auto");
+  EXPECT_EQ(any.health, Health::kHealthy) << any.detail;
+
+  const CheckResult no6 = RunOnce("address: v4only.test:" + port + "\nip_protocol: ip6");
+  EXPECT_EQ(no6.health, Health::kUnhealthy);
+  EXPECT_EQ(no6.detail, "no IPv6 address");
+}
+
+TEST_F(GrpcCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {
+  TestCertificate cert(
+      {.common_name = "orders.test", .dns_names = {"orders.test"}, .loopback_ip = false});
+  GrpcTestServer server({"--status", "=SERVING", "--tls", cert.cert_file(), cert.key_file()});
+  ASSERT_TRUE(server.ok()) << server.error();
+  DnsmasqServer dns({"--host-record=lb.test,127.0.0.1"});
+  ASSERT_TRUE(dns.ok()) << dns.error();
+  UseDns(dns);
+  const CheckResult r =
+      RunOnce("address: lb.test:" + std::to_string(server.port()) +
+              "\ntls: {ca_file: " + cert.cert_file() + ", server_name: orders.test}");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_NE(dns.Log().find("lb.test"), std::string::npos) << dns.Log();
+  // The server name itself is never looked up.
+  EXPECT_EQ(dns.Log().find("orders.test"), std::string::npos) << dns.Log();
+}
+
+TEST_F(GrpcCheckTest, CancelWhileResolvingCallsNothing) {
+  SilentDnsServer silent;
+  ASSERT_TRUE(silent.ok());
+  Resolver::Options options;
+  options.servers = {silent.address()};
+  options.hosts_file = "";
+  options.timeout = milliseconds(300);
+  options.tries = 1;
+  io().set_resolver_options(options);
+  Check& check = NewCheck("address: hung.test:50051");
+  int calls = 0;
+  check.Start([&](CheckResult) { ++calls; });
+  RunUntil([] { return false; }, milliseconds(50));
+  check.Cancel();
+  // Past the resolver's timeout: still nothing.
+  RunUntil([&] { return io().resolver().pending() == 0; }, milliseconds(3000));
+  EXPECT_EQ(io().resolver().pending(), 0u);
+  EXPECT_EQ(calls, 0);
+  // And the check still works afterwards (the next attempt times out in DNS).
+  const auto r = RunAttempt(check);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->detail, "DNS timeout after 0.3s");
 }
 
 TEST_F(GrpcCheckTest, TlsAgainstAnH2cPort) {

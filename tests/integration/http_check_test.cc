@@ -23,6 +23,7 @@
 #include "io/io_context.h"
 #include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
+#include "support/silent_dns_server.h"
 #include "support/test_http_server.h"
 
 namespace hx {
@@ -73,14 +74,7 @@ class HttpCheckTest : public LoopTest {
   }
 
   /// Names resolve through `dns` only (before the first check is created).
-  void UseDns(const DnsmasqServer& dns) {
-    Resolver::Options options;
-    options.servers = {dns.address()};
-    options.hosts_file = "";
-    options.timeout = milliseconds(500);
-    options.tries = 1;
-    io().set_resolver_options(options);
-  }
+  void UseDns(const DnsmasqServer& dns) { io().set_resolver_options(dns.ResolverOptions()); }
 
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
@@ -326,16 +320,10 @@ TEST_F(HttpCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {
 }
 
 TEST_F(HttpCheckTest, CancelWhileResolvingCallsNothing) {
-  // A DNS "server" that never answers.
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SilentDnsServer silent;
+  ASSERT_TRUE(silent.ok());
   Resolver::Options options;
-  options.servers = {"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))};
+  options.servers = {silent.address()};
   options.hosts_file = "";
   options.timeout = milliseconds(300);
   options.tries = 1;
@@ -353,7 +341,6 @@ TEST_F(HttpCheckTest, CancelWhileResolvingCallsNothing) {
   const auto r = RunAttempt(check);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->detail, "DNS timeout after 0.3s");
-  close(fd);
 }
 
 TEST_F(HttpCheckTest, SelfSignedCertificateFailsWithoutCa) {

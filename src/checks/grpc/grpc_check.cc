@@ -1,22 +1,16 @@
 #include "checks/grpc/grpc_check.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
-#include "build_info.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/host_port.h"
+#include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
-#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -24,10 +18,6 @@ namespace hx {
 namespace {
 
 constexpr std::string_view kPath = "/grpc.health.v1.Health/Check";
-
-// The scheduler owns timeouts; this only keeps a forgotten transfer from
-// living forever if a caller never cancels it.
-constexpr long kSafetyTimeoutMs = 10 * 60 * 1000;
 
 // Server text (grpc-message, content-type) shown in a detail is cut here.
 constexpr size_t kMaxServerTextChars = 128;
@@ -505,8 +495,13 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
     }
   }
 
+  spec->ip_protocol = ReadIpProtocol(r);
+
   if (!spec->host.empty()) {
     const std::string port = std::to_string(spec->port);
+    sockaddr_storage literal{};
+    spec->host_is_ip = ParseIpLiteral(spec->host, &literal);
+    spec->request_host = HostForUrl(spec->host);
     const std::string scheme = spec->tls ? "https://" : "http://";
     spec->request_url = scheme + HostForUrl(spec->host) + ":" + port + std::string(kPath);
     if (!IsValidUrl(spec->request_url)) {
@@ -518,7 +513,8 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
         r.context().Error(r.node()["tls"]["server_name"], r.PathOf("tls") + ".server_name",
                           "is not a valid host name");
       }
-      spec->connect_to = name + ":" + port + ":" + HostForUrl(spec->host) + ":" + port;
+      spec->request_host = name;
+      if (spec->host_is_ip) spec->fixed_resolve = CurlResolveEntry(name, port, {spec->host});
     }
   }
   spec->request_body = grpc_wire::EncodeHealthCheckRequest(spec->service);
@@ -530,7 +526,7 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
 CheckType GrpcCheckType() { return {"grpc", &ParseGrpcCheckSpec}; }
 
 std::unique_ptr<Check> GrpcCheckSpec::CreateCheck(const CheckContext& context) const {
-  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl());
+  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
 std::string GrpcCheckSpec::Target() const {
@@ -541,27 +537,8 @@ std::string GrpcCheckSpec::Target() const {
 // ---------------------------------------------------------------------------
 // Running
 
-struct GrpcCheck::Attempt {
-  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  curl_slist* connect_to = nullptr;
-  DoneCallback done;
+struct GrpcCheck::Attempt final : CurlCheck::Attempt {
   GrpcResponse response;
-  /// Earliest NotAfter of the certificate chain the server presented.
-  std::optional<int64_t> earliest_not_after;
-  char error[CURL_ERROR_SIZE] = {};
-
-  Attempt() = default;
-  Attempt(const Attempt&) = delete;
-  Attempt& operator=(const Attempt&) = delete;
-  // The easy handle must already be out of the multi handle.
-  ~Attempt() {
-    // Resets every option first, so the lists below are no longer referenced.
-    if (easy != nullptr) curl->ReleaseEasy(easy);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(connect_to);
-  }
 };
 
 namespace {
@@ -578,134 +555,34 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   return attempt->response.OnBodyData(std::string_view(data, size * count)) ? size * count : 0;
 }
 
-void RecordNotAfter(GrpcCheck::Attempt& attempt, X509* cert) {
-  if (cert == nullptr) return;
-  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
-  std::tm tm{};
-  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return;
-  const auto seconds = static_cast<int64_t>(timegm(&tm));
-  if (!attempt.earliest_not_after || seconds < *attempt.earliest_not_after) {
-    attempt.earliest_not_after = seconds;
-  }
-}
-
-// Records the presented chain's expiry, then verifies as usual; OpenSSL runs
-// it also with verification off, so expiry is known with
-// insecure_skip_verify and when verification fails (as in the http check).
-int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
-  auto* attempt = static_cast<GrpcCheck::Attempt*>(arg);
-  RecordNotAfter(*attempt, X509_STORE_CTX_get0_cert(store));
-  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
-    for (int i = 0; i < sk_X509_num(presented); ++i) {
-      RecordNotAfter(*attempt, sk_X509_value(presented, i));
-    }
-  }
-  return X509_verify_cert(store);
-}
-
-CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
-  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
-  return CURLE_OK;
-}
-
-std::string OsErrorText(long os_errno) {
-  switch (os_errno) {
-    case ECONNREFUSED:
-      return "connection refused";
-    case ECONNRESET:
-      return "connection reset by peer";
-    case ETIMEDOUT:
-      return "connection timed out";
-    case EHOSTUNREACH:
-      return "host unreachable";
-    case ENETUNREACH:
-      return "network unreachable";
+// grpc's own wording for the curl codes it alone meets, or words otherwise
+// ("" for the common ones). Never quotes the request (metadata).
+std::string DescribeGrpcFailure(CURLcode code, CURL* /*easy*/, const char* /*error_buffer*/) {
+  switch (code) {
+    case CURLE_HTTP2:
+      return "HTTP/2 protocol error";
+    case CURLE_HTTP2_STREAM:
+      return "HTTP/2 stream error (the server reset the call)";
+    case CURLE_PARTIAL_FILE:
+      // With HTTP/2, also what curl says when the bytes read are not HTTP/2.
+      return "the connection ended in the middle of the response";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return "invalid HTTP response (no status line)";
+    case CURLE_OUT_OF_MEMORY:
+      return "response headers too large or out of memory";
     default:
       return "";
   }
 }
 
-// A short sentence for a failed transfer, from fixed text, OpenSSL's reasons
-// and curl's generic messages only: never the request (metadata).
-std::string DescribeFailureText(CURLcode code, CURL* easy, const char* error_buffer) {
-  long os_errno = 0;
-  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-  const std::string os_text = OsErrorText(os_errno);
-  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-      IsFdShortage(static_cast<int>(os_errno))) {
-    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
-      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
-    }
-  }
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "could not resolve host";
-    case CURLE_COULDNT_CONNECT:
-      return os_text.empty() ? "could not connect" : os_text;
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timed out";
-    case CURLE_PEER_FAILED_VERIFICATION: {
-      if (std::strstr(error_buffer, "host name") != nullptr) {
-        return "TLS: certificate does not match host name";
-      }
-      long verify_result = X509_V_OK;
-      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
-      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
-        return std::string("TLS: certificate verify failed: ") +
-               X509_verify_cert_error_string(verify_result);
-      }
-      return "TLS: certificate verify failed";
-    }
-    case CURLE_SSL_CONNECT_ERROR:
-      return "TLS handshake failed: " +
-             std::string(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
-    case CURLE_SSL_CERTPROBLEM:
-      return "TLS: cannot use the client certificate";
-    case CURLE_SSL_CACERT_BADFILE:
-      return "TLS: cannot load the CA file";
-    case CURLE_GOT_NOTHING:
-      return "server closed the connection without a response";
-    case CURLE_HTTP2:
-      return "HTTP/2 protocol error";
-    case CURLE_HTTP2_STREAM:
-      return "HTTP/2 stream error (the server reset the call)";
-    case CURLE_RECV_ERROR:
-      return os_text.empty() ? "receive failed" : os_text;
-    case CURLE_SEND_ERROR:
-      return os_text.empty() ? "send failed" : os_text;
-    case CURLE_PARTIAL_FILE:
-      // With HTTP/2, also what curl says when the bytes read are not HTTP/2.
-      return "the connection ended in the middle of the response";
-    case CURLE_WEIRD_SERVER_REPLY:
-      return "invalid HTTP response";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return "invalid HTTP response (no status line)";
-    case CURLE_OUT_OF_MEMORY:
-      return "response headers too large or out of memory";
-    default: {
-      std::string text = curl_easy_strerror(code);
-      if (!text.empty()) {
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-      }
-      return text;
-    }
-  }
-}
-
-double Microseconds(CURL* easy, CURLINFO info) {
-  curl_off_t value = 0;
-  curl_easy_getinfo(easy, info, &value);
-  return static_cast<double>(value);
-}
-
 std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer, bool tls) {
-  std::string text = DescribeFailureText(code, easy, error_buffer);
+  std::string text = DescribeCurlFailure(code, easy, error_buffer, &DescribeGrpcFailure);
   // h2c to a server that does not speak HTTP/2 in clear text (an HTTP/1
   // server, or a TLS port without `tls`): it closes the connection on the
   // HTTP/2 preface, which curl reports as whatever the socket said.
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-  const bool connected = Microseconds(easy, CURLINFO_CONNECT_TIME_T) > 0;
+  const bool connected = CurlMicroseconds(easy, CURLINFO_CONNECT_TIME_T) > 0;
   if (!tls && connected && status == 0 &&
       (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
        code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM || code == CURLE_PARTIAL_FILE ||
@@ -715,26 +592,8 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer,
   return text;
 }
 
-// dns, connect, tls, processing and transfer, in seconds.
-void AddPhaseObservations(CURL* easy, std::vector<Observation>& out) {
-  const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
-  const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
-  const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
-  const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
-  const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
-  auto phase = [&](const char* name, double micros) {
-    out.emplace_back(ObservationId::kGrpcPhaseSeconds, std::max(0.0, micros) / 1e6, name);
-  };
-  phase("dns", dns);
-  phase("connect", connect - dns);
-  phase("tls", appconnect > 0 ? appconnect - connect : 0);
-  phase("processing", start_transfer - std::max(appconnect, connect));
-  phase("transfer", total - start_transfer);
-}
-
 // Sets the request options of one attempt; false if curl refused one.
 bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
-  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
   CURL* e = a.easy;
   bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
@@ -746,21 +605,8 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
   set(curl_easy_setopt(
       e, CURLOPT_HTTP_VERSION,
       static_cast<long>(spec.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)));
-  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
-  // A new connection per attempt, so each one measures what a new client sees.
-  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
-  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
-  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
-  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
-  // Removing a transfer whose threaded lookup still runs must not join the
-  // resolver thread on the loop (see http_check.cc).
-  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
-  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
-  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
   set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
   set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
-  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kSafetyTimeoutMs));
-  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a.error));
   set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader));
   set(curl_easy_setopt(e, CURLOPT_HEADERDATA, &a));
   set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody));
@@ -770,25 +616,7 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
                        static_cast<curl_off_t>(spec.request_body.size())));
   set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec.request_body.data()));
 
-  // Not fatal if the TLS backend is not OpenSSL: expiry is then unknown.
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &a);
-  if (spec.tls) {
-    const TlsOptions& tls = *spec.tls;
-    if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
-    if (!tls.cert_file.empty()) {
-      set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
-      set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
-    }
-    if (tls.insecure_skip_verify) {
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
-    }
-  }
-  if (!spec.connect_to.empty()) {
-    a.connect_to = curl_slist_append(nullptr, spec.connect_to.c_str());
-    set(curl_easy_setopt(e, CURLOPT_CONNECT_TO, a.connect_to));
-  }
+  if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
 
   for (const char* line : {"content-type: application/grpc", "te: trailers",
                            "Accept:",  // curl's default "Accept: */*" means nothing here
@@ -806,49 +634,38 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
 
 }  // namespace
 
-GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl)
-    : spec_(std::move(spec)), curl_(curl) {}
+namespace {
 
-GrpcCheck::~GrpcCheck() { Cancel(); }
-
-// Name resolution is curl's today (its threaded resolver, as for http). With
-// the loop's own resolver (src/io/resolver.h) this becomes: resolve
-// spec_->host first, then hand curl the address with CURLOPT_RESOLVE
-// ("host:port:addr", a curl_slist kept in the Attempt like connect_to) in
-// ConfigureEasy, so :authority, SNI and the certificate check keep the name;
-// the "dns" phase is then the resolver's time.
-void GrpcCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  auto attempt = std::make_unique<Attempt>();
-  attempt->done = std::move(done);
-  attempt->curl = &curl_;
-  attempt->easy = curl_.AcquireEasy();
-  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
-    DoneCallback cb = std::move(attempt->done);
-    attempt.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot set up the gRPC request"));
-    return;
-  }
-  CURL* easy = attempt->easy;
-  attempt_ = std::move(attempt);
-  if (!curl_.Add(easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    DoneCallback cb = std::move(attempt_->done);
-    attempt_.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot start the gRPC request"));
-  }
+CurlCheck::Target TargetOf(const GrpcCheckSpec& spec) {
+  return {.connect_host = spec.host,
+          .ip_protocol = spec.ip_protocol,
+          .request_host = spec.request_host,
+          .port = std::to_string(spec.port),
+          .connect_host_is_ip = spec.host_is_ip,
+          .fixed_resolve = spec.fixed_resolve};
 }
 
-void GrpcCheck::Cancel() {
-  if (!attempt_) return;
-  curl_.Remove(attempt_->easy);  // closes the connection; no callback after this
-  attempt_.reset();
+}  // namespace
+
+GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
+    : CurlCheck(curl, resolver, TargetOf(*spec), "gRPC"), spec_(std::move(spec)) {}
+
+std::unique_ptr<CurlCheck::Attempt> GrpcCheck::NewAttempt() { return std::make_unique<Attempt>(); }
+
+bool GrpcCheck::Configure(CurlCheck::Attempt& a) {
+  return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-void GrpcCheck::OnTransferDone(CURLcode code) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
+CheckResult GrpcCheck::LookupFailed(std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(std::move(error));
+  result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  return result;
+}
+
+CheckResult GrpcCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
+  auto* a = static_cast<Attempt*>(&attempt);
   CURL* easy = a->easy;
-
   CheckResult result;
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && a->response.body_too_large)) {
     result = EvaluateGrpcResponse(a->response, *spec_);
@@ -857,15 +674,12 @@ void GrpcCheck::OnTransferDone(CURLcode code) {
   }
   long http_status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http_status);
-  if (http_status > 0) AddPhaseObservations(easy, result.observations);
-  if (a->earliest_not_after) {
-    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
-                                     static_cast<double>(*a->earliest_not_after));
+  if (http_status > 0) {
+    AddPhaseObservations(easy, a->names.dns_ns(), ObservationId::kGrpcPhaseSeconds,
+                         result.observations);
   }
-
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is already out of the multi handle
-  done(std::move(result));
+  a->expiry.AddObservation(result.observations);
+  return result;
 }
 
 }  // namespace hx

@@ -8,15 +8,21 @@
 //     service: "orders.v1.Orders"        # optional; "" asks for the server's overall health
 //     tls: {ca_file: ...}                # or true, or false (default: h2c)
 //     metadata: {authorization: "Bearer ${TOKEN}"}   # sent as headers; values are secrets
+//     ip_protocol: auto                  # ip4 | ip6 | auto (default)
 //
 // The daemon links no libprotobuf: the two messages are a single field each
 // (HealthCheckRequest.service, string; HealthCheckResponse.status, enum), so
 // they are encoded and decoded by hand below (grpc_wire), as is the 5-byte
 // gRPC message frame. Every attempt opens a fresh connection, as http does.
 //
+// Names, as for http: the host is resolved by the daemon's resolver
+// (IoContext::resolver(), c-ares on the loop; `ip_protocol` picks the family)
+// and curl is handed the addresses with CURLOPT_RESOLVE, so the `dns` phase is
+// the resolver's time. An IP literal host is not resolved.
+//
 // tls.server_name works as for http: the request goes to that name (SNI,
-// certificate check and :authority) while curl connects to the configured
-// host (CURLOPT_CONNECT_TO).
+// certificate check and :authority) and the CURLOPT_RESOLVE entry maps it to
+// the configured host's addresses, so the connection goes there.
 
 #include <curl/curl.h>
 
@@ -28,11 +34,14 @@
 #include <string_view>
 
 #include "checks/check.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/tls_options.h"
+#include "io/resolver.h"
 
 namespace hx {
 
 class CurlMulti;
+class Resolver;
 
 /// The parsed `grpc:` mapping. Immutable after parsing; thread-safe.
 class GrpcCheckSpec final : public CheckSpec, public std::enable_shared_from_this<GrpcCheckSpec> {
@@ -43,11 +52,19 @@ class GrpcCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   /// Metadata name (lower case) -> value; values are secrets.
   std::map<std::string, std::string> metadata;
   std::optional<TlsOptions> tls;
+  /// `ip_protocol`: the family `host` is resolved to.
+  IpProtocol ip_protocol = IpProtocol::kAuto;
+  /// Set when `host` is an IP literal: nothing to resolve.
+  bool host_is_ip = false;
 
   /// The URL curl requests: http(s)://<host or tls.server_name>:<port>/grpc.health.v1.Health/Check.
   std::string request_url;
-  /// CURLOPT_CONNECT_TO entry "name:port:host:port" for tls.server_name, or "".
-  std::string connect_to;
+  /// The host of request_url as curl matches CURLOPT_RESOLVE entries
+  /// (tls.server_name or `host`; IPv6 in brackets).
+  std::string request_host;
+  /// With tls.server_name and an IP literal host: the fixed CURLOPT_RESOLVE
+  /// entry "name:port:addr"; otherwise "".
+  std::string fixed_resolve;
   /// The request body: one gRPC frame holding HealthCheckRequest{service}.
   std::string request_body;
 
@@ -121,26 +138,22 @@ struct GrpcResponse {
 /// Never quotes a metadata value of `spec`, even when the server echoes one.
 CheckResult EvaluateGrpcResponse(const GrpcResponse& response, const GrpcCheckSpec& spec);
 
-/// Runs attempts of one GrpcCheckSpec. Loop-thread only; not thread-safe.
-class GrpcCheck final : public Check {
+/// Runs attempts of one GrpcCheckSpec (the attempt skeleton is CurlCheck's).
+/// Loop-thread only; not thread-safe.
+class GrpcCheck final : public CurlCheck {
  public:
-  GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl);
-  ~GrpcCheck() override;
-  GrpcCheck(const GrpcCheck&) = delete;
-  GrpcCheck& operator=(const GrpcCheck&) = delete;
-
-  void Start(DoneCallback done) override;
-  void Cancel() override;
+  GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver);
 
   /// The state of one attempt; defined in the .cc file.
   struct Attempt;
 
  private:
-  void OnTransferDone(CURLcode code);
+  std::unique_ptr<CurlCheck::Attempt> NewAttempt() override;
+  bool Configure(CurlCheck::Attempt& a) override;
+  CheckResult LookupFailed(std::string error, uint64_t dns_ns) override;
+  CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const GrpcCheckSpec> spec_;
-  CurlMulti& curl_;
-  std::unique_ptr<Attempt> attempt_;
 };
 
 }  // namespace hx

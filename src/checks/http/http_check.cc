@@ -1,30 +1,20 @@
 #include "checks/http/http_check.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <ctime>
 
-#include "build_info.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
-#include "util/fd_shortage.h"
 
 namespace hx {
 
 namespace {
-
-// The scheduler owns timeouts; this only keeps a forgotten transfer from
-// living forever if a caller never cancels it.
-constexpr long kSafetyTimeoutMs = 10 * 60 * 1000;
 
 constexpr std::array<std::string_view, 7> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
                                                       "PATCH", "DELETE", "OPTIONS"};
@@ -119,18 +109,6 @@ void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec)
                      (path ? *path : std::string("/"));
 }
 
-// A CURLOPT_RESOLVE entry: "host:port:addr[,addr...]", IPv6 in brackets.
-std::string ResolveEntry(const std::string& host, const std::string& port,
-                         const std::vector<std::string>& addresses) {
-  std::string entry = host + ":" + port + ":";
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (i > 0) entry += ',';
-    const bool v6 = addresses[i].find(':') != std::string::npos;
-    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
-  }
-  return entry;
-}
-
 // tls.server_name: request that name, connect to the URL's host (see header).
 void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   UrlHandle parsed;
@@ -146,7 +124,7 @@ void ApplyServerName(config::MapReader& r, HttpCheckSpec& spec) {
   spec.request_url = *request_url;
   spec.request_host = *request_host;
   if (spec.connect_host_is_ip) {
-    spec.fixed_resolve = ResolveEntry(spec.request_host, spec.port, {spec.connect_host});
+    spec.fixed_resolve = CurlResolveEntry(spec.request_host, spec.port, {spec.connect_host});
   }
 }
 
@@ -285,35 +263,12 @@ std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
 // ---------------------------------------------------------------------------
 // Running
 
-struct HttpCheck::Attempt {
-  CurlMulti* curl = nullptr;  // whose pool `easy` goes back to
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  curl_slist* resolve = nullptr;  // CURLOPT_RESOLVE: the name's addresses
-  std::unique_ptr<ResolveRequest> resolving;
-  uint64_t dns_ns = 0;  // the resolver's time
-  DoneCallback done;
-
+struct HttpCheck::Attempt final : CurlCheck::Attempt {
   uint64_t max_body_bytes = 0;
   bool keep_body = false;
   uint64_t body_bytes = 0;
   bool body_too_large = false;
   std::string body;
-
-  /// Earliest NotAfter of every certificate chain presented during the attempt.
-  std::optional<int64_t> earliest_not_after;
-  char error[CURL_ERROR_SIZE] = {};
-
-  Attempt() = default;
-  Attempt(const Attempt&) = delete;
-  Attempt& operator=(const Attempt&) = delete;
-  // The easy handle must already be out of the multi handle.
-  ~Attempt() {
-    // Resets every option first, so the lists below are no longer referenced.
-    if (easy != nullptr) curl->ReleaseEasy(easy);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(resolve);
-  }
 };
 
 namespace {
@@ -330,114 +285,14 @@ size_t OnBodyData(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-std::optional<int64_t> NotAfterSeconds(X509* cert) {
-  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
-  std::tm tm{};
-  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-void RecordNotAfter(HttpCheck::Attempt& attempt, X509* cert) {
-  if (cert == nullptr) return;
-  auto seconds = NotAfterSeconds(cert);
-  if (!seconds) return;
-  if (!attempt.earliest_not_after || *seconds < *attempt.earliest_not_after) {
-    attempt.earliest_not_after = *seconds;
-  }
-}
-
-// Replaces OpenSSL's chain verification: records the presented chain's
-// expiry, then verifies as usual. OpenSSL runs it even when verification is
-// off (the result is then ignored), so expiry is known with
-// insecure_skip_verify and also when verification fails.
-int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
-  auto* attempt = static_cast<HttpCheck::Attempt*>(arg);
-  RecordNotAfter(*attempt, X509_STORE_CTX_get0_cert(store));
-  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
-    for (int i = 0; i < sk_X509_num(presented); ++i) {
-      RecordNotAfter(*attempt, sk_X509_value(presented, i));
-    }
-  }
-  return X509_verify_cert(store);
-}
-
-CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
-  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
-  return CURLE_OK;
-}
-
-std::string OsErrorText(long os_errno) {
-  switch (os_errno) {
-    case ECONNREFUSED:
-      return "connection refused";
-    case ECONNRESET:
-      return "connection reset by peer";
-    case ETIMEDOUT:
-      return "connection timed out";
-    case EHOSTUNREACH:
-      return "host unreachable";
-    case ENETUNREACH:
-      return "network unreachable";
-    default:
-      return "";
-  }
-}
-
-// A short sentence for a failed transfer. Built from fixed text, OpenSSL's
-// reasons and curl's generic messages only, never the URL.
-std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer) {
-  long os_errno = 0;
-  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-  const std::string os_text = OsErrorText(os_errno);
-  const std::string curl_text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-  // Out of descriptors, curl cannot open a socket and says "could not
-  // connect" (sometimes without the errno): the daemon's problem, not the
-  // target's.
-  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-      IsFdShortage(static_cast<int>(os_errno))) {
-    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
-      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
-    }
-  }
+// http's own wording for the curl codes it alone meets ("" for the common
+// ones). Never quotes the URL.
+std::string DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buffer) {
   switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "could not resolve host";
-    case CURLE_COULDNT_CONNECT:
-      return os_text.empty() ? "could not connect" : os_text;
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timed out";
-    case CURLE_PEER_FAILED_VERIFICATION: {
-      // curl checks the host name itself after OpenSSL accepted the chain,
-      // and then reports X509_V_ERR_UNSPECIFIED; only its message tells.
-      if (std::strstr(error_buffer, "host name") != nullptr) {
-        return "TLS: certificate does not match host name";
-      }
-      long verify_result = X509_V_OK;
-      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
-      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
-        return std::string("TLS: certificate verify failed: ") +
-               X509_verify_cert_error_string(verify_result);
-      }
-      return "TLS: certificate verify failed";
-    }
-    case CURLE_SSL_CONNECT_ERROR:
-      return "TLS handshake failed: " + curl_text;
-    case CURLE_SSL_CERTPROBLEM:
-      return "TLS: cannot use the client certificate";
-    case CURLE_SSL_CACERT_BADFILE:
-      return "TLS: cannot load the CA file";
     case CURLE_TOO_MANY_REDIRECTS:
       return "too many redirects (more than " + std::to_string(HttpCheckSpec::kMaxRedirects) + ")";
-    case CURLE_GOT_NOTHING:
-      return "server closed the connection without a response";
-    case CURLE_RECV_ERROR:
-      return os_text.empty() ? "receive failed" : os_text;
-    case CURLE_SEND_ERROR:
-      return os_text.empty() ? "send failed" : os_text;
     case CURLE_PARTIAL_FILE:
       return "response ended before the announced body length";
-    case CURLE_WEIRD_SERVER_REPLY:
-      return "invalid HTTP response";
     case CURLE_UNSUPPORTED_PROTOCOL:
       // The first URL is http(s) by config, so this is a redirect elsewhere,
       // unless curl found no status line at all (an "HTTP/0.9" reply).
@@ -456,93 +311,26 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer)
       }
       return "out of memory";
     }
-    default: {
-      std::string text = curl_easy_strerror(code);
-      if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-      return text;
-    }
+    default:
+      return "";
   }
-}
-
-double Microseconds(CURL* easy, CURLINFO info) {
-  curl_off_t value = 0;
-  curl_easy_getinfo(easy, info, &value);
-  return static_cast<double>(value);
-}
-
-// dns, connect, tls, processing and transfer, in seconds; with redirects
-// curl sums each timer over all requests, so these are totals too. `dns_ns`
-// is the resolver's time before curl started; curl's own lookups (redirects to
-// other hosts) add to it.
-void AddPhaseObservations(CURL* easy, uint64_t dns_ns, std::vector<Observation>& out) {
-  const double dns = Microseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
-  const double resolver_dns = static_cast<double>(dns_ns) / 1e3;
-  const double connect = Microseconds(easy, CURLINFO_CONNECT_TIME_T);
-  const double appconnect = Microseconds(easy, CURLINFO_APPCONNECT_TIME_T);
-  const double start_transfer = Microseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
-  const double total = Microseconds(easy, CURLINFO_TOTAL_TIME_T);
-  auto phase = [&](const char* name, double micros) {
-    out.emplace_back(ObservationId::kHttpPhaseSeconds, std::max(0.0, micros) / 1e6, name);
-  };
-  phase("dns", resolver_dns + dns);
-  phase("connect", connect - dns);
-  phase("tls", appconnect > 0 ? appconnect - connect : 0);
-  phase("processing", start_transfer - std::max(appconnect, connect));
-  phase("transfer", total - start_transfer);
 }
 
 // Sets the request options of one attempt; false if curl refused one.
 bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
-  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
   CURL* e = a.easy;
   bool ok = true;
   auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
 
   set(curl_easy_setopt(e, CURLOPT_URL, spec.request_url.c_str()));
-  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
-  // A new connection per attempt, so each one measures what a new client sees.
-  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
-  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
-  // The handle comes from a pool: a TLS session cached by an earlier user
-  // must not turn this attempt's handshake into a resumption.
-  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
-  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
-  // Without this, removing a transfer whose threaded DNS lookup still runs
-  // (the scheduler's timeout) joins the resolver thread and blocks the loop
-  // for as long as the resolver hangs; with it the thread is left to finish.
-  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
-  // Check the target itself, not whatever proxy the environment names.
-  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
-  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
   set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
   set(curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
   set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, spec.follow_redirects ? 1L : 0L));
   set(curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(HttpCheckSpec::kMaxRedirects)));
-  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kSafetyTimeoutMs));
-  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a.error));
   set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBodyData));
   set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &a));
 
-  // Not fatal if the TLS backend is not OpenSSL: expiry is then unknown.
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &a);
-  if (spec.tls) {
-    const TlsOptions& tls = *spec.tls;
-    if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
-    if (!tls.cert_file.empty()) {
-      set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
-      set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
-    }
-    if (tls.insecure_skip_verify) {
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
-      set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
-    }
-  }
-  if (!spec.fixed_resolve.empty()) {
-    a.resolve = curl_slist_append(nullptr, spec.fixed_resolve.c_str());
-    set(curl_easy_setopt(e, CURLOPT_RESOLVE, a.resolve));
-  }
+  if (spec.tls && !ApplyTlsOptions(e, *spec.tls)) ok = false;
 
   if (spec.method == "HEAD") {
     set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
@@ -577,84 +365,43 @@ bool ConfigureEasy(const HttpCheckSpec& spec, HttpCheck::Attempt& a) {
 
 }  // namespace
 
+namespace {
+
+CurlCheck::Target TargetOf(const HttpCheckSpec& spec) {
+  return {.connect_host = spec.connect_host,
+          .ip_protocol = spec.ip_protocol,
+          .request_host = spec.request_host,
+          .port = spec.port,
+          .connect_host_is_ip = spec.connect_host_is_ip,
+          .fixed_resolve = spec.fixed_resolve};
+}
+
+}  // namespace
+
 HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
-    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
+    : CurlCheck(curl, resolver, TargetOf(*spec), "HTTP"), spec_(std::move(spec)) {}
 
-HttpCheck::~HttpCheck() { Cancel(); }
-
-void HttpCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();
-  attempt->done = std::move(done);
   attempt->max_body_bytes = spec_->max_body_bytes;
   attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
-  attempt->curl = &curl_;
-  attempt->easy = curl_.AcquireEasy();
-  if (attempt->easy == nullptr || !ConfigureEasy(*spec_, *attempt)) {
-    DoneCallback cb = std::move(attempt->done);
-    attempt.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
-    return;
-  }
-  attempt_ = std::move(attempt);
-  if (spec_->connect_host_is_ip) {
-    StartTransfer();
-    return;
-  }
-  // The callback never runs inside Resolve(), so attempt_ is in place.
-  attempt_->resolving = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
-                                          [this](ResolveResult r) { OnResolved(std::move(r)); });
+  return attempt;
 }
 
-void HttpCheck::OnResolved(ResolveResult resolved) {
-  attempt_->resolving.reset();  // already delivered: only frees the handle
-  attempt_->dns_ns = resolved.duration_ns;
-  if (!resolved.error.empty()) {
-    CheckResult result = CheckResult::Unhealthy(std::move(resolved.error));
-    result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
-                                     static_cast<double>(resolved.duration_ns) / 1e9, "dns");
-    result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
-    Finish(std::move(result));
-    return;
-  }
-  std::vector<std::string> addresses;
-  addresses.reserve(resolved.addresses.size());
-  for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
-  const std::string entry = ResolveEntry(spec_->request_host, spec_->port, addresses);
-  attempt_->resolve = curl_slist_append(nullptr, entry.c_str());
-  if (attempt_->resolve == nullptr ||
-      curl_easy_setopt(attempt_->easy, CURLOPT_RESOLVE, attempt_->resolve) != CURLE_OK) {
-    Finish(CheckResult::Unhealthy("internal error: cannot set up the HTTP request"));
-    return;
-  }
-  StartTransfer();
+bool HttpCheck::Configure(CurlCheck::Attempt& a) {
+  return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-void HttpCheck::StartTransfer() {
-  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    Finish(CheckResult::Unhealthy("internal error: cannot start the HTTP request"));
-  }
+CheckResult HttpCheck::LookupFailed(std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(std::move(error));
+  result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
+  return result;
 }
 
-void HttpCheck::Finish(CheckResult result) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is out of the multi handle (or never was in it)
-  done(std::move(result));
-}
-
-void HttpCheck::Cancel() {
-  if (!attempt_) return;
-  // Closes the connection if the transfer runs; cancels the lookup if that
-  // runs. No callback after this.
-  curl_.Remove(attempt_->easy);
-  attempt_.reset();
-}
-
-void HttpCheck::OnTransferDone(CURLcode code) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  std::unique_ptr<Attempt> a = std::move(attempt_);
+CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
+  auto* a = static_cast<Attempt*>(&attempt);
   CURL* easy = a->easy;
   const HttpCheckSpec& spec = *spec_;
 
@@ -666,12 +413,10 @@ void HttpCheck::OnTransferDone(CURLcode code) {
   CheckResult result;
   if (status > 0) {
     result.observations.emplace_back(ObservationId::kHttpStatusCode, static_cast<double>(status));
-    AddPhaseObservations(easy, a->dns_ns, result.observations);
+    AddPhaseObservations(easy, a->names.dns_ns(), ObservationId::kHttpPhaseSeconds,
+                         result.observations);
   }
-  if (a->earliest_not_after) {
-    result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
-                                     static_cast<double>(*a->earliest_not_after));
-  }
+  a->expiry.AddObservation(result.observations);
   result.observations.emplace_back(ObservationId::kHttpRedirects, static_cast<double>(redirects));
 
   const std::string http = "HTTP " + std::to_string(status);
@@ -680,7 +425,7 @@ void HttpCheck::OnTransferDone(CURLcode code) {
     result.detail = "response body exceeds " + FormatByteLimit(spec.max_body_bytes);
   } else if (code != CURLE_OK) {
     result.health = Health::kUnhealthy;
-    result.detail = DescribeFailure(code, easy, a->error);
+    result.detail = DescribeCurlFailure(code, easy, a->error, &DescribeHttpFailure);
   } else if (spec.degraded_status.Contains(static_cast<int>(status))) {
     result.health = Health::kDegraded;
     result.detail = http + " (degraded status)";
@@ -699,9 +444,7 @@ void HttpCheck::OnTransferDone(CURLcode code) {
     result.detail = http;
   }
 
-  DoneCallback done = std::move(a->done);
-  a.reset();  // the handle is already out of the multi handle
-  done(std::move(result));
+  return result;
 }
 
 }  // namespace hx

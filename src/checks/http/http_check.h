@@ -27,6 +27,7 @@
 #include <string>
 
 #include "checks/check.h"
+#include "checks/common/curl_transfer.h"
 #include "checks/common/status_code_set.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
@@ -83,30 +84,22 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   std::string Target() const override;
 };
 
-/// Runs attempts of one HttpCheckSpec. Loop-thread only; not thread-safe.
-class HttpCheck final : public Check {
+/// Runs attempts of one HttpCheckSpec (the attempt skeleton is CurlCheck's).
+/// Loop-thread only; not thread-safe.
+class HttpCheck final : public CurlCheck {
  public:
   HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver);
-  ~HttpCheck() override;
-  HttpCheck(const HttpCheck&) = delete;
-  HttpCheck& operator=(const HttpCheck&) = delete;
-
-  void Start(DoneCallback done) override;
-  void Cancel() override;
 
   /// The state of one attempt; defined in the .cc file.
   struct Attempt;
 
  private:
-  void OnResolved(ResolveResult resolved);
-  void StartTransfer();
-  void Finish(CheckResult result);
-  void OnTransferDone(CURLcode code);
+  std::unique_ptr<CurlCheck::Attempt> NewAttempt() override;
+  bool Configure(CurlCheck::Attempt& a) override;
+  CheckResult LookupFailed(std::string error, uint64_t dns_ns) override;
+  CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const HttpCheckSpec> spec_;
-  CurlMulti& curl_;
-  Resolver& resolver_;
-  std::unique_ptr<Attempt> attempt_;
 };
 
 /// The `http:` check type.

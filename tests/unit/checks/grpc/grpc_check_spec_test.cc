@@ -45,7 +45,10 @@ TEST_F(GrpcCheckSpecTest, Defaults) {
   EXPECT_FALSE(spec->tls.has_value());
   EXPECT_TRUE(spec->metadata.empty());
   EXPECT_EQ(spec->request_url, "http://127.0.0.1:50051/grpc.health.v1.Health/Check");
-  EXPECT_EQ(spec->connect_to, "");
+  EXPECT_TRUE(spec->host_is_ip);
+  EXPECT_EQ(spec->request_host, "127.0.0.1");
+  EXPECT_EQ(spec->fixed_resolve, "");
+  EXPECT_EQ(spec->ip_protocol, IpProtocol::kAuto);
   // An empty HealthCheckRequest: a frame header announcing 0 bytes.
   EXPECT_EQ(spec->request_body, std::string(5, '\0'));
   EXPECT_EQ(spec->Target(), "grpc://127.0.0.1:50051/");
@@ -57,6 +60,19 @@ TEST_F(GrpcCheckSpecTest, ServiceGoesIntoTheRequestAndTarget) {
   EXPECT_EQ(spec->service, "orders.v1.Orders");
   EXPECT_EQ(spec->request_body, grpc_wire::EncodeHealthCheckRequest("orders.v1.Orders"));
   EXPECT_EQ(spec->Target(), "grpc://orders.internal:50051/orders.v1.Orders");
+  // A name: resolved at every attempt, then handed to curl under that name.
+  EXPECT_FALSE(spec->host_is_ip);
+  EXPECT_EQ(spec->request_host, "orders.internal");
+  EXPECT_EQ(spec->fixed_resolve, "");
+}
+
+TEST_F(GrpcCheckSpecTest, IpProtocol) {
+  auto v6 = Parse("address: orders.internal:50051\nip_protocol: ip6");
+  ASSERT_NE(v6, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(v6->ip_protocol, IpProtocol::kIp6);
+  auto v4 = Parse("address: orders.internal:50051\nip_protocol: ip4");
+  ASSERT_NE(v4, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(v4->ip_protocol, IpProtocol::kIp4);
 }
 
 TEST_F(GrpcCheckSpecTest, TlsForms) {
@@ -81,7 +97,8 @@ TEST_F(GrpcCheckSpecTest, ServerNameRequestsThatNameAndConnectsToTheAddress) {
   auto spec = Parse("address: 10.0.0.7:8443\ntls: {server_name: orders.internal}");
   ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
   EXPECT_EQ(spec->request_url, "https://orders.internal:8443/grpc.health.v1.Health/Check");
-  EXPECT_EQ(spec->connect_to, "orders.internal:8443:10.0.0.7:8443");
+  EXPECT_EQ(spec->request_host, "orders.internal");
+  EXPECT_EQ(spec->fixed_resolve, "orders.internal:8443:10.0.0.7");
   EXPECT_EQ(spec->Target(), "grpcs://10.0.0.7:8443/");
 }
 
@@ -89,7 +106,7 @@ TEST_F(GrpcCheckSpecTest, Ipv6AddressIsBracketedInUrlAndTarget) {
   auto spec = Parse("address: '[::1]:50051'\ntls: {server_name: h.internal}");
   ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
   EXPECT_EQ(spec->host, "::1");
-  EXPECT_EQ(spec->connect_to, "h.internal:50051:[::1]:50051");
+  EXPECT_EQ(spec->fixed_resolve, "h.internal:50051:[::1]");
   EXPECT_EQ(spec->Target(), "grpcs://[::1]:50051/");
 }
 

@@ -1,0 +1,346 @@
+#include "checks/common/curl_transfer.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "build_info.h"
+#include "checks/common/tls_options.h"
+#include "io/curl_multi.h"
+#include "util/fd_shortage.h"
+
+namespace hx {
+
+namespace {
+
+void RecordNotAfter(CertExpiryRecorder& recorder, X509* cert) {
+  if (cert == nullptr) return;
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  std::tm tm{};
+  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return;
+  recorder.Record(static_cast<int64_t>(timegm(&tm)));
+}
+
+// Replaces OpenSSL's chain verification: records the presented chain's
+// expiry, then verifies as usual. OpenSSL runs it even when verification is
+// off (the result is then ignored), so expiry is known with
+// insecure_skip_verify and also when verification fails.
+int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
+  auto* recorder = static_cast<CertExpiryRecorder*>(arg);
+  RecordNotAfter(*recorder, X509_STORE_CTX_get0_cert(store));
+  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
+    for (int i = 0; i < sk_X509_num(presented); ++i) {
+      RecordNotAfter(*recorder, sk_X509_value(presented, i));
+    }
+  }
+  return X509_verify_cert(store);
+}
+
+CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
+  SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
+  return CURLE_OK;
+}
+
+}  // namespace
+
+bool SetFreshConnectionOptions(CURL* e, char* error_buffer) {
+  static const std::string kUserAgent = std::string("health_exporter/") + build::kVersion;
+  bool ok = true;
+  auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
+  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+  // A new connection per attempt, so each one measures what a new client sees.
+  set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L));
+  set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L));
+  // The handle comes from a pool: a TLS session cached by an earlier user
+  // must not turn this attempt's handshake into a resumption.
+  set(curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L));
+  set(curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L));
+  // Without this, removing a transfer whose threaded DNS lookup still runs
+  // (the scheduler's timeout) joins the resolver thread and blocks the loop
+  // for as long as the resolver hangs; with it the thread is left to finish.
+  set(curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L));
+  // Check the target itself, not whatever proxy the environment names.
+  set(curl_easy_setopt(e, CURLOPT_PROXY, ""));
+  set(curl_easy_setopt(e, CURLOPT_USERAGENT, kUserAgent.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, kCurlSafetyTimeoutMs));
+  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer));
+  return ok;
+}
+
+bool ApplyTlsOptions(CURL* e, const TlsOptions& tls) {
+  bool ok = true;
+  auto set = [&ok](CURLcode rc) { ok = ok && rc == CURLE_OK; };
+  if (!tls.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str()));
+  if (!tls.cert_file.empty()) {
+    set(curl_easy_setopt(e, CURLOPT_SSLCERT, tls.cert_file.c_str()));
+    set(curl_easy_setopt(e, CURLOPT_SSLKEY, tls.key_file.c_str()));
+  }
+  if (tls.insecure_skip_verify) {
+    set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L));
+    set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L));
+  }
+  return ok;
+}
+
+void CertExpiryRecorder::Install(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &OnSslContext);
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
+}
+
+void CertExpiryRecorder::Record(int64_t not_after_seconds) {
+  if (!earliest_not_after_ || not_after_seconds < *earliest_not_after_) {
+    earliest_not_after_ = not_after_seconds;
+  }
+}
+
+void CertExpiryRecorder::AddObservation(std::vector<Observation>& out) const {
+  if (earliest_not_after_) {
+    out.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
+                     static_cast<double>(*earliest_not_after_));
+  }
+}
+
+std::string OsErrorText(long os_errno) {
+  switch (os_errno) {
+    case ECONNREFUSED:
+      return "connection refused";
+    case ECONNRESET:
+      return "connection reset by peer";
+    case ETIMEDOUT:
+      return "connection timed out";
+    case EHOSTUNREACH:
+      return "host unreachable";
+    case ENETUNREACH:
+      return "network unreachable";
+    default:
+      return "";
+  }
+}
+
+std::string DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buffer,
+                                CurlFailureHook own) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  // Out of descriptors, curl cannot open a socket and says "could not
+  // connect" (sometimes without the errno): the daemon's problem, not the
+  // target's.
+  if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+      IsFdShortage(static_cast<int>(os_errno))) {
+    if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
+      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
+    }
+  }
+  if (own != nullptr) {
+    if (std::string text = own(code, easy, error_buffer); !text.empty()) return text;
+  }
+  const std::string os_text = OsErrorText(os_errno);
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "could not resolve host";
+    case CURLE_COULDNT_CONNECT:
+      return os_text.empty() ? "could not connect" : os_text;
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      // curl checks the host name itself after OpenSSL accepted the chain,
+      // and then reports X509_V_ERR_UNSPECIFIED; only its message tells.
+      if (std::strstr(error_buffer, "host name") != nullptr) {
+        return "TLS: certificate does not match host name";
+      }
+      long verify_result = X509_V_OK;
+      curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+      if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
+        return std::string("TLS: certificate verify failed: ") +
+               X509_verify_cert_error_string(verify_result);
+      }
+      return "TLS: certificate verify failed";
+    }
+    case CURLE_SSL_CONNECT_ERROR:
+      return "TLS handshake failed: " +
+             std::string(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+    case CURLE_SSL_CERTPROBLEM:
+      return "TLS: cannot use the client certificate";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "TLS: cannot load the CA file";
+    case CURLE_GOT_NOTHING:
+      return "server closed the connection without a response";
+    case CURLE_RECV_ERROR:
+      return os_text.empty() ? "receive failed" : os_text;
+    case CURLE_SEND_ERROR:
+      return os_text.empty() ? "send failed" : os_text;
+    case CURLE_WEIRD_SERVER_REPLY:
+      return "invalid HTTP response";
+    default: {
+      std::string text = curl_easy_strerror(code);
+      if (!text.empty()) {
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+      }
+      return text;
+    }
+  }
+}
+
+double CurlMicroseconds(CURL* easy, CURLINFO info) {
+  curl_off_t value = 0;
+  curl_easy_getinfo(easy, info, &value);
+  return static_cast<double>(value);
+}
+
+void AddPhaseObservations(CURL* easy, uint64_t resolver_dns_ns, ObservationId id,
+                          std::vector<Observation>& out) {
+  // With redirects curl sums each timer over all requests, so these are
+  // totals too.
+  const double dns = CurlMicroseconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
+  const double resolver_dns = static_cast<double>(resolver_dns_ns) / 1e3;
+  const double connect = CurlMicroseconds(easy, CURLINFO_CONNECT_TIME_T);
+  const double appconnect = CurlMicroseconds(easy, CURLINFO_APPCONNECT_TIME_T);
+  const double start_transfer = CurlMicroseconds(easy, CURLINFO_STARTTRANSFER_TIME_T);
+  const double total = CurlMicroseconds(easy, CURLINFO_TOTAL_TIME_T);
+  auto phase = [&](const char* name, double micros) {
+    out.emplace_back(id, std::max(0.0, micros) / 1e6, name);
+  };
+  phase("dns", resolver_dns + dns);
+  phase("connect", connect - dns);
+  phase("tls", appconnect > 0 ? appconnect - connect : 0);
+  phase("processing", start_transfer - std::max(appconnect, connect));
+  phase("transfer", total - start_transfer);
+}
+
+std::string CurlResolveEntry(const std::string& host, const std::string& port,
+                             const std::vector<std::string>& addresses) {
+  std::string entry = host + ":" + port + ":";
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0) entry += ',';
+    const bool v6 = addresses[i].find(':') != std::string::npos;
+    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
+  }
+  return entry;
+}
+
+CurlNameStep::~CurlNameStep() { curl_slist_free_all(resolve_); }
+
+bool CurlNameStep::SetList(CURL* easy, const std::string& entry) {
+  curl_slist_free_all(resolve_);
+  resolve_ = curl_slist_append(nullptr, entry.c_str());
+  return resolve_ != nullptr && curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_) == CURLE_OK;
+}
+
+bool CurlNameStep::SetFixed(CURL* easy, const std::string& entry) { return SetList(easy, entry); }
+
+void CurlNameStep::Start(Resolver& resolver, CURL* easy, const std::string& connect_host,
+                         IpProtocol protocol, std::string request_host, std::string port,
+                         Callback done) {
+  easy_ = easy;
+  request_host_ = std::move(request_host);
+  port_ = std::move(port);
+  done_ = std::move(done);
+  // The callback never runs inside Resolve(), so resolving_ is in place.
+  resolving_ = resolver.Resolve(
+      connect_host, protocol, [this](ResolveResult resolved) { OnResolved(std::move(resolved)); });
+}
+
+void CurlNameStep::OnResolved(ResolveResult resolved) {
+  resolving_.reset();  // already delivered: only frees the handle
+  dns_ns_ = resolved.duration_ns;
+  // Moved out: `done` may destroy this step.
+  Callback done = std::move(done_);
+  if (!resolved.error.empty()) {
+    done(std::move(resolved.error));
+    return;
+  }
+  std::vector<std::string> addresses;
+  addresses.reserve(resolved.addresses.size());
+  for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
+  if (!SetList(easy_, CurlResolveEntry(request_host_, port_, addresses))) {
+    done("internal error: cannot hand curl the addresses");
+    return;
+  }
+  done("");
+}
+
+CurlCheck::Attempt::~Attempt() {
+  // Resets every option first, so the lists below are no longer referenced.
+  if (easy != nullptr) curl->ReleaseEasy(easy);
+  curl_slist_free_all(headers);
+}
+
+CurlCheck::CurlCheck(CurlMulti& curl, Resolver& resolver, Target target, std::string what)
+    : curl_(curl), resolver_(resolver), target_(std::move(target)), what_(std::move(what)) {}
+
+CurlCheck::~CurlCheck() { Cancel(); }
+
+void CurlCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  std::unique_ptr<Attempt> attempt = NewAttempt();
+  attempt->done = std::move(done);
+  attempt->curl = &curl_;
+  attempt->easy = curl_.AcquireEasy();
+  bool ok = attempt->easy != nullptr && SetFreshConnectionOptions(attempt->easy, attempt->error);
+  if (ok) {
+    attempt->expiry.Install(attempt->easy);
+    if (!target_.fixed_resolve.empty()) {
+      ok = attempt->names.SetFixed(attempt->easy, target_.fixed_resolve);
+    }
+  }
+  if (!ok || !Configure(*attempt)) {
+    DoneCallback cb = std::move(attempt->done);
+    attempt.reset();
+    cb(CheckResult::Unhealthy("internal error: cannot set up the " + what_ + " request"));
+    return;
+  }
+  attempt_ = std::move(attempt);
+  if (target_.connect_host_is_ip) {
+    StartTransfer();
+    return;
+  }
+  attempt_->names.Start(resolver_, attempt_->easy, target_.connect_host, target_.ip_protocol,
+                        target_.request_host, target_.port,
+                        [this](std::string error) { OnResolved(std::move(error)); });
+}
+
+void CurlCheck::OnResolved(std::string error) {
+  if (!error.empty()) {
+    Finish(LookupFailed(std::move(error), attempt_->names.dns_ns()));
+    return;
+  }
+  StartTransfer();
+}
+
+void CurlCheck::StartTransfer() {
+  if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
+    Finish(CheckResult::Unhealthy("internal error: cannot start the " + what_ + " request"));
+  }
+}
+
+void CurlCheck::Finish(CheckResult result) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is out of the multi handle (or never was in it)
+  done(std::move(result));
+}
+
+void CurlCheck::Cancel() {
+  if (!attempt_) return;
+  // Closes the connection if the transfer runs; cancels the lookup if that
+  // runs. No callback after this.
+  curl_.Remove(attempt_->easy);
+  attempt_.reset();
+}
+
+void CurlCheck::OnTransferDone(CURLcode code) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  std::unique_ptr<Attempt> a = std::move(attempt_);
+  CheckResult result = Evaluate(code, *a);
+  DoneCallback done = std::move(a->done);
+  a.reset();  // the handle is already out of the multi handle
+  done(std::move(result));
+}
+
+}  // namespace hx
