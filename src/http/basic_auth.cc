@@ -342,13 +342,14 @@ AuthDecision BasicAuthenticator::CheckHeader(std::string_view client,
                                              std::string_view authorization) const {
   std::optional<std::string> decoded = DecodeHeader(authorization);
   if (!decoded) return {};
-  const size_t colon = decoded->find(':');
+  std::string& text = *decoded;  // user:password, wiped before returning
+  const std::string_view view = text;
+  const size_t colon = view.find(':');
   AuthDecision decision;
-  if (colon != std::string::npos) {
-    decision = Check(client, std::string_view(*decoded).substr(0, colon),
-                     std::string_view(*decoded).substr(colon + 1));
+  if (colon != std::string_view::npos) {
+    decision = Check(client, view.substr(0, colon), view.substr(colon + 1));
   }
-  OPENSSL_cleanse(decoded->data(), decoded->size());
+  OPENSSL_cleanse(text.data(), text.size());
   return decision;
 }
 
@@ -357,18 +358,19 @@ std::optional<AuthDecision> BasicAuthenticator::CheckHeaderAsync(std::string_vie
                                                                  Completion done) const {
   std::optional<std::string> decoded = DecodeHeader(authorization);
   if (!decoded) return AuthDecision{};
-  const size_t colon = decoded->find(':');
+  std::string& text = *decoded;  // user:password, wiped before returning
+  const std::string_view view = text;
+  const size_t colon = view.find(':');
   std::optional<AuthDecision> decision = AuthDecision{};
-  if (colon != std::string::npos) {
+  if (colon != std::string_view::npos) {
     decision = Start(
-        client, std::string_view(*decoded).substr(0, colon),
-        std::string_view(*decoded).substr(colon + 1),
+        client, view.substr(0, colon), view.substr(colon + 1),
         [done = std::move(done)](bool match) {
           done({match ? AuthOutcome::kAllowed : AuthOutcome::kDenied, {}});
         },
         nullptr, /*never_block=*/true);
   }
-  OPENSSL_cleanse(decoded->data(), decoded->size());
+  OPENSSL_cleanse(text.data(), text.size());
   return decision;
 }
 

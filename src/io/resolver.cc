@@ -302,6 +302,8 @@ struct Resolver::Channel {
     this->loop = loop;
   }
   ~Channel() { Close(); }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
 
   // ares_init_options with our socket callback; `error` says why not.
   bool Init(ares_options* options, int optmask) {
