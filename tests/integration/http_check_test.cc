@@ -358,6 +358,30 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   EXPECT_GT(FindObservation(r, "http_phase_seconds", "dns")->value, 0);
 }
 
+// ip_policy all sends the requests side by side: both servers, neither of
+// which answers, have a connection at once. Cancel() closes both and no
+// callback follows.
+TEST_F(HttpCheckTest, IpPolicyAllRequestsSideBySideAndCancelClosesEveryOne) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  TestHttpServer first({.never_answer = true});
+  TestHttpServer second({.never_answer = true, .address = "127.0.0.2", .port = first.port()});
+  Check& check = NewCheck(Parse("url: http://two.test:" + std::to_string(first.port()) +
+                                "/\nip_protocol: ip4\nip_policy: all"));
+  int calls = 0;
+  check.Start([&](CheckResult) { ++calls; });
+  ASSERT_TRUE(RunUntil([&] { return first.accepted() >= 1 && second.accepted() >= 1; }));
+  check.Cancel();
+  EXPECT_EQ(io().curl().active(), 0u);
+  EXPECT_TRUE(RunUntil([&] { return first.client_closes() >= 1 && second.client_closes() >= 1; }));
+  RunUntil([] { return false; }, milliseconds(50));
+  EXPECT_EQ(calls, 0);
+}
+
 // ip_policy all over https: each request keeps the name for SNI and the
 // certificate check, and the expiry exported is the earliest of all
 // addresses, though the first address's figures would say otherwise.
