@@ -11,7 +11,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 #include "config/parse_context.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "support/daemon_process.h"
 #include "support/dnsmasq_server.h"
 #include "support/loop_test.h"
 #include "support/silent_dns_server.h"
@@ -298,6 +301,125 @@ TEST_F(HttpCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
       RunOnce("url: http://v4only.test:" + port + "/status/200\nip_protocol: ip6");
   EXPECT_EQ(no6.health, Health::kUnhealthy);
   EXPECT_EQ(no6.detail, "no IPv6 address");
+}
+
+// ip_policy: one name, two addresses (a hosts file of the test's own), the
+// server on 127.0.0.1 only, so 127.0.0.2 (listed first) refuses. first: curl
+// moves on to 127.0.0.1 and the name is healthy; all: one request per
+// address, the refusing one named. With a second server on 127.0.0.2 (same
+// port) every address answers, each request still under the name.
+TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  TestHttpServer server;
+  const std::string port = std::to_string(server.port());
+  const std::string url = "url: http://two.test:" + port + "/status/200\nip_protocol: ip4\n";
+
+  CheckResult r = RunOnce(url);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "HTTP 200");
+  r = RunOnce(url + "ip_policy: first");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  ASSERT_EQ(server.request_count(), 2u);
+
+  r = RunOnce(url + "ip_policy: all");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  // 127.0.0.1 was asked too; the figures are the refusing address's.
+  EXPECT_EQ(server.request_count(), 3u);
+  EXPECT_EQ(FindObservation(r, "http_status_code"), nullptr);
+
+  TestHttpServer second({.address = "127.0.0.2", .port = server.port()});
+  r = RunOnce(url + "ip_policy: all");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "HTTP 200 (all 2 addresses)");
+  ASSERT_EQ(server.request_count(), 4u);
+  ASSERT_EQ(second.request_count(), 1u);
+  EXPECT_EQ(server.requests().back().Header("Host"), "two.test:" + port);
+  EXPECT_EQ(second.requests().back().Header("Host"), "two.test:" + port);
+  const Observation* code = FindObservation(r, "http_status_code");
+  ASSERT_NE(code, nullptr);
+  EXPECT_EQ(code->value, 200);
+  const Observation* dns = FindObservation(r, "http_phase_seconds", "dns");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_GT(dns->value, 0);  // the one lookup's time, though no request resolved
+
+  // A name that does not resolve (no such entry, and no DNS server
+  // answers) fails as with first, with the lookup's time.
+  r = RunOnce("url: http://none.test:" + port + "/\nip_policy: all");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "DNS timeout after 0.2s");
+  EXPECT_EQ(r.detail, RunOnce("url: http://none.test:" + port + "/").detail);
+  ASSERT_NE(FindObservation(r, "http_phase_seconds", "dns"), nullptr);
+  EXPECT_GT(FindObservation(r, "http_phase_seconds", "dns")->value, 0);
+}
+
+// ip_policy all sends the requests side by side: both servers, neither of
+// which answers, have a connection at once. Cancel() closes both and no
+// callback follows.
+TEST_F(HttpCheckTest, IpPolicyAllRequestsSideBySideAndCancelClosesEveryOne) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  TestHttpServer first({.never_answer = true});
+  TestHttpServer second({.never_answer = true, .address = "127.0.0.2", .port = first.port()});
+  Check& check = NewCheck(Parse("url: http://two.test:" + std::to_string(first.port()) +
+                                "/\nip_protocol: ip4\nip_policy: all"));
+  int calls = 0;
+  check.Start([&](CheckResult) { ++calls; });
+  ASSERT_TRUE(RunUntil([&] { return first.accepted() >= 1 && second.accepted() >= 1; }));
+  check.Cancel();
+  EXPECT_EQ(io().curl().active(), 0u);
+  EXPECT_TRUE(RunUntil([&] { return first.client_closes() >= 1 && second.client_closes() >= 1; }));
+  RunUntil([] { return false; }, milliseconds(50));
+  EXPECT_EQ(calls, 0);
+}
+
+// ip_policy all over https: each request keeps the name for SNI and the
+// certificate check, and the expiry exported is the earliest of all
+// addresses, though the first address's figures would say otherwise.
+TEST_F(HttpCheckTest, IpPolicyAllReportsTheEarliestCertificateExpiry) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  const TestCertificate::Options long_lived = {
+      .common_name = "two.test", .dns_names = {"two.test"}, .loopback_ip = false, .days = 90};
+  TestCertificate::Options short_lived = long_lived;
+  short_lived.days = 10;
+  TestHttpServer first({.tls = true, .certificate = long_lived});
+  TestHttpServer second(
+      {.tls = true, .certificate = short_lived, .address = "127.0.0.2", .port = first.port()});
+  // Both CAs: each server has its own self-signed certificate.
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string cas = dir.Write("cas.pem", read(first.ca_file()) + read(second.ca_file()));
+  const std::string url = "url: https://two.test:" + std::to_string(first.port()) +
+                          "/status/200\nip_protocol: ip4\ntls: {ca_file: " + cas + "}\n";
+
+  CheckResult r = RunOnce(url);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(first.cert_not_after()));
+
+  r = RunOnce(url + "ip_policy: all");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "HTTP 200 (all 2 addresses)");
+  expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
+  ASSERT_NE(expiry, nullptr);
+  EXPECT_EQ(expiry->value, static_cast<double>(second.cert_not_after()));
 }
 
 TEST_F(HttpCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {

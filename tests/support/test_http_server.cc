@@ -210,13 +210,13 @@ TestHttpServer::TestHttpServer(Options options) : options_(std::move(options)) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(options_.port);
   socklen_t len = sizeof(addr);
-  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+  if (listen_fd_ < 0 || inet_pton(AF_INET, options_.address.c_str(), &addr.sin_addr) != 1 ||
+      bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       listen(listen_fd_, 1024) != 0 ||
       getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error("cannot listen on 127.0.0.1");
+    throw std::runtime_error("cannot listen on " + options_.address);
   }
   port_ = ntohs(addr.sin_port);
   accept_thread_ = std::thread([this] { AcceptLoop(); });
@@ -347,7 +347,8 @@ void TestHttpServer::Answer(Connection& conn) {
 }
 
 std::string TestHttpServer::base_url() const {
-  return std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  return std::string(options_.tls ? "https" : "http") + "://" + options_.address + ":" +
+         std::to_string(port_);
 }
 
 std::string TestHttpServer::Url(std::string_view path) const {

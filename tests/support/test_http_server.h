@@ -104,6 +104,10 @@ class TestHttpServer {
     TestCertificate::Options certificate;
     /// Accept connections and never answer (no HTTP at all).
     bool never_answer = false;
+    /// The loopback address to listen on (e.g. "127.0.0.2").
+    std::string address = "127.0.0.1";
+    /// The port to listen on; 0 picks a free one.
+    uint16_t port = 0;
   };
 
   explicit TestHttpServer(Options options);
@@ -114,7 +118,7 @@ class TestHttpServer {
   TestHttpServer& operator=(const TestHttpServer&) = delete;
 
   uint16_t port() const { return port_; }
-  /// "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT".
+  /// "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT" (the address listened on).
   std::string base_url() const;
   /// base_url() + path; `path` starts with '/'.
   std::string Url(std::string_view path) const;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 #include "checks/common/curl_transfer.h"
@@ -247,6 +248,7 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
   }
 
   spec->ip_protocol = ReadIpProtocol(r);
+  spec->ip_policy = ReadIpPolicy(r);
 
   if (!r.Finish()) return nullptr;
   return spec;
@@ -255,6 +257,10 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
 CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
 
 std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) const {
+  if (ip_policy == IpPolicy::kAll && !connect_host_is_ip) {
+    return std::make_unique<HttpEachAddressCheck>(shared_from_this(), context.io.curl(),
+                                                  context.io.resolver());
+  }
   return std::make_unique<HttpCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
@@ -376,10 +382,31 @@ CurlCheck::Target TargetOf(const HttpCheckSpec& spec) {
           .fixed_resolve = spec.fixed_resolve};
 }
 
+CurlCheck::Target PinnedTargetOf(const HttpCheckSpec& spec, const std::string& address) {
+  CurlCheck::Target target = TargetOf(spec);
+  target.connect_host = address;
+  target.connect_host_is_ip = true;
+  target.fixed_resolve = CurlResolveEntry(spec.request_host, spec.port, {address});
+  return target;
+}
+
+// The result of an attempt whose host did not resolve.
+CheckResult LookupFailedResult(std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(std::move(error));
+  result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
+  return result;
+}
+
 }  // namespace
 
 HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
     : CurlCheck(curl, resolver, TargetOf(*spec), "HTTP"), spec_(std::move(spec)) {}
+
+HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver,
+                     const std::string& address)
+    : CurlCheck(curl, resolver, PinnedTargetOf(*spec, address), "HTTP"), spec_(std::move(spec)) {}
 
 std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();
@@ -393,11 +420,7 @@ bool HttpCheck::Configure(CurlCheck::Attempt& a) {
 }
 
 CheckResult HttpCheck::LookupFailed(std::string error, uint64_t dns_ns) {
-  CheckResult result = CheckResult::Unhealthy(std::move(error));
-  result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
-                                   static_cast<double>(dns_ns) / 1e9, "dns");
-  result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
-  return result;
+  return LookupFailedResult(std::move(error), dns_ns);
 }
 
 CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
@@ -445,6 +468,80 @@ CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
   }
 
   return result;
+}
+
+// ---------------------------------------------------------------------------
+// ip_policy all
+
+HttpEachAddressCheck::HttpEachAddressCheck(std::shared_ptr<const HttpCheckSpec> spec,
+                                           CurlMulti& curl, Resolver& resolver)
+    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
+
+HttpEachAddressCheck::~HttpEachAddressCheck() { Cancel(); }
+
+void HttpEachAddressCheck::Start(DoneCallback done) {
+  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
+  done_ = std::move(done);
+  // The callback never runs inside Resolve(), so resolving_ is in place.
+  resolving_ = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
+                                 [this](ResolveResult r) { OnResolved(std::move(r)); });
+}
+
+void HttpEachAddressCheck::Cancel() {
+  resolving_.reset();
+  checks_.clear();  // each cancels its request: no callback after
+  results_.clear();
+  pending_ = 0;
+  done_ = nullptr;
+}
+
+void HttpEachAddressCheck::OnResolved(ResolveResult resolved) {
+  resolving_.reset();  // already delivered: only frees the handle
+  dns_ns_ = resolved.duration_ns;
+  if (!resolved.error.empty()) {
+    Finish(LookupFailedResult(std::move(resolved.error), dns_ns_));
+    return;
+  }
+  pending_ = resolved.addresses.size();
+  for (const sockaddr_storage& address : resolved.addresses) {
+    checks_.push_back(std::make_unique<HttpCheck>(spec_, curl_, resolver_, AddressText(address)));
+    results_.push_back({address, CheckResult::Unhealthy("not probed")});
+  }
+  // A request that fails while being set up reports inside Start(): its
+  // result is kept and the whole attempt ends only after this loop.
+  starting_ = true;
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    checks_[i]->Start([this, i](CheckResult r) { OnAddressDone(i, std::move(r)); });
+  }
+  starting_ = false;
+  if (pending_ == 0) OnAddressDone(checks_.size(), {});
+}
+
+void HttpEachAddressCheck::OnAddressDone(size_t index, CheckResult result) {
+  if (index < results_.size()) {
+    results_[index].result = std::move(result);
+    --pending_;
+  }
+  if (pending_ > 0 || starting_) return;
+  CheckResult combined = CombineAddressResults(
+      results_, static_cast<uint16_t>(std::strtoul(spec_->port.c_str(), nullptr, 10)));
+  UseLowestOfAll(results_, ObservationId::kTlsCertExpiryTimestampSeconds, &combined);
+  // The requests were pinned and never resolved: the lookup was ours.
+  for (Observation& o : combined.observations) {
+    if (o.id == ObservationId::kHttpPhaseSeconds && o.label_value == "dns") {
+      o.value += static_cast<double>(dns_ns_) / 1e9;
+    }
+  }
+  Finish(std::move(combined));
+}
+
+void HttpEachAddressCheck::Finish(CheckResult result) {
+  // Detach first: `done` may destroy this check or start the next attempt.
+  // The requests are all over; the last one's own callback is running now,
+  // which CurlCheck allows to destroy it.
+  DoneCallback done = std::move(done_);
+  Cancel();
+  done(std::move(result));
 }
 
 }  // namespace hx

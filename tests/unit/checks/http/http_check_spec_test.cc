@@ -52,7 +52,21 @@ TEST_F(HttpCheckSpecTest, Defaults) {
   EXPECT_EQ(spec->fixed_resolve, "");
   EXPECT_TRUE(spec->connect_host_is_ip);
   EXPECT_EQ(spec->ip_protocol, IpProtocol::kAuto);
+  EXPECT_EQ(spec->ip_policy, IpPolicy::kFirst);
   EXPECT_EQ(spec->Target(), "GET http://127.0.0.1:8080/healthz");
+}
+
+TEST_F(HttpCheckSpecTest, IpPolicy) {
+  auto all = Parse("url: https://api.internal/health\nip_policy: all");
+  ASSERT_NE(all, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(all->ip_policy, IpPolicy::kAll);
+  auto first = Parse("url: https://api.internal/health\nip_policy: first");
+  ASSERT_NE(first, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(first->ip_policy, IpPolicy::kFirst);
+  EXPECT_EQ(Parse("url: https://api.internal/health\nip_policy: every"), nullptr);
+  EXPECT_EQ(Errors(), std::vector<std::string>{
+                          "test.yml:2:12: checks[0].http.ip_policy: must be first or all, got "
+                          "\"every\""});
 }
 
 TEST_F(HttpCheckSpecTest, TargetHidesUserInfoQueryAndFragment) {
