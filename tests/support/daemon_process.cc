@@ -184,14 +184,20 @@ DaemonProcess::DaemonProcess(const std::string& config_yaml, std::vector<std::st
     std::vector<std::string> args = {HX_BINARY, "--log.level=debug"};
     bool has_listen = false;
     bool has_config = false;
+    bool has_storage = false;
     for (auto& a : extra_args) {
       has_listen = has_listen || a.rfind("--web.listen-address", 0) == 0;
       has_config = has_config || a.rfind("--config.file", 0) == 0;
+      has_storage = has_storage || a.rfind("--storage.path", 0) == 0;
       args.push_back(std::move(a));
     }
     // An explicit --config.file (e.g. a directory) replaces the written one.
     if (!has_config) args.push_back("--config.file=" + config_path_);
     if (!has_listen) args.push_back("--web.listen-address=127.0.0.1:0");
+    // State of its own: the default ("data" in the working directory) would
+    // be shared by every test's daemon, and a heartbeat state kept across
+    // removals (24 h) would leak from one test, or one run, into the next.
+    if (!has_storage) args.push_back("--storage.path=" + dir_.path() + "/data");
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
