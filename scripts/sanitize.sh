@@ -98,9 +98,11 @@ fuzz_run() {
 # The engine: the loop thread writes results while the HTTP server's threads
 # read snapshots and serve requests; plugins are started by spawner threads
 # (child_process); a reload waits on a web thread for the loop (reload
-# coordinator). These tests drive exactly that sharing; the check-type tests
-# for postgres/redis/exec/disk/memory/systemd add build time but no new
-# threads, and the exec fleet's timing bounds do not hold at TSan's speed.
+# coordinator); bcrypt threads hand results to the front door's loop
+# (basic_auth, front_door); the store's writer thread takes the loop's writes
+# (store). These tests drive exactly that sharing; the check-type tests for
+# postgres/redis/exec/disk/memory/systemd add build time but no new threads,
+# and the exec fleet's timing bounds do not hold at TSan's speed.
 TSAN_TARGETS=(
   unit_scheduler_check_scheduler_test
   unit_scheduler_threshold_test
@@ -111,6 +113,9 @@ TSAN_TARGETS=(
   unit_http_landing_page_test
   unit_checks_heartbeat_heartbeat_receiver_test
   unit_checks_heartbeat_heartbeat_store_test
+  unit_http_basic_auth_test
+  unit_http_front_door_test
+  unit_store_store_test
   unit_app_reload_coordinator_test
   integration_child_process_test
   integration_scheduler_uv_test
