@@ -257,10 +257,9 @@ std::string Store::MoveAside(int code, const std::string& error) {
                std::strerror(errno);
     }
   }
-  const std::string what = "the file is corrupt (" + error + ", code " + std::to_string(code) +
-                           "); moved to " + Quote(aside) +
-                           (moved.empty() ? "" : " (" + moved + ")") +
-                           " and starting a fresh one: earlier history and heartbeats are lost";
+  std::string what = "the file is corrupt (" + error + ", code " + std::to_string(code) +
+                     "); moved to " + Quote(aside) + (moved.empty() ? "" : " (" + moved + ")") +
+                     " and starting a fresh one: earlier history and heartbeats are lost";
   log::Error("store file corrupt, moved aside; starting empty",
              {{"path", path_}, {"error", error}, {"moved_to", aside}});
   return what;

@@ -333,7 +333,10 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   EXPECT_EQ(server.request_count(), 3u);
   EXPECT_EQ(FindObservation(r, "http_status_code"), nullptr);
 
-  TestHttpServer second({.address = "127.0.0.2", .port = server.port()});
+  TestHttpServer::Options on_second;
+  on_second.address = "127.0.0.2";
+  on_second.port = server.port();
+  TestHttpServer second(on_second);
   r = RunOnce(url + "ip_policy: all");
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "HTTP 200 (all 2 addresses)");
@@ -368,8 +371,12 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsSideBySideAndCancelClosesEveryOne) {
        .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
        .timeout = milliseconds(200),
        .tries = 1});
-  TestHttpServer first({.never_answer = true});
-  TestHttpServer second({.never_answer = true, .address = "127.0.0.2", .port = first.port()});
+  TestHttpServer::Options silent;
+  silent.never_answer = true;
+  TestHttpServer first(silent);
+  silent.address = "127.0.0.2";
+  silent.port = first.port();
+  TestHttpServer second(silent);
   Check& check = NewCheck(Parse("url: http://two.test:" + std::to_string(first.port()) +
                                 "/\nip_protocol: ip4\nip_policy: all"));
   int calls = 0;

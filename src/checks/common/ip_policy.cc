@@ -27,7 +27,7 @@ IpPolicy ReadIpPolicy(config::MapReader& reader) {
 }
 
 std::string AddressPortText(const sockaddr_storage& address, uint16_t port) {
-  const std::string ip = AddressText(address);
+  std::string ip = AddressText(address);
   if (port == 0) return ip;
   return (address.ss_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
 }

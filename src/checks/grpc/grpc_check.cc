@@ -625,8 +625,13 @@ bool ConfigureEasy(const GrpcCheckSpec& spec, GrpcCheck::Attempt& a) {
   }
   for (const auto& [name, value] : spec.metadata) {
     // "name;" is curl's way to send a header with an empty value.
-    a.headers =
-        curl_slist_append(a.headers, (value.empty() ? name + ";" : name + ": " + value).c_str());
+    std::string line = name;
+    if (value.empty()) {
+      line += ';';
+    } else {
+      line.append(": ").append(value);
+    }
+    a.headers = curl_slist_append(a.headers, line.c_str());
   }
   set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, a.headers));
   return ok && a.headers != nullptr;

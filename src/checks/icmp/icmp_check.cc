@@ -528,8 +528,8 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       // watch again; the other replies still count. Bounded, in case the
       // error does not clear.
       probe->poll_armed = false;
-      self->ReadErrorQueue(*probe);
-      self->TakeSocketError(*probe);
+      ReadErrorQueue(*probe);
+      TakeSocketError(*probe);
       if (probe->poll_restarts < self->settings_->count + 8 &&
           uv_poll_start(&probe->poll, UV_READABLE, &OnReadable) == 0) {
         ++probe->poll_restarts;
