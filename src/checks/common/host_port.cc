@@ -1,5 +1,7 @@
 #include "checks/common/host_port.h"
 
+#include "config/parse_context.h"
+
 namespace hx {
 namespace {
 
@@ -49,6 +51,19 @@ std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view a
     return std::nullopt;
   }
   return std::make_pair(std::string(host), static_cast<uint16_t>(std::stoi(std::string(port))));
+}
+
+void ReadAddressKey(config::MapReader& reader, std::string* host, uint16_t* port) {
+  if (!reader.Require("address")) return;
+  const std::optional<std::string> address = reader.String("address");
+  if (!address) return;
+  std::string error;
+  if (auto host_port = SplitHostPort(*address, &error)) {
+    *host = std::move(host_port->first);
+    *port = host_port->second;
+  } else {
+    reader.Error("address", error);
+  }
 }
 
 }  // namespace hx

@@ -1,6 +1,6 @@
 #pragma once
 // The one parser of "host:port" addresses, for every type whose target is a
-// host and a port (tcp, tls, grpc, redis). Pure function; thread-safe.
+// host and a port (tcp, tls, grpc, redis). Pure functions; thread-safe.
 
 #include <cstdint>
 #include <optional>
@@ -10,9 +10,18 @@
 
 namespace hx {
 
+namespace config {
+class MapReader;
+}
+
 /// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
 /// nullopt and sets *error, e.g. "port must be a number from 1 to 65535".
 std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
                                                               std::string* error);
+
+/// Reads the required `address` key of a type's mapping as "host:port" into
+/// *host and *port; a missing or malformed one is reported at the key
+/// (reader.Error) and leaves both as they were.
+void ReadAddressKey(config::MapReader& reader, std::string* host, uint16_t* port);
 
 }  // namespace hx

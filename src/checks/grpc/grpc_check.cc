@@ -440,17 +440,7 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
 std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
   auto spec = std::make_shared<GrpcCheckSpec>();
 
-  if (r.Require("address")) {
-    if (auto address = r.String("address")) {
-      std::string error;
-      if (auto host_port = SplitHostPort(*address, &error)) {
-        spec->host = std::move(host_port->first);
-        spec->port = host_port->second;
-      } else {
-        r.Error("address", error);
-      }
-    }
-  }
+  ReadAddressKey(r, &spec->host, &spec->port);
 
   if (auto service = r.String("service")) {
     if (std::any_of(service->begin(), service->end(),

@@ -41,17 +41,7 @@ std::string TcpCheckSpec::Target() const {
 
 std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader) {
   TcpCheckSettings settings;
-  if (reader.Require("address")) {
-    if (auto address = reader.String("address")) {
-      std::string error;
-      if (auto host_port = SplitHostPort(*address, &error)) {
-        settings.host = std::move(host_port->first);
-        settings.port = host_port->second;
-      } else {
-        reader.Error("address", error);
-      }
-    }
-  }
+  ReadAddressKey(reader, &settings.host, &settings.port);
   if (auto send = reader.String("send")) settings.send = std::move(*send);
   if (reader.Has("expect")) settings.expect = reader.Regex("expect");
   if (reader.Has("tls")) {

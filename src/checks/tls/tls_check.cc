@@ -113,17 +113,7 @@ std::string TlsCheckSpec::Target() const {
 
 std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader) {
   TlsCheckSettings settings;
-  if (reader.Require("address")) {
-    if (auto address = reader.String("address")) {
-      std::string error;
-      if (auto host_port = SplitHostPort(*address, &error)) {
-        settings.host = std::move(host_port->first);
-        settings.port = host_port->second;
-      } else {
-        reader.Error("address", error);
-      }
-    }
-  }
+  ReadAddressKey(reader, &settings.host, &settings.port);
   if (auto name = reader.String("starttls")) {
     if (auto protocol = StartTlsFromName(*name)) {
       settings.starttls = *protocol;
