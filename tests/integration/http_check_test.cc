@@ -71,9 +71,11 @@ class HttpCheckTest : public LoopTest {
     return spec;
   }
 
-  HttpCheck& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
+  // A Check, not an HttpCheck: with ip_policy all the spec makes an
+  // HttpEachAddressCheck.
+  Check& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
     checks_.push_back(spec->CreateCheck(io()));
-    return static_cast<HttpCheck&>(*checks_.back());
+    return *checks_.back();
   }
 
   /// Names resolve through `dns` only (before the first check is created).
