@@ -25,6 +25,7 @@
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
 #include "status/status_board.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "build_info.h"
 
@@ -144,7 +145,16 @@ int Daemon::Run() {
   // --storage.path): set up now, before any check, so that a storage path the
   // daemon cannot write stops it with the reason instead of losing state to a
   // logged warning later.
-  CheckServices services({options_.storage_path});
+  // The one embedded store (docs/storage.md): opened before anything that
+  // reads from it. Never fatal: a store it cannot open runs from memory, and
+  // the store logs why.
+  store::StoreOptions store_options;
+  store_options.dir = options_.storage_path;
+  store_options.journal_per_check = static_cast<size_t>(config.global.journal_entries);
+  store_options.history_days = config.global.history_days;
+  std::unique_ptr<store::Store> store = store::Store::Open(store_options);
+
+  CheckServices services({options_.storage_path, store.get()});
   AddBuiltinCheckServices(services);
   if (auto error = services.Open()) {
     std::cerr << *error << "\n";

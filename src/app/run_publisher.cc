@@ -22,12 +22,14 @@ void RunPublisher::OnRun(const RunRecord& run) {
         {{"check", name},
          {"from", run.previous_state ? std::string(HealthName(*run.previous_state)) : "pending"},
          {"to", std::string(HealthName(run.state))},
+         {"reason", std::string(FailureReasonName(run.result.reason))},
          {"detail", run.result.detail},
          {"duration", FormatDuration(run.duration)}});
   } else if (log::Enabled(spdlog::level::debug)) {
     log::Debug("check ran", {{"check", name},
                              {"result", std::string(HealthName(run.result.health))},
                              {"state", std::string(HealthName(run.state))},
+                             {"reason", std::string(FailureReasonName(run.result.reason))},
                              {"detail", run.result.detail},
                              {"duration", FormatDuration(run.duration)}});
   }

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "checks/failure_reason.h"
 #include "checks/observation.h"
 #include "config/check_type.h"
 #include "config/parse_context.h"
@@ -58,19 +59,47 @@ struct Observation {
 /// What one attempt found. `detail` is a short human sentence ("HTTP 503",
 /// "connection refused", "body does not match \"ok\""); it must never contain
 /// secrets (no header values, passwords, URL user-info or query strings).
+/// `reason` says why in one word of the fixed set (checks/failure_reason.h):
+/// every non-healthy result carries one, a healthy one has kNone.
+/// `address` and `body_excerpt` are evidence for the failure journal, set by
+/// the types that have them: the address the attempt talked to
+/// ("127.0.0.1:8080", "[::1]:53") and the first bytes of the response body
+/// of a non-healthy result with secrets and `redact` patterns masked.
 struct CheckResult {
   Health health = Health::kUnhealthy;
   std::string detail;
   std::vector<Observation> observations;
+  FailureReason reason = FailureReason::kNone;
+  std::string address;
+  std::string body_excerpt;
 
   static CheckResult Healthy(std::string detail = "") {
-    return {Health::kHealthy, std::move(detail), {}};
+    CheckResult r;
+    r.health = Health::kHealthy;
+    r.detail = std::move(detail);
+    return r;
   }
+  static CheckResult Degraded(FailureReason reason, std::string detail) {
+    CheckResult r;
+    r.health = Health::kDegraded;
+    r.reason = reason;
+    r.detail = std::move(detail);
+    return r;
+  }
+  static CheckResult Unhealthy(FailureReason reason, std::string detail) {
+    CheckResult r;
+    r.health = Health::kUnhealthy;
+    r.reason = reason;
+    r.detail = std::move(detail);
+    return r;
+  }
+  /// Transitional: results whose type has not named a reason yet read as
+  /// kInternal. Removed once every type names its reasons.
   static CheckResult Degraded(std::string detail) {
-    return {Health::kDegraded, std::move(detail), {}};
+    return Degraded(FailureReason::kInternal, std::move(detail));
   }
   static CheckResult Unhealthy(std::string detail) {
-    return {Health::kUnhealthy, std::move(detail), {}};
+    return Unhealthy(FailureReason::kInternal, std::move(detail));
   }
 };
 

@@ -193,6 +193,12 @@ void ReadGlobal(MapReader& reader, GlobalConfig& global) {
   if (auto keep = reader.Bool("duration_buckets_in_protobuf")) {
     global.duration_buckets_in_protobuf = *keep;
   }
+  if (auto entries = reader.Int("journal_entries", 1, 10000)) {
+    global.journal_entries = static_cast<int>(*entries);
+  }
+  if (auto days = reader.Int("history_days", 1, 3660)) {
+    global.history_days = static_cast<int>(*days);
+  }
   reader.Finish();
 }
 

@@ -54,6 +54,13 @@ struct GlobalConfig {
   /// cannot carry native ones. Not a check default: changing it restarts
   /// no check.
   bool duration_buckets_in_protobuf = true;
+  /// Failure-journal entries kept per check (non-healthy results and state
+  /// changes; docs/failure-journal.md). Read at start-up: the store is
+  /// opened once, so a reload that changes it takes effect on restart.
+  int journal_entries = 50;
+  /// Days of daily history kept per check (docs/status-page.md). Read at
+  /// start-up, like journal_entries.
+  int history_days = 90;
 };
 
 /// One entry of `checks:`, with the global defaults applied.

@@ -143,6 +143,35 @@ void WriteCheckFamilies(const BoardSnapshot& snapshot, ExpositionWriter& writer)
                               check.created);
              });
 
+  // Series created on first use: a reason's counter appears with its first
+  // failure, so a check that never failed writes none.
+  {
+    bool begun = false;
+    for (const auto& check : snapshot.checks) {
+      for (unsigned r = 1; r < kFailureReasonCount; ++r) {
+        const uint64_t n = check->failures_by_reason[r];
+        if (n == 0) continue;
+        if (!begun) writer.BeginFamily(Desc(metric::kCheckFailures, MetricType::kCounter));
+        begun = true;
+        writer.Counter(check->info->check_labels,
+                       {"reason", FailureReasonName(static_cast<FailureReason>(r))},
+                       static_cast<double>(n), check->created);
+      }
+    }
+    if (begun) writer.EndFamily();
+  }
+  {
+    bool begun = false;
+    for (const auto& check : snapshot.checks) {
+      if (check->last_failure_reason == FailureReason::kNone) continue;
+      if (!begun) writer.BeginFamily(Desc(metric::kCheckLastFailureReason, MetricType::kGauge));
+      begun = true;
+      writer.Gauge(check->info->check_labels,
+                   {"reason", FailureReasonName(check->last_failure_reason)}, 1.0);
+    }
+    if (begun) writer.EndFamily();
+  }
+
   SomeChecks(writer, Desc(metric::kCheckLastRun, MetricType::kGauge), snapshot,
              [](const CheckStatus& check, size_t) {
                return check.last ? std::optional<double>(check.last->finished_at) : std::nullopt;

@@ -27,6 +27,14 @@ inline constexpr MetricName kCheckSkippedRuns = {
     "health_check_skipped_runs_total",
     "Planned runs that did not happen: the previous attempt was still in flight, or the "
     "daemon was too busy to start it before the next one was due."};
+inline constexpr MetricName kCheckFailures = {
+    "health_check_failures_total",
+    "Non-healthy results by reason (docs/failure-reasons.md); a reason's series appears with its "
+    "first failure."};
+inline constexpr MetricName kCheckLastFailureReason = {
+    "health_check_last_failure_reason",
+    "Always 1, labelled with the reason of the check's latest non-healthy result; the series "
+    "changes only when the reason does. Absent until the first failure."};
 inline constexpr MetricName kCheckLastRun = {"health_check_last_run_timestamp_seconds",
                                              "Unix time at which the last attempt finished."};
 inline constexpr MetricName kCheckConsecutiveFailures = {

@@ -296,7 +296,7 @@ void CheckScheduler::OnTimeout(size_t check_id, uint64_t attempt) {
   --in_flight_;
   ++e->attempt;  // whatever the check still reports belongs to the past
   e->check->Cancel();
-  Finish(*e, CheckResult::Unhealthy("timeout after " + FormatDuration(e->timeout)),
+  Finish(*e, CheckResult::Unhealthy(FailureReason::kTimeout, "timeout after " + FormatDuration(e->timeout)),
          /*timed_out=*/true);
   StartDeferred(check_id);
 }
@@ -329,6 +329,7 @@ void CheckScheduler::Finish(Entry& e, CheckResult result, bool timed_out) {
                          FormatDuration(*e.degraded_latency);
     if (!result.detail.empty()) detail += " (" + result.detail + ")";
     result.health = Health::kDegraded;
+    result.reason = FailureReason::kSlow;
     result.detail = std::move(detail);
   }
 

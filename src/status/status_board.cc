@@ -176,7 +176,18 @@ void StatusBoard::Record(const RunRecord& run) {
   const uint64_t attempt = previous->runs + 1;
   next->last = LastResult{
       run.result.health, run.result.detail,       run.duration, run.started_at, run.finished_at,
-      run.timed_out,     run.result.observations, attempt};
+      run.timed_out,     run.result.observations, attempt, run.result.reason};
+  if (run.result.health != Health::kHealthy) {
+    // A type that forgot its reason still counts, as "internal".
+    const FailureReason reason =
+        run.result.reason == FailureReason::kNone ? FailureReason::kInternal : run.result.reason;
+    next->last->reason = reason;
+    ++next->failures_by_reason[static_cast<size_t>(reason)];
+    next->last_failure_reason = reason;
+    next->last_failure_at = run.finished_at;
+  } else {
+    next->last->reason = FailureReason::kNone;
+  }
   next->consecutive_failures = run.consecutive_failures;
   next->consecutive_successes = run.consecutive_successes;
   next->runs = attempt;
@@ -190,7 +201,8 @@ void StatusBoard::Record(const RunRecord& run) {
                         next->history.end() - (CheckStatus::kHistorySize - 1));
   }
   next->history.push_back(
-      HistoryEntry{run.result.health, run.finished_at, run.duration, run.result.detail, attempt});
+      HistoryEntry{run.result.health, run.finished_at, run.duration, run.result.detail, attempt,
+                   next->last->reason});
   Publish(run.check_id, std::move(next));
 }
 

@@ -67,6 +67,7 @@ struct HistoryEntry {
   Duration duration{};
   std::string detail;
   uint64_t attempt = 0;  ///< the check's run number, from 1 (exemplars' attempt_id)
+  FailureReason reason = FailureReason::kNone;
 };
 
 /// The most recent attempt, in full.
@@ -79,6 +80,7 @@ struct LastResult {
   bool timed_out = false;
   std::vector<Observation> observations;
   uint64_t attempt = 0;  ///< the check's run number, from 1
+  FailureReason reason = FailureReason::kNone;  ///< kNone when healthy
 };
 
 /// How health_check_duration_seconds is kept: the classic buckets' upper
@@ -135,6 +137,13 @@ struct CheckStatus {
   std::array<uint64_t, 3> runs_by_result{};
   uint64_t timeouts = 0;
   uint64_t skipped_runs = 0;
+  /// Non-healthy results by reason, indexed by FailureReason (kNone stays 0):
+  /// health_check_failures_total{reason}.
+  std::array<uint64_t, kFailureReasonCount> failures_by_reason{};
+  /// The reason of the latest non-healthy result (kNone: none yet) and its
+  /// wall time: health_check_last_failure_reason.
+  FailureReason last_failure_reason = FailureReason::kNone;
+  double last_failure_at = 0;
   /// Unix seconds at which the check was added: the created time of its
   /// counters and histogram. An unchanged check keeps it across reloads.
   double created = 0;

@@ -29,12 +29,18 @@ json ObservationsJson(const std::vector<Observation>& observations) {
   return out;
 }
 
+// A failure reason, null when healthy.
+json ReasonJson(FailureReason reason) {
+  return reason == FailureReason::kNone ? json(nullptr) : json(FailureReasonName(reason));
+}
+
 json LastResultJson(const LastResult& last) {
   json out = {
       {"attempt", last.attempt},     {"health", HealthName(last.health)},
       {"detail", last.detail},       {"duration_ms", ToMilliseconds(last.duration)},
       {"timed_out", last.timed_out},
   };
+  out["reason"] = ReasonJson(last.reason);
   PutTime(out, "started_at", last.started_at);
   PutTime(out, "finished_at", last.finished_at);
   out["observations"] = ObservationsJson(last.observations);
@@ -81,13 +87,28 @@ json CheckJson(const CheckStatus& status, const std::vector<std::string>& blocke
                            {"unhealthy", status.runs_by_result[2]}};
   out["timeouts"] = status.timeouts;
   out["skipped_runs"] = status.skipped_runs;
+  json failures = json::object();
+  for (unsigned r = 1; r < kFailureReasonCount; ++r) {
+    if (status.failures_by_reason[r] > 0) {
+      failures[FailureReasonName(static_cast<FailureReason>(r))] = status.failures_by_reason[r];
+    }
+  }
+  out["failures_by_reason"] = std::move(failures);
+  if (status.last_failure_reason != FailureReason::kNone) {
+    json last_failure = {{"reason", FailureReasonName(status.last_failure_reason)}};
+    PutTime(last_failure, "at", status.last_failure_at);
+    out["last_failure"] = std::move(last_failure);
+  } else {
+    out["last_failure"] = nullptr;
+  }
   PutTime(out, "created", status.created);
   json history = json::array();
   for (const auto& entry : status.history) {
     json item = {{"attempt", entry.attempt},
                  {"health", HealthName(entry.health)},
                  {"duration_ms", ToMilliseconds(entry.duration)},
-                 {"detail", entry.detail}};
+                 {"detail", entry.detail},
+                 {"reason", ReasonJson(entry.reason)}};
     PutTime(item, "finished_at", entry.finished_at);
     history.push_back(std::move(item));
   }
@@ -148,6 +169,7 @@ std::string RenderReadinessJson(const BoardSnapshot& snapshot, bool verbose) {
       if (status->last) {
         item["duration_ms"] = ToMilliseconds(status->last->duration);
         item["detail"] = status->last->detail;
+        item["reason"] = ReasonJson(status->last->reason);
       }
       checks[status->info->name] = std::move(item);
     }

@@ -111,7 +111,9 @@ class WebServerTest : public ::testing::Test {
   void Record(size_t id, Health state, std::string detail = "") {
     RunRecord run;
     run.check_id = id;
-    run.result = CheckResult{state, std::move(detail), {}};
+    run.result.health = state;
+    run.result.detail = std::move(detail);
+    if (state != Health::kHealthy) run.result.reason = FailureReason::kConnectRefused;
     run.state = state;
     run.duration = std::chrono::milliseconds(12);
     run.started_at = 1714564800;

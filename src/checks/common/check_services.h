@@ -21,6 +21,10 @@
 #include <utility>
 #include <vector>
 
+namespace hx::store {
+class Store;
+}  // namespace hx::store
+
 namespace hx {
 
 class CheckSpec;
@@ -92,6 +96,9 @@ class CheckServices {
   struct Options {
     /// Where state that must survive a restart lives (--storage.path).
     std::string storage_path;
+    /// The daemon's one embedded store under storage_path (store/store.h);
+    /// outlives every service. Null in tests that set none up.
+    store::Store* store = nullptr;
   };
 
   explicit CheckServices(Options options) : options_(std::move(options)) {}
