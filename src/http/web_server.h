@@ -32,6 +32,10 @@
 
 namespace hx {
 class FrontDoor;
+class HistoryView;
+namespace store {
+class Store;
+}  // namespace store
 struct AuthDecision;
 struct ParsedRequest;
 struct WebSecurity;
@@ -111,6 +115,14 @@ class WebServer {
   /// Call before Start(); without a handler /-/reload is 404.
   void set_reload_handler(std::function<ReloadReply()> handler) { reload_ = std::move(handler); }
 
+  /// The daemon's store (the failure journal of GET /status/<check>); must
+  /// outlive the server. Call before Start(); null: no journal is shown.
+  void set_store(store::Store* store) { store_ = store; }
+
+  /// Days of history per check (uptime bars, percentages, latency trends);
+  /// must outlive the server. Call before Start(); null: none is shown.
+  void set_history(const HistoryView* history) { history_ = history; }
+
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
   /// 127.0.0.1:9841: 98 (Address already in use)`.
@@ -173,6 +185,8 @@ class WebServer {
   const std::function<double()> wall_clock_;
   std::vector<PushEndpoint> push_endpoints_;
   std::function<ReloadReply()> reload_;
+  store::Store* store_ = nullptr;
+  const HistoryView* history_ = nullptr;
   std::unique_ptr<FrontDoor> front_door_;  // set while serving
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own, internal port
