@@ -68,11 +68,29 @@ std::string NoAddressText(IpProtocol protocol) {
 }
 
 // The text of a failed ares_getaddrinfo.
-std::string ResolveErrorText(int status, IpProtocol protocol, uint64_t elapsed_ns) {
+ResolveFailure FailureOf(int status) {
+  switch (status) {
+    case ARES_ENOTFOUND:
+      return ResolveFailure::kNxDomain;
+    case ARES_ETIMEOUT:
+      return ResolveFailure::kTimeout;
+    case ARES_ENOMEM:
+    case ARES_EFILE:
+      return ResolveFailure::kLocal;
+    default:
+      return ResolveFailure::kOther;
+  }
+}
+
+// The text of a failed resolution, and its kind in *failure.
+std::string ResolveErrorText(int status, IpProtocol protocol, uint64_t elapsed_ns,
+                             ResolveFailure* failure) {
+  *failure = FailureOf(status);
   // c-ares reports a socket it could not open as a refused connection (and
   // other failures without the errno): say when the daemon is the problem.
   if (status == ARES_ECONNREFUSED || status == ARES_ENOMEM || status == ARES_EFILE) {
     if (const int shortage = ProbeFdShortage(0)) {
+      *failure = ResolveFailure::kLocal;
       return ReportFdShortage(shortage, "cannot resolve the host; the target was not tried");
     }
   }
@@ -505,6 +523,7 @@ std::unique_ptr<ResolveRequest> Resolver::Resolve(std::string_view host, IpProto
   }
   if (host.empty()) {
     p->result.error = "empty host name";
+    p->result.failure = ResolveFailure::kOther;
     Post(p);
     return request;
   }
@@ -579,6 +598,7 @@ std::unique_ptr<ResolveRequest> Resolver::Resolve(std::string_view host, IpProto
   }
   if (main_->channel == nullptr || !main_->error.empty()) {
     p->result.error = main_->error;
+    p->result.failure = ResolveFailure::kLocal;
     Post(p);
     return request;
   }
@@ -626,10 +646,14 @@ void Resolver::OnAddrInfo(void* arg, int status, int /*timeouts*/, ares_addrinfo
     // IPv6 first, each family in the order of the answer.
     std::stable_partition(out.begin(), out.end(),
                           [](const sockaddr_storage& a) { return a.ss_family == AF_INET6; });
-    if (out.empty()) p->result.error = NoAddressText(p->protocol);
+    if (out.empty()) {
+      p->result.error = NoAddressText(p->protocol);
+      p->result.failure = ResolveFailure::kOther;
+    }
   } else {
-    p->result.error = ResolveErrorText(status == ARES_SUCCESS ? ARES_ENODATA : status, p->protocol,
-                                       p->result.duration_ns);
+    const int code = status == ARES_SUCCESS ? ARES_ENODATA : status;
+    p->result.error =
+        ResolveErrorText(code, p->protocol, p->result.duration_ns, &p->result.failure);
   }
   if (info != nullptr) ares_freeaddrinfo(info);
   if (self->in_call_) {

@@ -47,6 +47,17 @@ enum class IpProtocol : uint8_t { kAuto, kIp4, kIp6 };
 /// "auto", "ip4", "ip6".
 std::string_view IpProtocolName(IpProtocol protocol);
 
+/// What kind of failure a resolution met (the failure reasons of
+/// checks/failure_reason.h map from it: dns_nxdomain, dns_timeout,
+/// dns_error, internal).
+enum class ResolveFailure : uint8_t {
+  kNone,
+  kNxDomain,  ///< the name does not exist
+  kTimeout,   ///< no server answered in time
+  kOther,     ///< SERVFAIL, REFUSED, no address of the family, a bad answer
+  kLocal,     ///< this process could not resolve (out of descriptors, bad setup)
+};
+
 /// What a resolution found.
 struct ResolveResult {
   /// Port 0; in preference order (kAuto: IPv6 first); empty on failure.
@@ -55,6 +66,8 @@ struct ResolveResult {
   /// host", "no IPv6 address", "DNS timeout after 2s", "DNS server failure
   /// (SERVFAIL)".
   std::string error;
+  /// kNone on success.
+  ResolveFailure failure = ResolveFailure::kNone;
   /// The resolver's time for this name: the `dns` phase of every check.
   uint64_t duration_ns = 0;
 };

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/chromium.h"
 #include "support/daemon_process.h"
 #include "support/test_http_server.h"
 
@@ -98,50 +99,6 @@ void ExpectUrgentFirst(const Board& board) {
           << group << ": " << names[i - 1] << " before " << names[i];
     }
   }
-}
-
-bool HaveChromium() { return RunCommand({"sh", "-c", "command -v chromium"}).exit_code == 0; }
-
-// Screenshots and DOM dumps stay next to the binary under test.
-std::string ArtefactDir() {
-  const auto dir = std::filesystem::path(HX_BINARY).parent_path() / "artifacts" / "status-page";
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-// Runs headless Chromium with a throwaway profile and no network of its own,
-// bounded by `timeout` (then killed). Returns stdout; stderr (Chromium's
-// chatter) goes to a file so it cannot mix into a DOM dump.
-CommandResult RunChromium(const std::vector<std::string>& flags, const std::string& url) {
-  TempDir profile;
-  std::vector<std::string> argv = {"sh",
-                                   "-c",
-                                   "err=$1; shift; exec \"$@\" 2>\"$err\"",
-                                   "sh",
-                                   profile.path() + "/stderr",
-                                   "timeout",
-                                   "-k",
-                                   "5",
-                                   "90",
-                                   "chromium",
-                                   "--headless",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--no-first-run",
-                                   "--disable-sync",
-                                   "--disable-dev-shm-usage",
-                                   "--hide-scrollbars",
-                                   "--user-data-dir=" + profile.path() + "/profile"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  argv.push_back(url);
-  CommandResult result = RunCommand(argv);
-  if (result.exit_code != 0) {
-    std::ifstream err(profile.path() + "/stderr");
-    result.output += std::string(std::istreambuf_iterator<char>(err), {});
-  }
-  return result;
 }
 
 class StatusPageTest : public ::testing::Test {
@@ -264,7 +221,7 @@ TEST_F(StatusPageTest, GroupQueryPicksAnotherLabel) {
 
 TEST_F(StatusPageTest, ChromiumRendersTheRefreshedBoardAndScreenshots) {
   if (!HaveChromium()) GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
-  const std::string dir = ArtefactDir();
+  const std::string dir = ArtefactDir("status-page");
 
   // The script refreshes after 5 s; virtual time lets that happen at once.
   const CommandResult dump =

@@ -31,7 +31,8 @@ RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
                   std::optional<Health> previous = std::nullopt) {
   RunRecord run;
   run.check_id = id;
-  run.result = CheckResult{raw, "", {}};
+  run.result.health = raw;
+  if (raw != Health::kHealthy) run.result.reason = FailureReason::kConnectRefused;
   run.state = state;
   run.previous_state = previous;
   run.duration = milliseconds(30);

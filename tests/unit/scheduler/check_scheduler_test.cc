@@ -15,6 +15,14 @@
 namespace hx {
 namespace {
 
+// A result of `health` with no detail (and a reason when not healthy).
+CheckResult ResultOf(Health health) {
+  CheckResult result;
+  result.health = health;
+  if (health != Health::kHealthy) result.reason = FailureReason::kProtocolError;
+  return result;
+}
+
 using std::chrono::hours;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
@@ -666,7 +674,7 @@ TEST_F(CheckSchedulerTest, RunRecordReflectsThresholds) {
   check->delay = milliseconds(30);
   for (Health h : {Health::kHealthy, Health::kUnhealthy, Health::kUnhealthy, Health::kHealthy,
                    Health::kHealthy}) {
-    check->results.push_back(CheckResult{h, "", {}});
+    check->results.push_back(ResultOf(h));
   }
   const MonoTime t0 = clock_.Now();
   scheduler_.Start();
@@ -755,7 +763,7 @@ TEST_F(CheckSchedulerTest, BackoffEngagesOnlyOnceTheThresholdIsReachedAndEndsOnR
   auto check = AddCheck(BackoffConfig("backoff", 3, 1), Behaviour::kSynchronous);
   const Health h = Health::kHealthy;
   const Health u = Health::kUnhealthy;
-  for (Health result : {h, u, u, u, u, u, h, h, h}) check->results.push_back({result, "", {}});
+  for (Health result : {h, u, u, u, u, u, h, h, h}) check->results.push_back(ResultOf(result));
   const MonoTime t0 = clock_.Now();
   const MonoTime base = t0 + CheckScheduler::FirstRunOffset("backoff", interval);
   scheduler_.Start();
@@ -789,7 +797,7 @@ TEST_F(CheckSchedulerTest, BackoffLastsWhileTheStateIsUnhealthyNotWhileResultsAr
   const Health u = Health::kUnhealthy;
   // The first result sets the state at once; one healthy result is not
   // enough to recover with success_threshold 2; degraded is not unhealthy.
-  for (Health result : {u, h, h, h, u, d, d, d}) check->results.push_back({result, "", {}});
+  for (Health result : {u, h, h, h, u, d, d, d}) check->results.push_back(ResultOf(result));
   const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("sticky", interval);
   scheduler_.Start();
   clock_.AdvanceTo(base + seconds(275));
@@ -850,7 +858,7 @@ TEST_F(CheckSchedulerTest, BackoffWithSlowAnswersNeverLosesOrDoublesARun) {
     const Health health = roll < 4   ? Health::kUnhealthy
                           : roll < 5 ? Health::kDegraded
                                      : Health::kHealthy;
-    check->results.push_back({health, "", {}});
+    check->results.push_back(ResultOf(health));
   }
   check->delay = milliseconds(1500);
   const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("random", interval);

@@ -20,7 +20,9 @@ RunRecord MakeRun(size_t id, Health raw, Health state, double finished_at,
                   std::optional<Health> previous = std::nullopt) {
   RunRecord run;
   run.check_id = id;
-  run.result = CheckResult{raw, "detail " + std::to_string(finished_at), {}};
+  run.result.health = raw;
+  run.result.detail = "detail " + std::to_string(finished_at);
+  if (raw != Health::kHealthy) run.result.reason = FailureReason::kConnectRefused;
   run.state = state;
   run.previous_state = previous;
   run.duration = milliseconds(15);

@@ -1,0 +1,51 @@
+#include "checks/common/failure_reasons.h"
+
+#include <uv.h>
+
+namespace hx {
+
+FailureReason ReasonOf(ResolveFailure failure) {
+  switch (failure) {
+    case ResolveFailure::kNone:
+      return FailureReason::kNone;
+    case ResolveFailure::kNxDomain:
+      return FailureReason::kDnsNxdomain;
+    case ResolveFailure::kTimeout:
+      return FailureReason::kDnsTimeout;
+    case ResolveFailure::kOther:
+      return FailureReason::kDnsError;
+    case ResolveFailure::kLocal:
+      return FailureReason::kInternal;
+  }
+  return FailureReason::kDnsError;
+}
+
+FailureReason ReasonOfSocketError(int uv_error) {
+  switch (uv_error) {
+    case UV_ECONNREFUSED:
+      return FailureReason::kConnectRefused;
+    case UV_ETIMEDOUT:
+      return FailureReason::kConnectTimeout;
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH:
+    case UV_ENETDOWN:
+    case UV_EADDRNOTAVAIL:
+      return FailureReason::kNetworkUnreachable;
+    case UV_ECONNRESET:
+    case UV_ECONNABORTED:
+    case UV_EPIPE:
+    case UV_EOF:
+      return FailureReason::kConnectionClosed;
+    case UV_EMFILE:
+    case UV_ENFILE:
+    case UV_ENOMEM:
+    case UV_ENOBUFS:
+    case UV_EACCES:
+    case UV_EPERM:
+      return FailureReason::kInternal;
+    default:
+      return FailureReason::kProtocolError;
+  }
+}
+
+}  // namespace hx
