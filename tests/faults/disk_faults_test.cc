@@ -56,7 +56,7 @@ TEST(DiskFaultsTest, HungStatfsWhileFiftyHealthyChecksKeepTime) {
                            R"(: an earlier attempt is still blocked \(filesystem not responding\))",
                        .timeout = 1s,
                        .results = 3,
-                       .reason = "internal"});
+                       .reason = "timeout"});
   bool saw_timeout = false;
   const auto history = CheckJson(daemon, "fault-disk-hung")["history"];
   for (const auto& h : history) {

@@ -187,7 +187,9 @@ void DiskCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   done_ = std::move(done);
   if (!abandoned_in_pool_.expired()) {
-    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+    // The filesystem has still not answered an attempt the timeout cut off:
+    // the same failure goes on.
+    Finish(CheckResult::Unhealthy(FailureReason::kTimeout,
                                   settings_->path +
                                       ": an earlier attempt is still blocked (filesystem not "
                                       "responding)"));
