@@ -20,6 +20,24 @@ FailureReason ReasonOf(ResolveFailure failure) {
   return FailureReason::kDnsError;
 }
 
+FailureReason ReasonOf(QueryFailure failure) {
+  switch (failure) {
+    case QueryFailure::kNone:
+      return FailureReason::kNone;
+    case QueryFailure::kTimeout:
+      return ReasonOf(ResolveFailure::kTimeout);
+    case QueryFailure::kRefused:
+      return ReasonOfSocketError(UV_ECONNREFUSED);
+    case QueryFailure::kBadResponse:
+      return FailureReason::kProtocolError;
+    case QueryFailure::kLocal:
+      return ReasonOf(ResolveFailure::kLocal);
+    case QueryFailure::kOther:
+      return ReasonOf(ResolveFailure::kOther);
+  }
+  return FailureReason::kDnsError;
+}
+
 FailureReason ReasonOfSocketError(int uv_error) {
   switch (uv_error) {
     case UV_ECONNREFUSED:

@@ -13,6 +13,11 @@ namespace hx {
 /// a resolution that worked.
 FailureReason ReasonOf(ResolveFailure failure);
 
+/// The reason of a DNS query that got no response (a `dns` check's own
+/// query): dns_timeout, connect_refused, protocol_error (unreadable
+/// response), internal (kLocal) or dns_error; kNone for a response.
+FailureReason ReasonOf(QueryFailure failure);
+
 /// The reason of a failed connect, send or receive, from a libuv error
 /// (UV_ECONNREFUSED, UV_ETIMEDOUT, ...) or a negated errno:
 /// connect_refused, connect_timeout, network_unreachable, connection_closed

@@ -33,8 +33,7 @@ Health JudgeUsage(double ratio, const UsageThresholds& limits, double* crossed);
 /// `reason` as its failure reason: kThreshold (a used ratio beyond its
 /// limit) unless the caller measures something else (icmp: packet_loss).
 /// A result already at least as bad keeps its reason.
-void LowerTo(CheckResult& result, Health health,
-             FailureReason reason = FailureReason::kThreshold);
+void LowerTo(CheckResult& result, Health health, FailureReason reason = FailureReason::kThreshold);
 
 /// A used ratio as a percentage with one decimal: 0.4213 -> "42.1%".
 std::string FormatUsedPercent(double ratio);

@@ -128,9 +128,7 @@ std::shared_ptr<const DiskCheckSpec> ParseDiskCheckSpec(config::MapReader& reade
   return std::make_shared<const DiskCheckSpec>(std::move(settings));
 }
 
-CheckType DiskCheckType() {
-  return {"disk", &ParseDiskCheckSpec};
-}
+CheckType DiskCheckType() { return {"disk", &ParseDiskCheckSpec}; }
 
 CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t& stats) {
   // Like df: reserved blocks (free but not available) count as neither used

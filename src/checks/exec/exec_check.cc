@@ -214,7 +214,8 @@ class ExecCheck::ExecAttempt final : public Attempt {
     if (IsFdShortage(error)) {
       Finish(CheckResult::Unhealthy(
           FailureReason::kInternal,
-          ReportFdShortage(error, "cannot open pipes to run " + Quote(settings_->command.front()))));
+          ReportFdShortage(error,
+                           "cannot open pipes to run " + Quote(settings_->command.front()))));
       return;
     }
     // libuv has no name for ENOEXEC (uv_strerror would say "Unknown system

@@ -1,7 +1,5 @@
 #include "checks/heartbeat/heartbeat_check.h"
 
-#include "config/secret_file.h"
-
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <uv.h>
@@ -13,12 +11,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/secret_file.h"
 #include "util/log.h"
 #include "util/quote.h"
 
 namespace hx {
 namespace {
-
 
 // Token characters of RFC 6750's b64token plus what `openssl rand -base64`
 // and friends produce; whitespace would be lost in the header anyway.
@@ -182,9 +180,7 @@ void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store) 
   }
 }
 
-CheckType HeartbeatCheckType() {
-  return {"heartbeat", &ParseHeartbeatCheckSpec};
-}
+CheckType HeartbeatCheckType() { return {"heartbeat", &ParseHeartbeatCheckSpec}; }
 
 // --- judging ---
 
@@ -222,7 +218,8 @@ CheckResult JudgeHeartbeat(const HeartbeatRecord& record, Duration ttl, double n
   // A wall clock stepped backwards must not make a ping look like the future.
   const double age = std::max(0.0, now - record.last_ping);
   if (!record.last_ok) {
-    result = CheckResult::Unhealthy(FailureReason::kHeartbeatFailed, "job reported failure: " + record.detail);
+    result = CheckResult::Unhealthy(FailureReason::kHeartbeatFailed,
+                                    "job reported failure: " + record.detail);
   } else if (age > ttl_seconds) {
     result = CheckResult::Unhealthy(FailureReason::kHeartbeatMissed,
                                     "no heartbeat for " + FormatHeartbeatAge(age) + " " + ttl_text);

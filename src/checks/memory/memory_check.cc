@@ -139,9 +139,7 @@ std::shared_ptr<const MemoryCheckSpec> ParseMemoryCheckSpec(config::MapReader& r
   return std::make_shared<const MemoryCheckSpec>(settings);
 }
 
-CheckType MemoryCheckType() {
-  return {"memory", &ParseMemoryCheckSpec};
-}
+CheckType MemoryCheckType() { return {"memory", &ParseMemoryCheckSpec}; }
 
 struct MemoryCheck::ReadOutcome {
   int error = 0;
@@ -173,7 +171,8 @@ void MemoryCheck::Start(DoneCallback done) {
 
 void MemoryCheck::OnRead(const ReadOutcome& outcome) {
   if (IsFdShortage(outcome.error)) {
-    Finish(CheckResult::Unhealthy(FailureReason::kInternal, ReportFdShortage(outcome.error, "cannot open " + meminfo_path_)));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  ReportFdShortage(outcome.error, "cannot open " + meminfo_path_)));
     return;
   }
   if (outcome.error != 0) {
