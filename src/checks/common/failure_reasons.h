@@ -4,6 +4,8 @@
 // One mapping here, so that "connection refused" reads connect_refused
 // whichever type met it. Pure functions; thread-safe.
 
+#include <string_view>
+
 #include "checks/failure_reason.h"
 #include "io/resolver.h"
 
@@ -24,5 +26,14 @@ FailureReason ReasonOf(QueryFailure failure);
 /// (reset, EOF, broken pipe), internal (out of descriptors or memory, a
 /// local error) and protocol_error for anything else.
 FailureReason ReasonOfSocketError(int uv_error);
+
+/// The reason of a connection error a client library (libpq, hiredis)
+/// reports only as text built from strerror(): the first socket error named
+/// in `text` ("Connection refused", "Connection timed out", "No route to
+/// host", "Connection reset by peer", "Too many open files", ...) through
+/// ReasonOfSocketError; "No such file or directory" (a unix socket nobody
+/// listens on) reads as connect_refused. kNone when `text` names none. Only
+/// for the library's own connection errors, never a server's message.
+FailureReason ReasonOfSocketErrorText(std::string_view text);
 
 }  // namespace hx
