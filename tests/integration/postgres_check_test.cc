@@ -306,6 +306,13 @@ TEST_F(PostgresCheckTest, QueryErrorIsOneLine) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "query failed: ERROR: relation \"x\" does not exist");
   EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
+
+  // A role that may log in but not read the table: its grants are at fault.
+  Primary().Execute("CREATE TABLE IF NOT EXISTS secrets (x int)");
+  settings->query = "SELECT * FROM secrets";
+  r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "query failed: ERROR: permission denied for table secrets");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
 }
 
 TEST_F(PostgresCheckTest, PrimaryWhenReplicaExpected) {
@@ -549,6 +556,7 @@ TEST(PostgresSqlStateTest, VerboseTextLosesItsCodesAndTheLastOneCounts) {
   EXPECT_EQ(TakeSqlState(&plain), "");
   EXPECT_EQ(PostgresReason("28P01"), FailureReason::kAuthFailed);
   EXPECT_EQ(PostgresReason("28000"), FailureReason::kAuthFailed);
+  EXPECT_EQ(PostgresReason("42501"), FailureReason::kAuthFailed);
   EXPECT_EQ(PostgresReason("57P03"), FailureReason::kNotServing);
   EXPECT_EQ(PostgresReason("57P01"), FailureReason::kNotServing);
   EXPECT_EQ(PostgresReason("53300"), FailureReason::kThreshold);

@@ -285,7 +285,8 @@ std::string TakeSqlState(std::string* message) {
 }
 
 FailureReason PostgresReason(std::string_view sqlstate) {
-  if (sqlstate.starts_with("28")) return FailureReason::kAuthFailed;
+  // 42501: the role may log in but not read what the query reads.
+  if (sqlstate.starts_with("28") || sqlstate == "42501") return FailureReason::kAuthFailed;
   if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
     return FailureReason::kNotServing;
   }
