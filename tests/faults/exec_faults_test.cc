@@ -82,11 +82,10 @@ TEST(ExecFaultsTest, MisbehavingPluginsWhileFiftyHealthyChecksKeepTime) {
               "sleep 60 &\necho $! > " + grandchild_pid + "\necho 'OK - left a child behind'\n");
   WritePlugin(dir, "flood", "echo 'OK - about to print 100 MB'\nhead -c 104857600 /dev/zero\n");
 
-  ExpectFault(daemon,
-              {.check = "fault-plugin-sleeps",
-               .detail_regex = "timeout after 1s",
-               .timeout = 1s,
-               .reason = "timeout"});
+  ExpectFault(daemon, {.check = "fault-plugin-sleeps",
+                       .detail_regex = "timeout after 1s",
+                       .timeout = 1s,
+                       .reason = "timeout"});
   const pid_t sleeper = ReadPid(sleeper_pid);
   ASSERT_GT(sleeper, 0);
   EXPECT_TRUE(WaitGone(sleeper, 2s)) << "the timed-out plugin " << sleeper << " still runs";

@@ -298,7 +298,8 @@ TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
   EXPECT_EQ(second.result.health, Health::kUnhealthy);
   EXPECT_EQ(second.result.detail,
             "/mnt/nfs: an earlier attempt is still blocked (filesystem not responding)");
-  EXPECT_EQ(second.result.reason, FailureReason::kTimeout) << "the filesystem still has not answered";
+  EXPECT_EQ(second.result.reason, FailureReason::kTimeout)
+      << "the filesystem still has not answered";
   EXPECT_EQ(gate->EnteredCount(), 1);
 
   // The mount recovers: the late answer (99% used) is dropped, and the next

@@ -123,11 +123,12 @@ std::string PostgresErrorLine(std::string_view message, std::string_view secret)
 /// own errors: "Connection refused", "server closed the connection").
 std::string TakeSqlState(std::string* message);
 
-/// The failure reason of a server error by its SQLSTATE: auth_failed (class
-/// 28, and 42501 insufficient privilege), not_serving (57P01-57P03: shutting down, starting up, crashed;
-/// class 53 but 53300), threshold (53300 too many connections), wrong_role
-/// (25006: a write on a read-only replica), connection_closed (class 08 but
-/// 08P01), protocol_error (08P01), answer_mismatch for any other error.
+/// The failure reason of a server error by its SQLSTATE: auth_failed
+/// (class 28, and 42501 insufficient privilege), not_serving (57P01-57P03:
+/// shut down, crashed, starting up or shutting down; class 53 but 53300),
+/// threshold (53300 too many connections), wrong_role (25006: a write on a
+/// read-only replica), connection_closed (class 08 but 08P01),
+/// protocol_error (08P01), answer_mismatch for any other error.
 FailureReason PostgresReason(std::string_view sqlstate);
 
 /// The `postgres` check type, for the registry.

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "checks/memory/memory_check.h"
 #include "checks/common/usage_thresholds.h"
+#include "checks/memory/memory_check.h"
 #include "config/parse_context.h"
 
 namespace hx {
