@@ -732,6 +732,7 @@ std::unique_ptr<ResolveRequest> Resolver::Query(const DnsServer& server, std::st
     sockaddr_storage check{};
     if (!ParseIpLiteral(server.address, &check)) {
       p->answer.error = "DNS server is not an IP address";
+      p->answer.failure = QueryFailure::kLocal;
       Post(p);
       return request;
     }
@@ -740,6 +741,7 @@ std::unique_ptr<ResolveRequest> Resolver::Query(const DnsServer& server, std::st
   Channel* channel = QueryChannel(server, timeout);
   if (channel->channel == nullptr || !channel->error.empty()) {
     p->answer.error = channel->error;
+    p->answer.failure = QueryFailure::kLocal;
     Post(p);
     return request;
   }
@@ -750,6 +752,7 @@ std::unique_ptr<ResolveRequest> Resolver::Query(const DnsServer& server, std::st
                                    &buf, &len, 0);
   if (rc != ARES_SUCCESS) {
     p->answer.error = rc == ARES_EBADNAME ? "bad query name" : std::string(ares_strerror(rc));
+    p->answer.failure = QueryFailure::kLocal;
     Post(p);
     return request;
   }
@@ -781,20 +784,25 @@ void Resolver::OnQueryAnswer(void* arg, int status, int /*timeouts*/, unsigned c
     switch (status) {
       case ARES_ETIMEOUT:
         p->answer.error = "no answer within " + MillisecondsText(p->query_timeout);
+        p->answer.failure = QueryFailure::kTimeout;
         break;
       case ARES_ECONNREFUSED:
         if (const int shortage = ProbeFdShortage(0)) {
           p->answer.error =
               ReportFdShortage(shortage, "cannot open a DNS socket; the server was not asked");
+          p->answer.failure = QueryFailure::kLocal;
         } else {
           p->answer.error = "connection refused by " + p->server_text;
+          p->answer.failure = QueryFailure::kRefused;
         }
         break;
       case ARES_EBADRESP:
         p->answer.error = "bad response from " + p->server_text;
+        p->answer.failure = QueryFailure::kBadResponse;
         break;
       default:
         p->answer.error = std::string(ares_strerror(status)) + " (" + p->server_text + ")";
+        p->answer.failure = status == ARES_ENOMEM ? QueryFailure::kLocal : QueryFailure::kOther;
         break;
     }
   }

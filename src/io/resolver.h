@@ -58,6 +58,16 @@ enum class ResolveFailure : uint8_t {
   kLocal,     ///< this process could not resolve (out of descriptors, bad setup)
 };
 
+/// Why a Query() got no response (checks/common/failure_reasons.h maps it).
+enum class QueryFailure : uint8_t {
+  kNone,
+  kTimeout,      ///< no response within the query's timeout
+  kRefused,      ///< the server refused the connection (TCP, or ICMP port unreachable)
+  kBadResponse,  ///< a response arrived that c-ares could not read
+  kLocal,        ///< this process could not ask (out of descriptors, a bad name or server)
+  kOther,        ///< any other c-ares error
+};
+
 /// What a resolution found.
 struct ResolveResult {
   /// Port 0; in preference order (kAuto: IPv6 first); empty on failure.
@@ -103,6 +113,8 @@ struct DnsAnswer {
   /// Empty when a response arrived; otherwise why none did, e.g. "no answer
   /// within 2s", "connection refused by 127.0.0.1:5353".
   std::string error;
+  /// kNone when a response arrived; otherwise the kind of `error`.
+  QueryFailure failure = QueryFailure::kNone;
   /// From sending the query to the response (or the error).
   uint64_t duration_ns = 0;
 };

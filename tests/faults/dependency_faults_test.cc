@@ -33,7 +33,8 @@ void ExpectRecovers(const DaemonProcess& daemon, const std::string& check,
                                             .health = "healthy",
                                             .detail_regex = detail_regex,
                                             .timeout = 1s,
-                                            .results = 1});
+                                            .results = 1,
+                                            .reason = ""});
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   std::cout << "RECOVERY| " << check << " healthy again " << took.count()
@@ -68,11 +69,13 @@ TEST(DependencyFaultsTest, StoppedAndRestartedServersWhileFiftyHealthyChecksKeep
   ExpectFault(daemon, {.check = "fault-postgres",
                        .detail_regex = "connection refused",
                        .timeout = timeout,
-                       .results = 2});
+                       .results = 2,
+                       .reason = "connect_refused"});
   ExpectFault(daemon, {.check = "fault-redis",
                        .detail_regex = "connection refused",
                        .timeout = timeout,
-                       .results = 2});
+                       .results = 2,
+                       .reason = "connect_refused"});
 
   // Back on the same ports: the checks recover by themselves.
   postgres.Start();
@@ -85,7 +88,8 @@ TEST(DependencyFaultsTest, StoppedAndRestartedServersWhileFiftyHealthyChecksKeep
   ExpectFault(daemon, {.check = "fault-redis",
                        .detail_regex = "timeout after 1s",
                        .timeout = timeout,
-                       .results = 2});
+                       .results = 2,
+                       .reason = "timeout"});
   ASSERT_EQ(kill(redis.pid(), SIGCONT), 0);
   ExpectRecovers(daemon, "fault-redis", "role master");
 

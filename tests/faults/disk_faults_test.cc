@@ -41,7 +41,8 @@ TEST(DiskFaultsTest, HungStatfsWhileFiftyHealthyChecksKeepTime) {
                        .health = "healthy",
                        .detail_regex = fuse.path() + R"( 10\.0% used \(3\.5 MiB free\).*)",
                        .timeout = 1s,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   const Usage baseline = SampleUsage(daemon);
   const HealthyFleet::Sample before = fleet.Take(daemon);
 
@@ -54,12 +55,14 @@ TEST(DiskFaultsTest, HungStatfsWhileFiftyHealthyChecksKeepTime) {
                            fuse.path() +
                            R"(: an earlier attempt is still blocked \(filesystem not responding\))",
                        .timeout = 1s,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "timeout"});
   bool saw_timeout = false;
   const auto history = CheckJson(daemon, "fault-disk-hung")["history"];
   for (const auto& h : history) {
     if (h["detail"] != "timeout after 1s") continue;
     saw_timeout = true;
+    EXPECT_EQ(h["reason"], "timeout") << "the scheduler's hard timeout";
     std::cout << "FAULT| fault-disk-hung (blocked attempt) | timeout after 1s | "
               << h["duration_ms"].get<double>() << " ms\n";
     EXPECT_LE(h["duration_ms"].get<double>(), 1200) << "timeout + 200 ms";
@@ -76,7 +79,8 @@ TEST(DiskFaultsTest, HungStatfsWhileFiftyHealthyChecksKeepTime) {
                        .health = "healthy",
                        .detail_regex = fuse.path() + R"( 10\.0% used.*)",
                        .timeout = 1s,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }
 

@@ -72,26 +72,32 @@ TEST(DnsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   // whose baseline must hold (no query, socket or timer piling up).
   ExpectFault(daemon, {.check = "fault-dns-silent-udp",
                        .detail_regex = R"(no answer within 0\.9s)",
-                       .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "dns_timeout"});
   ExpectFault(daemon, {.check = "fault-dns-silent-udp-query-timeout",
                        .detail_regex = R"(no answer within 0\.5s)",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "dns_timeout"});
   ExpectFault(daemon, {.check = "fault-dns-silent-tcp",
                        .detail_regex = R"(no answer within 0\.9s)",
-                       .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "dns_timeout"});
   ExpectFault(daemon, {.check = "fault-dns-closed-tcp-port",
                        .detail_regex = "connection refused by " + closed.address(),
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "connect_refused"});
   ExpectFault(daemon, {.check = "fault-dns-servfail",
                        .detail_regex = "SERVFAIL from " + knot.address(),
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "dns_error"});
   ExpectFault(daemon, {.check = "fault-dns-nxdomain",
                        .detail_regex = "NXDOMAIN for nx\\.example\\.test",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "dns_nxdomain"});
   const Usage baseline = SampleUsage(daemon);
   const HealthyFleet::Sample before = fleet.Take(daemon);
 
@@ -99,8 +105,10 @@ TEST(DnsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   // the kernel, TCP connects complete) but answers nothing.
   ASSERT_EQ(kill(knot.pid(), SIGSTOP), 0);
   for (const std::string& name : hung) {
-    ExpectFault(daemon,
-                {.check = name, .detail_regex = R"(no answer within 0\.9s)", .timeout = timeout});
+    ExpectFault(daemon, {.check = name,
+                         .detail_regex = R"(no answer within 0\.9s)",
+                         .timeout = timeout,
+                         .reason = "dns_timeout"});
   }
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
   ExpectLatenessBounded(daemon, 1.0);
@@ -112,7 +120,8 @@ TEST(DnsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
                          .health = "healthy",
                          .detail_regex = R"(1 A record in .*ms: "10\.1\.0\.1")",
                          .timeout = timeout,
-                         .results = 1});
+                         .results = 1,
+                         .reason = ""});
   }
   // The three dns series, from each check's last result.
   const MetricsText metrics = MetricsText::Scrape(daemon);

@@ -82,8 +82,10 @@ TEST(ExecFaultsTest, MisbehavingPluginsWhileFiftyHealthyChecksKeepTime) {
               "sleep 60 &\necho $! > " + grandchild_pid + "\necho 'OK - left a child behind'\n");
   WritePlugin(dir, "flood", "echo 'OK - about to print 100 MB'\nhead -c 104857600 /dev/zero\n");
 
-  ExpectFault(daemon,
-              {.check = "fault-plugin-sleeps", .detail_regex = "timeout after 1s", .timeout = 1s});
+  ExpectFault(daemon, {.check = "fault-plugin-sleeps",
+                       .detail_regex = "timeout after 1s",
+                       .timeout = 1s,
+                       .reason = "timeout"});
   const pid_t sleeper = ReadPid(sleeper_pid);
   ASSERT_GT(sleeper, 0);
   EXPECT_TRUE(WaitGone(sleeper, 2s)) << "the timed-out plugin " << sleeper << " still runs";
@@ -93,7 +95,8 @@ TEST(ExecFaultsTest, MisbehavingPluginsWhileFiftyHealthyChecksKeepTime) {
   FaultMeasurement grandchild = ExpectFault(daemon, {.check = "fault-plugin-grandchild",
                                                      .health = "healthy",
                                                      .detail_regex = "OK - left a child behind",
-                                                     .timeout = 1s});
+                                                     .timeout = 1s,
+                                                     .reason = ""});
   EXPECT_LT(grandchild.max_duration_ms, 500);
   const pid_t orphan = ReadPid(grandchild_pid);
   ASSERT_GT(orphan, 0);
@@ -103,7 +106,8 @@ TEST(ExecFaultsTest, MisbehavingPluginsWhileFiftyHealthyChecksKeepTime) {
   ExpectFault(daemon, {.check = "fault-plugin-100mb",
                        .health = "healthy",
                        .detail_regex = "OK - about to print 100 MB",
-                       .timeout = 3s});
+                       .timeout = 3s,
+                       .reason = ""});
   const Usage during = SampleUsage(daemon, 1);
   EXPECT_LT(during.rss_bytes, baseline.rss_bytes + (8 << 20)) << "the output was buffered";
 
@@ -117,7 +121,8 @@ TEST(ExecFaultsTest, MisbehavingPluginsWhileFiftyHealthyChecksKeepTime) {
                          .health = "healthy",
                          .detail_regex = "OK - fine",
                          .timeout = 1s,
-                         .results = 1});
+                         .results = 1,
+                         .reason = ""});
   }
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }

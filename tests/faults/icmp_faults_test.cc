@@ -2,7 +2,7 @@
 // checks ping an address that never answers (a veth peer without an address
 // behind a static neighbour entry: the frames go out and nothing comes back,
 // not even an error), and loopback, which an nftables rule then silences for
-// a while. The whole test runs in a network namespace
+// a while (dropped, then rejected as unreachable). The whole test runs in a network namespace
 // of its own: the test thread enters it before it starts anything, so the
 // fleet's servers, the daemon and every request the test sends are born in
 // it, every packet stays in it, and net.ipv4.ping_group_range (a per-namespace
@@ -108,34 +108,52 @@ TEST(IcmpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
   ExpectFault(daemon, {.check = "fault-icmp-silent",
                        .detail_regex = R"(3 of 3 lost \(100%\): no reply from 10\.99\.0\.7)",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "packet_loss"});
   ExpectFault(daemon, {.check = "fault-icmp-silent-one-packet",
                        .detail_regex = R"(1 of 1 lost \(100%\): no reply from 10\.99\.0\.7)",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "packet_loss"});
   ExpectFault(daemon, {.check = "icmp-loopback",
                        .health = "healthy",
                        .detail_regex = R"(3/3 replies, rtt avg \d+\.\d+ms)",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = ""});
 
   // Loopback goes silent under a check that was healthy: an nftables rule
   // drops every echo request on input, so nothing answers and nothing
   // reports an error. The attempt ends by itself, all lost; then the rule
-  // goes and the check recovers.
+  // rejects them instead, and at last goes and the check recovers.
   ASSERT_EQ(ns.Shell("nft 'add table inet hxf; add chain inet hxf in { type filter hook input "
                      "priority 0; }; add rule inet hxf in icmp type echo-request drop'"),
             0)
       << ns.output();
   ExpectFault(daemon, {.check = "icmp-loopback",
                        .detail_regex = R"(3 of 3 lost \(100%\): no reply from 127\.0\.0\.1)",
-                       .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "packet_loss"});
+  // Rejected instead of dropped: the kernel hears "host unreachable" for
+  // every request (IP_RECVERR), and the reason says so.
+  ASSERT_EQ(ns.Shell("nft 'flush chain inet hxf in; add rule inet hxf in icmp type echo-request "
+                     "reject with icmp type host-unreachable'"),
+            0)
+      << ns.output();
+  ExpectFault(
+      daemon,
+      {.check = "icmp-loopback",
+       .detail_regex =
+           R"(3 of 3 lost \(100%\): no reply from 127\.0\.0\.1; last error.*: host unreachable)",
+       .timeout = timeout,
+       .reason = "network_unreachable"});
   ASSERT_EQ(ns.Shell("nft delete table inet hxf"), 0) << ns.output();
   ExpectFault(daemon, {.check = "icmp-loopback",
                        .health = "healthy",
                        .detail_regex = R"(3/3 replies, rtt avg \d+\.\d+ms)",
                        .timeout = timeout,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
   ExpectLatenessBounded(daemon, 1.0);
   // One socket per attempt, closed when it ends: nothing piles up.

@@ -151,6 +151,7 @@ TEST_F(DiskCheckTest, RealRootAtZeroPercentIsUnhealthy) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_THAT(r.detail, StartsWith("/ "));
   EXPECT_THAT(r.detail, HasSubstr("used, above 0% ("));
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
 }
 
 TEST_F(DiskCheckTest, RealRootAtHundredPercentIsHealthy) {
@@ -166,12 +167,14 @@ TEST_F(DiskCheckTest, MissingPathIsUnhealthy) {
   CheckResult r = RunOnce(Settings(missing));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "statfs " + missing + ": No such file or directory");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
   EXPECT_TRUE(r.observations.empty());
 }
 
 TEST_F(DiskCheckTest, WriteTestSucceedsAndLeavesNothingBehind) {
   CheckResult r = RunOnce(Settings(temp_dir_, 1.0, 1.0, /*write_test=*/true));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_THAT(r.detail, StartsWith(temp_dir_ + " "));
   EXPECT_TRUE(DirectoryEntries(temp_dir_).empty());
 }
@@ -188,8 +191,56 @@ TEST_F(DiskCheckTest, WriteTestFailsWhereFilesCannotBeCreated) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_THAT(r.detail, StartsWith("write test failed: "));
   EXPECT_GT(r.detail.size(), std::string("write test failed: ").size());
+  // procfs answers ENOENT: nothing there for the check to judge.
+  EXPECT_EQ(r.reason, FailureReason::kInternal) << r.detail;
   // The usage numbers are still reported.
   EXPECT_NE(Find(r, "disk_used_ratio"), nullptr);
+}
+
+// A real filesystem of its own (tmpfs), mounted with `options`; empty path
+// when mounting is not allowed here.
+class TmpfsMount {
+ public:
+  TmpfsMount(const std::string& dir, const std::string& options) {
+    const std::string command =
+        "mount -t tmpfs -o " + options + " hx-disk-test " + dir + " 2>/dev/null";
+    if (std::system(command.c_str()) == 0) path_ = dir;
+  }
+  ~TmpfsMount() {
+    if (!path_.empty()) std::system(("umount " + path_).c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(DiskCheckTest, WriteTestOnAReadOnlyFilesystemIsNotServing) {
+  const std::string dir = temp_dir_ + "/ro";
+  std::filesystem::create_directory(dir);
+  TmpfsMount mount(dir, "ro,size=1m");
+  if (mount.path().empty()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  CheckResult r = RunOnce(Settings(dir, 1.0, 1.0, /*write_test=*/true));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "write test failed: Read-only file system");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
+}
+
+TEST_F(DiskCheckTest, WriteTestOnAFullFilesystemIsThreshold) {
+  const std::string dir = temp_dir_ + "/full";
+  std::filesystem::create_directory(dir);
+  TmpfsMount mount(dir, "size=256k");
+  if (mount.path().empty()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  // Fill it up: dd stops at ENOSPC.
+  ASSERT_NE(std::system(("dd if=/dev/zero of=" + dir + "/fill bs=4k 2>/dev/null").c_str()), -1);
+  CheckResult r = RunOnce(Settings(dir, 1.0, 1.0, /*write_test=*/true));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "write test failed: No space left on device");
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
+  // The same full filesystem without the write test, judged by its ratio.
+  r = RunOnce(Settings(dir, 0.9, 0.99));
+  EXPECT_EQ(r.health, Health::kUnhealthy) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
 }
 
 TEST_F(DiskCheckTest, WriteTestFailsInMissingDirectoryAfterStatfs) {
@@ -201,6 +252,7 @@ TEST_F(DiskCheckTest, WriteTestFailsInMissingDirectoryAfterStatfs) {
                           });
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "write test failed: No such file or directory");
+  EXPECT_EQ(r.reason, FailureReason::kInternal) << "the path is gone: nothing to judge";
 }
 
 TEST_F(DiskCheckTest, SeamNumbersAreJudged) {
@@ -214,6 +266,7 @@ TEST_F(DiskCheckTest, SeamNumbersAreJudged) {
   EXPECT_EQ(seen_path, "/data");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "/data 91.0% used, above 90% (36.0 KiB free), inodes 10.0% used");
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
   ASSERT_NE(Find(r, "disk_used_ratio"), nullptr);
   EXPECT_DOUBLE_EQ(Find(r, "disk_used_ratio")->value, 0.91);
   EXPECT_DOUBLE_EQ(Find(r, "disk_available_bytes")->value, 9.0 * 4096);
@@ -225,6 +278,7 @@ TEST_F(DiskCheckTest, SeamErrorIsReported) {
       RunOnce(Settings("/mnt/nfs"), [](const std::string&, uv_statfs_t*) { return UV_EIO; });
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "statfs /mnt/nfs: Input/output error");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
 }
 
 TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
@@ -244,6 +298,8 @@ TEST_F(DiskCheckTest, CancelWhileStatfsHangsReturnsAndDropsTheLateResult) {
   EXPECT_EQ(second.result.health, Health::kUnhealthy);
   EXPECT_EQ(second.result.detail,
             "/mnt/nfs: an earlier attempt is still blocked (filesystem not responding)");
+  EXPECT_EQ(second.result.reason, FailureReason::kTimeout)
+      << "the filesystem still has not answered";
   EXPECT_EQ(gate->EnteredCount(), 1);
 
   // The mount recovers: the late answer (99% used) is dropped, and the next

@@ -6,7 +6,11 @@
 
 #include "checks/dns/dns_check.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -160,6 +164,8 @@ TEST_F(DnsCheckTest, NxdomainServfailAndRefused) {
   CheckResult r = RunOnce(Yaml("name: nx.example.test"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "NXDOMAIN for nx.example.test");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
+  EXPECT_EQ(r.address, knot_->address());
   std::string rcode;
   ObservationValue(r, ObservationId::kDnsRcode, &rcode);
   EXPECT_EQ(rcode, "NXDOMAIN");
@@ -168,11 +174,13 @@ TEST_F(DnsCheckTest, NxdomainServfailAndRefused) {
 
   r = RunOnce(Yaml("name: broken.test"));
   EXPECT_EQ(r.detail, "SERVFAIL from " + knot_->address());
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
   ObservationValue(r, ObservationId::kDnsRcode, &rcode);
   EXPECT_EQ(rcode, "SERVFAIL");
 
   r = RunOnce(Yaml("name: elsewhere.test"));
   EXPECT_EQ(r.detail, "REFUSED from " + knot_->address());
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
   // The root is a name like any other (knotd is not authoritative for it).
   r = RunOnce(Yaml("name: ., type: NS"));
   EXPECT_EQ(r.detail, "REFUSED from " + knot_->address());
@@ -181,22 +189,36 @@ TEST_F(DnsCheckTest, NxdomainServfailAndRefused) {
   r = RunOnce(Yaml("name: nx.example.test, expect_rcode: NXDOMAIN"));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_TRUE(r.detail.starts_with("NXDOMAIN for nx.example.test in ")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   r = RunOnce(Yaml("name: api.example.test, expect_rcode: NXDOMAIN"));
   EXPECT_EQ(r.detail, "NOERROR for api.example.test (expected NXDOMAIN)");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
+  // A check that expects REFUSED (say, no recursion for strangers) and is
+  // answered: the answer is the mismatch.
+  r = RunOnce(Yaml("name: api.example.test, expect_rcode: REFUSED"));
+  EXPECT_EQ(r.detail, "NOERROR for api.example.test (expected REFUSED)");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 TEST_F(DnsCheckTest, AnswersAreMatched) {
   CheckResult r = RunOnce(Yaml("name: mixed.example.test, expect_answers: ['^10\\.1\\.']"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "answer \"10.0.0.9\" does not match \"^10\\.1\\.\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
+  EXPECT_EQ(r.address, knot_->address());
   r = RunOnce(Yaml("name: mixed.example.test, fail_if_answer_matches: ['^10\\.0\\.']"));
   EXPECT_EQ(r.detail, "answer \"10.0.0.9\" matches \"^10\\.0\\.\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
   r = RunOnce(Yaml("name: api.example.test, expect_answers: ['^10\\.1\\.']"));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, knot_->address());
   r = RunOnce(Yaml("name: v6.example.test, type: A"));
   EXPECT_EQ(r.detail, "no A record for v6.example.test");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
   r = RunOnce(Yaml("name: api.example.test, min_answers: 3"));
   EXPECT_EQ(r.detail, "2 A records for api.example.test, expected at least 3");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 // Without `server`, the system's servers: here the resolver's own options
@@ -210,6 +232,8 @@ TEST_F(DnsCheckTest, WithoutServerAsksTheSystemsServers) {
   EXPECT_TRUE(r.detail.ends_with(": \"10.1.0.1\", \"10.1.0.2\"")) << r.detail;
   r = RunOnce("{name: broken.test}");
   EXPECT_EQ(r.detail, "SERVFAIL from the system's DNS server");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
+  EXPECT_EQ(r.address, "") << "c-ares does not say which system server answered";
 }
 
 TEST_F(DnsCheckTest, TcpTransport) {
@@ -233,6 +257,8 @@ TEST_F(DnsCheckTest, ServerThatNeverAnswersOverUdp) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no answer within 0.3s");
+  EXPECT_EQ(r.reason, FailureReason::kDnsTimeout);
+  EXPECT_EQ(r.address, silent.address());
   EXPECT_GE(took, milliseconds(290));
   EXPECT_LT(took, milliseconds(2000));
 }
@@ -243,6 +269,35 @@ TEST_F(DnsCheckTest, ServerThatAcceptsAndNeverAnswersOverTcp) {
                                      "127.0.0.1:" + std::to_string(hold.port())));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no answer within 0.3s");
+  EXPECT_EQ(r.reason, FailureReason::kDnsTimeout);
+}
+
+// A port bound but not listening refuses TCP connections, on IPv4 and IPv6.
+TEST_F(DnsCheckTest, RefusedTcpConnectionIsConnectRefused) {
+  for (const char* host : {"127.0.0.1", "::1"}) {
+    const bool v6 = std::string(host) == "::1";
+    const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_storage addr{};
+    socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    addr.ss_family = static_cast<sa_family_t>(v6 ? AF_INET6 : AF_INET);
+    ASSERT_EQ(inet_pton(addr.ss_family, host,
+                        v6 ? static_cast<void*>(&reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr)
+                           : static_cast<void*>(&reinterpret_cast<sockaddr_in*>(&addr)->sin_addr)),
+              1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const uint16_t port = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                   : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    const std::string server = (v6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port);
+    const CheckResult r =
+        RunOnce(Yaml("name: api.example.test, transport: tcp, query_timeout: 2s", server));
+    close(fd);
+    EXPECT_EQ(r.health, Health::kUnhealthy);
+    EXPECT_EQ(r.detail, "connection refused by " + server);
+    EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+    EXPECT_EQ(r.address, server);
+  }
 }
 
 // Without query_timeout the query gives up just before the check's timeout
@@ -259,6 +314,7 @@ TEST_F(DnsCheckTest, SilentServerIsReportedJustBeforeTheCheckTimeout) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(outcome.result.health, Health::kUnhealthy);
   EXPECT_EQ(outcome.result.detail, "no answer within 0.9s");
+  EXPECT_EQ(outcome.result.reason, FailureReason::kDnsTimeout);
   EXPECT_GE(took, milliseconds(890));
   EXPECT_LT(took, milliseconds(1000) + milliseconds(500));
 }

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "config/parse_context.h"
@@ -149,14 +150,17 @@ TEST_F(ExecCheckTest, CheckDummyExitStatusesMapToHealth) {
     std::string status;
     Health health;
     std::string detail;
+    FailureReason reason;
   };
-  for (const Case& c : {Case{"0", Health::kHealthy, "OK: all good"},
-                        Case{"1", Health::kDegraded, "WARNING: all good"},
-                        Case{"2", Health::kUnhealthy, "CRITICAL: all good"},
-                        Case{"3", Health::kUnhealthy, "UNKNOWN: all good"}}) {
+  for (const Case& c :
+       {Case{"0", Health::kHealthy, "OK: all good", FailureReason::kNone},
+        Case{"1", Health::kDegraded, "WARNING: all good", FailureReason::kPluginWarning},
+        Case{"2", Health::kUnhealthy, "CRITICAL: all good", FailureReason::kPluginCritical},
+        Case{"3", Health::kUnhealthy, "UNKNOWN: all good", FailureReason::kPluginUnknown}}) {
     CheckResult r = RunOnce(Command({kPlugins + "check_dummy", c.status, "all good"}));
     EXPECT_EQ(r.health, c.health) << c.status;
     EXPECT_EQ(r.detail, c.detail);
+    EXPECT_EQ(r.reason, c.reason) << c.status;
     EXPECT_TRUE(r.observations.empty());
   }
 }
@@ -200,6 +204,7 @@ TEST_F(ExecCheckTest, CheckTcpConnectionRefusedIsUnhealthy) {
   close(fd);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_NE(r.detail.find("Connection refused"), std::string::npos) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kPluginCritical) << "the plugin's verdict, not ours";
 }
 
 TEST_F(ExecCheckTest, CheckDiskReportsUsedBytes) {
@@ -222,15 +227,19 @@ TEST_F(ExecCheckTest, NonStandardExitStatusIsUnhealthyAndNamed) {
   CheckResult r = RunOnce(Command({kScripts + "exit_with.sh", "7", "weird plugin"}));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "weird plugin (exit status 7)");
+  EXPECT_EQ(r.reason, FailureReason::kPluginUnknown);
 }
 
 TEST_F(ExecCheckTest, EmptyOutputDetailIsTheExitStatus) {
-  for (const auto& [status, health] :
-       {std::pair{"0", Health::kHealthy}, std::pair{"1", Health::kDegraded},
-        std::pair{"2", Health::kUnhealthy}, std::pair{"3", Health::kUnhealthy},
-        std::pair{"7", Health::kUnhealthy}}) {
+  for (const auto& [status, health, reason] :
+       {std::tuple{"0", Health::kHealthy, FailureReason::kNone},
+        std::tuple{"1", Health::kDegraded, FailureReason::kPluginWarning},
+        std::tuple{"2", Health::kUnhealthy, FailureReason::kPluginCritical},
+        std::tuple{"3", Health::kUnhealthy, FailureReason::kPluginUnknown},
+        std::tuple{"7", Health::kUnhealthy, FailureReason::kPluginUnknown}}) {
     CheckResult r = RunOnce(Command({kScripts + "exit_with.sh", status}));
     EXPECT_EQ(r.health, health) << status;
+    EXPECT_EQ(r.reason, reason) << status;
     EXPECT_EQ(r.detail, std::string("exit status ") + status);
   }
 }
@@ -239,12 +248,14 @@ TEST_F(ExecCheckTest, StderrExplainsWhenStdoutIsEmpty) {
   CheckResult r = RunOnce(Command({kScripts + "stderr_only.sh"}));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "error: cannot load library");
+  EXPECT_EQ(r.reason, FailureReason::kPluginUnknown);  // exit 3
 }
 
 TEST_F(ExecCheckTest, KilledBySignal) {
   CheckResult r = RunOnce(Command({kScripts + "kill_self.sh"}));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "killed by signal 9");
+  EXPECT_EQ(r.reason, FailureReason::kPluginUnknown);
 }
 
 TEST_F(ExecCheckTest, LongOutputPerfdataBecomesObservations) {
@@ -415,6 +426,7 @@ TEST_F(ExecCheckTest, ProgramRemovedAfterLoadIsReported) {
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "cannot run \"" + path + "\": no such file or directory");
+  EXPECT_EQ(r.reason, FailureReason::kPluginUnknown);
 }
 
 TEST_F(ExecCheckTest, FiftyConcurrentChecks) {

@@ -155,6 +155,7 @@ TEST(HeartbeatIntegrationTest, PingsFromOtherThreadsDriveTheCheckAndSurviveARest
         case 2:
           if (detail.starts_with("no heartbeat for")) {
             EXPECT_EQ(detail, "no heartbeat for 2h (ttl 1h)");
+            EXPECT_EQ(run.result.reason, FailureReason::kHeartbeatMissed);
             EXPECT_EQ(run.state, Health::kUnhealthy);
             post("/heartbeat/nightly-backup/fail", "rsync: connection\nunexpectedly closed\n");
             step = 3;
@@ -163,6 +164,7 @@ TEST(HeartbeatIntegrationTest, PingsFromOtherThreadsDriveTheCheckAndSurviveARest
         case 3:
           if (detail.starts_with("job reported failure")) {
             EXPECT_EQ(detail, "job reported failure: rsync: connection unexpectedly closed");
+            EXPECT_EQ(run.result.reason, FailureReason::kHeartbeatFailed);
             stop();
           }
           break;
@@ -181,6 +183,7 @@ TEST(HeartbeatIntegrationTest, PingsFromOtherThreadsDriveTheCheckAndSurviveARest
     HeartbeatStack restarted(config, dir.path(), wall);
     restarted.Run([&](const RunRecord& run, const std::function<void()>& stop) {
       EXPECT_EQ(run.result.detail, "job reported failure: rsync: connection unexpectedly closed");
+      EXPECT_EQ(run.result.reason, FailureReason::kHeartbeatFailed);
       ASSERT_EQ(run.result.observations.size(), 1u);
       EXPECT_DOUBLE_EQ(run.result.observations[0].value, kStart + 2 * 3600);
       stop();

@@ -196,6 +196,8 @@ TEST_F(IcmpCheckTest, DatagramSocketsPingIpv4AndIpv6Loopback) {
     EXPECT_EQ(r.health, Health::kHealthy) << host << ": " << r.detail;
     EXPECT_TRUE(std::regex_match(r.detail, std::regex(R"(5/5 replies, rtt avg \d+\.\d+ms)")))
         << r.detail;
+    EXPECT_EQ(r.reason, FailureReason::kNone);
+    EXPECT_EQ(r.address, host);
     EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 0.0);
     const auto min = Find(r, ObservationId::kIcmpRttSeconds, "min");
     const auto avg = Find(r, ObservationId::kIcmpRttSeconds, "avg");
@@ -235,10 +237,15 @@ TEST_F(IcmpCheckTest, ANameIsPingedAtTheAddressOfItsIpProtocol) {
     CheckResult r = RunOnce(settings);
     EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
     EXPECT_TRUE(r.detail.starts_with("2/2 replies from " + address + ", rtt avg ")) << r.detail;
+    EXPECT_EQ(r.address, address) << "the address pinged, not the name";
   }
   CheckResult r = RunOnce(Settings("nx.test", 2, milliseconds(10), milliseconds(300)));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("could not resolve host \"nx.test\": ")) << r.detail;
+  // The name is not in the hosts file and the DNS server is not there.
+  EXPECT_TRUE(r.reason == FailureReason::kDnsTimeout || r.reason == FailureReason::kDnsError)
+      << FailureReasonName(r.reason) << ": " << r.detail;
+  EXPECT_EQ(r.address, "");
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -288,6 +295,8 @@ TEST_F(IcmpCheckTest, IpPolicyAllPingsEveryAddressAndNamesTheLossyOnes) {
   EXPECT_EQ(r.detail,
             "1 of 2 addresses failed: 127.0.0.2: 3 of 3 lost (100%): no reply from 127.0.0.2; "
             "loss 127.0.0.1 0%, 127.0.0.2 100%");
+  EXPECT_EQ(r.reason, FailureReason::kPacketLoss) << "the failing address's reason";
+  EXPECT_EQ(r.address, "127.0.0.2") << "the failing address";
   EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 1.0);  // the worst address's
   EXPECT_FALSE(Find(r, ObservationId::kIcmpRttSeconds, "avg").has_value());
   // Side by side: two intervals and one reply wait (in turn it would be two).
@@ -318,6 +327,7 @@ TEST_F(IcmpCheckTest, NeitherSocketAllowedNamesTheSysctl) {
   EXPECT_EQ(r.detail,
             "ICMP sockets not permitted: net.ipv4.ping_group_range is \"1 0\"; see "
             "docs/checks/icmp.md");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -340,6 +350,7 @@ TEST_F(IcmpCheckTest, LossFromAnNftablesRuleIsMeasured) {
   EXPECT_GE(*loss, 1.0 / 20) << r.detail;
   EXPECT_LE(*loss, 15.0 / 20) << r.detail;
   EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kPacketLoss);
   const int lost = static_cast<int>(*loss * 20 + 0.5);
   EXPECT_TRUE(r.detail.starts_with(std::to_string(lost) + " of 20 lost (")) << r.detail;
   EXPECT_NE(r.detail.find(") > 0%, rtt avg "), std::string::npos) << r.detail;
@@ -352,6 +363,7 @@ TEST_F(IcmpCheckTest, LossFromAnNftablesRuleIsMeasured) {
   ASSERT_TRUE(Find(r, ObservationId::kIcmpLossRatio).has_value());
   if (*Find(r, ObservationId::kIcmpLossRatio) > 0) {
     EXPECT_EQ(r.health, Health::kUnhealthy) << r.detail;
+    EXPECT_EQ(r.reason, FailureReason::kPacketLoss);
     EXPECT_NE(r.detail.find(") > 0%"), std::string::npos) << r.detail;
   }
 }
@@ -401,7 +413,44 @@ TEST_F(IcmpCheckTest, IcmpErrorsAreNamedAndTheOtherRepliesStillCount) {
         r.detail, std::regex(std::string(R"(3 of 6 lost \(50%\) > 0%, rtt avg \d+\.\d+ms; )") +
                              "last error from " + c.host + ": " + c.text)))
         << r.detail;
+    // Some replies came: the loss is the finding, whatever said why.
+    EXPECT_EQ(r.reason, FailureReason::kPacketLoss);
   }
+}
+
+// Every request rejected with an ICMP error: the kernel says the target
+// cannot be reached (IP_RECVERR), which is not the same as silence.
+TEST_F(IcmpCheckTest, AllRejectedAsUnreachableIsNetworkUnreachable) {
+  ns_->AllowPingSockets();
+  for (const auto& [host, rule] :
+       {std::pair{"127.0.0.1", "icmp type echo-request reject with icmp type host-unreachable"},
+        std::pair{"::1", "icmpv6 type echo-request reject with icmpv6 type admin-prohibited"}}) {
+    ns_->Leave();
+    ASSERT_EQ(ns_->Exec({"nft", std::string("flush ruleset; add table inet t; add chain inet t in "
+                                            "{ type filter hook input priority 0; }; add rule "
+                                            "inet t in ") +
+                                    rule}),
+              0)
+        << ns_->last_output();
+    ns_->Enter();
+    CheckResult r = RunOnce(Settings(host, 3, milliseconds(20), milliseconds(300)));
+    EXPECT_EQ(r.health, Health::kUnhealthy) << r.detail;
+    EXPECT_TRUE(r.detail.starts_with(std::string("3 of 3 lost (100%): no reply from ") + host))
+        << r.detail;
+    EXPECT_EQ(r.reason, FailureReason::kNetworkUnreachable) << r.detail;
+    EXPECT_EQ(r.address, host);
+  }
+}
+
+// No route at all: the kernel refuses before anything is sent.
+TEST_F(IcmpCheckTest, NoRouteIsNetworkUnreachable) {
+  ns_->AllowPingSockets();
+  ns_->Enter();
+  CheckResult r = RunOnce(Settings("10.98.0.7", 2, milliseconds(20), milliseconds(300)));
+  EXPECT_EQ(r.health, Health::kUnhealthy) << r.detail;
+  EXPECT_EQ(r.detail, "cannot send to 10.98.0.7: Network is unreachable");
+  EXPECT_EQ(r.reason, FailureReason::kNetworkUnreachable);
+  EXPECT_EQ(r.address, "10.98.0.7");
 }
 
 TEST_F(IcmpCheckTest, AnAddressThatNeverAnswersIsAllLostAfterTheReplyWait) {
@@ -426,6 +475,8 @@ TEST_F(IcmpCheckTest, AnAddressThatNeverAnswersIsAllLostAfterTheReplyWait) {
   const double elapsed_ms = static_cast<double>(uv_hrtime() - start) / 1e6;
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "3 of 3 lost (100%): no reply from 10.99.0.7");
+  EXPECT_EQ(r.reason, FailureReason::kPacketLoss) << "silence, not an unreachable network";
+  EXPECT_EQ(r.address, "10.99.0.7");
   EXPECT_EQ(Find(r, ObservationId::kIcmpLossRatio), 1.0);
   EXPECT_FALSE(Find(r, ObservationId::kIcmpRttSeconds, "avg").has_value());
   // Two intervals, then the last packet's reply wait.
@@ -466,9 +517,11 @@ TEST_F(IcmpCheckTest, RttThresholdsDegradeAndFail) {
   EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
   EXPECT_TRUE(std::regex_match(r.detail, std::regex(R"(rtt avg \d+\.\d+ms > 1ns, 2/2 replies)")))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
   settings->rtt_unhealthy_above = std::chrono::nanoseconds(1);
   r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
 }
 
 TEST_F(IcmpCheckTest, CancelAndDestroyMidAttemptReleaseEverything) {

@@ -84,6 +84,7 @@ TEST_F(MemoryCheckTest, RealMeminfoAtZeroPercentIsUnhealthy) {
   CheckResult r = RunOnce(Settings(0.0, 0.0));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_THAT(r.detail, MatchesRegex(R"(memory [0-9.]+% used, above 0% \(.*\))"));
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
 }
 
 TEST_F(MemoryCheckTest, DefaultThresholdsFromAFile) {
@@ -94,6 +95,7 @@ TEST_F(MemoryCheckTest, DefaultThresholdsFromAFile) {
   CheckResult r = RunOnce(std::make_shared<MemoryCheckSettings>(), path);
   EXPECT_EQ(r.health, Health::kDegraded);
   EXPECT_EQ(r.detail, "memory 95.0% used, above 90% (50.0 MiB available of 1000.0 MiB)");
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
   EXPECT_DOUBLE_EQ(Find(r, "memory_used_ratio")->value, 0.95);
   EXPECT_DOUBLE_EQ(Find(r, "memory_available_bytes")->value, 51200.0 * 1024);
 }
@@ -103,6 +105,7 @@ TEST_F(MemoryCheckTest, UnhealthyFromAFile) {
   CheckResult r = RunOnce(Settings(0.9, 0.97), path);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "memory 99.0% used, above 97% (10.0 KiB available of 1000.0 KiB)");
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
 }
 
 TEST_F(MemoryCheckTest, MissingFieldIsUnhealthy) {
@@ -110,6 +113,7 @@ TEST_F(MemoryCheckTest, MissingFieldIsUnhealthy) {
   CheckResult r = RunOnce(Settings(0.9, 0.97), path);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, path + ": no MemAvailable line (it needs Linux 3.14 or later)");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -118,6 +122,7 @@ TEST_F(MemoryCheckTest, MissingFileIsUnhealthy) {
   CheckResult r = RunOnce(Settings(0.9, 0.97), path);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "read " + path + ": No such file or directory");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
 }
 
 TEST_F(MemoryCheckTest, CancelRightAfterStart) {

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <re2/re2.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -154,6 +155,9 @@ TEST_F(PostgresCheckTest, LocalhostComesFromTheHostsFile) {
   CheckResult r = RunOnce(Settings("host=localhost port=" + std::to_string(Primary().port()) +
                                    " dbname=postgres user=monitor password=" + kMonitorPassword));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(Primary().port()))
+      << "the address that answered, not ::1 that refused";
 }
 
 TEST_F(PostgresCheckTest, HostNameIsResolvedByTheLoopsResolverAndGivenAsHostaddr) {
@@ -173,8 +177,13 @@ TEST_F(PostgresCheckTest, HostNameIsResolvedByTheLoopsResolverAndGivenAsHostaddr
   EXPECT_EQ(r.detail, "1 row, first value \"health_exporter 127.0.0.1/32\"");
   EXPECT_NE(dns.Log().find("pg.test"), std::string::npos) << dns.Log();
   settings->ip_protocol = IpProtocol::kIp6;
-  EXPECT_EQ(RunOnce(settings).detail, "no IPv6 address");
-  EXPECT_EQ(RunOnce(Settings("host=nothere.test" + rest)).detail, "no such host");
+  r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "no IPv6 address");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
+  r = RunOnce(Settings("host=nothere.test" + rest));
+  EXPECT_EQ(r.detail, "no such host");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
+  EXPECT_EQ(r.address, "");
 }
 
 TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
@@ -184,6 +193,8 @@ TEST_F(PostgresCheckTest, UnixSocketNeedsNoResolving) {
   EXPECT_FALSE(settings->resolve_host);
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.address,
+            "unix:" + Primary().socket_dir() + "/.s.PGSQL." + std::to_string(Primary().port()));
 }
 
 TEST_F(PostgresCheckTest, ExpectMatchAndMismatch) {
@@ -198,21 +209,42 @@ TEST_F(PostgresCheckTest, ExpectMatchAndMismatch) {
   r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "first value \"42\" does not match \"^1$\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(Primary().port()));
 
   settings->query = "SELECT 1 WHERE false";
   r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "query returned no rows, expected a value matching \"^1$\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 
   settings->query = "SELECT NULL";
   r = RunOnce(settings);
   EXPECT_EQ(r.detail, "first value is NULL, expected a match for \"^1$\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 TEST_F(PostgresCheckTest, WrongPasswordIsReadableAndSecretFree) {
   CheckResult r = RunOnce(Settings(Dsn(Primary(), "", "wrong-Secret-0c1d")));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "password authentication failed for user \"monitor\"");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(Primary().port()));
+}
+
+TEST_F(PostgresCheckTest, UnknownRoleAndMissingPasswordAreAuthFailures) {
+  CheckResult r = RunOnce(Settings("host=127.0.0.1 port=" + std::to_string(Primary().port()) +
+                                   " dbname=postgres user=nobody password=x-Secret-9a"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "password authentication failed for user \"nobody\"");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
+  // The server asks for a password the check does not have: libpq's own
+  // error, without a SQLSTATE.
+  r = RunOnce(Settings("host=127.0.0.1 port=" + std::to_string(Primary().port()) +
+                       " dbname=postgres user=monitor"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "fe_sendauth: no password supplied");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
 }
 
 TEST_F(PostgresCheckTest, UnknownDatabase) {
@@ -221,6 +253,7 @@ TEST_F(PostgresCheckTest, UnknownDatabase) {
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "database \"nope\" does not exist");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 TEST_F(PostgresCheckTest, ServerDownIsConnectionRefused) {
@@ -239,6 +272,8 @@ TEST_F(PostgresCheckTest, ServerDownIsConnectionRefused) {
   close(fd);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
 }
 
 TEST_F(PostgresCheckTest, CancelWhileConnectingToASilentServerReleasesEverything) {
@@ -270,6 +305,14 @@ TEST_F(PostgresCheckTest, QueryErrorIsOneLine) {
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "query failed: ERROR: relation \"x\" does not exist");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
+
+  // A role that may log in but not read the table: its grants are at fault.
+  Primary().Execute("CREATE TABLE IF NOT EXISTS secrets (x int)");
+  settings->query = "SELECT * FROM secrets";
+  r = RunOnce(settings);
+  EXPECT_EQ(r.detail, "query failed: ERROR: permission denied for table secrets");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
 }
 
 TEST_F(PostgresCheckTest, PrimaryWhenReplicaExpected) {
@@ -278,6 +321,7 @@ TEST_F(PostgresCheckTest, PrimaryWhenReplicaExpected) {
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "role is primary, expected replica");
+  EXPECT_EQ(r.reason, FailureReason::kWrongRole);
 
   settings->expect_role = PostgresRole::kPrimary;
   r = RunOnce(settings);
@@ -292,6 +336,16 @@ TEST_F(PostgresCheckTest, StreamingReplica) {
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "role is replica, expected primary");
+  EXPECT_EQ(r.reason, FailureReason::kWrongRole);
+
+  // A write sent to a replica: the server says it is the wrong role.
+  auto write = Settings(Dsn(replica));
+  write->query = "CREATE TEMP TABLE t (x int)";
+  r = RunOnce(write);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail,
+            "query failed: ERROR: cannot execute CREATE TABLE in a read-only transaction");
+  EXPECT_EQ(r.reason, FailureReason::kWrongRole);
 
   // Caught up: lag is 0 however long ago the last commit was.
   Primary().Execute("INSERT INTO ticks VALUES (now())");
@@ -318,6 +372,7 @@ TEST_F(PostgresCheckTest, StreamingReplica) {
   r = RunOnce(settings);
   replica.Execute("SELECT pg_wal_replay_resume()");
   EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
   EXPECT_TRUE(RE2::FullMatch(r.detail, R"(replication lag \d+(\.\d+)?m?s > 0s)")) << r.detail;
   const auto lag = FindObservation(r, "postgres_replication_lag_seconds");
   ASSERT_TRUE(lag.has_value());
@@ -333,6 +388,7 @@ TEST_F(PostgresCheckTest, ConnectionsAboveThresholdAreDegraded) {
   settings->connections_degraded_above = 0.10;
   CheckResult r = RunOnce(settings);
   EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
   std::string percent;
   int used = 0;
   ASSERT_TRUE(RE2::FullMatch(r.detail, R"(connections (\d+)% of max_connections \((\d+)/70\))",
@@ -383,7 +439,42 @@ TEST_F(PostgresCheckTest, RestartedServerIsRefusedThenHealthy) {
   server.Start();
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
   EXPECT_EQ(RunOnce(settings).health, Health::kHealthy);
+}
+
+// A server of its own, filled to its last slot and then shut down: a full
+// server is over its limit (53300), one shutting down is not serving (57P03).
+TEST_F(PostgresCheckTest, FullServerIsThresholdAndStoppingServerIsNotServing) {
+  // Five slots, three of them reserved for superusers: two for the rest.
+  PostgresServer server({.max_connections = 5});
+  const std::string dsn =
+      "host=127.0.0.1 port=" + std::to_string(server.port()) + " dbname=postgres user=monitor";
+  server.Execute("CREATE ROLE monitor LOGIN");
+  std::vector<PostgresServer::Connection> held;
+  for (int i = 0; i < 2; ++i) held.push_back(server.Connect());
+  CheckResult r = RunOnce(Settings(dsn));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_THAT(r.detail, HasSubstr("connection slots are reserved")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kThreshold);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+
+  // A smart shutdown (SIGTERM) waits for the sessions still open and turns
+  // new ones away meanwhile.
+  held.pop_back();
+  std::ifstream pid_file(server.socket_dir() + "/data/postmaster.pid");
+  pid_t postmaster = 0;
+  ASSERT_TRUE(pid_file >> postmaster);
+  ASSERT_EQ(kill(postmaster, SIGTERM), 0);
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  do {
+    r = RunOnce(Settings(dsn));
+  } while (r.detail != "the database system is shutting down" &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "the database system is shutting down");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
+  held.clear();
 }
 
 // --- config parsing -------------------------------------------------------
@@ -451,6 +542,29 @@ TEST(PostgresErrorLineTest, TrimsLibpqMessages) {
             "database \"nope\" does not exist");
   EXPECT_EQ(PostgresErrorLine("FATAL:  role \"hunter2\" does not exist", "hunter2"),
             "role \"***\" does not exist");
+}
+
+TEST(PostgresSqlStateTest, VerboseTextLosesItsCodesAndTheLastOneCounts) {
+  std::string message =
+      "connection to server at \"localhost\" (::1), port 1 failed: FATAL:  57P03: the database "
+      "system is starting up\n"
+      "connection to server at \"localhost\" (127.0.0.1), port 1 failed: FATAL:  28P01: password "
+      "authentication failed for user \"monitor\"\nLOCATION:  auth_failed, auth.c:326\n";
+  EXPECT_EQ(TakeSqlState(&message), "28P01");
+  EXPECT_EQ(PostgresErrorLine(message, ""), "password authentication failed for user \"monitor\"");
+  std::string plain = "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n";
+  EXPECT_EQ(TakeSqlState(&plain), "");
+  EXPECT_EQ(PostgresReason("28P01"), FailureReason::kAuthFailed);
+  EXPECT_EQ(PostgresReason("28000"), FailureReason::kAuthFailed);
+  EXPECT_EQ(PostgresReason("42501"), FailureReason::kAuthFailed);
+  EXPECT_EQ(PostgresReason("57P03"), FailureReason::kNotServing);
+  EXPECT_EQ(PostgresReason("57P01"), FailureReason::kNotServing);
+  EXPECT_EQ(PostgresReason("53300"), FailureReason::kThreshold);
+  EXPECT_EQ(PostgresReason("25006"), FailureReason::kWrongRole);
+  EXPECT_EQ(PostgresReason("08P01"), FailureReason::kProtocolError);
+  EXPECT_EQ(PostgresReason("08006"), FailureReason::kConnectionClosed);
+  EXPECT_EQ(PostgresReason("42P01"), FailureReason::kAnswerMismatch);
+  EXPECT_EQ(PostgresReason("3D000"), FailureReason::kAnswerMismatch);
 }
 
 }  // namespace

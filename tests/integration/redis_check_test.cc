@@ -116,6 +116,8 @@ TEST_F(RedisCheckTest, PingedMasterIsHealthy) {
   CheckResult r = RunOnce(Tcp(plain_->port()));
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "role master");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(plain_->port()));
   // No maxmemory: no ratio to report.
   EXPECT_TRUE(r.observations.empty());
 }
@@ -128,6 +130,8 @@ TEST_F(RedisCheckTest, LocalhostComesFromTheHostsFile) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "role master");
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(plain_->port()))
+      << "the address that answered";
 }
 
 TEST_F(RedisCheckTest, HostNameIsResolvedByTheLoopsResolver) {
@@ -140,10 +144,15 @@ TEST_F(RedisCheckTest, HostNameIsResolvedByTheLoopsResolver) {
   EXPECT_EQ(r.detail, "role master");
   EXPECT_NE(dns.Log().find("redis.test"), std::string::npos) << dns.Log();
   s.ip_protocol = IpProtocol::kIp6;
-  EXPECT_EQ(RunOnce(s).detail, "no IPv6 address");
+  r = RunOnce(s);
+  EXPECT_EQ(r.detail, "no IPv6 address");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
+  EXPECT_EQ(r.address, "") << "nothing was talked to";
   s.host = "nothere.test";
   s.ip_protocol = IpProtocol::kAuto;
-  EXPECT_EQ(RunOnce(s).detail, "no such host");
+  r = RunOnce(s);
+  EXPECT_EQ(r.detail, "no such host");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
 }
 
 TEST_F(RedisCheckTest, ExpectedMasterRoleIsHealthy) {
@@ -159,6 +168,7 @@ TEST_F(RedisCheckTest, MasterWhenReplicaExpectedIsUnhealthy) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "role master, expected replica");
+  EXPECT_EQ(r.reason, FailureReason::kWrongRole);
 }
 
 TEST_F(RedisCheckTest, RequirepassWithRightPasswordIsHealthy) {
@@ -176,6 +186,8 @@ TEST_F(RedisCheckTest, WrongPasswordIsAnAuthenticationFailureWithoutTheSecret) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail,
             "authentication failed: WRONGPASS invalid username-password pair or user is disabled");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(secured_->port()));
   EXPECT_EQ(r.detail.find("not-the-Right-pw"), std::string::npos);
 }
 
@@ -183,6 +195,7 @@ TEST_F(RedisCheckTest, MissingPasswordIsNoauth) {
   CheckResult r = RunOnce(Tcp(secured_->port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "NOAUTH: password required");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
 }
 
 TEST_F(RedisCheckTest, PasswordForServerWithoutOneIsAnAuthenticationFailure) {
@@ -191,6 +204,7 @@ TEST_F(RedisCheckTest, PasswordForServerWithoutOneIsAnAuthenticationFailure) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("authentication failed: ERR AUTH")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
   EXPECT_EQ(r.detail.find("unneeded-Secret-pw"), std::string::npos);
 }
 
@@ -211,6 +225,7 @@ TEST_F(RedisCheckTest, AclUserWithWrongPasswordFails) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("authentication failed: WRONGPASS")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
   EXPECT_EQ(r.detail.find(kAdminPassword), std::string::npos);
 }
 
@@ -223,6 +238,7 @@ TEST_F(RedisCheckTest, AclUserWithoutInfoPermissionFailsAtInfo) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("INFO failed: NOPERM")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed) << "the credentials do not allow INFO";
 }
 
 TEST_F(RedisCheckTest, SelectsTheConfiguredDatabase) {
@@ -239,6 +255,7 @@ TEST_F(RedisCheckTest, DatabaseOutOfRangeIsUnhealthy) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SELECT 16 failed: ERR DB index is out of range");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 TEST_F(RedisCheckTest, UnixSocketIsHealthy) {
@@ -248,6 +265,7 @@ TEST_F(RedisCheckTest, UnixSocketIsHealthy) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "role master");
+  EXPECT_EQ(r.address, "unix:" + plain_->socket_path());
 }
 
 TEST_F(RedisCheckTest, MissingUnixSocketIsUnhealthy) {
@@ -256,6 +274,8 @@ TEST_F(RedisCheckTest, MissingUnixSocketIsUnhealthy) {
   CheckResult r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no such file or directory");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused) << "nobody listens there";
+  EXPECT_EQ(r.address, "unix:" + s.socket_path);
 }
 
 TEST_F(RedisCheckTest, ClosedPortIsConnectionRefused) {
@@ -263,6 +283,8 @@ TEST_F(RedisCheckTest, ClosedPortIsConnectionRefused) {
   CheckResult r = RunOnce(Tcp(closed.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(closed.port()));
 }
 
 TEST_F(RedisCheckTest, ServerThatClosesIsUnhealthy) {
@@ -272,6 +294,7 @@ TEST_F(RedisCheckTest, ServerThatClosesIsUnhealthy) {
   // EOF, or a reset when the close finds our PING unread.
   EXPECT_TRUE(r.detail == "server closed the connection" || r.detail == "connection reset by peer")
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kConnectionClosed);
 }
 
 TEST_F(RedisCheckTest, LoadingReplyIsReported) {
@@ -281,6 +304,7 @@ TEST_F(RedisCheckTest, LoadingReplyIsReported) {
   CheckResult r = RunOnce(Tcp(server.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "server is loading the dataset");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
 }
 
 TEST_F(RedisCheckTest, RealServerLoadingItsDatasetIsReported) {
@@ -299,6 +323,7 @@ TEST_F(RedisCheckTest, RealServerLoadingItsDatasetIsReported) {
   CheckResult r = RunOnce(Tcp(loader.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "server is loading the dataset");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
 }
 
 TEST_F(RedisCheckTest, MasterdownReplyIsReported) {
@@ -308,6 +333,7 @@ TEST_F(RedisCheckTest, MasterdownReplyIsReported) {
   CheckResult r = RunOnce(Tcp(server.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "replica's link to master is down (MASTERDOWN)");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
 }
 
 TEST_F(RedisCheckTest, PingWithoutPongIsUnhealthy) {
@@ -315,6 +341,7 @@ TEST_F(RedisCheckTest, PingWithoutPongIsUnhealthy) {
   CheckResult r = RunOnce(Tcp(server.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "PING answered without PONG");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(RedisCheckTest, ReplicaFollowsMasterThenLosesIt) {
@@ -335,6 +362,7 @@ TEST_F(RedisCheckTest, ReplicaFollowsMasterThenLosesIt) {
   CheckResult wrong_role = RunOnce(s);
   EXPECT_EQ(wrong_role.health, Health::kUnhealthy);
   EXPECT_EQ(wrong_role.detail, "role replica, expected master");
+  EXPECT_EQ(wrong_role.reason, FailureReason::kWrongRole);
 
   master->Stop();
   ASSERT_TRUE(replica.WaitForInfo("replication", "master_link_status", "down", kWait));
@@ -342,6 +370,7 @@ TEST_F(RedisCheckTest, ReplicaFollowsMasterThenLosesIt) {
   CheckResult down = RunOnce(s);
   EXPECT_EQ(down.health, Health::kUnhealthy);
   EXPECT_EQ(down.detail, "replica's link to master is down");
+  EXPECT_EQ(down.reason, FailureReason::kNotServing);
   // Without expect_role too: a replica without its master is unhealthy.
   s.expect_role = Role::kAny;
   EXPECT_EQ(RunOnce(s).detail, "replica's link to master is down");
@@ -360,6 +389,7 @@ TEST_F(RedisCheckTest, StaleReplicaRefusingCommandsIsMasterdown) {
   CheckResult r = RunOnce(Tcp(replica.port()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "replica's link to master is down (MASTERDOWN)");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
 }
 
 TEST_F(RedisCheckTest, MemoryRatioIsObservedAndDegradesAboveThreshold) {
@@ -383,6 +413,7 @@ TEST_F(RedisCheckTest, MemoryRatioIsObservedAndDegradesAboveThreshold) {
             "OK");
   CheckResult high = RunOnce(s);
   EXPECT_EQ(high.health, Health::kDegraded) << high.detail;
+  EXPECT_EQ(high.reason, FailureReason::kThreshold);
   EXPECT_TRUE(high.detail.starts_with("memory 9")) << high.detail;
   EXPECT_TRUE(high.detail.ends_with("% of maxmemory (above 90%)")) << high.detail;
   const std::optional<double> high_ratio = Observation(high, "redis_memory_used_ratio");

@@ -269,7 +269,9 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
       for (size_t i = history.size() - e.results; i < history.size(); ++i) {
         const json& h = history[i];
         const std::string detail = h["detail"].get<std::string>();
-        if (h["health"] != e.health || !std::regex_match(detail, detail_re)) {
+        const std::string reason = h["reason"].is_string() ? h["reason"].get<std::string>() : "";
+        if (h["health"] != e.health || !std::regex_match(detail, detail_re) ||
+            (e.reason && reason != *e.reason)) {
           m.matched = false;
           break;
         }
@@ -280,8 +282,9 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
     if (!m.matched) SleepFor(100ms);
   }
   EXPECT_TRUE(m.matched) << e.check << ": no " << e.results << " results of health " << e.health
-                         << " with detail matching /" << e.detail_regex << "/ within "
-                         << e.wait.count() << " ms; last status: "
+                         << " with detail matching /" << e.detail_regex << "/ and reason \""
+                         << e.reason.value_or("(any)") << "\" within " << e.wait.count()
+                         << " ms; last status: "
                          << (check.is_null() ? std::string("none") : check.dump());
   if (!m.matched) return m;
   m.state = check["state"].get<std::string>();
@@ -289,9 +292,9 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
   m.margin_ms = m.max_duration_ms - static_cast<double>(e.timeout.count());
   EXPECT_LE(m.max_duration_ms, static_cast<double>((e.timeout + margin).count()))
       << e.check << ": an attempt ran past its timeout + " << margin.count() << " ms";
-  std::cout << "FAULT| " << e.check << " | " << m.state << " | " << m.detail << " | "
-            << m.max_duration_ms << " ms | timeout " << e.timeout.count() << " ms | margin "
-            << m.margin_ms << " ms\n";
+  std::cout << "FAULT| " << e.check << " | " << m.state << " | " << e.reason.value_or("-") << " | "
+            << m.detail << " | " << m.max_duration_ms << " ms | timeout " << e.timeout.count()
+            << " ms | margin " << m.margin_ms << " ms\n";
   return m;
 }
 

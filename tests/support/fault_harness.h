@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,9 @@ struct FaultExpectation {
   std::chrono::milliseconds timeout;  ///< the check's configured timeout
   int results = 2;                    ///< consecutive matching results to wait for
   std::chrono::milliseconds wait = std::chrono::seconds(20);
+  /// The failure reason each result carries ("dns_nxdomain"), "" for none
+  /// (healthy); nullopt: not checked.
+  std::optional<std::string> reason;
 };
 
 /// What was measured for one fault.
@@ -126,7 +130,7 @@ struct FaultMeasurement {
 };
 
 /// Waits until the check's last `results` history entries all have the
-/// expected health and detail, then EXPECTs the state and that none took
+/// expected health, detail and reason, then EXPECTs the state and that none took
 /// longer than timeout + `margin`. Prints one row ("FAULT| ...") for the
 /// docs table.
 FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation& expectation,

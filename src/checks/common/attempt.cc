@@ -60,6 +60,9 @@ void AsyncCheck::Cancel() {
 }
 
 std::unique_ptr<Attempt> AsyncCheck::FailedAttempt(CheckResult result) {
+  if (result.health != Health::kHealthy && result.reason == FailureReason::kNone) {
+    result.reason = FailureReason::kInternal;
+  }
   return std::make_unique<FinishedAttempt>(std::move(result));
 }
 

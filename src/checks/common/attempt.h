@@ -22,7 +22,8 @@
 //       auto* self = static_cast<FooAttempt*>(req->data);
 //       CallbackGuard guard(self);              // first thing, always
 //       if (guard.over()) return;               // cancelled or finished: touch nothing
-//       self->Finish(status == 0 ? CheckResult::Healthy() : CheckResult::Unhealthy("..."));
+//       self->Finish(status == 0 ? CheckResult::Healthy()
+//                                : CheckResult::Unhealthy(ReasonOfSocketError(status), "..."));
 //     }
 //     void Release() override { CloseSocket(); }  // ExpectCallback() before uv_close
 //   };
@@ -155,7 +156,9 @@ class AsyncCheck : public Check {
   /// set one up (say, its TLS files do not load) returns FailedAttempt().
   virtual std::unique_ptr<Attempt> NewAttempt() = 0;
 
-  /// An attempt that finishes with `result` as soon as it begins.
+  /// An attempt that finishes with `result` as soon as it begins. The check
+  /// could not even set the attempt up, so a non-healthy `result` that names
+  /// no reason reads as kInternal: never a failure without a reason.
   static std::unique_ptr<Attempt> FailedAttempt(CheckResult result);
 
  private:

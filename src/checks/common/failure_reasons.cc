@@ -2,6 +2,9 @@
 
 #include <uv.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace hx {
 
 FailureReason ReasonOf(ResolveFailure failure) {
@@ -16,6 +19,24 @@ FailureReason ReasonOf(ResolveFailure failure) {
       return FailureReason::kDnsError;
     case ResolveFailure::kLocal:
       return FailureReason::kInternal;
+  }
+  return FailureReason::kDnsError;
+}
+
+FailureReason ReasonOf(QueryFailure failure) {
+  switch (failure) {
+    case QueryFailure::kNone:
+      return FailureReason::kNone;
+    case QueryFailure::kTimeout:
+      return ReasonOf(ResolveFailure::kTimeout);
+    case QueryFailure::kRefused:
+      return ReasonOfSocketError(UV_ECONNREFUSED);
+    case QueryFailure::kBadResponse:
+      return FailureReason::kProtocolError;
+    case QueryFailure::kLocal:
+      return ReasonOf(ResolveFailure::kLocal);
+    case QueryFailure::kOther:
+      return ReasonOf(ResolveFailure::kOther);
   }
   return FailureReason::kDnsError;
 }
@@ -46,6 +67,23 @@ FailureReason ReasonOfSocketError(int uv_error) {
     default:
       return FailureReason::kProtocolError;
   }
+}
+
+FailureReason ReasonOfSocketErrorText(std::string_view text) {
+  // ENFILE's text contains EMFILE's ("Too many open files"): it comes first.
+  static constexpr int kErrors[] = {ECONNREFUSED,  ETIMEDOUT,  ENETUNREACH,  EHOSTUNREACH, ENETDOWN,
+                                    EADDRNOTAVAIL, ECONNRESET, ECONNABORTED, EPIPE,        ENFILE,
+                                    EMFILE,        ENOMEM,     ENOBUFS,      EACCES,       EPERM};
+  for (const int error : kErrors) {
+    // strerror() of a known errno is a static text; glibc's is thread-safe.
+    if (text.find(std::strerror(error)) != std::string_view::npos) {
+      return ReasonOfSocketError(-error);
+    }
+  }
+  if (text.find(std::strerror(ENOENT)) != std::string_view::npos) {
+    return FailureReason::kConnectRefused;
+  }
+  return FailureReason::kNone;
 }
 
 }  // namespace hx

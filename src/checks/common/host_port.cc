@@ -66,4 +66,10 @@ void ReadAddressKey(config::MapReader& reader, std::string* host, uint16_t* port
   }
 }
 
+std::string HostPortText(std::string_view ip, uint16_t port) {
+  const bool v6 = ip.find(':') != std::string_view::npos;
+  std::string out = v6 ? "[" + std::string(ip) + "]" : std::string(ip);
+  return out + ":" + std::to_string(port);
+}
+
 }  // namespace hx

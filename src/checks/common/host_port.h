@@ -19,6 +19,10 @@ class MapReader;
 std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
                                                               std::string* error);
 
+/// "10.0.0.1:6379", "[::1]:5432": an IP and a port as a result's address
+/// shows them (IPv6 in brackets).
+std::string HostPortText(std::string_view ip, uint16_t port);
+
 /// Reads the required `address` key of a type's mapping as "host:port" into
 /// *host and *port; a missing or malformed one is reported at the key
 /// (reader.Error) and leaves both as they were.

@@ -31,6 +31,12 @@ Health JudgeUsage(double ratio, const UsageThresholds& limits, double* crossed) 
   return Health::kHealthy;
 }
 
+void LowerTo(CheckResult& result, Health health, FailureReason reason) {
+  if (health <= result.health) return;
+  result.health = health;
+  result.reason = reason;
+}
+
 std::string FormatUsedPercent(double ratio) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f%%", ratio * 100);

@@ -29,6 +29,12 @@ UsageThresholds ReadUsageThresholds(config::MapReader& reader, std::string_view 
 /// The health `ratio` earns; when a limit is crossed, *crossed is set to it.
 Health JudgeUsage(double ratio, const UsageThresholds& limits, double* crossed);
 
+/// Lowers `result` to `health` when that is worse than its own health, with
+/// `reason` as its failure reason: kThreshold (a used ratio beyond its
+/// limit) unless the caller measures something else (icmp: packet_loss).
+/// A result already at least as bad keeps its reason.
+void LowerTo(CheckResult& result, Health health, FailureReason reason = FailureReason::kThreshold);
+
 /// A used ratio as a percentage with one decimal: 0.4213 -> "42.1%".
 std::string FormatUsedPercent(double ratio);
 /// A configured limit as written: 0.95 -> "95%", 0.995 -> "99.5%".

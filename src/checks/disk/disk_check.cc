@@ -64,6 +64,26 @@ int RunWriteTest(const std::string& dir) {
   return error;
 }
 
+// A failed write test: a full filesystem is over its limit like a used ratio
+// (threshold); one that refuses writes (read-only after errors, I/O errors)
+// is not serving; a daemon that may not write there has a local problem.
+FailureReason WriteTestReason(int error) {
+  switch (error) {
+    case ENOSPC:
+    case EDQUOT:
+      return FailureReason::kThreshold;
+    case EACCES:
+    case EPERM:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOENT:
+      return FailureReason::kInternal;
+    default:  // EROFS, EIO, ...
+      return FailureReason::kNotServing;
+  }
+}
+
 }  // namespace
 
 int SystemStatfs(const std::string& path, uv_statfs_t* out) {
@@ -108,9 +128,7 @@ std::shared_ptr<const DiskCheckSpec> ParseDiskCheckSpec(config::MapReader& reade
   return std::make_shared<const DiskCheckSpec>(std::move(settings));
 }
 
-CheckType DiskCheckType() {
-  return {"disk", &ParseDiskCheckSpec};
-}
+CheckType DiskCheckType() { return {"disk", &ParseDiskCheckSpec}; }
 
 CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t& stats) {
   // Like df: reserved blocks (free but not available) count as neither used
@@ -123,12 +141,14 @@ CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t&
   const double available_bytes =
       static_cast<double>(stats.f_bavail) * static_cast<double>(stats.f_bsize);
 
-  CheckResult result;
+  CheckResult result = CheckResult::Healthy();
   result.observations.emplace_back(ObservationId::kDiskUsedRatio, used);
   result.observations.emplace_back(ObservationId::kDiskAvailableBytes, available_bytes);
 
   double crossed = 0;
-  Health health = JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed);
+  const Health health =
+      JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed);
+  LowerTo(result, health);
   std::string detail = settings.path + " " + FormatUsedPercent(used) + " used";
   if (health != Health::kHealthy) detail += ", above " + FormatLimitPercent(crossed);
   detail += " (" + FormatBinaryBytes(available_bytes) + " free)";
@@ -144,9 +164,8 @@ CheckResult JudgeDiskUsage(const DiskCheckSettings& settings, const uv_statfs_t&
         inodes_used, {settings.inodes_degraded_above, settings.inodes_unhealthy_above}, &crossed);
     detail += ", inodes " + FormatUsedPercent(inodes_used) + " used";
     if (inode_health != Health::kHealthy) detail += ", above " + FormatLimitPercent(crossed);
-    health = std::max(health, inode_health);
+    LowerTo(result, inode_health);
   }
-  result.health = health;
   result.detail = std::move(detail);
   return result;
 }
@@ -166,9 +185,12 @@ void DiskCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   done_ = std::move(done);
   if (!abandoned_in_pool_.expired()) {
-    Finish(CheckResult::Unhealthy(settings_->path +
-                                  ": an earlier attempt is still blocked (filesystem not "
-                                  "responding)"));
+    // The filesystem has still not answered an attempt the timeout cut off:
+    // the same failure goes on.
+    Finish(CheckResult::Unhealthy(FailureReason::kTimeout,
+                                  settings_->path +
+                                      ": an earlier attempt is still blocked (filesystem not "
+                                      "responding)"));
     return;
   }
   auto in_pool = std::make_shared<int>(0);
@@ -184,14 +206,16 @@ void DiskCheck::Start(DoneCallback done) {
       },
       [this, outcome] { OnStatfs(*outcome); });
   if (rc < 0) {
-    Finish(CheckResult::Unhealthy("statfs " + settings_->path + ": " + uv_strerror(rc)));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  "statfs " + settings_->path + ": " + uv_strerror(rc)));
   }
 }
 
 void DiskCheck::OnStatfs(const StatfsOutcome& outcome) {
   if (outcome.rc < 0) {
     // libuv errors are negated errnos on Unix.
-    Finish(CheckResult::Unhealthy("statfs " + settings_->path + ": " + ErrnoMessage(-outcome.rc)));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  "statfs " + settings_->path + ": " + ErrnoMessage(-outcome.rc)));
     return;
   }
   CheckResult result = JudgeDiskUsage(*settings_, outcome.stats);
@@ -212,6 +236,7 @@ void DiskCheck::OnStatfs(const StatfsOutcome& outcome) {
 void DiskCheck::OnWriteTest(int error, CheckResult result) {
   if (error != 0) {
     result.health = Health::kUnhealthy;
+    result.reason = WriteTestReason(error);
     result.detail = "write test failed: " + ErrnoMessage(error);
   }
   Finish(std::move(result));

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "checks/common/failure_reasons.h"
 #include "io/io_context.h"
 #include "io/resolver.h"
 #include "util/duration.h"
@@ -47,6 +48,16 @@ std::string RcodeList(const std::vector<int>& rcodes) {
 // Rcodes about the name asked for; the others say the server failed.
 bool IsAboutTheName(int rcode) {
   return rcode == 0 || rcode == 3 || (rcode >= 6 && rcode <= 8) || rcode == 10;
+}
+
+// The reason of an rcode the check did not expect: NXDOMAIN says the name
+// does not exist; SERVFAIL, REFUSED, FORMERR, NOTIMP, NOTAUTH say the server
+// failed to answer; any other (NOERROR where NXDOMAIN was expected, YXDOMAIN,
+// ...) is an answer, just not the expected one.
+FailureReason ReasonOfRcode(int rcode) {
+  if (rcode == 3) return FailureReason::kDnsNxdomain;
+  if (!IsAboutTheName(rcode)) return FailureReason::kDnsError;
+  return FailureReason::kAnswerMismatch;
 }
 
 std::string PatternList(const std::vector<std::shared_ptr<const re2::RE2>>& patterns) {
@@ -150,7 +161,8 @@ CheckResult JudgeDnsResponse(const DnsCheckSettings& s, const unsigned char* mes
   const std::optional<dns::Response> response =
       dns::ParseResponse(message, size, static_cast<uint16_t>(s.type), &error);
   if (!response) {
-    return CheckResult::Unhealthy("malformed response from " + s.ServerText() + ": " + error);
+    return CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                  "malformed response from " + s.ServerText() + ": " + error);
   }
   const std::string type = dns::TypeName(static_cast<uint16_t>(s.type));
   const std::vector<dns::Record>& answers = response->answers;
@@ -164,18 +176,23 @@ CheckResult JudgeDnsResponse(const DnsCheckSettings& s, const unsigned char* mes
       if (s.expect_rcodes != std::vector<int>{0}) {
         detail += " (expected " + RcodeList(s.expect_rcodes) + ")";
       }
-      return CheckResult::Unhealthy(std::move(detail));
+      return CheckResult::Unhealthy(ReasonOfRcode(response->rcode), std::move(detail));
     }
     if (response->rcode == 0 && answers.size() < static_cast<size_t>(s.min_answers)) {
-      if (answers.empty()) return CheckResult::Unhealthy("no " + type + " record for " + s.name);
-      return CheckResult::Unhealthy(Plural(answers.size(), type) + " for " + s.name +
-                                    ", expected at least " + std::to_string(s.min_answers));
+      if (answers.empty()) {
+        return CheckResult::Unhealthy(FailureReason::kAnswerMismatch,
+                                      "no " + type + " record for " + s.name);
+      }
+      return CheckResult::Unhealthy(FailureReason::kAnswerMismatch,
+                                    Plural(answers.size(), type) + " for " + s.name +
+                                        ", expected at least " + std::to_string(s.min_answers));
     }
     for (const dns::Record& answer : answers) {
       for (const auto& re : s.fail_if_answer_matches) {
         if (RE2::PartialMatch(answer.text, *re)) {
-          return CheckResult::Unhealthy("answer " + QuoteAnswer(answer.text) + " matches " +
-                                        Quote(re->pattern()));
+          return CheckResult::Unhealthy(
+              FailureReason::kAnswerMismatch,
+              "answer " + QuoteAnswer(answer.text) + " matches " + Quote(re->pattern()));
         }
       }
       if (s.expect_answers.empty()) continue;
@@ -184,9 +201,10 @@ CheckResult JudgeDnsResponse(const DnsCheckSettings& s, const unsigned char* mes
                       [&](const auto& re) { return RE2::PartialMatch(answer.text, *re); });
       if (!matched) {
         return CheckResult::Unhealthy(
+            FailureReason::kAnswerMismatch,
             "answer " + QuoteAnswer(answer.text) +
-            (s.expect_answers.size() == 1 ? " does not match " : " matches none of ") +
-            PatternList(s.expect_answers));
+                (s.expect_answers.size() == 1 ? " does not match " : " matches none of ") +
+                PatternList(s.expect_answers));
       }
     }
     std::string detail = response->rcode == 0
@@ -339,12 +357,14 @@ class DnsCheck::DnsAttempt final : public Attempt {
     answered_ = true;
     CallbackGuard guard(this);
     if (guard.over()) return;
-    if (!answer.error.empty()) {
-      Finish(CheckResult::Unhealthy(answer.error));
-      return;
-    }
-    Finish(JudgeDnsResponse(*settings_, answer.response.data(), answer.response.size(),
-                            answer.duration_ns));
+    CheckResult result = answer.error.empty()
+                             ? JudgeDnsResponse(*settings_, answer.response.data(),
+                                                answer.response.size(), answer.duration_ns)
+                             : CheckResult::Unhealthy(ReasonOf(answer.failure), answer.error);
+    // The server asked; c-ares does not say which of the system's servers
+    // answered, so a check without `server` names none.
+    if (!settings_->server_address.empty()) result.address = settings_->ServerText();
+    Finish(std::move(result));
   }
 
   void Release() override {

@@ -213,14 +213,18 @@ class ExecCheck::ExecAttempt final : public Attempt {
     // blame, not the plugin.
     if (IsFdShortage(error)) {
       Finish(CheckResult::Unhealthy(
-          ReportFdShortage(error, "cannot open pipes to run " + Quote(settings_->command.front()))));
+          FailureReason::kInternal,
+          ReportFdShortage(error,
+                           "cannot open pipes to run " + Quote(settings_->command.front()))));
       return;
     }
     // libuv has no name for ENOEXEC (uv_strerror would say "Unknown system
     // error -8").
     const std::string why =
         error == -ENOEXEC ? "exec format error (a script needs a #! line)" : uv_strerror(error);
-    Finish(CheckResult::Unhealthy("cannot run " + Quote(settings_->command.front()) + ": " + why));
+    // A plugin that cannot be run is UNKNOWN, as Nagios reports it.
+    Finish(CheckResult::Unhealthy(FailureReason::kPluginUnknown,
+                                  "cannot run " + Quote(settings_->command.front()) + ": " + why));
   }
 
   static void OnGraceOver(uv_timer_t* timer) {
@@ -242,6 +246,7 @@ class ExecCheck::ExecAttempt final : public Attempt {
     const PluginOutput output = ParsePluginOutput(stdout_.data);
     if (exit_.term_signal != 0) {
       result.health = Health::kUnhealthy;
+      result.reason = FailureReason::kPluginUnknown;
       result.detail = "killed by signal " + std::to_string(exit_.term_signal);
     } else {
       const int status = exit_.exit_status;
@@ -251,9 +256,15 @@ class ExecCheck::ExecAttempt final : public Attempt {
           break;
         case 1:
           result.health = Health::kDegraded;
+          result.reason = FailureReason::kPluginWarning;
           break;
-        default:  // 2 CRITICAL, 3 UNKNOWN, anything else: a broken plugin
+        case 2:
           result.health = Health::kUnhealthy;
+          result.reason = FailureReason::kPluginCritical;
+          break;
+        default:  // 3 UNKNOWN, anything else: a broken plugin
+          result.health = Health::kUnhealthy;
+          result.reason = FailureReason::kPluginUnknown;
       }
       std::string text = ShortenForDetail(output.summary, kMaxDetailBytes);
       if (text.empty()) {

@@ -1,7 +1,5 @@
 #include "checks/heartbeat/heartbeat_check.h"
 
-#include "config/secret_file.h"
-
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <uv.h>
@@ -13,12 +11,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/secret_file.h"
 #include "util/log.h"
 #include "util/quote.h"
 
 namespace hx {
 namespace {
-
 
 // Token characters of RFC 6750's b64token plus what `openssl rand -base64`
 // and friends produce; whitespace would be lost in the header anyway.
@@ -182,9 +180,7 @@ void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store) 
   }
 }
 
-CheckType HeartbeatCheckType() {
-  return {"heartbeat", &ParseHeartbeatCheckSpec};
-}
+CheckType HeartbeatCheckType() { return {"heartbeat", &ParseHeartbeatCheckSpec}; }
 
 // --- judging ---
 
@@ -216,14 +212,17 @@ CheckResult JudgeHeartbeat(const HeartbeatRecord& record, Duration ttl, double n
     if (now - record.watched_since < ttl_seconds) {
       return CheckResult::Healthy("waiting for the first heartbeat " + ttl_text);
     }
-    return CheckResult::Unhealthy("no heartbeat since the daemon started watching " + ttl_text);
+    return CheckResult::Unhealthy(FailureReason::kHeartbeatMissed,
+                                  "no heartbeat since the daemon started watching " + ttl_text);
   }
   // A wall clock stepped backwards must not make a ping look like the future.
   const double age = std::max(0.0, now - record.last_ping);
   if (!record.last_ok) {
-    result = CheckResult::Unhealthy("job reported failure: " + record.detail);
+    result = CheckResult::Unhealthy(FailureReason::kHeartbeatFailed,
+                                    "job reported failure: " + record.detail);
   } else if (age > ttl_seconds) {
-    result = CheckResult::Unhealthy("no heartbeat for " + FormatHeartbeatAge(age) + " " + ttl_text);
+    result = CheckResult::Unhealthy(FailureReason::kHeartbeatMissed,
+                                    "no heartbeat for " + FormatHeartbeatAge(age) + " " + ttl_text);
   } else {
     result = CheckResult::Healthy("last heartbeat " + FormatHeartbeatAge(age) + " ago");
   }
@@ -244,12 +243,14 @@ HeartbeatCheck::HeartbeatCheck(std::shared_ptr<const HeartbeatStore> store, std:
 
 void HeartbeatCheck::Start(DoneCallback done) {
   if (!store_) {
-    done(CheckResult::Unhealthy("heartbeats are not set up in this daemon (internal error)"));
+    done(CheckResult::Unhealthy(FailureReason::kInternal,
+                                "heartbeats are not set up in this daemon (internal error)"));
     return;
   }
   std::optional<HeartbeatRecord> record = store_->Find(name_);
   if (!record) {
-    done(CheckResult::Unhealthy("check is not watched by the heartbeat store (internal error)"));
+    done(CheckResult::Unhealthy(FailureReason::kInternal,
+                                "check is not watched by the heartbeat store (internal error)"));
     return;
   }
   done(JudgeHeartbeat(*record, ttl_, wall_clock_()));

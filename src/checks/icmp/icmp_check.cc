@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/failure_reasons.h"
 #include "checks/common/ip_policy.h"
 #include "checks/common/ip_protocol.h"
 #include "checks/common/usage_thresholds.h"
@@ -146,6 +147,16 @@ std::string DescribeIcmpError(const sock_extended_err& error) {
            std::to_string(error.ee_code);
   }
   return std::strerror(static_cast<int>(error.ee_errno));
+}
+
+// Whether an ICMP error (IP_RECVERR) says the target cannot be reached:
+// destination unreachable (any code, "administratively prohibited" too) or
+// the TTL / hop limit ran out on the way.
+bool SaysUnreachable(const sock_extended_err& error) {
+  if (error.ee_origin == SO_EE_ORIGIN_ICMP) return error.ee_type == 3 || error.ee_type == 11;
+  if (error.ee_origin == SO_EE_ORIGIN_ICMP6) return error.ee_type == 1 || error.ee_type == 3;
+  return ReasonOfSocketError(-static_cast<int>(error.ee_errno)) ==
+         FailureReason::kNetworkUnreachable;
 }
 
 int64_t RealtimeNs() {
@@ -368,7 +379,8 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     std::vector<unsigned char> receive_buffer;
     std::string send_error;
     std::string receive_error;
-    std::string error_from;  // who sent the ICMP error in receive_error, if known
+    std::string error_from;    // who sent the ICMP error in receive_error, if known
+    bool unreachable = false;  // the kernel said so: an ICMP error or ENETUNREACH-like errno
   };
 
   void Begin() override {
@@ -389,8 +401,9 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
           if (guard.over()) return;
           if (!result.error.empty() || result.addresses.empty()) {
             Finish(CheckResult::Unhealthy(
+                result.error.empty() ? FailureReason::kDnsError : ReasonOf(result.failure),
                 "could not resolve host " + Quote(settings_->host) + ": " +
-                (result.error.empty() ? std::string("no address") : result.error)));
+                    (result.error.empty() ? std::string("no address") : result.error)));
             return;
           }
           sockaddr_storage literal{};
@@ -407,6 +420,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       if (auto failure = Open(probe)) {
         // ip_policy first: the attempt's result; all: this address's.
         if (settings_->ip_policy == IpPolicy::kFirst) {
+          failure->address = AddressOf(probe.address);
           Finish(std::move(*failure));
           return;
         }
@@ -428,25 +442,33 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   // Opens, connects and watches the probe's socket; the failure, if any.
   std::optional<CheckResult> Open(Probe& probe) {
     probe.socket = OpenIcmpSocket(probe.address.ss_family);
-    if (probe.socket.fd < 0) return CheckResult::Unhealthy(probe.socket.reason);
+    // Not permitted, out of descriptors, no such family here: the daemon's
+    // own trouble, nothing was sent.
+    if (probe.socket.fd < 0) {
+      return CheckResult::Unhealthy(FailureReason::kInternal, probe.socket.reason);
+    }
     const socklen_t length =
         probe.address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
     // Connected: send() needs no address, a raw socket gets replies from the
     // target only, and ICMP errors about it arrive as receive errors.
     if (connect(probe.socket.fd, reinterpret_cast<const sockaddr*>(&probe.address), length) != 0) {
-      return CheckResult::Unhealthy("cannot send to " + AddressOf(probe.address) + ": " +
-                                    std::strerror(errno));
+      const int error = errno;
+      return CheckResult::Unhealthy(
+          ReasonOfSocketError(-error),
+          "cannot send to " + AddressOf(probe.address) + ": " + std::strerror(error));
     }
     int rc = uv_poll_init_socket(io_.loop(), &probe.poll, probe.socket.fd);
     if (rc < 0) {
-      return CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") +
-                                    uv_strerror(rc));
+      return CheckResult::Unhealthy(
+          FailureReason::kInternal,
+          std::string("cannot watch the ICMP socket: ") + uv_strerror(rc));
     }
     probe.poll_open = true;
     rc = uv_poll_start(&probe.poll, UV_READABLE, &OnReadable);
     if (rc < 0) {
-      return CheckResult::Unhealthy(std::string("cannot watch the ICMP socket: ") +
-                                    uv_strerror(rc));
+      return CheckResult::Unhealthy(
+          FailureReason::kInternal,
+          std::string("cannot watch the ICMP socket: ") + uv_strerror(rc));
     }
     ExpectCallback();
     probe.poll_armed = true;
@@ -496,7 +518,11 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     probe.sent_real_ns[seq] = RealtimeNs();
     probe.sent_mono_ns[seq] = uv_hrtime();
     if (send(probe.socket.fd, packet.data(), size, MSG_DONTWAIT) < 0) {
-      probe.send_error = std::strerror(errno);  // counts as lost
+      const int error = errno;
+      probe.send_error = std::strerror(error);  // counts as lost
+      if (ReasonOfSocketError(-error) == FailureReason::kNetworkUnreachable) {
+        probe.unreachable = true;
+      }
       probe.sent_mono_ns[seq] = 0;
     }
   }
@@ -550,6 +576,9 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     if (getsockopt(probe.socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error != 0 &&
         probe.receive_error.empty()) {
       probe.receive_error = std::strerror(error);  // the error queue had nothing better
+      if (ReasonOfSocketError(-error) == FailureReason::kNetworkUnreachable) {
+        probe.unreachable = true;
+      }
     }
   }
 
@@ -573,6 +602,7 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
         sock_extended_err error{};
         std::memcpy(&error, CMSG_DATA(c), sizeof error);
         std::string text = DescribeIcmpError(error);
+        if (SaysUnreachable(error)) probe.unreachable = true;
         sockaddr_storage offender{};
         const size_t offender_bytes = c->cmsg_len - CMSG_LEN(sizeof error);
         if (offender_bytes > 0) {
@@ -600,10 +630,14 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
       const ssize_t n = recvmsg(probe.socket.fd, &message, MSG_DONTWAIT);
       const uint64_t now_mono = uv_hrtime();
       if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) return;
         // An ICMP error about the target (unreachable...), reported once;
         // the error queue's account of it, when read, says more.
-        if (probe.receive_error.empty()) probe.receive_error = std::strerror(errno);
+        if (probe.receive_error.empty()) probe.receive_error = std::strerror(error);
+        if (ReasonOfSocketError(-error) == FailureReason::kNetworkUnreachable) {
+          probe.unreachable = true;
+        }
         continue;
       }
       int64_t kernel_real_ns = 0;
@@ -662,7 +696,9 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   // observations are the worst address's), with each address's loss after.
   void Conclude() {
     if (settings_->ip_policy == IpPolicy::kFirst) {
-      Finish(Judge(*probes_.front(), by_name_));
+      CheckResult result = Judge(*probes_.front(), by_name_);
+      result.address = AddressOf(probes_.front()->address);
+      Finish(std::move(result));
       return;
     }
     std::vector<AddressResult> results;
@@ -676,6 +712,14 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
                                       settings_->count));
     }
     CheckResult result = CombineAddressResults(results, 0);
+    // The reason and address of the worst address (the first of the worst,
+    // as the combined health is), or the first address when all are fine.
+    const AddressResult* worst = &results.front();
+    for (const AddressResult& r : results) {
+      if (r.result.health > worst->result.health) worst = &r;
+    }
+    result.reason = worst->result.reason;
+    result.address = AddressOf(worst->address);
     if (results.size() > 1) result.detail += losses;
     Finish(std::move(result));
   }
@@ -700,7 +744,11 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
                 ": " + probe.receive_error;
     }
     if (rtts.empty()) {
+      // Every request lost: the network said it cannot reach the target, or
+      // nothing came back at all.
       result.health = Health::kUnhealthy;
+      result.reason =
+          probe.unreachable ? FailureReason::kNetworkUnreachable : FailureReason::kPacketLoss;
       result.detail = std::to_string(lost) + " of " + std::to_string(count) +
                       " lost (100%): no reply from " + AddressOf(probe.address) + errors;
       return result;
@@ -744,7 +792,10 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     }
     std::string rtt_text = "rtt avg " + FormatRtt(avg);
     if (rtt_health != Health::kHealthy) rtt_text += " > " + FormatDuration(crossed_rtt);
-    result.health = std::max(loss_health, rtt_health);
+    // The worse of the two names the reason; loss first when both are as bad.
+    result.health = Health::kHealthy;
+    LowerTo(result, loss_health, FailureReason::kPacketLoss);
+    LowerTo(result, rtt_health, FailureReason::kThreshold);
     if (loss_health != Health::kHealthy) {
       result.detail = loss_text + ", " + rtt_text;
     } else if (rtt_health != Health::kHealthy) {

@@ -105,12 +105,12 @@ std::optional<MemInfo> ParseMeminfo(std::string_view text, std::string* error) {
 CheckResult JudgeMemoryUsage(const MemoryCheckSettings& settings, const MemInfo& info) {
   const uint64_t available = std::min(info.available_bytes, info.total_bytes);
   const double used = 1.0 - static_cast<double>(available) / static_cast<double>(info.total_bytes);
-  CheckResult result;
+  CheckResult result = CheckResult::Healthy();
   result.observations.emplace_back(ObservationId::kMemoryUsedRatio, used);
   result.observations.emplace_back(ObservationId::kMemoryAvailableBytes,
                                    static_cast<double>(info.available_bytes));
   double crossed = 0;
-  result.health = JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed);
+  LowerTo(result, JudgeUsage(used, {settings.degraded_above, settings.unhealthy_above}, &crossed));
   result.detail = "memory " + FormatUsedPercent(used) + " used";
   if (result.health != Health::kHealthy) result.detail += ", above " + FormatLimitPercent(crossed);
   result.detail += " (" + FormatBinaryBytes(static_cast<double>(info.available_bytes)) +
@@ -139,9 +139,7 @@ std::shared_ptr<const MemoryCheckSpec> ParseMemoryCheckSpec(config::MapReader& r
   return std::make_shared<const MemoryCheckSpec>(settings);
 }
 
-CheckType MemoryCheckType() {
-  return {"memory", &ParseMemoryCheckSpec};
-}
+CheckType MemoryCheckType() { return {"memory", &ParseMemoryCheckSpec}; }
 
 struct MemoryCheck::ReadOutcome {
   int error = 0;
@@ -165,23 +163,28 @@ void MemoryCheck::Start(DoneCallback done) {
         outcome->error = ReadSmallFile(path, kMaxMeminfoBytes, &outcome->text);
       },
       [this, outcome] { OnRead(*outcome); });
-  if (rc < 0) Finish(CheckResult::Unhealthy("read " + meminfo_path_ + ": " + uv_strerror(rc)));
+  if (rc < 0) {
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  "read " + meminfo_path_ + ": " + uv_strerror(rc)));
+  }
 }
 
 void MemoryCheck::OnRead(const ReadOutcome& outcome) {
   if (IsFdShortage(outcome.error)) {
-    Finish(CheckResult::Unhealthy(ReportFdShortage(outcome.error, "cannot open " + meminfo_path_)));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  ReportFdShortage(outcome.error, "cannot open " + meminfo_path_)));
     return;
   }
   if (outcome.error != 0) {
-    Finish(CheckResult::Unhealthy("read " + meminfo_path_ + ": " +
-                                  std::generic_category().message(outcome.error)));
+    Finish(CheckResult::Unhealthy(
+        FailureReason::kInternal,
+        "read " + meminfo_path_ + ": " + std::generic_category().message(outcome.error)));
     return;
   }
   std::string error;
   std::optional<MemInfo> info = ParseMeminfo(outcome.text, &error);
   if (!info) {
-    Finish(CheckResult::Unhealthy(meminfo_path_ + ": " + error));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal, meminfo_path_ + ": " + error));
     return;
   }
   Finish(JudgeMemoryUsage(*settings_, *info));

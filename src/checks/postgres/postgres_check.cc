@@ -16,6 +16,8 @@
 #include <sstream>
 #include <utility>
 
+#include "checks/common/failure_reasons.h"
+#include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
 #include "checks/exec/perfdata.h"
 #include "config/secret_file.h"
@@ -263,6 +265,39 @@ std::string PostgresErrorLine(std::string_view raw_message, std::string_view sec
   return ShortenForDetail(line, kMaxServerTextBytes);
 }
 
+std::string TakeSqlState(std::string* message) {
+  std::string last;
+  for (size_t at = 0; at < message->size(); ++at) {
+    for (std::string_view severity : {"FATAL:  ", "ERROR:  ", "PANIC:  "}) {
+      if (message->compare(at, severity.size(), severity) != 0) continue;
+      const size_t code = at + severity.size();
+      if (code + 7 > message->size() || message->compare(code + 5, 2, ": ") != 0) break;
+      const std::string_view candidate = std::string_view(*message).substr(code, 5);
+      if (std::all_of(candidate.begin(), candidate.end(),
+                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); })) {
+        last = std::string(candidate);  // several attempts: the last one's
+        message->erase(code, 7);
+      }
+      break;
+    }
+  }
+  return last;
+}
+
+FailureReason PostgresReason(std::string_view sqlstate) {
+  // 42501: the role may log in but not read what the query reads.
+  if (sqlstate.starts_with("28") || sqlstate == "42501") return FailureReason::kAuthFailed;
+  if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return FailureReason::kNotServing;
+  }
+  if (sqlstate == "53300") return FailureReason::kThreshold;
+  if (sqlstate.starts_with("53")) return FailureReason::kNotServing;
+  if (sqlstate == "25006") return FailureReason::kWrongRole;
+  if (sqlstate == "08P01") return FailureReason::kProtocolError;
+  if (sqlstate.starts_with("08")) return FailureReason::kConnectionClosed;
+  return FailureReason::kAnswerMismatch;
+}
+
 PostgresCheckSpec::PostgresCheckSpec(PostgresCheckSettings settings)
     : settings_(std::make_shared<const PostgresCheckSettings>(std::move(settings))) {}
 
@@ -371,7 +406,7 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     lookup_.reset();  // answered: only frees the handle
     if (guard.over()) return;
     if (!resolved.error.empty()) {
-      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      End(CheckResult::Unhealthy(ReasonOf(resolved.failure), std::move(resolved.error)));
       return;
     }
     // libpq tries every hostaddr in turn (as it would every address it
@@ -421,9 +456,12 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       PQsetNoticeProcessor(
           conn_, [](void*, const char*) {}, nullptr);
     if (conn_ == nullptr) {
-      Finish(CheckResult::Unhealthy("out of memory"));
+      End(CheckResult::Unhealthy(FailureReason::kInternal, "out of memory"));
       return;
     }
+    // The only way to a connection error's SQLSTATE (say 28P01, a wrong
+    // password): libpq writes it into the text when verbose (TakeSqlState).
+    PQsetErrorVerbosity(conn_, PQERRORS_VERBOSE);
     if (PQstatus(conn_) == CONNECTION_BAD) {
       FailWithConnectionError();
       return;
@@ -455,14 +493,71 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   }
 
   void FailWithConnectionError() {
-    std::string line = PostgresErrorLine(PQerrorMessage(conn_), password_);
+    std::string message = PQerrorMessage(conn_);
+    const std::string sqlstate = TakeSqlState(&message);
+    std::string line = PostgresErrorLine(message, password_);
     // libpq: "could not create socket: Too many open files".
     if (const int shortage = FdShortageInText(line)) {
-      Finish(CheckResult::Unhealthy(
+      End(CheckResult::Unhealthy(
+          FailureReason::kInternal,
           ReportFdShortage(shortage, "cannot open a connection; the server was not tried")));
       return;
     }
-    Finish(CheckResult::Unhealthy(line.empty() ? "connection failed" : line));
+    const FailureReason reason =
+        !sqlstate.empty() ? PostgresReason(sqlstate) : ReasonOfClientError(line);
+    End(CheckResult::Unhealthy(reason, line.empty() ? "connection failed" : line));
+  }
+
+  // A libpq error without a server's SQLSTATE: a password it was asked for
+  // and does not have, TLS, a socket error, a lost connection, or an answer
+  // that is not PostgreSQL's.
+  FailureReason ReasonOfClientError(std::string_view line) const {
+    if (PQconnectionNeedsPassword(conn_) != 0) return FailureReason::kAuthFailed;
+    if (line.find("certificate has expired") != std::string_view::npos) {
+      return FailureReason::kTlsExpired;
+    }
+    if (line.find("does not match host name") != std::string_view::npos) {
+      return FailureReason::kTlsHostname;
+    }
+    if (line.find("certificate verify failed") != std::string_view::npos) {
+      return FailureReason::kTlsUntrusted;
+    }
+    if (line.find("SSL") != std::string_view::npos) return FailureReason::kTlsHandshake;
+    if (line.find("server closed the connection") != std::string_view::npos ||
+        line.find("no connection to the server") != std::string_view::npos || line.empty()) {
+      return FailureReason::kConnectionClosed;
+    }
+    if (line.find("timeout expired") != std::string_view::npos) {
+      return FailureReason::kConnectTimeout;
+    }
+    // PostgresErrorLine lowered the first letter of strerror()'s text.
+    std::string text(line);
+    if (!text.empty() && text[0] >= 'a' && text[0] <= 'z')
+      text[0] = static_cast<char>(text[0] - 'a' + 'A');
+    const FailureReason socket = ReasonOfSocketErrorText(text);
+    return socket != FailureReason::kNone ? socket : FailureReason::kProtocolError;
+  }
+
+  // Finishes with `result`, naming the address libpq talked to last.
+  void End(CheckResult result) {
+    if (conn_ != nullptr) result.address = ServerAddress();
+    Finish(std::move(result));
+  }
+
+  // "127.0.0.1:5432", "[::1]:5432", "unix:/run/postgresql/.s.PGSQL.5432".
+  std::string ServerAddress() const {
+    const char* hostaddr = PQhostaddr(conn_);
+    const char* port = PQport(conn_);
+    const std::string port_text = port != nullptr && *port != '\0' ? port : "5432";
+    if (hostaddr != nullptr && *hostaddr != '\0') {
+      return HostPortText(hostaddr,
+                          static_cast<uint16_t>(std::strtoul(port_text.c_str(), nullptr, 10)));
+    }
+    const char* host = PQhost(conn_);
+    if (host != nullptr && host[0] == '/') {
+      return "unix:" + std::string(host) + "/.s.PGSQL." + port_text;
+    }
+    return "";
   }
 
   void WatchSocket(int events) {
@@ -477,7 +572,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       const int rc = uv_poll_init(loop_, poll, fd);
       if (rc < 0) {
         delete poll;
-        Finish(CheckResult::Unhealthy(std::string("cannot watch socket: ") + uv_strerror(rc)));
+        End(CheckResult::Unhealthy(FailureReason::kInternal,
+                                   std::string("cannot watch socket: ") + uv_strerror(rc)));
         return;
       }
       poll->data = this;
@@ -486,7 +582,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     }
     const int rc = uv_poll_start(poll_, events, &PostgresAttempt::OnSocketReady);
     if (rc < 0) {
-      Finish(CheckResult::Unhealthy(std::string("cannot watch socket: ") + uv_strerror(rc)));
+      End(CheckResult::Unhealthy(FailureReason::kInternal,
+                                 std::string("cannot watch socket: ") + uv_strerror(rc)));
     }
   }
 
@@ -503,7 +600,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       return;
     }
     if (status < 0) {
-      Finish(CheckResult::Unhealthy(std::string("connection error: ") + uv_strerror(status)));
+      End(CheckResult::Unhealthy(ReasonOfSocketError(status),
+                                 std::string("connection error: ") + uv_strerror(status)));
       return;
     }
     if ((events & UV_READABLE) != 0 && PQconsumeInput(conn_) == 0) {
@@ -580,36 +678,44 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       case PGRES_COPY_IN:
       case PGRES_COPY_OUT:
       case PGRES_COPY_BOTH:
-        Finish(CheckResult::Unhealthy("query failed: COPY is not supported"));
+        End(CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                   "query failed: COPY is not supported"));
         return false;
       case PGRES_COMMAND_OK:
       case PGRES_EMPTY_QUERY:
         return true;
       default:
-        if (!error_) error_ = ResultError(result, password_);
+        if (!error_) {
+          error_ = ResultError(result, password_);
+          const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+          error_reason_ =
+              sqlstate != nullptr ? PostgresReason(sqlstate) : FailureReason::kProtocolError;
+        }
         return true;
     }
   }
 
   void MainQueryDone() {
     if (error_) {
-      Finish(CheckResult::Unhealthy("query failed: " + *error_));
+      End(CheckResult::Unhealthy(error_reason_, "query failed: " + *error_));
       return;
     }
     if (settings_->expect) {
       const std::string pattern = Quote(settings_->expect->pattern());
       if (rows_.value_or(0) == 0) {
-        Finish(
-            CheckResult::Unhealthy("query returned no rows, expected a value matching " + pattern));
+        End(CheckResult::Unhealthy(FailureReason::kAnswerMismatch,
+                                   "query returned no rows, expected a value matching " + pattern));
         return;
       }
       if (!first_value_) {
-        Finish(CheckResult::Unhealthy("first value is NULL, expected a match for " + pattern));
+        End(CheckResult::Unhealthy(FailureReason::kAnswerMismatch,
+                                   "first value is NULL, expected a match for " + pattern));
         return;
       }
       if (!RE2::PartialMatch(*first_value_, *settings_->expect)) {
-        Finish(CheckResult::Unhealthy("first value " + QuoteEscaped(*first_value_) +
-                                      " does not match " + pattern));
+        End(CheckResult::Unhealthy(
+            FailureReason::kAnswerMismatch,
+            "first value " + QuoteEscaped(*first_value_) + " does not match " + pattern));
         return;
       }
     }
@@ -618,8 +724,9 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
 
   void StatusQueryDone() {
     if (error_ || !status_) {
-      Finish(CheckResult::Unhealthy("status query failed: " +
-                                    error_.value_or("unexpected result shape")));
+      End(CheckResult::Unhealthy(
+          error_ ? error_reason_ : FailureReason::kProtocolError,
+          "status query failed: " + error_.value_or("unexpected result shape")));
       return;
     }
     const StatusRow& row = *status_;
@@ -634,7 +741,7 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     const PostgresRole role = row.in_recovery ? PostgresRole::kReplica : PostgresRole::kPrimary;
     CheckResult result = Evaluate(row, role);
     result.observations = std::move(observations);
-    Finish(std::move(result));
+    End(std::move(result));
   }
 
   struct StatusRow {
@@ -647,8 +754,9 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   CheckResult Evaluate(const StatusRow& row, PostgresRole role) const {
     const PostgresCheckSettings& s = *settings_;
     if (s.expect_role && *s.expect_role != role) {
-      return CheckResult::Unhealthy("role is " + RoleName(role) + ", expected " +
-                                    RoleName(*s.expect_role));
+      return CheckResult::Unhealthy(
+          FailureReason::kWrongRole,
+          "role is " + RoleName(role) + ", expected " + RoleName(*s.expect_role));
     }
     std::vector<std::string> degraded;
     if (role == PostgresRole::kReplica && s.max_replication_lag) {
@@ -670,7 +778,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
     if (!degraded.empty()) {
       std::string detail = degraded[0];
       for (size_t i = 1; i < degraded.size(); ++i) detail += "; " + degraded[i];
-      return CheckResult::Degraded(std::move(detail));
+      // Lag (or a lag not known yet) and connections: values beyond limits.
+      return CheckResult::Degraded(FailureReason::kThreshold, std::move(detail));
     }
     std::string detail;
     if (!rows_) {
@@ -728,7 +837,8 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   Phase phase_ = Phase::kResolving;
   std::optional<int> rows_;  // of the first row-returning result
   std::optional<std::string> first_value_;
-  std::optional<std::string> error_;  // first error of the current query
+  std::optional<std::string> error_;                   // first error of the current query
+  FailureReason error_reason_ = FailureReason::kNone;  // with error_
   std::optional<StatusRow> status_;
   bool flushing_ = false;  // PQflush left data to send
 };

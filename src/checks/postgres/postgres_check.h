@@ -116,6 +116,21 @@ extern const char* const kPostgresStatusQuery;
 /// `connection refused`. Any occurrence of `secret` (if non-empty) is masked.
 std::string PostgresErrorLine(std::string_view message, std::string_view secret);
 
+/// Takes the SQLSTATEs out of libpq's error text written with
+/// PQERRORS_VERBOSE (`FATAL:  28P01: password authentication failed...`),
+/// leaving the text as the default verbosity writes it, and returns the last
+/// one (the last connection attempt's); "" when the text has none (libpq's
+/// own errors: "Connection refused", "server closed the connection").
+std::string TakeSqlState(std::string* message);
+
+/// The failure reason of a server error by its SQLSTATE: auth_failed
+/// (class 28, and 42501 insufficient privilege), not_serving (57P01-57P03:
+/// shut down, crashed, starting up or shutting down; class 53 but 53300),
+/// threshold (53300 too many connections), wrong_role (25006: a write on a
+/// read-only replica), connection_closed (class 08 but 08P01),
+/// protocol_error (08P01), answer_mismatch for any other error.
+FailureReason PostgresReason(std::string_view sqlstate);
+
 /// The `postgres` check type, for the registry.
 CheckType PostgresCheckType();
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/failure_reasons.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
 #include "config/secret_file.h"
@@ -312,7 +313,7 @@ class RedisCheck::RedisAttempt final : public Attempt {
     lookup_.reset();  // answered: only frees the handle
     if (guard.over()) return;
     if (!resolved.error.empty()) {
-      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      End(CheckResult::Unhealthy(ReasonOf(resolved.failure), std::move(resolved.error)));
       return;
     }
     for (const sockaddr_storage& addr : resolved.addresses) {
@@ -322,22 +323,32 @@ class RedisCheck::RedisAttempt final : public Attempt {
   }
 
   // Connects to the next resolved address; `last_error` (empty: resolving
-  // found nothing) is reported when none is left.
-  void ConnectNext(const std::string& last_error) {
+  // found nothing) with `last_reason` is reported when none is left.
+  void ConnectNext(const std::string& last_error,
+                   FailureReason last_reason = FailureReason::kDnsError) {
     if (next_address_ >= addresses_.size()) {
-      Finish(CheckResult::Unhealthy(
+      End(CheckResult::Unhealthy(
+          last_reason,
           last_error.empty() ? "could not resolve host " + Quote(settings_->host) : last_error));
       return;
     }
     Connect(addresses_[next_address_++]);
   }
 
+  // Finishes with `result`, naming the address this attempt talked to last.
+  void End(CheckResult result) {
+    result.address = address_;
+    Finish(std::move(result));
+  }
+
   // `ip` empty: the unix socket.
   void Connect(const std::string& ip) {
+    address_ = ip.empty() ? std::string(kUnixPrefix) + settings_->socket_path
+                          : HostPortText(ip, static_cast<uint16_t>(settings_->port));
     redisAsyncContext* context = ip.empty() ? redisAsyncConnectUnix(settings_->socket_path.c_str())
                                             : redisAsyncConnect(ip.c_str(), settings_->port);
     if (context == nullptr) {
-      Finish(CheckResult::Unhealthy("out of memory"));
+      End(CheckResult::Unhealthy(FailureReason::kInternal, "out of memory"));
       return;
     }
     if (context->err != 0) {
@@ -347,21 +358,23 @@ class RedisCheck::RedisAttempt final : public Attempt {
       if (const int shortage = FdShortageInText(context->errstr)) {
         error = ReportFdShortage(shortage, "cannot open a connection; the server was not tried");
         redisAsyncFree(context);
-        Finish(CheckResult::Unhealthy(error));
+        End(CheckResult::Unhealthy(FailureReason::kInternal, error));
         return;
       }
+      const FailureReason reason = ConnectionReason(context->c);
       redisAsyncFree(context);
       if (ip.empty()) {
-        Finish(CheckResult::Unhealthy(error));
+        End(CheckResult::Unhealthy(reason, error));
       } else {
-        ConnectNext(error);
+        ConnectNext(error, reason);
       }
       return;
     }
     context->data = this;
     if (AttachToLoop(context, loop_) != REDIS_OK) {
       redisAsyncFree(context);
-      Finish(CheckResult::Unhealthy("could not watch the connection on the event loop"));
+      End(CheckResult::Unhealthy(FailureReason::kInternal,
+                                 "could not watch the connection on the event loop"));
       return;
     }
     redisAsyncSetConnectCallback(context, &RedisAttempt::OnConnect);
@@ -411,7 +424,7 @@ class RedisCheck::RedisAttempt final : public Attempt {
                               argv.data(), lengths.data()) != REDIS_OK) {
       // Only out of memory: hiredis refuses commands on a context being
       // freed, and this attempt forgets a context before it is freed.
-      Finish(CheckResult::Unhealthy("could not queue a command"));
+      End(CheckResult::Unhealthy(FailureReason::kInternal, "could not queue a command"));
     }
   }
 
@@ -432,12 +445,13 @@ class RedisCheck::RedisAttempt final : public Attempt {
       if (status == REDIS_OK) return;
       // hiredis frees the context when this returns.
       const std::string error = ConnectionError(context->c);
+      const FailureReason reason = ConnectionReason(context->c);
       self->context_ = nullptr;
       if (self->over()) return;
       if (self->using_unix_) {
-        self->Finish(CheckResult::Unhealthy(error));
+        self->End(CheckResult::Unhealthy(reason, error));
       } else {
-        self->ConnectNext(error);
+        self->ConnectNext(error, reason);
       }
     });
   }
@@ -446,8 +460,9 @@ class RedisCheck::RedisAttempt final : public Attempt {
     auto* self = static_cast<RedisAttempt*>(context->data);
     Dispatch(context, self, [&] {
       const std::string error = ConnectionError(context->c);
+      const FailureReason reason = ConnectionReason(context->c);
       self->context_ = nullptr;
-      self->Finish(CheckResult::Unhealthy(error));
+      self->End(CheckResult::Unhealthy(reason, error));
     });
   }
 
@@ -458,8 +473,9 @@ class RedisCheck::RedisAttempt final : public Attempt {
         // Only a context being freed answers with no reply: by hiredis after
         // a connection error (ours are forgotten before freeing).
         const std::string error = ConnectionError(context->c);
+        const FailureReason reason = ConnectionReason(context->c);
         self->context_ = nullptr;
-        self->Finish(CheckResult::Unhealthy(error));
+        self->End(CheckResult::Unhealthy(reason, error));
         return;
       }
       if (!self->over()) self->HandleReply(*static_cast<redisReply*>(reply));
@@ -471,9 +487,28 @@ class RedisCheck::RedisAttempt final : public Attempt {
     return LowerFirst(c.errstr);
   }
 
+  // hiredis keeps only the text of a socket error (strerror), and its own
+  // kinds for the rest.
+  static FailureReason ConnectionReason(const redisContext& c) {
+    switch (c.err) {
+      case 0:
+      case REDIS_ERR_EOF:
+        return FailureReason::kConnectionClosed;
+      case REDIS_ERR_PROTOCOL:
+        return FailureReason::kProtocolError;
+      case REDIS_ERR_OOM:
+        return FailureReason::kInternal;
+      default: {
+        const FailureReason reason = ReasonOfSocketErrorText(c.errstr);
+        return reason == FailureReason::kNone ? FailureReason::kConnectionClosed : reason;
+      }
+    }
+  }
+
   void HandleReply(const redisReply& reply) {
     if (reply.type == REDIS_REPLY_ERROR) {
-      Finish(CheckResult::Unhealthy(DescribeError(std::string_view(reply.str, reply.len))));
+      const std::string_view text(reply.str, reply.len);
+      End(CheckResult::Unhealthy(ReasonOfError(text), DescribeError(text)));
       return;
     }
     switch (step_) {
@@ -487,7 +522,7 @@ class RedisCheck::RedisAttempt final : public Attempt {
         const bool pong = (reply.type == REDIS_REPLY_STATUS || reply.type == REDIS_REPLY_STRING) &&
                           std::string_view(reply.str, reply.len) == "PONG";
         if (!pong) {
-          Finish(CheckResult::Unhealthy("PING answered without PONG"));
+          End(CheckResult::Unhealthy(FailureReason::kProtocolError, "PING answered without PONG"));
           return;
         }
         Send(Step::kInfoReplication);
@@ -496,17 +531,31 @@ class RedisCheck::RedisAttempt final : public Attempt {
       case Step::kInfoReplication:
       case Step::kInfoMemory:
         if (reply.type != REDIS_REPLY_STRING) {
-          Finish(CheckResult::Unhealthy("INFO answered without text"));
+          End(CheckResult::Unhealthy(FailureReason::kProtocolError, "INFO answered without text"));
           return;
         }
         if (step_ == Step::kInfoReplication) {
           replication_info_.assign(reply.str, reply.len);
           Send(Step::kInfoMemory);
         } else {
-          Finish(Evaluate(replication_info_, std::string_view(reply.str, reply.len)));
+          End(Evaluate(replication_info_, std::string_view(reply.str, reply.len)));
         }
         return;
     }
+  }
+
+  // A server's error reply: not serving while it loads, has lost its master
+  // or runs a script; credentials refused (NOAUTH, WRONGPASS, NOPERM, any
+  // AUTH error); otherwise the server answered, just not as expected.
+  FailureReason ReasonOfError(std::string_view text) const {
+    if (text.starts_with("LOADING") || text.starts_with("MASTERDOWN") || text.starts_with("BUSY")) {
+      return FailureReason::kNotServing;
+    }
+    if (text.starts_with("NOAUTH") || text.starts_with("WRONGPASS") || text.starts_with("NOPERM") ||
+        step_ == Step::kAuth) {
+      return FailureReason::kAuthFailed;
+    }
+    return FailureReason::kAnswerMismatch;
   }
 
   std::string DescribeError(std::string_view text) const {
@@ -559,18 +608,22 @@ class RedisCheck::RedisAttempt final : public Attempt {
           settings_->expect_role == Role::kMaster ? "master" : "replica";
       if (role != expected) {
         result.health = Health::kUnhealthy;
+        result.reason = FailureReason::kWrongRole;
         result.detail = "role " + (role.empty() ? std::string("unknown") : role) + ", expected " +
                         std::string(expected);
         return result;
       }
     }
     if (replica && InfoField(replication, "master_link_status").value_or("") != "up") {
+      // What MASTERDOWN says to a client: this replica cannot serve.
       result.health = Health::kUnhealthy;
+      result.reason = FailureReason::kNotServing;
       result.detail = "replica's link to master is down";
       return result;
     }
     if (memory_degraded) {
       result.health = Health::kDegraded;
+      result.reason = FailureReason::kThreshold;
       result.detail = memory_note;
       return result;
     }
@@ -617,6 +670,7 @@ class RedisCheck::RedisAttempt final : public Attempt {
   uv_idle_t reaper_{};
   redisAsyncContext* context_ = nullptr;  // the context in use; null when none
   std::vector<std::string> addresses_;    // resolved IPs, tried in order
+  std::string address_;                   // the one tried last, for results
   size_t next_address_ = 0;
   Step step_ = Step::kPing;
   std::string replication_info_;

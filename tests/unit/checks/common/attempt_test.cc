@@ -196,10 +196,24 @@ TEST_F(AttemptTest, AnAttemptThatNeverFinishesIsReleasedByCancel) {
 
 TEST_F(AttemptTest, FailedAttemptReportsItsResultAtOnce) {
   TimerCheck check(&loop_, &counters_);
-  check.fail_setup = CheckResult::Unhealthy("TLS setup failed: no such file");
+  check.fail_setup = CheckResult::Unhealthy(FailureReason::kTlsHandshake, "TLS setup failed");
+  check.Start(Record());
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].detail, "TLS setup failed");
+  EXPECT_EQ(results_[0].reason, FailureReason::kTlsHandshake) << "a named reason is kept";
+}
+
+TEST_F(AttemptTest, FailedAttemptWithoutAReasonReadsAsInternal) {
+  TimerCheck check(&loop_, &counters_);
+  CheckResult unnamed;
+  unnamed.health = Health::kUnhealthy;
+  unnamed.detail = "TLS setup failed: no such file";
+  ASSERT_EQ(unnamed.reason, FailureReason::kNone);
+  check.fail_setup = unnamed;
   check.Start(Record());
   ASSERT_EQ(results_.size(), 1u);
   EXPECT_EQ(results_[0].detail, "TLS setup failed: no such file");
+  EXPECT_EQ(results_[0].reason, FailureReason::kInternal);
 }
 
 // Ticks on a timer the test owns (so Release() only stops it: nothing of the

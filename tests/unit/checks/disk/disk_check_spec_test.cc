@@ -136,6 +136,7 @@ TEST(DiskUsageTest, HealthyLikeDf) {
   CheckResult r = JudgeDiskUsage(settings, Stats(4096, 1000, 600, 500, 1000, 968));
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "/ 44.4% used (2.0 MiB free), inodes 3.2% used");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_DOUBLE_EQ(Observed(r, "disk_used_ratio"), 400.0 / 900.0);
   EXPECT_DOUBLE_EQ(Observed(r, "disk_available_bytes"), 500.0 * 4096);
   EXPECT_DOUBLE_EQ(Observed(r, "disk_inodes_used_ratio"), 0.032);
@@ -153,10 +154,12 @@ TEST(DiskUsageTest, SpaceThresholdsAreStrictlyAbove) {
   CheckResult degraded = judge(51);
   EXPECT_EQ(degraded.health, Health::kDegraded);
   EXPECT_EQ(degraded.detail, "/data 51.0% used, above 50% (49.0 KiB free)");
+  EXPECT_EQ(degraded.reason, FailureReason::kThreshold);
   EXPECT_EQ(judge(90).health, Health::kDegraded);
   CheckResult unhealthy = judge(91);
   EXPECT_EQ(unhealthy.health, Health::kUnhealthy);
   EXPECT_EQ(unhealthy.detail, "/data 91.0% used, above 90% (9.0 KiB free)");
+  EXPECT_EQ(unhealthy.reason, FailureReason::kThreshold);
 }
 
 TEST(DiskUsageTest, InodeThresholds) {
@@ -166,9 +169,11 @@ TEST(DiskUsageTest, InodeThresholds) {
   CheckResult degraded = JudgeDiskUsage(settings, Stats(4096, 1000, 900, 900, 1000, 50));
   EXPECT_EQ(degraded.health, Health::kDegraded);
   EXPECT_EQ(degraded.detail, "/ 10.0% used (3.5 MiB free), inodes 95.0% used, above 90%");
+  EXPECT_EQ(degraded.reason, FailureReason::kThreshold);
   CheckResult unhealthy = JudgeDiskUsage(settings, Stats(4096, 1000, 900, 900, 1000, 10));
   EXPECT_EQ(unhealthy.health, Health::kUnhealthy);
   EXPECT_EQ(unhealthy.detail, "/ 10.0% used (3.5 MiB free), inodes 99.0% used, above 98%");
+  EXPECT_EQ(unhealthy.reason, FailureReason::kThreshold);
 }
 
 TEST(DiskUsageTest, InodesOffUnlessConfigured) {

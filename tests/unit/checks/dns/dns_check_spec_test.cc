@@ -207,6 +207,7 @@ TEST(DnsCheckSpecTest, HealthyAnswerListsAndObservesIt) {
   const CheckResult r = Judge(s, ARecords({{10, 1, 0, 1}, {10, 1, 0, 2}}).bytes);
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "2 A records in 1.2ms: \"10.1.0.1\", \"10.1.0.2\"");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_EQ(ObservationsText(r),
             "dns_rcode_info{rcode=NOERROR}=1 dns_answers=2 dns_answer_ttl_seconds=300 ");
 }
@@ -217,20 +218,31 @@ TEST(DnsCheckSpecTest, DetailsInTheIssuesWords) {
   CheckResult r = Judge(s, ARecords({}, 3).bytes);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "NXDOMAIN for api.internal");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
   EXPECT_EQ(ObservationsText(r), "dns_rcode_info{rcode=NXDOMAIN}=1 dns_answers=0 ");
 
   r = Judge(s, ARecords({}, 2).bytes);
   EXPECT_EQ(r.detail, "SERVFAIL from 127.0.0.1:5353");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
   r = Judge(s, ARecords({}, 5).bytes);
   EXPECT_EQ(r.detail, "REFUSED from 127.0.0.1:5353");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
+  r = Judge(s, ARecords({}, 4).bytes);
+  EXPECT_EQ(r.detail, "NOTIMP from 127.0.0.1:5353");
+  EXPECT_EQ(r.reason, FailureReason::kDnsError);
+  r = Judge(s, ARecords({}, 6).bytes);
+  EXPECT_EQ(r.detail, "YXDOMAIN for api.internal");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch) << "an answer about the name";
 
   r = Judge(s, ARecords({{10, 1, 0, 1}, {10, 0, 0, 9}}).bytes);
   EXPECT_EQ(r.detail, "answer \"10.0.0.9\" does not match \"^10\\.1\\.\"");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
   EXPECT_EQ(ObservationsText(r),
             "dns_rcode_info{rcode=NOERROR}=1 dns_answers=2 dns_answer_ttl_seconds=300 ");
 
   r = Judge(s, ARecords({}).bytes);
   EXPECT_EQ(r.detail, "no A record for api.internal");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 }
 
 TEST(DnsCheckSpecTest, MatchingRules) {
@@ -238,12 +250,17 @@ TEST(DnsCheckSpecTest, MatchingRules) {
       "{name: api.internal, expect_answers: ['^10\\.1\\.', '^10\\.2\\.'], "
       "fail_if_answer_matches: ['\\.99$'], min_answers: 2}");
   EXPECT_EQ(Judge(s, ARecords({{10, 1, 0, 1}, {10, 2, 0, 1}}).bytes).health, Health::kHealthy);
-  EXPECT_EQ(Judge(s, ARecords({{10, 1, 0, 1}, {10, 3, 0, 1}}).bytes).detail,
-            "answer \"10.3.0.1\" matches none of \"^10\\.1\\.\", \"^10\\.2\\.\"");
-  EXPECT_EQ(Judge(s, ARecords({{10, 1, 0, 1}, {10, 1, 0, 99}}).bytes).detail,
-            "answer \"10.1.0.99\" matches \"\\.99$\"");
-  EXPECT_EQ(Judge(s, ARecords({{10, 1, 0, 1}}).bytes).detail,
-            "1 A record for api.internal, expected at least 2");
+  for (const auto& [addresses, detail] : std::vector<std::pair<std::vector<Bytes>, std::string>>{
+           {{{10, 1, 0, 1}, {10, 3, 0, 1}},
+            "answer \"10.3.0.1\" matches none of \"^10\\.1\\.\", \"^10\\.2\\.\""},
+           {{{10, 1, 0, 1}, {10, 1, 0, 99}}, "answer \"10.1.0.99\" matches \"\\.99$\""},
+           {{{10, 1, 0, 1}}, "1 A record for api.internal, expected at least 2"}}) {
+    Message m("api.internal", 1, 0, static_cast<unsigned>(addresses.size()));
+    for (const Bytes& a : addresses) m.Answer(1, 300, a);
+    const CheckResult r = Judge(s, m.bytes);
+    EXPECT_EQ(r.detail, detail);
+    EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch) << detail;
+  }
 
   // Expecting NXDOMAIN: healthy on NXDOMAIN, and NOERROR is the failure.
   s = Settings("{name: gone.internal, expect_rcode: NXDOMAIN}");
@@ -251,8 +268,9 @@ TEST(DnsCheckSpecTest, MatchingRules) {
   CheckResult r = Judge(s, nx.bytes);
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "NXDOMAIN for gone.internal in 1.2ms");
-  EXPECT_EQ(Judge(s, ARecords({{10, 1, 0, 1}}).bytes).detail,
-            "NOERROR for gone.internal (expected NXDOMAIN)");
+  r = Judge(s, ARecords({{10, 1, 0, 1}}).bytes);
+  EXPECT_EQ(r.detail, "NOERROR for gone.internal (expected NXDOMAIN)");
+  EXPECT_EQ(r.reason, FailureReason::kAnswerMismatch);
 
   // min_answers 0: NOERROR without records (NODATA) is fine.
   s = Settings("{name: api.internal, type: AAAA, min_answers: 0}");
@@ -277,6 +295,7 @@ TEST(DnsCheckSpecTest, MalformedResponseSaysWhy) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail,
             "malformed response from 127.0.0.1:53: answer 1: a name runs past the end of its data");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
   EXPECT_TRUE(r.observations.empty());
 }
 

@@ -148,11 +148,13 @@ TEST(JudgeHeartbeatTest, WaitsForTheFirstHeartbeatForOneTtl) {
   CheckResult r = JudgeHeartbeat(fresh, hours(26), kNow);
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "waiting for the first heartbeat (ttl 26h)");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_THAT(r.observations, IsEmpty());
 
   r = JudgeHeartbeat(fresh, minutes(30), kNow);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no heartbeat since the daemon started watching (ttl 30m)");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatMissed);
   EXPECT_THAT(r.observations, IsEmpty());
 }
 
@@ -170,6 +172,7 @@ TEST(JudgeHeartbeatTest, ExactlyTtlOldIsStillHealthyOneSecondMoreIsNot) {
   CheckResult r = JudgeHeartbeat(Pinged(kNow - 27 * 3600, true), hours(26), kNow);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no heartbeat for 27h (ttl 26h)");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatMissed);
   ASSERT_EQ(r.observations.size(), 1u);
   EXPECT_DOUBLE_EQ(r.observations[0].value, kNow - 27 * 3600);
 }
@@ -179,6 +182,7 @@ TEST(JudgeHeartbeatTest, ReportedFailureIsUnhealthyWithItsDetail) {
       JudgeHeartbeat(Pinged(kNow - 10, false, "pg_dump: connection refused"), hours(26), kNow);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "job reported failure: pg_dump: connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatFailed);
   ASSERT_EQ(r.observations.size(), 1u);
 }
 
@@ -220,7 +224,7 @@ class HeartbeatCheckTest : public ::testing::Test {
     check.Start([&](CheckResult r) { result = std::move(r); });
     // Reading the store needs no I/O: the result is there before Start() returns.
     EXPECT_TRUE(result.has_value());
-    return result.value_or(CheckResult::Unhealthy("no result"));
+    return result.value_or(CheckResult::Unhealthy(FailureReason::kInternal, "no result"));
   }
 
   const CheckSpec& BackupSpec() const { return *config_.checks[0].spec; }
@@ -262,6 +266,7 @@ TEST_F(HeartbeatCheckTest, FollowsThePingsInTheStore) {
   r = RunOnce(*check);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no heartbeat since the daemon started watching (ttl 26h)");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatMissed);
 
   ASSERT_TRUE(store_->Record("nightly-backup", true, ""));
   now_ = now_ + 3 * 3600 + 12 * 60;
@@ -276,11 +281,13 @@ TEST_F(HeartbeatCheckTest, FollowsThePingsInTheStore) {
   r = RunOnce(*check);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no heartbeat for 27h12m (ttl 26h)");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatMissed);
 
   ASSERT_TRUE(store_->Record("nightly-backup", false, "tar: exit 2"));
   r = RunOnce(*check);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "job reported failure: tar: exit 2");
+  EXPECT_EQ(r.reason, FailureReason::kHeartbeatFailed);
 
   for (const CheckResult& any : {r}) EXPECT_THAT(any.detail, Not(HasSubstr(kToken)));
   check->Cancel();  // nothing in flight: a no-op
@@ -292,6 +299,7 @@ TEST_F(HeartbeatCheckTest, AnUnwiredCheckSaysSoInsteadOfCrashing) {
   CheckResult r = RunOnce(*check);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "heartbeats are not set up in this daemon (internal error)");
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
 
   // Services without the heartbeat type's.
   CheckServices none(CheckServices::Options{dir_.path()});

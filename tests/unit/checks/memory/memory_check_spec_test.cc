@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "checks/memory/memory_check.h"
 #include "checks/common/usage_thresholds.h"
+#include "checks/memory/memory_check.h"
 #include "config/parse_context.h"
 
 namespace hx {
@@ -121,6 +121,7 @@ TEST(MemoryUsageTest, Healthy) {
   CheckResult r = JudgeMemoryUsage(settings, *ParseMeminfo(kMeminfo, &error));
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "memory 63.0% used (8.7 GiB available of 23.4 GiB)");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   EXPECT_DOUBLE_EQ(Observed(r, "memory_used_ratio"), 1.0 - 9094860.0 / 24579884.0);
   EXPECT_DOUBLE_EQ(Observed(r, "memory_available_bytes"), 9094860.0 * 1024);
 }
@@ -134,10 +135,12 @@ TEST(MemoryUsageTest, ThresholdsAreStrictlyAbove) {
   CheckResult degraded = judge(99);
   EXPECT_EQ(degraded.health, Health::kDegraded);
   EXPECT_EQ(degraded.detail, "memory 90.1% used, above 90% (99.0 MiB available of 1000.0 MiB)");
+  EXPECT_EQ(degraded.reason, FailureReason::kThreshold);
   EXPECT_EQ(judge(30).health, Health::kDegraded);  // exactly 97%
   CheckResult unhealthy = judge(29);
   EXPECT_EQ(unhealthy.health, Health::kUnhealthy);
   EXPECT_EQ(unhealthy.detail, "memory 97.1% used, above 97% (29.0 MiB available of 1000.0 MiB)");
+  EXPECT_EQ(unhealthy.reason, FailureReason::kThreshold);
 }
 
 TEST(MemoryUsageTest, AvailableAboveTotalIsZeroUsed) {
