@@ -53,15 +53,18 @@ TEST(GrpcFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
 
   // These faults are on from the start: a steady state of failing checks,
   // whose baseline must hold (no call, connection or timer piling up).
-  ExpectFault(
-      daemon,
-      {.check = "fault-grpc-hung-call", .detail_regex = "timeout after 1s", .timeout = timeout});
+  ExpectFault(daemon, {.check = "fault-grpc-hung-call",
+                       .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
+                       .timeout = timeout});
   ExpectFault(daemon, {.check = "fault-grpc-not-serving",
                        .detail_regex = "NOT_SERVING",
+                       .reason = "not_serving",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon, {.check = "fault-grpc-refused",
                        .detail_regex = "connection refused",
+                       .reason = "connect_refused",
                        .timeout = timeout,
                        .results = 3});
   // The hung server saw its calls cancelled when the hard timeout cut them.
@@ -73,7 +76,10 @@ TEST(GrpcFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
   // comes back.
   ASSERT_EQ(kill(frozen.pid(), SIGSTOP), 0);
   for (const std::string& name : stopped) {
-    ExpectFault(daemon, {.check = name, .detail_regex = "timeout after 1s", .timeout = timeout});
+    ExpectFault(daemon, {.check = name,
+                         .detail_regex = "timeout after 1s",
+                         .reason = "timeout",
+                         .timeout = timeout});
   }
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
   ExpectLatenessBounded(daemon, 1.0);

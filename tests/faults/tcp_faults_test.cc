@@ -60,29 +60,36 @@ TEST(TcpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   resetting.SetBehavior(Behavior::kResetMidBody);
   ExpectFault(daemon, {.check = "fault-http-closed-port",
                        .detail_regex = "connection refused",
+                       .reason = "connect_refused",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon, {.check = "fault-tcp-closed-port",
                        .detail_regex = "connection refused",
+                       .reason = "connect_refused",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon, {.check = "fault-http-backlog-full",
                        .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon, {.check = "fault-tcp-backlog-full",
                        .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
                        .timeout = timeout,
                        .results = 3});
-  ExpectFault(
-      daemon,
-      {.check = "fault-tcp-never-answers", .detail_regex = "timeout after 1s", .timeout = timeout});
+  ExpectFault(daemon, {.check = "fault-tcp-never-answers",
+                       .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
+                       .timeout = timeout});
   ExpectFault(daemon, {.check = "fault-tcp-reset-mid-reply",
                        // Which one depends on whether the reset arrives before
                        // the reply was read: both say what happened.
                        .detail_regex = "read failed: connection reset by peer|"
                                        R"(connection closed before "\\r\\n\\r\\nok" matched )"
                                        R"(\(got "HTTP/1\.1 200 OK.*\))",
+                       // Either way the server closed the connection.
+                       .reason = "connection_closed",
                        .timeout = timeout});
 
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
@@ -101,9 +108,11 @@ TEST(TcpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
                          .results = 1});
   }
   for (const char* name : {"fault-http-backlog-full", "fault-tcp-backlog-full"}) {
-    ExpectFault(
-        daemon,
-        {.check = name, .detail_regex = "connection refused", .timeout = timeout, .results = 1});
+    ExpectFault(daemon, {.check = name,
+                         .detail_regex = "connection refused",
+                         .reason = "connect_refused",
+                         .timeout = timeout,
+                         .results = 1});
   }
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }

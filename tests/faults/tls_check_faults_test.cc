@@ -72,19 +72,23 @@ TEST(TlsCheckFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecks
   stalling.SetBehavior(Behavior::kSilent);
   ExpectFault(daemon, {.check = "fault-tls-stalled-handshake",
                        .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
                        .timeout = timeout});
-  ExpectFault(
-      daemon,
-      {.check = "fault-tls-smtp-silent", .detail_regex = "timeout after 1s", .timeout = timeout});
+  ExpectFault(daemon, {.check = "fault-tls-smtp-silent",
+                       .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
+                       .timeout = timeout});
   ExpectFault(daemon, {.check = "fault-tls-wrong-host",
                        .detail_regex = "TLS handshake failed: certificate verify failed: hostname "
                                        "mismatch; certificate for localhost expires in .*",
+                       .reason = "tls_hostname",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon, {.check = "fault-tls-expired",
                        .detail_regex = "TLS handshake failed: certificate verify failed: "
                                        "certificate has expired; certificate for localhost "
                                        "expired 1d 0h ago \\(.*\\)",
+                       .reason = "tls_expired",
                        .timeout = timeout,
                        .results = 3});
   // The expired certificate still reports when it expired (yesterday).

@@ -66,27 +66,33 @@ TEST(TlsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   stalling.SetBehavior(Behavior::kSilent);
   ExpectFault(daemon, {.check = "fault-https-stalled-handshake",
                        .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
                        .timeout = timeout});
   ExpectFault(daemon, {.check = "fault-tcp-tls-stalled-handshake",
                        .detail_regex = "timeout after 1s",
+                       .reason = "timeout",
                        .timeout = timeout});
   ExpectFault(daemon, {.check = "fault-https-wrong-host",
                        .detail_regex = "TLS: certificate does not match host name",
+                       .reason = "tls_hostname",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon,
               {.check = "fault-tcp-tls-wrong-host",
                .detail_regex = "TLS handshake failed: certificate verify failed: .*mismatch.*",
+               .reason = "tls_hostname",
                .timeout = timeout,
                .results = 3});
   ExpectFault(daemon, {.check = "fault-https-expired",
                        .detail_regex = "TLS: certificate verify failed: certificate has expired",
+                       .reason = "tls_expired",
                        .timeout = timeout,
                        .results = 3});
   ExpectFault(daemon,
               {.check = "fault-tcp-tls-expired",
                .detail_regex = "TLS handshake failed: certificate verify failed: certificate has "
                                "expired",
+               .reason = "tls_expired",
                .timeout = timeout,
                .results = 3});
   // An expired certificate still reports when it expired (yesterday): the

@@ -269,7 +269,9 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
       for (size_t i = history.size() - e.results; i < history.size(); ++i) {
         const json& h = history[i];
         const std::string detail = h["detail"].get<std::string>();
-        if (h["health"] != e.health || !std::regex_match(detail, detail_re)) {
+        const std::string reason = h["reason"].is_string() ? h["reason"].get<std::string>() : "";
+        if (h["health"] != e.health || !std::regex_match(detail, detail_re) ||
+            (!e.reason.empty() && reason != e.reason)) {
           m.matched = false;
           break;
         }
@@ -280,7 +282,8 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
     if (!m.matched) SleepFor(100ms);
   }
   EXPECT_TRUE(m.matched) << e.check << ": no " << e.results << " results of health " << e.health
-                         << " with detail matching /" << e.detail_regex << "/ within "
+                         << " with detail matching /" << e.detail_regex << "/"
+                         << (e.reason.empty() ? "" : " and reason " + e.reason) << " within "
                          << e.wait.count() << " ms; last status: "
                          << (check.is_null() ? std::string("none") : check.dump());
   if (!m.matched) return m;
@@ -291,7 +294,7 @@ FaultMeasurement ExpectFault(const DaemonProcess& daemon, const FaultExpectation
       << e.check << ": an attempt ran past its timeout + " << margin.count() << " ms";
   std::cout << "FAULT| " << e.check << " | " << m.state << " | " << m.detail << " | "
             << m.max_duration_ms << " ms | timeout " << e.timeout.count() << " ms | margin "
-            << m.margin_ms << " ms\n";
+            << m.margin_ms << " ms" << (e.reason.empty() ? "" : " | reason " + e.reason) << "\n";
   return m;
 }
 

@@ -109,8 +109,11 @@ class HealthyFleet {
 /// What a faulty check must show.
 struct FaultExpectation {
   std::string check;
-  std::string health = "unhealthy";   ///< of each result, and the check's state
-  std::string detail_regex;           ///< RE (std::regex ECMAScript) the whole detail matches
+  std::string health = "unhealthy";  ///< of each result, and the check's state
+  std::string detail_regex;          ///< RE (std::regex ECMAScript) the whole detail matches
+  /// The failure reason of each result (checks/failure_reason.h, e.g.
+  /// "connect_refused"); "" does not check it.
+  std::string reason;
   std::chrono::milliseconds timeout;  ///< the check's configured timeout
   int results = 2;                    ///< consecutive matching results to wait for
   std::chrono::milliseconds wait = std::chrono::seconds(20);
