@@ -76,7 +76,7 @@ TEST_F(TcpCheckTest, ConnectWithoutExpectIsHealthyAndClosesTheConnection) {
   EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
   EXPECT_TRUE(r.detail.ends_with("ms")) << r.detail;
   EXPECT_EQ(r.reason, FailureReason::kNone);
-  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(r.address, "");  // evidence is for failures
   EXPECT_TRUE(r.observations.empty());
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
 }

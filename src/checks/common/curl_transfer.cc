@@ -1,7 +1,5 @@
 #include "checks/common/curl_transfer.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -9,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -50,18 +49,6 @@ CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
   return CURLE_OK;
 }
 
-// Opens curl's sockets as curl would (plus close-on-exec, so an exec check's
-// child never inherits one) and notes the address each is for: curl reports
-// the address of a connection that was made (CURLINFO_PRIMARY_IP), not of
-// one that failed, and a refused address is the evidence worth keeping.
-curl_socket_t OpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* address) {
-  auto* last = static_cast<sockaddr_storage*>(user);
-  const size_t n = std::min<size_t>(address->addrlen, sizeof(*last));
-  std::memcpy(last, &address->addr, n);
-  const int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
-
 std::string AddressWithPort(const char* ip, long port) {
   const bool v6 = std::strchr(ip, ':') != nullptr;
   std::string out;
@@ -71,24 +58,6 @@ std::string AddressWithPort(const char* ip, long port) {
   out += ':';
   out += std::to_string(port);
   return out;
-}
-
-// The address of the last socket opened ("" when none was).
-std::string LastOpenedAddress(const sockaddr_storage& address) {
-  char ip[INET6_ADDRSTRLEN] = {};
-  long port = 0;
-  if (address.ss_family == AF_INET) {
-    const auto& a = reinterpret_cast<const sockaddr_in&>(address);
-    inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
-    port = ntohs(a.sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(address);
-    inet_ntop(AF_INET6, &a.sin6_addr, ip, sizeof(ip));
-    port = ntohs(a.sin6_port);
-  } else {
-    return "";
-  }
-  return AddressWithPort(ip, port);
 }
 
 }  // namespace
@@ -357,7 +326,9 @@ void CurlNameStep::OnResolved(ResolveResult resolved) {
   std::vector<std::string> addresses;
   addresses.reserve(resolved.addresses.size());
   for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
-  if (!SetList(easy_, CurlResolveEntry(request_host_, port_, addresses))) {
+  const bool set = SetList(easy_, CurlResolveEntry(request_host_, port_, addresses));
+  if (!addresses.empty()) first_address_ = std::move(addresses.front());
+  if (!set) {
     done(FailureReason::kInternal, "internal error: cannot hand curl the addresses");
     return;
   }
@@ -384,10 +355,6 @@ void CurlCheck::Start(DoneCallback done) {
   bool ok = attempt->easy != nullptr && SetFreshConnectionOptions(attempt->easy, attempt->error);
   if (ok) {
     attempt->expiry.Install(attempt->easy);
-    ok = curl_easy_setopt(attempt->easy, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket) == CURLE_OK &&
-         curl_easy_setopt(attempt->easy, CURLOPT_OPENSOCKETDATA, &attempt->last_opened) == CURLE_OK;
-  }
-  if (ok) {
     if (!target_.fixed_resolve.empty()) {
       ok = attempt->names.SetFixed(attempt->easy, target_.fixed_resolve);
     }
@@ -445,8 +412,18 @@ void CurlCheck::OnTransferDone(CURLcode code) {
   // Detach first: `done` may destroy this check or start the next attempt.
   std::unique_ptr<Attempt> a = std::move(attempt_);
   CheckResult result = Evaluate(code, *a);
-  if (result.address.empty()) result.address = CurlPrimaryAddress(a->easy);
-  if (result.address.empty()) result.address = LastOpenedAddress(a->last_opened);
+  // Evidence for a failure only: a healthy attempt pays nothing for it.
+  if (result.health != Health::kHealthy && result.address.empty()) {
+    result.address = CurlPrimaryAddress(a->easy);
+    // curl names the address of a connection that was made, not of one that
+    // failed: then the address it was given (the first, when several).
+    if (result.address.empty()) {
+      const std::string& ip =
+          target_.connect_host_is_ip ? target_.connect_host : a->names.first_address();
+      if (!ip.empty())
+        result.address = AddressWithPort(ip.c_str(), std::atol(target_.port.c_str()));
+    }
+  }
   DoneCallback done = std::move(a->done);
   a.reset();  // the handle is already out of the multi handle
   done(std::move(result));

@@ -7,7 +7,6 @@
 // types run on.
 
 #include <curl/curl.h>
-#include <sys/socket.h>
 
 #include <cstdint>
 #include <functional>
@@ -100,7 +99,8 @@ CurlFailure DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buf
                                 CurlFailureHook own);
 
 /// The address the transfer connected to last, "127.0.0.1:8080" or
-/// "[::1]:443" (CURLINFO_PRIMARY_IP/PORT); "" when no connection was made.
+/// "[::1]:443" (CURLINFO_PRIMARY_IP/PORT); "" when no connection was made
+/// (CurlCheck then names the address curl was given, the first of several).
 /// Thread-compatible.
 std::string CurlPrimaryAddress(CURL* easy);
 
@@ -150,6 +150,9 @@ class CurlNameStep {
              std::string request_host, std::string port, Callback done);
   /// The resolver's time (0 before a lookup or without one).
   uint64_t dns_ns() const { return dns_ns_; }
+  /// The first address the lookup found ("" before or without one): the
+  /// address curl tries first.
+  const std::string& first_address() const { return first_address_; }
 
  private:
   bool SetList(CURL* easy, const std::string& entry);
@@ -162,6 +165,7 @@ class CurlNameStep {
   curl_slist* resolve_ = nullptr;
   std::unique_ptr<ResolveRequest> resolving_;
   uint64_t dns_ns_ = 0;
+  std::string first_address_;
 };
 
 /// The base of the check types that run one libcurl transfer per attempt on
@@ -193,9 +197,6 @@ class CurlCheck : public Check {
     CertExpiryRecorder expiry;
     DoneCallback done;
     char error[CURL_ERROR_SIZE] = {};
-    /// The address of the last socket curl opened (CURLOPT_OPENSOCKETFUNCTION):
-    /// the address of a failed connect, which curl does not report.
-    sockaddr_storage last_opened{};
   };
 
   /// Where attempts connect and under which name (see CurlNameStep).
@@ -229,8 +230,9 @@ class CurlCheck : public Check {
   /// text, `dns_ns` its time.
   virtual CheckResult LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) = 0;
   /// The result of a finished transfer (the handle is out of the multi
-  /// handle; `a` is freed right after). Its `address` is filled in after,
-  /// from the transfer, when the type left it empty.
+  /// handle; `a` is freed right after). The `address` of a result that is
+  /// not healthy is filled in after, from the transfer, when the type left
+  /// it empty.
   virtual CheckResult Evaluate(CURLcode code, Attempt& a) = 0;
 
  private:

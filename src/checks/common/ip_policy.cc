@@ -51,9 +51,11 @@ CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uin
   // The evidence of the address whose state counts: its reason (kNone when
   // all are healthy), the address itself and its body excerpt.
   combined.reason = worst->result.reason;
-  combined.address =
-      worst->result.address.empty() ? AddressPortText(worst->address, port) : worst->result.address;
-  combined.body_excerpt = worst->result.body_excerpt;
+  if (combined.health != Health::kHealthy) {
+    combined.address = worst->result.address.empty() ? AddressPortText(worst->address, port)
+                                                     : worst->result.address;
+    combined.body_excerpt = worst->result.body_excerpt;
+  }
   if (failed == 0) {
     combined.detail = results.front().result.detail;
     if (results.size() > 1) {

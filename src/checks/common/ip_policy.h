@@ -51,7 +51,8 @@ std::string AddressPortText(const sockaddr_storage& address, uint16_t port);
 ///   e.g. tls takes the earliest certificate expiry of all).
 /// - reason, address and body_excerpt: those of the same address (the first
 ///   with the worst health; its address as AddressPortText when it set none),
-///   so the reason always belongs to the state reported.
+///   so the reason always belongs to the state reported; all healthy: none
+///   (evidence is kept for failures only).
 /// `port` is used for the addresses' text, as AddressPortText.
 CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uint16_t port);
 

@@ -407,9 +407,11 @@ struct HttpCheck::Attempt final : CurlCheck::Attempt {
   uint64_t body_bytes = 0;
   bool body_too_large = false;
   std::string body;
+  const HttpCheckSpec* spec = nullptr;  // outlives the attempt
   // The first bytes of the body, kept for the excerpt of a result that is
   // not healthy: kBodyExcerptBytes plus the longest secret, so that a secret
-  // across the cut is still masked whole.
+  // across the cut is still masked whole. Only when the status already fails
+  // (decided at the first bytes); with keep_body, `body` serves.
   size_t excerpt_capture = 0;
   std::string excerpt;
 };
@@ -422,6 +424,17 @@ size_t OnBodyData(char* data, size_t size, size_t count, void* user) {
   if (attempt->body_bytes + n > attempt->max_body_bytes) {
     attempt->body_too_large = true;
     return 0;  // anything but n aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (attempt->body_bytes == 0 && !attempt->keep_body) {
+    // The body's first bytes: the status is known. Only one that fails or
+    // degrades needs the body as evidence; a healthy attempt copies nothing.
+    long status = 0;
+    curl_easy_getinfo(attempt->easy, CURLINFO_RESPONSE_CODE, &status);
+    const HttpCheckSpec& spec = *attempt->spec;
+    if (spec.degraded_status.Contains(static_cast<int>(status)) ||
+        !spec.expect_status.Contains(static_cast<int>(status))) {
+      attempt->excerpt_capture = spec.excerpt_capture_bytes;
+    }
   }
   attempt->body_bytes += n;
   if (attempt->keep_body) attempt->body.append(data, n);
@@ -554,7 +567,7 @@ std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();
   attempt->max_body_bytes = spec_->max_body_bytes;
   attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
-  attempt->excerpt_capture = spec_->excerpt_capture_bytes;
+  attempt->spec = spec_.get();
   return attempt;
 }
 
@@ -618,7 +631,9 @@ CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
     return result;
   }
   // Not healthy: the start of the body, as evidence, secrets masked.
-  if (!a->excerpt.empty()) result.body_excerpt = BodyExcerpt(std::move(a->excerpt), spec.secrets);
+  std::string start =
+      a->keep_body ? a->body.substr(0, spec.excerpt_capture_bytes) : std::move(a->excerpt);
+  if (!start.empty()) result.body_excerpt = BodyExcerpt(std::move(start), spec.secrets);
   return result;
 }
 

@@ -384,7 +384,9 @@ class TcpCheck::TcpAttempt final : public Attempt {
   // address follows, and after the last the attempt ends with all of them.
   void EndConnection(CheckResult result) {
     if (over()) return;
-    result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    if (result.health != Health::kHealthy) {
+      result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    }
     if (tls_ && tls_->handshake_done()) {
       if (auto not_after = tls_->PeerEarliestNotAfter()) {
         result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,

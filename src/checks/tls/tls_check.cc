@@ -276,7 +276,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // all: one address's, recorded; the next address follows, and after the
   // last the attempt ends with all of them (FinishAll).
   void EndConnection(CheckResult result) {
-    result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    if (result.health != Health::kHealthy) {
+      result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    }
     if (settings_->ip_policy == IpPolicy::kFirst) {
       Finish(std::move(result));
       return;

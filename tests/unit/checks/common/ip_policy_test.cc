@@ -87,7 +87,7 @@ TEST(CombineAddressResultsTest, KeepsTheReasonAndEvidenceOfTheWorstAddress) {
       {At("127.0.0.1", CheckResult::Healthy("ok")), At("127.0.0.2", CheckResult::Healthy("ok"))},
       443);
   EXPECT_EQ(r.reason, FailureReason::kNone);
-  EXPECT_EQ(r.address, "127.0.0.1:443");
+  EXPECT_EQ(r.address, "");  // evidence is for failures
 }
 
 TEST(CombineAddressResultsTest, DegradedOnlySaysDegraded) {
