@@ -47,37 +47,26 @@ int main(int argc, char** argv) {
   {
     hx::IoContext io(&loop);
     std::unique_ptr<hx::Check> check = spec->CreateCheck(io);
-    uv_idle_t next;
-    uv_idle_init(&loop, &next);
-    struct State {
-      hx::Check* check;
-      int* left;
-      int* unhealthy;
-      bool running = false;
-    } state{check.get(), &left, &unhealthy};
-    next.data = &state;
-    uv_idle_start(&next, [](uv_idle_t* idle) {
-      auto* s = static_cast<State*>(idle->data);
-      if (s->running) return;
-      if (*s->left <= 0) {
-        uv_idle_stop(idle);
-        uv_close(reinterpret_cast<uv_handle_t*>(idle), nullptr);
-        return;
+    bool running = false;
+    // One attempt after the other, each started on the loop turn after the
+    // previous one ended (as the scheduler would, minus its timers).
+    while (left > 0 || running) {
+      if (!running) {
+        --left;
+        running = true;
+        check->Start([&running, &unhealthy](hx::CheckResult r) {
+          if (r.health != hx::Health::kHealthy) {
+            ++unhealthy;
+            std::fprintf(stderr, "not healthy: %s\n", r.detail.c_str());
+          }
+          running = false;
+        });
       }
-      --*s->left;
-      s->running = true;
-      s->check->Start([s](hx::CheckResult r) {
-        if (r.health != hx::Health::kHealthy) {
-          ++*s->unhealthy;
-          std::fprintf(stderr, "not healthy: %s\n", r.detail.c_str());
-        }
-        s->running = false;
-      });
-    });
-    uv_run(&loop, UV_RUN_DEFAULT);
+      uv_run(&loop, UV_RUN_ONCE);
+    }
     check.reset();
-    uv_run(&loop, UV_RUN_DEFAULT);
   }
+  // The IoContext closed its handles: let their close callbacks run.
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   return unhealthy == 0 ? 0 : 1;
