@@ -78,10 +78,10 @@ class GrpcCheckTest : public LoopTest {
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
     auto spec = Parse(yaml);
-    if (!spec) return CheckResult::Unhealthy("<config error>");
+    if (!spec) return CheckResult::Unhealthy(FailureReason::kInternal, "<config error>");
     checks_.push_back(spec->CreateCheck(io()));
     auto result = RunAttempt(*checks_.back());
-    if (!result) return CheckResult::Unhealthy("<hung>");
+    if (!result) return CheckResult::Unhealthy(FailureReason::kInternal, "<hung>");
     return *result;
   }
 

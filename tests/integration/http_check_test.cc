@@ -84,14 +84,14 @@ class HttpCheckTest : public LoopTest {
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
     auto spec = Parse(yaml);
-    if (!spec) return CheckResult::Unhealthy("<config error>");
+    if (!spec) return CheckResult::Unhealthy(FailureReason::kInternal, "<config error>");
     Check& check = NewCheck(spec);
     std::optional<CheckResult> result;
     check.Start([&](CheckResult r) { result = std::move(r); });
     if (!RunUntil([&] { return result.has_value(); })) {
       ADD_FAILURE() << "attempt did not finish";
       check.Cancel();
-      return CheckResult::Unhealthy("<hung>");
+      return CheckResult::Unhealthy(FailureReason::kInternal, "<hung>");
     }
     return *result;
   }
