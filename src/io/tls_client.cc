@@ -161,6 +161,7 @@ void TlsClient::Fail(int ssl_error) {
   const long verify = SSL_get_verify_result(ssl_);
   if (context_->verify_peer() && verify != X509_V_OK) {
     ERR_clear_error();
+    verify_error_ = verify;
     error_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
   } else if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_SSL) {
     error_ = TakeOpenSslError();

@@ -82,6 +82,10 @@ class TlsClient {
   /// Why the connection failed, e.g. "certificate verify failed: self-signed
   /// certificate"; empty when it has not.
   const std::string& error() const { return error_; }
+  /// The peer's certificate failed verification: OpenSSL's verify result
+  /// (X509_V_ERR_*, e.g. X509_V_ERR_CERT_HAS_EXPIRED); 0 (X509_V_OK) when the
+  /// connection has not failed or failed for another reason.
+  long verify_error() const { return verify_error_; }
   /// The peer sent close_notify.
   bool peer_closed() const { return peer_closed_; }
 
@@ -104,6 +108,7 @@ class TlsClient {
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   std::string error_;
+  long verify_error_ = 0;
 };
 
 }  // namespace hx

@@ -53,17 +53,20 @@ TEST(GrpcFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
 
   // These faults are on from the start: a steady state of failing checks,
   // whose baseline must hold (no call, connection or timer piling up).
-  ExpectFault(
-      daemon,
-      {.check = "fault-grpc-hung-call", .detail_regex = "timeout after 1s", .timeout = timeout});
+  ExpectFault(daemon, {.check = "fault-grpc-hung-call",
+                       .detail_regex = "timeout after 1s",
+                       .timeout = timeout,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-grpc-not-serving",
                        .detail_regex = "NOT_SERVING",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "not_serving"});
   ExpectFault(daemon, {.check = "fault-grpc-refused",
                        .detail_regex = "connection refused",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "connect_refused"});
   // The hung server saw its calls cancelled when the hard timeout cut them.
   EXPECT_TRUE(hang.WaitFor("CANCELLED hung", 2, 10s));
   const Usage baseline = SampleUsage(daemon);
@@ -73,7 +76,10 @@ TEST(GrpcFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
   // comes back.
   ASSERT_EQ(kill(frozen.pid(), SIGSTOP), 0);
   for (const std::string& name : stopped) {
-    ExpectFault(daemon, {.check = name, .detail_regex = "timeout after 1s", .timeout = timeout});
+    ExpectFault(daemon, {.check = name,
+                         .detail_regex = "timeout after 1s",
+                         .timeout = timeout,
+                         .reason = "timeout"});
   }
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
   ExpectLatenessBounded(daemon, 1.0);
@@ -85,7 +91,8 @@ TEST(GrpcFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
                          .health = "healthy",
                          .detail_regex = "SERVING",
                          .timeout = timeout,
-                         .results = 1});
+                         .results = 1,
+                         .reason = ""});
   }
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }

@@ -25,19 +25,22 @@ struct HttpFault {
   std::string check;
   Behavior behavior;
   std::string detail_regex;
+  std::string reason;      // checks/failure_reason.h
   std::string extra_yaml;  // more keys of the http mapping
 };
 
 TEST(HttpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepTime) {
   const std::vector<HttpFault> faults = {
-      {"fault-never-answers", Behavior::kSilent, "timeout after 1s", ""},
-      {"fault-slow-drip", Behavior::kDripBody, "timeout after 1s", ""},
-      {"fault-reset-mid-body", Behavior::kResetMidBody, "connection reset by peer", ""},
-      {"fault-endless-body", Behavior::kEndlessBody, "response body exceeds 64KiB",
+      {"fault-never-answers", Behavior::kSilent, "timeout after 1s", "timeout", ""},
+      {"fault-slow-drip", Behavior::kDripBody, "timeout after 1s", "timeout", ""},
+      {"fault-reset-mid-body", Behavior::kResetMidBody, "connection reset by peer",
+       "connection_closed", ""},
+      {"fault-endless-body", Behavior::kEndlessBody, "response body exceeds 64KiB", "body_mismatch",
        ", max_body_bytes: 64KiB"},
-      {"fault-10mb-header", Behavior::kHugeHeader, "response headers too large", ""},
-      {"fault-invalid-http", Behavior::kInvalidHttp, "invalid HTTP response \\(no status line\\)",
+      {"fault-10mb-header", Behavior::kHugeHeader, "response headers too large", "protocol_error",
        ""},
+      {"fault-invalid-http", Behavior::kInvalidHttp, "invalid HTTP response \\(no status line\\)",
+       "protocol_error", ""},
   };
   const auto timeout = 1s;
 
@@ -61,7 +64,9 @@ TEST(HttpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
 
   for (size_t i = 0; i < faults.size(); ++i) servers[i]->SetBehavior(faults[i].behavior);
   for (const HttpFault& f : faults) {
-    ExpectFault(daemon, {.check = f.check, .detail_regex = f.detail_regex, .timeout = timeout});
+    ExpectFault(
+        daemon,
+        {.check = f.check, .detail_regex = f.detail_regex, .timeout = timeout, .reason = f.reason});
   }
   // While the faults are on, the fd count stays bounded: at most one
   // connection per faulty check (plus the scrape's own).
@@ -78,7 +83,8 @@ TEST(HttpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeep
                          .health = "healthy",
                          .detail_regex = "HTTP 200",
                          .timeout = timeout,
-                         .results = 1});
+                         .results = 1,
+                         .reason = ""});
   }
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
   for (auto& server : servers) EXPECT_EQ(server->open_connections(), 0);

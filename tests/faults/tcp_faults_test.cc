@@ -61,29 +61,36 @@ TEST(TcpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   ExpectFault(daemon, {.check = "fault-http-closed-port",
                        .detail_regex = "connection refused",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "connect_refused"});
   ExpectFault(daemon, {.check = "fault-tcp-closed-port",
                        .detail_regex = "connection refused",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "connect_refused"});
   ExpectFault(daemon, {.check = "fault-http-backlog-full",
                        .detail_regex = "timeout after 1s",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-tcp-backlog-full",
                        .detail_regex = "timeout after 1s",
                        .timeout = timeout,
-                       .results = 3});
-  ExpectFault(
-      daemon,
-      {.check = "fault-tcp-never-answers", .detail_regex = "timeout after 1s", .timeout = timeout});
+                       .results = 3,
+                       .reason = "timeout"});
+  ExpectFault(daemon, {.check = "fault-tcp-never-answers",
+                       .detail_regex = "timeout after 1s",
+                       .timeout = timeout,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-tcp-reset-mid-reply",
                        // Which one depends on whether the reset arrives before
                        // the reply was read: both say what happened.
                        .detail_regex = "read failed: connection reset by peer|"
                                        R"(connection closed before "\\r\\n\\r\\nok" matched )"
                                        R"(\(got "HTTP/1\.1 200 OK.*\))",
-                       .timeout = timeout});
+                       // Either way the server closed the connection.
+                       .timeout = timeout,
+                       .reason = "connection_closed"});
 
   fleet.ExpectKeptSchedule(before, fleet.Take(daemon));
   ExpectLatenessBounded(daemon, 1.0);
@@ -98,12 +105,15 @@ TEST(TcpFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
                          .health = "healthy",
                          .detail_regex = ".*",
                          .timeout = timeout,
-                         .results = 1});
+                         .results = 1,
+                         .reason = ""});
   }
   for (const char* name : {"fault-http-backlog-full", "fault-tcp-backlog-full"}) {
-    ExpectFault(
-        daemon,
-        {.check = name, .detail_regex = "connection refused", .timeout = timeout, .results = 1});
+    ExpectFault(daemon, {.check = name,
+                         .detail_regex = "connection refused",
+                         .timeout = timeout,
+                         .results = 1,
+                         .reason = "connect_refused"});
   }
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
 }

@@ -72,21 +72,25 @@ TEST(TlsCheckFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecks
   stalling.SetBehavior(Behavior::kSilent);
   ExpectFault(daemon, {.check = "fault-tls-stalled-handshake",
                        .detail_regex = "timeout after 1s",
-                       .timeout = timeout});
-  ExpectFault(
-      daemon,
-      {.check = "fault-tls-smtp-silent", .detail_regex = "timeout after 1s", .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "timeout"});
+  ExpectFault(daemon, {.check = "fault-tls-smtp-silent",
+                       .detail_regex = "timeout after 1s",
+                       .timeout = timeout,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-tls-wrong-host",
                        .detail_regex = "TLS handshake failed: certificate verify failed: hostname "
                                        "mismatch; certificate for localhost expires in .*",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "tls_hostname"});
   ExpectFault(daemon, {.check = "fault-tls-expired",
                        .detail_regex = "TLS handshake failed: certificate verify failed: "
                                        "certificate has expired; certificate for localhost "
                                        "expired 1d 0h ago \\(.*\\)",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "tls_expired"});
   // The expired certificate still reports when it expired (yesterday).
   const auto expired_check = CheckJson(daemon, "fault-tls-expired");
   EXPECT_GT(Expiry(expired_check), static_cast<double>(time(nullptr) - 26 * 3600))
@@ -101,7 +105,8 @@ TEST(TlsCheckFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecks
                        .health = "healthy",
                        .detail_regex = "TLSv1\\.3, certificate for localhost expires in .*",
                        .timeout = timeout,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   smtp_silent.Stop();  // its connections end with it; what the daemon held is released
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
   EXPECT_EQ(stalling.open_connections(), 0);

@@ -66,29 +66,35 @@ TEST(TlsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
   stalling.SetBehavior(Behavior::kSilent);
   ExpectFault(daemon, {.check = "fault-https-stalled-handshake",
                        .detail_regex = "timeout after 1s",
-                       .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-tcp-tls-stalled-handshake",
                        .detail_regex = "timeout after 1s",
-                       .timeout = timeout});
+                       .timeout = timeout,
+                       .reason = "timeout"});
   ExpectFault(daemon, {.check = "fault-https-wrong-host",
                        .detail_regex = "TLS: certificate does not match host name",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "tls_hostname"});
   ExpectFault(daemon,
               {.check = "fault-tcp-tls-wrong-host",
                .detail_regex = "TLS handshake failed: certificate verify failed: .*mismatch.*",
                .timeout = timeout,
-               .results = 3});
+               .results = 3,
+               .reason = "tls_hostname"});
   ExpectFault(daemon, {.check = "fault-https-expired",
                        .detail_regex = "TLS: certificate verify failed: certificate has expired",
                        .timeout = timeout,
-                       .results = 3});
+                       .results = 3,
+                       .reason = "tls_expired"});
   ExpectFault(daemon,
               {.check = "fault-tcp-tls-expired",
                .detail_regex = "TLS handshake failed: certificate verify failed: certificate has "
                                "expired",
                .timeout = timeout,
-               .results = 3});
+               .results = 3,
+               .reason = "tls_expired"});
   // An expired certificate still reports when it expired (yesterday): the
   // HTTPS check learns it during the failed verification. (A TCP check
   // reports expiry only after a completed handshake, docs/configuration.md.)
@@ -108,12 +114,14 @@ TEST(TlsFaultsTest, EachFaultReportsWithinItsTimeoutWhileFiftyHealthyChecksKeepT
                        .health = "healthy",
                        .detail_regex = "HTTP 200",
                        .timeout = timeout,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   ExpectFault(daemon, {.check = "fault-tcp-tls-stalled-handshake",
                        .health = "healthy",
                        .detail_regex = ".*",
                        .timeout = timeout,
-                       .results = 1});
+                       .results = 1,
+                       .reason = ""});
   ExpectUsageBackToBaseline(daemon, baseline, /*fd_slack=*/2, /*rss_slack_bytes=*/8 << 20);
   EXPECT_EQ(stalling.open_connections(), 0);
 }

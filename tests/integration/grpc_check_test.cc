@@ -78,10 +78,10 @@ class GrpcCheckTest : public LoopTest {
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
     auto spec = Parse(yaml);
-    if (!spec) return CheckResult::Unhealthy("<config error>");
+    if (!spec) return CheckResult::Unhealthy(FailureReason::kInternal, "<config error>");
     checks_.push_back(spec->CreateCheck(io()));
     auto result = RunAttempt(*checks_.back());
-    if (!result) return CheckResult::Unhealthy("<hung>");
+    if (!result) return CheckResult::Unhealthy(FailureReason::kInternal, "<hung>");
     return *result;
   }
 
@@ -95,6 +95,8 @@ TEST_F(GrpcCheckTest, ServingIsHealthyWithObservations) {
     const CheckResult r = RunOnce("address: " + server.address() + "\nservice: '" + service + "'");
     EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
     EXPECT_EQ(r.detail, "SERVING");
+    EXPECT_EQ(r.reason, FailureReason::kNone);
+    EXPECT_EQ(r.address, "");  // evidence is for failures
     ASSERT_NE(FindObservation(r, "grpc_status_code"), nullptr);
     EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 0);
     ASSERT_NE(FindObservation(r, "grpc_serving_status"), nullptr);
@@ -125,6 +127,8 @@ TEST_F(GrpcCheckTest, OtherServingStatusesAreUnhealthyAndNamed) {
     const CheckResult r = RunOnce("address: " + server.address() + "\nservice: " + service);
     EXPECT_EQ(r.health, Health::kUnhealthy) << service;
     EXPECT_EQ(r.detail, detail);
+    EXPECT_EQ(r.reason, FailureReason::kNotServing) << service;
+    EXPECT_EQ(r.address, server.address()) << service;
     ASSERT_NE(FindObservation(r, "grpc_serving_status"), nullptr) << service;
   }
 }
@@ -137,6 +141,7 @@ TEST_F(GrpcCheckTest, UnknownServiceIsNotFound) {
   EXPECT_EQ(
       r.detail,
       "grpc-status 5 NOT_FOUND: unknown service \"billing.v2.Billing\" (\"unknown service\")");
+  EXPECT_EQ(r.reason, FailureReason::kNotServing);
   ASSERT_NE(FindObservation(r, "grpc_status_code"), nullptr);
   EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 5);
   EXPECT_EQ(FindObservation(r, "grpc_serving_status"), nullptr);
@@ -150,6 +155,7 @@ TEST_F(GrpcCheckTest, ServerWithoutHealthServiceIsUnimplemented) {
   EXPECT_EQ(r.detail,
             "grpc-status 12 UNIMPLEMENTED: the server has no health service (\"Method not "
             "found!\")");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
   EXPECT_EQ(FindObservation(r, "grpc_status_code")->value, 12);
 }
 
@@ -159,9 +165,11 @@ TEST_F(GrpcCheckTest, BadResponsesFromARealServer) {
   CheckResult r = RunOnce("address: " + server.address() + "\nservice: garbage");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "invalid HealthCheckResponse: status is not a varint");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
   r = RunOnce("address: " + server.address() + "\nservice: huge");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "response message of 1048580 bytes exceeds 16KiB");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(GrpcCheckTest, MetadataIsSentAndNeverShown) {
@@ -171,10 +179,12 @@ TEST_F(GrpcCheckTest, MetadataIsSentAndNeverShown) {
   const CheckResult without = RunOnce("address: " + server.address());
   EXPECT_EQ(without.health, Health::kUnhealthy);
   EXPECT_EQ(without.detail, "grpc-status 16 UNAUTHENTICATED: \"missing or wrong credentials\"");
+  EXPECT_EQ(without.reason, FailureReason::kAuthFailed);
 
   const CheckResult wrong = RunOnce("address: " + server.address() +
                                     "\nmetadata: {authorization: 'Bearer wrong-secret'}");
   EXPECT_EQ(wrong.detail, "grpc-status 16 UNAUTHENTICATED: \"missing or wrong credentials\"");
+  EXPECT_EQ(wrong.reason, FailureReason::kAuthFailed);
 
   const std::string good =
       "address: " + server.address() + "\nmetadata: {Authorization: 'Bearer tok-secret-123'}";
@@ -201,6 +211,7 @@ TEST_F(GrpcCheckTest, TlsWithAlpnH2) {
   const CheckResult untrusted = RunOnce(base + "true");
   EXPECT_EQ(untrusted.health, Health::kUnhealthy);
   EXPECT_EQ(untrusted.detail, "TLS: certificate verify failed: self-signed certificate");
+  EXPECT_EQ(untrusted.reason, FailureReason::kTlsUntrusted);
   ASSERT_NE(FindObservation(untrusted, "tls_cert_expiry_timestamp_seconds"), nullptr);
 
   const CheckResult skip = RunOnce(base + "{insecure_skip_verify: true}");
@@ -210,6 +221,7 @@ TEST_F(GrpcCheckTest, TlsWithAlpnH2) {
   const CheckResult plain = RunOnce("address: " + server.address());
   EXPECT_EQ(plain.health, Health::kUnhealthy);
   EXPECT_TRUE(plain.detail.ends_with(kNotH2c)) << plain.detail;
+  EXPECT_EQ(plain.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(GrpcCheckTest, TlsServerNameIsSentAndVerified) {
@@ -218,7 +230,9 @@ TEST_F(GrpcCheckTest, TlsServerNameIsSentAndVerified) {
   GrpcTestServer server({"--status", "=SERVING", "--tls", cert.cert_file(), cert.key_file()});
   ASSERT_TRUE(server.ok()) << server.error();
   const std::string base = "address: " + server.address() + "\ntls: {ca_file: " + cert.cert_file();
-  EXPECT_EQ(RunOnce(base + "}").detail, "TLS: certificate does not match host name");
+  const CheckResult mismatch = RunOnce(base + "}");
+  EXPECT_EQ(mismatch.detail, "TLS: certificate does not match host name");
+  EXPECT_EQ(mismatch.reason, FailureReason::kTlsHostname);
   const CheckResult r = RunOnce(base + ", server_name: orders.internal}");
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
 }
@@ -250,6 +264,7 @@ TEST_F(GrpcCheckTest, UnresolvableHostIsTheResolversAnswer) {
   const CheckResult r = RunOnce("address: no-such-host.test:50051");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no such host");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
   const Observation* phase = FindObservation(r, "grpc_phase_seconds", "dns");
   ASSERT_NE(phase, nullptr);
   EXPECT_GT(phase->value, 0);
@@ -270,6 +285,8 @@ TEST_F(GrpcCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
   const CheckResult v6 = RunOnce(dual + "ip_protocol: ip6");
   EXPECT_EQ(v6.health, Health::kUnhealthy);
   EXPECT_EQ(v6.detail, "connection refused");
+  EXPECT_EQ(v6.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(v6.address, "[::1]:" + port);
   const CheckResult v4 = RunOnce(dual + "ip_protocol: ip4");
   EXPECT_EQ(v4.health, Health::kHealthy) << v4.detail;
   const CheckResult any = RunOnce(dual + "ip_protocol: auto");
@@ -278,6 +295,7 @@ TEST_F(GrpcCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
   const CheckResult no6 = RunOnce("address: v4only.test:" + port + "\nip_protocol: ip6");
   EXPECT_EQ(no6.health, Health::kUnhealthy);
   EXPECT_EQ(no6.detail, "no IPv6 address");
+  EXPECT_EQ(no6.reason, FailureReason::kDnsError);
 }
 
 TEST_F(GrpcCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {
@@ -319,6 +337,7 @@ TEST_F(GrpcCheckTest, CancelWhileResolvingCallsNothing) {
   const auto r = RunAttempt(check);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->detail, "DNS timeout after 0.3s");
+  EXPECT_EQ(r->reason, FailureReason::kDnsTimeout);
 }
 
 TEST_F(GrpcCheckTest, TlsAgainstAnH2cPort) {
@@ -327,6 +346,7 @@ TEST_F(GrpcCheckTest, TlsAgainstAnH2cPort) {
   const CheckResult r = RunOnce("address: " + server.address() + "\ntls: true");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail.rfind("TLS handshake failed: ", 0), 0u) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsHandshake);
 }
 
 TEST_F(GrpcCheckTest, Http1ServerIsNotAGrpcServer) {
@@ -336,6 +356,7 @@ TEST_F(GrpcCheckTest, Http1ServerIsNotAGrpcServer) {
   // The server answers the preface with an HTTP/1 error and closes; what
   // curl saw first (send failed, reset, nothing) depends on timing.
   EXPECT_TRUE(r.detail.ends_with(kNotH2c)) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 // A TLS server without ALPN h2 (this HTTP/1.1 test server offers no ALPN):
@@ -346,6 +367,7 @@ TEST_F(GrpcCheckTest, TlsServerWithoutH2IsNamed) {
                                 "\ntls: {ca_file: " + https.ca_file() + "}");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "the server answered with HTTP/1 (TLS without ALPN h2), gRPC needs HTTP/2");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
   ASSERT_FALSE(https.requests().empty());
   EXPECT_EQ(https.requests().back().path, "/grpc.health.v1.Health/Check");
   EXPECT_EQ(https.requests().back().Header("content-type"), "application/grpc");
@@ -361,6 +383,8 @@ TEST_F(GrpcCheckTest, ClosedPortIsConnectionRefused) {
   const CheckResult r = RunOnce("address: 127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(port));
 }
 
 // A server that takes the call and never answers: Cancel() (what the

@@ -84,14 +84,14 @@ class HttpCheckTest : public LoopTest {
   /// One attempt, start to finish.
   CheckResult RunOnce(const std::string& yaml) {
     auto spec = Parse(yaml);
-    if (!spec) return CheckResult::Unhealthy("<config error>");
+    if (!spec) return CheckResult::Unhealthy(FailureReason::kInternal, "<config error>");
     Check& check = NewCheck(spec);
     std::optional<CheckResult> result;
     check.Start([&](CheckResult r) { result = std::move(r); });
     if (!RunUntil([&] { return result.has_value(); })) {
       ADD_FAILURE() << "attempt did not finish";
       check.Cancel();
-      return CheckResult::Unhealthy("<hung>");
+      return CheckResult::Unhealthy(FailureReason::kInternal, "<hung>");
     }
     return *result;
   }
@@ -105,6 +105,10 @@ TEST_F(HttpCheckTest, Status200IsHealthyWithObservations) {
   const CheckResult r = RunOnce("url: " + server.Url("/status/200"));
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "HTTP 200");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  // Evidence is for failures: a healthy attempt pays nothing for it.
+  EXPECT_EQ(r.address, "");
+  EXPECT_EQ(r.body_excerpt, "");
   const Observation* code = FindObservation(r, "http_status_code");
   ASSERT_NE(code, nullptr);
   EXPECT_EQ(code->value, 200);
@@ -125,6 +129,9 @@ TEST_F(HttpCheckTest, Status500IsUnhealthy) {
   const CheckResult r = RunOnce("url: " + server.Url("/status/500"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "HTTP 500, expected 2xx");
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(r.body_excerpt, "status 500");
   ASSERT_NE(FindObservation(r, "http_status_code"), nullptr);
   EXPECT_EQ(FindObservation(r, "http_status_code")->value, 500);
 }
@@ -134,6 +141,32 @@ TEST_F(HttpCheckTest, DegradedStatusIsDegraded) {
   const CheckResult r = RunOnce("url: " + server.Url("/status/429") + "\ndegraded_status: [429]");
   EXPECT_EQ(r.health, Health::kDegraded);
   EXPECT_EQ(r.detail, "HTTP 429 (degraded status)");
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.body_excerpt, "status 429");
+}
+
+TEST_F(HttpCheckTest, Status503IsHttpStatusWithTheBodyAsEvidence) {
+  TestHttpServer server;
+  // Not /status/503?body=...: a value of the URL's query counts as a secret
+  // and would be masked in the excerpt.
+  server.Route("/down", [](const TestHttpRequest&) {
+    return TestHttpResponse{503, "down for upgrade", {}};
+  });
+  const CheckResult r = RunOnce("url: " + server.Url("/down"));
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.body_excerpt, "down for upgrade");
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+}
+
+TEST_F(HttpCheckTest, BodyExcerptIsTheFirst512Bytes) {
+  TestHttpServer server;
+  server.Route("/big", [](const TestHttpRequest&) {
+    return TestHttpResponse{503, std::string(600, 'a') + std::string(600, 'b'), {}};
+  });
+  const CheckResult r = RunOnce("url: " + server.Url("/big"));
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.body_excerpt, std::string(kBodyExcerptBytes, 'a'));
 }
 
 TEST_F(HttpCheckTest, DegradedStatusIsCheckedBeforeExpectStatus) {
@@ -176,6 +209,8 @@ TEST_F(HttpCheckTest, BodyRegexMismatchIsUnhealthy) {
                                 "expect_body: 'status.*ok'");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "body does not match \"status.*ok\"");
+  EXPECT_EQ(r.reason, FailureReason::kBodyMismatch);
+  EXPECT_FALSE(r.body_excerpt.empty());
   ASSERT_NE(FindObservation(r, "http_status_code"), nullptr);
 }
 
@@ -187,6 +222,7 @@ TEST_F(HttpCheckTest, ForbiddenBodyPatternIsUnhealthy) {
   const CheckResult r = RunOnce("url: " + server.Url("/status/200?body=in%20maintenance") + absent);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "body matches forbidden pattern \"maintenance\"");
+  EXPECT_EQ(r.reason, FailureReason::kBodyMismatch);
 }
 
 TEST_F(HttpCheckTest, RedirectsAreFollowedAndCounted) {
@@ -213,6 +249,7 @@ TEST_F(HttpCheckTest, TooManyRedirects) {
   const CheckResult r = RunOnce("url: " + server.Url("/redirect/11"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "too many redirects (more than 10)");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(HttpCheckTest, BodyAboveLimitIsUnhealthy) {
@@ -222,6 +259,7 @@ TEST_F(HttpCheckTest, BodyAboveLimitIsUnhealthy) {
   const CheckResult r = RunOnce("url: " + server.Url("/bytes/1025") + "\nmax_body_bytes: 1KiB");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "response body exceeds 1KiB");
+  EXPECT_EQ(r.reason, FailureReason::kBodyMismatch);
 }
 
 TEST_F(HttpCheckTest, DefaultBodyLimitIsOneMebibyte) {
@@ -246,6 +284,9 @@ TEST_F(HttpCheckTest, ClosedPortIsConnectionRefused) {
   close(fd);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  EXPECT_EQ(r.body_excerpt, "");
   EXPECT_EQ(FindObservation(r, "http_status_code"), nullptr);
 }
 
@@ -256,6 +297,8 @@ TEST_F(HttpCheckTest, UnresolvableHost) {
   const CheckResult r = RunOnce("url: http://no-such-host.test/");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no such host");
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
+  EXPECT_EQ(r.address, "");
   const Observation* phase = FindObservation(r, "http_phase_seconds", "dns");
   ASSERT_NE(phase, nullptr);
   EXPECT_GT(phase->value, 0);
@@ -291,6 +334,8 @@ TEST_F(HttpCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
   const CheckResult v6 = RunOnce(url + "ip_protocol: ip6");
   EXPECT_EQ(v6.health, Health::kUnhealthy);
   EXPECT_EQ(v6.detail, "connection refused");
+  EXPECT_EQ(v6.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(v6.address.rfind("[::1]:", 0), 0u) << v6.address;
 
   const CheckResult v4 = RunOnce(url + "ip_protocol: ip4");
   EXPECT_EQ(v4.health, Health::kHealthy) << v4.detail;
@@ -303,6 +348,7 @@ TEST_F(HttpCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
       RunOnce("url: http://v4only.test:" + port + "/status/200\nip_protocol: ip6");
   EXPECT_EQ(no6.health, Health::kUnhealthy);
   EXPECT_EQ(no6.detail, "no IPv6 address");
+  EXPECT_EQ(no6.reason, FailureReason::kDnsError);
 }
 
 // ip_policy: one name, two addresses (a hosts file of the test's own), the
@@ -331,6 +377,9 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   r = RunOnce(url + "ip_policy: all");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  // The reason and address are the failing address's, not the healthy one's.
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.2:" + port);
   // 127.0.0.1 was asked too; the figures are the refusing address's.
   EXPECT_EQ(server.request_count(), 3u);
   EXPECT_EQ(FindObservation(r, "http_status_code"), nullptr);
@@ -342,6 +391,7 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   r = RunOnce(url + "ip_policy: all");
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_EQ(r.detail, "HTTP 200 (all 2 addresses)");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   ASSERT_EQ(server.request_count(), 4u);
   ASSERT_EQ(second.request_count(), 1u);
   EXPECT_EQ(server.requests().back().Header("Host"), "two.test:" + port);
@@ -358,7 +408,10 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   r = RunOnce("url: http://none.test:" + port + "/\nip_policy: all");
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "DNS timeout after 0.2s");
-  EXPECT_EQ(r.detail, RunOnce("url: http://none.test:" + port + "/").detail);
+  EXPECT_EQ(r.reason, FailureReason::kDnsTimeout);
+  const CheckResult first = RunOnce("url: http://none.test:" + port + "/");
+  EXPECT_EQ(r.detail, first.detail);
+  EXPECT_EQ(first.reason, FailureReason::kDnsTimeout);
   ASSERT_NE(FindObservation(r, "http_phase_seconds", "dns"), nullptr);
   EXPECT_GT(FindObservation(r, "http_phase_seconds", "dns")->value, 0);
 }
@@ -479,6 +532,8 @@ TEST_F(HttpCheckTest, SelfSignedCertificateFailsWithoutCa) {
   const CheckResult r = RunOnce("url: " + server.Url("/status/200"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "TLS: certificate verify failed: self-signed certificate");
+  EXPECT_EQ(r.reason, FailureReason::kTlsUntrusted);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
   // Expiry is known even when verification fails.
   const Observation* expiry = FindObservation(r, "tls_cert_expiry_timestamp_seconds");
   ASSERT_NE(expiry, nullptr);
@@ -518,6 +573,7 @@ TEST_F(HttpCheckTest, ServerNameOverridesSniAndVerification) {
   const CheckResult mismatch = RunOnce(base + "}");
   EXPECT_EQ(mismatch.health, Health::kUnhealthy);
   EXPECT_EQ(mismatch.detail, "TLS: certificate does not match host name");
+  EXPECT_EQ(mismatch.reason, FailureReason::kTlsHostname);
 
   const CheckResult r = RunOnce(base + ", server_name: checked.example}");
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
@@ -679,6 +735,62 @@ TEST_F(HttpCheckTest, SecretsNeverAppearInDetailsOrTarget) {
   const auto requests = server.requests();
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests[0].Header("Authorization"), "Bearer tok-SECRET-1");
+}
+
+// A server that echoes what it was sent (path, query and headers) and fails:
+// the excerpt of the failure shows the echo with every configured secret
+// masked, in whatever form it came back.
+TEST_F(HttpCheckTest, BodyExcerptNeverShowsAConfiguredSecretEvenWhenEchoed) {
+  TestHttpServer server;
+  server.Route("/echo-fail", [](const TestHttpRequest& request) {
+    std::string body = request.method + " " + request.path + "?" + request.query + "\n";
+    for (const auto& [name, value] : request.headers) body += name + ": " + value + "\n";
+    return TestHttpResponse{503, body, {}};
+  });
+  env_["API_TOKEN"] = "tok-SECRET-1";
+  env_["API_KEY"] = "key-SECRET-4";
+  const std::string with_headers =
+      "url: " + server.Url("/echo-fail?token=qs-SECRET-3&page=1") +
+      "\nheaders: {Authorization: \"Bearer ${API_TOKEN}\", X-Api-Key: \"${API_KEY}\"}";
+  const std::string base = server.base_url();
+  const std::string with_user_info = "url: " + base.substr(0, base.find("://") + 3) +
+                                     "user:pw-SECRET-2@" + base.substr(base.find("://") + 3) +
+                                     "/echo-fail?token=qs%2DSECRET%2D3";
+  // What curl sends for the user-info: Basic base64("user:pw-SECRET-2").
+  const std::string basic = "dXNlcjpwdy1TRUNSRVQtMg==";
+  for (const std::string& yaml : {with_headers, with_user_info}) {
+    const CheckResult r = RunOnce(yaml);
+    EXPECT_EQ(r.reason, FailureReason::kHttpStatus) << r.detail;
+    ASSERT_FALSE(r.body_excerpt.empty());
+    EXPECT_NE(r.body_excerpt.find("<redacted>"), std::string::npos) << r.body_excerpt;
+    for (const std::string& secret :
+         std::vector<std::string>{"tok-SECRET-1", "pw-SECRET-2", "qs-SECRET-3", "qs%2DSECRET%2D3",
+                                  "key-SECRET-4", basic}) {
+      EXPECT_EQ(r.body_excerpt.find(secret), std::string::npos) << r.body_excerpt;
+    }
+    EXPECT_EQ(r.body_excerpt.find("SECRET"), std::string::npos) << r.body_excerpt;
+  }
+  // The secrets did reach the server, so a leak would have shown.
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].Header("Authorization"), "Bearer tok-SECRET-1");
+  EXPECT_EQ(requests[1].Header("Authorization"), "Basic " + basic);
+}
+
+// A secret that straddles the 512th byte is masked whole, not cut into a
+// prefix that stays readable.
+TEST_F(HttpCheckTest, BodyExcerptMasksASecretAcrossTheCut) {
+  TestHttpServer server;
+  server.Route("/leak", [](const TestHttpRequest& request) {
+    return TestHttpResponse{
+        500, std::string(kBodyExcerptBytes - 6, '.') + request.Header("X-Key"), {}};
+  });
+  const CheckResult r =
+      RunOnce("url: " + server.Url("/leak") + "\nheaders: {X-Key: abcdef-SECRET-5}");
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.body_excerpt.size(), kBodyExcerptBytes);
+  EXPECT_EQ(r.body_excerpt.find("abcdef"), std::string::npos) << r.body_excerpt.substr(500);
+  EXPECT_EQ(r.body_excerpt.substr(kBodyExcerptBytes - 6), "<redac");
 }
 
 }  // namespace

@@ -75,6 +75,8 @@ TEST_F(TcpCheckTest, ConnectWithoutExpectIsHealthyAndClosesTheConnection) {
   EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
   EXPECT_TRUE(r.detail.starts_with("connected in ")) << r.detail;
   EXPECT_TRUE(r.detail.ends_with("ms")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "");  // evidence is for failures
   EXPECT_TRUE(r.observations.empty());
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
 }
@@ -95,6 +97,8 @@ TEST_F(TcpCheckTest, PortWithoutListenerIsConnectionRefused) {
   close(fd);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
 }
 
 TEST_F(TcpCheckTest, BannerMatchingExpectIsHealthy) {
@@ -110,6 +114,7 @@ TEST_F(TcpCheckTest, ServerClosingBeforeMatchReportsWhatItSent) {
   CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection closed before \"^220\" matched (got \"500 go away\\r\\n\")");
+  EXPECT_EQ(r.reason, FailureReason::kConnectionClosed);
 }
 
 TEST_F(TcpCheckTest, ServerClosingAtOnceReportsNothingReceived) {
@@ -120,6 +125,7 @@ TEST_F(TcpCheckTest, ServerClosingAtOnceReportsNothingReceived) {
   EXPECT_TRUE(r.detail == "connection closed before \"^220\" matched (got nothing)" ||
               r.detail == "read failed: connection reset by peer")
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kConnectionClosed);
 }
 
 TEST_F(TcpCheckTest, ReceivedTextInDetailIsEscapedAndCapped) {
@@ -149,6 +155,7 @@ TEST_F(TcpCheckTest, GivesUpAfter64KiBWithoutMatch) {
   CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), std::string(100 * 1024, 'x'), "^y"));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "no match for \"^y\" in the first 64 KiB");
+  EXPECT_EQ(r.reason, FailureReason::kBodyMismatch);
 }
 
 TEST_F(TcpCheckTest, CancelReleasesTheSocketAndSuppressesTheCallback) {
@@ -190,13 +197,21 @@ TEST_F(TcpCheckTest, HostNamesAreResolvedOnTheLoopInIpProtocolOrder) {
     s->ip_protocol = protocol;
     return RunOnce(s);
   };
-  EXPECT_EQ(with("dual.test", IpProtocol::kIp6).detail, "connection refused");
+  const CheckResult v6 = with("dual.test", IpProtocol::kIp6);
+  EXPECT_EQ(v6.detail, "connection refused");
+  EXPECT_EQ(v6.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(v6.address, "[::1]:" + std::to_string(server.port()));
   EXPECT_EQ(with("dual.test", IpProtocol::kIp4).health, Health::kHealthy);
   // auto: ::1 first (refused), then 127.0.0.1.
   const CheckResult any = with("dual.test", IpProtocol::kAuto);
   EXPECT_EQ(any.health, Health::kHealthy) << any.detail;
-  EXPECT_EQ(with("v4.test", IpProtocol::kIp6).detail, "no IPv6 address");
-  EXPECT_EQ(with("nothere.test", IpProtocol::kAuto).detail, "no such host");
+  const CheckResult no6 = with("v4.test", IpProtocol::kIp6);
+  EXPECT_EQ(no6.detail, "no IPv6 address");
+  EXPECT_EQ(no6.reason, FailureReason::kDnsError);
+  const CheckResult nxdomain = with("nothere.test", IpProtocol::kAuto);
+  EXPECT_EQ(nxdomain.detail, "no such host");
+  EXPECT_EQ(nxdomain.reason, FailureReason::kDnsNxdomain);
+  EXPECT_EQ(nxdomain.address, "");
   EXPECT_NE(dns.Log().find("dual.test"), std::string::npos) << dns.Log();
 }
 
@@ -224,6 +239,9 @@ TEST_F(TcpCheckTest, IpPolicyAllProbesEveryAddressAndNamesTheFailingOnes) {
   r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  // The failing address's reason and address, not the healthy one's.
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.2:" + port);
   EXPECT_TRUE(server.WaitForAccepted(2, kWait));  // once per policy: 127.0.0.1 too
 
   // Something listening on 127.0.0.2 too (the kernel completes the
@@ -261,6 +279,8 @@ TEST_F(TcpCheckTest, IpPolicyAllProbesEveryAddressAndNamesTheFailingOnes) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port +
                           ": connection closed before \"^220\" matched (got nothing)");
+  EXPECT_EQ(r.reason, FailureReason::kConnectionClosed);
+  EXPECT_EQ(r.address, "127.0.0.2:" + port);
 }
 
 TEST_F(TcpCheckTest, CancelWhileTheDnsServerIsSilent) {
@@ -295,6 +315,7 @@ TEST_F(TcpCheckTest, CancelWhileTheDnsServerIsSilent) {
   // Left to run, an attempt reports the timeout.
   const CheckResult timed_out = RunOnce(Settings("hung.test", server.port()));
   EXPECT_EQ(timed_out.detail, "DNS timeout after 0.3s");
+  EXPECT_EQ(timed_out.reason, FailureReason::kDnsTimeout);
   close(silent);
 }
 
@@ -403,6 +424,7 @@ TEST_F(TcpCheckTest, TlsUntrustedCertificateFails) {
   CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", TlsOptions{}));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "TLS handshake failed: certificate verify failed: self-signed certificate");
+  EXPECT_EQ(r.reason, FailureReason::kTlsUntrusted);
 }
 
 TEST_F(TcpCheckTest, TlsServerNameMustMatchTheCertificate) {
@@ -416,6 +438,7 @@ TEST_F(TcpCheckTest, TlsServerNameMustMatchTheCertificate) {
   r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "TLS handshake failed: certificate verify failed: hostname mismatch");
+  EXPECT_EQ(r.reason, FailureReason::kTlsHostname);
 }
 
 TEST_F(TcpCheckTest, TlsInsecureSkipVerifyAcceptsAnyCertificateAndReportsExpiry) {
@@ -440,6 +463,7 @@ TEST_F(TcpCheckTest, TlsClientCertificateIsPresented) {
   r = RunOnce(Settings("127.0.0.1", server.port(), "", "^220", TrustingCa(server)));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "TLS error: tlsv13 alert certificate required") << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsHandshake);
 }
 
 TEST_F(TcpCheckTest, TlsAgainstPlainServerFailsTheHandshake) {
@@ -449,6 +473,7 @@ TEST_F(TcpCheckTest, TlsAgainstPlainServerFailsTheHandshake) {
   CheckResult r = RunOnce(Settings("127.0.0.1", server.port(), "", "", tls));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("TLS handshake failed: ")) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsHandshake);
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -460,6 +485,7 @@ TEST_F(TcpCheckTest, TlsSetupErrorIsReportedBeforeConnecting) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("TLS setup failed: cannot load CA file \"/nonexistent/ca.pem\""))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
   EXPECT_EQ(server.accepted(), 0);
 }
 

@@ -456,6 +456,8 @@ TEST_F(TlsCheckTest, ValidChainIsHealthyWithVersionAndExpiry) {
       << r.detail;
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
   EXPECT_EQ(Version(r), "TLSv1.3");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "");  // evidence is for failures
   EXPECT_TRUE(server.WaitForClientCloses(1, kWait));
 }
 
@@ -465,6 +467,7 @@ TEST_F(TlsCheckTest, TheChainsEarliestNotAfterIsReported) {
   TestTlsServer server(Dialogue::kNone, served);
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kNone, pki.ca_file()));
   EXPECT_EQ(r.health, Health::kDegraded) << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsExpiring);
   EXPECT_TRUE(std::regex_search(r.detail, std::regex("expires in (9d 23h|10d 0h)"))) << r.detail;
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
 }
@@ -473,16 +476,18 @@ TEST_F(TlsCheckTest, ExpiryThresholds) {
   struct Case {
     seconds not_after;
     Health health;
+    FailureReason reason;
   };
-  for (const Case& c :
-       {Case{hours(24 * 10), Health::kDegraded}, Case{hours(24 * 2 + 5), Health::kUnhealthy},
-        Case{hours(24 * 20), Health::kHealthy}}) {
+  for (const Case& c : {Case{hours(24 * 10), Health::kDegraded, FailureReason::kTlsExpiring},
+                        Case{hours(24 * 2 + 5), Health::kUnhealthy, FailureReason::kTlsExpiring},
+                        Case{hours(24 * 20), Health::kHealthy, FailureReason::kNone}}) {
     CertSpec spec = localhost_;
     spec.not_after = c.not_after;
     const auto served = pki_.Leaf(spec);
     TestTlsServer server(Dialogue::kNone, served);
     CheckResult r = RunOnce(Settings(server.address(), StartTls::kNone, pki_.ca_file()));
     EXPECT_EQ(r.health, c.health) << r.detail;
+    EXPECT_EQ(r.reason, c.reason) << r.detail;
     EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
   }
 }
@@ -527,6 +532,8 @@ TEST_F(TlsCheckTest, ExpiredCertificateIsUnhealthyAndStillReportsItsExpiry) {
       r.detail.starts_with("TLS handshake failed: certificate verify failed: certificate "
                            "has expired; certificate for localhost expired 2d 3h ago ("))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsExpired);
+  EXPECT_EQ(r.address, server.address());
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
   EXPECT_LT(*Expiry(r), static_cast<double>(Now()));
 }
@@ -541,6 +548,7 @@ TEST_F(TlsCheckTest, WrongHostNameIsUnhealthyAndStillReportsExpiry) {
       r.detail.starts_with("TLS handshake failed: certificate verify failed: hostname "
                            "mismatch; certificate for mail.test expires in "))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsHostname);
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
 }
 
@@ -553,6 +561,7 @@ TEST_F(TlsCheckTest, SelfSignedCertificateIsUntrusted) {
       "TLS handshake failed: certificate verify failed: self-signed certificate; certificate for "
       "localhost expires in "))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsUntrusted);
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
 }
 
@@ -565,6 +574,7 @@ TEST_F(TlsCheckTest, ShortChainIsUntrusted) {
       r.detail.starts_with("TLS handshake failed: certificate verify failed: unable to get "
                            "local issuer certificate; certificate for localhost expires "))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsUntrusted);
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
 }
 
@@ -581,6 +591,7 @@ TEST_F(TlsCheckTest, InsecureSkipVerifyStillJudgesExpiry) {
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("TLSv1.3, certificate for localhost expired 1h 0m ago ("))
       << r.detail;
+  EXPECT_EQ(r.reason, FailureReason::kTlsExpired);
   EXPECT_EQ(Expiry(r), static_cast<double>(served.earliest_not_after));
 }
 
@@ -598,6 +609,7 @@ TEST_F(TlsCheckTest, SmtpWithoutStartTlsIsNamed) {
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SMTP: the server does not offer STARTTLS");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -606,6 +618,7 @@ TEST_F(TlsCheckTest, BytesAfterTheStartTlsAnswerAreRefused) {
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SMTP: unexpected data after the STARTTLS answer");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(TlsCheckTest, EndlessDialogueIsCutAt16KiB) {
@@ -613,6 +626,7 @@ TEST_F(TlsCheckTest, EndlessDialogueIsCutAt16KiB) {
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SMTP: more than 16 KiB of dialogue, no STARTTLS answer");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(TlsCheckTest, SmtpAgainstAPlainTlsServerFailsInTheGreeting) {
@@ -622,6 +636,7 @@ TEST_F(TlsCheckTest, SmtpAgainstAPlainTlsServerFailsInTheGreeting) {
   CheckResult r = RunOnce(Settings(server.address(), StartTls::kSmtp, pki_.ca_file()));
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "SMTP: expected a 220 greeting, got \"* OK IMAP4rev1 ready\"");
+  EXPECT_EQ(r.reason, FailureReason::kProtocolError);
 }
 
 TEST_F(TlsCheckTest, ImapStartTls) {
@@ -664,12 +679,16 @@ TEST_F(TlsCheckTest, NameIsResolvedAndVerifiedAndEachAddressTried) {
   r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "[::1]:" + port);
 
   s->host = "nowhere.test";
   s->ip_protocol = IpProtocol::kAuto;
   r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_TRUE(r.detail.starts_with("could not resolve host \"nowhere.test\": ")) << r.detail;
+  // No hosts entry and no DNS server answering: the lookup timed out.
+  EXPECT_EQ(r.reason, FailureReason::kDnsTimeout) << r.detail;
   EXPECT_TRUE(r.observations.empty());
 }
 
@@ -710,6 +729,9 @@ TEST_F(TlsCheckTest, IpPolicyAllChecksEveryAddressAndNamesTheFailingOnes) {
       "for mail.test expired 1d 0h ago ("))
       << r.detail;
   EXPECT_EQ(Expiry(r), static_cast<double>(expired.earliest_not_after));  // the earliest
+  // The failing address's reason and address, not the healthy one's.
+  EXPECT_EQ(r.reason, FailureReason::kTlsExpired);
+  EXPECT_EQ(r.address, "127.0.0.2:" + port);
   EXPECT_EQ(Version(r), "TLSv1.3");
 
   // Both valid: healthy, and the detail says every address was checked.
@@ -724,6 +746,7 @@ TEST_F(TlsCheckTest, IpPolicyAllChecksEveryAddressAndNamesTheFailingOnes) {
   r = RunOnce(s);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
 }
 
 // Cancelled while the resolver still works on the name: its answer never
@@ -752,6 +775,8 @@ TEST_F(TlsCheckTest, ConnectionRefused) {
   close(fd);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "connection refused");
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
 }
 
 TEST_F(TlsCheckTest, UnreadableCaFileFailsBeforeConnecting) {
@@ -759,6 +784,7 @@ TEST_F(TlsCheckTest, UnreadableCaFileFailsBeforeConnecting) {
   const std::string bad = dir.Write("ca.pem", "not a certificate\n");
   CheckResult r = RunOnce(Settings("127.0.0.1:1", StartTls::kNone, bad));
   EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.reason, FailureReason::kInternal);
   EXPECT_TRUE(r.detail.starts_with("TLS setup failed: cannot load CA file \"" + bad + "\""))
       << r.detail;
 }
@@ -815,6 +841,7 @@ TEST_F(TlsCheckPostgresTest, SslOnIsHealthyAndSslOffIsNamed) {
   CheckResult off = RunOnce(Settings(address, StartTls::kPostgres, pki_.ca_file()));
   EXPECT_EQ(off.health, Health::kUnhealthy);
   EXPECT_EQ(off.detail, "PostgreSQL server refused SSL (ssl is off)");
+  EXPECT_EQ(off.reason, FailureReason::kProtocolError);
 
   const auto served = pki_.Leaf(localhost_);
   pg.Execute("ALTER SYSTEM SET ssl_cert_file = '" + served.chain_file + "'");

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
 #include "build_info.h"
+#include "checks/common/failure_reasons.h"
 #include "checks/common/tls_options.h"
 #include "io/curl_multi.h"
 #include "util/fd_shortage.h"
@@ -45,6 +47,17 @@ int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
 CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
   SSL_CTX_set_cert_verify_callback(static_cast<SSL_CTX*>(ssl_ctx), &VerifyAndRecordExpiry, user);
   return CURLE_OK;
+}
+
+std::string AddressWithPort(const char* ip, long port) {
+  const bool v6 = std::strchr(ip, ':') != nullptr;
+  std::string out;
+  if (v6) out += '[';
+  out += ip;
+  if (v6) out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 }  // namespace
@@ -123,7 +136,7 @@ std::string OsErrorText(long os_errno) {
   }
 }
 
-std::string DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buffer,
+CurlFailure DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buffer,
                                 CurlFailureHook own) {
   long os_errno = 0;
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
@@ -133,57 +146,109 @@ std::string DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buf
   if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
       IsFdShortage(static_cast<int>(os_errno))) {
     if (const int shortage = ProbeFdShortage(static_cast<int>(os_errno))) {
-      return ReportFdShortage(shortage, "cannot open a connection; the target was not tried");
+      return {FailureReason::kInternal,
+              ReportFdShortage(shortage, "cannot open a connection; the target was not tried")};
     }
   }
   if (own != nullptr) {
-    if (std::string text = own(code, easy, error_buffer); !text.empty()) return text;
+    if (CurlFailure failure = own(code, easy, error_buffer); !failure.detail.empty()) {
+      return failure;
+    }
   }
   const std::string os_text = OsErrorText(os_errno);
   switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
-      return "could not resolve host";
-    case CURLE_COULDNT_CONNECT:
-      return os_text.empty() ? "could not connect" : os_text;
+      return {FailureReason::kDnsError, "could not resolve host"};
+    case CURLE_COULDNT_CONNECT: {
+      // libuv's codes are negated errnos on Unix.
+      FailureReason reason = ReasonOfSocketError(-static_cast<int>(os_errno));
+      if (reason != FailureReason::kConnectTimeout &&
+          reason != FailureReason::kNetworkUnreachable && reason != FailureReason::kInternal) {
+        reason = FailureReason::kConnectRefused;
+      }
+      return {reason, os_text.empty() ? "could not connect" : os_text};
+    }
     case CURLE_OPERATION_TIMEDOUT:
-      return "timed out";
+      return {CurlMicroseconds(easy, CURLINFO_CONNECT_TIME_T) > 0 ? FailureReason::kTimeout
+                                                                  : FailureReason::kConnectTimeout,
+              "timed out"};
     case CURLE_PEER_FAILED_VERIFICATION: {
       // curl checks the host name itself after OpenSSL accepted the chain,
       // and then reports X509_V_ERR_UNSPECIFIED; only its message tells.
       if (std::strstr(error_buffer, "host name") != nullptr) {
-        return "TLS: certificate does not match host name";
+        return {FailureReason::kTlsHostname, "TLS: certificate does not match host name"};
       }
       long verify_result = X509_V_OK;
       curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
       if (verify_result != X509_V_OK && verify_result != X509_V_ERR_UNSPECIFIED) {
-        return std::string("TLS: certificate verify failed: ") +
-               X509_verify_cert_error_string(verify_result);
+        return {ReasonOfCertificateError(verify_result),
+                std::string("TLS: certificate verify failed: ") +
+                    X509_verify_cert_error_string(verify_result)};
       }
-      return "TLS: certificate verify failed";
+      return {FailureReason::kTlsUntrusted, "TLS: certificate verify failed"};
     }
     case CURLE_SSL_CONNECT_ERROR:
-      return "TLS handshake failed: " +
-             std::string(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+      return {FailureReason::kTlsHandshake,
+              "TLS handshake failed: " +
+                  std::string(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code))};
     case CURLE_SSL_CERTPROBLEM:
-      return "TLS: cannot use the client certificate";
+      return {FailureReason::kInternal, "TLS: cannot use the client certificate"};
     case CURLE_SSL_CACERT_BADFILE:
-      return "TLS: cannot load the CA file";
+      return {FailureReason::kInternal, "TLS: cannot load the CA file"};
     case CURLE_GOT_NOTHING:
-      return "server closed the connection without a response";
+      return {FailureReason::kConnectionClosed, "server closed the connection without a response"};
     case CURLE_RECV_ERROR:
-      return os_text.empty() ? "receive failed" : os_text;
+      return {FailureReason::kConnectionClosed, os_text.empty() ? "receive failed" : os_text};
     case CURLE_SEND_ERROR:
-      return os_text.empty() ? "send failed" : os_text;
+      return {FailureReason::kConnectionClosed, os_text.empty() ? "send failed" : os_text};
+    case CURLE_PARTIAL_FILE:
+      return {FailureReason::kConnectionClosed,
+              "the connection ended in the middle of the response"};
     case CURLE_WEIRD_SERVER_REPLY:
-      return "invalid HTTP response";
+      return {FailureReason::kProtocolError, "invalid HTTP response"};
     default: {
       std::string text = curl_easy_strerror(code);
       if (!text.empty()) {
         text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
       }
-      return text;
+      FailureReason reason = FailureReason::kProtocolError;
+      switch (code) {
+        case CURLE_OUT_OF_MEMORY:
+        case CURLE_FAILED_INIT:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CRL_BADFILE:
+          reason = FailureReason::kInternal;
+          break;
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+          reason = FailureReason::kTlsUntrusted;
+          break;
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_CLIENTCERT:
+          reason = FailureReason::kTlsHandshake;
+          break;
+        default:
+          break;
+      }
+      return {reason, std::move(text)};
     }
   }
+}
+
+std::string CurlPrimaryAddress(CURL* easy) {
+  char* ip = nullptr;
+  long port = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || ip == nullptr ||
+      ip[0] == '\0') {
+    return "";
+  }
+  curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port);
+  return AddressWithPort(ip, port);
 }
 
 double CurlMicroseconds(CURL* easy, CURLINFO info) {
@@ -251,17 +316,23 @@ void CurlNameStep::OnResolved(ResolveResult resolved) {
   // Moved out: `done` may destroy this step.
   Callback done = std::move(done_);
   if (!resolved.error.empty()) {
-    done(std::move(resolved.error));
+    // A failure the resolver did not classify is still a failed lookup.
+    const FailureReason reason = resolved.failure == ResolveFailure::kNone
+                                     ? FailureReason::kDnsError
+                                     : ReasonOf(resolved.failure);
+    done(reason, std::move(resolved.error));
     return;
   }
   std::vector<std::string> addresses;
   addresses.reserve(resolved.addresses.size());
   for (const auto& a : resolved.addresses) addresses.push_back(AddressText(a));
-  if (!SetList(easy_, CurlResolveEntry(request_host_, port_, addresses))) {
-    done("internal error: cannot hand curl the addresses");
+  const bool set = SetList(easy_, CurlResolveEntry(request_host_, port_, addresses));
+  if (!addresses.empty()) first_address_ = std::move(addresses.front());
+  if (!set) {
+    done(FailureReason::kInternal, "internal error: cannot hand curl the addresses");
     return;
   }
-  done("");
+  done(FailureReason::kNone, "");
 }
 
 CurlCheck::Attempt::~Attempt() {
@@ -291,7 +362,8 @@ void CurlCheck::Start(DoneCallback done) {
   if (!ok || !Configure(*attempt)) {
     DoneCallback cb = std::move(attempt->done);
     attempt.reset();
-    cb(CheckResult::Unhealthy("internal error: cannot set up the " + what_ + " request"));
+    cb(CheckResult::Unhealthy(FailureReason::kInternal,
+                              "internal error: cannot set up the " + what_ + " request"));
     return;
   }
   attempt_ = std::move(attempt);
@@ -299,14 +371,15 @@ void CurlCheck::Start(DoneCallback done) {
     StartTransfer();
     return;
   }
-  attempt_->names.Start(resolver_, attempt_->easy, target_.connect_host, target_.ip_protocol,
-                        target_.request_host, target_.port,
-                        [this](std::string error) { OnResolved(std::move(error)); });
+  attempt_->names.Start(
+      resolver_, attempt_->easy, target_.connect_host, target_.ip_protocol, target_.request_host,
+      target_.port,
+      [this](FailureReason reason, std::string error) { OnResolved(reason, std::move(error)); });
 }
 
-void CurlCheck::OnResolved(std::string error) {
+void CurlCheck::OnResolved(FailureReason reason, std::string error) {
   if (!error.empty()) {
-    Finish(LookupFailed(std::move(error), attempt_->names.dns_ns()));
+    Finish(LookupFailed(reason, std::move(error), attempt_->names.dns_ns()));
     return;
   }
   StartTransfer();
@@ -314,7 +387,8 @@ void CurlCheck::OnResolved(std::string error) {
 
 void CurlCheck::StartTransfer() {
   if (!curl_.Add(attempt_->easy, [this](CURLcode code) { OnTransferDone(code); })) {
-    Finish(CheckResult::Unhealthy("internal error: cannot start the " + what_ + " request"));
+    Finish(CheckResult::Unhealthy(FailureReason::kInternal,
+                                  "internal error: cannot start the " + what_ + " request"));
   }
 }
 
@@ -338,6 +412,18 @@ void CurlCheck::OnTransferDone(CURLcode code) {
   // Detach first: `done` may destroy this check or start the next attempt.
   std::unique_ptr<Attempt> a = std::move(attempt_);
   CheckResult result = Evaluate(code, *a);
+  // Evidence for a failure only: a healthy attempt pays nothing for it.
+  if (result.health != Health::kHealthy && result.address.empty()) {
+    result.address = CurlPrimaryAddress(a->easy);
+    // curl names the address of a connection that was made, not of one that
+    // failed: then the address it was given (the first, when several).
+    if (result.address.empty()) {
+      const std::string& ip =
+          target_.connect_host_is_ip ? target_.connect_host : a->names.first_address();
+      if (!ip.empty())
+        result.address = AddressWithPort(ip.c_str(), std::atol(target_.port.c_str()));
+    }
+  }
   DoneCallback done = std::move(a->done);
   a.reset();  // the handle is already out of the multi handle
   done(std::move(result));

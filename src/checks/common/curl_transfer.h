@@ -64,16 +64,45 @@ class CertExpiryRecorder {
 /// for others. Pure; thread-safe.
 std::string OsErrorText(long os_errno);
 
-/// A check type's own wording for the curl codes only it knows; "" means "use
-/// the common one".
-using CurlFailureHook = std::string (*)(CURLcode code, CURL* easy, const char* error_buffer);
+/// Why a transfer failed: its failure reason and a short sentence.
+struct CurlFailure {
+  FailureReason reason = FailureReason::kNone;
+  std::string detail;
+};
 
-/// A short sentence for a failed transfer: a descriptor shortage of the daemon
-/// first, then `own` (may be null), then the wording every type shares. Built
-/// from fixed text, OpenSSL's reasons and curl's generic messages only, never
-/// the URL or a header. Thread-compatible (reads one handle).
-std::string DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buffer,
+/// A check type's own reading of the curl codes only it knows; an empty
+/// detail means "use the common one".
+using CurlFailureHook = CurlFailure (*)(CURLcode code, CURL* easy, const char* error_buffer);
+
+/// The reason and sentence of a failed transfer: a descriptor shortage of the
+/// daemon first (internal), then `own` (may be null), then the reading every
+/// type shares, once for http and grpc:
+/// - CURLE_COULDNT_RESOLVE_HOST (curl's own lookup, e.g. a redirect to
+///   another host): dns_error (the resolver's lookups report their own kind);
+/// - CURLE_COULDNT_CONNECT: by the OS error (CURLINFO_OS_ERRNO) as
+///   ReasonOfSocketError: connect_refused, connect_timeout,
+///   network_unreachable;
+/// - CURLE_OPERATION_TIMEDOUT: connect_timeout before the connection was
+///   made, else timeout;
+/// - CURLE_PEER_FAILED_VERIFICATION: tls_hostname, tls_expired or
+///   tls_untrusted by the verify result (ReasonOfCertificateError);
+///   CURLE_SSL_CONNECT_ERROR and other handshake errors: tls_handshake;
+///   a client certificate or CA file that does not load: internal;
+/// - CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR,
+///   CURLE_PARTIAL_FILE: connection_closed;
+/// - CURLE_OUT_OF_MEMORY and other local failures: internal; anything else
+///   (a reply curl cannot read): protocol_error.
+/// The sentence is built from fixed text, OpenSSL's reasons and curl's
+/// generic messages only, never the URL or a header. Thread-compatible
+/// (reads one handle).
+CurlFailure DescribeCurlFailure(CURLcode code, CURL* easy, const char* error_buffer,
                                 CurlFailureHook own);
+
+/// The address the transfer connected to last, "127.0.0.1:8080" or
+/// "[::1]:443" (CURLINFO_PRIMARY_IP/PORT); "" when no connection was made
+/// (CurlCheck then names the address curl was given, the first of several).
+/// Thread-compatible.
+std::string CurlPrimaryAddress(CURL* easy);
 
 /// A curl timer (CURLINFO_*_TIME_T) in microseconds.
 double CurlMicroseconds(CURL* easy, CURLINFO info);
@@ -101,9 +130,10 @@ std::string CurlResolveEntry(const std::string& host, const std::string& port,
 /// One per attempt, loop thread only; not thread-safe.
 class CurlNameStep {
  public:
-  /// "" when curl may start, else the detail of the failure (the resolver's
-  /// text, or an internal error).
-  using Callback = std::function<void(std::string error)>;
+  /// kNone and "" when curl may start, else the failure's reason (the
+  /// resolver's kind, ReasonOf(ResolveFailure), or internal) and detail (the
+  /// resolver's text, or an internal error).
+  using Callback = std::function<void(FailureReason reason, std::string error)>;
 
   CurlNameStep() = default;
   CurlNameStep(const CurlNameStep&) = delete;
@@ -120,6 +150,9 @@ class CurlNameStep {
              std::string request_host, std::string port, Callback done);
   /// The resolver's time (0 before a lookup or without one).
   uint64_t dns_ns() const { return dns_ns_; }
+  /// The first address the lookup found ("" before or without one): the
+  /// address curl tries first.
+  const std::string& first_address() const { return first_address_; }
 
  private:
   bool SetList(CURL* easy, const std::string& entry);
@@ -132,6 +165,7 @@ class CurlNameStep {
   curl_slist* resolve_ = nullptr;
   std::unique_ptr<ResolveRequest> resolving_;
   uint64_t dns_ns_ = 0;
+  std::string first_address_;
 };
 
 /// The base of the check types that run one libcurl transfer per attempt on
@@ -191,15 +225,18 @@ class CurlCheck : public Check {
   virtual std::unique_ptr<Attempt> NewAttempt() = 0;
   /// Sets the type's own options on a.easy; false if curl refused one.
   virtual bool Configure(Attempt& a) = 0;
-  /// The result when the host did not resolve: `error` is the resolver's
+  /// The result when the host did not resolve: `reason` is the resolver's
+  /// kind (dns_nxdomain, dns_timeout, dns_error, internal), `error` its
   /// text, `dns_ns` its time.
-  virtual CheckResult LookupFailed(std::string error, uint64_t dns_ns) = 0;
+  virtual CheckResult LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) = 0;
   /// The result of a finished transfer (the handle is out of the multi
-  /// handle; `a` is freed right after).
+  /// handle; `a` is freed right after). The `address` of a result that is
+  /// not healthy is filled in after, from the transfer, when the type left
+  /// it empty.
   virtual CheckResult Evaluate(CURLcode code, Attempt& a) = 0;
 
  private:
-  void OnResolved(std::string error);
+  void OnResolved(FailureReason reason, std::string error);
   void StartTransfer();
   void Finish(CheckResult result);
   void OnTransferDone(CURLcode code);

@@ -34,7 +34,8 @@ std::string AddressPortText(const sockaddr_storage& address, uint16_t port) {
 
 CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uint16_t port) {
   CheckResult combined;
-  if (results.empty()) return CheckResult::Unhealthy("no address was probed");
+  if (results.empty())
+    return CheckResult::Unhealthy(FailureReason::kInternal, "no address was probed");
   const AddressResult* worst = &results.front();
   std::string failing;
   size_t failed = 0;
@@ -47,6 +48,14 @@ CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uin
   }
   combined.health = worst->result.health;
   combined.observations = worst->result.observations;
+  // The evidence of the address whose state counts: its reason (kNone when
+  // all are healthy), the address itself and its body excerpt.
+  combined.reason = worst->result.reason;
+  if (combined.health != Health::kHealthy) {
+    combined.address = worst->result.address.empty() ? AddressPortText(worst->address, port)
+                                                     : worst->result.address;
+    combined.body_excerpt = worst->result.body_excerpt;
+  }
   if (failed == 0) {
     combined.detail = results.front().result.detail;
     if (results.size() > 1) {

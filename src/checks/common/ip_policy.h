@@ -49,6 +49,10 @@ std::string AddressPortText(const sockaddr_storage& address, uint16_t port);
 /// - observations: those of the first address with the worst health, so
 ///   exported figures describe one real address (a type may replace them,
 ///   e.g. tls takes the earliest certificate expiry of all).
+/// - reason, address and body_excerpt: those of the same address (the first
+///   with the worst health; its address as AddressPortText when it set none),
+///   so the reason always belongs to the state reported; all healthy: none
+///   (evidence is kept for failures only).
 /// `port` is used for the addresses' text, as AddressPortText.
 CheckResult CombineAddressResults(const std::vector<AddressResult>& results, uint16_t port);
 

@@ -1,5 +1,6 @@
 #include "checks/common/tls_options.h"
 
+#include <openssl/x509_vfy.h>
 #include <unistd.h>
 
 namespace hx {
@@ -30,6 +31,19 @@ std::optional<TlsOptions> ParseTlsOptions(config::MapReader& tls) {
   }
   if (!tls.Finish()) return std::nullopt;
   return out;
+}
+
+FailureReason ReasonOfCertificateError(long x509_verify_result) {
+  switch (x509_verify_result) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return FailureReason::kTlsExpired;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return FailureReason::kTlsHostname;
+    default:
+      return FailureReason::kTlsUntrusted;
+  }
 }
 
 }  // namespace hx

@@ -363,10 +363,25 @@ std::string ExplainStatus(int64_t code, const GrpcCheckSpec& spec) {
   }
 }
 
+// The reason of a call that ended with grpc-status `code` (not OK).
+FailureReason ReasonOfGrpcStatus(int64_t code) {
+  switch (code) {
+    case 5:  // NOT_FOUND: the health service knows no such service (SERVICE_UNKNOWN)
+      return FailureReason::kNotServing;
+    case 7:   // PERMISSION_DENIED
+    case 16:  // UNAUTHENTICATED
+      return FailureReason::kAuthFailed;
+    default:
+      return FailureReason::kProtocolError;
+  }
+}
+
 }  // namespace
 
 CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spec) {
-  CheckResult result = CheckResult::Unhealthy("");
+  // Whatever stops the answer from being read is a protocol error, unless
+  // said otherwise below.
+  CheckResult result = CheckResult::Unhealthy(FailureReason::kProtocolError, "");
   std::optional<int64_t> status;
   if (r.grpc_status && !r.grpc_status->empty() && r.grpc_status->size() <= 9 &&
       std::all_of(r.grpc_status->begin(), r.grpc_status->end(),
@@ -390,6 +405,7 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
       result.detail = "response exceeds one message of " + FormatBytes(grpc_wire::kMaxMessageBytes);
     }
   } else if (r.http_status != 200) {
+    result.reason = FailureReason::kHttpStatus;
     result.detail = "HTTP " + std::to_string(r.http_status) + ", expected 200 with a gRPC response";
   } else if (r.content_type.empty()) {
     result.detail = "not a gRPC response: no content-type";
@@ -400,6 +416,7 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
   } else if (!status) {
     result.detail = "invalid grpc-status " + ServerText(*r.grpc_status, spec);
   } else if (*status != 0) {
+    result.reason = ReasonOfGrpcStatus(*status);
     result.detail = "grpc-status " + std::to_string(*status);
     const std::string_view name = grpc_wire::StatusCodeName(*status);
     if (!name.empty()) result.detail += " " + std::string(name);
@@ -422,8 +439,11 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
       const std::string_view name = grpc_wire::ServingStatusName(*serving);
       if (*serving == 1) {
         result.health = Health::kHealthy;
+        result.reason = FailureReason::kNone;
         result.detail = std::string(name);
       } else if (!name.empty()) {
+        // UNKNOWN, NOT_SERVING, SERVICE_UNKNOWN: the server says so itself.
+        result.reason = FailureReason::kNotServing;
         result.detail = std::string(name);
       } else {
         result.detail =
@@ -547,26 +567,27 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 
 // grpc's own wording for the curl codes it alone meets, or words otherwise
 // ("" for the common ones). Never quotes the request (metadata).
-std::string DescribeGrpcFailure(CURLcode code, CURL* /*easy*/, const char* /*error_buffer*/) {
+CurlFailure DescribeGrpcFailure(CURLcode code, CURL* /*easy*/, const char* /*error_buffer*/) {
   switch (code) {
     case CURLE_HTTP2:
-      return "HTTP/2 protocol error";
+      return {FailureReason::kProtocolError, "HTTP/2 protocol error"};
     case CURLE_HTTP2_STREAM:
-      return "HTTP/2 stream error (the server reset the call)";
+      return {FailureReason::kConnectionClosed, "HTTP/2 stream error (the server reset the call)"};
     case CURLE_PARTIAL_FILE:
       // With HTTP/2, also what curl says when the bytes read are not HTTP/2.
-      return "the connection ended in the middle of the response";
+      return {FailureReason::kConnectionClosed,
+              "the connection ended in the middle of the response"};
     case CURLE_UNSUPPORTED_PROTOCOL:
-      return "invalid HTTP response (no status line)";
+      return {FailureReason::kProtocolError, "invalid HTTP response (no status line)"};
     case CURLE_OUT_OF_MEMORY:
-      return "response headers too large or out of memory";
+      return {FailureReason::kProtocolError, "response headers too large or out of memory"};
     default:
-      return "";
+      return {};
   }
 }
 
-std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer, bool tls) {
-  std::string text = DescribeCurlFailure(code, easy, error_buffer, &DescribeGrpcFailure);
+CurlFailure DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer, bool tls) {
+  CurlFailure failure = DescribeCurlFailure(code, easy, error_buffer, &DescribeGrpcFailure);
   // h2c to a server that does not speak HTTP/2 in clear text (an HTTP/1
   // server, or a TLS port without `tls`): it closes the connection on the
   // HTTP/2 preface, which curl reports as whatever the socket said.
@@ -577,9 +598,11 @@ std::string DescribeFailure(CURLcode code, CURL* easy, const char* error_buffer,
       (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
        code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM || code == CURLE_PARTIAL_FILE ||
        code == CURLE_WEIRD_SERVER_REPLY)) {
-    text += " before any HTTP/2 answer (not an h2c server? a TLS port needs tls)";
+    // Most likely the wrong protocol on that port, not a closed connection.
+    if (failure.reason != FailureReason::kInternal) failure.reason = FailureReason::kProtocolError;
+    failure.detail += " before any HTTP/2 answer (not an h2c server? a TLS port needs tls)";
   }
-  return text;
+  return failure;
 }
 
 // Sets the request options of one attempt; false if curl refused one.
@@ -651,8 +674,8 @@ bool GrpcCheck::Configure(CurlCheck::Attempt& a) {
   return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-CheckResult GrpcCheck::LookupFailed(std::string error, uint64_t dns_ns) {
-  CheckResult result = CheckResult::Unhealthy(std::move(error));
+CheckResult GrpcCheck::LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
   result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
                                    static_cast<double>(dns_ns) / 1e9, "dns");
   return result;
@@ -665,7 +688,8 @@ CheckResult GrpcCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && a->response.body_too_large)) {
     result = EvaluateGrpcResponse(a->response, *spec_);
   } else {
-    result = CheckResult::Unhealthy(DescribeFailure(code, easy, a->error, spec_->tls.has_value()));
+    CurlFailure failure = DescribeFailure(code, easy, a->error, spec_->tls.has_value());
+    result = CheckResult::Unhealthy(failure.reason, std::move(failure.detail));
   }
   long http_status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http_status);

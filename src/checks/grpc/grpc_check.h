@@ -150,7 +150,7 @@ class GrpcCheck final : public CurlCheck {
  private:
   std::unique_ptr<CurlCheck::Attempt> NewAttempt() override;
   bool Configure(CurlCheck::Attempt& a) override;
-  CheckResult LookupFailed(std::string error, uint64_t dns_ns) override;
+  CheckResult LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) override;
   CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const GrpcCheckSpec> spec_;

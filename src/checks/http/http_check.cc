@@ -1,5 +1,6 @@
 #include "checks/http/http_check.h"
 
+#include <openssl/evp.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "checks/common/curl_transfer.h"
+#include "checks/common/failure_reasons.h"
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
@@ -172,7 +174,134 @@ std::optional<StatusCodeSet> ReadStatusCodes(config::MapReader& r, std::string_v
   return StatusCodeSet(std::move(ranges));
 }
 
+// %XX (and '+' in a query) decoded; a malformed escape is kept as is.
+std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else if (plus_is_space && text[i] == '+') {
+      out += ' ';
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+// nullopt when `text` is not base64.
+std::optional<std::string> Base64Decode(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  size_t size = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
+  out.resize(size);
+  return out;
+}
+
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Secrets in body excerpts
+
+std::vector<std::string> HttpSecrets(const HttpCheckSpec& spec) {
+  std::vector<std::string> secrets;
+  auto add = [&secrets](std::string_view secret) {
+    if (secret.size() >= 4) secrets.emplace_back(secret);
+  };
+  for (const auto& [name, value] : spec.headers) {
+    add(value);
+    // "Bearer <token>", "Basic <base64>", "Token <key>": the credential alone.
+    const size_t space = value.find(' ');
+    if (space == std::string::npos) continue;
+    std::string_view credential = std::string_view(value).substr(space + 1);
+    while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+    add(credential);
+    if (Lowercase(value.substr(0, space)) == "basic") {
+      if (auto decoded = Base64Decode(credential)) {
+        add(*decoded);
+        if (const size_t colon = decoded->find(':'); colon != std::string::npos) {
+          add(decoded->substr(colon + 1));
+        }
+      }
+    }
+  }
+  UrlHandle parsed;
+  if (!spec.url.empty() &&
+      curl_url_set(parsed.u, CURLUPART_URL, spec.url.c_str(), 0) == CURLUE_OK) {
+    const auto user = parsed.Get(CURLUPART_USER);
+    const auto password = parsed.Get(CURLUPART_PASSWORD);
+    if (user) {
+      add(*user);
+      add(PercentDecode(*user, false));
+    }
+    if (password) {
+      add(*password);
+      add(PercentDecode(*password, false));
+    }
+    if (user || password) {
+      // What curl sends for user-info: Authorization: Basic base64(user:password).
+      const std::string pair = PercentDecode(user.value_or(""), false) + ":" +
+                               PercentDecode(password.value_or(""), false);
+      add(pair);
+      add(Base64Encode(pair));
+    }
+    if (const auto query = parsed.Get(CURLUPART_QUERY)) {
+      std::string_view rest = *query;
+      while (!rest.empty()) {
+        const size_t amp = rest.find('&');
+        const std::string_view item = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        const size_t eq = item.find('=');
+        const std::string_view value = eq == std::string_view::npos ? item : item.substr(eq + 1);
+        add(value);
+        add(PercentDecode(value, true));
+      }
+    }
+  }
+  std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+  return secrets;
+}
+
+std::string BodyExcerpt(std::string body, const std::vector<std::string>& secrets) {
+  static constexpr std::string_view kMask = "<redacted>";
+  for (const std::string& secret : secrets) {
+    for (size_t at = body.find(secret); at != std::string::npos; at = body.find(secret, at)) {
+      body.replace(at, secret.size(), kMask);
+      at += kMask.size();
+    }
+  }
+  if (body.size() > kBodyExcerptBytes) body.resize(kBodyExcerptBytes);
+  return body;
+}
 
 // ---------------------------------------------------------------------------
 // Parsing
@@ -251,6 +380,9 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
   spec->ip_policy = ReadIpPolicy(r);
 
   if (!r.Finish()) return nullptr;
+  spec->secrets = HttpSecrets(*spec);
+  spec->excerpt_capture_bytes =
+      kBodyExcerptBytes + (spec->secrets.empty() ? 0 : spec->secrets.front().size());
   return spec;
 }
 
@@ -275,6 +407,13 @@ struct HttpCheck::Attempt final : CurlCheck::Attempt {
   uint64_t body_bytes = 0;
   bool body_too_large = false;
   std::string body;
+  const HttpCheckSpec* spec = nullptr;  // outlives the attempt
+  // The first bytes of the body, kept for the excerpt of a result that is
+  // not healthy: kBodyExcerptBytes plus the longest secret, so that a secret
+  // across the cut is still masked whole. Only when the status already fails
+  // (decided at the first bytes); with keep_body, `body` serves.
+  size_t excerpt_capture = 0;
+  std::string excerpt;
 };
 
 namespace {
@@ -286,26 +425,42 @@ size_t OnBodyData(char* data, size_t size, size_t count, void* user) {
     attempt->body_too_large = true;
     return 0;  // anything but n aborts the transfer with CURLE_WRITE_ERROR
   }
+  if (attempt->body_bytes == 0 && !attempt->keep_body) {
+    // The body's first bytes: the status is known. Only one that fails or
+    // degrades needs the body as evidence; a healthy attempt copies nothing.
+    long status = 0;
+    curl_easy_getinfo(attempt->easy, CURLINFO_RESPONSE_CODE, &status);
+    const HttpCheckSpec& spec = *attempt->spec;
+    if (spec.degraded_status.Contains(static_cast<int>(status)) ||
+        !spec.expect_status.Contains(static_cast<int>(status))) {
+      attempt->excerpt_capture = spec.excerpt_capture_bytes;
+    }
+  }
   attempt->body_bytes += n;
   if (attempt->keep_body) attempt->body.append(data, n);
+  if (attempt->excerpt.size() < attempt->excerpt_capture) {
+    attempt->excerpt.append(data, std::min(n, attempt->excerpt_capture - attempt->excerpt.size()));
+  }
   return n;
 }
 
 // http's own wording for the curl codes it alone meets ("" for the common
 // ones). Never quotes the URL.
-std::string DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buffer) {
+CurlFailure DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buffer) {
   switch (code) {
     case CURLE_TOO_MANY_REDIRECTS:
-      return "too many redirects (more than " + std::to_string(HttpCheckSpec::kMaxRedirects) + ")";
+      return {
+          FailureReason::kProtocolError,
+          "too many redirects (more than " + std::to_string(HttpCheckSpec::kMaxRedirects) + ")"};
     case CURLE_PARTIAL_FILE:
-      return "response ended before the announced body length";
+      return {FailureReason::kConnectionClosed, "response ended before the announced body length"};
     case CURLE_UNSUPPORTED_PROTOCOL:
       // The first URL is http(s) by config, so this is a redirect elsewhere,
       // unless curl found no status line at all (an "HTTP/0.9" reply).
       if (std::strstr(error_buffer, "HTTP/0.9") != nullptr) {
-        return "invalid HTTP response (no status line)";
+        return {FailureReason::kProtocolError, "invalid HTTP response (no status line)"};
       }
-      return "redirect to a URL that is not http or https";
+      return {FailureReason::kProtocolError, "redirect to a URL that is not http or https"};
     case CURLE_OUT_OF_MEMORY: {
       // curl 7.x hits its limit on one header line (100 KiB) as a failed
       // buffer growth, without a message; after a status line arrived that
@@ -313,12 +468,12 @@ std::string DescribeHttpFailure(CURLcode code, CURL* easy, const char* error_buf
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       if (status > 0 || std::strstr(error_buffer, "header") != nullptr) {
-        return "response headers too large";
+        return {FailureReason::kProtocolError, "response headers too large"};
       }
-      return "out of memory";
+      return {FailureReason::kInternal, "out of memory"};
     }
     default:
-      return "";
+      return {};
   }
 }
 
@@ -391,8 +546,8 @@ CurlCheck::Target PinnedTargetOf(const HttpCheckSpec& spec, const std::string& a
 }
 
 // The result of an attempt whose host did not resolve.
-CheckResult LookupFailedResult(std::string error, uint64_t dns_ns) {
-  CheckResult result = CheckResult::Unhealthy(std::move(error));
+CheckResult LookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
   result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
                                    static_cast<double>(dns_ns) / 1e9, "dns");
   result.observations.emplace_back(ObservationId::kHttpRedirects, 0.0);
@@ -412,6 +567,7 @@ std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();
   attempt->max_body_bytes = spec_->max_body_bytes;
   attempt->keep_body = spec_->expect_body != nullptr || spec_->expect_body_absent != nullptr;
+  attempt->spec = spec_.get();
   return attempt;
 }
 
@@ -419,8 +575,8 @@ bool HttpCheck::Configure(CurlCheck::Attempt& a) {
   return ConfigureEasy(*spec_, static_cast<Attempt&>(a));
 }
 
-CheckResult HttpCheck::LookupFailed(std::string error, uint64_t dns_ns) {
-  return LookupFailedResult(std::move(error), dns_ns);
+CheckResult HttpCheck::LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) {
+  return LookupFailedResult(reason, std::move(error), dns_ns);
 }
 
 CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
@@ -445,28 +601,39 @@ CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
   const std::string http = "HTTP " + std::to_string(status);
   if (a->body_too_large) {
     result.health = Health::kUnhealthy;
+    result.reason = FailureReason::kBodyMismatch;
     result.detail = "response body exceeds " + FormatByteLimit(spec.max_body_bytes);
   } else if (code != CURLE_OK) {
+    CurlFailure failure = DescribeCurlFailure(code, easy, a->error, &DescribeHttpFailure);
     result.health = Health::kUnhealthy;
-    result.detail = DescribeCurlFailure(code, easy, a->error, &DescribeHttpFailure);
+    result.reason = failure.reason;
+    result.detail = std::move(failure.detail);
   } else if (spec.degraded_status.Contains(static_cast<int>(status))) {
     result.health = Health::kDegraded;
+    result.reason = FailureReason::kHttpStatus;
     result.detail = http + " (degraded status)";
   } else if (!spec.expect_status.Contains(static_cast<int>(status))) {
     result.health = Health::kUnhealthy;
+    result.reason = FailureReason::kHttpStatus;
     result.detail = http + ", expected " + spec.expect_status.ToString();
   } else if (spec.expect_body && !RE2::PartialMatch(a->body, *spec.expect_body)) {
     result.health = Health::kUnhealthy;
+    result.reason = FailureReason::kBodyMismatch;
     result.detail = "body does not match " + QuotePattern(spec.expect_body->pattern());
   } else if (spec.expect_body_absent && RE2::PartialMatch(a->body, *spec.expect_body_absent)) {
     result.health = Health::kUnhealthy;
+    result.reason = FailureReason::kBodyMismatch;
     result.detail =
         "body matches forbidden pattern " + QuotePattern(spec.expect_body_absent->pattern());
   } else {
     result.health = Health::kHealthy;
     result.detail = http;
+    return result;
   }
-
+  // Not healthy: the start of the body, as evidence, secrets masked.
+  std::string start =
+      a->keep_body ? a->body.substr(0, spec.excerpt_capture_bytes) : std::move(a->excerpt);
+  if (!start.empty()) result.body_excerpt = BodyExcerpt(std::move(start), spec.secrets);
   return result;
 }
 
@@ -499,13 +666,16 @@ void HttpEachAddressCheck::OnResolved(ResolveResult resolved) {
   resolving_.reset();  // already delivered: only frees the handle
   dns_ns_ = resolved.duration_ns;
   if (!resolved.error.empty()) {
-    Finish(LookupFailedResult(std::move(resolved.error), dns_ns_));
+    Finish(LookupFailedResult(resolved.failure == ResolveFailure::kNone
+                                  ? FailureReason::kDnsError
+                                  : ReasonOf(resolved.failure),
+                              std::move(resolved.error), dns_ns_));
     return;
   }
   pending_ = resolved.addresses.size();
   for (const sockaddr_storage& address : resolved.addresses) {
     checks_.push_back(std::make_unique<HttpCheck>(spec_, curl_, resolver_, AddressText(address)));
-    results_.push_back({address, CheckResult::Unhealthy("not probed")});
+    results_.push_back({address, CheckResult::Unhealthy(FailureReason::kInternal, "not probed")});
   }
   // A request that fails while being set up reports inside Start(): its
   // result is kept and the whole attempt ends only after this loop.

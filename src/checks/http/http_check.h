@@ -90,6 +90,12 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   bool follow_redirects = true;
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
   std::optional<TlsOptions> tls;
+  /// What a response body must never show of this check's configuration
+  /// (HttpSecrets()): masked in body excerpts. Longest first.
+  std::vector<std::string> secrets;
+  /// How much of a body an attempt keeps for the excerpt: kBodyExcerptBytes
+  /// plus the longest secret, so that a secret across the cut is masked.
+  size_t excerpt_capture_bytes = 0;
 
   std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "GET https://api.internal/health".
@@ -112,7 +118,7 @@ class HttpCheck final : public CurlCheck {
  private:
   std::unique_ptr<CurlCheck::Attempt> NewAttempt() override;
   bool Configure(CurlCheck::Attempt& a) override;
-  CheckResult LookupFailed(std::string error, uint64_t dns_ns) override;
+  CheckResult LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) override;
   CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const HttpCheckSpec> spec_;
@@ -154,6 +160,24 @@ class HttpEachAddressCheck final : public Check {
 
 /// The `http:` check type.
 CheckType HttpCheckType();
+
+/// The most bytes of a response body a non-healthy result carries.
+inline constexpr size_t kBodyExcerptBytes = 512;
+
+/// The secrets of a parsed spec, as a server might echo them, each at least 4
+/// bytes (shorter values would mask ordinary words; as grpc's metadata):
+/// every header value, and for "Scheme credential" values the credential
+/// (for Basic, also the decoded "user:password" and the password); the URL's
+/// user-info (user, password, "user:password" and its base64, as curl sends
+/// it), raw and percent-decoded; every value of the URL's query, raw and
+/// decoded. Longest first, no duplicates. Pure; thread-safe.
+std::vector<std::string> HttpSecrets(const HttpCheckSpec& spec);
+
+/// The excerpt of a body for a non-healthy result: every occurrence of each
+/// secret (longest first) replaced by "<redacted>", then cut to
+/// kBodyExcerptBytes. `body` should hold the first kBodyExcerptBytes + the
+/// longest secret's bytes. Pure; thread-safe.
+std::string BodyExcerpt(std::string body, const std::vector<std::string>& secrets);
 
 /// Parses an `http:` mapping (the parser of HttpCheckType(); exposed for
 /// tests). Calls reader.Finish(); returns nullptr after any error.

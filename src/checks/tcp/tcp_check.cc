@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/failure_reasons.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_policy.h"
 #include "checks/common/ip_protocol.h"
@@ -20,6 +21,13 @@
 
 namespace hx {
 namespace {
+
+// The reason of a TLS connection that failed: the certificate's problem when
+// verification failed, else the handshake's.
+FailureReason ReasonOfTlsFailure(const TlsClient& tls) {
+  return tls.verify_error() != 0 ? ReasonOfCertificateError(tls.verify_error())
+                                 : FailureReason::kTlsHandshake;
+}
 
 }  // namespace
 
@@ -117,7 +125,10 @@ class TcpCheck::TcpAttempt final : public Attempt {
     lookup_.reset();  // answered: only frees the handle
     if (guard.over()) return;
     if (!resolved.error.empty()) {
-      Finish(CheckResult::Unhealthy(std::move(resolved.error)));
+      Finish(CheckResult::Unhealthy(resolved.failure == ResolveFailure::kNone
+                                        ? FailureReason::kDnsError
+                                        : ReasonOf(resolved.failure),
+                                    std::move(resolved.error)));
       return;
     }
     for (sockaddr_storage& addr : resolved.addresses) {
@@ -137,13 +148,22 @@ class TcpCheck::TcpAttempt final : public Attempt {
     if (IsFdShortage(last_error)) {
       // No socket could be made: another address would fare no better.
       Finish(CheckResult::Unhealthy(
+          FailureReason::kInternal,
           ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
       return;
     }
     if (next_address_ >= addresses_.size()) {
-      Finish(CheckResult::Unhealthy(last_error == UV_EAI_NODATA
-                                        ? "could not resolve host " + Quote(settings_->host)
-                                        : std::string(uv_strerror(last_error))));
+      CheckResult result =
+          last_error == UV_EAI_NODATA
+              ? CheckResult::Unhealthy(FailureReason::kDnsError,
+                                       "could not resolve host " + Quote(settings_->host))
+              : CheckResult::Unhealthy(ReasonOfSocketError(last_error),
+                                       std::string(uv_strerror(last_error)));
+      // ip_policy first: the last address tried is the one whose error this is.
+      if (next_address_ > 0) {
+        result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+      }
+      Finish(std::move(result));
       return;
     }
     const sockaddr_storage& addr = addresses_[next_address_++];
@@ -166,7 +186,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
   void ConnectFailed(int error) {
     CloseSocket();
     if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
-      EndConnection(CheckResult::Unhealthy(uv_strerror(error)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(error), uv_strerror(error)));
     } else {
       ConnectNext(error);
     }
@@ -186,7 +206,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
     const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &TcpAttempt::OnAlloc,
                                  &TcpAttempt::OnRead);
     if (rc < 0) {
-      EndConnection(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
+                                           std::string("read failed: ") + uv_strerror(rc)));
       return;
     }
     if (!settings_->tls) {
@@ -198,7 +219,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
         tls_context_, options.server_name.empty() ? settings_->host : options.server_name);
     tls_->StartHandshake();
     if (tls_->failed()) {
-      EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + tls_->error()));
+      EndConnection(CheckResult::Unhealthy(ReasonOfTlsFailure(*tls_),
+                                           "TLS handshake failed: " + tls_->error()));
       return;
     }
     FlushTls();
@@ -238,7 +260,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
                             &TcpAttempt::OnWritten);
     if (rc < 0) {
       delete op;
-      EndConnection(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
+                                           std::string("send failed: ") + uv_strerror(rc)));
       return;
     }
     ExpectCallback();
@@ -255,8 +278,8 @@ class TcpCheck::TcpAttempt final : public Attempt {
     if (!guard.over() && op_connection == self->connection_) {
       --self->writes_in_flight_;
       if (status < 0) {
-        self->EndConnection(
-            CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+        self->EndConnection(CheckResult::Unhealthy(
+            ReasonOfSocketError(status), std::string("send failed: ") + uv_strerror(status)));
       } else if (self->established_ns_ != 0 && self->writes_in_flight_ == 0 &&
                  !self->settings_->expect) {
         // Without expect, healthy once everything (the send, or the last
@@ -285,9 +308,13 @@ class TcpCheck::TcpAttempt final : public Attempt {
     }
     if (nread < 0) {
       const std::string reason = uv_strerror(static_cast<int>(nread));
-      EndConnection(CheckResult::Unhealthy(tls_ && !tls_->handshake_done()
-                                               ? "TLS handshake failed: " + reason
-                                               : "read failed: " + reason));
+      if (tls_ && !tls_->handshake_done()) {
+        EndConnection(CheckResult::Unhealthy(FailureReason::kTlsHandshake,
+                                             "TLS handshake failed: " + reason));
+      } else {
+        EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(static_cast<int>(nread)),
+                                             "read failed: " + reason));
+      }
       return;
     }
     if (nread == 0) return;
@@ -302,6 +329,9 @@ class TcpCheck::TcpAttempt final : public Attempt {
     if (Ended(connection)) return;
     if (tls_->failed()) {
       EndConnection(CheckResult::Unhealthy(
+          // After the handshake, mostly the server's alert about it (TLS 1.3
+          // rejects a client certificate only after the client finished).
+          was_established ? FailureReason::kTlsHandshake : ReasonOfTlsFailure(*tls_),
           (was_established ? "TLS error: " : "TLS handshake failed: ") + tls_->error()));
       return;
     }
@@ -326,19 +356,24 @@ class TcpCheck::TcpAttempt final : public Attempt {
       EndConnection(CheckResult::Healthy("expect " + Quote(settings_->expect->pattern()) +
                                          " matched in " + FormatMillis(uv_hrtime() - started_ns_)));
     } else if (received_.size() >= kMaxReceiveBytes) {
-      EndConnection(CheckResult::Unhealthy("no match for " + Quote(settings_->expect->pattern()) +
-                                           " in the first 64 KiB"));
+      EndConnection(CheckResult::Unhealthy(
+          FailureReason::kBodyMismatch,
+          "no match for " + Quote(settings_->expect->pattern()) + " in the first 64 KiB"));
     }
   }
 
   void HandlePeerClosed() {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(socket_));
     if (tls_ && !tls_->handshake_done()) {
-      EndConnection(CheckResult::Unhealthy("TLS handshake failed: connection closed by server"));
+      EndConnection(CheckResult::Unhealthy(FailureReason::kTlsHandshake,
+                                           "TLS handshake failed: connection closed by server"));
     } else if (settings_->expect) {
+      // Closed while `expect` still waited for more: what did arrive is in
+      // the detail.
       EndConnection(CheckResult::Unhealthy(
+          FailureReason::kConnectionClosed,
           "connection closed before " + Quote(settings_->expect->pattern()) + " matched (got " +
-          (received_.empty() ? std::string("nothing") : QuoteEscaped(received_)) + ")"));
+              (received_.empty() ? std::string("nothing") : QuoteEscaped(received_)) + ")"));
     }
     // Without expect the attempt ends when the send completes (or fails).
   }
@@ -349,6 +384,9 @@ class TcpCheck::TcpAttempt final : public Attempt {
   // address follows, and after the last the attempt ends with all of them.
   void EndConnection(CheckResult result) {
     if (over()) return;
+    if (result.health != Health::kHealthy) {
+      result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    }
     if (tls_ && tls_->handshake_done()) {
       if (auto not_after = tls_->PeerEarliestNotAfter()) {
         result.observations.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
@@ -423,7 +461,10 @@ std::unique_ptr<Attempt> TcpCheck::NewAttempt() {
     tls_context_ = TlsClientContext::Create(
         {options.ca_file, options.cert_file, options.key_file, !options.insecure_skip_verify},
         &error);
-    if (!tls_context_) return FailedAttempt(CheckResult::Unhealthy("TLS setup failed: " + error));
+    if (!tls_context_) {
+      return FailedAttempt(
+          CheckResult::Unhealthy(FailureReason::kInternal, "TLS setup failed: " + error));
+    }
   }
   return std::make_unique<TcpAttempt>(*this);
 }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/failure_reasons.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
 #include "io/io_context.h"
@@ -202,10 +203,15 @@ class TlsCheck::TlsAttempt final : public Attempt {
   void Resolved(ResolveResult result) {
     if (result.addresses.empty()) {
       // The resolver's own report when the daemon is out of descriptors.
-      Finish(CheckResult::Unhealthy(FdShortageInText(result.error) != 0
-                                        ? result.error
-                                        : "could not resolve host " + Quote(settings_->host) +
-                                              (result.error.empty() ? "" : ": " + result.error)));
+      if (FdShortageInText(result.error) != 0) {
+        Finish(CheckResult::Unhealthy(FailureReason::kInternal, result.error));
+        return;
+      }
+      Finish(CheckResult::Unhealthy(result.failure == ResolveFailure::kNone
+                                        ? FailureReason::kDnsError
+                                        : ReasonOf(result.failure),
+                                    "could not resolve host " + Quote(settings_->host) +
+                                        (result.error.empty() ? "" : ": " + result.error)));
       return;
     }
     addresses_ = std::move(result.addresses);
@@ -228,11 +234,18 @@ class TlsCheck::TlsAttempt final : public Attempt {
     if (IsFdShortage(last_error)) {
       // No socket could be made: another address would fare no better.
       Finish(CheckResult::Unhealthy(
+          FailureReason::kInternal,
           ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
       return;
     }
     if (next_address_ >= addresses_.size()) {
-      Finish(CheckResult::Unhealthy(uv_strerror(last_error)));
+      CheckResult result =
+          CheckResult::Unhealthy(ReasonOfSocketError(last_error), uv_strerror(last_error));
+      // ip_policy first: the last address tried is the one whose error this is.
+      if (next_address_ > 0) {
+        result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+      }
+      Finish(std::move(result));
       return;
     }
     phase_ = Phase::kConnecting;
@@ -253,7 +266,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
   void ConnectFailed(int error) {
     CloseSocket();
     if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
-      EndConnection(CheckResult::Unhealthy(uv_strerror(error)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(error), uv_strerror(error)));
     } else {
       ConnectNext(error);
     }
@@ -263,6 +276,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // all: one address's, recorded; the next address follows, and after the
   // last the attempt ends with all of them (FinishAll).
   void EndConnection(CheckResult result) {
+    if (result.health != Health::kHealthy) {
+      result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
+    }
     if (settings_->ip_policy == IpPolicy::kFirst) {
       Finish(std::move(result));
       return;
@@ -315,7 +331,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
     }
     const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &OnAlloc, &OnRead);
     if (rc < 0) {
-      EndConnection(CheckResult::Unhealthy(std::string("read failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
+                                           std::string("read failed: ") + uv_strerror(rc)));
       return;
     }
     // Reads keep coming until the socket closes, which Release() announces.
@@ -350,7 +367,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
   void Say(std::string_view command) { WriteRaw(std::string(command)); }
 
   void Refused(std::string_view what, const std::string& line) {
-    EndConnection(CheckResult::Unhealthy(std::string(what) + ", got " + QuoteEscaped(line)));
+    EndConnection(CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                         std::string(what) + ", got " + QuoteEscaped(line)));
   }
 
   // Advances the dialogue with what has arrived; returns once it needs more.
@@ -364,10 +382,12 @@ class TlsCheck::TlsAttempt final : public Attempt {
         if (answer == 'S') {
           UpgradeNow();
         } else if (answer == 'N') {
-          EndConnection(CheckResult::Unhealthy("PostgreSQL server refused SSL (ssl is off)"));
+          EndConnection(CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                               "PostgreSQL server refused SSL (ssl is off)"));
         } else {
-          EndConnection(CheckResult::Unhealthy("PostgreSQL server answered the SSLRequest with " +
-                                               QuoteEscaped(std::string(1, answer))));
+          EndConnection(CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                               "PostgreSQL server answered the SSLRequest with " +
+                                                   QuoteEscaped(std::string(1, answer))));
         }
         return;
       }
@@ -420,7 +440,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
       case 1:  // EHLO
         if (code != "250") return Refused("SMTP: EHLO refused", line);
         if (!offers_starttls_) {
-          EndConnection(CheckResult::Unhealthy("SMTP: the server does not offer STARTTLS"));
+          EndConnection(CheckResult::Unhealthy(FailureReason::kProtocolError,
+                                               "SMTP: the server does not offer STARTTLS"));
           return;
         }
         Say("STARTTLS\r\n");
@@ -461,8 +482,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
   // ClientHello) would be a STARTTLS injection (CVE-2011-0411's kind).
   void UpgradeNow() {
     if (!dialogue_.empty()) {
-      EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
-                                           ": unexpected data after the STARTTLS answer"));
+      EndConnection(CheckResult::Unhealthy(
+          FailureReason::kProtocolError,
+          std::string(StartTlsLabel()) + ": unexpected data after the STARTTLS answer"));
       return;
     }
     StartHandshake();
@@ -515,18 +537,28 @@ class TlsCheck::TlsAttempt final : public Attempt {
     if (!tls_->handshake_done()) {
       std::string detail = "TLS handshake failed: " + tls_->error();
       if (!expiry.empty()) detail += "; " + expiry;
-      return CheckResult::Unhealthy(std::move(detail));
+      // Verification failed: the certificate's problem (expired, untrusted,
+      // another name); otherwise the handshake itself.
+      return CheckResult::Unhealthy(tls_->verify_error() != 0
+                                        ? ReasonOfCertificateError(tls_->verify_error())
+                                        : FailureReason::kTlsHandshake,
+                                    std::move(detail));
     }
     const std::string detail = tls_->version() + ", " + expiry;
-    if (!not_after) return CheckResult::Unhealthy(tls_->version() + ", no certificate presented");
+    if (!not_after) {
+      return CheckResult::Unhealthy(FailureReason::kTlsUntrusted,
+                                    tls_->version() + ", no certificate presented");
+    }
     using std::chrono::duration_cast;
     using std::chrono::seconds;
     const int64_t unhealthy_within =
         duration_cast<seconds>(settings_->unhealthy_expires_within).count();
     const int64_t degraded_within =
         duration_cast<seconds>(settings_->degraded_expires_within).count();
-    if (left <= 0 || left <= unhealthy_within) return CheckResult::Unhealthy(detail);
-    if (left <= degraded_within) return CheckResult::Degraded(detail);
+    if (left <= 0) return CheckResult::Unhealthy(FailureReason::kTlsExpired, detail);
+    if (left <= unhealthy_within)
+      return CheckResult::Unhealthy(FailureReason::kTlsExpiring, detail);
+    if (left <= degraded_within) return CheckResult::Degraded(FailureReason::kTlsExpiring, detail);
     return CheckResult::Healthy(detail);
   }
 
@@ -539,7 +571,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
     const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &OnWritten);
     if (rc < 0) {
       delete op;
-      EndConnection(CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(rc)));
+      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
+                                           std::string("send failed: ") + uv_strerror(rc)));
       return;
     }
     ExpectCallback();
@@ -553,8 +586,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
     CallbackGuard guard(self);
     if (self->Ended(connection)) return;
     if (status < 0) {
-      self->EndConnection(
-          CheckResult::Unhealthy(std::string("send failed: ") + uv_strerror(status)));
+      self->EndConnection(CheckResult::Unhealthy(
+          ReasonOfSocketError(status), std::string("send failed: ") + uv_strerror(status)));
     }
   }
 
@@ -578,11 +611,14 @@ class TlsCheck::TlsAttempt final : public Attempt {
       const std::string reason =
           nread == UV_EOF ? "connection closed by server" : uv_strerror(static_cast<int>(nread));
       if (phase_ == Phase::kHandshake) {
-        EndConnection(CheckResult::Unhealthy("TLS handshake failed: " + reason));
+        EndConnection(CheckResult::Unhealthy(FailureReason::kTlsHandshake,
+                                             "TLS handshake failed: " + reason));
       } else {
-        EndConnection(
-            CheckResult::Unhealthy(std::string(StartTlsLabel()) + ": " + reason +
-                                   (dialogue_.empty() ? "" : " after " + QuoteEscaped(dialogue_))));
+        // The STARTTLS dialogue broke off: closed (EOF, reset) or another error.
+        EndConnection(CheckResult::Unhealthy(
+            ReasonOfSocketError(static_cast<int>(nread)),
+            std::string(StartTlsLabel()) + ": " + reason +
+                (dialogue_.empty() ? "" : " after " + QuoteEscaped(dialogue_))));
       }
       return;
     }
@@ -592,8 +628,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
       // complete lines ("250-..." forever) and never answer.
       dialogue_received_ += data.size();
       if (dialogue_received_ > kMaxDialogueBytes) {
-        EndConnection(CheckResult::Unhealthy(std::string(StartTlsLabel()) +
-                                             ": more than 16 KiB of dialogue, no STARTTLS answer"));
+        EndConnection(CheckResult::Unhealthy(
+            FailureReason::kProtocolError,
+            std::string(StartTlsLabel()) + ": more than 16 KiB of dialogue, no STARTTLS answer"));
         return;
       }
       dialogue_.append(data);
@@ -650,7 +687,10 @@ std::unique_ptr<Attempt> TlsCheck::NewAttempt() {
     std::string error;
     tls_context_ = TlsClientContext::Create(
         {o.ca_file, o.cert_file, o.key_file, !o.insecure_skip_verify}, &error);
-    if (!tls_context_) return FailedAttempt(CheckResult::Unhealthy("TLS setup failed: " + error));
+    if (!tls_context_) {
+      return FailedAttempt(
+          CheckResult::Unhealthy(FailureReason::kInternal, "TLS setup failed: " + error));
+    }
   }
   return std::make_unique<TlsAttempt>(io_, settings_, tls_context_);
 }

@@ -42,21 +42,59 @@ TEST(CombineAddressResultsTest, OneAddressKeepsItsDetailAsIs) {
 }
 
 TEST(CombineAddressResultsTest, WorstCountsAndEveryFailingAddressIsNamed) {
-  CheckResult r =
-      CombineAddressResults({At("127.0.0.1", WithLoss(CheckResult::Degraded("slow"), 0.1)),
-                             At("127.0.0.2", WithLoss(CheckResult::Healthy("fine"), 0)),
-                             At("::1", WithLoss(CheckResult::Unhealthy("connection refused"), 1))},
-                            25);
+  CheckResult r = CombineAddressResults(
+      {At("127.0.0.1", WithLoss(CheckResult::Degraded(FailureReason::kSlow, "slow"), 0.1)),
+       At("127.0.0.2", WithLoss(CheckResult::Healthy("fine"), 0)),
+       At("::1",
+          WithLoss(CheckResult::Unhealthy(FailureReason::kConnectRefused, "connection refused"),
+                   1))},
+      25);
   EXPECT_EQ(r.health, Health::kUnhealthy);
   EXPECT_EQ(r.detail, "2 of 3 addresses failed: 127.0.0.1:25: slow; [::1]:25: connection refused");
   ASSERT_EQ(r.observations.size(), 1U);
   EXPECT_EQ(r.observations[0].value, 1);  // the worst address's
 }
 
+// The reason, address and excerpt are those of the address whose state
+// counts (the first worst one), never a healthy or better address's.
+TEST(CombineAddressResultsTest, KeepsTheReasonAndEvidenceOfTheWorstAddress) {
+  CheckResult slow = CheckResult::Degraded(FailureReason::kHttpStatus, "HTTP 429");
+  slow.body_excerpt = "busy";
+  CheckResult refused = CheckResult::Unhealthy(FailureReason::kConnectRefused, "refused");
+  CheckResult expired = CheckResult::Unhealthy(FailureReason::kTlsExpired, "expired");
+  expired.address = "127.0.0.4:8443";  // a type's own text wins over the resolved one
+  CheckResult r =
+      CombineAddressResults({At("127.0.0.1", CheckResult::Healthy("ok")), At("127.0.0.2", slow),
+                             At("::1", refused), At("127.0.0.4", expired)},
+                            443);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "[::1]:443");
+  EXPECT_EQ(r.body_excerpt, "");
+
+  r = CombineAddressResults({At("127.0.0.1", CheckResult::Healthy("ok")), At("127.0.0.2", slow)},
+                            443);
+  EXPECT_EQ(r.health, Health::kDegraded);
+  EXPECT_EQ(r.reason, FailureReason::kHttpStatus);
+  EXPECT_EQ(r.address, "127.0.0.2:443");
+  EXPECT_EQ(r.body_excerpt, "busy");
+
+  r = CombineAddressResults({At("127.0.0.2", slow), At("127.0.0.4", expired)}, 443);
+  EXPECT_EQ(r.reason, FailureReason::kTlsExpired);
+  EXPECT_EQ(r.address, "127.0.0.4:8443");
+
+  r = CombineAddressResults(
+      {At("127.0.0.1", CheckResult::Healthy("ok")), At("127.0.0.2", CheckResult::Healthy("ok"))},
+      443);
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "");  // evidence is for failures
+}
+
 TEST(CombineAddressResultsTest, DegradedOnlySaysDegraded) {
-  CheckResult r = CombineAddressResults({At("127.0.0.1", CheckResult::Healthy("fine")),
-                                         At("127.0.0.2", CheckResult::Degraded("slow"))},
-                                        0);
+  CheckResult r =
+      CombineAddressResults({At("127.0.0.1", CheckResult::Healthy("fine")),
+                             At("127.0.0.2", CheckResult::Degraded(FailureReason::kSlow, "slow"))},
+                            0);
   EXPECT_EQ(r.health, Health::kDegraded);
   EXPECT_EQ(r.detail, "1 of 2 addresses degraded: 127.0.0.2: slow");
 }
@@ -68,7 +106,7 @@ TEST(UseLowestOfAllTest, TakesTheEarliestOfEveryAddressNotJustTheWorst) {
   };
   const std::vector<AddressResult> results = {
       At("127.0.0.1", expiry(CheckResult::Healthy("ok"), 100)),
-      At("127.0.0.2", expiry(CheckResult::Unhealthy("bad"), 300))};
+      At("127.0.0.2", expiry(CheckResult::Unhealthy(FailureReason::kTlsExpired, "bad"), 300))};
   CheckResult r = CombineAddressResults(results, 443);
   ASSERT_EQ(r.observations.size(), 1U);
   EXPECT_EQ(r.observations[0].value, 300);  // the worst address's
@@ -81,6 +119,7 @@ TEST(UseLowestOfAllTest, TakesTheEarliestOfEveryAddressNotJustTheWorst) {
 
 TEST(CombineAddressResultsTest, NothingProbedIsUnhealthy) {
   EXPECT_EQ(CombineAddressResults({}, 80).health, Health::kUnhealthy);
+  EXPECT_EQ(CombineAddressResults({}, 80).reason, FailureReason::kInternal);
 }
 
 }  // namespace

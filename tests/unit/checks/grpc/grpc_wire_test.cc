@@ -163,6 +163,7 @@ TEST_F(GrpcVerdictTest, ServingIsHealthy) {
   const CheckResult r = Verdict(Feed(grpc_, Frame("\x08\x01")));
   EXPECT_EQ(r.health, Health::kHealthy);
   EXPECT_EQ(r.detail, "SERVING");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
   ASSERT_NE(Find(r, ObservationId::kGrpcStatusCode), nullptr);
   EXPECT_EQ(Find(r, ObservationId::kGrpcStatusCode)->value, 0);
   ASSERT_NE(Find(r, ObservationId::kGrpcServingStatus), nullptr);
@@ -170,17 +171,22 @@ TEST_F(GrpcVerdictTest, ServingIsHealthy) {
 }
 
 TEST_F(GrpcVerdictTest, OtherServingStatusesAreUnhealthyAndNamed) {
-  const std::pair<std::string, std::string> cases[] = {
-      {"\x08\x02", "NOT_SERVING"},
-      {"", "UNKNOWN"},
-      {"\x08\x00"s, "UNKNOWN"},
-      {"\x08\x03", "SERVICE_UNKNOWN"},
-      {"\x08\x09", "serving status 9 (not a grpc.health.v1 status)"},
+  const struct {
+    std::string message;
+    std::string detail;
+    FailureReason reason;
+  } cases[] = {
+      {"\x08\x02", "NOT_SERVING", FailureReason::kNotServing},
+      {"", "UNKNOWN", FailureReason::kNotServing},
+      {"\x08\x00"s, "UNKNOWN", FailureReason::kNotServing},
+      {"\x08\x03", "SERVICE_UNKNOWN", FailureReason::kNotServing},
+      {"\x08\x09", "serving status 9 (not a grpc.health.v1 status)", FailureReason::kProtocolError},
   };
-  for (const auto& [message, detail] : cases) {
-    const CheckResult r = Verdict(Feed(grpc_, Frame(message)));
-    EXPECT_EQ(r.health, Health::kUnhealthy) << detail;
-    EXPECT_EQ(r.detail, detail);
+  for (const auto& c : cases) {
+    const CheckResult r = Verdict(Feed(grpc_, Frame(c.message)));
+    EXPECT_EQ(r.health, Health::kUnhealthy) << c.detail;
+    EXPECT_EQ(r.detail, c.detail);
+    EXPECT_EQ(r.reason, c.reason) << c.detail;
   }
 }
 
@@ -205,13 +211,17 @@ TEST_F(GrpcVerdictTest, TrailersOnlyErrorsAreNamedWithTheirMessage) {
             "found!\")");
   EXPECT_EQ(Find(v, ObservationId::kGrpcStatusCode)->value, 12);
   EXPECT_EQ(Find(v, ObservationId::kGrpcServingStatus), nullptr);
+  EXPECT_EQ(v.reason, FailureReason::kProtocolError);
 
   v = Verdict(Feed(grpc_, "", {"grpc-status: 5", "grpc-message: unknown service"}));
   EXPECT_EQ(v.detail, "grpc-status 5 NOT_FOUND: unknown service \"orders\" (\"unknown service\")");
+  EXPECT_EQ(v.reason, FailureReason::kNotServing);  // the health service's SERVICE_UNKNOWN
   v = Verdict(Feed(grpc_, "", {"grpc-status: 14"}));
   EXPECT_EQ(v.detail, "grpc-status 14 UNAVAILABLE");
+  EXPECT_EQ(v.reason, FailureReason::kProtocolError);
   v = Verdict(Feed(grpc_, "", {"grpc-status: 99", "grpc-message: odd"}));
   EXPECT_EQ(v.detail, "grpc-status 99: \"odd\"");
+  EXPECT_EQ(v.reason, FailureReason::kProtocolError);
   spec_.service = "";
   v = Verdict(Feed(grpc_, "", {"grpc-status: 5"}));
   EXPECT_EQ(v.detail, "grpc-status 5 NOT_FOUND: the server reports no overall health");
@@ -221,11 +231,13 @@ TEST_F(GrpcVerdictTest, ServerTextIsEscapedCutAndNeverShowsMetadata) {
   const CheckResult r = Verdict(Feed(
       grpc_, "", {"grpc-status: 16", "grpc-message: bad token Bearer%20tok-secret%0A%22x%22"}));
   EXPECT_EQ(r.detail, "grpc-status 16 UNAUTHENTICATED: \"bad token <redacted>\\x0a\\\"x\\\"\"");
+  EXPECT_EQ(r.reason, FailureReason::kAuthFailed);
   // "\xff" followed by the rest of a value would spell the value again.
   spec_.metadata = {{"x-key", "fuzz-secret"}};
   const CheckResult spelled =
       Verdict(Feed(grpc_, "", {"grpc-status: 7", "grpc-message: a%FFuzz-secret%FFuzz-secret"}));
   EXPECT_EQ(spelled.detail, "grpc-status 7 PERMISSION_DENIED: \"<redacted>\"");
+  EXPECT_EQ(spelled.reason, FailureReason::kAuthFailed);
   const CheckResult long_message =
       Verdict(Feed(grpc_, "", {"grpc-status: 2", "grpc-message: " + std::string(500, 'm')}));
   EXPECT_EQ(long_message.detail, "grpc-status 2 UNKNOWN: \"" + std::string(128, 'm') + "\"...");
@@ -242,13 +254,18 @@ TEST_F(GrpcVerdictTest, NotAGrpcResponse) {
   r404.OnHeaderLine("HTTP/2 404\r\n");
   r404.OnHeaderLine("content-type: text/plain\r\n");
   EXPECT_EQ(Verdict(r404).detail, "HTTP 404, expected 200 with a gRPC response");
+  EXPECT_EQ(Verdict(r404).reason, FailureReason::kHttpStatus);
 
   GrpcResponse http1;
   http1.OnHeaderLine("HTTP/1.1 200 OK\r\n");
   http1.OnHeaderLine("content-type: application/grpc\r\n");
   EXPECT_EQ(Verdict(http1).detail, "the server answered with HTTP/1, gRPC needs HTTP/2");
+  EXPECT_EQ(Verdict(http1).reason, FailureReason::kProtocolError);
 
   EXPECT_EQ(Verdict(GrpcResponse{}).detail, "no HTTP response");
+  EXPECT_EQ(Verdict(GrpcResponse{}).reason, FailureReason::kProtocolError);
+  EXPECT_EQ(Verdict(Feed({"content-type: text/html"}, "<html>", {})).reason,
+            FailureReason::kProtocolError);
 }
 
 TEST_F(GrpcVerdictTest, MissingOrBadGrpcStatus) {
@@ -269,6 +286,7 @@ TEST_F(GrpcVerdictTest, OkWithABadBody) {
   EXPECT_EQ(Verdict(Feed(grpc_, Frame("\x0f\xff"))).detail,
             "invalid HealthCheckResponse: status is not a varint");
   EXPECT_EQ(Verdict(Feed(grpc_, Frame("\x08\x01") + "x")).detail, "more than one response message");
+  EXPECT_EQ(Verdict(Feed(grpc_, "")).reason, FailureReason::kProtocolError);
 }
 
 TEST_F(GrpcVerdictTest, OversizedMessageStopsReadingAndIsNamed) {

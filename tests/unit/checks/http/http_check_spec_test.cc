@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -163,6 +164,51 @@ TEST_F(HttpCheckSpecTest, HeaderValueWithLineBreakIsRejectedWithoutQuotingIt) {
   EXPECT_EQ(Errors()[0],
             "test.yml:2:10: checks[0].http.headers: value of header \"Authorization\" must not "
             "contain line breaks");
+}
+
+// What a body excerpt masks: every form in which a server could echo what
+// this check was configured with.
+TEST_F(HttpCheckSpecTest, SecretsAreEveryFormOfHeaderValuesUserInfoAndQueryValues) {
+  env_["TOKEN"] = "tok-SECRET-1";
+  auto spec = Parse(
+      "url: 'http://user:pw%2DSECRET@127.0.0.1:8080/h?token=qs%2DSECRET&page=1&flag'\n"
+      "headers: {Authorization: 'Bearer ${TOKEN}', X-Basic: 'Basic dXNlcjpiYXNpYy1wdw==',"
+      " X-Short: abc}");
+  ASSERT_NE(spec, nullptr);
+  const std::vector<std::string>& s = spec->secrets;
+  auto has = [&s](const std::string& v) { return std::find(s.begin(), s.end(), v) != s.end(); };
+  EXPECT_TRUE(has("Bearer tok-SECRET-1"));
+  EXPECT_TRUE(has("tok-SECRET-1"));
+  EXPECT_TRUE(has("Basic dXNlcjpiYXNpYy1wdw=="));
+  EXPECT_TRUE(has("dXNlcjpiYXNpYy1wdw=="));
+  EXPECT_TRUE(has("user:basic-pw"));  // decoded
+  EXPECT_TRUE(has("basic-pw"));
+  EXPECT_TRUE(has("user"));
+  EXPECT_TRUE(has("pw%2DSECRET"));
+  EXPECT_TRUE(has("pw-SECRET"));
+  EXPECT_TRUE(has("user:pw-SECRET"));
+  EXPECT_TRUE(has("dXNlcjpwdy1TRUNSRVQ="));  // base64("user:pw-SECRET"), what curl sends
+  EXPECT_TRUE(has("qs%2DSECRET"));
+  EXPECT_TRUE(has("qs-SECRET"));
+  // Shorter than 4 bytes: ordinary words, never masked.
+  EXPECT_FALSE(has("abc"));
+  EXPECT_FALSE(has("1"));
+  for (size_t i = 1; i < s.size(); ++i) EXPECT_GE(s[i - 1].size(), s[i].size());  // longest first
+  EXPECT_EQ(spec->excerpt_capture_bytes, kBodyExcerptBytes + s.front().size());
+
+  auto plain = Parse("url: http://127.0.0.1:8080/healthz");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_TRUE(plain->secrets.empty());
+  EXPECT_EQ(plain->excerpt_capture_bytes, kBodyExcerptBytes);
+}
+
+TEST(BodyExcerptTest, MasksEverySecretLongestFirstThenCuts) {
+  EXPECT_EQ(BodyExcerpt("token=tok-1234 again tok-1234", {"tok-1234"}),
+            "token=<redacted> again <redacted>");
+  // The longer secret goes first, so no piece of it stays readable.
+  EXPECT_EQ(BodyExcerpt("Bearer tok-1234!", {"Bearer tok-1234", "tok-1234"}), "<redacted>!");
+  EXPECT_EQ(BodyExcerpt(std::string(600, 'x'), {}), std::string(kBodyExcerptBytes, 'x'));
+  EXPECT_EQ(BodyExcerpt("", {"secret"}), "");
 }
 
 }  // namespace
