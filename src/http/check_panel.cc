@@ -105,8 +105,8 @@ void RenderSummary(const CheckStatus& status, const std::vector<std::string>& bl
   out += info.critical ? "<span class=\"crit yes\">critical</span>"
                        : "<span class=\"crit\">non-critical</span>";
   out += "</header>\n<p class=\"target\">" + HtmlEscape(info.type) + " \xC2\xB7 " +
-         HtmlEscape(info.target) + " \xC2\xB7 every " + FormatTimeSpan(ToSeconds(info.interval)) +
-         " \xC2\xB7 timeout " + FormatTimeSpan(ToSeconds(info.timeout)) + "</p>\n";
+         HtmlEscape(info.target) + " \xC2\xB7 every " + FormatDuration(info.interval) +
+         " \xC2\xB7 timeout " + FormatDuration(info.timeout) + "</p>\n";
   if (status.last && !status.last->detail.empty()) {
     out += "<p class=\"detail\">" + HtmlEscape(status.last->detail) + "</p>\n";
   } else {
