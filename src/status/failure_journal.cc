@@ -29,8 +29,10 @@ std::optional<store::JournalEntry> JournalEntryFor(const RunRecord& run,
   } else if (first && run.state != Health::kHealthy) {
     entry.previous_state = "pending";
   }
-  if (run.result.reason != FailureReason::kNone) {
-    entry.reason = std::string(FailureReasonName(run.result.reason));
+  if (failed) {
+    // As the board counts it: a type that forgot its reason is "internal".
+    entry.reason = std::string(FailureReasonName(
+        run.result.reason == FailureReason::kNone ? FailureReason::kInternal : run.result.reason));
   }
   entry.detail = run.result.detail;
   entry.duration = ToSeconds(run.duration);

@@ -116,6 +116,10 @@ json CheckJson(const CheckStatus& status, const std::vector<std::string>& blocke
   return out;
 }
 
+// Seconds as milliseconds to the microsecond: what was measured, without
+// the binary noise of the conversion (0.8589570000000001).
+double MillisecondsOf(double seconds) { return std::round(seconds * 1e6) / 1e3; }
+
 // One failure-journal entry (docs/failure-journal.md names every field).
 json JournalEntryJson(const store::JournalEntry& entry) {
   json out = json::object();
@@ -125,14 +129,14 @@ json JournalEntryJson(const store::JournalEntry& entry) {
   out["previous_state"] = entry.previous_state.empty() ? json(nullptr) : json(entry.previous_state);
   out["reason"] = entry.reason.empty() ? json(nullptr) : json(entry.reason);
   out["detail"] = entry.detail;
-  out["duration_ms"] = entry.duration * 1000.0;
+  out["duration_ms"] = MillisecondsOf(entry.duration);
   // Written by the journal as a JSON object; anything else (a row written
   // by hand) is shown as no phases rather than failing the page.
   json phases = json::parse(entry.phases_json, nullptr, /*allow_exceptions=*/false);
   out["phases_ms"] = json::object();
   if (phases.is_object()) {
     for (const auto& [phase, seconds] : phases.items()) {
-      if (seconds.is_number()) out["phases_ms"][phase] = seconds.get<double>() * 1000.0;
+      if (seconds.is_number()) out["phases_ms"][phase] = MillisecondsOf(seconds.get<double>());
     }
   }
   out["address"] = entry.address.empty() ? json(nullptr) : json(entry.address);

@@ -107,6 +107,17 @@ TEST_F(FailureJournalTest, FirstResultThatFailsIsAChangeFromPending) {
   EXPECT_EQ(entry->previous_state, "pending");
 }
 
+TEST_F(FailureJournalTest, AFailureWithoutAReasonIsInternalAsOnTheBoard) {
+  RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 100, Health::kHealthy,
+                          Transition::kChanged);
+  run.result.reason = FailureReason::kNone;
+  board_.Record(run);
+  const auto entry = JournalEntryFor(run, *board_.Find(0));
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->reason, "internal");
+  EXPECT_EQ(entry->reason, FailureReasonName(board_.Find(0)->last->reason));
+}
+
 TEST_F(FailureJournalTest, CarriesTheEvidence) {
   RunRecord run = MakeRun(0, Health::kUnhealthy, Health::kUnhealthy, 200, Health::kHealthy,
                           Transition::kChanged);
