@@ -36,7 +36,7 @@ std::optional<store::JournalEntry> JournalEntryFor(const RunRecord& run,
   }
   entry.detail = run.result.detail;
   entry.duration = ToSeconds(run.duration);
-  nlohmann::json phases = nlohmann::json::object();
+  nlohmann::json phases;  // stays null (no allocation) for types without phases
   for (const Observation& observation : run.result.observations) {
     if (observation.label_name() == "phase") {
       phases[observation.label_value] = observation.value;
@@ -44,7 +44,9 @@ std::optional<store::JournalEntry> JournalEntryFor(const RunRecord& run,
       entry.http_status = static_cast<int>(observation.value);
     }
   }
-  entry.phases_json = phases.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!phases.is_null()) {
+    entry.phases_json = phases.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   entry.address = run.result.address;
   entry.body_excerpt = run.result.body_excerpt;
   entry.attempt_id = status.last ? status.last->attempt : status.runs;
