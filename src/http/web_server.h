@@ -83,7 +83,9 @@ struct WebServerOptions {
 /// the FrontDoor's thread) and only read
 /// (the WebSecurity's authenticator has its own lock):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
-/// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
+/// from one), CheckMetrics::Render() (thread-safe), the store's Journal() (thread-safe: a
+/// read-only connection under its own mutex, committed rows only) and the liveness function,
+/// which must therefore
 /// be safe to call from any thread (e.g. it reads an atomic timestamp).
 class WebServer {
  public:
