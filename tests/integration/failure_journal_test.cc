@@ -2,7 +2,8 @@
 // GET /status/<check> (the check's /status object plus its journal, newest
 // first), GET /check/<check> (the panel), redaction of `global.redact`
 // patterns on every surface, and the journal across a clean restart, a
-// SIGKILL right after failures, a reload and a corrupt store file.
+// SIGKILL right after failures, a reload, a corrupt store file and a store
+// that cannot be opened (memory-only).
 //
 // Not covered here: a removed check's rows going after the grace. That needs
 // Store::SetChecks on each config apply, which nothing calls on this branch
@@ -267,6 +268,22 @@ TEST(FailureJournalTest, ACorruptStoreFileIsMovedAsideAndTheJournalStartsOver) {
   }
   EXPECT_TRUE(moved);
   EXPECT_EQ(HttpRequest(daemon.Url("/healthz")).status, 200);
+}
+
+TEST(FailureJournalTest, AnUnusableStoreRunsTheJournalFromMemory) {
+  ClosedPort closed;
+  TempDir storage;
+  // A directory where the file should be: SQLite cannot open it.
+  fs::create_directories(storage.path() + "/health_exporter.db");
+  DaemonProcess daemon(Config(closed), StorageArgs(storage));
+  ASSERT_TRUE(daemon.started()) << daemon.Logs();
+  EXPECT_THAT(daemon.Logs(), HasSubstr("store unusable, running memory-only"));
+  const HttpReply reply = WaitForJournal(daemon, "refused", 2);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["journal_storage"], "memory-only");
+  const HttpReply panel = HttpRequest(daemon.Url("/check/refused"));
+  EXPECT_THAT(panel.body, HasSubstr("running memory-only"));
+  EXPECT_THAT(panel.body, HasSubstr("<ol class=\"journal\">"));
 }
 
 TEST(FailureJournalTest, OneCheckNeedsCredentialsLikeStatus) {
