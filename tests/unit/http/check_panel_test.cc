@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "http/landing_page.h"
 #include "status/status_json.h"
 #include "support/check_info.h"
 
@@ -153,6 +154,14 @@ TEST_F(CheckPanelTest, PolicyAllowsExactlyThePageStylesAndNoScript) {
     EXPECT_THAT(csp, HasSubstr(Sha256Source((*it)[1]))) << "style " << styles;
   }
   EXPECT_EQ(styles, 2);
+}
+
+TEST_F(CheckPanelTest, EveryCardOfTheStatusPageLinksToItsPanel) {
+  board_.AddCheck(1, TestCheckInfo("payments-api.v2"));
+  const std::string html = RenderLandingPage(board_.Snapshot(), kNow, LandingPageRequest{});
+  EXPECT_THAT(html, HasSubstr("<a href=\"/check/api\">Failure journal and details</a>"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"/check/payments-api.v2\">"));
+  EXPECT_EQ(UrlPathEscape("a b/<c>"), "a%20b%2F%3Cc%3E");
 }
 
 TEST_F(CheckPanelTest, SaysWhenTheJournalIsEmptyOrNotKept) {
