@@ -24,6 +24,7 @@
 #include "metrics/check_metrics.h"
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
+#include "status/failure_journal.h"
 #include "status/status_board.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -172,6 +173,9 @@ int Daemon::Run() {
     StatusBoard board;
     CheckMetrics metrics;
     RunPublisher publisher(board, metrics, clock);
+    FailureJournal journal(store.get());
+    publisher.set_journal(&journal);
+    publisher.set_redactor(config.global.redactor);
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, io, services);
     checks.Apply(config);
@@ -199,6 +203,7 @@ int Daemon::Run() {
       systemd.Reloading();
       Config& fresh = *result.config;
       const CheckSet::Changes changes = checks.Apply(fresh);
+      publisher.set_redactor(fresh.global.redactor);
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
       metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
@@ -237,6 +242,8 @@ int Daemon::Run() {
     // Push endpoints of check types (POST /heartbeat/<name>), always routed:
     // a reload may add a type's first check.
     web.set_push_endpoints(services.PushEndpoints());
+    // GET /status/<check> and /check/<name> read the failure journal.
+    web.set_store(store.get());
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).

@@ -5,14 +5,31 @@
 namespace hx {
 
 void RunPublisher::OnRun(const RunRecord& run) {
+  // The rare result whose text a pattern matches is copied and masked; the
+  // rest pass as they are (one scan of each text per pattern).
+  if (redactor_ != nullptr && !redactor_->empty() &&
+      (redactor_->Matches(run.result.detail) || redactor_->Matches(run.result.body_excerpt))) {
+    RunRecord masked = run;
+    redactor_->RedactInPlace(masked.result.detail);
+    redactor_->RedactInPlace(masked.result.body_excerpt);
+    Publish(masked);
+    return;
+  }
+  Publish(run);
+}
+
+void RunPublisher::Publish(const RunRecord& run) {
   // Board first: /readyz must never lag behind a state the log already announced.
   board_.Record(run);
   metrics_.ObserveLateness(run.lateness);
 
   const bool changed = run.transition == Transition::kChanged || !run.previous_state;
+  const bool journaled = journal_ != nullptr && (changed || run.result.health != Health::kHealthy);
   // Every successful run lands here: at info nothing more is done for it.
-  if (!changed && !log::Enabled(spdlog::level::debug)) return;
+  if (!changed && !journaled && !log::Enabled(spdlog::level::debug)) return;
   auto status = board_.Find(run.check_id);
+  // After the board: the entry carries the attempt number /status shows.
+  if (journaled && status) journal_->Record(run, *status);
   const std::string name =
       status && status->info ? status->info->name : std::to_string(run.check_id);
   if (changed) {

@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <re2/re2.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -13,8 +16,6 @@
 #include <queue>
 #include <tuple>
 #include <unordered_map>
-
-#include <sys/stat.h>
 
 #include "util/file_reader.h"
 #include "util/sha256.h"
@@ -92,6 +93,41 @@ std::string JoinNames(const std::vector<std::string>& names) {
     out += n;
   }
   return out;
+}
+
+// Reads `redact:`, a list of RE2 patterns (not ${VAR}-expanded: "$" is an
+// anchor). Each pattern is checked on its own, so that every bad one is
+// reported at its place.
+void ReadRedact(MapReader& reader, GlobalConfig& global) {
+  std::optional<YAML::Node> node = reader.Node("redact");
+  if (!node) return;
+  const std::string path = reader.PathOf("redact");
+  ParseContext& ctx = reader.context();
+  if (!node->IsSequence()) {
+    ctx.Error(node->IsNull() ? reader.node() : *node, path,
+              "expected a list of regular expressions, got " + Describe(*node));
+    return;
+  }
+  std::vector<std::shared_ptr<const re2::RE2>> patterns;
+  size_t index = 0;
+  for (auto it = node->begin(); it != node->end(); ++it, ++index) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(index) + "]";
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      ctx.Error(item.IsNull() ? *node : item, item_path,
+                "expected a regular expression, got " + Describe(item));
+      continue;
+    }
+    re2::RE2::Options options;
+    options.set_log_errors(false);  // the error goes into the config message instead
+    auto re = std::make_shared<const re2::RE2>(item.Scalar(), options);
+    if (std::string problem = RedactPatternProblem(*re); !problem.empty()) {
+      ctx.Error(item, item_path, problem);
+      continue;
+    }
+    patterns.push_back(std::move(re));
+  }
+  if (!patterns.empty()) global.redactor = std::make_shared<const Redactor>(std::move(patterns));
 }
 
 // Reads the `global:` mapping into `global`, keeping defaults for what is absent.
@@ -199,6 +235,7 @@ void ReadGlobal(MapReader& reader, GlobalConfig& global) {
   if (auto days = reader.Int("history_days", 1, 3660)) {
     global.history_days = static_cast<int>(*days);
   }
+  ReadRedact(reader, global);
   reader.Finish();
 }
 

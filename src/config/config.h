@@ -11,6 +11,7 @@
 #include "config/check_type.h"
 #include "config/parse_context.h"
 #include "util/duration.h"
+#include "util/redactor.h"
 
 namespace hx {
 
@@ -61,6 +62,10 @@ struct GlobalConfig {
   /// Days of daily history kept per check (docs/status-page.md). Read at
   /// start-up, like journal_entries.
   int history_days = 90;
+  /// `redact`: what is masked in the failure journal's details and body
+  /// excerpts (and the debug run's trace) before it is kept or shown; null
+  /// when no pattern is configured. Takes effect on reload.
+  std::shared_ptr<const Redactor> redactor;
 };
 
 /// One entry of `checks:`, with the global defaults applied.

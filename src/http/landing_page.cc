@@ -207,6 +207,7 @@ overflow-wrap:anywhere}
 .labels{display:flex;flex-wrap:wrap;gap:.3rem;margin:0}
 .label{padding:0 .4rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);
 color:var(--muted);font-size:.75rem;overflow-wrap:anywhere}
+.open{margin:0;font-size:.82rem}
 .empty-board{color:var(--muted)}
 main>footer{margin-top:2rem;color:var(--muted);font-size:.8rem}
 @media (max-width:600px){.top,main{padding-left:.75rem;padding-right:.75rem}.live{margin-left:0}
@@ -450,6 +451,9 @@ void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked
     }
     out += "</p>\n";
   }
+  // The check's panel (http/check_panel.h): its failure journal and details.
+  out += "<p class=\"open\"><a href=\"/check/" + HtmlEscape(PercentEncode(info.name)) +
+         "\">Failure journal and details</a></p>\n";
   out += "</article>\n";
 }
 
@@ -599,6 +603,11 @@ void RenderGroup(const CardGroup& group, const std::string& label, double now,
 }
 
 }  // namespace
+
+std::string_view LandingPageStyle() { return kStyle; }
+std::string PageCspHash(std::string_view text) { return CspHash(text); }
+std::string UrlPathEscape(std::string_view text) { return PercentEncode(text); }
+std::string FormatTimeSpan(double seconds) { return FormatSpan(seconds); }
 
 std::string HtmlEscape(std::string_view text) {
   std::string out;

@@ -18,6 +18,15 @@ namespace hx {
 /// Escapes text for HTML element content and double-quoted attributes.
 std::string HtmlEscape(std::string_view text);
 
+/// The page's stylesheet, for pages of the same look (the check panel).
+std::string_view LandingPageStyle();
+/// "'sha256-<base64>'" of `text`: a CSP source for an inline style or script.
+std::string PageCspHash(std::string_view text);
+/// `text` percent-encoded for one URL path segment (all but A-Z a-z 0-9 -._~).
+std::string UrlPathEscape(std::string_view text);
+/// "45s", "5m 3s", "3h 4m", "2d 3h".
+std::string FormatTimeSpan(double seconds);
+
 /// What the query string of "/" may ask for.
 struct LandingPageRequest {
   /// The label whose values group the cards ("?group=env"); checks without

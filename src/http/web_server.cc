@@ -17,18 +17,23 @@
 #include <vector>
 
 #include "exposition/negotiation.h"
+#include "http/check_panel.h"
 #include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
 #include "http/request_parser.h"
 #include "http/web_config.h"
 #include "status/status_json.h"
+#include "store/store.h"
+#include "util/quote.h"
 
 namespace hx {
 namespace {
 
 constexpr const char* kAllowedMethods = "GET, HEAD";
 constexpr const char* kReloadPath = "/-/reload";
+constexpr std::string_view kCheckStatusPrefix = "/status/";
+constexpr std::string_view kCheckPanelPrefix = "/check/";
 // Requests the FrontDoor hands CivetWeb at once (each on its own
 // connection); more complete requests wait in the FrontDoor.
 constexpr int kBackendConnections = 32;
@@ -431,6 +436,44 @@ int WebServer::ServeReload(mg_connection* connection, std::string_view method) c
   return response.status;
 }
 
+int WebServer::ServeCheck(mg_connection* connection, std::string_view method,
+                          std::string_view path) const {
+  const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
+  const bool head_only = method == "HEAD";
+  if (method != "GET" && !head_only) {
+    Send(connection, Text(405, "method not allowed\n"), false, extra);
+    return 405;
+  }
+  const bool panel = path.starts_with(kCheckPanelPrefix);
+  // local_uri is already percent-decoded: the rest is the check's name.
+  const std::string_view name =
+      path.substr(panel ? kCheckPanelPrefix.size() : kCheckStatusPrefix.size());
+  const BoardSnapshot snapshot = board_.Snapshot();
+  const std::optional<size_t> index = FindCheck(snapshot, name);
+  if (!index) {
+    Send(connection, Text(404, "no check named " + QuoteEscaped(name) + "\n"), head_only, extra);
+    return 404;
+  }
+  CheckPanelInput input;
+  if (store_ != nullptr) {
+    input.journal_capacity = store_->options().journal_per_check;
+    input.journal = store_->Journal(name, input.journal_capacity);
+    input.journal_storage = std::string(store::StoreModeName(store_->mode()));
+  }
+  Response response;
+  if (panel) {
+    input.history = history_;
+    response.content_type = "text/html; charset=utf-8";
+    response.body = RenderCheckPanel(snapshot, *index, wall_clock_(), input);
+  } else {
+    response.content_type = "application/json";
+    response.body = RenderCheckStatusJson(snapshot, *index, wall_clock_(), input.journal,
+                                          input.journal_storage);
+  }
+  Send(connection, response, head_only, extra);
+  return response.status;
+}
+
 std::string WebServer::ClientAddress(const mg_connection* connection) const {
   const mg_request_info* request = mg_get_request_info(connection);
   if (front_door_ && request->remote_addr == std::string_view("127.0.0.1")) {
@@ -587,6 +630,10 @@ int WebServer::Serve(mg_connection* connection) const {
   }
   if (push != nullptr) return ServePush(connection, *push, method, path);
   if (reload_ && path == kReloadPath) return ServeReload(connection, method);
+
+  if (path.starts_with(kCheckStatusPrefix) || path.starts_with(kCheckPanelPrefix)) {
+    return ServeCheck(connection, method, path);
+  }
 
   enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
   const Endpoint endpoint = path == "/"          ? Endpoint::kIndex

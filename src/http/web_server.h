@@ -6,6 +6,8 @@
 //   GET /readyz   readiness: 200 when overall is healthy or degraded, else 503;
 //                 the overall state only, every check with ?verbose=1
 //   GET /status   every check in JSON
+//   GET /status/<check>  one check in JSON with its failure journal
+//   GET /check/<check>   one check's panel (HTML) with its failure journal
 //   GET /         a small HTML page
 //   POST /-/reload  when a reload handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
@@ -81,7 +83,9 @@ struct WebServerOptions {
 /// the FrontDoor's thread) and only read
 /// (the WebSecurity's authenticator has its own lock):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
-/// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
+/// from one), CheckMetrics::Render() (thread-safe), the store's Journal() (thread-safe: a
+/// read-only connection under its own mutex, committed rows only) and the liveness function,
+/// which must therefore
 /// be safe to call from any thread (e.g. it reads an atomic timestamp).
 class WebServer {
  public:
@@ -165,6 +169,9 @@ class WebServer {
   int ServePush(mg_connection* connection, const PushEndpoint& endpoint, std::string_view method,
                 std::string_view path) const;
   int ServeReload(mg_connection* connection, std::string_view method) const;
+  /// GET /status/<check> and GET /check/<check>: the journal is read from
+  /// the store on this worker thread (committed entries only).
+  int ServeCheck(mg_connection* connection, std::string_view method, std::string_view path) const;
   void PokeListener() const;
   /// The address of the client whose request `connection` serves (e.g. for
   /// per-client limits): the FrontDoor's record for the connection's local

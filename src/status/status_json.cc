@@ -116,6 +116,35 @@ json CheckJson(const CheckStatus& status, const std::vector<std::string>& blocke
   return out;
 }
 
+// Seconds as milliseconds to the microsecond: what was measured, without
+// the binary noise of the conversion (0.8589570000000001).
+double MillisecondsOf(double seconds) { return std::round(seconds * 1e6) / 1e3; }
+
+// One failure-journal entry (docs/failure-journal.md names every field).
+json JournalEntryJson(const store::JournalEntry& entry) {
+  json out = json::object();
+  PutTime(out, "time", entry.time);
+  out["attempt"] = entry.attempt_id;
+  out["state"] = entry.state;
+  out["previous_state"] = entry.previous_state.empty() ? json(nullptr) : json(entry.previous_state);
+  out["reason"] = entry.reason.empty() ? json(nullptr) : json(entry.reason);
+  out["detail"] = entry.detail;
+  out["duration_ms"] = MillisecondsOf(entry.duration);
+  // Written by the journal as a JSON object; anything else (a row written
+  // by hand) is shown as no phases rather than failing the page.
+  json phases = json::parse(entry.phases_json, nullptr, /*allow_exceptions=*/false);
+  out["phases_ms"] = json::object();
+  if (phases.is_object()) {
+    for (const auto& [phase, seconds] : phases.items()) {
+      if (seconds.is_number()) out["phases_ms"][phase] = MillisecondsOf(seconds.get<double>());
+    }
+  }
+  out["address"] = entry.address.empty() ? json(nullptr) : json(entry.address);
+  out["http_status"] = entry.http_status ? json(*entry.http_status) : json(nullptr);
+  out["body_excerpt"] = entry.body_excerpt.empty() ? json(nullptr) : json(entry.body_excerpt);
+  return out;
+}
+
 // Details come from remote servers and may hold any bytes; a status page must
 // never fail because of them, so invalid UTF-8 is replaced rather than thrown.
 std::string Dump(const json& document) {
@@ -152,6 +181,27 @@ std::string RenderStatusJson(const BoardSnapshot& snapshot, double now) {
                                                         : std::vector<std::string>{}));
   }
   document["checks"] = std::move(checks);
+  return Dump(document);
+}
+
+std::optional<size_t> FindCheck(const BoardSnapshot& snapshot, std::string_view name) {
+  for (size_t i = 0; i < snapshot.checks.size(); ++i) {
+    if (snapshot.checks[i]->info->name == name) return i;
+  }
+  return std::nullopt;
+}
+
+std::string RenderCheckStatusJson(const BoardSnapshot& snapshot, size_t index, double now,
+                                  const std::vector<store::JournalEntry>& journal,
+                                  std::string_view storage) {
+  json document = CheckJson(*snapshot.checks[index], index < snapshot.blocked_by.size()
+                                                         ? snapshot.blocked_by[index]
+                                                         : std::vector<std::string>{});
+  PutTime(document, "generated_at", now);
+  json entries = json::array();
+  for (const auto& entry : journal) entries.push_back(JournalEntryJson(entry));
+  document["journal"] = std::move(entries);
+  document["journal_storage"] = storage;
   return Dump(document);
 }
 

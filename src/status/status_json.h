@@ -2,9 +2,13 @@
 // JSON views of a BoardSnapshot for /status and /readyz. Pure functions of
 // their arguments; thread-safe.
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "status/status_board.h"
+#include "store/records.h"
 
 namespace hx {
 
@@ -16,6 +20,17 @@ std::string FormatRfc3339(double unix_seconds);
 /// result, counters and history, plus "overall" and "generated_at" (`now`).
 /// Invalid UTF-8 in details or labels is replaced, never thrown on.
 std::string RenderStatusJson(const BoardSnapshot& snapshot, double now);
+
+/// The position of the check named `name` in `snapshot.checks`, or nullopt.
+std::optional<size_t> FindCheck(const BoardSnapshot& snapshot, std::string_view name);
+
+/// GET /status/<check>: the object /status has for the check at `index` of
+/// `snapshot` (index < snapshot.checks.size()), plus "generated_at" (`now`),
+/// "journal": `journal` as given (the store's entries, newest first) and
+/// "journal_storage": `storage` ("persistent", "memory-only", "none").
+std::string RenderCheckStatusJson(const BoardSnapshot& snapshot, size_t index, double now,
+                                  const std::vector<store::JournalEntry>& journal,
+                                  std::string_view storage);
 
 /// The /readyz document: {"status": overall, "checks": {name: {"status",
 /// "duration_ms", "detail"}}}; "checks" is left out when `verbose` is false.
