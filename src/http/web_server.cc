@@ -646,7 +646,7 @@ int WebServer::Serve(mg_connection* connection) const {
       response.content_type = "text/html; charset=utf-8";
       response.body = RenderLandingPage(
           board_.Snapshot(), wall_clock_(),
-          ParseLandingPageQuery(request->query_string ? request->query_string : ""));
+          ParseLandingPageQuery(request->query_string ? request->query_string : ""), history_);
       break;
     case Endpoint::kUnknown:
       break;
