@@ -14,6 +14,8 @@
 
 namespace hx {
 
+class DailyHistory;
+
 class RunPublisher final : public RunSink {
  public:
   /// A check's "run skipped" warning is written at most once per this
@@ -24,6 +26,8 @@ class RunPublisher final : public RunSink {
       : board_(board), metrics_(metrics), clock_(clock) {}
 
   void OnRun(const RunRecord& run) override;
+  /// Also feeds every run to `history` (may be null; must outlive this).
+  void set_history(DailyHistory* history) { history_ = history; }
   /// Logs the first skip of a check, then at most one line per
   /// kSkipLogPeriod with the number of runs skipped since the last line
   /// (a loop stalled for seconds would otherwise write a line per check
@@ -42,6 +46,7 @@ class RunPublisher final : public RunSink {
   StatusBoard& board_;
   CheckMetrics& metrics_;
   Clock& clock_;
+  DailyHistory* history_ = nullptr;
   std::unordered_map<size_t, SkipLog> skip_logs_;
   MonoTime last_prune_{};
 };
