@@ -18,15 +18,18 @@ constexpr int kCardDays = 90;
 constexpr int kCellPitch = 5;
 
 constexpr std::string_view kStyle = R"css(
-.uptime{display:flex;flex-direction:column;gap:.2rem}
+.uptime{display:flex;flex-direction:column;gap:.2rem;container-type:inline-size}
 .ubar{display:block;width:100%;height:24px}
 .ubar rect{width:4px;height:24px;rx:1px}
 .ubar rect:hover{opacity:.7}
 .u-ok{fill:var(--ok)}.u-minor{fill:color-mix(in srgb,var(--ok) 45%,var(--warn))}
 .u-major{fill:var(--warn)}.u-bad{fill:var(--bad)}.u-none{fill:var(--line)}
 .uaxis{display:flex;justify-content:space-between;color:var(--muted);font-size:.68rem}
-.upct{display:flex;flex-wrap:wrap;gap:.2rem .9rem;margin:0;font-size:.8rem}
-.upct div{display:flex;gap:.3rem}.upct dt{color:var(--muted)}
+.upct{display:grid;grid-template-columns:repeat(4,auto);justify-content:space-between;
+gap:.2rem .4rem;margin:0;font-size:.75rem}
+@container (max-width:21rem){.upct{grid-template-columns:repeat(2,auto);justify-content:start;
+column-gap:1.5rem}}
+.upct div{display:flex;gap:.25rem;white-space:nowrap}.upct dt{color:var(--muted)}
 .upct dd{margin:0;font-variant-numeric:tabular-nums;font-weight:600}
 .ltrend{display:block;width:100%;max-width:720px;height:auto;font-size:11px}
 .ltrend text{fill:var(--muted)}.ltrend .grid{stroke:var(--line);stroke-width:1}
@@ -43,14 +46,41 @@ std::string Format(const char* format, double value) {
   return buffer;
 }
 
-// "2026-12-05".
+// The civil date of a day since 1970-01-01 (proleptic Gregorian; the usual
+// era arithmetic: 400-year eras of 146097 days, years starting in March so
+// that the leap day is last). Cheaper than gmtime_r + strftime, which
+// matters at 90 cells a card.
+struct Civil {
+  int64_t year;
+  unsigned month, day;
+};
+Civil CivilFromDays(int64_t days) {
+  days += 719468;  // 0000-03-01 to 1970-01-01
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned mp = (5 * day_of_year + 2) / 153;  // March = 0
+  const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(year_of_era) + era * 400 + (month <= 2), month, day};
+}
+
+// Appends "2026-12-05".
+void AppendIsoDate(std::string& out, int64_t day) {
+  const Civil date = CivilFromDays(day);
+  char buffer[48];
+  std::snprintf(buffer, sizeof(buffer), "%04lld-%02u-%02u", static_cast<long long>(date.year),
+                date.month, date.day);
+  out += buffer;
+}
+
 std::string IsoDate(int64_t day) {
-  const std::time_t t = static_cast<std::time_t>(day * 86400);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[16];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d", &tm);
-  return buffer;
+  std::string out;
+  AppendIsoDate(out, day);
+  return out;
 }
 
 // "Dec 5".
@@ -87,12 +117,14 @@ std::optional<double> DayUptime(const store::DailyAggregate& day) {
   return (day.seconds_healthy + day.seconds_degraded) / with_verdict;
 }
 
-// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten, >= value.
-double NiceCeiling(double value) {
-  if (!(value > 0)) return 1;
-  const double power = std::pow(10.0, std::floor(std::log10(value)));
-  for (double step : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-    if (step * power >= value) return step * power;
+// A "nice" step for about four intervals up to `value`: 1, 2 or 5 times a
+// power of ten, so that every tick label is a round number.
+double NiceStep(double value) {
+  if (!(value > 0)) return 0.25;
+  const double rough = value / 4;
+  const double power = std::pow(10.0, std::floor(std::log10(rough)));
+  for (double step : {1.0, 2.0, 5.0}) {
+    if (step * power >= rough) return step * power;
   }
   return 10 * power;
 }
@@ -103,6 +135,36 @@ std::string MsLabel(double ms) {
   if (ms < 1) return Format("%.2g", ms);
   if (ms < 10) return Format("%.3g", ms);
   return Format("%.0f", ms);
+}
+
+// The tooltip of one day. Only digits, dates and fixed words: nothing to
+// escape, so the bar's 90 cells a card are appended without a copy each.
+void AppendDayTooltip(std::string& out, const store::DailyAggregate& day) {
+  AppendIsoDate(out, day.day);
+  const auto uptime = DayUptime(day);
+  if (day.attempts == 0 && !uptime) {
+    out += ": no data";
+    return;
+  }
+  out += " \xC2\xB7 uptime ";
+  out += FormatUptime(uptime);
+  out += " \xC2\xB7 ";
+  out += std::to_string(day.attempts);
+  out += day.attempts == 1 ? " attempt" : " attempts";
+  const int64_t failed = day.results_degraded + day.results_unhealthy;
+  if (failed > 0) {
+    out += " (";
+    out += std::to_string(failed);
+    out += " not healthy)";
+  }
+  if (day.latency_p95) {
+    out += " \xC2\xB7 p95 ";
+    out += Latency(*day.latency_p95);
+  }
+  if (day.longest_outage > 0) {
+    out += " \xC2\xB7 longest outage ";
+    out += Span(day.longest_outage);
+  }
 }
 
 }  // namespace
@@ -127,16 +189,8 @@ std::string_view UptimeClass(const store::DailyAggregate& day) {
 }
 
 std::string DayTooltip(const store::DailyAggregate& day) {
-  std::string tip = IsoDate(day.day);
-  const auto uptime = DayUptime(day);
-  if (day.attempts == 0 && !uptime) return tip + ": no data";
-  tip += " \xC2\xB7 uptime " + FormatUptime(uptime);
-  tip +=
-      " \xC2\xB7 " + std::to_string(day.attempts) + (day.attempts == 1 ? " attempt" : " attempts");
-  const int64_t failed = day.results_degraded + day.results_unhealthy;
-  if (failed > 0) tip += " (" + std::to_string(failed) + " not healthy)";
-  if (day.latency_p95) tip += " \xC2\xB7 p95 " + Latency(*day.latency_p95);
-  if (day.longest_outage > 0) tip += " \xC2\xB7 longest outage " + Span(day.longest_outage);
+  std::string tip;
+  AppendDayTooltip(tip, day);
   return tip;
 }
 
@@ -151,9 +205,13 @@ std::string RenderUptimeBlock(const CheckHistory& history) {
          std::to_string(n) + " days: " + HtmlEscape(FormatUptime(history.uptime_90d)) + "\">";
   for (size_t i = 0; i < n; ++i) {
     const auto& day = history.days[i];
-    out += "<rect x=\"" + std::to_string(i * kCellPitch) + "\" class=\"" +
-           std::string(UptimeClass(day)) + "\"><title>" + HtmlEscape(DayTooltip(day)) +
-           "</title></rect>";
+    out += "<rect x=\"";
+    out += std::to_string(i * kCellPitch);
+    out += "\" class=\"";
+    out += UptimeClass(day);
+    out += "\"><title>";
+    AppendDayTooltip(out, day);
+    out += "</title></rect>";
   }
   out += "</svg><div class=\"uaxis\"><span>" + std::to_string(n) +
          " days ago</span><span>today (UTC)</span></div>";
@@ -185,7 +243,7 @@ std::string RenderLatencyTrendSvg(const CheckHistory& history, int days) {
   for (size_t i = first; i < n; ++i) shown.push_back(&history.days[i]);
 
   constexpr double kWidth = 640, kHeight = 220;
-  constexpr double kLeft = 52, kRight = 12, kTop = 24, kBottom = 40;
+  constexpr double kLeft = 52, kRight = 24, kTop = 24, kBottom = 40;
   const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
 
   double max_ms = 0;
@@ -193,7 +251,9 @@ std::string RenderLatencyTrendSvg(const CheckHistory& history, int days) {
     if (day->latency_p95) max_ms = std::max(max_ms, *day->latency_p95 * 1000);
     if (day->latency_p50) max_ms = std::max(max_ms, *day->latency_p50 * 1000);
   }
-  const double top_ms = NiceCeiling(max_ms);
+  const double step_ms = NiceStep(max_ms);
+  const int steps = std::max(1, static_cast<int>(std::ceil(max_ms / step_ms - 1e-9)));
+  const double top_ms = step_ms * steps;
   const double slots = std::max<double>(static_cast<double>(days) - 1, 1);
   // Days are placed from the right: the last shown day is today.
   auto x_of = [&](size_t i) {
@@ -207,9 +267,9 @@ std::string RenderLatencyTrendSvg(const CheckHistory& history, int days) {
          Format("%.0f", kHeight) +
          "\" role=\"img\" aria-label=\"Latency p50 and p95 per UTC day, last " +
          std::to_string(days) + " days\">";
-  // Horizontal grid lines with their labels (4 steps of the nice ceiling).
-  for (int step = 0; step <= 4; ++step) {
-    const double ms = top_ms * step / 4;
+  // Horizontal grid lines with their labels, at round numbers.
+  for (int step = 0; step <= steps; ++step) {
+    const double ms = step_ms * step;
     const double y = y_of(ms);
     out += "<line class=\"" + std::string(step == 0 ? "axis" : "grid") + "\" x1=\"" +
            Format("%.1f", kLeft) + "\" x2=\"" + Format("%.1f", kWidth - kRight) + "\" y1=\"" +
