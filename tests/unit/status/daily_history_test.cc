@@ -8,8 +8,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "support/daemon_process.h"
 #include "support/manual_clock.h"
@@ -292,6 +294,44 @@ TEST_F(DailyHistoryTest, ARemovedCheckStopsCountingAndContinuesItsDayWhenBack) {
   EXPECT_EQ(day.attempts, 2);
   EXPECT_NEAR(day.seconds_healthy, 70, 0.001);
   EXPECT_DOUBLE_EQ(day.seconds_unknown, 0);
+}
+
+// Readers on other threads (the web server's) while the loop thread records,
+// reloads and writes: every view is whole (never a half-updated day) and
+// attempts only grow. Run under TSan by scripts/sanitize.sh.
+TEST_F(DailyHistoryTest, ReadersOnOtherThreadsSeeWholeDays) {
+  auto store = OpenStore();
+  DailyHistory history(clock_, store.get());
+  history.SetChecks({{1, "api", {}}, {2, "db", {}}});
+  const double start = clock_.WallSeconds();
+  std::atomic<bool> done{false};
+  std::atomic<int> views{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      int64_t last = 0;
+      while (!done.load()) {
+        const CheckHistory view = history.ForCheck("api", 7, start + 1e6);
+        const store::DailyAggregate& today = view.days.back();
+        EXPECT_GE(today.attempts, last);
+        EXPECT_EQ(today.attempts,
+                  today.results_healthy + today.results_degraded + today.results_unhealthy);
+        last = today.attempts;
+        views.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 1; i <= 3000; ++i) {
+    clock_.AdvanceBy(std::chrono::milliseconds(10));
+    history.Record(
+        Result(1, i % 7 == 0 ? Health::kUnhealthy : Health::kHealthy, clock_.WallSeconds()));
+    if (i % 500 == 0) history.SetChecks({{1, "api", {}}, {2, "db", {}}});
+    if (i % 100 == 0) history.Tick();
+  }
+  while (views.load() < 10) std::this_thread::yield();
+  done = true;
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(Today(history, "api").attempts, 3000);
 }
 
 TEST_F(DailyHistoryTest, AnUnknownCheckHasEmptyDaysAndNoUptime) {
