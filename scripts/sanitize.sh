@@ -100,7 +100,8 @@ fuzz_run() {
 # (child_process); a reload waits on a web thread for the loop (reload
 # coordinator); bcrypt threads hand results to the front door's loop
 # (basic_auth, front_door); the store's writer thread takes the loop's writes
-# (store). These tests drive exactly that sharing; the check-type tests for
+# (store); the status page reads the daily history the loop feeds
+# (daily_history). These tests drive exactly that sharing; the check-type tests for
 # postgres/redis/exec/disk/memory/systemd add build time but no new threads,
 # and the exec fleet's timing bounds do not hold at TSan's speed.
 TSAN_TARGETS=(
@@ -108,6 +109,7 @@ TSAN_TARGETS=(
   unit_scheduler_threshold_test
   unit_status_status_board_test
   unit_status_dependencies_test
+  unit_status_daily_history_test
   unit_metrics_check_metrics_test
   unit_metrics_check_exposition_test
   unit_http_landing_page_test

@@ -25,6 +25,7 @@
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
 #include "status/failure_journal.h"
+#include "status/daily_history.h"
 #include "status/status_board.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -176,9 +177,15 @@ int Daemon::Run() {
     FailureJournal journal(store.get());
     publisher.set_journal(&journal);
     publisher.set_redactor(config.global.redactor);
+    // Daily aggregates for the uptime bars (docs/status-page.md): today's
+    // rows read back from the store, then fed every run.
+    DailyHistory history(clock, store.get());
+    history.Resume();
+    publisher.set_history(&history);
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, io, services);
     checks.Apply(config);
+    history.SetChecks(board.Snapshot());
     metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
@@ -204,6 +211,7 @@ int Daemon::Run() {
       Config& fresh = *result.config;
       const CheckSet::Changes changes = checks.Apply(fresh);
       publisher.set_redactor(fresh.global.redactor);
+      history.SetChecks(board.Snapshot());
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
       metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
@@ -244,6 +252,7 @@ int Daemon::Run() {
     web.set_push_endpoints(services.PushEndpoints());
     // GET /status/<check> and /check/<name> read the failure journal.
     web.set_store(store.get());
+    web.set_history(&history);
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).
@@ -280,6 +289,7 @@ int Daemon::Run() {
         log::Info("stopping");
         reloader.Close();
         scheduler.Stop();
+        history.Stop();
         io.Shutdown();
         state.systemd->Stopping();
         CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.tick));
@@ -342,6 +352,7 @@ int Daemon::Run() {
           },
           SIGHUP);
 
+      history.Start();
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));
       log::Info("started", {{"version", build::kVersion},
@@ -355,6 +366,7 @@ int Daemon::Run() {
       state.stop();
       if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);
       gave_up_waiting = state.gave_up_waiting;
+      history.Flush();  // today's rows up to the stop; the store commits them on close
       CloseIfActive(reinterpret_cast<uv_handle_t*>(&state.shutdown_grace));
     }
   }

@@ -1,5 +1,6 @@
 #include "app/run_publisher.h"
 
+#include "status/daily_history.h"
 #include "util/log.h"
 
 namespace hx {
@@ -21,6 +22,7 @@ void RunPublisher::OnRun(const RunRecord& run) {
 void RunPublisher::Publish(const RunRecord& run) {
   // Board first: /readyz must never lag behind a state the log already announced.
   board_.Record(run);
+  if (history_ != nullptr) history_->Record(run);
   metrics_.ObserveLateness(run.lateness);
 
   const bool changed = run.transition == Transition::kChanged || !run.previous_state;

@@ -20,6 +20,8 @@
 
 namespace hx {
 
+class DailyHistory;
+
 class RunPublisher final : public RunSink {
  public:
   /// A check's "run skipped" warning is written at most once per this
@@ -37,6 +39,8 @@ class RunPublisher final : public RunSink {
   void set_redactor(std::shared_ptr<const Redactor> redactor) { redactor_ = std::move(redactor); }
 
   void OnRun(const RunRecord& run) override;
+  /// Also feeds every run to `history` (may be null; must outlive this).
+  void set_history(DailyHistory* history) { history_ = history; }
   /// Logs the first skip of a check, then at most one line per
   /// kSkipLogPeriod with the number of runs skipped since the last line
   /// (a loop stalled for seconds would otherwise write a line per check
@@ -59,6 +63,7 @@ class RunPublisher final : public RunSink {
   Clock& clock_;
   FailureJournal* journal_ = nullptr;
   std::shared_ptr<const Redactor> redactor_;
+  DailyHistory* history_ = nullptr;
   std::unordered_map<size_t, SkipLog> skip_logs_;
   MonoTime last_prune_{};
 };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_info.h"
+#include "http/history_svg.h"
 #include "http/landing_page.h"
 #include "status/status_json.h"
 
@@ -161,11 +162,15 @@ void RenderSummary(const CheckStatus& status, const std::vector<std::string>& bl
   out += "</section>\n";
 }
 
-// The place of the 30-day latency trend (daily p50/p95/p99 from the
-// HistoryView, issue 16): rendered between the summary and the journal. It
-// draws nothing until the history is there.
-void RenderLatencyTrend(const CheckStatus& /*status*/, const HistoryView* /*history*/,
-                        double /*now*/, std::string& /*out*/) {}
+// The 30-day latency trend (daily p50/p95 from the HistoryView, issue 16),
+// between the summary and the journal; nothing without a history.
+void RenderLatencyTrend(const CheckStatus& status, const HistoryView* history, double now,
+                        std::string& out) {
+  if (history == nullptr) return;
+  out += "<section class=\"trend\">\n<h2>Latency, last 30 days</h2>\n";
+  out += RenderLatencyTrendSvg(history->ForCheck(status.info->name, 30, now), 30);
+  out += "\n</section>\n";
+}
 
 void RenderEntry(const store::JournalEntry& entry, double now, std::string& out) {
   const std::string_view state = StateClass(entry.state);

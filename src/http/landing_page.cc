@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "build_info.h"
+#include "http/history_svg.h"
 #include "status/status_json.h"
 
 namespace hx {
@@ -276,11 +277,17 @@ std::string CspHash(std::string_view text) {
   return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
 }
 
+// The page's one <style>: its own rules and those of the history block.
+const std::string& PageStyle() {
+  static const std::string style = std::string(kStyle) + std::string(HistoryStyle());
+  return style;
+}
+
 const std::string& ContentSecurityPolicy() {
   // The page needs nothing but its own inline style and script, fetches of
   // itself, and the data: favicon; everything else is refused, so even a
   // missed escape could not load or run anything.
-  static const std::string policy = "default-src 'none'; style-src " + CspHash(kStyle) +
+  static const std::string policy = "default-src 'none'; style-src " + CspHash(PageStyle()) +
                                     "; script-src " + CspHash(kScript) +
                                     "; connect-src 'self'; img-src data:; base-uri 'none'; "
                                     "form-action 'none'";
@@ -411,7 +418,7 @@ void RenderHistory(const CheckStatus& status, double now, std::string& out) {
 }
 
 void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked,
-                std::string& out) {
+                const HistoryView* history, std::string& out) {
   const CheckInfo& info = *status.info;
   const Light light = LightOf(status);
   const std::string state(LightName(light));
@@ -444,6 +451,7 @@ void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked
   if (!facts.empty()) out += "</dl>\n";
   RenderHistory(status, now, out);
   out += "\n";
+  RenderCardHistory(history, info.name, now, out);
   if (!info.labels.empty()) {
     out += "<p class=\"labels\">";
     for (const auto& [name, value] : info.labels) {
@@ -583,7 +591,7 @@ void RenderGroupingChoice(const BoardSnapshot& snapshot, const std::string& labe
 }
 
 void RenderGroup(const CardGroup& group, const std::string& label, double now,
-                 const BlockedMap& blocked, std::string& out) {
+                 const BlockedMap& blocked, const HistoryView* history, std::string& out) {
   const auto counts = CountLights(group.checks);
   std::string summary = Plural(group.checks.size(), "check", "checks");
   for (Light light : {Light::kUnhealthy, Light::kDegraded, Light::kPending}) {
@@ -598,13 +606,13 @@ void RenderGroup(const CardGroup& group, const std::string& label, double now,
     out += " <span class=\"sub\">(no " + HtmlEscape(label) + " label)</span>";
   }
   out += " <span class=\"sub\">" + summary + "</span></h2>\n<div class=\"cards\">\n";
-  for (const CheckStatus* status : group.checks) RenderCard(*status, now, blocked, out);
+  for (const CheckStatus* status : group.checks) RenderCard(*status, now, blocked, history, out);
   out += "</div>\n</section>\n";
 }
 
 }  // namespace
 
-std::string_view LandingPageStyle() { return kStyle; }
+std::string_view LandingPageStyle() { return PageStyle(); }
 std::string PageCspHash(std::string_view text) { return CspHash(text); }
 std::string UrlPathEscape(std::string_view text) { return PercentEncode(text); }
 std::string FormatTimeSpan(double seconds) { return FormatSpan(seconds); }
@@ -668,7 +676,7 @@ std::string FormatLatency(Duration duration) {
 }
 
 std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
-                              const LandingPageRequest& request) {
+                              const LandingPageRequest& request, const HistoryView* history) {
   const Light overall = LightOf(snapshot.overall);
   const std::string host = HtmlEscape(Hostname());
   std::string page =
@@ -682,7 +690,7 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
       "</title>\n<link rel=\"icon\" id=\"favicon\" href=\"data:image/svg+xml,%3Csvg "
       "xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' "
       "fill='" +
-      std::string(FaviconColour(overall)) + "'/%3E%3C/svg%3E\">\n<style>" + std::string(kStyle) +
+      std::string(FaviconColour(overall)) + "'/%3E%3C/svg%3E\">\n<style>" + PageStyle() +
       "</style>\n</head>\n<body>\n<header class=\"top\">\n<div class=\"brand\">health_exporter" +
       (host.empty() ? "" : " <span class=\"host\">on " + host + "</span>") +
       "</div>\n<nav><a href=\"/metrics\">/metrics</a> <a href=\"/status\">/status</a> "
@@ -701,7 +709,7 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
     if (!snapshot.blocked_by[i].empty()) blocked[snapshot.checks[i].get()] = &snapshot.blocked_by[i];
   }
   for (const CardGroup& group : GroupChecks(snapshot, request.group_label)) {
-    RenderGroup(group, request.group_label, now, blocked, page);
+    RenderGroup(group, request.group_label, now, blocked, history, page);
   }
   page += "<footer>Generated " + FormatRfc3339(now) + " by health_exporter " +
           HtmlEscape(build::kVersion) + " (" + HtmlEscape(build::kRevision) + ")" +

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "status/history.h"
 #include "status/status_board.h"
 
 namespace hx {
@@ -49,8 +50,11 @@ std::string FormatLatency(Duration duration);
 /// the epoch; "12s ago" is relative to it). Self-contained: inline CSS, JS
 /// and SVG only, locked down by a Content-Security-Policy <meta> that allows
 /// exactly the inline style and script (by hash) and fetches from 'self'.
-/// Every value that comes from config or from a target is escaped.
+/// Every value that comes from config or from a target is escaped. With
+/// `history`, each card shows its 90-day uptime bar and percentages
+/// (http/history_svg.h).
 std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
-                              const LandingPageRequest& request);
+                              const LandingPageRequest& request,
+                              const HistoryView* history = nullptr);
 
 }  // namespace hx
