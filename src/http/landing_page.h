@@ -44,4 +44,18 @@ std::string FormatLatency(Duration duration);
 std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
                               const LandingPageRequest& request);
 
+/// The id of a check's card on the status page ("check-<name>", to be
+/// HTML-escaped in an attribute) and a link to it ("/#check-<percent-encoded
+/// name>"), for other pages that point at cards (the dependency map).
+std::string CardId(std::string_view check_name);
+std::string CardHref(std::string_view check_name);
+
+/// The status page's inline style and refresh script, byte for byte, and the
+/// CSP source expression ("'sha256-...'") of a text: pages of the same family
+/// (the dependency map) reuse the look and the live refresh of "#board" under
+/// a policy of their own.
+std::string_view StatusPageStyle();
+std::string_view StatusPageScript();
+std::string CspSourceHash(std::string_view text);
+
 }  // namespace hx

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "exposition/negotiation.h"
+#include "http/dependency_map.h"
 #include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
@@ -588,8 +589,9 @@ int WebServer::Serve(mg_connection* connection) const {
   if (push != nullptr) return ServePush(connection, *push, method, path);
   if (reload_ && path == kReloadPath) return ServeReload(connection, method);
 
-  enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
+  enum class Endpoint { kIndex, kMap, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
   const Endpoint endpoint = path == "/"          ? Endpoint::kIndex
+                            : path == "/map"     ? Endpoint::kMap
                             : path == "/metrics" ? Endpoint::kMetrics
                             : path == "/healthz" ? Endpoint::kHealthz
                             : path == "/readyz"  ? Endpoint::kReadyz
@@ -647,6 +649,10 @@ int WebServer::Serve(mg_connection* connection) const {
       response.body = RenderLandingPage(
           board_.Snapshot(), wall_clock_(),
           ParseLandingPageQuery(request->query_string ? request->query_string : ""));
+      break;
+    case Endpoint::kMap:
+      response.content_type = "text/html; charset=utf-8";
+      response.body = RenderDependencyMapPage(board_.Snapshot(), wall_clock_());
       break;
     case Endpoint::kUnknown:
       break;
