@@ -160,7 +160,7 @@ struct Node {
   std::vector<size_t> dependants;
 };
 
-enum class Mode { kNoGraph, kAll, kFailingPart, kTooLarge };
+enum class Mode { kNoGraph, kAll, kFailingPart, kNothingFailing, kTooLarge };
 
 struct Model {
   std::vector<Node> nodes;    // parallel to snapshot.checks
@@ -227,7 +227,8 @@ Model BuildModel(const BoardSnapshot& snapshot, const DependencyMapOptions& opti
   }
   if (model.graph.empty()) {
     model.mode = Mode::kNoGraph;
-  } else if (model.graph.size() <= options.max_nodes) {
+  } else if (model.graph.size() <= options.draw_whole_up_to ||
+             (options.whole_graph && model.graph.size() <= options.max_nodes)) {
     model.mode = Mode::kAll;
     model.drawn = model.graph;
   } else {
@@ -242,11 +243,18 @@ Model BuildModel(const BoardSnapshot& snapshot, const DependencyMapOptions& opti
     for (size_t i : model.graph) {
       if (focus[i]) model.drawn.push_back(i);
     }
-    model.mode = model.drawn.size() <= options.max_nodes ? Mode::kFailingPart : Mode::kTooLarge;
+    model.mode = model.drawn.empty()                       ? Mode::kNothingFailing
+                 : model.drawn.size() <= options.max_nodes ? Mode::kFailingPart
+                                                           : Mode::kTooLarge;
     if (model.mode == Mode::kTooLarge) model.drawn.clear();
   }
   return model;
 }
+
+// The id of a check's node in the SVG, and a link to it: the summary's
+// root causes link there, so a click scrolls the frame to them.
+std::string NodeId(std::string_view name) { return "map-" + std::string(name); }
+std::string NodeHref(std::string_view name) { return "#" + PercentEncodeComponent(NodeId(name)); }
 
 // The tooltip and the state line of a node.
 std::string NodeTitle(const Node& node) {
@@ -299,10 +307,10 @@ void RenderNode(const Node& node, const LayoutPoint& centre, std::string& out) {
   out += "<a class=\"node " + state;
   if (!role.empty()) out += " " + std::string(role);
   out += "\" href=\"" + HtmlEscape(CardHref(name)) + "\" data-check=\"" + HtmlEscape(name) +
-         "\" data-state=\"" + state + "\" data-role=\"" + std::string(role) +
-         "\" transform=\"translate(" + Number(centre.x - kNodeWidth / 2) + " " +
-         Number(centre.y - kNodeHeight / 2) + ")\"><title>" + HtmlEscape(NodeTitle(node)) +
-         "</title>";
+         "\" data-state=\"" + state + "\" data-role=\"" + std::string(role) + "\" id=\"" +
+         HtmlEscape(NodeId(name)) + "\" transform=\"translate(" +
+         Number(centre.x - kNodeWidth / 2) + " " + Number(centre.y - kNodeHeight / 2) +
+         ")\"><title>" + HtmlEscape(NodeTitle(node)) + "</title>";
   const std::string w = Number(kNodeWidth), h = Number(kNodeHeight);
   if (node.root) {
     out += "<rect class=\"halo\" x=\"-5\" y=\"-5\" width=\"" + Number(kNodeWidth + 10) +
@@ -382,8 +390,9 @@ std::string RenderSvg(const Model& model) {
   return out;
 }
 
-// One sentence on the cascade.
-std::string Summary(const Model& model) {
+// One sentence on the cascade, as HTML (names escaped; a drawn root cause
+// links to its node).
+std::string SummaryHtml(const Model& model) {
   if (model.mode == Mode::kNoGraph) {
     return "No check declares depends_on, so there is no graph to draw.";
   }
@@ -394,12 +403,19 @@ std::string Summary(const Model& model) {
     return text + (unhealthy == 0 ? "Nothing in it is unhealthy."
                                   : "No check is failing because of a dependency.");
   }
+  std::vector<bool> drawn(model.nodes.size(), false);
+  for (size_t i : model.drawn) drawn[i] = true;
   std::string names;
   size_t listed = 0;
   for (size_t i : model.graph) {
     const Node& node = model.nodes[i];
     if (node.blocks == 0) continue;
-    if (listed++ < 5) names += (names.empty() ? "" : ", ") + node.status->info->name;
+    if (listed++ >= 5) continue;
+    const std::string& name = node.status->info->name;
+    names += names.empty() ? "" : ", ";
+    names += drawn[i]
+                 ? "<a href=\"" + HtmlEscape(NodeHref(name)) + "\">" + HtmlEscape(name) + "</a>"
+                 : HtmlEscape(name);
   }
   if (listed > 5) names += ", \xE2\x80\xA6";
   return text + Plural(model.roots, "root cause", "root causes") + " (" + names + ") " +
@@ -484,6 +500,8 @@ std::string_view ModeName(Mode mode) {
       return "all";
     case Mode::kFailingPart:
       return "failing-part";
+    case Mode::kNothingFailing:
+      return "nothing-failing";
     case Mode::kTooLarge:
       return "too-large";
   }
@@ -491,6 +509,17 @@ std::string_view ModeName(Mode mode) {
 }
 
 }  // namespace
+
+DependencyMapOptions ParseDependencyMapQuery(std::string_view query_string) {
+  DependencyMapOptions options;
+  while (!query_string.empty()) {
+    const size_t amp = query_string.find('&');
+    const std::string_view pair = query_string.substr(0, amp);
+    query_string = amp == std::string_view::npos ? "" : query_string.substr(amp + 1);
+    if (pair == "all=1" || pair == "all=true" || pair == "all=yes") options.whole_graph = true;
+  }
+  return options;
+}
 
 std::string RenderDependencyMapSvg(const BoardSnapshot& snapshot,
                                    const DependencyMapOptions& options) {
@@ -525,13 +554,22 @@ std::string RenderDependencyMapPage(const BoardSnapshot& snapshot, double now,
           "\">\n<section class=\"map-head\"><h1>Dependency "
           "map</h1><span class=\"sub\">overall <strong class=\"" +
           overall + "\">" + overall + "</strong></span></section>\n<p class=\"map-why\">" +
-          HtmlEscape(Summary(model)) + "</p>\n";
+          SummaryHtml(model) + "</p>\n";
   if (model.mode != Mode::kNoGraph) RenderLegend(page);
-  if (model.mode == Mode::kFailingPart) {
+  const bool can_draw_whole = model.graph.size() <= options.max_nodes;
+  const std::string whole_link =
+      can_draw_whole ? " <a href=\"/map?all=1\">Draw the whole graph</a>." : "";
+  if (model.mode == Mode::kFailingPart || model.mode == Mode::kNothingFailing) {
     page += "<p class=\"map-note\">The graph has " + std::to_string(model.graph.size()) +
-            " checks, more than the " + std::to_string(options.max_nodes) +
-            " the map draws: it shows the failing part only (every degraded or unhealthy check "
-            "with its direct dependencies and dependants).</p>\n";
+            " checks, more than the " +
+            std::to_string(can_draw_whole ? options.draw_whole_up_to : options.max_nodes) +
+            " drawn at once: the map shows its failing part (every degraded or unhealthy check "
+            "with its direct dependencies and dependants)" +
+            (model.mode == Mode::kNothingFailing ? ", and nothing in it is failing." : ".") +
+            whole_link + "</p>\n";
+  } else if (model.mode == Mode::kAll && model.graph.size() > options.draw_whole_up_to) {
+    page += "<p class=\"map-note\">The whole graph of " + std::to_string(model.graph.size()) +
+            " checks. <a href=\"/map\">Show only the failing part</a>.</p>\n";
   } else if (model.mode == Mode::kTooLarge) {
     page += "<p class=\"map-note\">The graph has " + std::to_string(model.graph.size()) +
             " checks and even its failing part is more than the " +

@@ -13,23 +13,35 @@
 // Pure functions of their arguments; thread-safe. The layout
 // (status/layered_layout.h) is computed per request: about 1 ms of CPU for
 // 500 checks, which is also the most the map draws (see
-// DependencyMapOptions).
+// DependencyMapOptions); the whole page about 4 ms.
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "status/status_board.h"
 
 namespace hx {
 
 struct DependencyMapOptions {
-  /// Past this many checks in the graph the map draws only the failing part
-  /// (every degraded or unhealthy check with its direct dependencies and
-  /// dependants) and says so; if even that is larger, it draws nothing and
-  /// lists the root causes instead. Keeps the page usable and the work
-  /// bounded (layout and SVG are linear in what is drawn).
+  /// A graph of up to this many checks is drawn whole. A larger one is drawn
+  /// whole only on request ("?all=1", `whole_graph`); by default the map
+  /// shows its failing part: every degraded or unhealthy check with its
+  /// direct dependencies and dependants, so the cascade is on the first
+  /// screen rather than somewhere in a picture thousands of pixels wide.
+  size_t draw_whole_up_to = 150;
+  /// The most the map ever draws; past it (whole graph or failing part) it
+  /// lists the root causes instead. Bounds the work per request (layout and
+  /// SVG are about linear in what is drawn) and the page size (~600 bytes
+  /// per node).
   size_t max_nodes = 500;
+  /// "?all=1": draw the whole graph if it has at most `max_nodes` checks.
+  bool whole_graph = false;
 };
+
+/// Reads "?all=1" (or all=true/yes) from a raw query string without the
+/// leading '?' into `whole_graph`; anything else keeps the defaults.
+DependencyMapOptions ParseDependencyMapQuery(std::string_view query_string);
 
 /// The <svg> element of the map of `snapshot` (empty when nothing is drawn),
 /// followed by nothing else. Every value from config or targets is escaped.

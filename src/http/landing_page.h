@@ -50,6 +50,10 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
 std::string CardId(std::string_view check_name);
 std::string CardHref(std::string_view check_name);
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a
+/// query value or a fragment).
+std::string PercentEncodeComponent(std::string_view text);
+
 /// The status page's inline style and refresh script, byte for byte, and the
 /// CSP source expression ("'sha256-...'") of a text: pages of the same family
 /// (the dependency map) reuse the look and the live refresh of "#board" under

@@ -652,7 +652,8 @@ int WebServer::Serve(mg_connection* connection) const {
       break;
     case Endpoint::kMap:
       response.content_type = "text/html; charset=utf-8";
-      response.body = RenderDependencyMapPage(board_.Snapshot(), wall_clock_());
+      response.body = RenderDependencyMapPage(board_.Snapshot(), wall_clock_(),
+                                              ParseDependencyMapQuery(query));
       break;
     case Endpoint::kUnknown:
       break;

@@ -181,7 +181,8 @@ class DependencyMapTest : public ::testing::Test {
     // smtp-relay has no edge: listed under the map, not drawn.
     EXPECT_THAT(html, HasSubstr("1 check has no dependency and no dependant"));
     EXPECT_THAT(html, HasSubstr("href=\"/#check-smtp-relay\" data-check=\"smtp-relay\""));
-    EXPECT_THAT(html, HasSubstr("1 root cause (postgres) blocks 3 checks."));
+    EXPECT_THAT(
+        html, HasSubstr("1 root cause (<a href=\"#map-postgres\">postgres</a>) blocks 3 checks."));
   }
 
   TestHttpServer web_;
@@ -203,6 +204,33 @@ TEST_F(DependencyMapTest, ServerRendersTheCascade) {
     ASSERT_EQ(node.href.rfind("/#", 0), 0u) << node.href;
     EXPECT_THAT(index.body, HasSubstr(" id=\"" + node.href.substr(2) + "\">")) << name;
   }
+}
+
+// The map names every check in the graph: under basic auth it is as
+// protected as /status and "/".
+TEST(DependencyMapAuthTest, NeedsCredentialsUnderBasicAuth) {
+  TempDir dir;
+  // alice / "correct horse" at bcrypt cost 4 (tests/testdata/web/good/basic_auth.yml).
+  const std::string web =
+      dir.Write("web.yml",
+                "basic_auth_users:\n"
+                "  alice: $2b$04$gH3t4vZ6SpZ95vTZgRfhDuR0KIuXXqzV5mWB3.fOXv.OgKpeoujTK\n");
+  DaemonProcess d(
+      "checks:\n"
+      "  - name: secret-db\n"
+      "    heartbeat: {ttl: 1h, token: 'map-auth-token-0123456789abcdef'}\n"
+      "  - name: secret-api\n"
+      "    depends_on: [secret-db]\n"
+      "    heartbeat: {ttl: 1h, token: 'map-auth-token-0123456789abcdeg'}\n",
+      {"--web.config.file=" + web});
+  ASSERT_TRUE(d.started()) << d.Logs();
+  const HttpReply refused = HttpRequest(d.Url("/map"));
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.body.find("secret-"), std::string::npos) << refused.body;
+  const HttpReply allowed = HttpRequest(
+      "http://alice:correct%20horse@127.0.0.1:" + std::to_string(d.port()) + "/map?all=1");
+  EXPECT_EQ(allowed.status, 200);
+  EXPECT_THAT(allowed.body, HasSubstr("data-check=\"secret-api\""));
 }
 
 TEST_F(DependencyMapTest, ChromiumShowsTheCascadeAndScreenshots) {

@@ -165,7 +165,11 @@ TEST(DependencyMapTest, EveryValueIsEscaped) {
   const std::string page = RenderDependencyMapPage(
       Snapshot({{evil, kDown, {}}, {"web", kDown, {evil}}, {evil + "2", kUp, {}}}), kNow);
   EXPECT_THAT(page, Not(HasSubstr("<img")));
-  EXPECT_THAT(page, HasSubstr("1 root cause (" + escaped + ") blocks 1 check."));
+  EXPECT_THAT(page, HasSubstr("1 root cause (<a "
+                              "href=\"#map-%3Cimg%20src%3Dx%20onerror%3D%22alert%28%27x%27%29%22%"
+                              "3E%26amp%3B\">" +
+                              escaped + "</a>) blocks 1 check."));
+  EXPECT_THAT(page, HasSubstr(" id=\"map-" + escaped + "\""));
 }
 
 TEST(DependencyMapTest, LongNamesAreCutOnCharacterBoundaries) {
@@ -187,7 +191,11 @@ TEST(DependencyMapTest, ChecksOutsideTheGraphAreListedNotDrawn) {
                               "data-check=\"lone\" data-state=\"unhealthy\">lone "
                               "<small>unhealthy</small></a>"));
   EXPECT_THAT(page, HasSubstr("data-map-mode=\"all\" data-map-nodes=\"6\""));
-  EXPECT_THAT(page, HasSubstr("6 checks are in the graph. 1 root cause (db) blocks 2 checks."));
+  // The root cause links to its node (the browser scrolls the frame there).
+  EXPECT_THAT(page, HasSubstr("6 checks are in the graph. 1 root cause (<a "
+                              "href=\"#map-db\">db</a>) blocks 2 checks."));
+  EXPECT_THAT(page, HasSubstr("data-check=\"db\" data-state=\"unhealthy\" data-role=\"root\" "
+                              "id=\"map-db\""));
 }
 
 TEST(DependencyMapTest, WithoutDependenciesThereIsNoMap) {
@@ -199,31 +207,65 @@ TEST(DependencyMapTest, WithoutDependenciesThereIsNoMap) {
   EXPECT_EQ(RenderDependencyMapSvg(Snapshot({{"a", kUp, {}}})), "");
 }
 
-TEST(DependencyMapTest, PastTheLimitOnlyTheFailingPartIsDrawn) {
-  // 30 healthy pairs and one failing chain.
+std::vector<Spec> LargeGraph(bool failing) {
+  // 30 healthy pairs and a chain that fails when asked to.
   std::vector<Spec> specs;
   for (int i = 0; i < 30; ++i) {
     specs.push_back({"base" + std::to_string(i), kUp, {}});
     specs.push_back({"top" + std::to_string(i), kUp, {"base" + std::to_string(i)}});
   }
-  specs.push_back({"db", kDown, {}});
-  specs.push_back({"api", kDown, {"db", "base0"}});
+  specs.push_back({"db", failing ? kDown : kUp, {}});
+  specs.push_back({"api", failing ? kDown : kUp, {"db", "base0"}});
   specs.push_back({"web", kUp, {"api"}});
+  return specs;
+}
+
+TEST(DependencyMapTest, LargeGraphsShowTheFailingPartUnlessAskedForAll) {
   DependencyMapOptions options;
-  options.max_nodes = 10;
-  const std::string page = RenderDependencyMapPage(Snapshot(specs), kNow, options);
+  options.draw_whole_up_to = 10;
+  options.max_nodes = 100;
+  const BoardSnapshot failing = Snapshot(LargeGraph(true));
+  const std::string page = RenderDependencyMapPage(failing, kNow, options);
   EXPECT_THAT(page, HasSubstr("data-map-mode=\"failing-part\" data-map-nodes=\"4\""));
   const auto nodes = Nodes(page);
   EXPECT_EQ(nodes.size(), 4u);  // db, api, and api's neighbours base0 and web
   EXPECT_EQ(nodes.count("base0"), 1u);
   EXPECT_EQ(nodes.count("web"), 1u);
-  EXPECT_THAT(page, HasSubstr("it shows the failing part only"));
+  EXPECT_THAT(page, HasSubstr("the map shows its failing part"));
+  EXPECT_THAT(page, HasSubstr("<a href=\"/map?all=1\">Draw the whole graph</a>"));
 
+  options.whole_graph = true;
+  const std::string whole = RenderDependencyMapPage(failing, kNow, options);
+  EXPECT_THAT(whole, HasSubstr("data-map-mode=\"all\" data-map-nodes=\"63\""));
+  EXPECT_THAT(whole, HasSubstr("<a href=\"/map\">Show only the failing part</a>"));
+
+  // Nothing failing: no picture by default, the whole graph on request.
+  options.whole_graph = false;
+  const std::string calm = RenderDependencyMapPage(Snapshot(LargeGraph(false)), kNow, options);
+  EXPECT_THAT(calm, HasSubstr("data-map-mode=\"nothing-failing\" data-map-nodes=\"0\""));
+  EXPECT_THAT(calm, HasSubstr("and nothing in it is failing."));
+  EXPECT_THAT(calm, Not(HasSubstr("<svg xmlns")));
+
+  // Past max_nodes even on request, and when the failing part is too big.
+  options.whole_graph = true;
+  options.max_nodes = 30;
+  const std::string capped = RenderDependencyMapPage(failing, kNow, options);
+  EXPECT_THAT(capped, HasSubstr("data-map-mode=\"failing-part\" data-map-nodes=\"4\""));
+  EXPECT_THAT(capped, Not(HasSubstr("Draw the whole graph")));
   options.max_nodes = 3;
-  const std::string too_large = RenderDependencyMapPage(Snapshot(specs), kNow, options);
+  const std::string too_large = RenderDependencyMapPage(failing, kNow, options);
   EXPECT_THAT(too_large, HasSubstr("data-map-mode=\"too-large\" data-map-nodes=\"0\""));
   EXPECT_THAT(too_large, Not(HasSubstr("<svg xmlns")));
   EXPECT_THAT(too_large, HasSubstr("data-check=\"db\" data-state=\"unhealthy\""));
+}
+
+TEST(DependencyMapTest, QueryAsksForTheWholeGraph) {
+  EXPECT_FALSE(ParseDependencyMapQuery("").whole_graph);
+  EXPECT_TRUE(ParseDependencyMapQuery("all=1").whole_graph);
+  EXPECT_TRUE(ParseDependencyMapQuery("x=2&all=true").whole_graph);
+  EXPECT_FALSE(ParseDependencyMapQuery("all=0").whole_graph);
+  EXPECT_FALSE(ParseDependencyMapQuery("ball=1").whole_graph);
+  EXPECT_EQ(ParseDependencyMapQuery("all=1").max_nodes, DependencyMapOptions{}.max_nodes);
 }
 
 std::string Between(const std::string& text, const std::string& open, const std::string& close,
