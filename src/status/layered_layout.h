@@ -19,6 +19,8 @@
 //     and Mutzel's accumulator method, O(edges log nodes) per sweep) and
 //     keeping the best order seen; stops after `max_sweeps`, at zero
 //     crossings, or when `patience` sweeps in a row found nothing better.
+//     Then adjacent exchanges ("transpose", as in Graphviz's dot) refine
+//     the best order: two neighbours swap whenever that removes crossings.
 //  4. Coordinates: layers at fixed heights; within a layer, a few passes that
 //     pull each node towards the mean x of its neighbours in the previous
 //     layer of the pass, solved exactly per layer as a weighted isotonic
@@ -63,6 +65,9 @@ struct LayeredLayoutOptions {
   /// one), and stop early after `patience` sweeps without improvement.
   int max_sweeps = 24;
   int patience = 4;
+  /// Refinement after the sweeps: this many rounds over all layers of at
+  /// most this many passes of adjacent exchanges each (0: none).
+  int transpose_passes = 4;
   /// Coordinate assignment: passes (each down or up counts one).
   int coordinate_passes = 8;
   /// At most this many dummy nodes in total; 0 means 20 per node, at least

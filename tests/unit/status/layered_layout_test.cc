@@ -175,6 +175,22 @@ TEST(LayeredLayoutTest, ReducesCrossingsOfServiceLikeGraphs) {
   }
 }
 
+TEST(LayeredLayoutTest, AdjacentExchangesOnlyEverRemoveCrossings) {
+  LayeredLayoutOptions without;
+  without.transpose_passes = 0;
+  size_t fewer = 0;
+  for (unsigned seed : {1u, 2u, 3u, 4u}) {
+    const std::vector<LayoutEdge> edges = ServiceLikeGraph(120, seed);
+    const LayeredLayout plain = ComputeLayeredLayout(120, edges, without);
+    const LayeredLayout refined = ComputeLayeredLayout(120, edges);
+    EXPECT_LE(refined.crossings, plain.crossings) << seed;
+    EXPECT_EQ(DrawnCrossings(refined, LayeredLayoutOptions{}), refined.crossings) << seed;
+    ExpectNoOverlaps(refined, LayeredLayoutOptions{});
+    fewer += refined.crossings < plain.crossings;
+  }
+  EXPECT_GT(fewer, 0u);
+}
+
 TEST(LayeredLayoutTest, SameInputSameDrawing) {
   const std::vector<LayoutEdge> edges = ServiceLikeGraph(300, 11);
   const LayeredLayout a = ComputeLayeredLayout(300, edges);
