@@ -189,6 +189,7 @@ font-size:1.05rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(310px,1fr));gap:.85rem}
 .card{display:flex;flex-direction:column;gap:.55rem;min-width:0;padding:.8rem .95rem;
 background:var(--card);border:1px solid var(--line);border-left:4px solid var(--c);border-radius:8px}
+.card:target{outline:3px solid var(--link);outline-offset:2px}
 .card>header{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem}
 .card h3{flex:1 1 auto;min-width:0;margin:0;font-size:1rem;overflow-wrap:anywhere}
 .badge{display:inline-flex;align-items:center;gap:.3rem;padding:.05rem .5rem .05rem .35rem;
@@ -424,8 +425,9 @@ void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked
   const std::string state(LightName(light));
   out += "<article class=\"card " + state + "\" data-check=\"" + HtmlEscape(info.name) +
          "\" data-state=\"" + state + "\" data-critical=\"" + (info.critical ? "true" : "false") +
-         "\">\n<header><span class=\"badge\">" + std::string(LightIcon(light)) +
-         std::string(LightTitle(light)) + "</span><h3>" + HtmlEscape(info.name) + "</h3>";
+         "\" id=\"" + HtmlEscape(CardId(info.name)) + "\">\n<header><span class=\"badge\">" +
+         std::string(LightIcon(light)) + std::string(LightTitle(light)) + "</span><h3>" +
+         HtmlEscape(info.name) + "</h3>";
   out += info.critical ? "<span class=\"crit yes\" title=\"Unhealthy makes the daemon not ready\">"
                          "critical</span>"
                        : "<span class=\"crit\" title=\"Unhealthy only degrades the whole\">"
@@ -657,6 +659,18 @@ LandingPageRequest ParseLandingPageQuery(std::string_view query_string) {
   return request;
 }
 
+std::string CardId(std::string_view check_name) { return "check-" + std::string(check_name); }
+
+std::string CardHref(std::string_view check_name) {
+  return "/#" + PercentEncode(CardId(check_name));
+}
+
+std::string PercentEncodeComponent(std::string_view text) { return PercentEncode(text); }
+
+std::string_view StatusPageStyle() { return kStyle; }
+std::string_view StatusPageScript() { return kScript; }
+std::string CspSourceHash(std::string_view text) { return CspHash(text); }
+
 std::string FormatAgo(double seconds_ago) {
   if (!(seconds_ago >= 1)) return "just now";
   return FormatSpan(seconds_ago) + " ago";
@@ -693,7 +707,8 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
       std::string(FaviconColour(overall)) + "'/%3E%3C/svg%3E\">\n<style>" + PageStyle() +
       "</style>\n</head>\n<body>\n<header class=\"top\">\n<div class=\"brand\">health_exporter" +
       (host.empty() ? "" : " <span class=\"host\">on " + host + "</span>") +
-      "</div>\n<nav><a href=\"/metrics\">/metrics</a> <a href=\"/status\">/status</a> "
+      "</div>\n<nav><a href=\"/map\">Dependency map</a> <a href=\"/metrics\">/metrics</a> "
+      "<a href=\"/status\">/status</a> "
       "<a href=\"/readyz\">/readyz</a> <a href=\"/healthz\">/healthz</a></nav>\n"
       "<span id=\"live\" class=\"live\">Snapshot; reload to update</span>\n</header>\n";
 

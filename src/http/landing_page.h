@@ -57,4 +57,22 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
                               const LandingPageRequest& request,
                               const HistoryView* history = nullptr);
 
+/// The id of a check's card on the status page ("check-<name>", to be
+/// HTML-escaped in an attribute) and a link to it ("/#check-<percent-encoded
+/// name>"), for other pages that point at cards (the dependency map).
+std::string CardId(std::string_view check_name);
+std::string CardHref(std::string_view check_name);
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a
+/// query value or a fragment).
+std::string PercentEncodeComponent(std::string_view text);
+
+/// The status page's inline style and refresh script, byte for byte, and the
+/// CSP source expression ("'sha256-...'") of a text: pages of the same family
+/// (the dependency map) reuse the look and the live refresh of "#board" under
+/// a policy of their own.
+std::string_view StatusPageStyle();
+std::string_view StatusPageScript();
+std::string CspSourceHash(std::string_view text);
+
 }  // namespace hx

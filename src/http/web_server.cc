@@ -18,6 +18,7 @@
 
 #include "exposition/negotiation.h"
 #include "http/check_panel.h"
+#include "http/dependency_map.h"
 #include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
@@ -635,8 +636,9 @@ int WebServer::Serve(mg_connection* connection) const {
     return ServeCheck(connection, method, path);
   }
 
-  enum class Endpoint { kIndex, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
+  enum class Endpoint { kIndex, kMap, kMetrics, kHealthz, kReadyz, kStatus, kUnknown };
   const Endpoint endpoint = path == "/"          ? Endpoint::kIndex
+                            : path == "/map"     ? Endpoint::kMap
                             : path == "/metrics" ? Endpoint::kMetrics
                             : path == "/healthz" ? Endpoint::kHealthz
                             : path == "/readyz"  ? Endpoint::kReadyz
@@ -703,6 +705,11 @@ int WebServer::Serve(mg_connection* connection) const {
           response.content_encoding = "gzip";
         }
       }
+      break;
+    case Endpoint::kMap:
+      response.content_type = "text/html; charset=utf-8";
+      response.body = RenderDependencyMapPage(board_.Snapshot(), wall_clock_(),
+                                              ParseDependencyMapQuery(query));
       break;
     case Endpoint::kUnknown:
       break;
