@@ -18,6 +18,7 @@
 #include "checks/check.h"
 #include "checks/common/check_services.h"
 #include "config/config.h"
+#include "http/public_page.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
 #include "io/io_context.h"
@@ -179,6 +180,10 @@ int Daemon::Run() {
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
 
+    // status_page.public, replaced on reload; its listen_address is read
+    // at start-up only.
+    auto public_page = std::make_shared<PublicPageSource>();
+    public_page->Set(config.status_page.public_page);
     SystemdNotifier systemd;
     auto apply_reload = [&](LoadResult& result) -> ReloadCoordinator::Outcome {
       if (!result.config) {
@@ -198,6 +203,7 @@ int Daemon::Run() {
       }
       systemd.Reloading();
       Config& fresh = *result.config;
+      public_page->Set(fresh.status_page.public_page);
       const CheckSet::Changes changes = checks.Apply(fresh);
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
@@ -237,6 +243,26 @@ int Daemon::Run() {
     // Push endpoints of check types (POST /heartbeat/<name>), always routed:
     // a reload may add a type's first check.
     web.set_push_endpoints(services.PushEndpoints());
+    web.set_public_page(public_page);
+    // The public page on an address of its own as well, when configured:
+    // the same server (front door, limits, TLS) serving only its paths,
+    // without basic auth.
+    std::unique_ptr<WebServer> public_web;
+    const std::string public_address =
+        config.status_page.public_page ? config.status_page.public_page->listen_address : "";
+    if (!public_address.empty()) {
+      WebServerOptions public_options;
+      public_options.listen_address = public_address;
+      public_options.threads = 2;
+      public_options.public_only = true;
+      if (web_security) {
+        auto open = std::make_shared<WebSecurity>(*web_security);
+        open->basic_auth = nullptr;
+        public_options.security = std::move(open);
+      }
+      public_web = std::make_unique<WebServer>(public_options, board, metrics, [] { return true; });
+      public_web->set_public_page(public_page);
+    }
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).
@@ -258,7 +284,14 @@ int Daemon::Run() {
     // Before serving: instant checks (a restored heartbeat) have their first
     // result inside Start(), so not even the first request sees them pending.
     scheduler.Start();
-    if (auto error = web.Start()) {
+    std::optional<std::string> start_error = web.Start();
+    if (!start_error && public_web) {
+      if (auto error = public_web->Start()) {
+        start_error = "public page: " + *error;
+        web.Stop();
+      }
+    }
+    if (auto error = start_error) {
       // Everything is torn down the same way as after a stop, so that the
       // scheduler's timers are closed before the loop is.
       log::Error("cannot start the web server", {{"error", *error}});
@@ -335,6 +368,10 @@ int Daemon::Run() {
           },
           SIGHUP);
 
+      if (public_web) {
+        log::Info("serving the public page",
+                  {{"address", BoundAddress(public_address, public_web->port())}});
+      }
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));
       log::Info("started", {{"version", build::kVersion},
@@ -344,6 +381,7 @@ int Daemon::Run() {
 
       uv_run(&loop, UV_RUN_DEFAULT);
       // Stop serving before the objects the handlers read go away.
+      if (public_web) public_web->Stop();
       web.Stop();
       state.stop();
       if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);
