@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -352,6 +353,34 @@ TEST_F(PublicPageTest, TheEtagChangesWithTheState) {
   EXPECT_EQ(after.status, 200);
   EXPECT_NE(after.headers["etag"], before.headers["etag"]);
   EXPECT_THAT(after.body, HasSubstr("data-overall=\"outage\""));
+}
+
+TEST_F(PublicPageTest, FollowsConfigReloads) {
+  TempDir dir;
+  const std::string config = dir.Write("hx.yml", Config());
+  DaemonProcess daemon("", {"--config.file=" + config}, Env());
+  ASSERT_TRUE(daemon.started()) << daemon.Logs();
+  EXPECT_THAT(Curl(daemon.Url("/public")).body, HasSubstr("<h1>Acme status</h1>"));
+
+  std::string renamed = Config();
+  renamed.replace(renamed.find("title: Acme status"), 18, "title: Acme status (new)");
+  dir.Write("hx.yml", renamed);
+  daemon.Signal(SIGHUP);
+  const HttpReply reloaded = daemon.PollUntil(
+      "/public",
+      [](const HttpReply& r) { return r.body.find("Acme status (new)") != std::string::npos; },
+      10s);
+  EXPECT_THAT(reloaded.body, HasSubstr("<h1>Acme status (new)</h1>"));
+
+  // Without status_page the paths are like any other unknown path.
+  std::string without = Config();
+  without.erase(without.find("status_page:"));
+  dir.Write("hx.yml", without);
+  daemon.Signal(SIGHUP);
+  const HttpReply gone = daemon.PollUntil(
+      "/public", [](const HttpReply& r) { return r.status == 404; }, 10s);
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(Curl(daemon.Url("/public/badge/Website.svg")).status, 404);
 }
 
 TEST_F(PublicPageTest, BadgesAreValidSvgInTheStateColour) {
