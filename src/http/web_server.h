@@ -16,8 +16,9 @@
 // which hands CivetWeb only complete, validated requests over its internal
 // 127.0.0.1 port and answers GET/HEAD /healthz itself. With a WebSecurity
 // (--web.config.file): TLS (terminated in the FrontDoor) and basic auth on every endpoint except
-// /healthz and /readyz without ?verbose=1 (configurable) and the push endpoints of check types
-// (POST /heartbeat/<name>), which keep their own bearer tokens. See docs/web-security.md.
+// /healthz and /readyz without ?verbose=1 (configurable), the push endpoints of check types
+// (POST /heartbeat/<name>), which keep their own bearer tokens, and the public page's paths
+// (open by design). See docs/web-security.md.
 
 #include <chrono>
 #include <functional>
