@@ -19,6 +19,7 @@
 #include "checks/common/check_services.h"
 #include "config/config.h"
 #include "http/public_page.h"
+#include "http/public_server.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
 #include "io/io_context.h"
@@ -244,25 +245,11 @@ int Daemon::Run() {
     // a reload may add a type's first check.
     web.set_push_endpoints(services.PushEndpoints());
     web.set_public_page(public_page);
-    // The public page on an address of its own as well, when configured:
-    // the same server (front door, limits, TLS) serving only its paths,
-    // without basic auth.
-    std::unique_ptr<WebServer> public_web;
-    const std::string public_address =
-        config.status_page.public_page ? config.status_page.public_page->listen_address : "";
-    if (!public_address.empty()) {
-      WebServerOptions public_options;
-      public_options.listen_address = public_address;
-      public_options.threads = 2;
-      public_options.public_only = true;
-      if (web_security) {
-        auto open = std::make_shared<WebSecurity>(*web_security);
-        open->basic_auth = nullptr;
-        public_options.security = std::move(open);
-      }
-      public_web = std::make_unique<WebServer>(public_options, board, metrics, [] { return true; });
-      public_web->set_public_page(public_page);
-    }
+    // The public page on an address of its own as well, when configured.
+    std::unique_ptr<WebServer> public_web =
+        MakePublicPageServer(config.status_page.public_page ? &*config.status_page.public_page
+                                                            : nullptr,
+                             web_security, board, metrics, public_page);
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).
@@ -370,7 +357,8 @@ int Daemon::Run() {
 
       if (public_web) {
         log::Info("serving the public page",
-                  {{"address", BoundAddress(public_address, public_web->port())}});
+                  {{"address", BoundAddress(config.status_page.public_page->listen_address,
+                                            public_web->port())}});
       }
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));

@@ -88,7 +88,8 @@ struct WebServerOptions {
 /// Thread-safety: Start() and Stop() must be called from one thread (the
 /// daemon's main thread). Handlers run on CivetWeb's threads (and /healthz on
 /// the FrontDoor's thread) and only read
-/// (the WebSecurity's authenticator has its own lock):
+/// (the WebSecurity's authenticator and the PublicPageSource have their own
+/// locks; a HistoryView is thread-safe by contract):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
 /// from one), CheckMetrics::Render() (thread-safe) and the liveness function, which must therefore
 /// be safe to call from any thread (e.g. it reads an atomic timestamp).
