@@ -18,6 +18,8 @@
 #include "checks/check.h"
 #include "checks/common/check_services.h"
 #include "config/config.h"
+#include "http/public_page.h"
+#include "http/public_server.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
 #include "io/io_context.h"
@@ -190,6 +192,10 @@ int Daemon::Run() {
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
 
+    // status_page.public, replaced on reload; its listen_address is read
+    // at start-up only.
+    auto public_page = std::make_shared<PublicPageSource>();
+    public_page->Set(config.status_page.public_page);
     SystemdNotifier systemd;
     auto apply_reload = [&](LoadResult& result) -> ReloadCoordinator::Outcome {
       if (!result.config) {
@@ -209,6 +215,7 @@ int Daemon::Run() {
       }
       systemd.Reloading();
       Config& fresh = *result.config;
+      public_page->Set(fresh.status_page.public_page);
       const CheckSet::Changes changes = checks.Apply(fresh);
       publisher.set_redactor(fresh.global.redactor);
       history.SetChecks(board.Snapshot());
@@ -253,6 +260,13 @@ int Daemon::Run() {
     // GET /status/<check> and /check/<name> read the failure journal.
     web.set_store(store.get());
     web.set_history(&history);
+    web.set_public_page(public_page);
+    // The public page on an address of its own as well, when configured.
+    std::unique_ptr<WebServer> public_web =
+        MakePublicPageServer(config.status_page.public_page ? &*config.status_page.public_page
+                                                            : nullptr,
+                             web_security, board, metrics, public_page);
+    if (public_web) public_web->set_history(&history);
     // POST /-/reload: the handler runs on a web server thread and waits for
     // the loop, at most the reload deadline (a reload of thousands of checks
     // takes well under a second; a hung filesystem takes forever).
@@ -274,7 +288,14 @@ int Daemon::Run() {
     // Before serving: instant checks (a restored heartbeat) have their first
     // result inside Start(), so not even the first request sees them pending.
     scheduler.Start();
-    if (auto error = web.Start()) {
+    std::optional<std::string> start_error = web.Start();
+    if (!start_error && public_web) {
+      if (auto error = public_web->Start()) {
+        start_error = "public page: " + *error;
+        web.Stop();
+      }
+    }
+    if (auto error = start_error) {
       // Everything is torn down the same way as after a stop, so that the
       // scheduler's timers are closed before the loop is.
       log::Error("cannot start the web server", {{"error", *error}});
@@ -353,6 +374,11 @@ int Daemon::Run() {
           SIGHUP);
 
       history.Start();
+      if (public_web) {
+        log::Info("serving the public page",
+                  {{"address", BoundAddress(config.status_page.public_page->listen_address,
+                                            public_web->port())}});
+      }
       systemd.Ready(std::to_string(config.checks.size()) + " checks, serving on " +
                     BoundAddress(options_.listen_address, web.port()));
       log::Info("started", {{"version", build::kVersion},
@@ -362,6 +388,7 @@ int Daemon::Run() {
 
       uv_run(&loop, UV_RUN_DEFAULT);
       // Stop serving before the objects the handlers read go away.
+      if (public_web) public_web->Stop();
       web.Stop();
       state.stop();
       if (!state.gave_up_waiting) uv_run(&loop, UV_RUN_DEFAULT);

@@ -721,6 +721,36 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
   return check;
 }
 
+// `status_page:`, from at most one file of a config, read once every check
+// is known (its entries name checks in any file).
+template <typename Documents>
+void ReadStatusPageOnce(const Documents& documents, std::vector<std::optional<MapReader>>& tops,
+                        const NameSites& name_lines, ParseContext& ctx, Config& config) {
+  const bool checks_complete = ctx.ok();
+  std::vector<std::string> names;
+  for (const auto& [name, site] : name_lines) names.push_back(name);
+  auto closest = [&](const std::string& name) -> std::optional<std::string> {
+    const std::string* hint = ClosestName(name, "", name_lines);
+    return hint ? std::optional<std::string>(*hint) : std::nullopt;
+  };
+  std::optional<NameSite> site;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    if (!tops[d]) continue;
+    ctx.set_file(documents[d].file);
+    std::optional<YAML::Node> node = tops[d]->Node("status_page");
+    if (!node || node->IsNull()) continue;
+    if (site) {
+      tops[d]->Error("status_page", "already set in " + site->file + ":" +
+                                        std::to_string(site->line) +
+                                        "; only one file of a config directory may set it");
+      continue;
+    }
+    site = NameSite{documents[d].file, MarkOf(*node).line};
+    config.status_page =
+        config::ReadStatusPage(*node, config.checks, names, closest, checks_complete, ctx);
+  }
+}
+
 // One file of a config.
 struct Source {
   std::string file;
@@ -832,6 +862,7 @@ void ReadSources(const std::vector<Source>& sources, bool directory, const Check
       if (check) config.checks.push_back(std::move(*check));
     }
   }
+  ReadStatusPageOnce(documents, tops, name_lines, ctx, config);
   for (size_t d = 0; d < documents.size(); ++d) {
     if (!tops[d]) continue;
     ctx.set_file(documents[d].file);

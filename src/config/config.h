@@ -10,6 +10,7 @@
 
 #include "config/check_type.h"
 #include "config/parse_context.h"
+#include "config/status_page_config.h"
 #include "util/duration.h"
 #include "util/redactor.h"
 
@@ -114,6 +115,8 @@ struct Config {
   std::string hash;
   GlobalConfig global;
   std::vector<CheckConfig> checks;
+  /// `status_page:` (config/status_page_config.h).
+  StatusPageConfig status_page;
 };
 
 /// Either a config or every error found.

@@ -4,6 +4,7 @@
 #include <civetweb.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "http/front_door.h"
 #include "http/gzip.h"
 #include "http/landing_page.h"
+#include "http/public_page.h"
 #include "http/request_parser.h"
 #include "http/web_config.h"
 #include "status/status_json.h"
@@ -490,7 +492,8 @@ std::string WebServer::ClientAddress(const mg_connection* connection) const {
 // go to CivetWeb, whose handler checks credentials. is_alive_ is thread-safe
 // (see the class comment); the headers are those Send() writes.
 std::optional<std::string> WebServer::AnswerLocally(const ParsedRequest& request) const {
-  if (request.path() != "/healthz" || (request.method != "GET" && request.method != "HEAD")) {
+  if (options_.public_only || request.path() != "/healthz" ||
+      (request.method != "GET" && request.method != "HEAD")) {
     return std::nullopt;
   }
   if (NeedsCredentials(request)) return std::nullopt;
@@ -541,6 +544,9 @@ const PushEndpoint* WebServer::PushEndpointFor(std::string_view path) const {
 bool WebServer::NeedsCredentials(std::string_view path, std::string_view query) const {
   const WebSecurity* security = options_.security.get();
   if (security == nullptr || !security->basic_auth) return false;
+  // The public page is for customers, who have no credentials: its paths
+  // are open by design, and show only what it was built to show.
+  if (IsOpenPublicPath(path)) return false;
   // Push endpoints (heartbeats) keep their own bearer tokens: cron jobs
   // that have only the token must keep working.
   if (PushEndpointFor(path) != nullptr) return false;
@@ -560,6 +566,65 @@ bool WebServer::NeedsCredentials(const ParsedRequest& request) const {
   const size_t question = target.find('?');
   return NeedsCredentials(
       *path, question == std::string_view::npos ? std::string_view() : target.substr(question + 1));
+}
+
+bool WebServer::IsOpenPublicPath(std::string_view path) const {
+  return public_page_ != nullptr && IsPublicPath(path) && public_page_->Get() != nullptr;
+}
+
+// The public page: rendered from a projection that holds only what a
+// customer may see (status/public_view.h), with an ETag from the bytes, so
+// that a status page behind a CDN or polled by many browsers costs one render
+// per change and answers the rest 304.
+int WebServer::ServePublic(mg_connection* connection, std::string_view method,
+                           std::string_view path, std::string_view query) const {
+  const bool head_only = method == "HEAD";
+  const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
+  if (method != "GET" && !head_only) {
+    Send(connection, Text(405, "method not allowed\n"), false, extra);
+    return 405;
+  }
+  const std::shared_ptr<const PublicPageConfig> page = public_page_->Get();
+  if (page == nullptr) {
+    Send(connection, Text(404, "not found\n"), head_only, extra);
+    return 404;
+  }
+  const PublicView view = BuildPublicView(*page, board_.Snapshot(), history_, wall_clock_());
+  const PublicResponse reply = RespondPublic(view, path, query);
+  if (reply.etag.empty()) {
+    Send(connection, Text(reply.status, reply.body), head_only, extra);
+    return reply.status;
+  }
+  const char* if_none_match = mg_get_header(connection, "If-None-Match");
+  const int status =
+      if_none_match != nullptr && EtagMatches(if_none_match, reply.etag) ? 304 : reply.status;
+  mg_response_header_start(connection, status);
+  mg_response_header_add(connection, "Content-Type", reply.content_type.c_str(), -1);
+  // A 304 carries the length a 200 would have (RFC 9110 8.6) and no body.
+  const std::string length = std::to_string(reply.body.size());
+  mg_response_header_add(connection, "Content-Length", length.c_str(), -1);
+  mg_response_header_add(connection, "ETag", reply.etag.c_str(), -1);
+  mg_response_header_add(connection, "Cache-Control", "public, max-age=30", -1);
+  mg_response_header_add(connection, "X-Content-Type-Options", "nosniff", -1);
+  bool has_csp = false;
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) {
+      has_csp = has_csp || strcasecmp(name.c_str(), "Content-Security-Policy") == 0;
+      mg_response_header_add(connection, name.c_str(), value.c_str(), -1);
+    }
+  }
+  // The HTML page carries its own policy (a <meta> with its style's hash);
+  // JSON and SVG need none of anything.
+  if (!has_csp && path != "/public") {
+    mg_response_header_add(connection, "Content-Security-Policy", "default-src 'none'", -1);
+  }
+  // Anyone may show the status on their own site.
+  if (path == "/public.json") {
+    mg_response_header_add(connection, "Access-Control-Allow-Origin", "*", -1);
+  }
+  mg_response_header_send(connection);
+  if (status == 200 && !head_only) mg_write(connection, reply.body.data(), reply.body.size());
+  return status;
 }
 
 int WebServer::HandleRequest(mg_connection* connection, void* server) {
@@ -628,6 +693,11 @@ int WebServer::Serve(mg_connection* connection) const {
       Send(connection, response, head_only, extra);
       return 401;
     }
+  }
+  if (IsOpenPublicPath(path)) return ServePublic(connection, method, path, query);
+  if (options_.public_only) {
+    Send(connection, Text(404, "not found\n"), head_only, extra);
+    return 404;
   }
   if (push != nullptr) return ServePush(connection, *push, method, path);
   if (reload_ && path == kReloadPath) return ServeReload(connection, method);

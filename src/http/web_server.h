@@ -9,14 +9,18 @@
 //   GET /status/<check>  one check in JSON with its failure journal
 //   GET /check/<check>   one check's panel (HTML) with its failure journal
 //   GET /         a small HTML page
+//   GET /public, /public.json, /public/badge/<name>.svg
+//                 the public page for customers, when configured
+//                 (http/public_page.h): never behind basic auth, cacheable
 //   POST /-/reload  when a reload handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
 // 404. Every client connection is accepted by the FrontDoor (front_door.h),
 // which hands CivetWeb only complete, validated requests over its internal
 // 127.0.0.1 port and answers GET/HEAD /healthz itself. With a WebSecurity
 // (--web.config.file): TLS (terminated in the FrontDoor) and basic auth on every endpoint except
-// /healthz and /readyz without ?verbose=1 (configurable) and the push endpoints of check types
-// (POST /heartbeat/<name>), which keep their own bearer tokens. See docs/web-security.md.
+// /healthz and /readyz without ?verbose=1 (configurable), the push endpoints of check types
+// (POST /heartbeat/<name>), which keep their own bearer tokens, and the public page's paths
+// (open by design). See docs/web-security.md.
 
 #include <chrono>
 #include <functional>
@@ -35,6 +39,7 @@
 namespace hx {
 class FrontDoor;
 class HistoryView;
+class PublicPageSource;
 namespace store {
 class Store;
 }  // namespace store
@@ -74,6 +79,10 @@ struct WebServerOptions {
   /// TLS and basic auth from --web.config.file; null serves plain HTTP to
   /// anyone.
   std::shared_ptr<const WebSecurity> security;
+  /// Serve only the public page's paths (everything else, /healthz too, is
+  /// 404): the public page's own listen address (status_page.public.
+  /// listen_address).
+  bool public_only = false;
 };
 
 /// Serves the endpoints above from CivetWeb's worker threads.
@@ -81,7 +90,8 @@ struct WebServerOptions {
 /// Thread-safety: Start() and Stop() must be called from one thread (the
 /// daemon's main thread). Handlers run on CivetWeb's threads (and /healthz on
 /// the FrontDoor's thread) and only read
-/// (the WebSecurity's authenticator has its own lock):
+/// (the WebSecurity's authenticator and the PublicPageSource have their own
+/// locks; a HistoryView is thread-safe by contract):
 /// StatusBoard::Snapshot() (an immutable snapshot; /metrics renders one scrape
 /// from one), CheckMetrics::Render() (thread-safe), the store's Journal() (thread-safe: a
 /// read-only connection under its own mutex, committed rows only) and the liveness function,
@@ -127,6 +137,13 @@ class WebServer {
   /// must outlive the server. Call before Start(); null: none is shown.
   void set_history(const HistoryView* history) { history_ = history; }
 
+  /// The public page's config, followed across reloads (its paths are
+  /// served while it holds one). Call before Start(); without it the public
+  /// paths are like any unknown path.
+  void set_public_page(std::shared_ptr<const PublicPageSource> page) {
+    public_page_ = std::move(page);
+  }
+
   /// Binds and starts serving. Returns nullopt on success, otherwise a
   /// message such as `cannot listen on "127.0.0.1:9841": cannot bind to
   /// 127.0.0.1:9841: 98 (Address already in use)`.
@@ -145,7 +162,9 @@ class WebServer {
   /// Whether a request for `path` (URL-decoded and cleaned of dot segments,
   /// as CivetWeb's local_uri) with the raw query string `query` needs
   /// basic-auth credentials: every path except the push endpoints' paths
-  /// (heartbeats: their own bearer tokens) and, while open_probe_endpoints is on, /healthz and
+  /// (heartbeats: their own bearer tokens), the public page's paths while it
+  /// is configured (exactly /public, /public.json and
+  /// /public/badge/<name>.svg) and, while open_probe_endpoints is on, /healthz and
   /// /readyz without ?verbose=1. The one rule both the FrontDoor (which
   /// verifies credentials before forwarding) and the CivetWeb handler
   /// (which checks again) apply. False when basic auth is off.
@@ -172,6 +191,10 @@ class WebServer {
   /// GET /status/<check> and GET /check/<check>: the journal is read from
   /// the store on this worker thread (committed entries only).
   int ServeCheck(mg_connection* connection, std::string_view method, std::string_view path) const;
+  /// Whether `path` is one of the public page's and the page is configured.
+  bool IsOpenPublicPath(std::string_view path) const;
+  int ServePublic(mg_connection* connection, std::string_view method, std::string_view path,
+                  std::string_view query) const;
   void PokeListener() const;
   /// The address of the client whose request `connection` serves (e.g. for
   /// per-client limits): the FrontDoor's record for the connection's local
@@ -194,6 +217,7 @@ class WebServer {
   std::function<ReloadReply()> reload_;
   store::Store* store_ = nullptr;
   const HistoryView* history_ = nullptr;
+  std::shared_ptr<const PublicPageSource> public_page_;
   std::unique_ptr<FrontDoor> front_door_;  // set while serving
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own, internal port
