@@ -71,7 +71,7 @@ class CheckService {
   /// Blocking start-up work before any check exists and before the loop
   /// runs (e.g. load state from disk). Returns a message for the user when
   /// the daemon cannot run (it then exits with status 2), naming the option
-  /// at fault, e.g. `--storage.path: ...`.
+  /// at fault.
   virtual std::optional<std::string> Open() { return std::nullopt; }
 
   /// Called with every check that will run (kept and new) before the new
