@@ -36,7 +36,6 @@ using ::testing::Not;
 // The fixture's tokens and times (tests/testdata/heartbeats/README.md).
 constexpr const char* kBackupToken = "fixture-token-nightly-backup-0001";
 constexpr const char* kDbDumpToken = "fixture-token-db-dump-00000000002";
-constexpr const char* kWeeklyToken = "fixture-token-weekly-report-0003";
 constexpr double kBackupPing = 1796548507.1512287;
 constexpr const char* kDbDumpFailure =
     "job reported failure: pg_dump: connection to server on socket "
@@ -45,22 +44,18 @@ constexpr const char* kDbDumpFailure =
 // The fixture's checks. weekly-report was never pinged: with a ttl of a
 // minute it is "waiting" if watched from now on, and unhealthy at its first
 // run if the file's first-watched time came over.
-const std::string kFixtureConfig = std::string(
-                                       "checks:\n"
-                                       "  - name: nightly-backup\n"
-                                       "    interval: 100ms\n"
-                                       "    heartbeat: {ttl: 100000h, token: '") +
-                                   kBackupToken +
-                                   "'}\n"
-                                   "  - name: db-dump\n"
-                                   "    interval: 100ms\n"
-                                   "    heartbeat: {ttl: 100000h, token: '" +
-                                   kDbDumpToken +
-                                   "'}\n"
-                                   "  - name: weekly-report\n"
-                                   "    interval: 100ms\n"
-                                   "    heartbeat: {ttl: 60s, token: '" +
-                                   kWeeklyToken + "'}\n";
+// (Tokens literally in the YAML: the fixture's, not secrets.)
+const std::string kFixtureConfig = R"(checks:
+  - name: nightly-backup
+    interval: 100ms
+    heartbeat: {ttl: 100000h, token: 'fixture-token-nightly-backup-0001'}
+  - name: db-dump
+    interval: 100ms
+    heartbeat: {ttl: 100000h, token: 'fixture-token-db-dump-00000000002'}
+  - name: weekly-report
+    interval: 100ms
+    heartbeat: {ttl: 60s, token: 'fixture-token-weekly-report-0003'}
+)";
 
 std::string ReadWhole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
