@@ -2,8 +2,8 @@
 // HeartbeatReceiver::Handle (checks/heartbeat/heartbeat_check.h), and
 // SanitizeHeartbeatDetail. The input is "method\npath\nauthorization\nbody"
 // (missing parts are empty). Two checks are watched, "backup" (token
-// "s3cr3t-token") and "n.a-me_1" (token "x"); the store persists under a
-// temp dir, on /dev/shm when it exists so the fsyncs are cheap.
+// "s3cr3t-token") and "n.a-me_1" (token "x"); the heartbeat state goes to a
+// memory-only store::Store (its queue and SQLite writer, no disk).
 //
 // Properties: only the documented statuses; the body is one short line; a
 // 200 needs POST and the right bearer token; the token never appears in
@@ -14,13 +14,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/heartbeat/heartbeat_store.h"
+#include "store/store.h"
 #include "fuzz_check.h"
 #include "util/log.h"
 
@@ -28,14 +28,9 @@ namespace {
 
 constexpr std::string_view kToken = "s3cr3t-token";
 
-std::string g_state_dir;
+std::unique_ptr<hx::store::Store> g_db;
 std::shared_ptr<hx::HeartbeatStore> g_store;
 std::unique_ptr<hx::HeartbeatReceiver> g_receiver;
-
-void RemoveStateDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(g_state_dir, ignored);
-}
 
 // Cuts the next '\n'-terminated field off `rest`; the last field takes the rest.
 std::string_view NextField(std::string_view& rest, bool last) {
@@ -57,12 +52,10 @@ void CheckLine(std::string_view text) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   hx::log::Init(spdlog::level::off, hx::log::Format::kLogfmt);
-  const std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-  std::string pattern = base + "/hx-heartbeat-fuzz-XXXXXX";
-  HX_FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
-  g_state_dir = pattern;
-  std::atexit(RemoveStateDir);
-  g_store = std::make_shared<hx::HeartbeatStore>(g_state_dir, [] { return 1714564800.0; });
+  // Memory-only (no directory): every ping still goes through the store's
+  // queue and its writer's SQLite upsert, without touching the disk.
+  g_db = hx::store::Store::Open(hx::store::StoreOptions{});
+  g_store = std::make_shared<hx::HeartbeatStore>(g_db.get(), [] { return 1714564800.0; });
   g_store->Watch({{"backup", nullptr}, {"n.a-me_1", nullptr}});
   g_receiver = std::make_unique<hx::HeartbeatReceiver>(
       std::map<std::string, std::string, std::less<>>{{"backup", std::string(kToken)},

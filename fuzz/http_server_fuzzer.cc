@@ -35,6 +35,7 @@
 
 #include "checks/heartbeat/heartbeat_check.h"
 #include "checks/heartbeat/heartbeat_store.h"
+#include "store/store.h"
 #include "fuzz_check.h"
 #include "http/web_server.h"
 #include "metrics/check_metrics.h"
@@ -48,7 +49,7 @@ constexpr std::string_view kToken = "s3cr3t-token";
 constexpr int kReadTimeoutMs = 4000;
 
 struct Server {
-  std::string state_dir;
+  std::unique_ptr<hx::store::Store> db;  // memory-only: heartbeat state
   hx::StatusBoard board;
   hx::CheckMetrics metrics;
   std::unique_ptr<hx::WebServer> web;
@@ -58,8 +59,6 @@ Server* g_server = nullptr;
 void StopServer() {
   if (g_server == nullptr) return;
   g_server->web.reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(g_server->state_dir, ignored);
   delete g_server;
   g_server = nullptr;
 }
@@ -182,10 +181,6 @@ const bool g_strict_echo = [] {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   hx::log::Init(spdlog::level::off, hx::log::Format::kLogfmt);
   g_server = new Server;
-  const std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-  std::string pattern = base + "/hx-http-fuzz-XXXXXX";
-  HX_FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
-  g_server->state_dir = pattern;
 
   g_server->board.AddCheck(0, Info("api", true));
   g_server->board.AddCheck(1, Info("cache", false));
@@ -198,8 +193,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   run.finished_at = 1714564800.012;
   g_server->board.Record(run);
 
-  auto store = std::make_shared<hx::HeartbeatStore>(g_server->state_dir,
-                                                    [] { return 1714564800.0; });
+  g_server->db = hx::store::Store::Open(hx::store::StoreOptions{});  // memory-only
+  auto store =
+      std::make_shared<hx::HeartbeatStore>(g_server->db.get(), [] { return 1714564800.0; });
   store->Watch({{"backup", nullptr}});
   auto receiver = std::make_shared<hx::HeartbeatReceiver>(
       std::map<std::string, std::string, std::less<>>{{"backup", std::string(kToken)}}, store);

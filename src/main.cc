@@ -42,9 +42,9 @@ int main(int argc, char** argv) {
                  "exporter-toolkit web config file: TLS (tls_server_config) and basic auth "
                  "(basic_auth_users with bcrypt hashes)");
   app.add_option("--storage.path", options.storage_path,
-                 "Directory for state kept across restarts (last heartbeats); created if "
-                 "missing, relative to the working directory; the daemon exits (2) at start "
-                 "if it cannot write there")
+                 "Directory for state kept across restarts (the embedded store "
+                 "health_exporter.db, docs/storage.md); created if missing, relative to the "
+                 "working directory; the daemon exits (2) at start if it cannot write there")
       ->capture_default_str();
   app.add_option("--log.level", log_level, "Log level: debug, info, warn, error")
       ->capture_default_str()

@@ -29,6 +29,7 @@
 #include "status/failure_journal.h"
 #include "status/daily_history.h"
 #include "status/status_board.h"
+#include "store/storage_directory.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "build_info.h"
@@ -145,13 +146,17 @@ int Daemon::Run() {
     }
   }
 
-  // The state check types share (e.g. pushed heartbeats under
-  // --storage.path): set up now, before any check, so that a storage path the
-  // daemon cannot write stops it with the reason instead of losing state to a
-  // logged warning later.
+  // A storage path the daemon cannot create or write in stops it now, with
+  // the reason, instead of a life whose state vanishes at the next restart.
+  if (auto error = store::CheckStorageDirectory(options_.storage_path)) {
+    const std::string message = "--storage.path: " + *error;
+    std::cerr << message << "\n";
+    log::Error("cannot use the storage path, not starting", {{"error", message}});
+    return 2;
+  }
   // The one embedded store (docs/storage.md): opened before anything that
-  // reads from it. Never fatal: a store it cannot open runs from memory, and
-  // the store logs why.
+  // reads from it. Beyond the directory, never fatal: a file it cannot use
+  // (locked, newer schema) runs from memory, and the store logs why.
   store::StoreOptions store_options;
   store_options.dir = options_.storage_path;
   store_options.journal_per_check = static_cast<size_t>(config.global.journal_entries);

@@ -149,7 +149,7 @@ std::string FormatDay(int64_t day) {
   const int64_t d = doy - (153 * mp + 2) / 5 + 1;
   const int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = yoe + era * 400 + (m <= 2);
-  char text[24];
+  char text[64];
   std::snprintf(text, sizeof(text), "%04lld-%02lld-%02lld", static_cast<long long>(y),
                 static_cast<long long>(m), static_cast<long long>(d));
   return text;

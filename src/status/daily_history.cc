@@ -180,14 +180,8 @@ void DailyHistory::SetChecks(std::vector<CheckRef> checks) {
     }
   }
   for (auto& row : rows) Put(std::move(row));
-  if (store_ != nullptr) {
-    // The store's tombstones: a removed check's rows go once it has been
-    // gone for the grace period (docs/storage.md); one back in time keeps them.
-    std::vector<std::string> names;
-    names.reserve(checks.size());
-    for (const auto& ref : checks) names.push_back(ref.name);
-    store_->SetChecks(std::move(names));
-  }
+  // The store's tombstones (a removed check's rows go after the grace) are
+  // set once per applied config by CheckServices::ChecksWillRun.
 }
 
 void DailyHistory::SetChecks(const BoardSnapshot& board) {

@@ -105,8 +105,6 @@ class DailyHistory final : public HistoryView {
   /// its day in "unknown" (or from its resumed row); a removed one has its
   /// row written and stops counting; one back the same day continues its
   /// row. Matched by name; ids are the scheduler's (RunRecord::check_id).
-  /// Also gives the store the configured names (Store::SetChecks), whose
-  /// tombstones let a removed check's rows go after the grace period.
   void SetChecks(std::vector<CheckRef> checks);
   /// SetChecks() with the checks on the board (ids, names, depends_on).
   void SetChecks(const BoardSnapshot& board);

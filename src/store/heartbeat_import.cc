@@ -6,7 +6,6 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "util/log.h"
 #include "util/quote.h"
@@ -14,7 +13,8 @@
 namespace hx::store {
 namespace {
 
-// The file's limit in HeartbeatStore (kMaxFileBytes).
+// The previous versions' limit (HeartbeatStore::kMaxFileBytes): a larger
+// file is corrupt (a healthy one is ~200 bytes per check).
 constexpr std::streamoff kMaxFileBytes = 4 * 1024 * 1024;
 
 bool FiniteNonNegative(const nlohmann::json& value) {
@@ -26,7 +26,7 @@ struct Parsed {
   double removed_at = 0;
 };
 
-// Parses format version 1 (HeartbeatStore::SerializeLocked); nullopt and
+// Parses format version 1 (as the previous versions wrote it); nullopt and
 // *error on anything unexpected.
 std::optional<std::vector<Parsed>> Parse(const std::string& text, std::string* error) {
   const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -76,9 +76,13 @@ HeartbeatImport ImportHeartbeatJson(Store& store, const std::string& json_path) 
     log::Warn("heartbeat state file not imported", {{"error", *result.error}});
     return result;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  // Bounded: reads at most one byte past the limit, whatever the file's size.
+  std::string text;
+  char chunk[8192];
+  while (in && static_cast<std::streamoff>(text.size()) <= kMaxFileBytes) {
+    in.read(chunk, sizeof(chunk));
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
   std::string parse_error;
   std::optional<std::vector<Parsed>> parsed;
   if (static_cast<std::streamoff>(text.size()) > kMaxFileBytes) {

@@ -1,9 +1,10 @@
 #pragma once
-// The one-time move of the heartbeat state file (checks/heartbeat's
-// <storage.path>/heartbeats.json, format version 1) into the store.
+// The one-time move of the heartbeat state file of the versions before the
+// store (<storage.path>/heartbeats.json, format version 1) into the store.
+// Nothing writes that file any more; this is its only reader.
 //
-// How it is called (once, at start-up, after Store::Open and before the
-// heartbeat state is loaded from the store):
+// How it is called (HeartbeatService::Open, once, at start-up, after
+// Store::Open and before the heartbeat state is loaded from the store):
 //
 //   const std::string json = storage_path + "/heartbeats.json";
 //   if (std::filesystem::exists(json)) store::ImportHeartbeatJson(*store, json);
@@ -14,7 +15,7 @@
 // replaces a stored one only if its last ping is newer. If the store is
 // memory-only or a write fails, the file is left in place and the import is
 // tried again at the next start. A corrupt file is renamed to
-// heartbeats.json.corrupt (as HeartbeatStore::Load does) and logged.
+// heartbeats.json.corrupt (as the previous versions did) and logged.
 // Stateless function: thread-safe as the Store is.
 
 #include <optional>

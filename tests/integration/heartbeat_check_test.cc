@@ -1,7 +1,8 @@
 // Heartbeat checks on a real libuv loop with the real scheduler: pings arrive
 // on other threads (as from the web server's workers) while the loop thread
-// evaluates, and the last heartbeat survives a restart of the whole stack.
-// The wall clock is injected so a 1h ttl can pass without waiting for it.
+// evaluates, and the last heartbeat survives a restart of the whole stack
+// (the daemon's store reopened on the same directory). The wall clock is
+// injected so a 1h ttl can pass without waiting for it.
 
 #include "checks/heartbeat/heartbeat_check.h"
 
@@ -21,6 +22,7 @@
 #include "io/io_context.h"
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
+#include "store/store.h"
 #include "support/daemon_process.h"
 
 namespace hx {
@@ -59,18 +61,29 @@ class CallbackSink final : public RunSink {
   void OnSkipped(size_t) override {}
 };
 
-// The daemon's heartbeat wiring on one loop: the type's service (store and
-// receiver) in CheckServices, IoContext, scheduler, checks created with their
-// CheckContext. Runs the loop until `on_run` calls stop() or the deadline.
+// The daemon's store under `state_dir`, on the test's wall clock.
+std::unique_ptr<store::Store> OpenStore(const std::string& state_dir, std::atomic<double>& wall) {
+  store::StoreOptions options;
+  options.dir = state_dir;
+  options.wall_clock = [&wall] { return wall.load(); };
+  return store::Store::Open(options);
+}
+
+// The daemon's heartbeat wiring on one loop: the store, the type's service
+// (heartbeat state and receiver) in CheckServices, IoContext, scheduler,
+// checks created with their CheckContext. Runs the loop until `on_run` calls
+// stop() or the deadline.
 class HeartbeatStack {
  public:
   HeartbeatStack(const Config& config, const std::string& state_dir, std::atomic<double>& wall)
-      : store_(std::make_shared<HeartbeatStore>(state_dir, [&wall] { return wall.load(); })),
-        services_(CheckServices::Options{state_dir}) {
+      : db_(OpenStore(state_dir, wall)),
+        store_(std::make_shared<HeartbeatStore>(db_.get(), [&wall] { return wall.load(); })),
+        services_(CheckServices::Options{state_dir, db_.get()}) {
+    EXPECT_EQ(db_->mode(), store::StoreMode::kPersistent) << db_->problem();
     uv_loop_init(&loop_);
     clock_ = std::make_unique<UvClock>(&loop_);
     io_ = std::make_unique<IoContext>(&loop_);
-    services_.Add(std::make_shared<HeartbeatService>(store_));
+    services_.Add(std::make_shared<HeartbeatService>(store_, state_dir));
     EXPECT_EQ(services_.Open(), std::nullopt);
     NamedCheckSpecs named;
     for (const CheckConfig& check : config.checks) named.emplace_back(check.name, check.spec.get());
@@ -108,6 +121,7 @@ class HeartbeatStack {
 
  private:
   uv_loop_t loop_{};
+  std::unique_ptr<store::Store> db_;
   std::shared_ptr<HeartbeatStore> store_;
   CheckServices services_;
   std::unique_ptr<UvClock> clock_;

@@ -118,7 +118,7 @@ TEST(HeartbeatGraceTest, AFailureSurvivesARestartWithoutTheCheck) {
     ASSERT_EQ(d.Stop(SIGTERM, 5s), 0);
   }
   {
-    // Started once without it: the state file still holds its record.
+    // Started once without it: the store still holds its row (tombstoned).
     DaemonProcess without(kWithout, args);
     ASSERT_TRUE(without.started()) << without.Logs();
     without.PollUntil(

@@ -233,7 +233,7 @@ TEST_F(PublicPageTest, NothingInternalLeaksIntoAnyPublicByte) {
 
   // The strings are really there inside: /status shows the runtime ones.
   const Fetched status = Curl(daemon.Url("/status"));
-  for (const std::string& inside :
+  for (const char* inside :
        {"walrus-internal-api", "s3cr3t-token-7788", "pangolin-output-5512", "capybara-tier",
         "ocelot-owner", "internal-quokka-path", "127.0.0.1", "zebra-detail-"}) {
     EXPECT_THAT(status.body, HasSubstr(inside)) << "the test would prove nothing";

@@ -1,5 +1,7 @@
 #include "checks/common/check_services.h"
 
+#include "store/store.h"
+
 namespace hx {
 
 std::optional<std::string> CheckServices::Open() {
@@ -10,6 +12,15 @@ std::optional<std::string> CheckServices::Open() {
 }
 
 void CheckServices::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) {
+  if (options_.store != nullptr) {
+    // The store's tombstones: a check no longer configured (any type) keeps
+    // its rows (journal, history, last heartbeat) for the grace period, one
+    // that is back loses its tombstone. Queued: never waits on disk.
+    std::vector<std::string> names;
+    names.reserve(checks.size());
+    for (const auto& [name, spec] : checks) names.push_back(name);
+    options_.store->SetChecks(std::move(names));
+  }
   for (const auto& service : order_) service->ChecksWillRun(checks, loop, first);
 }
 

@@ -71,7 +71,7 @@ class CheckService {
   /// Blocking start-up work before any check exists and before the loop
   /// runs (e.g. load state from disk). Returns a message for the user when
   /// the daemon cannot run (it then exits with status 2), naming the option
-  /// at fault, e.g. `--storage.path: "/x" is not a directory`.
+  /// at fault.
   virtual std::optional<std::string> Open() { return std::nullopt; }
 
   /// Called with every check that will run (kept and new) before the new
@@ -125,7 +125,9 @@ class CheckServices {
 
   /// CheckService::Open() of each, in order; the first error.
   std::optional<std::string> Open();
-  /// CheckService::ChecksWillRun() of each.
+  /// Tells the store (if any) which checks are configured, all types
+  /// (Store::SetChecks: tombstones for the removed ones, queued), then
+  /// CheckService::ChecksWillRun() of each. Once per applied config.
   void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first);
   /// Every service's push endpoints.
   std::vector<PushEndpoint> PushEndpoints() const;

@@ -2,16 +2,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-#include <uv.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include "config/secret_file.h"
+#include "store/heartbeat_import.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/quote.h"
 
@@ -174,10 +174,6 @@ NamedCheckSpecs HeartbeatChecksOf(const NamedCheckSpecs& checks) {
 
 void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store) {
   store.Watch(HeartbeatChecksOf(checks));
-  if (auto error = store.Save()) {
-    log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
-              {{"error", *error}});
-  }
 }
 
 CheckType HeartbeatCheckType() { return {"heartbeat", &ParseHeartbeatCheckSpec}; }
@@ -401,52 +397,35 @@ PushEndpoint HeartbeatReceiver::Endpoint(std::shared_ptr<const HeartbeatReceiver
 
 // --- the type's shared part ---
 
-namespace {
-
-// Saves the store on the thread pool (file I/O stays off the loop).
-void SaveInBackground(uv_loop_t* loop, std::shared_ptr<HeartbeatStore> store) {
-  struct Save {
-    uv_work_t request{};
-    std::shared_ptr<HeartbeatStore> store;
-  };
-  auto* save = new Save{{}, std::move(store)};
-  save->request.data = save;
-  uv_queue_work(
-      loop, &save->request,
-      [](uv_work_t* request) {
-        auto* s = static_cast<Save*>(request->data);
-        if (auto error = s->store->Save()) {
-          log::Warn("cannot save heartbeat state; heartbeats will not survive a restart",
-                    {{"error", *error}});
-        }
-      },
-      [](uv_work_t* request, int) { delete static_cast<Save*>(request->data); });
-}
-
-}  // namespace
-
-HeartbeatService::HeartbeatService(std::shared_ptr<HeartbeatStore> store)
+HeartbeatService::HeartbeatService(std::shared_ptr<HeartbeatStore> store, std::string storage_path)
     : store_(std::move(store)),
-      receiver_(std::make_shared<HeartbeatReceiver>(HeartbeatReceiver::TokenMap{}, store_)) {}
+      receiver_(std::make_shared<HeartbeatReceiver>(HeartbeatReceiver::TokenMap{}, store_)),
+      storage_path_(std::move(storage_path)) {}
 
 std::shared_ptr<HeartbeatService> HeartbeatService::FromOptions(
     const CheckServices::Options& options) {
-  return std::make_shared<HeartbeatService>(std::make_shared<HeartbeatStore>(options.storage_path));
+  return std::make_shared<HeartbeatService>(std::make_shared<HeartbeatStore>(options.store),
+                                            options.storage_path);
 }
 
 std::optional<std::string> HeartbeatService::Open() {
-  if (auto error = store_->CheckDirectory()) return "--storage.path: " + *error;
-  store_->Load();  // logs its own warning for a corrupt file
+  store::Store* db = store_->store();
+  if (db != nullptr && !storage_path_.empty()) {
+    // The state file of the versions before the store: imported once (a
+    // stored row with a newer ping wins), then renamed, so the next start
+    // does not import it again. The import logs what it did or why not.
+    const std::string legacy = (std::filesystem::path(storage_path_) / kLegacyFileName).string();
+    std::error_code ec;
+    if (std::filesystem::exists(legacy, ec)) store::ImportHeartbeatJson(*db, legacy);
+  }
+  store_->Load();
   return std::nullopt;
 }
 
-void HeartbeatService::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) {
-  if (first) {
-    WatchHeartbeatChecks(checks, *store_);
-  } else {
-    store_->Watch(HeartbeatChecksOf(checks));  // in memory; saved off the loop
-    SaveInBackground(loop, store_);
-  }
+void HeartbeatService::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* /*loop*/,
+                                     bool /*first*/) {
+  // In memory; the store's writer persists the new names off the loop.
+  WatchHeartbeatChecks(checks, *store_);
   receiver_->Update(checks);
 }
 

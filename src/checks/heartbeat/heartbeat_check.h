@@ -17,10 +17,11 @@
 //
 // Wiring, all of it here: HeartbeatService is the type's CheckService
 // (checks/common/check_services.h), added by AddBuiltinCheckServices(). It
-// owns the store (checked and loaded at start-up, under --storage.path), is
-// told the running checks before each config's checks are created (watches
-// the heartbeat ones, saves, hands their tokens to the receiver) and offers
-// the receiver as the /heartbeat/ push endpoint the web server serves.
+// owns the HeartbeatStore (over the daemon's one store, loaded at start-up
+// after a one-time import of the old heartbeats.json), is told the running
+// checks before each config's checks are created (watches the heartbeat
+// ones, hands their tokens to the receiver) and offers the receiver as the
+// /heartbeat/ push endpoint the web server serves.
 // HeartbeatCheckSpec::CreateCheck() finds it through its CheckContext. The
 // daemon, the check set and the web server never name the type.
 
@@ -75,12 +76,10 @@ std::shared_ptr<const HeartbeatCheckSpec> ParseHeartbeatCheckSpec(config::MapRea
 
 /// Watches every heartbeat check of `checks` in `store` (HeartbeatStore::
 /// Watch(): binds spec to name, starts the grace period of new names, forgets
-/// removed ones) and saves the store, logging a failed save. Blocking file
-/// I/O: call at start-up, before the checks are created.
+/// removed ones). Never waits on disk: call it on the loop thread too.
 void WatchHeartbeatChecks(const NamedCheckSpecs& checks, HeartbeatStore& store);
 
-/// The heartbeat checks among `checks`, as HeartbeatStore::Watch() takes them
-/// (a reload watches them in memory and saves off the loop).
+/// The heartbeat checks among `checks`, as HeartbeatStore::Watch() takes them.
 NamedCheckSpecs HeartbeatChecksOf(const NamedCheckSpecs& checks);
 
 /// "3h12m", "5m3s", "42s", "27h": whole seconds; hours are not turned into
@@ -197,18 +196,22 @@ class HeartbeatReceiver {
 /// thread-safe.
 class HeartbeatService final : public CheckService {
  public:
-  explicit HeartbeatService(std::shared_ptr<HeartbeatStore> store);
-  /// The store under options.storage_path.
+  /// The state file of the versions before the store, under --storage.path.
+  static constexpr std::string_view kLegacyFileName = "heartbeats.json";
+
+  /// `storage_path`: where Open() looks for kLegacyFileName (empty: nowhere).
+  explicit HeartbeatService(std::shared_ptr<HeartbeatStore> store, std::string storage_path = {});
+  /// A HeartbeatStore over options.store, importing from options.storage_path.
   static std::shared_ptr<HeartbeatService> FromOptions(const CheckServices::Options& options);
 
-  /// Creates the storage directory if missing and proves it writable (a bad
-  /// --storage.path stops the daemon rather than losing the first
-  /// heartbeat), then loads the store (a corrupt file is logged and moved
-  /// aside, not fatal).
+  /// Imports <storage_path>/heartbeats.json into the store if it is there
+  /// (store::ImportHeartbeatJson: once; a corrupt file is moved aside and
+  /// logged), then loads the heartbeat state from the store. Never fails:
+  /// the daemon checked --storage.path before opening the store, and a
+  /// memory-only store still serves heartbeats.
   std::optional<std::string> Open() override;
   /// Watches the heartbeat checks among `checks` and hands their tokens to
-  /// the receiver; saves the store at once when `first`, else on `loop`'s
-  /// thread pool.
+  /// the receiver. No I/O: the store's writer persists new names.
   void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) override;
   /// POST /heartbeat/<name>[/fail], always (a reload may add the first
   /// heartbeat check).
@@ -220,6 +223,7 @@ class HeartbeatService final : public CheckService {
  private:
   const std::shared_ptr<HeartbeatStore> store_;
   const std::shared_ptr<HeartbeatReceiver> receiver_;
+  const std::string storage_path_;
 };
 
 }  // namespace hx

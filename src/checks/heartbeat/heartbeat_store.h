@@ -1,17 +1,22 @@
 #pragma once
 // The state of push-based (heartbeat) checks: when each watched job last
 // pinged and whether it reported success. Pings arrive on the web server's
-// worker threads, checks read on the loop thread, so the store is guarded by
-// a mutex; every change is persisted to one small JSON file under the state
-// directory so the last heartbeat of a daily job survives a daemon restart.
+// worker threads, checks read on the loop thread, so the records are kept in
+// memory behind a mutex and reads (Find(), NameOf()) do no I/O.
 //
-// Persistence: the file is replaced atomically (temp file in the same
-// directory, fsync, rename, fsync of the directory), so a crash leaves either
-// the old or the new file, never a partial one. A missing file is a fresh
-// start; a corrupt one is moved aside to <file>.corrupt, logged, and the store
-// starts empty. Nothing here ever throws or crashes on bad state.
+// Persistence is the daemon's one store (store/store.h, docs/storage.md):
+// every change is handed to Store::PutHeartbeat, which queues it for the
+// store's writer thread and returns at once, so the last heartbeat of a daily
+// job survives a restart (a SIGKILL loses at most the store's flush_interval,
+// 200 ms) and a ping never waits on disk. Load() reads the store's rows back
+// at start-up. A removed check's tombstone is the store's (Store::SetChecks,
+// called by CheckServices for every applied config): it keeps the check's
+// row for the grace period across restarts and drops it afterwards. Without a
+// store (unit tests) the state lives in memory only; with a store that runs
+// memory-only (locked, newer schema: the store logs why) heartbeats work as
+// usual and are gone at stop. Nothing here ever throws or crashes on bad
+// state.
 
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -22,6 +27,10 @@
 #include <vector>
 
 namespace hx {
+
+namespace store {
+class Store;
+}  // namespace store
 
 class CheckSpec;
 
@@ -44,66 +53,52 @@ struct HeartbeatRecord {
   /// The sanitised text of the last failure ping; empty after a success.
   std::string detail;
   /// Wall seconds when the check left the config; 0 while it is watched.
-  /// Such a record is kept for HeartbeatStore::kRemovedRecordGrace and
-  /// comes back if the check does.
+  /// Such a record is kept for HeartbeatStore::kRemovedRecordGrace and comes
+  /// back if the check does. In memory; on disk it is the store's tombstone
+  /// of the check (read back by Load()).
   double removed_at = 0;
 
   bool pinged() const { return last_ping > 0; }
 };
 
-/// Name -> HeartbeatRecord, persisted. Thread-safe: every method may be
-/// called from any thread. Load() and the persisting methods do blocking file
-/// I/O; call them at start-up or from worker threads, never from the loop
-/// thread (Find(), NameOf() and Now() do no I/O).
+/// Name -> HeartbeatRecord, persisted through the daemon's store.
+/// Thread-safe: every method may be called from any thread. Only Load()
+/// reads the store (blocking: call it at start-up, before the loop runs);
+/// Watch() and Record() queue their writes and never wait on disk; Find(),
+/// NameOf() and Now() do no I/O.
 class HeartbeatStore {
  public:
-  /// The file's name inside the state directory.
-  static constexpr std::string_view kFileName = "heartbeats.json";
-  /// A larger file is treated as corrupt (a healthy one is ~200 bytes per check).
-  static constexpr uint64_t kMaxFileBytes = 4 * 1024 * 1024;
-
-  /// `state_dir` is created on the first save if missing.
-  explicit HeartbeatStore(std::string state_dir, WallClock wall_clock = SystemWallClock());
+  /// `store` may be null (state in memory only) and must outlive this.
+  explicit HeartbeatStore(store::Store* store, WallClock wall_clock = SystemWallClock());
   HeartbeatStore(const HeartbeatStore&) = delete;
   HeartbeatStore& operator=(const HeartbeatStore&) = delete;
 
-  /// Creates the state directory if missing and proves that this process
-  /// can write in it (creates and removes a file there): run at start-up so
-  /// a bad --storage.path stops the daemon at once rather than losing the
-  /// first heartbeat. Returns a message naming the directory and the reason
-  /// (e.g. `"/x" is not a directory`, `cannot create "/x/y": Not a
-  /// directory`, `cannot write in "/x": Permission denied`), or nullopt.
-  std::optional<std::string> CheckDirectory() const;
-
-  /// Replaces the in-memory state with the file's. Missing file: empty, no
-  /// warning. Unreadable or corrupt file: empty, a warning is logged and a
-  /// corrupt file is renamed to <file>.corrupt so the next save does not
-  /// destroy it. Returns a description of the problem, if any.
-  std::optional<std::string> Load();
+  /// Replaces the in-memory state with the store's heartbeat rows (those of
+  /// removed checks still in their grace come with their tombstone). Without
+  /// a store: empty. Blocking; read errors are logged by the store.
+  void Load();
 
   /// How long the record of a check removed from the config is kept: a
   /// check that comes back within this time (a config written in two steps,
   /// a drop-in briefly missing, a restart in between) resumes its last
-  /// heartbeat and failure instead of starting over as "waiting".
+  /// heartbeat and failure instead of starting over as "waiting". The
+  /// store's StoreOptions::removed_check_grace is the same 24 h.
   static constexpr double kRemovedRecordGrace = 24 * 3600;
 
   /// Sets the watched checks: each name is bound to its spec (see NameOf()),
-  /// a name seen for the first time starts its grace period now, a name
-  /// removed less than kRemovedRecordGrace ago gets its record back, and
-  /// records of names no longer watched are kept (not watched: Find() and
-  /// Record() ignore them) until kRemovedRecordGrace after their removal.
-  /// In memory only; call Save().
+  /// a name seen for the first time starts its grace period now (written to
+  /// the store), a name removed less than kRemovedRecordGrace ago gets its
+  /// record back, and records of names no longer watched are kept (not
+  /// watched: Find() and Record() ignore them) until kRemovedRecordGrace
+  /// after their removal. Never waits on disk.
   void Watch(const std::vector<std::pair<std::string, const CheckSpec*>>& checks);
 
-  /// Records a ping of `name` at Now() and persists. A fail ping keeps
-  /// `detail` (already sanitised by the caller); a success clears it. Returns
-  /// false if `name` is not watched (nothing changes). A failed save keeps
-  /// the change in memory and is logged (see last_save_error()).
+  /// Records a ping of `name` at Now() and queues it for the store. A fail
+  /// ping keeps `detail` (already sanitised by the caller); a success clears
+  /// it. Returns false if `name` is not watched (nothing changes). A write
+  /// the store drops (its queue full) is counted and logged by the store;
+  /// the ping is kept in memory.
   bool Record(std::string_view name, bool ok, std::string detail);
-
-  /// Writes the current state to the file now. Returns an error message
-  /// naming the path, or nullopt.
-  std::optional<std::string> Save();
 
   /// The record of a watched name; nullopt if not watched (also while a
   /// removed check's record waits out its grace).
@@ -116,32 +111,20 @@ class HeartbeatStore {
   double Now() const { return wall_clock_(); }
   const WallClock& wall_clock() const { return wall_clock_; }
 
-  /// "<state_dir>/heartbeats.json".
-  const std::string& file_path() const { return file_path_; }
-
-  /// The error of the most recent save, or nullopt if it worked.
-  std::optional<std::string> last_save_error() const;
+  /// The daemon's store, or null.
+  store::Store* store() const { return store_; }
 
  private:
-  // Serialises the records; caller holds mutex_.
-  std::string SerializeLocked() const;
-  // Writes `text` if it is newer than what was written last.
-  std::optional<std::string> Persist(const std::string& text, uint64_t generation);
+  // Queues `record` of `name` for the store; caller holds mutex_, so writes
+  // reach the store's queue in the order the records changed.
+  void PutLocked(const std::string& name, const HeartbeatRecord& record) const;
 
-  const std::string state_dir_;
-  const std::string file_path_;
+  store::Store* const store_;
   const WallClock wall_clock_;
 
-  mutable std::mutex mutex_;  // guards the members below up to write_mutex_
+  mutable std::mutex mutex_;  // guards the members below
   std::map<std::string, HeartbeatRecord, std::less<>> records_;
   std::map<const CheckSpec*, std::string> names_;
-  uint64_t generation_ = 0;  // bumped on every change
-  std::optional<std::string> last_save_error_;
-
-  // Held while writing the file, so slow disks never block readers of the
-  // records (the loop thread).
-  std::mutex write_mutex_;
-  uint64_t written_generation_ = 0;  // guarded by write_mutex_
 };
 
 }  // namespace hx

@@ -68,7 +68,11 @@ class FakeHistory : public HistoryView {
     auto it = histories_.find(std::string(check));
     if (it != histories_.end()) return it->second;
     CheckHistory empty;
-    for (int i = 0; i < days; ++i) empty.days.push_back({.day = kToday - days + 1 + i});
+    for (int i = 0; i < days; ++i) {
+      store::DailyAggregate day;
+      day.day = kToday - days + 1 + i;
+      empty.days.push_back(day);
+    }
     return empty;
   }
   mutable int calls = 0;

@@ -13,6 +13,7 @@
 #include "checks/common/check_services.h"
 #include "config/config.h"
 #include "io/io_context.h"
+#include "store/store.h"
 #include "support/daemon_process.h"
 
 namespace hx {
@@ -197,7 +198,8 @@ class HeartbeatCheckTest : public ::testing::Test {
  protected:
   HeartbeatCheckTest() {
     uv_loop_init(&loop_);
-    store_ = std::make_shared<HeartbeatStore>(dir_.path(), [this] { return now_.load(); });
+    db_ = OpenStore();
+    store_ = std::make_shared<HeartbeatStore>(db_.get(), [this] { return now_.load(); });
     LoadResult loaded = LoadConfigString(
         "checks:\n"
         "  - name: nightly-backup\n"
@@ -219,6 +221,15 @@ class HeartbeatCheckTest : public ::testing::Test {
     uv_loop_close(&loop_);
   }
 
+  // The daemon's store under dir_, on the test's wall clock.
+  std::unique_ptr<store::Store> OpenStore() {
+    store::StoreOptions options;
+    options.dir = dir_.path();
+    options.wall_clock = [this] { return now_.load(); };
+    options.flush_interval = std::chrono::milliseconds(10);
+    return store::Store::Open(options);
+  }
+
   CheckResult RunOnce(Check& check) {
     std::optional<CheckResult> result;
     check.Start([&](CheckResult r) { result = std::move(r); });
@@ -237,8 +248,8 @@ class HeartbeatCheckTest : public ::testing::Test {
   // The daemon's services, with the heartbeat type's on store_.
   CheckServices& Services() {
     if (!services_) {
-      services_ = std::make_unique<CheckServices>(CheckServices::Options{dir_.path()});
-      services_->Add(std::make_shared<HeartbeatService>(store_));
+      services_ = std::make_unique<CheckServices>(CheckServices::Options{dir_.path(), db_.get()});
+      services_->Add(std::make_shared<HeartbeatService>(store_, dir_.path()));
     }
     return *services_;
   }
@@ -247,6 +258,7 @@ class HeartbeatCheckTest : public ::testing::Test {
   std::atomic<double> now_{kNow};
   uv_loop_t loop_{};
   IoContext io_{&loop_};
+  std::unique_ptr<store::Store> db_;
   std::shared_ptr<HeartbeatStore> store_;
   std::unique_ptr<CheckServices> services_;
   Config config_;
@@ -317,7 +329,6 @@ TEST_F(HeartbeatCheckTest, TheServiceWatchesTheNamesItIsToldOf) {
   // and the receiver takes the new name's token only.
   NamedCheckSpecs renamed = {{"backup-v2", &BackupSpec()}};
   Services().ChecksWillRun(renamed, &loop_, /*first=*/false);
-  uv_run(&loop_, UV_RUN_DEFAULT);  // the save on the thread pool
   EXPECT_EQ(store_->Find("nightly-backup"), std::nullopt);
   std::unique_ptr<Check> check =
       BackupSpec().CreateCheck(CheckContext(io_, "backup-v2", &Services()));
@@ -328,32 +339,40 @@ TEST_F(HeartbeatCheckTest, TheServiceWatchesTheNamesItIsToldOf) {
   // The token is still a heartbeat check's, so the old name is simply gone.
   EXPECT_EQ(service.receiver()->Handle("POST", "/heartbeat/nightly-backup", bearer, "").status,
             404);
-  // A restart finds the new name and its ping on disk.
-  HeartbeatStore reloaded(dir_.path());
-  EXPECT_EQ(reloaded.Load(), std::nullopt);
+  // A restart finds the new name and its ping in the store, and the old
+  // name's tombstone (CheckServices told the store what is configured).
+  db_.reset();
+  auto db = OpenStore();
+  HeartbeatStore reloaded(db.get());
+  reloaded.Load();
   reloaded.Watch({{"backup-v2", nullptr}});
   EXPECT_TRUE(reloaded.Find("backup-v2")->pinged());
+  std::map<std::string, double> tombstones;
+  for (const store::CheckRow& row : db->Checks()) tombstones[row.check] = row.removed_at;
+  EXPECT_EQ(tombstones, (std::map<std::string, double>{
+                            {"backup-v2", 0}, {"nightly-backup", kNow}, {"web", kNow}}))
+      << "every type's names, not only heartbeat checks'";
 }
 
-TEST_F(HeartbeatCheckTest, OpeningTheServiceNamesTheStoragePathAtFault) {
-  const std::string file = dir_.Write("not-a-dir", "x");
-  HeartbeatService service(std::make_shared<HeartbeatStore>(file));
-  EXPECT_EQ(service.Open(), "--storage.path: \"" + file + "\" is not a directory");
+TEST_F(HeartbeatCheckTest, TheServiceServesTheHeartbeatEndpoint) {
+  HeartbeatService service(std::make_shared<HeartbeatStore>(nullptr));
+  EXPECT_EQ(service.Open(), std::nullopt) << "nothing to load without a store";
   ASSERT_EQ(service.PushEndpoints().size(), 1u);
   EXPECT_EQ(service.PushEndpoints()[0].path_prefix, "/heartbeat/");
   EXPECT_EQ(service.PushEndpoints()[0].max_body_bytes, HeartbeatReceiver::kMaxBodyBytes);
 }
 
-TEST_F(HeartbeatCheckTest, WatchingOnlyTakesHeartbeatChecksAndSavesAtOnce) {
+TEST_F(HeartbeatCheckTest, WatchingOnlyTakesHeartbeatChecksAndStoresTheGraceStart) {
   WatchHeartbeatChecks(Named(), *store_);
   EXPECT_TRUE(store_->Find("nightly-backup").has_value());
   EXPECT_EQ(store_->Find("web"), std::nullopt);
   EXPECT_EQ(store_->NameOf(&BackupSpec()), "nightly-backup");
-  // The grace period's start is on disk before any ping.
-  HeartbeatStore reloaded(dir_.path());
-  EXPECT_EQ(reloaded.Load(), std::nullopt);
-  reloaded.Watch({{"nightly-backup", nullptr}});
-  EXPECT_DOUBLE_EQ(reloaded.Find("nightly-backup")->watched_since, kNow);
+  // The grace period's start is in the store before any ping.
+  ASSERT_TRUE(db_->Flush());
+  const std::vector<store::HeartbeatRow> rows = db_->Heartbeats();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].check, "nightly-backup");
+  EXPECT_DOUBLE_EQ(rows[0].watched_since, kNow);
 }
 
 TEST_F(HeartbeatCheckTest, AnExplicitWallClockOverridesTheStores) {

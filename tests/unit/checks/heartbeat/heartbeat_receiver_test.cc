@@ -59,7 +59,7 @@ TEST(SanitizeHeartbeatDetailTest, CapsAtACharacterBoundary) {
 class HeartbeatReceiverTest : public ::testing::Test {
  protected:
   HeartbeatReceiverTest() {
-    store_ = std::make_shared<HeartbeatStore>(dir_.path(), [] { return 1'700'000'000.0; });
+    store_ = std::make_shared<HeartbeatStore>(nullptr, [] { return 1'700'000'000.0; });
     store_->Watch({{"backup", nullptr}, {"report", nullptr}});
     receiver_ = std::make_unique<HeartbeatReceiver>(
         std::map<std::string, std::string, std::less<>>{{"backup", std::string(kToken)},
@@ -72,7 +72,6 @@ class HeartbeatReceiverTest : public ::testing::Test {
   }
   static std::string Bearer(std::string_view token) { return "Bearer " + std::string(token); }
 
-  TempDir dir_;
   std::shared_ptr<HeartbeatStore> store_;
   std::unique_ptr<HeartbeatReceiver> receiver_;
 };
@@ -208,7 +207,7 @@ TEST(HeartbeatReceiverFromConfigTest, TakesTheTokensOfHeartbeatChecksOnly) {
         return std::nullopt;
       });
   ASSERT_TRUE(loaded.config.has_value()) << loaded.errors.size();
-  auto store = std::make_shared<HeartbeatStore>(dir.path());
+  auto store = std::make_shared<HeartbeatStore>(nullptr);
   NamedCheckSpecs checks;
   for (const CheckConfig& check : loaded.config->checks) {
     checks.emplace_back(check.name, check.spec.get());
