@@ -93,14 +93,6 @@ struct CheckResult {
     r.detail = std::move(detail);
     return r;
   }
-  /// Transitional: results whose type has not named a reason yet read as
-  /// kInternal. Removed once every type names its reasons.
-  static CheckResult Degraded(std::string detail) {
-    return Degraded(FailureReason::kInternal, std::move(detail));
-  }
-  static CheckResult Unhealthy(std::string detail) {
-    return Unhealthy(FailureReason::kInternal, std::move(detail));
-  }
 };
 
 /// Runs attempts against one target. Lives on the loop thread: every method is

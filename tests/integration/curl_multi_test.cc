@@ -48,7 +48,7 @@ class CurlMultiTest : public LoopTest {
     if (!RunUntil([&] { return result.has_value(); })) {
       ADD_FAILURE() << "attempt did not finish";
       checks_.back()->Cancel();
-      return CheckResult::Unhealthy("<hung>");
+      return CheckResult::Unhealthy(FailureReason::kInternal, "<hung>");
     }
     return *result;
   }

@@ -109,9 +109,10 @@ class DnsCheckTest : public LoopTest {
 
   CheckResult RunOnce(const std::string& yaml) {
     auto spec = Spec(yaml);
-    if (!spec) return CheckResult::Unhealthy("bad spec");
+    if (!spec) return CheckResult::Unhealthy(FailureReason::kInternal, "bad spec");
     auto check = spec->CreateCheck(io());
-    return RunAttempt(*check).value_or(CheckResult::Unhealthy("no result"));
+    return RunAttempt(*check).value_or(
+        CheckResult::Unhealthy(FailureReason::kInternal, "no result"));
   }
 
   static KnotServer* knot_;

@@ -613,7 +613,8 @@ TEST_F(CheckSchedulerTest, AnswerArrivingBeforeADeferredRunStillCounts) {
 TEST_F(CheckSchedulerTest, SynchronousCompletionIsRecorded) {
   const Duration interval = seconds(10);
   auto check = AddCheck(MakeConfig("sync", interval, seconds(2)), Behaviour::kSynchronous);
-  check->default_result = CheckResult::Unhealthy("connection refused");
+  check->default_result =
+      CheckResult::Unhealthy(FailureReason::kConnectRefused, "connection refused");
   const MonoTime t0 = clock_.Now();
   scheduler_.Start();
   clock_.AdvanceTo(t0 + 10 * interval);
@@ -643,7 +644,8 @@ TEST_F(CheckSchedulerTest, DegradedLatency) {
       {milliseconds(612), CheckResult::Healthy(), Health::kDegraded, "slow: 612ms > 500ms"},
       {microseconds(500'400), CheckResult::Healthy(), Health::kDegraded, "slow: 500.4ms > 500ms"},
       {milliseconds(500), CheckResult::Healthy("HTTP 200"), Health::kHealthy, "HTTP 200"},
-      {milliseconds(900), CheckResult::Unhealthy("HTTP 503"), Health::kUnhealthy, "HTTP 503"},
+      {milliseconds(900), CheckResult::Unhealthy(FailureReason::kHttpStatus, "HTTP 503"),
+       Health::kUnhealthy, "HTTP 503"},
   };
   const Duration interval = seconds(10);
   CheckConfig config = MakeConfig("latency", interval, seconds(2));
@@ -881,7 +883,7 @@ TEST_F(CheckSchedulerTest, UnhealthyIntervalEqualToTheIntervalChangesNothing) {
   CheckConfig config = MakeConfig("same", interval, seconds(2));
   config.unhealthy_interval = interval;
   auto check = AddCheck(config, Behaviour::kSynchronous);
-  check->default_result = CheckResult::Unhealthy("down");
+  check->default_result = CheckResult::Unhealthy(FailureReason::kConnectRefused, "down");
   const MonoTime base = clock_.Now() + CheckScheduler::FirstRunOffset("same", interval);
   scheduler_.Start();
   clock_.AdvanceTo(base + 20 * interval - milliseconds(1));
@@ -896,7 +898,7 @@ TEST_F(CheckSchedulerTest, UnhealthyIntervalEqualToTheIntervalChangesNothing) {
 TEST_F(CheckSchedulerTest, RestartAfterStopBeginsOnTheNormalCadence) {
   const Duration interval = seconds(10);
   auto check = AddCheck(BackoffConfig("restart", 1, 1), Behaviour::kSynchronous);
-  check->default_result = CheckResult::Unhealthy("down");
+  check->default_result = CheckResult::Unhealthy(FailureReason::kConnectRefused, "down");
   scheduler_.Start();
   clock_.AdvanceBy(seconds(200));
   ASSERT_GE(check->starts, 3);
@@ -916,7 +918,7 @@ TEST_F(CheckSchedulerTest, RestartAfterStopBeginsOnTheNormalCadence) {
 TEST_F(CheckSchedulerTest, RemoveFromInsideTheRunThatStartsBackoff) {
   size_t id = 0;
   auto check = AddCheck(BackoffConfig("gone", 1, 1), Behaviour::kSynchronous, &id);
-  check->default_result = CheckResult::Unhealthy("down");
+  check->default_result = CheckResult::Unhealthy(FailureReason::kConnectRefused, "down");
   sink_.on_run = [&](const RunRecord&) { scheduler_.Remove(id); };
   scheduler_.Start();
   clock_.AdvanceBy(seconds(600));

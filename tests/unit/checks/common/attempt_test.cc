@@ -51,7 +51,7 @@ class TimerAttempt final : public Attempt {
     auto* self = static_cast<TimerAttempt*>(timer->data);
     CallbackGuard guard(self);
     if (guard.over()) return;
-    self->Finish(CheckResult::Unhealthy("timer fired"));
+    self->Finish(CheckResult::Unhealthy(FailureReason::kTimeout, "timer fired"));
   }
 
   void Release() override {
