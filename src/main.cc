@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "app/daemon.h"
+#include "app/probe.h"
 #include "checks/check.h"
 #include "config/config.h"
 #include "http/web_config.h"
@@ -63,6 +64,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--check-config", check_config,
                "Validate the config (and --web.config.file, if given) and exit (2 if invalid)");
+  std::string probe_check;
+  std::string probe_output = "text";
+  app.add_option("--probe-once", probe_check,
+                 "Run one attempt of this check of the config, print a trace of what it did "
+                 "(resolution, connect, TLS, request and response with secrets masked, the "
+                 "verdict) and exit: 0 healthy, 1 degraded or unhealthy, 2 config error or "
+                 "unknown check. Writes no state and serves nothing");
+  app.add_option("--output", probe_output, "Output of --probe-once: text or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -96,6 +107,11 @@ int main(int argc, char** argv) {
   hx::log::ParseLevel(log_level, &level);
   hx::log::ParseFormat(log_format, &format);
   hx::log::Init(level, format);
+
+  if (!probe_check.empty()) {
+    return hx::ProbeOnce(options.config_file, probe_check, options.storage_path,
+                         probe_output == "json", std::cout, std::cerr);
+  }
 
   if (check_config) {
     hx::LoadResult loaded = hx::LoadConfigFile(options.config_file, hx::BuiltinCheckTypes());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/check_set.h"
+#include "app/probe.h"
 #include "app/reload_coordinator.h"
 #include "app/run_publisher.h"
 #include "app/systemd_notifier.h"
@@ -175,6 +176,15 @@ int Daemon::Run() {
     CheckScheduler scheduler(clock, publisher);
     CheckSet checks(scheduler, board, io, services);
     checks.Apply(config);
+    // The live checks, for POST /-/probe/<check> (loop thread only).
+    std::vector<CheckConfig> live_checks = config.checks;
+    DaemonProber prober(io, services,
+                        [&live_checks](const std::string& name) -> const CheckConfig* {
+                          for (const CheckConfig& c : live_checks) {
+                            if (c.name == name) return &c;
+                          }
+                          return nullptr;
+                        });
     metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
@@ -199,6 +209,7 @@ int Daemon::Run() {
       systemd.Reloading();
       Config& fresh = *result.config;
       const CheckSet::Changes changes = checks.Apply(fresh);
+      live_checks = fresh.checks;
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
       metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
@@ -255,6 +266,13 @@ int Daemon::Run() {
       }
       return {503, outcome.message};
     });
+    // POST /-/probe/<check>: one traced attempt of a live check, run on the
+    // loop and waited for by this web thread (docs/debug-run.md).
+    web.set_probe_handler([&prober](const std::string& check, bool json) {
+      DaemonProber::Reply r = prober.Probe(check, json);
+      return WebServer::ProbeReply{r.status, std::move(r.content_type), std::move(r.body),
+                                   r.retry_after_seconds};
+    });
     // Before serving: instant checks (a restored heartbeat) have their first
     // result inside Start(), so not even the first request sees them pending.
     scheduler.Start();
@@ -263,6 +281,7 @@ int Daemon::Run() {
       // scheduler's timers are closed before the loop is.
       log::Error("cannot start the web server", {{"error", *error}});
       reloader.Close();
+      prober.Close();
       scheduler.Stop();
       io.Shutdown();
       exit_code = 1;
@@ -272,6 +291,7 @@ int Daemon::Run() {
         state.stopping = true;
         log::Info("stopping");
         reloader.Close();
+        prober.Close();
         scheduler.Stop();
         io.Shutdown();
         state.systemd->Stopping();

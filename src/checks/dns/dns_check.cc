@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/resolver.h"
 #include "util/duration.h"
@@ -329,10 +330,10 @@ class DnsCheck::DnsAttempt final : public Attempt {
     server.port = s.server_port;
     server.transport = s.tcp ? DnsServer::Transport::kTcp : DnsServer::Transport::kUdp;
     ExpectCallback();
-    request_ =
-        io_.resolver().Query(server, s.query_name, dns::kClassIn, static_cast<int>(s.type),
-                             s.recursion_desired, s.query_timeout.value_or(kDefaultQueryTimeout),
-                             [this](DnsAnswer answer) { OnAnswer(std::move(answer)); });
+    request_ = io_.resolver().Query(
+        server, s.query_name, dns::kClassIn, static_cast<int>(s.type), s.recursion_desired,
+        s.query_timeout.value_or(kDefaultQueryTimeout),
+        [this](DnsAnswer answer) { OnAnswer(std::move(answer)); }, check()->trace());
   }
 
   void OnAnswer(DnsAnswer answer) {
@@ -343,8 +344,23 @@ class DnsCheck::DnsAttempt final : public Attempt {
       Finish(CheckResult::Unhealthy(answer.error));
       return;
     }
+    if (AttemptTrace* trace = check()->trace()) TraceRecords(*trace, answer);
     Finish(JudgeDnsResponse(*settings_, answer.response.data(), answer.response.size(),
                             answer.duration_ns));
+  }
+
+  // The debug run: the answer section's records of the type asked for (the
+  // resolver traced the query and the response's header).
+  void TraceRecords(AttemptTrace& trace, const DnsAnswer& answer) const {
+    const auto type = static_cast<uint16_t>(settings_->type);
+    std::string error;
+    const auto parsed =
+        dns::ParseResponse(answer.response.data(), answer.response.size(), type, &error);
+    if (!parsed) return;  // the verdict says why
+    for (const dns::Record& r : parsed->answers) {
+      trace.Add("dns", "answer " + r.owner + " " + std::to_string(r.ttl) + " " +
+                           dns::TypeName(type) + " " + r.text);
+    }
   }
 
   void Release() override {

@@ -210,6 +210,8 @@ class HeartbeatService final : public CheckService {
   /// the receiver; saves the store at once when `first`, else on `loop`'s
   /// thread pool.
   void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) override;
+  /// Binds the checks to their restored state in memory; saves nothing.
+  void ChecksWillProbe(const NamedCheckSpecs& checks) override;
   /// POST /heartbeat/<name>[/fail], always (a reload may add the first
   /// heartbeat check).
   std::vector<PushEndpoint> PushEndpoints() const override;

@@ -483,8 +483,9 @@ void HttpEachAddressCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   done_ = std::move(done);
   // The callback never runs inside Resolve(), so resolving_ is in place.
-  resolving_ = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
-                                 [this](ResolveResult r) { OnResolved(std::move(r)); });
+  resolving_ = resolver_.Resolve(
+      spec_->connect_host, spec_->ip_protocol,
+      [this](ResolveResult r) { OnResolved(std::move(r)); }, trace());
 }
 
 void HttpEachAddressCheck::Cancel() {
@@ -505,6 +506,7 @@ void HttpEachAddressCheck::OnResolved(ResolveResult resolved) {
   pending_ = resolved.addresses.size();
   for (const sockaddr_storage& address : resolved.addresses) {
     checks_.push_back(std::make_unique<HttpCheck>(spec_, curl_, resolver_, AddressText(address)));
+    checks_.back()->set_trace(trace());
     results_.push_back({address, CheckResult::Unhealthy("not probed")});
   }
   // A request that fails while being set up reports inside Start(): its
