@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
 
   spdlog::level::level_enum level = spdlog::level::info;
   hx::log::Format format = hx::log::Format::kLogfmt;
+  // The debug run prints its trace: start-up chatter (info) would be noise.
+  if (!probe_check.empty() && app.count("--log.level") == 0) log_level = "warn";
   hx::log::ParseLevel(log_level, &level);
   hx::log::ParseFormat(log_format, &format);
   hx::log::Init(level, format);

@@ -15,6 +15,8 @@
 namespace hx {
 namespace {
 
+constexpr std::string_view kMaskedText = "<masked>";
+
 std::string Millis(uint64_t ns) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fms", static_cast<double>(ns) / 1e6);
@@ -37,6 +39,21 @@ std::string VerdictText(const ProbeReport& r) {
     text += " (" + std::string(FailureReasonName(r.result.reason)) + ")";
   }
   if (!r.result.detail.empty()) text += ": " + r.result.detail;
+  return text;
+}
+
+// Every occurrence of a secret of at least 4 characters (shorter ones would
+// mask ordinary words and are no secrets), longest first.
+std::string MaskSecrets(std::string text, std::vector<std::string> secrets) {
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& secret : secrets) {
+    if (secret.size() < 4) continue;
+    for (size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + kMaskedText.size())) {
+      text.replace(at, secret.size(), kMaskedText);
+    }
+  }
   return text;
 }
 
@@ -87,6 +104,10 @@ class ProbeRun {
     if (finished_) return;
     finished_ = true;
     const uint64_t duration_ns = trace_.Elapsed();
+    // As the board records a failure whose type named no reason.
+    if (result.health != Health::kHealthy && result.reason == FailureReason::kNone) {
+      result.reason = FailureReason::kInternal;
+    }
     // As the scheduler judges it (CheckScheduler::Finish).
     if (result.health == Health::kHealthy && config_.degraded_latency &&
         std::chrono::nanoseconds(duration_ns) > *config_.degraded_latency) {
@@ -109,8 +130,9 @@ class ProbeRun {
     report_.duration_ns = duration_ns;
     trace_.Add("result", VerdictText(report_) + " (attempt took " + Millis(duration_ns) + ")");
     report_.events = trace_.events();
+    const std::vector<std::string> secrets = config_.spec->Secrets();
     for (TraceEvent& e : report_.events) {
-      e.text = config::AsWritten(std::move(e.text), config_.expansions);
+      e.text = config::AsWritten(MaskSecrets(std::move(e.text), secrets), config_.expansions);
     }
     // The check and the timer go on the loop's next turn, outside the
     // check's own callback.

@@ -187,6 +187,12 @@ class CheckSpec {
   /// What is checked, for /status and logs, without secrets
   /// (e.g. "GET https://api.internal/health", "127.0.0.1:25").
   virtual std::string Target() const = 0;
+
+  /// The secret values this spec sends (header values, a URL's password
+  /// and query values, as sent on the wire), which the debug run masks in
+  /// everything it shows, a response body echoing them included. Empty for
+  /// types whose traced steps show none.
+  virtual std::vector<std::string> Secrets() const { return {}; }
 };
 
 /// spec.CreateCheck(context) with context.trace as the check's trace()
