@@ -488,7 +488,7 @@ void Resolver::OnPosted(uv_timer_t* timer) {
 // The debug run's view of an answer (see AttemptTrace).
 void Resolver::TraceDelivery(const Pending& p) {
   char took_buf[32];
-  std::snprintf(took_buf, sizeof took_buf, " (%.1f ms)",
+  std::snprintf(took_buf, sizeof took_buf, " (%.1fms)",
                 static_cast<double>(uv_hrtime() - p.start_ns) / 1e6);
   const std::string took = took_buf;
   if (p.query_done) {
