@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -477,6 +478,79 @@ std::string RunLines(const std::string& metrics, const std::string& check) {
     start = end + 1;
   }
   return out;
+}
+
+TEST(ProbeOnceTest, HardTimeoutEndsTheAttempt) {
+  TestHttpServer::Options options;
+  options.never_answer = true;
+  TestHttpServer server(options);
+  TempDir dir;
+  const std::string config = dir.Write("c.yml",
+                                       "checks:\n"
+                                       "  - name: stuck\n"
+                                       "    timeout: 300ms\n"
+                                       "    http:\n"
+                                       "      url: " +
+                                           server.Url("/") + "\n");
+  const auto started = std::chrono::steady_clock::now();
+  const CommandResult r = ProbeOnce(config, "stuck", {"--output=json"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto json = nlohmann::json::parse(r.output);
+  EXPECT_EQ(json["timed_out"], true);
+  EXPECT_EQ(json["reason"], "timeout");
+  EXPECT_EQ(json["detail"], "timeout after 300ms");
+  EXPECT_TRUE(server.WaitForClientCloses(1, 2s)) << "the connection is closed, not left open";
+}
+
+// Heartbeats are judged from the stored state, which the run never writes.
+TEST(ProbeOnceTest, HeartbeatReadsTheStoredStateAndWritesNothing) {
+  TempDir storage;
+  const std::string yaml =
+      "checks:\n"
+      "  - name: nightly\n"
+      "    heartbeat:\n"
+      "      ttl: 26h\n"
+      "      token: \"static-token-0123456789abcdef\"\n";
+  {
+    DaemonProcess daemon(yaml, {"--storage.path=" + storage.path()});
+    ASSERT_TRUE(daemon.started()) << daemon.Logs();
+    CURL* curl = curl_easy_init();
+    curl_slist* headers =
+        curl_slist_append(nullptr, "Authorization: Bearer static-token-0123456789abcdef");
+    const std::string url = daemon.Url("/heartbeat/nightly");
+    std::string sink;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    ASSERT_EQ(curl_easy_perform(curl), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    EXPECT_EQ(status, 200);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    EXPECT_EQ(daemon.Stop(SIGTERM, 10s), 0);
+  }
+  auto snapshot = [&storage] {
+    std::string all;
+    for (const auto& entry : std::filesystem::directory_iterator(storage.path())) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      all += entry.path().filename().string() + ":" +
+             std::string(std::istreambuf_iterator<char>(in), {}) + "\n";
+    }
+    return all;
+  };
+  const std::string before = snapshot();
+  TempDir dir;
+  const std::string config = dir.Write("c.yml", yaml);
+  const CommandResult r = ProbeOnce(config, "nightly", {"--storage.path=" + storage.path()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("verdict: healthy: last heartbeat "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("observation heartbeat_last_ping_timestamp_seconds "), std::string::npos)
+      << r.output;
+  EXPECT_EQ(snapshot(), before);
 }
 
 TEST(ProbeEndpointTest, RunsALiveCheckBehindBasicAuthAndRecordsNothing) {
