@@ -2,19 +2,19 @@
 // finds to Prometheus. Flags follow the Prometheus exporters' conventions.
 
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 #include "app/daemon.h"
+#include "app/probe.h"
+#include "build_info.h"
 #include "checks/check.h"
 #include "config/config.h"
 #include "http/web_config.h"
 #include "util/duration.h"
 #include "util/log.h"
-#include "build_info.h"
 
 int main(int argc, char** argv) {
   // A peer that resets a connection must cost one check a failure, not kill
@@ -63,6 +63,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--check-config", check_config,
                "Validate the config (and --web.config.file, if given) and exit (2 if invalid)");
+  std::string probe_check;
+  std::string probe_output = "text";
+  app.add_option("--probe-once", probe_check,
+                 "Run one attempt of this check of the config, print a trace of what it did "
+                 "(resolution, connect, TLS, request and response with secrets masked, the "
+                 "verdict) and exit: 0 healthy, 1 degraded or unhealthy, 2 config error or "
+                 "unknown check. Writes no state and serves nothing");
+  app.add_option("--output", probe_output, "Output of --probe-once: text or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,9 +103,16 @@ int main(int argc, char** argv) {
 
   spdlog::level::level_enum level = spdlog::level::info;
   hx::log::Format format = hx::log::Format::kLogfmt;
+  // The debug run prints its trace: start-up chatter (info) would be noise.
+  if (!probe_check.empty() && app.count("--log.level") == 0) log_level = "warn";
   hx::log::ParseLevel(log_level, &level);
   hx::log::ParseFormat(log_format, &format);
   hx::log::Init(level, format);
+
+  if (!probe_check.empty()) {
+    return hx::ProbeOnce(options.config_file, probe_check, options.storage_path,
+                         probe_output == "json", std::cout, std::cerr);
+  }
 
   if (check_config) {
     hx::LoadResult loaded = hx::LoadConfigFile(options.config_file, hx::BuiltinCheckTypes());

@@ -1,8 +1,7 @@
 #include "app/daemon.h"
 
-#include <uv.h>
-
 #include <spdlog/spdlog.h>
+#include <uv.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,9 +11,11 @@
 #include <vector>
 
 #include "app/check_set.h"
+#include "app/probe.h"
 #include "app/reload_coordinator.h"
 #include "app/run_publisher.h"
 #include "app/systemd_notifier.h"
+#include "build_info.h"
 #include "checks/check.h"
 #include "checks/common/check_services.h"
 #include "config/config.h"
@@ -26,13 +27,12 @@
 #include "metrics/check_metrics.h"
 #include "scheduler/check_scheduler.h"
 #include "scheduler/uv_clock.h"
-#include "status/failure_journal.h"
 #include "status/daily_history.h"
+#include "status/failure_journal.h"
 #include "status/status_board.h"
 #include "store/storage_directory.h"
 #include "store/store.h"
 #include "util/log.h"
-#include "build_info.h"
 
 namespace hx {
 namespace {
@@ -193,6 +193,15 @@ int Daemon::Run() {
     CheckSet checks(scheduler, board, io, services);
     checks.Apply(config);
     history.SetChecks(board.Snapshot());
+    // The live checks, for POST /-/probe/<check> (loop thread only).
+    std::vector<CheckConfig> live_checks = config.checks;
+    DaemonProber prober(io, services,
+                        [&live_checks](const std::string& name) -> const CheckConfig* {
+                          for (const CheckConfig& c : live_checks) {
+                            if (c.name == name) return &c;
+                          }
+                          return nullptr;
+                        });
     metrics.RecordConfigLoad(/*reload=*/false, /*success=*/true, WallSeconds(), config.hash);
     metrics.SetClassicBucketsInProtobuf(config.global.duration_buckets_in_protobuf);
     std::string config_hash = config.hash;
@@ -224,6 +233,7 @@ int Daemon::Run() {
       const CheckSet::Changes changes = checks.Apply(fresh);
       publisher.set_redactor(fresh.global.redactor);
       history.SetChecks(board.Snapshot());
+      live_checks = fresh.checks;
       config_hash = fresh.hash;
       metrics.RecordConfigLoad(/*reload=*/true, /*success=*/true, WallSeconds(), config_hash);
       metrics.SetClassicBucketsInProtobuf(fresh.global.duration_buckets_in_protobuf);
@@ -290,6 +300,13 @@ int Daemon::Run() {
       }
       return {503, outcome.message};
     });
+    // POST /-/probe/<check>: one traced attempt of a live check, run on the
+    // loop and waited for by this web thread (docs/debug-run.md).
+    web.set_probe_handler([&prober](const std::string& check, bool json) {
+      DaemonProber::Reply r = prober.Probe(check, json);
+      return WebServer::ProbeReply{r.status, std::move(r.content_type), std::move(r.body),
+                                   r.retry_after_seconds};
+    });
     // Before serving: instant checks (a restored heartbeat) have their first
     // result inside Start(), so not even the first request sees them pending.
     scheduler.Start();
@@ -305,6 +322,7 @@ int Daemon::Run() {
       // scheduler's timers are closed before the loop is.
       log::Error("cannot start the web server", {{"error", *error}});
       reloader.Close();
+      prober.Close();
       scheduler.Stop();
       io.Shutdown();
       exit_code = 1;
@@ -314,6 +332,7 @@ int Daemon::Run() {
         state.stopping = true;
         log::Info("stopping");
         reloader.Close();
+        prober.Close();
         scheduler.Stop();
         history.Stop();
         io.Shutdown();

@@ -60,6 +60,12 @@ std::unique_ptr<Check> WithWrittenText(std::unique_ptr<Check> check,
   return std::make_unique<WrittenTextCheck>(std::move(check), std::move(expansions));
 }
 
+std::unique_ptr<Check> NewCheck(const CheckSpec& spec, const CheckContext& context) {
+  std::unique_ptr<Check> check = spec.CreateCheck(context);
+  if (check != nullptr) check->set_trace(context.trace);
+  return check;
+}
+
 const CheckTypeRegistry& BuiltinCheckTypes() {
   static const CheckTypeRegistry registry = [] {
     CheckTypeRegistry r;

@@ -24,6 +24,7 @@
 
 namespace hx {
 
+class AttemptTrace;
 class CheckServices;
 class IoContext;
 
@@ -114,12 +115,26 @@ class Check {
   /// must behave as if Cancel() were called.
   virtual void Cancel() = 0;
 
+  /// Where the steps of this check's attempts write what they do (the debug
+  /// run, io/attempt_trace.h); null, the scheduled case, traces nothing.
+  /// Set once, by NewCheck(), before the first Start(); the trace outlives
+  /// every attempt. Types hand it to the shared steps they run (the
+  /// resolver, the curl transfer, the TLS client) and write nothing
+  /// themselves.
+  AttemptTrace* trace() const { return trace_; }
+
   /// Whether an attempt only reads state this process already holds (no
   /// I/O, no target) and completes inside Start(). The scheduler runs an
   /// instant check's first attempt at once instead of spreading it over the
   /// start window: spreading protects targets and the loop from a stampede,
   /// and an instant check loads neither.
   virtual bool IsInstant() const { return false; }
+  /// Sets trace(); NewCheck() does, and a check made of checks (one per
+  /// address) for its parts.
+  void set_trace(AttemptTrace* trace) { trace_ = trace; }
+
+ private:
+  AttemptTrace* trace_ = nullptr;
 };
 
 /// `check`, whose results' details show every ${VAR} expansion of its
@@ -147,6 +162,9 @@ struct CheckContext {
   std::string_view name;
   /// Null: none set up.
   CheckServices* services = nullptr;
+  /// Null on the scheduled path: attempts are not traced. The debug run's
+  /// trace (Check::trace()), set by NewCheck().
+  AttemptTrace* trace = nullptr;
 };
 
 /// The validated config of one check's handler (e.g. the `http:` mapping).
@@ -161,7 +179,17 @@ class CheckSpec {
   /// What is checked, for /status and logs, without secrets
   /// (e.g. "GET https://api.internal/health", "127.0.0.1:25").
   virtual std::string Target() const = 0;
+
+  /// The secret values this spec sends (header values, a URL's password
+  /// and query values, as sent on the wire), which the debug run masks in
+  /// everything it shows, a response body echoing them included. Empty for
+  /// types whose traced steps show none.
+  virtual std::vector<std::string> Secrets() const { return {}; }
 };
+
+/// spec.CreateCheck(context) with context.trace as the check's trace()
+/// (and that of the checks it is made of). Null if the type made none.
+std::unique_ptr<Check> NewCheck(const CheckSpec& spec, const CheckContext& context);
 
 /// The registry with every built-in type (see builtin_checks.cc); built on
 /// first use, then read-only and safe to share between threads.

@@ -37,6 +37,7 @@ constexpr const char* kAllowedMethods = "GET, HEAD";
 constexpr const char* kReloadPath = "/-/reload";
 constexpr std::string_view kCheckStatusPrefix = "/status/";
 constexpr std::string_view kCheckPanelPrefix = "/check/";
+constexpr std::string_view kProbePrefix = "/-/probe/";
 // Requests the FrontDoor hands CivetWeb at once (each on its own
 // connection); more complete requests wait in the FrontDoor.
 constexpr int kBackendConnections = 32;
@@ -477,6 +478,34 @@ int WebServer::ServeCheck(mg_connection* connection, std::string_view method,
   return response.status;
 }
 
+// The debug run: the handler (the daemon) runs the attempt on its loop and
+// waits for it, bounded by the check's timeout. The name is only looked up
+// among the configured checks.
+int WebServer::ServeProbe(mg_connection* connection, std::string_view method,
+                          std::string_view path) const {
+  const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
+  if (method != "POST") {
+    Response response = Text(405, "method not allowed\n");
+    response.allow = "POST";
+    Send(connection, response, method == "HEAD", extra);
+    return 405;
+  }
+  const std::string check(path.substr(kProbePrefix.size()));
+  if (check.empty() || check.find('/') != std::string::npos) {
+    Send(connection, Text(404, "not found\n"), false, extra);
+    return 404;
+  }
+  const char* accept = mg_get_header(connection, "Accept");
+  const bool json =
+      accept != nullptr && std::string_view(accept).find("application/json") != std::string::npos;
+  const ProbeReply reply = probe_(check, json);
+  Response response = Text(reply.status, reply.body);
+  response.content_type = reply.content_type.c_str();
+  response.retry_after_seconds = reply.retry_after_seconds;
+  Send(connection, response, false, extra);
+  return response.status;
+}
+
 std::string WebServer::ClientAddress(const mg_connection* connection) const {
   const mg_request_info* request = mg_get_request_info(connection);
   if (front_door_ && request->remote_addr == std::string_view("127.0.0.1")) {
@@ -701,6 +730,9 @@ int WebServer::Serve(mg_connection* connection) const {
   }
   if (push != nullptr) return ServePush(connection, *push, method, path);
   if (reload_ && path == kReloadPath) return ServeReload(connection, method);
+  if (probe_ && path.substr(0, kProbePrefix.size()) == kProbePrefix) {
+    return ServeProbe(connection, method, path);
+  }
 
   if (path.starts_with(kCheckStatusPrefix) || path.starts_with(kCheckPanelPrefix)) {
     return ServeCheck(connection, method, path);

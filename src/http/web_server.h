@@ -13,6 +13,8 @@
 //                 the public page for customers, when configured
 //                 (http/public_page.h): never behind basic auth, cacheable
 //   POST /-/reload  when a reload handler is set
+//   POST /-/probe/<check>  one traced attempt of a configured check (the
+//                 debug run, docs/debug-run.md), when a probe handler is set
 // HEAD is served like GET without a body; other methods get 405, other paths
 // 404. Every client connection is accepted by the FrontDoor (front_door.h),
 // which hands CivetWeb only complete, validated requests over its internal
@@ -129,6 +131,22 @@ class WebServer {
   /// Call before Start(); without a handler /-/reload is 404.
   void set_reload_handler(std::function<ReloadReply()> handler) { reload_ = std::move(handler); }
 
+  /// What POST /-/probe/<check> answers (the handler decides every status:
+  /// 200 with the trace, 404 unknown check, 429 with Retry-After, ...).
+  struct ProbeReply {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    int64_t retry_after_seconds = 0;
+  };
+  /// Serves POST /-/probe/<check> with handler(check, json), `json` when the
+  /// request's Accept names application/json; other methods get 405. Behind
+  /// basic auth like every endpoint. Called on a server thread and holds
+  /// that worker until it returns: it must be thread-safe and bounded. Call
+  /// before Start(); without a handler /-/probe/ is 404.
+  void set_probe_handler(std::function<ProbeReply(const std::string& check, bool json)> handler) {
+    probe_ = std::move(handler);
+  }
   /// The daemon's store (the failure journal of GET /status/<check>); must
   /// outlive the server. Call before Start(); null: no journal is shown.
   void set_store(store::Store* store) { store_ = store; }
@@ -195,6 +213,7 @@ class WebServer {
   bool IsOpenPublicPath(std::string_view path) const;
   int ServePublic(mg_connection* connection, std::string_view method, std::string_view path,
                   std::string_view query) const;
+  int ServeProbe(mg_connection* connection, std::string_view method, std::string_view path) const;
   void PokeListener() const;
   /// The address of the client whose request `connection` serves (e.g. for
   /// per-client limits): the FrontDoor's record for the connection's local
@@ -215,6 +234,7 @@ class WebServer {
   const std::function<double()> wall_clock_;
   std::vector<PushEndpoint> push_endpoints_;
   std::function<ReloadReply()> reload_;
+  std::function<ProbeReply(const std::string&, bool)> probe_;
   store::Store* store_ = nullptr;
   const HistoryView* history_ = nullptr;
   std::shared_ptr<const PublicPageSource> public_page_;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "io/attempt_trace.h"
 #include "util/fd_shortage.h"
 #include "util/file_reader.h"
 
@@ -282,8 +283,9 @@ struct Resolver::Pending {
   std::chrono::milliseconds query_timeout{0};
   std::string server_text;
   uint64_t start_ns = 0;
-  bool in_cares = false;  // c-ares holds this as a callback argument
-  bool posted = false;    // in Resolver::posted_
+  AttemptTrace* trace = nullptr;  // the debug run's; null when not traced
+  bool in_cares = false;          // c-ares holds this as a callback argument
+  bool posted = false;            // in Resolver::posted_
 };
 
 class Resolver::Request final : public ResolveRequest {
@@ -483,6 +485,49 @@ void Resolver::OnPosted(uv_timer_t* timer) {
   for (auto& channel : self->retiring_) channel->Rearm();
 }
 
+// The debug run's view of an answer (see AttemptTrace).
+void Resolver::TraceDelivery(const Pending& p) {
+  char took_buf[32];
+  std::snprintf(took_buf, sizeof took_buf, " (%.1fms)",
+                static_cast<double>(uv_hrtime() - p.start_ns) / 1e6);
+  const std::string took = took_buf;
+  if (p.query_done) {
+    const DnsAnswer& a = p.answer;
+    if (!a.error.empty()) {
+      p.trace->Add("dns", "no response: " + a.error + took);
+      return;
+    }
+    static constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                              "NXDOMAIN", "NOTIMP",  "REFUSED"};
+    if (a.response.size() < 12) {
+      p.trace->Add("dns", "response of " + std::to_string(a.response.size()) + " bytes" + took);
+      return;
+    }
+    const unsigned rcode = a.response[3] & 0x0f;
+    auto count = [&a](size_t at) {
+      return std::to_string((a.response[at] << 8) | a.response[at + 1]);
+    };
+    p.trace->Add("dns", std::string("response ") +
+                            (rcode < 6 ? kRcodes[rcode] : "rcode " + std::to_string(rcode)) +
+                            ((a.response[2] & 0x04) != 0 ? ", authoritative" : "") +
+                            ((a.response[2] & 0x02) != 0 ? ", truncated" : "") + ": " + count(6) +
+                            " answers, " + count(8) + " authority, " + count(10) + " additional, " +
+                            std::to_string(a.response.size()) + " bytes" + took);
+    return;
+  }
+  const ResolveResult& r = p.result;
+  if (!r.error.empty()) {
+    p.trace->Add("resolve", "failed: " + r.error + took);
+    return;
+  }
+  std::string list;
+  for (const auto& address : r.addresses) {
+    if (!list.empty()) list += ", ";
+    list += AddressText(address);
+  }
+  p.trace->Add("resolve", "addresses " + list + took);
+}
+
 // Frees the request's state before calling back, so the callback may do
 // anything (start requests, destroy its own).
 void Resolver::Deliver(Pending* p) {
@@ -493,6 +538,7 @@ void Resolver::Deliver(Pending* p) {
   }
   p->request->pending = nullptr;
   p->request = nullptr;
+  if (p->trace != nullptr) TraceDelivery(*p);
   auto done = std::move(p->done);
   auto query_done = std::move(p->query_done);
   ResolveResult result = std::move(p->result);
@@ -503,9 +549,14 @@ void Resolver::Deliver(Pending* p) {
 }
 
 std::unique_ptr<ResolveRequest> Resolver::Resolve(std::string_view host, IpProtocol protocol,
-                                                  Callback done) {
+                                                  Callback done, AttemptTrace* trace) {
   if (shut_down_) return std::make_unique<Request>(nullptr);
   auto* p = new Pending;
+  if (trace != nullptr) {
+    p->trace = trace;
+    trace->Add("resolve", "looking up " + std::string(host) + " (ip_protocol " +
+                              std::string(IpProtocolName(protocol)) + ")");
+  }
   p->resolver = this;
   p->done = std::move(done);
   p->protocol = protocol;
@@ -716,9 +767,17 @@ Resolver::Channel* Resolver::QueryChannel(const DnsServer& server,
 std::unique_ptr<ResolveRequest> Resolver::Query(const DnsServer& server, std::string_view name,
                                                 int dns_class, int type, bool recursion_desired,
                                                 std::chrono::milliseconds timeout,
-                                                QueryCallback done) {
+                                                QueryCallback done, AttemptTrace* trace) {
   if (shut_down_) return std::make_unique<Request>(nullptr);
   auto* p = new Pending;
+  if (trace != nullptr) {
+    p->trace = trace;
+    trace->Add("dns", "query " + std::string(name) + " class " + std::to_string(dns_class) +
+                          " type " + std::to_string(type) +
+                          (recursion_desired ? " (recursion desired)" : "") + " to " +
+                          server.Text() +
+                          (server.transport == DnsServer::Transport::kTcp ? " over tcp" : ""));
+  }
   p->resolver = this;
   p->query_done = std::move(done);
   p->query_timeout = timeout;

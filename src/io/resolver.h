@@ -39,6 +39,8 @@ struct ares_addrinfo;
 
 namespace hx {
 
+class AttemptTrace;
+
 /// Which address family a name is resolved to (a check's `ip_protocol`).
 /// kAuto: IPv6 addresses first, then IPv4 (like blackbox's
 /// preferred_ip_protocol: ip6 with fallback).
@@ -171,9 +173,11 @@ class Resolver {
   /// Resolves `host` (a name, or an IPv4/IPv6 literal, with or without
   /// brackets) to addresses of `protocol`. `done` runs exactly once on a later
   /// turn of the loop unless the returned request is destroyed first. Never
-  /// null.
+  /// null. With a `trace` (the debug run; it must outlive the request) the
+  /// lookup and its answer are added to it as "resolve" events.
   [[nodiscard]] std::unique_ptr<ResolveRequest> Resolve(std::string_view host, IpProtocol protocol,
-                                                        Callback done);
+                                                        Callback done,
+                                                        AttemptTrace* trace = nullptr);
 
   /// Sends one query (`name`, `dns_class` e.g. 1 = IN, `type` e.g. 1 = A,
   /// 28 = AAAA, the RD bit as given) to `server` and hands back the raw
@@ -183,12 +187,14 @@ class Resolver {
   /// transport, timeout) is created on first use and kept for reuse. `name` is
   /// sent as given (no search domains). `done` runs exactly once on a later
   /// turn of the loop unless the returned request is destroyed first. Never
-  /// null.
+  /// null. With a `trace`, the query and its response's header are added to
+  /// it as "dns" events.
   [[nodiscard]] std::unique_ptr<ResolveRequest> Query(const DnsServer& server,
                                                       std::string_view name, int dns_class,
                                                       int type, bool recursion_desired,
                                                       std::chrono::milliseconds timeout,
-                                                      QueryCallback done);
+                                                      QueryCallback done,
+                                                      AttemptTrace* trace = nullptr);
 
   /// Cancels everything (no callbacks), closes the channels and starts
   /// closing the uv handles. Idempotent; Resolve() and Query() afterwards
@@ -213,6 +219,7 @@ class Resolver {
   void Retire(std::unique_ptr<Channel> channel);
   void Post(Pending* pending);
   void Deliver(Pending* pending);
+  static void TraceDelivery(const Pending& pending);
   static void OnPosted(uv_timer_t* timer);
   static void OnAddrInfo(void* arg, int status, int timeouts, ares_addrinfo* info);
   static void OnQueryAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);

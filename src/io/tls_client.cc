@@ -9,6 +9,8 @@
 #include <ctime>
 #include <utility>
 
+#include "io/attempt_trace.h"
+
 namespace hx {
 namespace {
 
@@ -125,10 +127,14 @@ void TlsClient::Advance() {
     const int rc = SSL_do_handshake(ssl_);
     if (rc != 1) {
       const int err = SSL_get_error(ssl_, rc);
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) Fail(err);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        Fail(err);
+        if (trace_ != nullptr) TraceHandshake();
+      }
       return;
     }
     handshake_done_ = true;
+    if (trace_ != nullptr) TraceHandshake();
   }
   if (!pending_plaintext_out_.empty()) {
     // Memory BIOs grow as needed, so a write either completes or fails.
@@ -169,6 +175,18 @@ void TlsClient::Fail(int ssl_error) {
     ERR_clear_error();
     error_ = "TLS error " + std::to_string(ssl_error);
   }
+}
+
+void TlsClient::TraceHandshake() const {
+  if (ssl_ == nullptr) return;
+  trace_->Add("tls", handshake_done_ ? std::string("handshake done: ") + SSL_get_version(ssl_) +
+                                           ", " + SSL_get_cipher_name(ssl_)
+                                     : "handshake failed: " + error_);
+  // On the client side the chain includes the leaf certificate.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_);
+  if (chain == nullptr && SSL_get0_peer_certificate(ssl_) == nullptr) return;  // none received
+  TraceCertificateChain(*trace_, SSL_get0_peer_certificate(ssl_), chain,
+                        SSL_get_verify_result(ssl_), context_->verify_peer());
 }
 
 std::string TlsClient::TakeCiphertext() {

@@ -17,6 +17,8 @@ using SSL = struct ssl_st;
 
 namespace hx {
 
+class AttemptTrace;
+
 /// What a TLS client trusts and presents. Plain data.
 struct TlsClientSettings {
   std::string ca_file;      ///< PEM bundle of trusted CAs; empty: the system store
@@ -62,6 +64,11 @@ class TlsClient {
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
 
+  /// Adds the handshake's outcome to `trace` (the debug run; it must
+  /// outlive this client): the negotiated version, the presented chain and
+  /// its verification. Null (the default): not traced.
+  void set_trace(AttemptTrace* trace) { trace_ = trace; }
+
   /// Produces the ClientHello (see TakeCiphertext()).
   void StartHandshake();
   /// Processes bytes received from the peer: advances the handshake and
@@ -100,6 +107,7 @@ class TlsClient {
  private:
   void Advance();
   void Fail(int ssl_error);
+  void TraceHandshake() const;
 
   std::shared_ptr<const TlsClientContext> context_;
   SSL* ssl_ = nullptr;
@@ -109,6 +117,7 @@ class TlsClient {
   bool peer_closed_ = false;
   std::string error_;
   long verify_error_ = 0;
+  AttemptTrace* trace_ = nullptr;
 };
 
 }  // namespace hx

@@ -949,29 +949,53 @@ std::optional<std::string> Query(Db& db, const std::string& sql, Bind&& bind, Ro
 
 }  // namespace
 
+namespace {
+
+// Every heartbeat row of `db`, by check name.
+std::optional<std::string> ReadHeartbeatRows(Db& db, std::vector<HeartbeatRow>* rows) {
+  return Query(
+      db,
+      "SELECT c.name, h.watched_since, h.last_ping, h.last_ok, h.exit_code, h.detail FROM "
+      "heartbeat h JOIN checks c ON c.id = h.check_id ORDER BY c.name",
+      [](Statement&) {},
+      [&](const Statement& s) {
+        HeartbeatRow row;
+        row.check = s.Text(0);
+        row.watched_since = s.Double(1);
+        row.last_ping = s.Double(2);
+        row.last_ok = s.Int(3) != 0;
+        if (!s.IsNull(4)) row.exit_code = static_cast<int>(s.Int(4));
+        row.detail = s.Text(5);
+        rows->push_back(std::move(row));
+      });
+}
+
+}  // namespace
+
 std::vector<HeartbeatRow> Store::Heartbeats() {
   std::vector<HeartbeatRow> rows;
   WithReader([&](Db& db) {
-    auto error = Query(
-        db,
-        "SELECT c.name, h.watched_since, h.last_ping, h.last_ok, h.exit_code, h.detail FROM "
-        "heartbeat h JOIN checks c ON c.id = h.check_id ORDER BY c.name",
-        [](Statement&) {},
-        [&](const Statement& s) {
-          HeartbeatRow row;
-          row.check = s.Text(0);
-          row.watched_since = s.Double(1);
-          row.last_ping = s.Double(2);
-          row.last_ok = s.Int(3) != 0;
-          if (!s.IsNull(4)) row.exit_code = static_cast<int>(s.Int(4));
-          row.detail = s.Text(5);
-          rows.push_back(std::move(row));
-        });
-    if (error) {
+    if (auto error = ReadHeartbeatRows(db, &rows)) {
       rows.clear();
       LogReadError("heartbeats", *error);
     }
   });
+  return rows;
+}
+
+std::vector<HeartbeatRow> ReadHeartbeatsReadOnly(const std::string& path, std::string* error) {
+  std::vector<HeartbeatRow> rows;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return rows;
+  Db db;
+  if (auto problem = db.Open(path, SQLITE_OPEN_READONLY)) {
+    *error = *problem;
+    return rows;
+  }
+  if (auto problem = ReadHeartbeatRows(db, &rows)) {
+    rows.clear();
+    *error = *problem;
+  }
   return rows;
 }
 

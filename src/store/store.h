@@ -273,4 +273,10 @@ class Store {
   std::thread writer_;
 };
 
+/// The heartbeat rows of the store file at `path`, read over a read-only
+/// connection that changes nothing (no migration, no pruning, no writer): for
+/// the debug run beside a running daemon. A missing file reads as none; an
+/// unreadable one sets *error. Blocking I/O.
+std::vector<HeartbeatRow> ReadHeartbeatsReadOnly(const std::string& path, std::string* error);
+
 }  // namespace hx::store

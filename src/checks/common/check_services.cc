@@ -24,6 +24,10 @@ void CheckServices::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop
   for (const auto& service : order_) service->ChecksWillRun(checks, loop, first);
 }
 
+void CheckServices::ChecksWillProbe(const NamedCheckSpecs& checks) {
+  for (const auto& service : order_) service->ChecksWillProbe(checks);
+}
+
 std::vector<PushEndpoint> CheckServices::PushEndpoints() const {
   std::vector<PushEndpoint> endpoints;
   for (const auto& service : order_) {

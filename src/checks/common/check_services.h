@@ -84,6 +84,12 @@ class CheckService {
   /// URL prefixes this type serves on the web port; asked once, before the
   /// web server starts.
   virtual std::vector<PushEndpoint> PushEndpoints() const { return {}; }
+
+  /// The debug run (--probe-once) will run one attempt of each of `checks`
+  /// in a process that runs no other check: prepare them in memory only,
+  /// after Open(); nothing may be written (e.g. heartbeats bind the check's
+  /// name to its restored state, and save nothing).
+  virtual void ChecksWillProbe(const NamedCheckSpecs& /*checks*/) {}
 };
 
 /// The daemon's check services, one per type that has one, found by their
@@ -129,6 +135,8 @@ class CheckServices {
   /// (Store::SetChecks: tombstones for the removed ones, queued), then
   /// CheckService::ChecksWillRun() of each. Once per applied config.
   void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first);
+  /// CheckService::ChecksWillProbe() of each.
+  void ChecksWillProbe(const NamedCheckSpecs& checks);
   /// Every service's push endpoints.
   std::vector<PushEndpoint> PushEndpoints() const;
 

@@ -14,6 +14,7 @@
 #include "build_info.h"
 #include "checks/common/failure_reasons.h"
 #include "checks/common/tls_options.h"
+#include "io/attempt_trace.h"
 #include "io/curl_multi.h"
 #include "util/fd_shortage.h"
 
@@ -36,12 +37,55 @@ void RecordNotAfter(CertExpiryRecorder& recorder, X509* cert) {
 int VerifyAndRecordExpiry(X509_STORE_CTX* store, void* arg) {
   auto* recorder = static_cast<CertExpiryRecorder*>(arg);
   RecordNotAfter(*recorder, X509_STORE_CTX_get0_cert(store));
-  if (STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store)) {
+  STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(store);
+  if (presented != nullptr) {
     for (int i = 0; i < sk_X509_num(presented); ++i) {
       RecordNotAfter(*recorder, sk_X509_value(presented, i));
     }
   }
-  return X509_verify_cert(store);
+  const int verified = X509_verify_cert(store);
+  if (AttemptTrace* trace = recorder->trace()) {
+    // The chain as presented, also when verification fails or is off: curl's
+    // own CURLINFO_CERTINFO is only filled after a handshake that succeeded.
+    const auto* ssl = static_cast<const SSL*>(
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    const bool verifying = ssl != nullptr && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    TraceCertificateChain(*trace, X509_STORE_CTX_get0_cert(store), presented,
+                          verified == 1 ? X509_V_OK : X509_STORE_CTX_get_error(store), verifying);
+  }
+  return verified;
+}
+
+int OnCurlDebug(CURL* /*easy*/, curl_infotype type, char* data, size_t size, void* user) {
+  static_cast<CurlTransferTrace*>(user)->OnDebug(type, data, size);
+  return 0;
+}
+
+// curl's informational lines worth showing: where it connects and what TLS
+// it negotiated. Others are left out: curl 7.88 logs HTTP/2 request headers
+// as text ("h2h3 [authorization: ...]"), which would bypass the masking.
+const char* ConnectStepOf(std::string_view line) {
+  static constexpr std::pair<std::string_view, const char*> kShown[] = {
+      {"Trying ", "connect"},
+      {"Connected to ", "connect"},
+      {"connect to ", "connect"},
+      {"Failed to connect", "connect"},
+      {"Immediate connect fail", "connect"},
+      {"SSL connection using ", "tls"},
+      {"ALPN: server accepted", "tls"},
+      {"ALPN, server accepted", "tls"},
+      {"ALPN: server did not agree", "tls"},
+      {"Issue another request", "redirect"},
+  };
+  for (const auto& [prefix, step] : kShown) {
+    if (line.substr(0, prefix.size()) == prefix) return step;
+  }
+  return nullptr;
+}
+
+std::string_view TrimLineEnd(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  return line;
 }
 
 CURLcode OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* user) {
@@ -117,6 +161,66 @@ void CertExpiryRecorder::AddObservation(std::vector<Observation>& out) const {
     out.emplace_back(ObservationId::kTlsCertExpiryTimestampSeconds,
                      static_cast<double>(*earliest_not_after_));
   }
+}
+
+constexpr size_t kTraceBodyBytes = 512;
+
+void CurlTransferTrace::Install(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, &OnCurlDebug);
+  curl_easy_setopt(easy, CURLOPT_DEBUGDATA, this);
+  curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+}
+
+void CurlTransferTrace::OnDebug(curl_infotype type, const char* data, size_t size) {
+  const std::string_view text(data, size);
+  switch (type) {
+    case CURLINFO_TEXT: {
+      std::string_view line = TrimLineEnd(text);
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      if (const char* step = ConnectStepOf(line)) trace_.Add(step, std::string(line));
+      break;
+    }
+    case CURLINFO_HEADER_OUT: {
+      // The whole request head in one block.
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = TrimLineEnd(text.substr(start, end - start));
+        if (!line.empty()) trace_.Add("request", MaskHeaderLine(line));
+        start = end + 1;
+      }
+      break;
+    }
+    case CURLINFO_HEADER_IN: {
+      const std::string_view line = TrimLineEnd(text);
+      if (line.empty()) break;
+      if (line.substr(0, 5) == "HTTP/") {  // a new response (after a redirect or 100)
+        body_.clear();
+        body_bytes_ = 0;
+      }
+      trace_.Add("response", MaskHeaderLine(line));
+      break;
+    }
+    case CURLINFO_DATA_OUT:
+      trace_.Add("request", "(body of " + std::to_string(size) + " bytes, not shown)");
+      break;
+    case CURLINFO_DATA_IN:
+      if (body_.size() < kTraceBodyBytes + 1) {
+        body_.append(text.substr(0, kTraceBodyBytes + 1 - body_.size()));
+      }
+      body_bytes_ += size;
+      break;
+    default:
+      break;
+  }
+}
+
+void CurlTransferTrace::Finished(CURL* /*easy*/) {
+  if (body_bytes_ == 0) return;
+  trace_.Add("body", "first " + std::to_string(std::min(body_bytes_, kTraceBodyBytes)) + " of " +
+                         std::to_string(body_bytes_) + " bytes:\n" +
+                         PrintableExcerpt(body_, kTraceBodyBytes));
 }
 
 std::string OsErrorText(long os_errno) {
@@ -300,14 +404,15 @@ bool CurlNameStep::SetFixed(CURL* easy, const std::string& entry) { return SetLi
 
 void CurlNameStep::Start(Resolver& resolver, CURL* easy, const std::string& connect_host,
                          IpProtocol protocol, std::string request_host, std::string port,
-                         Callback done) {
+                         Callback done, AttemptTrace* trace) {
   easy_ = easy;
   request_host_ = std::move(request_host);
   port_ = std::move(port);
   done_ = std::move(done);
   // The callback never runs inside Resolve(), so resolving_ is in place.
   resolving_ = resolver.Resolve(
-      connect_host, protocol, [this](ResolveResult resolved) { OnResolved(std::move(resolved)); });
+      connect_host, protocol, [this](ResolveResult resolved) { OnResolved(std::move(resolved)); },
+      trace);
 }
 
 void CurlNameStep::OnResolved(ResolveResult resolved) {
@@ -355,6 +460,11 @@ void CurlCheck::Start(DoneCallback done) {
   bool ok = attempt->easy != nullptr && SetFreshConnectionOptions(attempt->easy, attempt->error);
   if (ok) {
     attempt->expiry.Install(attempt->easy);
+    if (AttemptTrace* traced = trace()) {
+      attempt->expiry.set_trace(traced);
+      attempt->traced = std::make_unique<CurlTransferTrace>(*traced);
+      attempt->traced->Install(attempt->easy);
+    }
     if (!target_.fixed_resolve.empty()) {
       ok = attempt->names.SetFixed(attempt->easy, target_.fixed_resolve);
     }
@@ -374,7 +484,8 @@ void CurlCheck::Start(DoneCallback done) {
   attempt_->names.Start(
       resolver_, attempt_->easy, target_.connect_host, target_.ip_protocol, target_.request_host,
       target_.port,
-      [this](FailureReason reason, std::string error) { OnResolved(reason, std::move(error)); });
+      [this](FailureReason reason, std::string error) { OnResolved(reason, std::move(error)); },
+      trace());
 }
 
 void CurlCheck::OnResolved(FailureReason reason, std::string error) {
@@ -411,6 +522,7 @@ void CurlCheck::Cancel() {
 void CurlCheck::OnTransferDone(CURLcode code) {
   // Detach first: `done` may destroy this check or start the next attempt.
   std::unique_ptr<Attempt> a = std::move(attempt_);
+  if (a->traced) a->traced->Finished(a->easy);
   CheckResult result = Evaluate(code, *a);
   // Evidence for a failure only: a healthy attempt pays nothing for it.
   if (result.health != Health::kHealthy && result.address.empty()) {

@@ -20,6 +20,7 @@
 
 namespace hx {
 
+class AttemptTrace;
 class CurlMulti;
 struct TlsOptions;
 
@@ -56,8 +57,38 @@ class CertExpiryRecorder {
   /// For the OpenSSL callback only.
   void Record(int64_t not_after_seconds);
 
+  /// Also adds the presented chain and its verification to `trace` (the
+  /// debug run); null: not traced.
+  void set_trace(AttemptTrace* trace) { trace_ = trace; }
+  AttemptTrace* trace() const { return trace_; }
+
  private:
   std::optional<int64_t> earliest_not_after_;
+  AttemptTrace* trace_ = nullptr;
+};
+
+/// What libcurl did in one traced transfer, written to an AttemptTrace
+/// (io/attempt_trace.h) through CURLOPT_DEBUGFUNCTION: connect steps, each
+/// request line and header and each response status line and header
+/// (secrets masked: MaskHeaderLine()), the request body's size, then the
+/// first 512 bytes of the last response's body. Only made for a traced
+/// attempt. One per attempt, loop thread only; not thread-safe.
+class CurlTransferTrace {
+ public:
+  explicit CurlTransferTrace(AttemptTrace& trace) : trace_(trace) {}
+  /// Sets the debug options on `easy`.
+  void Install(CURL* easy);
+  /// Adds the body excerpt and the connection curl used; call once, when
+  /// the transfer ended.
+  void Finished(CURL* easy);
+
+  /// For the curl callback only.
+  void OnDebug(curl_infotype type, const char* data, size_t size);
+
+ private:
+  AttemptTrace& trace_;
+  std::string body_;
+  size_t body_bytes_ = 0;
 };
 
 /// "connection refused", "host unreachable", ... for the errno curl saw; ""
@@ -145,9 +176,11 @@ class CurlNameStep {
   bool SetFixed(CURL* easy, const std::string& entry);
   /// Resolves `connect_host` to `protocol` and sets CURLOPT_RESOLVE
   /// "request_host:port:addrs" on `easy`; `done` runs later on the loop, never
-  /// from inside Start(). `easy` must outlive the step's callback.
+  /// from inside Start(). `easy` must outlive the step's callback. `trace`:
+  /// the debug run's (Resolver::Resolve()), usually null.
   void Start(Resolver& resolver, CURL* easy, const std::string& connect_host, IpProtocol protocol,
-             std::string request_host, std::string port, Callback done);
+             std::string request_host, std::string port, Callback done,
+             AttemptTrace* trace = nullptr);
   /// The resolver's time (0 before a lookup or without one).
   uint64_t dns_ns() const { return dns_ns_; }
   /// The first address the lookup found ("" before or without one): the
@@ -195,6 +228,7 @@ class CurlCheck : public Check {
     curl_slist* headers = nullptr;  // CURLOPT_HTTPHEADER, freed with the attempt
     CurlNameStep names;             // the resolver's lookup and CURLOPT_RESOLVE
     CertExpiryRecorder expiry;
+    std::unique_ptr<CurlTransferTrace> traced;  // only when the check is traced
     DoneCallback done;
     char error[CURL_ERROR_SIZE] = {};
   };

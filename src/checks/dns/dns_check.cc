@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "checks/common/failure_reasons.h"
+#include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/resolver.h"
 #include "util/duration.h"
@@ -347,16 +348,19 @@ class DnsCheck::DnsAttempt final : public Attempt {
     server.port = s.server_port;
     server.transport = s.tcp ? DnsServer::Transport::kTcp : DnsServer::Transport::kUdp;
     ExpectCallback();
-    request_ =
-        io_.resolver().Query(server, s.query_name, dns::kClassIn, static_cast<int>(s.type),
-                             s.recursion_desired, s.query_timeout.value_or(kDefaultQueryTimeout),
-                             [this](DnsAnswer answer) { OnAnswer(std::move(answer)); });
+    request_ = io_.resolver().Query(
+        server, s.query_name, dns::kClassIn, static_cast<int>(s.type), s.recursion_desired,
+        s.query_timeout.value_or(kDefaultQueryTimeout),
+        [this](DnsAnswer answer) { OnAnswer(std::move(answer)); }, check()->trace());
   }
 
   void OnAnswer(DnsAnswer answer) {
     answered_ = true;
     CallbackGuard guard(this);
     if (guard.over()) return;
+    if (answer.error.empty()) {
+      if (AttemptTrace* trace = check()->trace()) TraceRecords(*trace, answer);
+    }
     CheckResult result = answer.error.empty()
                              ? JudgeDnsResponse(*settings_, answer.response.data(),
                                                 answer.response.size(), answer.duration_ns)
@@ -365,6 +369,20 @@ class DnsCheck::DnsAttempt final : public Attempt {
     // answered, so a check without `server` names none.
     if (!settings_->server_address.empty()) result.address = settings_->ServerText();
     Finish(std::move(result));
+  }
+
+  // The debug run: the answer section's records of the type asked for (the
+  // resolver traced the query and the response's header).
+  void TraceRecords(AttemptTrace& trace, const DnsAnswer& answer) const {
+    const auto type = static_cast<uint16_t>(settings_->type);
+    std::string error;
+    const auto parsed =
+        dns::ParseResponse(answer.response.data(), answer.response.size(), type, &error);
+    if (!parsed) return;  // the verdict says why
+    for (const dns::Record& r : parsed->answers) {
+      trace.Add("dns", "answer " + r.owner + " " + std::to_string(r.ttl) + " " +
+                           dns::TypeName(type) + " " + r.text);
+    }
   }
 
   void Release() override {

@@ -429,6 +429,10 @@ void HeartbeatService::ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* /
   receiver_->Update(checks);
 }
 
+void HeartbeatService::ChecksWillProbe(const NamedCheckSpecs& checks) {
+  store_->Watch(HeartbeatChecksOf(checks));
+}
+
 std::vector<PushEndpoint> HeartbeatService::PushEndpoints() const {
   return {HeartbeatReceiver::Endpoint(receiver_)};
 }

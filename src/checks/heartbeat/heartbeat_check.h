@@ -213,6 +213,8 @@ class HeartbeatService final : public CheckService {
   /// Watches the heartbeat checks among `checks` and hands their tokens to
   /// the receiver. No I/O: the store's writer persists new names.
   void ChecksWillRun(const NamedCheckSpecs& checks, uv_loop_t* loop, bool first) override;
+  /// Binds the checks to their restored state in memory; saves nothing.
+  void ChecksWillProbe(const NamedCheckSpecs& checks) override;
   /// POST /heartbeat/<name>[/fail], always (a reload may add the first
   /// heartbeat check).
   std::vector<PushEndpoint> PushEndpoints() const override;

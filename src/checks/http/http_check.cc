@@ -398,6 +398,46 @@ std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) c
 
 std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
 
+std::vector<std::string> HttpCheckSpec::Secrets() const {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : headers) out.push_back(value);
+  CURLU* u = curl_url();
+  if (u == nullptr) return out;
+  auto part = [u](CURLUPart which) {
+    char* text = nullptr;
+    std::string value;
+    if (curl_url_get(u, which, &text, 0) == CURLUE_OK && text != nullptr) value = text;
+    curl_free(text);
+    return value;
+  };
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    const std::string user = part(CURLUPART_USER);
+    const std::string password = part(CURLUPART_PASSWORD);
+    if (!user.empty() || !password.empty()) {
+      out.push_back(user);
+      out.push_back(password);
+      const std::string credentials = user + ":" + password;
+      std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
+      const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                    reinterpret_cast<const unsigned char*>(credentials.data()),
+                                    static_cast<int>(credentials.size()));
+      encoded.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      out.push_back(encoded);
+    }
+    const std::string query = part(CURLUPART_QUERY);
+    size_t start = 0;
+    while (start < query.size()) {
+      const size_t end = std::min(query.find('&', start), query.size());
+      const std::string pair = query.substr(start, end - start);
+      const size_t eq = pair.find('=');
+      out.push_back(eq == std::string::npos ? pair : pair.substr(eq + 1));
+      start = end + 1;
+    }
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Running
 
@@ -650,8 +690,9 @@ void HttpEachAddressCheck::Start(DoneCallback done) {
   Cancel();  // the scheduler never overlaps attempts; be safe if someone does
   done_ = std::move(done);
   // The callback never runs inside Resolve(), so resolving_ is in place.
-  resolving_ = resolver_.Resolve(spec_->connect_host, spec_->ip_protocol,
-                                 [this](ResolveResult r) { OnResolved(std::move(r)); });
+  resolving_ = resolver_.Resolve(
+      spec_->connect_host, spec_->ip_protocol,
+      [this](ResolveResult r) { OnResolved(std::move(r)); }, trace());
 }
 
 void HttpEachAddressCheck::Cancel() {
@@ -675,6 +716,7 @@ void HttpEachAddressCheck::OnResolved(ResolveResult resolved) {
   pending_ = resolved.addresses.size();
   for (const sockaddr_storage& address : resolved.addresses) {
     checks_.push_back(std::make_unique<HttpCheck>(spec_, curl_, resolver_, AddressText(address)));
+    checks_.back()->set_trace(trace());
     results_.push_back({address, CheckResult::Unhealthy(FailureReason::kInternal, "not probed")});
   }
   // A request that fails while being set up reports inside Start(): its

@@ -100,6 +100,9 @@ class HttpCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   std::unique_ptr<Check> CreateCheck(const CheckContext& context) const override;
   /// "GET https://api.internal/health".
   std::string Target() const override;
+  /// Header values, the URL's user name, password and query values, and the
+  /// basic-auth credentials as curl sends them (base64).
+  std::vector<std::string> Secrets() const override;
 };
 
 /// Runs attempts of one HttpCheckSpec (the attempt skeleton is CurlCheck's).

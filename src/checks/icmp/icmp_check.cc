@@ -395,7 +395,8 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     ExpectCallback();
     resolving_ = true;
     resolve_ = io_.resolver().Resolve(
-        settings_->host, settings_->ip_protocol, [this](ResolveResult result) {
+        settings_->host, settings_->ip_protocol,
+        [this](ResolveResult result) {
           CallbackGuard guard(this);
           resolving_ = false;
           if (guard.over()) return;
@@ -409,7 +410,8 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
           sockaddr_storage literal{};
           if (settings_->ip_policy == IpPolicy::kFirst) result.addresses.resize(1);
           Resolved(result.addresses, !ParseIpLiteral(settings_->host, &literal));
-        });
+        },
+        check()->trace());
   }
 
   void Resolved(const std::vector<sockaddr_storage>& addresses, bool by_name) {

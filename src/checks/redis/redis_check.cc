@@ -304,8 +304,9 @@ class RedisCheck::RedisAttempt final : public Attempt {
     }
     // Never answered inside Resolve(), so lookup_ is set before OnResolved.
     ExpectCallback();
-    lookup_ = resolver_.Resolve(settings_->host, settings_->ip_protocol,
-                                [this](ResolveResult r) { OnResolved(std::move(r)); });
+    lookup_ = resolver_.Resolve(
+        settings_->host, settings_->ip_protocol,
+        [this](ResolveResult r) { OnResolved(std::move(r)); }, check()->trace());
   }
 
   void OnResolved(ResolveResult resolved) {

@@ -13,6 +13,7 @@
 #include "checks/common/host_port.h"
 #include "checks/common/ip_policy.h"
 #include "checks/common/ip_protocol.h"
+#include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
 #include "util/duration.h"
@@ -107,8 +108,9 @@ class TcpCheck::TcpAttempt final : public Attempt {
     }
     // Never answered inside Resolve(), so lookup_ is set before OnResolved.
     ExpectCallback();
-    lookup_ = resolver_.Resolve(settings_->host, settings_->ip_protocol,
-                                [this](ResolveResult r) { OnResolved(std::move(r)); });
+    lookup_ = resolver_.Resolve(
+        settings_->host, settings_->ip_protocol,
+        [this](ResolveResult r) { OnResolved(std::move(r)); }, check()->trace());
   }
 
   void Release() override {
@@ -199,6 +201,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
   }
 
   void HandleConnected(int status) {
+    TraceConnect(check()->trace(), addresses_[next_address_ - 1], status);
     if (status < 0) {
       ConnectFailed(status);
       return;
@@ -217,6 +220,7 @@ class TcpCheck::TcpAttempt final : public Attempt {
     const TlsOptions& options = *settings_->tls;
     tls_ = std::make_unique<TlsClient>(
         tls_context_, options.server_name.empty() ? settings_->host : options.server_name);
+    tls_->set_trace(check()->trace());
     tls_->StartHandshake();
     if (tls_->failed()) {
       EndConnection(CheckResult::Unhealthy(ReasonOfTlsFailure(*tls_),

@@ -18,6 +18,7 @@
 #include "checks/common/failure_reasons.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
+#include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
 #include "util/fd_shortage.h"
@@ -191,13 +192,15 @@ class TlsCheck::TlsAttempt final : public Attempt {
     // never inside Resolve(), so resolve_ is in place before the callback.
     ExpectCallback();
     resolving_ = true;
-    resolve_ = io_.resolver().Resolve(settings_->host, settings_->ip_protocol,
-                                      [this](ResolveResult result) {
-                                        CallbackGuard guard(this);
-                                        resolving_ = false;
-                                        if (guard.over()) return;
-                                        Resolved(std::move(result));
-                                      });
+    resolve_ = io_.resolver().Resolve(
+        settings_->host, settings_->ip_protocol,
+        [this](ResolveResult result) {
+          CallbackGuard guard(this);
+          resolving_ = false;
+          if (guard.over()) return;
+          Resolved(std::move(result));
+        },
+        check()->trace());
   }
 
   void Resolved(ResolveResult result) {
@@ -325,6 +328,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
   }
 
   void HandleConnected(int status) {
+    TraceConnect(check()->trace(), addresses_[next_address_ - 1], status);
     if (status < 0) {
       ConnectFailed(status);
       return;
@@ -496,6 +500,7 @@ class TlsCheck::TlsAttempt final : public Attempt {
     phase_ = Phase::kHandshake;
     const int connection = connection_;
     tls_ = std::make_unique<TlsClient>(context_, settings_->tls.server_name);
+    tls_->set_trace(check()->trace());
     tls_->StartHandshake();
     FlushTls();
     if (!Ended(connection) && tls_->failed()) HandshakeOver();
