@@ -382,6 +382,11 @@ std::vector<Fact> CardFacts(const CheckStatus& status, double now,
     for (const auto& name : *blocked_by) names += (names.empty() ? "" : ", ") + name;
     facts.push_back({"Blocked by", names, "fails because a check it depends on is unhealthy"});
   }
+  if (status.last && status.last->reason != FailureReason::kNone) {
+    const FailureReason reason = status.last->reason;
+    facts.push_back({"Reason", std::string(FailureReasonName(reason)),
+                     kFailureReasons[static_cast<unsigned>(reason)].meaning});
+  }
   if (status.last) {
     const LastResult& last = *status.last;
     facts.push_back(
@@ -412,6 +417,8 @@ void RenderHistory(const CheckStatus& status, double now, std::string& out) {
     std::string tip = std::string(name) + " \xC2\xB7 " + FormatLatency(entry.duration) +
                       " \xC2\xB7 " + FormatAgo(now - entry.finished_at) + " (" +
                       FormatRfc3339(entry.finished_at) + ")";
+    if (entry.reason != FailureReason::kNone)
+      tip += " \xC2\xB7 " + std::string(FailureReasonName(entry.reason));
     if (!entry.detail.empty()) tip += "\n" + entry.detail;
     out += "<li class=\"" + std::string(name) + "\" title=\"" + HtmlEscape(tip) + "\"></li>";
   }

@@ -36,6 +36,7 @@ std::shared_ptr<const CheckStatus> MakeCheck(
     LastResult last;
     last.health = *state;
     last.detail = "detail of " + name;
+    if (*state != Health::kHealthy) last.reason = FailureReason::kConnectRefused;
     last.duration = 12ms;
     last.finished_at = kNow - 12;
     status->last = last;
@@ -43,7 +44,9 @@ std::shared_ptr<const CheckStatus> MakeCheck(
     status->runs = 3;
     for (int i = 0; i < 3; ++i) {
       status->history.push_back(
-          {*state, kNow - 12 - 15 * (2 - i), 12ms, "run " + std::to_string(i)});
+          {*state, kNow - 12 - 15 * (2 - i), 12ms, "run " + std::to_string(i),
+           static_cast<uint64_t>(i + 1),
+           *state == Health::kHealthy ? FailureReason::kNone : FailureReason::kConnectRefused});
     }
     if (*state != Health::kHealthy) status->consecutive_failures = 3;
   }
@@ -155,6 +158,9 @@ TEST(LandingPageTest, CardShowsStateInWordsLatencyAgeAndHistory) {
               HasSubstr("title=\"2024-05-01T11:59:48.000Z\"><dt>Last run</dt><dd>12s ago</dd>"));
   EXPECT_THAT(html, HasSubstr("<dt>In state</dt><dd>5m</dd>"));
   EXPECT_THAT(html, HasSubstr("<dt>Failures</dt><dd>3 in a row</dd>"));
+  // The failure reason, with its meaning as the tooltip.
+  EXPECT_THAT(html, HasSubstr("<div title=\"the target refused the connection\"><dt>Reason</dt>"
+                              "<dd>connect_refused</dd></div>"));
   EXPECT_THAT(html, HasSubstr("<p class=\"detail\">detail of db</p>"));
   // 17 empty slots, then the 3 results oldest first, each with a tooltip.
   const std::string strip = Between(html, "<ol class=\"history\"", "</ol>");
@@ -167,7 +173,7 @@ TEST(LandingPageTest, CardShowsStateInWordsLatencyAgeAndHistory) {
   }
   EXPECT_EQ(cells, std::string(17, 'e') + "uuu");
   EXPECT_THAT(strip, HasSubstr("title=\"unhealthy \xC2\xB7 12 ms \xC2\xB7 42s ago "
-                               "(2024-05-01T11:59:18.000Z)\nrun 0\""));
+                               "(2024-05-01T11:59:18.000Z) \xC2\xB7 connect_refused\nrun 0\""));
   // A pending check says so and has no facts yet.
   EXPECT_THAT(html, HasSubstr("data-check=\"queue\" data-state=\"pending\""));
   EXPECT_THAT(html, HasSubstr("</svg>Pending</span><h3>queue</h3>"));
