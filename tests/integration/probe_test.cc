@@ -226,6 +226,8 @@ TEST(ProbeOnceTest, FailingHttpGoldenExitsOneWithAReason) {
       << out;
   EXPECT_NE(out.find("\nverdict: unhealthy (REASON): HTTP 503, expected 2xx\n"), std::string::npos)
       << out;
+  // The verdict names the type's reason.
+  EXPECT_NE(r.output.find("\nverdict: unhealthy (http_status): "), std::string::npos) << r.output;
 
   // The same attempt as JSON: the reason is one of the fixed set.
   const CommandResult j = ProbeOnce(config, "api", {"--output=json"});
@@ -264,6 +266,8 @@ TEST(ProbeOnceTest, ConnectionRefusedTracesTheConnect) {
             "+T  result      address 127.0.0.1:PORT\n"
             "+T  result      unhealthy (REASON): connection refused (attempt took Nms)\n"
             "verdict: unhealthy (REASON): connection refused\n");
+  EXPECT_NE(r.output.find("\nverdict: unhealthy (connect_refused): "), std::string::npos)
+      << r.output;
 }
 
 TEST(ProbeOnceTest, ExpiredCertificateGoldenForOurTlsClientAndForCurl) {
@@ -304,6 +308,8 @@ TEST(ProbeOnceTest, ExpiredCertificateGoldenForOurTlsClientAndForCurl) {
                          "+T  tls         chain verification failed: certificate has expired\n"),
             std::string::npos)
       << tls_out;
+  EXPECT_NE(tls.output.find("\nverdict: unhealthy (tls_expired): "), std::string::npos)
+      << tls.output;
 
   const CommandResult http = ProbeOnce(config, "site");
   EXPECT_EQ(http.exit_code, 1) << http.output;
@@ -316,6 +322,8 @@ TEST(ProbeOnceTest, ExpiredCertificateGoldenForOurTlsClientAndForCurl) {
   EXPECT_EQ(http_out.find("+T  request "), std::string::npos)
       << "no request goes out over a connection that failed verification\n"
       << http_out;
+  EXPECT_NE(http.output.find("\nverdict: unhealthy (tls_expired): "), std::string::npos)
+      << http.output;
 }
 
 TEST(ProbeOnceTest, DnsQueryAndAnswerGolden) {
