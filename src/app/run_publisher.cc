@@ -35,15 +35,27 @@ void RunPublisher::Publish(const RunRecord& run) {
   const std::string name =
       status && status->info ? status->info->name : std::to_string(run.check_id);
   if (changed) {
-    auto level = run.state == Health::kHealthy ? spdlog::level::info : spdlog::level::warn;
-    log::Write(
-        level, "check state changed",
-        {{"check", name},
-         {"from", run.previous_state ? std::string(HealthName(*run.previous_state)) : "pending"},
-         {"to", std::string(HealthName(run.state))},
-         {"reason", std::string(FailureReasonName(run.result.reason))},
-         {"detail", run.result.detail},
-         {"duration", FormatDuration(run.duration)}});
+    const std::string from =
+        run.previous_state ? std::string(HealthName(*run.previous_state)) : "pending";
+    const std::string to(HealthName(run.state));
+    if (run.result.health == Health::kHealthy && run.state == Health::kHealthy) {
+      log::Info("check state changed", {{"check", name},
+                                        {"from", from},
+                                        {"to", to},
+                                        {"detail", run.result.detail},
+                                        {"duration", FormatDuration(run.duration)}});
+    } else {
+      auto level = run.state == Health::kHealthy ? spdlog::level::info : spdlog::level::warn;
+      log::Write(level, "check state changed",
+                 {{"check", name},
+                  {"from", from},
+                  {"to", to},
+                  {"reason", std::string(FailureReasonName(run.result.reason == FailureReason::kNone
+                                                               ? FailureReason::kInternal
+                                                               : run.result.reason))},
+                  {"detail", run.result.detail},
+                  {"duration", FormatDuration(run.duration)}});
+    }
   } else if (log::Enabled(spdlog::level::debug)) {
     log::Debug("check ran", {{"check", name},
                              {"result", std::string(HealthName(run.result.health))},

@@ -55,6 +55,10 @@ ALLOWED_EMPTY = {
     ("hx-check-detail", "Error budget left (30d)"): "health_check_slo_objective: no `slo:` yet",
     ("hx-check-detail", "Burn rate (1h, 6h)"): "health_check_slo_objective: no `slo:` yet",
     ("hx-check-detail", "Blocked by a dependency"): "health_check_blocked: only with depends_on",
+    ("hx-check-detail", "Failures by reason"):
+        "no check has failed yet when dashboards are read; the page below asserts the reason",
+    ("hx-check-detail", "Last failure reason"):
+        "no check has failed yet when dashboards are read; the page below asserts the reason",
     ("hx-exporter", "Last reload"): "reload metrics not exported yet",
     ("hx-exporter", "Last successful reload"): "reload metrics not exported yet",
 }
@@ -433,6 +437,8 @@ def check_page_and_resolve(prom, target, webhook, processes):
         raise Failure(f"description does not name the check: {annotations}")
     expect_equal("runbook_url", annotations.get("runbook_url"),
                  "docs/runbooks.md#healthcheckcriticalunhealthy")
+    # The reason, read by the rule's template from health_check_last_failure_reason.
+    expect_equal("reason", annotations.get("reason"), "http_status")
     others = [(r, a["labels"]) for r, a in webhook.alerts() if a["labels"].get("check") != "payments-api"]
     if others:
         raise Failure(f"unexpected notifications for other checks: {others}")

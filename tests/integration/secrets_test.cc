@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -109,8 +111,22 @@ TEST(SecretsTest, PlantedSecretsAppearInNoOutput) {
   EXPECT_EQ(HttpPost(d.Url("/heartbeat/backup"), std::string("Bearer ") + kTokenSecret, ""), 200);
   EXPECT_EQ(HttpPost(d.Url("/heartbeat/backup"), std::string("Bearer ") + kWrongSecret, ""), 401);
 
-  for (const char* path : {"/metrics", "/status", "/readyz", "/healthz", "/"}) {
+  for (const char* path : {"/metrics", "/status", "/readyz", "/readyz?verbose=1", "/healthz", "/",
+                           "/map", "/status/api", "/status/cache-wrong", "/status/db", "/check/api",
+                           "/check/cache-wrong", "/check/db"}) {
     ExpectNoSecret(path, HttpRequest(d.Url(path)).body);
+  }
+  // The debug run's traces (request headers, the response body, the verdict).
+  for (const char* check : {"api", "cache-wrong", "db"}) {
+    const std::string path = std::string("/-/probe/") + check;
+    const HttpReply probe = HttpRequest(d.Url(path), "POST");
+    EXPECT_EQ(probe.status, 200) << path << ": " << probe.body;
+    ExpectNoSecret(path.c_str(), probe.body);
+  }
+  // The store on disk (journal entries hold details and body excerpts).
+  for (const auto& entry : std::filesystem::directory_iterator(d.storage_path())) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    ExpectNoSecret(entry.path().c_str(), std::string(std::istreambuf_iterator<char>(in), {}));
   }
 
   // A reload with errors next to every secret: the answer quotes the file's

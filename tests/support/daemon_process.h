@@ -95,6 +95,9 @@ class DaemonProcess {
   void Signal(int signal) const;
   std::string Url(const std::string& path) const;
   const std::string& config_path() const { return config_path_; }
+  /// The --storage.path the daemon was given by default (<its temp dir>/data;
+  /// another one when the test passed --storage.path itself).
+  std::string storage_path() const { return dir_.path() + "/data"; }
 
   /// Everything the daemon wrote to stderr and stdout so far.
   std::string Logs() const;
