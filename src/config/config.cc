@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "util/file_reader.h"
+#include "util/quote.h"
 #include "util/sha256.h"
 
 namespace hx {
@@ -66,20 +67,14 @@ bool IsLabelName(std::string_view name) {
   return true;
 }
 
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+// A config value in a message: the one quoting helper (util/quote.h), whole.
+std::string QuoteValue(std::string_view text) { return QuoteEscaped(text, text.size()); }
 
 /// What a node is, for "expected X, got Y" messages.
 std::string Describe(const YAML::Node& node) {
   if (node.IsScalar()) {
     const std::string& text = node.Scalar();
-    return Quote(text.size() > 60 ? text.substr(0, 60) + "..." : text);
+    return QuoteValue(text.size() > 60 ? text.substr(0, 60) + "..." : text);
   }
   if (node.IsSequence()) return "a sequence";
   if (node.IsMap()) return "a mapping";
@@ -257,13 +252,15 @@ std::vector<std::pair<std::string, std::string>> ReadLabels(MapReader& check) {
   for (const std::string& name : reader->Keys()) {
     std::optional<std::string> value = reader->String(name);
     if (!IsLabelName(name)) {
-      name_error(name, "invalid label name " + Quote(name) + ": must match [a-zA-Z_][a-zA-Z0-9_]*");
+      name_error(name,
+                 "invalid label name " + QuoteValue(name) + ": must match [a-zA-Z_][a-zA-Z0-9_]*");
     } else if (name.starts_with("__")) {
-      name_error(name, "label name " + Quote(name) +
+      name_error(name, "label name " + QuoteValue(name) +
                            " is reserved: names starting with \"__\" are Prometheus' own");
     } else if (std::find(kReservedLabels.begin(), kReservedLabels.end(), name) !=
                kReservedLabels.end()) {
-      name_error(name, "label name " + Quote(name) + " is reserved: it is set by the exporter" +
+      name_error(name, "label name " + QuoteValue(name) +
+                           " is reserved: it is set by the exporter" +
                            (name == "job" || name == "instance" ? " or by Prometheus" : ""));
     } else if (value) {
       sorted.emplace(name, std::move(*value));
@@ -392,15 +389,15 @@ void CheckDependencyGraph(const std::vector<CheckDependencies>& entries,
       if (auto [first, inserted] = first_listed.emplace(ref.name, r); !inserted) {
         const std::string& first_path = entry.refs[first->second].path;
         ctx.Error(ref.file, ref.mark, ref.path,
-                  "duplicate dependency " + Quote(ref.name) + " (first listed at " +
+                  "duplicate dependency " + QuoteValue(ref.name) + " (first listed at " +
                       first_path.substr(first_path.rfind('.') + 1) + ")");
         continue;
       }
       auto target = node_of.find(ref.name);
       if (target == node_of.end()) {
-        std::string message = "unknown check " + Quote(ref.name);
+        std::string message = "unknown check " + QuoteValue(ref.name);
         if (const std::string* hint = ClosestName(ref.name, entry.check, name_lines)) {
-          message += " (did you mean " + Quote(*hint) + "?)";
+          message += " (did you mean " + QuoteValue(*hint) + "?)";
         }
         ctx.Error(ref.file, ref.mark, ref.path, std::move(message));
         continue;
@@ -583,17 +580,17 @@ std::optional<CheckConfig> ReadCheck(const YAML::Node& node, size_t index,
     // Not expanded: a name is an identifier in metrics, not a place for secrets.
     if (auto name = reader.String("name", /*expand_env=*/false)) {
       if (name->empty() || !std::all_of(name->begin(), name->end(), IsCheckNameChar)) {
-        reader.Error("name", "invalid check name " + Quote(*name) +
+        reader.Error("name", "invalid check name " + QuoteValue(*name) +
                                  ": use letters, digits, \"_\", \".\" and \"-\"");
       } else if (name->find_first_not_of('.') == std::string::npos) {
         // "." and ".." would be path segments in /heartbeat/<name>.
-        reader.Error("name", "invalid check name " + Quote(*name) +
+        reader.Error("name", "invalid check name " + QuoteValue(*name) +
                                  ": it needs at least one letter, digit, \"_\" or \"-\"");
       } else if (auto [first, inserted] = name_lines.emplace(
                      *name, NameSite{ctx.file(), MarkOf(*reader.Node("name")).line});
                  !inserted) {
         const NameSite& site = first->second;
-        reader.Error("name", "duplicate check name " + Quote(*name) + " (first defined at " +
+        reader.Error("name", "duplicate check name " + QuoteValue(*name) + " (first defined at " +
                                  (site.file == ctx.file() ? "line " : site.file + ":") +
                                  std::to_string(site.line) + ")");
       } else {
@@ -969,7 +966,8 @@ LoadResult LoadConfigFile(const std::string& path, const CheckTypeRegistry& type
     if (entry.is_symlink(type_ec) && stat((dir + name).c_str(), &st) != 0 && errno == ENOENT) {
       std::error_code link_ec;
       const std::string target = std::filesystem::read_symlink(entry.path(), link_ec).string();
-      dangling.errors.push_back({dir + name, Mark{}, "", "dangling symlink to " + Quote(target)});
+      dangling.errors.push_back(
+          {dir + name, Mark{}, "", "dangling symlink to " + QuoteValue(target)});
       continue;
     }
     names.push_back(name);

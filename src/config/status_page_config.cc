@@ -9,6 +9,7 @@
 #include <set>
 
 #include "config/config.h"
+#include "util/quote.h"
 
 namespace hx::config {
 namespace {
@@ -18,14 +19,8 @@ constexpr size_t kMaxDisplayName = 100;
 constexpr size_t kMaxTitle = 200;
 constexpr size_t kMaxNotice = 4000;
 
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+// A config value in a message: the one quoting helper (util/quote.h), whole.
+std::string QuoteValue(std::string_view text) { return QuoteEscaped(text, text.size()); }
 
 // Why `text` cannot be shown as a name or title, or "" when it can. Control
 // characters would break a line of the page, a JSON reader's display or a
@@ -71,7 +66,7 @@ std::string FormatMatch(const std::vector<std::pair<std::string, std::string>>& 
   std::string out = "{";
   for (const auto& [name, value] : match) {
     if (out.size() > 1) out += ", ";
-    out += name + ": " + Quote(value);
+    out += name + ": " + QuoteValue(value);
   }
   return out + "}";
 }
@@ -116,9 +111,9 @@ struct PageReader {
     } else if (has_check) {
       if (auto name = reader.String("check", /*expand_env=*/false)) {
         if (names.count(*name) == 0) {
-          std::string message = "unknown check " + Quote(*name);
+          std::string message = "unknown check " + QuoteValue(*name);
           if (auto hint = closest ? closest(*name) : std::nullopt) {
-            message += " (did you mean " + Quote(*hint) + "?)";
+            message += " (did you mean " + QuoteValue(*hint) + "?)";
           }
           reader.Error("check", message);
         } else {
@@ -145,7 +140,7 @@ struct PageReader {
       const int line = MarkOf(reader.Has("name") ? *reader.Node("name") : node).line;
       if (auto [first, inserted] = display_lines.emplace(entry.display_name, line); !inserted) {
         reader.Error(reader.Has("name") ? "name" : "match",
-                     "duplicate display name " + Quote(entry.display_name) +
+                     "duplicate display name " + QuoteValue(entry.display_name) +
                          " (first used at line " + std::to_string(first->second) +
                          "): each entry needs its own, it names the entry's badge");
       }
@@ -172,7 +167,7 @@ struct PageReader {
                            [&](const auto& pair) { return pair.first == label; });
       });
       if (!known) {
-        reader.Error("match", "no check has the label " + Quote(label));
+        reader.Error("match", "no check has the label " + QuoteValue(label));
         return;
       }
     }

@@ -13,6 +13,7 @@
 
 #include "build_info.h"
 #include "http/history_svg.h"
+#include "http/state_icons.h"
 #include "status/status_json.h"
 
 namespace hx {
@@ -84,47 +85,22 @@ Light LightOf(OverallStatus overall) {
   return Light::kPending;
 }
 
-// Colours for the favicon; the page itself takes them from CSS variables.
-std::string_view FaviconColour(Light light) {
+// Each light's mark (http/state_icons.h): the favicon's colour and the icon.
+StateMark MarkOf(Light light) {
   switch (light) {
     case Light::kHealthy:
-      return "%231a7f37";
+      return StateMark::kOk;
     case Light::kDegraded:
-      return "%23bf8700";
+      return StateMark::kWarn;
     case Light::kUnhealthy:
-      return "%23cf222e";
+      return StateMark::kBad;
     case Light::kPending:
-      return "%236e7781";
+      return StateMark::kPending;
   }
-  return "%236e7781";
+  return StateMark::kPending;
 }
-
-// A 16x16 icon per state, drawn in currentColor: a tick, an exclamation mark
-// in a triangle, a cross and a clock face.
-std::string_view LightIcon(Light light) {
-  switch (light) {
-    case Light::kHealthy:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"7.5\" fill=\"currentColor\"/><path d=\"M4.5 8.2l2.3 2.3 4.7-4.9\" "
-             "fill=\"none\" stroke=\"#fff\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
-             "stroke-linejoin=\"round\"/></svg>";
-    case Light::kDegraded:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><path d=\"M8 "
-             "1.2l7.2 13.3H.8z\" fill=\"currentColor\" stroke=\"currentColor\" "
-             "stroke-linejoin=\"round\"/><path d=\"M8 6v4\" stroke=\"#fff\" stroke-width=\"1.8\" "
-             "stroke-linecap=\"round\"/><circle cx=\"8\" cy=\"12.3\" r=\"1\" fill=\"#fff\"/></svg>";
-    case Light::kUnhealthy:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"7.5\" fill=\"currentColor\"/><path d=\"M5.3 5.3l5.4 5.4M10.7 5.3l-5.4 "
-             "5.4\" stroke=\"#fff\" stroke-width=\"1.8\" stroke-linecap=\"round\"/></svg>";
-    case Light::kPending:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"6.6\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.8\"/><path "
-             "d=\"M8 4.5V8l2.4 1.6\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.6\" "
-             "stroke-linecap=\"round\"/></svg>";
-  }
-  return "";
-}
+std::string_view FaviconColour(Light light) { return StateFaviconColour(MarkOf(light)); }
+std::string_view LightIcon(Light light) { return StateIconSvg(MarkOf(light)); }
 
 // Within a group the cards that need a human come first: critical unhealthy,
 // then other failures, then checks without a result, then healthy ones.

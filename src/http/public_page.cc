@@ -1,12 +1,12 @@
 #include "http/public_page.h"
 
 #include <civetweb.h>
-#include <openssl/evp.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "http/landing_page.h"
+#include "http/state_icons.h"
 #include "util/sha256.h"
 
 namespace hx {
@@ -60,67 +60,31 @@ footer{margin-top:2rem;color:var(--muted);font-size:.8rem}footer a{color:inherit
 .overall{font-size:1.02rem}}
 )css";
 
-// "'sha256-<base64>'" of `text`, as a CSP source expression (as the status
-// page computes its own; kept here so that the two pages stay independent).
-std::string CspHash(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &digest_size, EVP_sha256(), nullptr);
-  unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  const int length = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
-  return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
-}
-
 const std::string& ContentSecurityPolicy() {
   // Nothing but the inline style and the data: icon: no script, no fetch,
   // no form, no frame.
-  static const std::string policy = "default-src 'none'; style-src " + CspHash(kStyle) +
+  static const std::string policy = "default-src 'none'; style-src " + PageCspHash(kStyle) +
                                     "; img-src data:; base-uri 'none'; form-action 'none'; "
                                     "frame-ancestors 'none'";
   return policy;
 }
 
-std::string_view FaviconColour(PublicState state) {
+// Each public state's mark (http/state_icons.h), shared with the status page.
+StateMark MarkOf(PublicState state) {
   switch (state) {
     case PublicState::kOperational:
-      return "%231a7f37";
+      return StateMark::kOk;
     case PublicState::kDegraded:
-      return "%23bf8700";
+      return StateMark::kWarn;
     case PublicState::kOutage:
-      return "%23cf222e";
+      return StateMark::kBad;
     case PublicState::kUnknown:
-      return "%236e7781";
+      return StateMark::kUnknown;
   }
-  return "%236e7781";
+  return StateMark::kUnknown;
 }
-
-// A 16x16 icon per state in currentColor: a tick, an exclamation mark in a
-// triangle, a cross, a question mark.
-std::string_view StateIcon(PublicState state) {
-  switch (state) {
-    case PublicState::kOperational:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"7.5\" fill=\"currentColor\"/><path d=\"M4.5 8.2l2.3 2.3 4.7-4.9\" "
-             "fill=\"none\" stroke=\"#fff\" stroke-width=\"1.8\" stroke-linecap=\"round\" "
-             "stroke-linejoin=\"round\"/></svg>";
-    case PublicState::kDegraded:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><path d=\"M8 "
-             "1.2l7.2 13.3H.8z\" fill=\"currentColor\" stroke=\"currentColor\" "
-             "stroke-linejoin=\"round\"/><path d=\"M8 6v4\" stroke=\"#fff\" stroke-width=\"1.8\" "
-             "stroke-linecap=\"round\"/><circle cx=\"8\" cy=\"12.3\" r=\"1\" fill=\"#fff\"/></svg>";
-    case PublicState::kOutage:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"7.5\" fill=\"currentColor\"/><path d=\"M5.3 5.3l5.4 5.4M10.7 5.3l-5.4 "
-             "5.4\" stroke=\"#fff\" stroke-width=\"1.8\" stroke-linecap=\"round\"/></svg>";
-    case PublicState::kUnknown:
-      return "<svg class=\"icon\" viewBox=\"0 0 16 16\" aria-hidden=\"true\"><circle cx=\"8\" "
-             "cy=\"8\" r=\"6.6\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.8\"/><path "
-             "d=\"M6.2 6.3a1.9 1.9 0 1 1 2.6 1.8c-.5.2-.8.6-.8 1.1v.4\" fill=\"none\" "
-             "stroke=\"currentColor\" stroke-width=\"1.6\" stroke-linecap=\"round\"/><circle "
-             "cx=\"8\" cy=\"11.6\" r=\".9\" fill=\"currentColor\"/></svg>";
-  }
-  return "";
-}
+std::string_view FaviconColour(PublicState state) { return StateFaviconColour(MarkOf(state)); }
+std::string_view StateIcon(PublicState state) { return StateIconSvg(MarkOf(state)); }
 
 std::string_view OverallSentence(PublicState state) {
   switch (state) {
