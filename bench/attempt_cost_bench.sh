@@ -8,6 +8,7 @@
 # Prints, per type, Ir for COUNT and 2*COUNT attempts and the difference per
 # attempt, which cancels start-up.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/errtrap.sh"
 bin="$1"
 count="${2:-200}"
 dir=$(mktemp -d)
@@ -23,7 +24,7 @@ ir() {  # type target count
 }
 for type in tcp http; do
   target="127.0.0.1:$port"
-  [ "$type" = http ] && target="http://127.0.0.1:$port/index.html"
+  if [ "$type" = http ]; then target="http://127.0.0.1:$port/index.html"; fi
   one=$(ir "$type" "$target" "$count")
   two=$(ir "$type" "$target" $((2 * count)))
   echo "$type: Ir($count)=$one Ir($((2 * count)))=$two per attempt=$(( (two - one) / count ))"
