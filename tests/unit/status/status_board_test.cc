@@ -320,6 +320,35 @@ TEST(FormatRfc3339Test, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(FormatRfc3339(1714564803.9996), "2024-05-01T12:00:04.000Z");
 }
 
+// /status is written a check at a time; the bytes are those of one
+// nlohmann document pretty-printed whole (what it wrote before), for no
+// check, one, and several with history, observations and invalid UTF-8.
+TEST(StatusJsonTest, WrittenCheckByCheckAsOneDocumentWouldBe) {
+  auto canonical = [](const std::string& text) {
+    return nlohmann::json::parse(text).dump(2, ' ', false,
+                                            nlohmann::json::error_handler_t::replace) +
+           "\n";
+  };
+  StatusBoard board;
+  const std::string empty = RenderStatusJson(board.Snapshot(), 1714564804);
+  EXPECT_EQ(empty, canonical(empty));
+  board.AddCheck(0, TestCheckInfo("api"));
+  const std::string one = RenderStatusJson(board.Snapshot(), 1714564804);
+  EXPECT_EQ(one, canonical(one));
+  board.AddCheck(1, TestCheckInfo("db", /*critical=*/false));
+  board.AddCheck(2, TestCheckInfo("queue"));
+  for (int i = 0; i < 25; ++i) {
+    RunRecord run = MakeRun(i % 3, i % 2 ? Health::kUnhealthy : Health::kHealthy,
+                            i % 2 ? Health::kUnhealthy : Health::kHealthy, 1714564800 + i);
+    run.result.detail = "line\nbreak \xff \"quoted\" " + std::to_string(i);
+    run.result.observations = {{ObservationId::kHttpPhaseSeconds, 0.001 * i, "connect"}};
+    board.Record(run);
+  }
+  const std::string several = RenderStatusJson(board.Snapshot(), 1714564804);
+  EXPECT_EQ(several, canonical(several));
+  EXPECT_EQ(nlohmann::json::parse(several)["checks"].size(), 3u);
+}
+
 TEST(StatusJsonTest, DescribesEveryCheck) {
   StatusBoard board;
   board.AddCheck(0, TestCheckInfo("api"));
