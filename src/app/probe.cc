@@ -62,6 +62,8 @@ std::string MaskSecrets(std::string text, std::vector<std::string> secrets) {
 // its timer's close callback, after `done` ran. Loop thread only.
 class ProbeRun {
  public:
+  ProbeRun(const ProbeRun&) = delete;
+  ProbeRun& operator=(const ProbeRun&) = delete;
   ProbeRun(IoContext& io, CheckServices* services, const CheckConfig& check, bool hold_loop,
            std::function<void(ProbeReport)> done)
       : config_(check), done_(std::move(done)) {
@@ -469,7 +471,7 @@ void DaemonProber::StartOnLoop(const std::shared_ptr<Waiter>& waiter) {
   }
   waiter->cv.notify_all();
   StartProbe(io_, &services_, *check,
-             [gate = gate_, waiter, name = check->name](ProbeReport report) {
+             [gate = gate_, waiter, name = check->name](const ProbeReport& report) {
                gate->Done(name);
                Reply reply;
                if (waiter->json) {

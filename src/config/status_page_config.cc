@@ -161,7 +161,8 @@ struct PageReader {
     if (!match) return;
     entry.match.assign(match->begin(), match->end());
     if (!checks_complete) return;
-    for (const auto& [label, value] : entry.match) {
+    for (const auto& matcher : entry.match) {
+      const std::string& label = matcher.first;
       const bool known = std::any_of(checks.begin(), checks.end(), [&](const CheckConfig& c) {
         return std::any_of(c.labels.begin(), c.labels.end(),
                            [&](const auto& pair) { return pair.first == label; });

@@ -60,7 +60,10 @@ std::string_view StateClass(std::string_view state) {
 // "2026-12-06 09:40:03 UTC" from FormatRfc3339's "2026-12-06T09:40:03.250Z".
 std::string HumanTime(double unix_seconds) {
   std::string text = FormatRfc3339(unix_seconds);
-  if (text.size() >= 19) text = text.substr(0, 10) + " " + text.substr(11, 8) + " UTC";
+  if (text.size() >= 19) {
+    text[10] = ' ';
+    text.replace(19, std::string::npos, " UTC");
+  }
   return text;
 }
 

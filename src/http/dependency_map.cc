@@ -295,8 +295,12 @@ void RenderEdgePath(const std::vector<LayoutPoint>& points, std::string& out) {
     const LayoutPoint& p = points[i - 1];
     const LayoutPoint& q = points[i];
     const std::string middle = Number((p.y + q.y) / 2);
-    out += "C" + Number(p.x) + " " + middle + " " + Number(q.x) + " " + middle + " " + Number(q.x) +
-           " " + Number(q.y);
+    out += 'C';
+    for (const std::string& part : {Number(p.x), middle, Number(q.x), middle, Number(q.x)}) {
+      out += part;
+      out += ' ';
+    }
+    out += Number(q.y);
   }
 }
 

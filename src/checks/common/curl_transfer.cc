@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -532,8 +533,10 @@ void CurlCheck::OnTransferDone(CURLcode code) {
     if (result.address.empty()) {
       const std::string& ip =
           target_.connect_host_is_ip ? target_.connect_host : a->names.first_address();
-      if (!ip.empty())
-        result.address = AddressWithPort(ip.c_str(), std::atol(target_.port.c_str()));
+      long port = 0;
+      const char* digits = target_.port.c_str();
+      std::from_chars(digits, digits + target_.port.size(), port);  // validated at parse
+      if (!ip.empty()) result.address = AddressWithPort(ip.c_str(), port);
     }
   }
   DoneCallback done = std::move(a->done);
