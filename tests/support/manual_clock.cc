@@ -23,7 +23,7 @@ ManualClock::ManualClock() : start_(MonoTime(std::chrono::hours(1000))), now_(st
 
 ManualClock::~ManualClock() = default;
 
-double ManualClock::WallSeconds() { return kStartWallSeconds + ToSeconds(now_ - start_); }
+double ManualClock::WallSeconds() { return kStartWallSeconds + ToSeconds(now_.load() - start_); }
 
 std::unique_ptr<Timer> ManualClock::CreateTimer() {
   const uint64_t id = next_timer_id_++;
@@ -38,7 +38,8 @@ void ManualClock::StartTimer(uint64_t id, Duration delay, std::function<void()> 
   state.callback = std::move(callback);
   ++state.generation;
   // A non-positive delay is due "now", which only an Advance call reaches.
-  const MonoTime due = delay.count() > 0 ? now_ + delay : now_;
+  const MonoTime now = now_.load();
+  const MonoTime due = delay.count() > 0 ? now + delay : now;
   queue_.push(Firing{due, next_sequence_++, id, state.generation});
 }
 
@@ -65,7 +66,7 @@ void ManualClock::AdvanceTo(MonoTime t) {
     if (it == timers_.end() || !it->second.armed || it->second.generation != firing.generation) {
       continue;
     }
-    if (firing.due > now_) now_ = firing.due;
+    if (firing.due > now_.load()) now_.store(firing.due);
     it->second.armed = false;
     --armed_count_;
     // Moved out so the callback may re-arm or destroy its own timer.
@@ -73,7 +74,7 @@ void ManualClock::AdvanceTo(MonoTime t) {
     it->second.callback = nullptr;
     callback();
   }
-  if (t > now_) now_ = t;
+  if (t > now_.load()) now_.store(t);
 }
 
 }  // namespace hx

@@ -1,6 +1,7 @@
 #pragma once
 // A Clock whose time moves only when a test says so.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,7 +20,9 @@ namespace hx {
 /// own. A timer started with a delay <= 0 never fires inside Start(); it fires
 /// at the next Advance call (even AdvanceBy(0)). WallSeconds() is a fixed epoch
 /// plus the time advanced so far. The clock must outlive its timers.
-/// Single-threaded; not thread-safe.
+/// Single-threaded, except that Now() and WallSeconds() may be read from other
+/// threads (a store's writer thread stamps with the test's clock): the time
+/// itself is atomic.
 class ManualClock final : public Clock {
  public:
   /// Wall-clock seconds at construction: 2023-11-14T22:13:20Z.
@@ -30,17 +33,17 @@ class ManualClock final : public Clock {
   ManualClock();
   ~ManualClock() override;
 
-  MonoTime Now() override { return now_; }
+  MonoTime Now() override { return now_.load(); }
   double WallSeconds() override;
   std::unique_ptr<Timer> CreateTimer() override;
 
   /// Moves time forward to `t` (never backwards), firing due timers.
   void AdvanceTo(MonoTime t);
-  void AdvanceBy(Duration d) { AdvanceTo(now_ + d); }
+  void AdvanceBy(Duration d) { AdvanceTo(now_.load() + d); }
   /// Moves time forward without firing anything, as if the loop were busy
   /// elsewhere: timers that became due fire at the next Advance call, late,
   /// with Now() at the stalled time.
-  void StallFor(Duration d) { now_ += d; }
+  void StallFor(Duration d) { now_.store(now_.load() + d); }
 
   /// Timers currently armed.
   size_t ArmedTimers() const { return armed_count_; }
@@ -67,7 +70,7 @@ class ManualClock final : public Clock {
   void DestroyTimer(uint64_t id);
 
   MonoTime start_;
-  MonoTime now_;
+  std::atomic<MonoTime> now_;
   uint64_t next_timer_id_ = 0;
   uint64_t next_sequence_ = 0;
   size_t armed_count_ = 0;
