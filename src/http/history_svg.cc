@@ -77,12 +77,6 @@ void AppendIsoDate(std::string& out, int64_t day) {
   out += buffer;
 }
 
-std::string IsoDate(int64_t day) {
-  std::string out;
-  AppendIsoDate(out, day);
-  return out;
-}
-
 // "Dec 5".
 std::string ShortDate(int64_t day) {
   const std::time_t t = static_cast<std::time_t>(day * 86400);
@@ -168,6 +162,12 @@ void AppendDayTooltip(std::string& out, const store::DailyAggregate& day) {
 }
 
 }  // namespace
+
+std::string IsoDate(int64_t day) {
+  std::string out;
+  AppendIsoDate(out, day);
+  return out;
+}
 
 std::string_view HistoryStyle() { return kStyle; }
 

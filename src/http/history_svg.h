@@ -9,6 +9,7 @@
 // Pure functions of their arguments (RenderCardHistory reads the view, which
 // is thread-safe): thread-safe.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,11 @@ namespace hx {
 
 /// The CSS for everything below, byte for byte what the page must hash.
 std::string_view HistoryStyle();
+
+/// "2026-12-05" for a day since 1970-01-01 (store/records.h DailyAggregate::
+/// day), by civil-from-days arithmetic: cheaper than gmtime_r + strftime,
+/// which matters at 90 cells a card and 90 days a public entry.
+std::string IsoDate(int64_t day);
 
 /// "100%", "99.98%" (two decimals, rounded down so that anything short of
 /// 100 % never shows as 100 %), "–" when there is no figure.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "http/history_svg.h"
 #include "http/landing_page.h"
 #include "http/state_icons.h"
 #include "util/sha256.h"
@@ -100,25 +101,6 @@ std::string_view OverallSentence(PublicState state) {
   return "";
 }
 
-// "2026-12-06" for days since 1970-01-01, by the civil-from-days
-// arithmetic of the proleptic Gregorian calendar (a page of 200 entries
-// formats 18,000 days; gmtime_r and strftime were a tenth of its render).
-std::string FormatDay(int64_t day) {
-  const int64_t z = day + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2);
-  char text[64];
-  std::snprintf(text, sizeof(text), "%04lld-%02lld-%02lld", static_cast<long long>(y),
-                static_cast<long long>(m), static_cast<long long>(d));
-  return text;
-}
-
 // Shares rounded down to 0.01 %: the page's resolution, and what keeps the
 // body (and its ETag) stable while today's seconds tick on.
 double Floor4(double share) { return std::floor(std::clamp(share, 0.0, 1.0) * 10000) / 10000; }
@@ -140,9 +122,8 @@ void RenderComponent(const PublicComponent& component, bool has_history, std::st
     out += "<ol class=\"bars\" aria-label=\"Uptime per day over the last " +
            std::to_string(component.days.size()) + " days, oldest first\">";
     for (const PublicDay& day : component.days) {
-      out += "<li class=\"" + std::string(DayClass(day.uptime)) + "\" title=\"" +
-             FormatDay(day.day) + ": " +
-             (day.uptime ? FormatUptime(*day.uptime) + " uptime" : std::string("no data")) +
+      out += "<li class=\"" + std::string(DayClass(day.uptime)) + "\" title=\"" + IsoDate(day.day) +
+             ": " + (day.uptime ? FormatUptime(*day.uptime) + " uptime" : std::string("no data")) +
              "\"></li>";
     }
     out += "</ol><div class=\"legend\"><span class=\"long\">" +
@@ -322,7 +303,7 @@ std::string RenderPublicJson(const PublicView& view) {
                ",\"90d\":" + UptimeJson(component.uptime_90d) + "},\"days\":[";
         for (size_t d = 0; d < component.days.size(); ++d) {
           out += (d == 0 ? "" : ",");
-          out += "{\"date\":\"" + FormatDay(component.days[d].day) +
+          out += "{\"date\":\"" + IsoDate(component.days[d].day) +
                  "\",\"uptime\":" + UptimeJson(component.days[d].uptime) + "}";
         }
         out += "]";
