@@ -175,6 +175,14 @@ std::optional<std::string> HandlerPath(std::string_view sent) {
   return decoded;
 }
 
+// 405 with Allow: POST, for the endpoints that only act (/-/reload, /-/probe/).
+int RefuseUnlessPost(mg_connection* connection, std::string_view method, const HeaderList* extra) {
+  Response response = Text(405, "method not allowed\n");
+  response.allow = "POST";
+  Send(connection, response, method == "HEAD", extra);
+  return 405;
+}
+
 }  // namespace
 
 std::optional<std::string> ToCivetwebPorts(const std::string& listen_address, std::string* error) {
@@ -427,12 +435,7 @@ int WebServer::ServePush(mg_connection* connection, const PushEndpoint& endpoint
 // its loop and waits for the outcome, at most its reload deadline.
 int WebServer::ServeReload(mg_connection* connection, std::string_view method) const {
   const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
-  if (method != "POST") {
-    Response response = Text(405, "method not allowed\n");
-    response.allow = "POST";
-    Send(connection, response, method == "HEAD", extra);
-    return 405;
-  }
+  if (method != "POST") return RefuseUnlessPost(connection, method, extra);
   const ReloadReply reply = reload_();
   const Response response = reply.status == 200 ? Text(200, "config reloaded\n")
                                                 : Text(reply.status, reply.message + "\n");
@@ -484,12 +487,7 @@ int WebServer::ServeCheck(mg_connection* connection, std::string_view method,
 int WebServer::ServeProbe(mg_connection* connection, std::string_view method,
                           std::string_view path) const {
   const HeaderList* extra = options_.security ? &options_.security->headers : nullptr;
-  if (method != "POST") {
-    Response response = Text(405, "method not allowed\n");
-    response.allow = "POST";
-    Send(connection, response, method == "HEAD", extra);
-    return 405;
-  }
+  if (method != "POST") return RefuseUnlessPost(connection, method, extra);
   const std::string check(path.substr(kProbePrefix.size()));
   if (check.empty() || check.find('/') != std::string::npos) {
     Send(connection, Text(404, "not found\n"), false, extra);
