@@ -7,6 +7,7 @@
 #       temp dir, so the repository is never modified. Fails (exit 1) on any
 #       crash, leak, timeout or OOM, printing the input that caused it and the
 #       command that reproduces it; that temp dir is kept, the others removed.
+#       JOBS targets run at once (default: one per CPU).
 #   scripts/fuzz.sh --build [BUILD_DIR]
 #       Configures and builds a fuzz-only dir (default build-fuzz): clang,
 #       HX_SANITIZE=address,undefined, HX_BUILD_FUZZERS=ON, no tests.
@@ -52,38 +53,44 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 failed=()
-printf '%-24s %8s %10s %8s %8s %s\n' target seconds execs cov ft result
-for target in "${targets[@]}"; do
-  binary=$build/fuzz/$target
-  if [[ ! -x $binary ]]; then
-    echo "$target: $binary is missing (configure with -DHX_BUILD_FUZZERS=ON and build 'fuzzers')" >&2
-    failed+=("$target")
-    continue
-  fi
-  dir=$work/$target
+jobs=${JOBS:-$(nproc)}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || jobs=1
+
+# Starts one target in the background; its exit status goes to $dir/status.
+start_target() {
+  local target=$1 binary=$build/fuzz/$1 dir=$work/$1
   mkdir -p "$dir/corpus" "$dir/artifacts"
   if [[ -d $repo/fuzz/corpus/$target ]]; then
     cp -r "$repo/fuzz/corpus/$target/." "$dir/corpus/"
   fi
-  args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
-        -artifact_prefix="$dir/artifacts/")
+  local args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
+              -artifact_prefix="$dir/artifacts/")
   if [[ -f $repo/fuzz/$target.dict ]]; then
     args+=(-dict="$repo/fuzz/$target.dict")
   fi
   # A target's own third-party leak suppressions (fuzz/<target>.lsan.supp).
-  lsan=${LSAN_OPTIONS:-}
+  local lsan=${LSAN_OPTIONS:-}
   if [[ -f $repo/fuzz/$target.lsan.supp ]]; then
     lsan=suppressions=$repo/fuzz/$target.lsan.supp
   fi
-  status=0
-  (cd "$dir" && LSAN_OPTIONS=$lsan "$binary" "${args[@]}" corpus) >"$dir/log.txt" 2>&1 || status=$?
+  (
+    status=0
+    (cd "$dir" && LSAN_OPTIONS=$lsan "$binary" "${args[@]}" corpus) >"$dir/log.txt" 2>&1 || status=$?
+    echo "$status" >"$dir/status"
+  ) &
+}
 
+# Prints a finished target's row (and on failure its log tail and input).
+report_target() {
+  local target=$1 binary=$build/fuzz/$1 dir=$work/$1
+  local status execs coverage cov ft artifact
+  status=$(cat "$dir/status" 2>/dev/null || echo '?')
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log.txt" | tail -1)
   coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$dir/log.txt" | tail -1 || true)
   cov=$(awk '{print $2}' <<<"$coverage")
   ft=$(awk '{print $4}' <<<"$coverage")
   artifact=$(find "$dir/artifacts" -type f | head -1)
-  if [[ $status -eq 0 && -z $artifact ]]; then
+  if [[ $status == 0 && -z $artifact ]]; then
     printf '%-24s %8s %10s %8s %8s %s\n' "$target" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" ok
     rm -rf "$dir"
   else
@@ -100,6 +107,36 @@ for target in "${targets[@]}"; do
       echo "no input was saved; see $dir/log.txt"
     fi
   fi
+}
+
+# $jobs targets at a time (default one per CPU), each for its full $seconds:
+# libFuzzer runs one process on one CPU, so a 2-CPU machine does two at once
+# and the run takes half the wall time with the same fuzzing per target.
+# Rows are printed in target order as each finishes.
+printf '%-24s %8s %10s %8s %8s %s\n' target seconds execs cov ft result
+running=()
+pids=()
+for target in "${targets[@]}"; do
+  if [[ ! -x $build/fuzz/$target ]]; then
+    echo "$target: $build/fuzz/$target is missing (configure with -DHX_BUILD_FUZZERS=ON and build 'fuzzers')" >&2
+    failed+=("$target")
+    continue
+  fi
+  if [[ ${#running[@]} -ge $jobs ]]; then
+    wait "${pids[0]}" || true
+    report_target "${running[0]}"
+    running=("${running[@]:1}")
+    pids=("${pids[@]:1}")
+  fi
+  start_target "$target"
+  running+=("$target")
+  pids+=("$!")
+done
+while [[ ${#running[@]} -gt 0 ]]; do
+  wait "${pids[0]}" || true
+  report_target "${running[0]}"
+  running=("${running[@]:1}")
+  pids=("${pids[@]:1}")
 done
 
 if [[ ${#failed[@]} -gt 0 ]]; then
