@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "exposition/protobuf_wire.h"
 #include "exposition/text_format.h"
 
 namespace hx::metrics {
@@ -21,15 +22,6 @@ void AppendVarint(std::string& out, uint64_t value) {
     value >>= 7;
   }
   out.push_back(static_cast<char>(value));
-}
-
-size_t VarintSize(uint64_t value) {
-  size_t size = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++size;
-  }
-  return size;
 }
 
 void AppendBytesField(std::string& out, uint32_t field, std::string_view bytes) {

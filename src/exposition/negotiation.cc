@@ -4,6 +4,8 @@
 #include <array>
 #include <optional>
 
+#include "util/ascii.h"
+
 namespace hx::metrics {
 
 namespace {
@@ -19,19 +21,6 @@ constexpr std::string_view kProtobufContentType =
 constexpr std::string_view kDefaultEscaping = "underscores";
 constexpr std::array<std::string_view, 4> kEscapingSchemes = {"allow-utf-8", "underscores", "dots",
                                                               "values"};
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 // RFC 9110 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3("0")], as thousandths.
 std::optional<int> ParseQ(std::string_view q) {
@@ -61,7 +50,7 @@ struct MediaRange {
 MediaRange ParseMediaRange(std::string_view element) {
   MediaRange range;
   size_t semicolon = element.find(';');
-  range.type = Trim(element.substr(0, semicolon));
+  range.type = TrimOws(element.substr(0, semicolon));
   if (range.type.find('/') == std::string_view::npos) range.valid = false;
   while (semicolon != std::string_view::npos) {
     element.remove_prefix(semicolon + 1);
@@ -69,25 +58,25 @@ MediaRange ParseMediaRange(std::string_view element) {
     std::string_view param = element.substr(0, semicolon);
     const size_t equals = param.find('=');
     if (equals == std::string_view::npos) {
-      if (!Trim(param).empty()) range.valid = false;
+      if (!TrimOws(param).empty()) range.valid = false;
       continue;
     }
-    const std::string_view name = Trim(param.substr(0, equals));
-    std::string_view value = Trim(param.substr(equals + 1));
+    const std::string_view name = TrimOws(param.substr(0, equals));
+    std::string_view value = TrimOws(param.substr(equals + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
-    if (EqualsIgnoreCase(name, "q")) {
+    if (EqualsIgnoreAsciiCase(name, "q")) {
       const std::optional<int> q = ParseQ(value);
       if (!q) range.valid = false;
       range.q = q.value_or(0);
-    } else if (EqualsIgnoreCase(name, "version")) {
+    } else if (EqualsIgnoreAsciiCase(name, "version")) {
       range.version = value;
-    } else if (EqualsIgnoreCase(name, "proto")) {
+    } else if (EqualsIgnoreAsciiCase(name, "proto")) {
       range.proto = value;
-    } else if (EqualsIgnoreCase(name, "encoding")) {
+    } else if (EqualsIgnoreAsciiCase(name, "encoding")) {
       range.encoding = value;
-    } else if (EqualsIgnoreCase(name, "escaping")) {
+    } else if (EqualsIgnoreAsciiCase(name, "escaping")) {
       range.escaping = value;
     }
   }
@@ -98,23 +87,23 @@ MediaRange ParseMediaRange(std::string_view element) {
 // wildcards.
 std::optional<ExpositionFormat> FormatFor(const MediaRange& range, bool protobuf, bool& specific) {
   specific = true;
-  if (EqualsIgnoreCase(range.type, "application/vnd.google.protobuf")) {
+  if (EqualsIgnoreAsciiCase(range.type, "application/vnd.google.protobuf")) {
     if (protobuf && range.proto == "io.prometheus.client.MetricFamily" &&
         range.encoding == "delimited") {
       return ExpositionFormat::kProtobufDelimited;
     }
     return std::nullopt;
   }
-  if (EqualsIgnoreCase(range.type, "application/openmetrics-text")) {
+  if (EqualsIgnoreAsciiCase(range.type, "application/openmetrics-text")) {
     if (range.version.empty() || range.version == "1.0.0") return ExpositionFormat::kOpenMetrics100;
     if (range.version == "0.0.1") return ExpositionFormat::kOpenMetrics001;
     return std::nullopt;
   }
-  if (EqualsIgnoreCase(range.type, "text/plain")) {
+  if (EqualsIgnoreAsciiCase(range.type, "text/plain")) {
     if (range.version.empty() || range.version == "0.0.4") return ExpositionFormat::kText004;
     return std::nullopt;
   }
-  if (range.type == "*/*" || EqualsIgnoreCase(range.type, "text/*")) {
+  if (range.type == "*/*" || EqualsIgnoreAsciiCase(range.type, "text/*")) {
     specific = false;
     return ExpositionFormat::kText004;
   }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "exposition/protobuf_wire.h"
+
 namespace hx::metrics {
 namespace {
 
@@ -49,11 +51,6 @@ constexpr uint32_t kSeconds = 1, kNanos = 2;
 }
 // MetricType enum values.
 constexpr uint64_t kTypeCounter = 0, kTypeGauge = 1, kTypeUntyped = 3, kTypeHistogram = 4;
-
-size_t VarintSize(uint64_t v) {
-  // 1 + floor(log2(v) / 7), and 1 for 0.
-  return static_cast<size_t>(std::bit_width(v | 1) + 6) / 7;
-}
 
 uint64_t ZigZag(int64_t v) {
   // (v << 1) ^ (v >> 63), without shifting a signed value.

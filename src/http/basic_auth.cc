@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "util/ascii.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -19,13 +20,6 @@ namespace hx {
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 int BcryptCost(const std::string& hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
 
@@ -314,7 +308,7 @@ std::optional<std::string> BasicAuthenticator::DecodeHeader(std::string_view aut
   // The scheme is case-insensitive (RFC 7617); then one space and base64.
   constexpr std::string_view kScheme = "basic ";
   if (authorization.size() <= kScheme.size() ||
-      !EqualsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
+      !EqualsIgnoreAsciiCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return std::nullopt;
   }
   std::string_view encoded = authorization.substr(kScheme.size());

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "util/ascii.h"
+
 namespace hx {
 namespace {
 
@@ -16,24 +18,11 @@ constexpr int kGzipWindowBits = 15 + 16;
 // A scrape is compressed anew every time, so speed wins over the last 20 %.
 constexpr int kGzipLevel = Z_BEST_SPEED;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // The q value of one "coding;q=0.5" element; 1 when absent.
 double Quality(std::string_view parameters) {
   while (!parameters.empty()) {
     const size_t semicolon = parameters.find(';');
-    std::string_view parameter = Trim(parameters.substr(0, semicolon));
+    std::string_view parameter = TrimOws(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
     if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
         parameter[1] == '=') {
@@ -54,10 +43,11 @@ bool AcceptsGzip(std::string_view accept_encoding) {
     std::string_view element = accept_encoding.substr(0, comma);
     accept_encoding = comma == std::string_view::npos ? "" : accept_encoding.substr(comma + 1);
     const size_t semicolon = element.find(';');
-    const std::string_view coding = Trim(element.substr(0, semicolon));
+    const std::string_view coding = TrimOws(element.substr(0, semicolon));
     const double q =
         semicolon == std::string_view::npos ? 1 : Quality(element.substr(semicolon + 1));
-    if (EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip")) return q > 0;
+    if (EqualsIgnoreAsciiCase(coding, "gzip") || EqualsIgnoreAsciiCase(coding, "x-gzip"))
+      return q > 0;
     if (coding == "*") wildcard = q > 0;
   }
   return wildcard.value_or(false);

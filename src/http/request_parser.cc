@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/ascii.h"
+
 namespace hx {
 namespace {
 
@@ -28,25 +30,12 @@ bool IsFieldValue(std::string_view text) {
   });
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Calls `each` with every trimmed element of a comma-separated list.
 template <typename Each>
 void ForEachListElement(std::string_view list, Each each) {
   while (true) {
     const size_t comma = list.find(',');
-    each(Trim(list.substr(0, comma)));
+    each(TrimOws(list.substr(0, comma)));
     if (comma == std::string_view::npos) return;
     list.remove_prefix(comma + 1);
   }
@@ -61,7 +50,7 @@ std::string_view ParsedRequest::path() const {
 
 const std::string* ParsedRequest::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (EqualsIgnoreCase(key, name)) return &value;
+    if (EqualsIgnoreAsciiCase(key, name)) return &value;
   }
   return nullptr;
 }
@@ -236,7 +225,7 @@ bool RequestParser::ParseHeaderLine(std::string_view line) {
   if (colon == std::string_view::npos) return Fail(400, "header line without a colon");
   const std::string_view name = line.substr(0, colon);
   if (!IsToken(name)) return Fail(400, "invalid header name");
-  const std::string_view value = Trim(line.substr(colon + 1));
+  const std::string_view value = TrimOws(line.substr(colon + 1));
   if (!IsFieldValue(value)) return Fail(400, "invalid character in a header value");
   if (static_cast<int>(request_.headers.size()) >= limits_.max_headers) {
     return Fail(431, "too many request headers");
@@ -301,7 +290,7 @@ bool RequestParser::ParseHead() {
   bool connection_close = false;
   bool connection_keep_alive = false;
   for (const auto& [name, value] : request_.headers) {
-    if (EqualsIgnoreCase(name, "Content-Length")) {
+    if (EqualsIgnoreAsciiCase(name, "Content-Length")) {
       bool valid = true;
       ForEachListElement(value, [&](std::string_view element) {
         if (!valid) return;
@@ -319,7 +308,7 @@ bool RequestParser::ParseHead() {
         content_length_ = length;
       });
       if (!valid) return false;
-    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
+    } else if (EqualsIgnoreAsciiCase(name, "Transfer-Encoding")) {
       has_transfer_encoding = true;
       ForEachListElement(value, [&](std::string_view element) {
         std::string lower(element);
@@ -327,10 +316,10 @@ bool RequestParser::ParseHead() {
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         codings.push_back(std::move(lower));
       });
-    } else if (EqualsIgnoreCase(name, "Connection")) {
+    } else if (EqualsIgnoreAsciiCase(name, "Connection")) {
       ForEachListElement(value, [&](std::string_view element) {
-        if (EqualsIgnoreCase(element, "close")) connection_close = true;
-        if (EqualsIgnoreCase(element, "keep-alive")) connection_keep_alive = true;
+        if (EqualsIgnoreAsciiCase(element, "close")) connection_close = true;
+        if (EqualsIgnoreAsciiCase(element, "keep-alive")) connection_keep_alive = true;
       });
     }
   }
@@ -346,7 +335,7 @@ bool RequestParser::ParseHead() {
   }
   const bool body_follows = request_.chunked || (content_length_ && *content_length_ > 0);
   if (const std::string* expect = request_.Header("Expect")) {
-    request_.expect_continue = body_follows && EqualsIgnoreCase(*expect, "100-continue");
+    request_.expect_continue = body_follows && EqualsIgnoreAsciiCase(*expect, "100-continue");
   }
   if (request_.chunked) {
     phase_ = Phase::kChunkSize;
@@ -374,8 +363,8 @@ std::string RequestParser::Forwardable() const {
   out += request_.target;
   out += request_.minor_version == 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n";
   for (const auto& [name, value] : request_.headers) {
-    if (EqualsIgnoreCase(name, "Transfer-Encoding") || EqualsIgnoreCase(name, "Content-Length") ||
-        EqualsIgnoreCase(name, "Expect")) {
+    if (EqualsIgnoreAsciiCase(name, "Transfer-Encoding") ||
+        EqualsIgnoreAsciiCase(name, "Content-Length") || EqualsIgnoreAsciiCase(name, "Expect")) {
       continue;
     }
     out += name;

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "config/parse_context.h"
+#include "util/ascii.h"
 #include "util/file_reader.h"
 
 namespace hx {
@@ -51,13 +52,6 @@ constexpr std::string_view kAllowedHeaders[] = {
     "Strict-Transport-Security", "X-Content-Type-Options",  "X-Frame-Options",
     "X-XSS-Protection",          "Content-Security-Policy",
 };
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Keys exporter-toolkit has that health_exporter does not implement: set, they
 // are an error (a user relying on them must not get a weaker server silently).
@@ -266,7 +260,7 @@ void ReadHttpServerConfig(MapReader& http, WebSecurity& security) {
       if (!value) continue;
       const auto allowed =
           std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
-                       [&](std::string_view a) { return EqualsIgnoringCase(a, name); });
+                       [&](std::string_view a) { return EqualsIgnoreAsciiCase(a, name); });
       if (allowed == std::end(kAllowedHeaders)) {
         headers->Error(name,
                        "header not allowed (allowed: Strict-Transport-Security, "
@@ -284,8 +278,8 @@ void ReadHttpServerConfig(MapReader& http, WebSecurity& security) {
         if (*value != "nosniff") headers->Error(name, "the only valid value is \"nosniff\"");
         continue;
       }
-      if (*allowed == "X-Frame-Options" && !EqualsIgnoringCase(*value, "deny") &&
-          !EqualsIgnoringCase(*value, "sameorigin")) {
+      if (*allowed == "X-Frame-Options" && !EqualsIgnoreAsciiCase(*value, "deny") &&
+          !EqualsIgnoreAsciiCase(*value, "sameorigin")) {
         headers->Error(name, "expected \"deny\" or \"sameorigin\"");
         continue;
       }

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "io/resolver.h"
+#include "util/ascii.h"
 
 namespace hx {
 
@@ -26,12 +27,6 @@ void AttemptTrace::Add(std::string_view step, std::string text) {
 namespace {
 
 constexpr std::string_view kMasked = "<masked>";
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string NameText(X509_NAME* name) {
   if (name == nullptr) return "?";
@@ -202,7 +197,7 @@ std::string MaskHeaderLine(std::string_view line) {
            std::string(line.substr(target_end));
   }
   const std::string name(line.substr(0, colon));
-  const std::string lower = Lower(name);
+  const std::string lower = AsciiLower(name);
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (lower == "location" || lower == "content-location") return name + ": " + MaskUrl(value);

@@ -2,18 +2,14 @@
 
 #include <cctype>
 
+#include "util/ascii.h"
+
 namespace hx {
 
 namespace {
 
 constexpr int kMinCode = 100;
 constexpr int kMaxCode = 599;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 bool AllDigits(std::string_view s) {
   if (s.empty() || s.size() > 3) return false;
@@ -55,7 +51,7 @@ std::optional<int> ParseCode(std::string_view digits, std::string_view whole, st
 
 std::optional<StatusCodeSet::Range> StatusCodeSet::ParseItem(std::string_view text,
                                                              std::string* error) {
-  const std::string_view item = Trim(text);
+  const std::string_view item = TrimSpace(text);
   if (item.size() == 3 && (item[1] == 'x' || item[1] == 'X') &&
       (item[2] == 'x' || item[2] == 'X')) {
     const char cls = item[0];
@@ -72,9 +68,9 @@ std::optional<StatusCodeSet::Range> StatusCodeSet::ParseItem(std::string_view te
     if (!code) return std::nullopt;
     return Range{*code, *code, std::to_string(*code)};
   }
-  auto low = ParseCode(Trim(item.substr(0, dash)), item, error);
+  auto low = ParseCode(TrimSpace(item.substr(0, dash)), item, error);
   if (!low) return std::nullopt;
-  auto high = ParseCode(Trim(item.substr(dash + 1)), item, error);
+  auto high = ParseCode(TrimSpace(item.substr(dash + 1)), item, error);
   if (!high) return std::nullopt;
   const std::string normalised = std::to_string(*low) + "-" + std::to_string(*high);
   if (*low > *high) {

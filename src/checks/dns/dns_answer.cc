@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/ascii.h"
+
 namespace hx::dns {
 namespace {
 
@@ -27,18 +29,6 @@ constexpr TypeEntry kTypes[] = {
 constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                    "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 void AppendDecimalEscape(std::string& out, unsigned char c) {
   char buf[8];
@@ -255,7 +245,7 @@ std::string TypeName(uint16_t type) {
 
 std::optional<RecordType> TypeFromName(std::string_view name) {
   for (const TypeEntry& e : kTypes) {
-    if (EqualsIgnoreCase(name, e.name)) return e.type;
+    if (EqualsIgnoreAsciiCase(name, e.name)) return e.type;
   }
   return std::nullopt;
 }
@@ -269,7 +259,7 @@ std::string RcodeName(int rcode) {
 
 std::optional<int> RcodeFromName(std::string_view name) {
   for (size_t i = 0; i < std::size(kRcodes); ++i) {
-    if (EqualsIgnoreCase(name, kRcodes[i])) return static_cast<int>(i);
+    if (EqualsIgnoreAsciiCase(name, kRcodes[i])) return static_cast<int>(i);
   }
   return std::nullopt;
 }

@@ -5,17 +5,13 @@
 #include <set>
 #include <system_error>
 
+#include "util/ascii.h"
+
 namespace hx {
 namespace {
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if the bytes there
@@ -208,7 +204,7 @@ PluginOutput ParsePluginOutput(std::string_view output) {
       newline == std::string_view::npos ? std::string_view() : output.substr(newline + 1);
 
   const size_t bar = first_line.find('|');
-  result.summary = std::string(Trim(first_line.substr(0, bar)));
+  result.summary = std::string(TrimSpace(first_line.substr(0, bar)));
   std::string perfdata;
   if (bar != std::string_view::npos) perfdata = std::string(first_line.substr(bar + 1));
   // In the long output everything after its first '|' is perfdata, including
@@ -227,13 +223,13 @@ std::string ShortenForDetail(std::string_view text, size_t max_bytes) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) c = ' ';
   }
-  std::string_view trimmed = Trim(clean);
+  std::string_view trimmed = TrimSpace(clean);
   if (trimmed.size() <= max_bytes) return std::string(trimmed);
   constexpr std::string_view kEllipsis = "...";
   size_t cut = max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
   // Back up to the start of a character (never split a UTF-8 sequence).
   while (cut > 0 && (static_cast<unsigned char>(trimmed[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(Trim(trimmed.substr(0, cut))) + std::string(kEllipsis);
+  return std::string(TrimSpace(trimmed.substr(0, cut))) + std::string(kEllipsis);
 }
 
 }  // namespace hx

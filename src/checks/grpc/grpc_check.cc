@@ -11,6 +11,7 @@
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "util/ascii.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -26,21 +27,6 @@ constexpr size_t kMaxServerTextChars = 128;
 constexpr std::array<std::string_view, 10> kReservedHeaders = {
     "content-type", "te",     "user-agent",        "host",       "connection",
     "upgrade",      "expect", "transfer-encoding", "keep-alive", "content-length"};
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // gRPC's Custom-Metadata name characters (lower case; upper case is folded).
 bool IsMetadataNameChar(char c) {
@@ -298,7 +284,7 @@ std::string PercentDecode(std::string_view text) {
 // The response
 
 void GrpcResponse::OnHeaderLine(std::string_view line) {
-  line = Trim(line);
+  line = TrimSpace(line);
   if (line.empty()) return;  // the end of the headers
   if (line.starts_with("HTTP/")) {
     // A new response (curl also hands over a 1xx interim one): start over.
@@ -317,8 +303,8 @@ void GrpcResponse::OnHeaderLine(std::string_view line) {
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return;
-  const std::string name = Lowercase(Trim(line.substr(0, colon)));
-  const std::string_view value = Trim(line.substr(colon + 1));
+  const std::string name = AsciiLower(TrimSpace(line.substr(0, colon)));
+  const std::string_view value = TrimSpace(line.substr(colon + 1));
   // Kept bounded: the shown parts are cut shorter still.
   constexpr size_t kMaxValue = 1024;
   if (name == "content-type") {
@@ -344,7 +330,7 @@ bool GrpcResponse::OnBodyData(std::string_view data) {
 namespace {
 
 bool IsGrpcContentType(std::string_view type) {
-  const std::string lower = Lowercase(type);
+  const std::string lower = AsciiLower(type);
   constexpr std::string_view kGrpc = "application/grpc";
   if (!lower.starts_with(kGrpc)) return false;
   return lower.size() == kGrpc.size() || lower[kGrpc.size()] == '+' || lower[kGrpc.size()] == ';';
@@ -473,7 +459,7 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
 
   if (auto metadata = r.StringMap("metadata")) {
     for (const auto& [written_name, value] : *metadata) {
-      const std::string name = Lowercase(written_name);
+      const std::string name = AsciiLower(written_name);
       // Never quote a value: metadata values are secrets.
       if (name.empty() || !std::all_of(name.begin(), name.end(), IsMetadataNameChar)) {
         r.Error("metadata", "invalid metadata name " + Quote(written_name) +

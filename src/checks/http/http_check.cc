@@ -14,6 +14,7 @@
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
 #include "io/io_context.h"
+#include "util/ascii.h"
 
 namespace hx {
 
@@ -21,11 +22,6 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
                                                       "PATCH", "DELETE", "OPTIONS"};
-
-std::string Lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string Uppercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -77,14 +73,14 @@ struct UrlHandle {
 // Fills the URL fields of `spec` from the configured URL. Messages never
 // quote the URL: after ${VAR} expansion it may hold credentials.
 void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec) {
-  const std::string lower = Lowercase(url.substr(0, 8));
+  const std::string lower = AsciiLower(url.substr(0, 8));
   if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
     r.Error("url", "must start with http:// or https://");
     return;
   }
   UrlHandle parsed;
   if (const CURLUcode rc = curl_url_set(parsed.u, CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
-    r.Error("url", std::string("is not a valid URL: ") + Lowercase(curl_url_strerror(rc)));
+    r.Error("url", std::string("is not a valid URL: ") + AsciiLower(curl_url_strerror(rc)));
     return;
   }
   auto scheme = parsed.Get(CURLUPART_SCHEME);
@@ -106,8 +102,8 @@ void ParseUrl(config::MapReader& r, const std::string& url, HttpCheckSpec& spec)
   }
   sockaddr_storage literal{};
   spec.connect_host_is_ip = ParseIpLiteral(spec.connect_host, &literal);
-  spec.https = Lowercase(*scheme) == "https";
-  spec.display_url = Lowercase(*scheme) + "://" + *host +
+  spec.https = AsciiLower(*scheme) == "https";
+  spec.display_url = AsciiLower(*scheme) + "://" + *host +
                      (explicit_port ? ":" + *explicit_port : std::string()) +
                      (path ? *path : std::string("/"));
 }
@@ -242,7 +238,7 @@ std::vector<std::string> HttpSecrets(const HttpCheckSpec& spec) {
     std::string_view credential = std::string_view(value).substr(space + 1);
     while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
     add(credential);
-    if (Lowercase(value.substr(0, space)) == "basic") {
+    if (AsciiLower(value.substr(0, space)) == "basic") {
       if (auto decoded = Base64Decode(credential)) {
         add(*decoded);
         if (const size_t colon = decoded->find(':'); colon != std::string::npos) {
