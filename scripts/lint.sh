@@ -21,8 +21,9 @@ fi
 # Configuring is enough: compile_commands.json and the generated header are
 # written at configure time. clang's command lines, because clang-tidy is clang.
 if [ ! -f "$build_dir/compile_commands.json" ]; then
+  # HX_UNITY_BUILD=OFF: clang-tidy needs each file's own command line.
   CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DHX_BUILD_TESTS=OFF >/dev/null
+    -DHX_BUILD_TESTS=OFF -DHX_UNITY_BUILD=OFF >/dev/null
 fi
 
 status=0
