@@ -65,7 +65,7 @@ if(Python3_Interpreter_FOUND)
               --source-dir ${CMAKE_SOURCE_DIR}
               --prometheus ${HX_PROMETHEUS}
               --alertmanager ${HX_ALERTMANAGER})
-    set_tests_properties(alerts_e2e PROPERTIES LABELS e2e TIMEOUT 180)
+    set_tests_properties(alerts_e2e PROPERTIES LABELS e2e TIMEOUT 180 COST 500)  # 30 s: start early
   else()
     message(WARNING "prometheus/prometheus-alertmanager not found: alerts_e2e is not registered")
   endif()
