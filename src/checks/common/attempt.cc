@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "checks/common/failure_reasons.h"
+
 namespace hx {
 namespace {
 
@@ -23,6 +25,7 @@ void Attempt::Finish(CheckResult result) {
   over_ = true;
   if (check_ != nullptr) check_->attempt_ = nullptr;
   check_ = nullptr;
+  DropLookup();
   Release();
   Check::DoneCallback done = std::exchange(done_, nullptr);
   if (done) done(std::move(result));
@@ -33,7 +36,38 @@ void Attempt::Abandon() {
   over_ = true;
   check_ = nullptr;
   done_ = nullptr;
+  DropLookup();
   Release();
+}
+
+void Attempt::ResolveThen(Resolver& resolver, std::string_view host, IpProtocol protocol,
+                          std::function<void(ResolveResult)> then) {
+  // The resolver answers on a later turn of the loop, never inside
+  // Resolve(), so lookup_ is in place before the callback. It hands the
+  // callback out of the request before calling it: resetting lookup_ there
+  // only frees the handle.
+  ExpectCallback();
+  lookup_ = resolver.Resolve(
+      host, protocol,
+      [this, then = std::move(then)](ResolveResult result) {
+        CallbackGuard guard(this);
+        lookup_.reset();
+        if (guard.over()) return;
+        then(std::move(result));
+      },
+      check_ != nullptr ? check_->trace() : nullptr);
+}
+
+void Attempt::DropLookup() {
+  if (lookup_ == nullptr) return;
+  lookup_.reset();  // destroying the request cancels it: its callback will not come
+  ForgetCallback();
+}
+
+CheckResult Attempt::ResolveFailed(const ResolveResult& result) {
+  return CheckResult::Unhealthy(
+      result.failure == ResolveFailure::kNone ? FailureReason::kDnsError : ReasonOf(result.failure),
+      result.error.empty() ? "no address" : result.error);
 }
 
 AsyncCheck::~AsyncCheck() { Cancel(); }

@@ -34,9 +34,12 @@
 // ends either way; the attempt is freed once it is over and every announced
 // callback has arrived, and never while one of its own callbacks still runs.
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "checks/check.h"
+#include "io/resolver.h"
 
 namespace hx {
 
@@ -49,6 +52,10 @@ class Attempt {
   virtual ~Attempt() = default;
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
+
+  /// The unhealthy result of a lookup that gave no address: the reason of
+  /// its failure (dns_error when the resolver names none) and its text.
+  static CheckResult ResolveFailed(const ResolveResult& result);
 
   /// Constructed first thing in every callback announced with
   /// ExpectCallback(). When the scope ends it counts the callback as arrived
@@ -121,6 +128,17 @@ class Attempt {
   /// True once finished or cancelled.
   bool over() const { return over_; }
 
+  /// Resolves `host` with the loop's `resolver` (an IP literal too) and calls
+  /// `then` with the answer on a later turn of the loop, unless the attempt
+  /// is over by then. When the attempt ends first, the request is dropped
+  /// (which cancels it) before Release(). One lookup at a time. The check's
+  /// debug-run trace, if any, records it.
+  void ResolveThen(Resolver& resolver, std::string_view host, IpProtocol protocol,
+                   std::function<void(ResolveResult)> then);
+
+  /// Whether a ResolveThen() lookup is in flight.
+  bool resolving() const { return lookup_ != nullptr; }
+
   /// The check this attempt belongs to; null once the attempt is over.
   AsyncCheck* check() const { return check_; }
 
@@ -130,10 +148,12 @@ class Attempt {
   void FreeIfDone() {
     if (over_ && pending_ == 0) delete this;
   }
+  void DropLookup();  // an unanswered ResolveThen(): cancel it, take back its callback
 
   AsyncCheck* check_ = nullptr;
   Check::DoneCallback done_;
   int pending_ = 0;  // announced callbacks not yet arrived
+  std::unique_ptr<ResolveRequest> lookup_;  // a ResolveThen() in flight
   bool over_ = false;
 };
 

@@ -388,30 +388,18 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
     Resolve();
   }
 
-  // The loop's resolver (an IP literal is answered on the next turn). The
-  // callback is announced, and taken back in Release() when the request is
-  // dropped unanswered (dropping it means the callback never comes).
+  // The loop's resolver (an IP literal is answered on the next turn too).
   void Resolve() {
-    ExpectCallback();
-    resolving_ = true;
-    resolve_ = io_.resolver().Resolve(
-        settings_->host, settings_->ip_protocol,
-        [this](ResolveResult result) {
-          CallbackGuard guard(this);
-          resolving_ = false;
-          if (guard.over()) return;
-          if (!result.error.empty() || result.addresses.empty()) {
-            Finish(CheckResult::Unhealthy(
-                result.error.empty() ? FailureReason::kDnsError : ReasonOf(result.failure),
-                "could not resolve host " + Quote(settings_->host) + ": " +
-                    (result.error.empty() ? std::string("no address") : result.error)));
-            return;
-          }
-          sockaddr_storage literal{};
-          if (settings_->ip_policy == IpPolicy::kFirst) result.addresses.resize(1);
-          Resolved(result.addresses, !ParseIpLiteral(settings_->host, &literal));
-        },
-        check()->trace());
+    ResolveThen(io_.resolver(), settings_->host, settings_->ip_protocol,
+                [this](ResolveResult result) {
+                  if (!result.error.empty() || result.addresses.empty()) {
+                    Finish(ResolveFailed(result));
+                    return;
+                  }
+                  sockaddr_storage literal{};
+                  if (settings_->ip_policy == IpPolicy::kFirst) result.addresses.resize(1);
+                  Resolved(result.addresses, !ParseIpLiteral(settings_->host, &literal));
+                });
   }
 
   void Resolved(const std::vector<sockaddr_storage>& addresses, bool by_name) {
@@ -810,11 +798,6 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   }
 
   void Release() override {
-    if (resolving_) {
-      resolving_ = false;
-      ForgetCallback();
-    }
-    resolve_.reset();  // cancels a resolution still running
     if (timer_armed_) {
       uv_timer_stop(&timer_);
       timer_armed_ = false;
@@ -850,8 +833,6 @@ class IcmpCheck::IcmpAttempt final : public Attempt {
   std::shared_ptr<const IcmpCheckSettings> settings_;
   const uint16_t identifier_;
   bool by_name_ = false;
-  std::unique_ptr<ResolveRequest> resolve_;
-  bool resolving_ = false;  // resolve_'s callback is owed
   // Destroyed with the attempt, after every close callback has arrived.
   std::vector<std::unique_ptr<Probe>> probes_;
   int active_ = 0;  // probes whose socket is open and watched

@@ -395,19 +395,13 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       Connect({});
       return;
     }
-    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
-    ExpectCallback();
-    lookup_ = resolver_.Resolve(
-        settings_->host, settings_->ip_protocol,
-        [this](ResolveResult r) { OnResolved(std::move(r)); }, check()->trace());
+    ResolveThen(resolver_, settings_->host, settings_->ip_protocol,
+                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
   void OnResolved(ResolveResult resolved) {
-    CallbackGuard guard(this);
-    lookup_.reset();  // answered: only frees the handle
-    if (guard.over()) return;
     if (!resolved.error.empty()) {
-      End(CheckResult::Unhealthy(ReasonOf(resolved.failure), std::move(resolved.error)));
+      End(ResolveFailed(resolved));
       return;
     }
     // libpq tries every hostaddr in turn (as it would every address it
@@ -804,11 +798,6 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   // Closes the poll handle first: uv_close() unregisters the descriptor while
   // it is still open; PQfinish() closes it.
   void Release() override {
-    // Destroying the request cancels it: its callback will not come.
-    if (lookup_) {
-      lookup_.reset();
-      ForgetCallback();
-    }
     ClosePoll();
     if (conn_ != nullptr) PQfinish(std::exchange(conn_, nullptr));
   }
@@ -831,7 +820,6 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
   uv_loop_t* loop_;
   std::string password_;  // masked out of every detail
   Resolver& resolver_;
-  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   PGconn* conn_ = nullptr;
   uv_poll_t* poll_ = nullptr;  // heap-allocated until OnPollClosed
   int poll_fd_ = -1;

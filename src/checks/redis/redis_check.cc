@@ -302,19 +302,13 @@ class RedisCheck::RedisAttempt final : public Attempt {
       ConnectNext("");
       return;
     }
-    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
-    ExpectCallback();
-    lookup_ = resolver_.Resolve(
-        settings_->host, settings_->ip_protocol,
-        [this](ResolveResult r) { OnResolved(std::move(r)); }, check()->trace());
+    ResolveThen(resolver_, settings_->host, settings_->ip_protocol,
+                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
   void OnResolved(ResolveResult resolved) {
-    CallbackGuard guard(this);
-    lookup_.reset();  // answered: only frees the handle
-    if (guard.over()) return;
     if (!resolved.error.empty()) {
-      End(CheckResult::Unhealthy(ReasonOf(resolved.failure), std::move(resolved.error)));
+      End(ResolveFailed(resolved));
       return;
     }
     for (const sockaddr_storage& addr : resolved.addresses) {
@@ -649,11 +643,6 @@ class RedisCheck::RedisAttempt final : public Attempt {
   // it is freed right here.
   void Release() override {
     if (in_hiredis_callback_ == 0) FreeContext();
-    // Destroying the request cancels it: its callback will not come.
-    if (lookup_) {
-      lookup_.reset();
-      ForgetCallback();
-    }
     ExpectCallback();
     uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), &RedisAttempt::OnReaperClosed);
   }
@@ -667,7 +656,6 @@ class RedisCheck::RedisAttempt final : public Attempt {
   std::shared_ptr<const RedisCheckSettings> settings_;
   uv_loop_t* loop_;
   Resolver& resolver_;
-  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   uv_idle_t reaper_{};
   redisAsyncContext* context_ = nullptr;  // the context in use; null when none
   std::vector<std::string> addresses_;    // resolved IPs, tried in order

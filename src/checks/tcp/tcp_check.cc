@@ -106,31 +106,15 @@ class TcpCheck::TcpAttempt final : public Attempt {
       ConnectNext(UV_EAI_NODATA);
       return;
     }
-    // Never answered inside Resolve(), so lookup_ is set before OnResolved.
-    ExpectCallback();
-    lookup_ = resolver_.Resolve(
-        settings_->host, settings_->ip_protocol,
-        [this](ResolveResult r) { OnResolved(std::move(r)); }, check()->trace());
+    ResolveThen(resolver_, settings_->host, settings_->ip_protocol,
+                [this](ResolveResult r) { OnResolved(std::move(r)); });
   }
 
-  void Release() override {
-    // Destroying the request cancels it: its callback will not come.
-    if (lookup_) {
-      lookup_.reset();
-      ForgetCallback();
-    }
-    CloseSocket();
-  }
+  void Release() override { CloseSocket(); }
 
   void OnResolved(ResolveResult resolved) {
-    CallbackGuard guard(this);
-    lookup_.reset();  // answered: only frees the handle
-    if (guard.over()) return;
     if (!resolved.error.empty()) {
-      Finish(CheckResult::Unhealthy(resolved.failure == ResolveFailure::kNone
-                                        ? FailureReason::kDnsError
-                                        : ReasonOf(resolved.failure),
-                                    std::move(resolved.error)));
+      Finish(ResolveFailed(resolved));
       return;
     }
     for (sockaddr_storage& addr : resolved.addresses) {
@@ -440,7 +424,6 @@ class TcpCheck::TcpAttempt final : public Attempt {
   std::shared_ptr<const TlsClientContext> tls_context_;
   uv_loop_t* loop_;
   Resolver& resolver_;
-  std::unique_ptr<ResolveRequest> lookup_;  // set while the host name is resolved
   uv_connect_t connect_req_{};
   uv_tcp_t* socket_ = nullptr;  // open socket, heap-allocated until OnClosed
   std::vector<sockaddr_storage> addresses_;

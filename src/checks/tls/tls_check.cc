@@ -175,46 +175,18 @@ class TlsCheck::TlsAttempt final : public Attempt {
     Resolve();
   }
 
-  void Release() override {
-    if (resolve_) {
-      // Destroying an unanswered request cancels it: its callback won't come.
-      if (resolving_) ForgetCallback();
-      resolving_ = false;
-      resolve_.reset();
-    }
-    CloseSocket();
-  }
+  void Release() override { CloseSocket(); }
 
   // --- Resolution: the loop's c-ares resolver. ---
 
   void Resolve() {
-    // The resolver answers on a later turn of the loop (IP literals too),
-    // never inside Resolve(), so resolve_ is in place before the callback.
-    ExpectCallback();
-    resolving_ = true;
-    resolve_ = io_.resolver().Resolve(
-        settings_->host, settings_->ip_protocol,
-        [this](ResolveResult result) {
-          CallbackGuard guard(this);
-          resolving_ = false;
-          if (guard.over()) return;
-          Resolved(std::move(result));
-        },
-        check()->trace());
+    ResolveThen(io_.resolver(), settings_->host, settings_->ip_protocol,
+                [this](ResolveResult result) { Resolved(std::move(result)); });
   }
 
   void Resolved(ResolveResult result) {
     if (result.addresses.empty()) {
-      // The resolver's own report when the daemon is out of descriptors.
-      if (FdShortageInText(result.error) != 0) {
-        Finish(CheckResult::Unhealthy(FailureReason::kInternal, result.error));
-        return;
-      }
-      Finish(CheckResult::Unhealthy(result.failure == ResolveFailure::kNone
-                                        ? FailureReason::kDnsError
-                                        : ReasonOf(result.failure),
-                                    "could not resolve host " + Quote(settings_->host) +
-                                        (result.error.empty() ? "" : ": " + result.error)));
+      Finish(ResolveFailed(result));
       return;
     }
     addresses_ = std::move(result.addresses);
@@ -666,8 +638,6 @@ class TlsCheck::TlsAttempt final : public Attempt {
   IoContext& io_;
   std::shared_ptr<const TlsCheckSettings> settings_;
   std::shared_ptr<const TlsClientContext> context_;
-  std::unique_ptr<ResolveRequest> resolve_;
-  bool resolving_ = false;  // resolve_ still owes its callback
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
   int connection_ = 0;                   // numbers the connections, one per address tried

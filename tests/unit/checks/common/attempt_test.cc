@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -289,6 +290,99 @@ TEST_F(AttemptTest, RepeatingCallbackKeepsTheAttemptWhileItRuns) {
   EXPECT_EQ(counters_.alive, 0);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
   Run();  // the timer lives on this stack: its close completes here
+}
+
+// ResolveThen(): the base owns the lookup, drops it when the attempt ends
+// first, and never calls `then` after that.
+class LookupAttempt final : public Attempt {
+ public:
+  LookupAttempt(Resolver* resolver, std::string host, Counters* counters, int* thens)
+      : resolver_(resolver), host_(std::move(host)), counters_(counters), thens_(thens) {
+    ++counters_->alive;
+  }
+  ~LookupAttempt() override { --counters_->alive; }
+
+ private:
+  void Begin() override {
+    ++counters_->began;
+    ResolveThen(*resolver_, host_, IpProtocol::kAuto, [this](ResolveResult result) {
+      ++*thens_;
+      EXPECT_FALSE(resolving()) << "the lookup is over when `then` runs";
+      if (result.addresses.empty()) {
+        Finish(ResolveFailed(result));
+        return;
+      }
+      Finish(CheckResult::Healthy(std::to_string(result.addresses.size()) + " address"));
+    });
+    EXPECT_TRUE(resolving());
+  }
+  void Release() override { ++counters_->released; }
+
+  Resolver* resolver_;
+  std::string host_;
+  Counters* counters_;
+  int* thens_;
+};
+
+class LookupCheck final : public AsyncCheck {
+ public:
+  LookupCheck(Resolver* resolver, std::string host, Counters* counters, int* thens)
+      : resolver_(resolver), host_(std::move(host)), counters_(counters), thens_(thens) {}
+
+ private:
+  std::unique_ptr<Attempt> NewAttempt() override {
+    return std::make_unique<LookupAttempt>(resolver_, host_, counters_, thens_);
+  }
+  Resolver* resolver_;
+  std::string host_;
+  Counters* counters_;
+  int* thens_;
+};
+
+TEST_F(AttemptTest, ResolveThenAnswersOnALaterTurnAndCancelDropsTheLookup) {
+  Resolver resolver(&loop_);
+  int thens = 0;
+  {
+    LookupCheck check(&resolver, "127.0.0.1", &counters_, &thens);
+    check.Start(Record());
+    EXPECT_EQ(thens, 0) << "answered inside Start()";
+    Run();
+    ASSERT_EQ(results_.size(), 1u);
+    EXPECT_EQ(results_[0].health, Health::kHealthy);
+    EXPECT_EQ(results_[0].detail, "1 address");
+    EXPECT_EQ(thens, 1);
+
+    check.Start(Record());
+    check.Cancel();  // before the answer: the request is dropped
+    Run();
+    EXPECT_EQ(thens, 1) << "`then` ran after Cancel()";
+    EXPECT_EQ(results_.size(), 1u);
+    EXPECT_EQ(counters_.released, 2);
+    EXPECT_EQ(counters_.alive, 0) << "the cancelled attempt waits for a callback that never comes";
+  }
+  {
+    LookupCheck empty(&resolver, "", &counters_, &thens);
+    empty.Start(Record());
+    Run();
+    ASSERT_EQ(results_.size(), 2u);
+    EXPECT_EQ(results_[1].health, Health::kUnhealthy);
+    EXPECT_EQ(results_[1].detail, "empty host name");
+    EXPECT_NE(results_[1].reason, FailureReason::kNone);
+  }
+  resolver.Shutdown();
+}
+
+TEST_F(AttemptTest, ResolveFailedGivesTheResolversReasonAndText) {
+  ResolveResult nx;
+  nx.error = "no such host";
+  nx.failure = ResolveFailure::kNxDomain;
+  CheckResult r = Attempt::ResolveFailed(nx);
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.reason, FailureReason::kDnsNxdomain);
+  EXPECT_EQ(r.detail, "no such host");
+  r = Attempt::ResolveFailed(ResolveResult{});
+  EXPECT_EQ(r.reason, FailureReason::kDnsError) << "a lookup without a reason is a DNS error";
+  EXPECT_EQ(r.detail, "no address");
 }
 
 }  // namespace
