@@ -100,23 +100,8 @@ TEST(CheckPanelTest, JournalInChromiumNewestFirstAndEscaped) {
   EXPECT_TRUE(
       std::regex_search(db.output, std::regex(R"re(<span class="reason">[a-z_]+</span>)re")));
 
-  for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"desktop", {"--window-size=1200,900"}},
-           {"phone", {"--window-size=390,844"}},
-           {"dark", {"--window-size=1200,900", "--force-dark-mode"}}}) {
-    const std::string png = dir + "/check-panel-" + name + ".png";
-    std::filesystem::remove(png);
-    std::vector<std::string> args = flags;
-    args.push_back("--screenshot=" + png);
-    const CommandResult shot = RunChromium(args, daemon.Url("/check/payments-db"));
-    ASSERT_EQ(shot.exit_code, 0) << shot.output;
-    std::ifstream file(png, std::ios::binary);
-    std::string header(8, '\0');
-    file.read(header.data(), 8);
-    EXPECT_EQ(header, "\x89PNG\r\n\x1a\n") << png;
-    EXPECT_GT(std::filesystem::file_size(png), 10000u) << png;
-    std::cout << "check panel screenshot (" << name << "): " << png << std::endl;
-  }
+  Screenshots(daemon.Url("/check/payments-db"), dir, "check-panel",
+              DesktopPhoneDark("1200,900", "390,844"));
 }
 
 }  // namespace

@@ -255,25 +255,10 @@ TEST_F(DependencyMapTest, ChromiumShowsTheCascadeAndScreenshots) {
   EXPECT_THAT(index.output, HasSubstr("data-check=\"payments\" data-state=\"unhealthy\" "
                                       "data-critical=\"true\" id=\"check-payments\""));
 
-  for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"desktop", {"--window-size=1200,720"}},
-           {"phone", {"--window-size=390,844"}},
-           {"dark",
-            {"--window-size=1200,900", "--force-dark-mode",
-             "--blink-settings=preferredColorScheme=0"}}}) {
-    const std::string png = dir + "/dependency-map-" + name + ".png";
-    std::filesystem::remove(png);
-    std::vector<std::string> args = {"--virtual-time-budget=1000", "--screenshot=" + png};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const CommandResult shot = RunChromium(args, daemon_->Url("/map"));
-    ASSERT_EQ(shot.exit_code, 0) << shot.output;
-    std::ifstream file(png, std::ios::binary);
-    std::string header(8, '\0');
-    file.read(header.data(), 8);
-    EXPECT_EQ(header, "\x89PNG\r\n\x1a\n") << png;
-    EXPECT_GT(std::filesystem::file_size(png), 10000u) << png;
-    std::cout << "dependency map screenshot (" << name << "): " << png << std::endl;
-  }
+  std::vector<PageView> views = DesktopPhoneDark("1200,720", "390,844");
+  views[2].flags = {"--window-size=1200,900", "--force-dark-mode",
+                    "--blink-settings=preferredColorScheme=0"};
+  Screenshots(daemon_->Url("/map"), dir, "dependency-map", views, {"--virtual-time-budget=1000"});
 }
 
 }  // namespace

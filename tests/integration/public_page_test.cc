@@ -523,25 +523,8 @@ TEST(PublicPageChromiumTest, DesktopPhoneAndDarkScreenshots) {
   EXPECT_THAT(dom.output, HasSubstr("Payments (United States)"));
 
   const std::string dir = ArtefactDir("public-page");
-  std::map<std::string, std::string> shots;
-  for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"desktop", {"--window-size=1100,1250"}},
-           {"phone", {"--window-size=390,1400"}},
-           {"dark", {"--window-size=1100,1250", "--force-dark-mode"}}}) {
-    const std::string png = dir + "/public-page-" + name + ".png";
-    std::filesystem::remove(png);
-    std::vector<std::string> args = flags;
-    args.push_back("--screenshot=" + png);
-    const CommandResult shot = RunChromium(args, url);
-    ASSERT_EQ(shot.exit_code, 0) << shot.output;
-    std::ifstream file(png, std::ios::binary);
-    std::stringstream bytes;
-    bytes << file.rdbuf();
-    shots[name] = bytes.str();
-    EXPECT_EQ(shots[name].substr(0, 8), "\x89PNG\r\n\x1a\n") << png;
-    EXPECT_GT(shots[name].size(), 10000u) << png;
-    std::cout << "public page screenshot (" << name << "): " << png << std::endl;
-  }
+  std::map<std::string, std::string> shots =
+      Screenshots(url, dir, "public-page", DesktopPhoneDark("1100,1250", "390,1400"));
   EXPECT_NE(shots["dark"], shots["desktop"]) << "dark mode looks like light mode";
 }
 

@@ -226,22 +226,8 @@ TEST_F(StatusHistoryTest, ChromiumScreenshotsOfTheBars) {
   EXPECT_TRUE(RE2::PartialMatch(dump.output, R"re(<body[^>]* data-refreshes="[1-9])re"));
   EXPECT_EQ(Count(dump.output, "<svg class=\"ubar\""), 5u);
 
-  for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"desktop", {"--window-size=1200,900"}},
-           {"phone", {"--window-size=390,1400"}},
-           {"dark", {"--window-size=1200,900", "--force-dark-mode"}}}) {
-    const std::string png = dir + "/status-history-" + name + ".png";
-    std::filesystem::remove(png);
-    std::vector<std::string> args = flags;
-    args.push_back("--virtual-time-budget=1000");
-    args.push_back("--run-all-compositor-stages-before-draw");
-    args.push_back("--screenshot=" + png);
-    const CommandResult shot = RunChromium(args, daemon->Url("/"));
-    ASSERT_EQ(shot.exit_code, 0) << shot.output;
-    ASSERT_TRUE(std::filesystem::exists(png)) << shot.output;
-    EXPECT_GT(std::filesystem::file_size(png), 10'000u);
-    std::cout << "status history screenshot (" << name << "): " << png << std::endl;
-  }
+  Screenshots(daemon->Url("/"), dir, "status-history", DesktopPhoneDark("1200,900", "390,1400"),
+              {"--virtual-time-budget=1000", "--run-all-compositor-stages-before-draw"});
 
   // The latency trend, as the check panel will show it, on a page of its
   // own with the status page's colours.

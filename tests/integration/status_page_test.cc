@@ -249,21 +249,9 @@ TEST_F(StatusPageTest, ChromiumRendersTheRefreshedBoardAndScreenshots) {
   EXPECT_THAT(dom, HasSubstr("owner=&lt;img src=x onerror=alert(1)&gt;"));
   EXPECT_THAT(dom, Not(HasSubstr("<img")));
 
-  for (const auto& [name, size] : std::vector<std::pair<std::string, std::string>>{
-           {"desktop", "1200,900"}, {"phone", "390,844"}}) {
-    const std::string png = dir + "/status-page-" + name + ".png";
-    std::filesystem::remove(png);
-    const CommandResult shot =
-        RunChromium({"--virtual-time-budget=1000", "--screenshot=" + png, "--window-size=" + size},
-                    daemon_->Url("/"));
-    ASSERT_EQ(shot.exit_code, 0) << shot.output;
-    std::ifstream file(png, std::ios::binary);
-    std::string header(8, '\0');
-    file.read(header.data(), 8);
-    EXPECT_EQ(header, "\x89PNG\r\n\x1a\n") << png;
-    EXPECT_GT(std::filesystem::file_size(png), 10000u) << png;
-    std::cout << "status page screenshot (" << name << "): " << png << std::endl;
-  }
+  Screenshots(daemon_->Url("/"), dir, "status-page",
+              {{"desktop", {"--window-size=1200,900"}}, {"phone", {"--window-size=390,844"}}},
+              {"--virtual-time-budget=1000"});
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "support/chromium.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <sstream>
 
 namespace hx {
 
@@ -45,6 +49,41 @@ CommandResult RunChromium(const std::vector<std::string>& flags, const std::stri
     result.output += std::string(std::istreambuf_iterator<char>(err), {});
   }
   return result;
+}
+
+std::vector<PageView> DesktopPhoneDark(const std::string& desktop, const std::string& phone) {
+  return {{"desktop", {"--window-size=" + desktop}},
+          {"phone", {"--window-size=" + phone}},
+          {"dark", {"--window-size=" + desktop, "--force-dark-mode"}}};
+}
+
+std::map<std::string, std::string> Screenshots(const std::string& url, const std::string& dir,
+                                               const std::string& prefix,
+                                               const std::vector<PageView>& views,
+                                               const std::vector<std::string>& flags) {
+  std::map<std::string, std::string> shots;
+  for (const PageView& view : views) {
+    const std::string png = dir + "/" + prefix + "-" + view.name + ".png";
+    std::filesystem::remove(png);
+    std::vector<std::string> args = flags;
+    args.insert(args.end(), view.flags.begin(), view.flags.end());
+    args.push_back("--screenshot=" + png);
+    const CommandResult shot = RunChromium(args, url);
+    if (shot.exit_code != 0) {
+      ADD_FAILURE() << "chromium exited " << shot.exit_code << " for " << png << ": "
+                    << shot.output;
+      continue;
+    }
+    std::ifstream file(png, std::ios::binary);
+    std::stringstream bytes;
+    bytes << file.rdbuf();
+    std::string& data = shots[view.name];
+    data = bytes.str();
+    EXPECT_EQ(data.substr(0, 8), "\x89PNG\r\n\x1a\n") << png;
+    EXPECT_GT(data.size(), 10'000u) << png;
+    std::cout << prefix << " screenshot (" << view.name << "): " << png << std::endl;
+  }
+  return shots;
 }
 
 }  // namespace hx
