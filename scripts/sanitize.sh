@@ -146,58 +146,37 @@ valgrind_run() {
   scripts/valgrind.sh "$plain_dir/health_exporter"
 }
 
-# Internal: the tsan build alone, for start_tsan_build_beside below.
+# Internal: the tsan build alone, run beside the asan tests (below).
 if [ "${stages[0]}" = tsan-build-only ]; then
   tsan_build
   exit 0
 fi
 
-# When both run, the tsan build starts beside the asan tests under
-# SCHED_IDLE: those tests leave much of the CPU idle (they wait on servers
-# and timers), the build takes only what they leave and yields to a test at
-# once. Its output goes to a log printed when the tsan stage begins.
-tsan_pid=""
-tsan_begin=0
-tsan_log=""
-stop_tsan_build() { [ -z "$tsan_pid" ] || kill -- "-$tsan_pid" 2>/dev/null || true; }
-trap stop_tsan_build EXIT
-start_tsan_build_beside() {
-  local idle=()
-  if chrt --idle 0 true 2>/dev/null; then idle=(chrt --idle 0); fi
-  tsan_log="$(mktemp "${TMPDIR:-/tmp}/hx-tsan-build.XXXXXX")"
-  tsan_begin=$(date +%s)
-  echo "== sanitize: tsan build begins beside the asan tests (idle priority)" >&2
-  # Its own process group, so a failed asan stage stops all of it.
-  setsid -w "${idle[@]}" "$root/scripts/sanitize.sh" tsan-build-only >"$tsan_log" 2>&1 &
-  tsan_pid=$!
-}
-finish_tsan_build() {
-  local status=0
-  wait "$tsan_pid" || status=$?
-  tsan_pid=""
-  cat "$tsan_log" >&2
-  rm -f "$tsan_log"
-  if [ "$status" -ne 0 ]; then
-    echo "sanitize: tsan build FAILED (begun beside the asan tests)" >&2
-    exit 1
-  fi
-  timings+=("tsan build $(( $(date +%s) - tsan_begin ))s (from the asan tests' start)")
-  echo "== sanitize: tsan build done $(( $(date +%s) - tsan_begin ))s after it began" >&2
-}
+# When both run, the tsan build starts beside the asan tests at idle
+# priority (scripts/lib/idle_job.sh): those tests leave much of the CPU idle,
+# the build takes only that. Its output is printed when the tsan stage begins.
+source scripts/lib/idle_job.sh
+trap idle_job_stop EXIT
 
 for s in "${stages[@]}"; do
   case "$s" in
     asan)
       run_stage "asan build" asan_build
       if [[ " ${stages[*]} " == *" tsan "* ]]; then
-        start_tsan_build_beside
+        echo "== sanitize: tsan build begins beside the asan tests (idle priority)" >&2
+        idle_job_start "$root/scripts/sanitize.sh" tsan-build-only
       fi
       run_stage "asan+ubsan tests" asan_test
       run_stage "fuzz" fuzz_run
       ;;
     tsan)
-      if [ -n "$tsan_pid" ]; then
-        finish_tsan_build
+      if idle_job_running; then
+        if ! idle_job_wait; then
+          echo "sanitize: tsan build FAILED (begun beside the asan tests)" >&2
+          exit 1
+        fi
+        timings+=("tsan build ${idle_job_seconds}s (from the asan tests' start)")
+        echo "== sanitize: tsan build done ${idle_job_seconds}s after it began" >&2
       else
         run_stage "tsan build" tsan_build
       fi

@@ -26,34 +26,21 @@ run_ctest() { (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j "$(
 total_start=$(date +%s)
 timed build env BUILD_DIR="$build_dir" scripts/build.sh -DHX_BUILD_TESTS=ON
 # Lint needs only CPU, and ctest leaves about 40% of the two CPUs idle (its
-# tests wait on servers, timers and sleeps). So lint runs beside ctest under
-# SCHED_IDLE: the kernel gives it a CPU only when no test wants one, and a
-# test that wakes preempts it at once. Its output is printed after ctest's.
-lint_pid=""
-stop_lint() { [ -z "$lint_pid" ] || kill -- "-$lint_pid" 2>/dev/null || true; }
-trap stop_lint EXIT
+# tests wait on servers, timers and sleeps): lint runs beside ctest at idle
+# priority (scripts/lib/idle_job.sh); its output is printed after ctest's.
+source scripts/lib/idle_job.sh
+trap idle_job_stop EXIT
 if [ -z "${HX_SKIP_LINT:-}" ]; then
-  idle=()
-  if chrt --idle 0 true 2>/dev/null; then idle=(chrt --idle 0); fi
-  lint_log="$(mktemp "${TMPDIR:-/tmp}/hx-lint.XXXXXX")"
-  lint_begin=$(date +%s)
-  # Its own process group (setsid), so a failed ctest stops all of it.
-  setsid -w "${idle[@]}" scripts/lint.sh >"$lint_log" 2>&1 &
-  lint_pid=$!
+  idle_job_start scripts/lint.sh
 fi
 timed ctest run_ctest "$@"
-if [ -n "$lint_pid" ]; then
-  lint_status=0
-  wait "$lint_pid" || lint_status=$?
-  lint_pid=""
-  cat "$lint_log" >&2
-  rm -f "$lint_log"
-  if [ "$lint_status" -ne 0 ]; then
-    echo "test: lint FAILED after $(( $(date +%s) - lint_begin ))s (begun beside ctest)" >&2
+if idle_job_running; then
+  if ! idle_job_wait; then
+    echo "test: lint FAILED after ${idle_job_seconds}s (begun beside ctest)" >&2
     exit 1
   fi
-  stages+=("lint $(( $(date +%s) - lint_begin ))s (from ctest's start)")
-  echo "test: lint in $(( $(date +%s) - lint_begin ))s (from ctest's start, beside it)" >&2
+  stages+=("lint ${idle_job_seconds}s (from ctest's start)")
+  echo "test: lint in ${idle_job_seconds}s (from ctest's start, beside it)" >&2
 fi
 if [ -z "${HX_SKIP_SANITIZERS:-}" ]; then
   timed sanitize env BUILD_DIR="$build_dir" scripts/sanitize.sh
