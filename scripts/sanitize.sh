@@ -175,8 +175,8 @@ for s in "${stages[@]}"; do
           echo "sanitize: tsan build FAILED (begun beside the asan tests)" >&2
           exit 1
         fi
-        timings+=("tsan build ${idle_job_seconds}s (from the asan tests' start)")
-        echo "== sanitize: tsan build done ${idle_job_seconds}s after it began" >&2
+        timings+=("tsan build $(idle_job_elapsed)s (from the asan tests' start)")
+        echo "== sanitize: tsan build done $(idle_job_elapsed)s after it began" >&2
       else
         run_stage "tsan build" tsan_build
       fi

@@ -1,5 +1,4 @@
-# shellcheck shell=bash disable=SC2034
-# (SC2034: idle_job_seconds is read by the scripts that source this file.)
+# shellcheck shell=bash
 # Sourced by scripts/test.sh and scripts/sanitize.sh: runs one CPU-bound
 # stage (lint, a sanitizer build) beside tests that leave much of the CPU idle
 # while they wait on servers, timers and sleeps. The job runs under
@@ -11,7 +10,6 @@
 idle_job_pid=""
 idle_job_log=""
 idle_job_begin=0
-idle_job_seconds=0
 
 # idle_job_start <command...>: starts it in the background.
 idle_job_start() {
@@ -34,13 +32,15 @@ idle_job_stop() {
 }
 
 # Waits for the job, prints its output to stderr and returns its exit
-# status; idle_job_seconds is then its wall time from its start.
+# status.
 idle_job_wait() {
   local status=0
   wait "$idle_job_pid" || status=$?
   idle_job_pid=""
   cat "$idle_job_log" >&2
   rm -f "$idle_job_log"
-  idle_job_seconds=$(( $(date +%s) - idle_job_begin ))
   return "$status"
 }
+
+# Seconds since the last job started.
+idle_job_elapsed() { echo $(( $(date +%s) - idle_job_begin )); }
