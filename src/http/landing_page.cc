@@ -179,6 +179,7 @@ overflow-wrap:anywhere}
 .facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(70px,1fr));gap:.3rem .6rem;margin:0}
 .facts dt{color:var(--muted);font-size:.68rem;letter-spacing:.04em;text-transform:uppercase}
 .facts dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.facts .wide{grid-column:span 2}
 .history{display:grid;grid-template-columns:repeat(20,1fr);gap:2px;margin:0;padding:0;list-style:none}
 .history li{height:14px;border-radius:2px;background:var(--c)}
 .history li.empty{background:none;border:1px dashed var(--line)}
@@ -343,6 +344,7 @@ struct Fact {
   std::string_view label;
   std::string value;
   std::string title;
+  bool wide = false;  // two columns: a reason name or check names, not a figure
 };
 
 // The facts under a card's detail line. Optional facts are simply left out;
@@ -356,12 +358,13 @@ std::vector<Fact> CardFacts(const CheckStatus& status, double now,
   if (blocked_by != nullptr && !blocked_by->empty()) {
     std::string names;
     for (const auto& name : *blocked_by) names += (names.empty() ? "" : ", ") + name;
-    facts.push_back({"Blocked by", names, "fails because a check it depends on is unhealthy"});
+    facts.push_back(
+        {"Blocked by", names, "fails because a check it depends on is unhealthy", true});
   }
   if (status.last && status.last->reason != FailureReason::kNone) {
     const FailureReason reason = status.last->reason;
     facts.push_back({"Reason", std::string(FailureReasonName(reason)),
-                     kFailureReasons[static_cast<unsigned>(reason)].meaning});
+                     kFailureReasons[static_cast<unsigned>(reason)].meaning, true});
   }
   if (status.last) {
     const LastResult& last = *status.last;
@@ -429,9 +432,15 @@ void RenderCard(const CheckStatus& status, double now, const BlockedMap& blocked
       CardFacts(status, now, blocked_it == blocked.end() ? nullptr : blocked_it->second);
   if (!facts.empty()) out += "<dl class=\"facts\">";
   for (const Fact& fact : facts) {
-    out += "<div";
+    out += fact.wide ? "<div class=\"wide\"" : "<div";
     if (!fact.title.empty()) out += " title=\"" + HtmlEscape(fact.title) + "\"";
-    out += "><dt>" + std::string(fact.label) + "</dt><dd>" + HtmlEscape(fact.value) + "</dd></div>";
+    // A reason name breaks, if it must, after an underscore, not mid-word.
+    std::string value;
+    for (const char c : HtmlEscape(fact.value)) {
+      value += c;
+      if (fact.wide && c == '_') value += "<wbr>";
+    }
+    out += "><dt>" + std::string(fact.label) + "</dt><dd>" + value + "</dd></div>";
   }
   if (!facts.empty()) out += "</dl>\n";
   RenderHistory(status, now, out);

@@ -159,8 +159,10 @@ TEST(LandingPageTest, CardShowsStateInWordsLatencyAgeAndHistory) {
   EXPECT_THAT(html, HasSubstr("<dt>In state</dt><dd>5m</dd>"));
   EXPECT_THAT(html, HasSubstr("<dt>Failures</dt><dd>3 in a row</dd>"));
   // The failure reason, with its meaning as the tooltip.
-  EXPECT_THAT(html, HasSubstr("<div title=\"the target refused the connection\"><dt>Reason</dt>"
-                              "<dd>connect_refused</dd></div>"));
+  // Two columns wide, and it breaks after the underscore if it must (not
+  // "connect_refu" / "sed" in a narrow card).
+  EXPECT_THAT(html, HasSubstr("<div class=\"wide\" title=\"the target refused the connection\">"
+                              "<dt>Reason</dt><dd>connect_<wbr>refused</dd></div>"));
   EXPECT_THAT(html, HasSubstr("<p class=\"detail\">detail of db</p>"));
   // 17 empty slots, then the 3 results oldest first, each with a tooltip.
   const std::string strip = Between(html, "<ol class=\"history\"", "</ol>");
