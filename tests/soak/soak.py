@@ -2,8 +2,8 @@
 """Soak and load run for health_exporter (not part of the default test run).
 
 Starts local targets and the daemon with N checks at a 1 s interval (a mix of
-healthy and failing http, tcp, exec, disk, memory and heartbeat checks),
-scrapes /metrics every second, reloads the config every minute (alternating
+healthy and failing http, tcp (by address and by name), exec, disk, memory
+and heartbeat checks), scrapes /metrics every second, reloads the config every minute (alternating
 SIGHUP and POST /-/reload, with a few checks added, removed and changed), and
 accounts for every run:
 
@@ -51,7 +51,8 @@ MIX = [
     ("http_500", 0.08),
     ("http_slow", 0.05),
     ("http_hang", 0.05),
-    ("tcp_open", 0.15),
+    ("tcp_open", 0.12),
+    ("tcp_named", 0.03),
     ("tcp_closed", 0.10),
     ("exec_true", 0.08),
     ("exec_false", 0.04),
@@ -190,6 +191,10 @@ def check_yaml(name, kind, env, path_suffix=""):
         lines.append("    http: {url: \"http://127.0.0.1:%d/hang/%s\"}" % (env["hang_port"], name))
     elif kind == "tcp_open":
         lines.append("    tcp: {address: \"127.0.0.1:%d\"}" % env["http_port"])
+    elif kind == "tcp_named":
+        # By name: the resolver (c-ares reads /etc/hosts) and the attempt
+        # base's ResolveThen() on every run.
+        lines.append("    tcp: {address: \"localhost:%d\", ip_protocol: ip4}" % env["http_port"])
     elif kind == "tcp_closed":
         lines.append("    tcp: {address: \"127.0.0.1:%d\"}" % env["closed_port"])
     elif kind == "exec_true":
