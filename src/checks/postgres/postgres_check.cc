@@ -396,10 +396,10 @@ class PostgresCheck::PostgresAttempt final : public Attempt {
       return;
     }
     ResolveThen(resolver_, settings_->host, settings_->ip_protocol,
-                [this](ResolveResult r) { OnResolved(std::move(r)); });
+                [this](const ResolveResult& r) { OnResolved(r); });
   }
 
-  void OnResolved(ResolveResult resolved) {
+  void OnResolved(const ResolveResult& resolved) {
     if (!resolved.error.empty()) {
       End(ResolveFailed(resolved));
       return;
