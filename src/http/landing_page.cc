@@ -15,6 +15,7 @@
 #include "http/history_svg.h"
 #include "http/state_icons.h"
 #include "status/status_json.h"
+#include "util/base64.h"
 
 namespace hx {
 namespace {
@@ -250,9 +251,8 @@ std::string CspHash(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
   EVP_Digest(text.data(), text.size(), digest, &digest_size, EVP_sha256(), nullptr);
-  unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  const int length = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
-  return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
+  return "'sha256-" + Base64(std::string_view(reinterpret_cast<const char*>(digest), digest_size)) +
+         "'";
 }
 
 // The page's one <style>: its own rules and those of the history block.

@@ -27,7 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/credentials.h"
 #include "support/daemon_process.h"
+#include "util/base64.h"
 
 namespace hx {
 namespace {
@@ -38,30 +40,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUser = "prometheus";
 constexpr const char* kPassword = "scrape-secret-5d0c1f";
 constexpr const char* kWrongPrefix = "guess-9a7e-";
-
-std::string Bcrypt(const std::string& password, int cost) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
-}
-
-std::string Base64(const std::string& text) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(text[i]) << 16;
-    if (i + 1 < text.size()) n |= static_cast<uint8_t>(text[i + 1]) << 8;
-    if (i + 2 < text.size()) n |= static_cast<uint8_t>(text[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < text.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < text.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
 
 // One request on a new connection from `source` (a 127.0.0.0/8 address);
 // returns the status (0 when none came within `timeout`) and the raw head.

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "checks/failure_reason.h"
+#include "support/credentials.h"
 #include "support/daemon_process.h"
 #include "support/knot_server.h"
 #include "support/test_http_server.h"
@@ -426,14 +427,6 @@ TEST(ProbeOnceTest, SecretsAreNeverPrinted) {
 }
 
 // --- POST /-/probe/<check> ---
-
-std::string Bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
-}
 
 size_t Append(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);

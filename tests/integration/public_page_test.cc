@@ -27,6 +27,7 @@
 #include "status/status_board.h"
 #include "support/check_info.h"
 #include "support/chromium.h"
+#include "support/credentials.h"
 #include "support/daemon_process.h"
 #include "support/test_http_server.h"
 
@@ -90,14 +91,6 @@ std::string PercentEncode(std::string_view text) {
     }
   }
   return out;
-}
-
-std::string Bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
 }
 
 // The fill colour of the badge's message rectangle, read by a real XML

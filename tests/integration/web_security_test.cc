@@ -27,7 +27,9 @@
 #include "http/request_parser.h"
 #include "http/web_config.h"
 #include "http/web_server.h"
+#include "support/credentials.h"
 #include "support/daemon_process.h"
+#include "util/base64.h"
 
 namespace hx {
 namespace {
@@ -38,14 +40,6 @@ using ::testing::Not;
 
 constexpr const char* kUser = "prometheus";
 constexpr const char* kPassword = "s3cret-scrape-password-7d1e";
-
-std::string Bcrypt(const std::string& password, int cost = 4) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
-}
 
 struct CurlResult {
   std::string code;  // "200", or "000" when no HTTP response came
@@ -416,15 +410,6 @@ TimedAnswer Ask(int port, const std::string& request, std::chrono::seconds timeo
   answer.at = std::chrono::steady_clock::now();
   ::close(fd);
   return answer;
-}
-
-std::string Base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 std::string GetWith(const std::string& path, const std::string& credentials) {

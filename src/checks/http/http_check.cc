@@ -15,6 +15,7 @@
 #include "io/curl_multi.h"
 #include "io/io_context.h"
 #include "util/ascii.h"
+#include "util/base64.h"
 
 namespace hx {
 
@@ -193,15 +194,6 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
 // nullopt when `text` is not base64.
 std::optional<std::string> Base64Decode(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
@@ -265,7 +257,7 @@ std::vector<std::string> HttpSecrets(const HttpCheckSpec& spec) {
       const std::string pair = PercentDecode(user.value_or(""), false) + ":" +
                                PercentDecode(password.value_or(""), false);
       add(pair);
-      add(Base64Encode(pair));
+      add(Base64(pair));
     }
     if (const auto query = parsed.Get(CURLUPART_QUERY)) {
       std::string_view rest = *query;
@@ -412,13 +404,7 @@ std::vector<std::string> HttpCheckSpec::Secrets() const {
     if (!user.empty() || !password.empty()) {
       out.push_back(user);
       out.push_back(password);
-      const std::string credentials = user + ":" + password;
-      std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
-      const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                    reinterpret_cast<const unsigned char*>(credentials.data()),
-                                    static_cast<int>(credentials.size()));
-      encoded.resize(n > 0 ? static_cast<size_t>(n) : 0);
-      out.push_back(encoded);
+      out.push_back(Base64(user + ":" + password));
     }
     const std::string query = part(CURLUPART_QUERY);
     size_t start = 0;

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "http/web_config.h"
+#include "support/credentials.h"
+#include "util/base64.h"
 
 namespace hx {
 namespace {
@@ -25,23 +27,6 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // Hash of "correct horse" at cost 4 (as in testdata/web/good/basic_auth.yml).
 constexpr const char* kAliceHash = "$2b$04$gH3t4vZ6SpZ95vTZgRfhDuR0KIuXXqzV5mWB3.fOXv.OgKpeoujTK";
 constexpr const char* kClient = "192.0.2.1";
-
-std::string Bcrypt(const std::string& password, int cost = 4) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
-}
-
-std::string Base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 // No rate limit to speak of: for tests about answers, not about throttling.
 BasicAuthenticator::Options Unlimited() {

@@ -20,6 +20,9 @@
 #include <string>
 #include <thread>
 
+#include "support/credentials.h"
+#include "util/base64.h"
+
 namespace hx {
 namespace {
 
@@ -156,23 +159,6 @@ TEST(FrontDoorBackendTest, AnswersLocallyWithoutTheBackend) {
 }
 
 using namespace std::chrono_literals;
-
-std::string Bcrypt(const std::string& password, int cost) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof(salt)) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
-  return hash != nullptr ? hash : "";
-}
-
-std::string Base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 std::string Get(const std::string& path, const std::string& credentials = "") {
   std::string request = "GET " + path + " HTTP/1.1\r\nConnection: close\r\n";
