@@ -254,7 +254,7 @@ Model BuildModel(const BoardSnapshot& snapshot, const DependencyMapOptions& opti
 // The id of a check's node in the SVG, and a link to it: the summary's
 // root causes link there, so a click scrolls the frame to them.
 std::string NodeId(std::string_view name) { return "map-" + std::string(name); }
-std::string NodeHref(std::string_view name) { return "#" + PercentEncodeComponent(NodeId(name)); }
+std::string NodeHref(std::string_view name) { return "#" + UrlPathEscape(NodeId(name)); }
 
 // The tooltip and the state line of a node.
 std::string NodeTitle(const Node& node) {
@@ -490,8 +490,8 @@ const std::string& ContentSecurityPolicy() {
   // As the status page's: only its own inline styles and script (by hash),
   // fetches of itself for the refresh, the data: favicon.
   static const std::string policy =
-      "default-src 'none'; style-src " + CspSourceHash(StatusPageStyle()) + " " +
-      CspSourceHash(kMapStyle) + "; script-src " + CspSourceHash(StatusPageScript()) +
+      "default-src 'none'; style-src " + PageCspHash(StatusPageStyle()) + " " +
+      PageCspHash(kMapStyle) + "; script-src " + PageCspHash(StatusPageScript()) +
       "; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
   return policy;
 }

@@ -657,11 +657,8 @@ std::string CardHref(std::string_view check_name) {
   return "/#" + PercentEncode(CardId(check_name));
 }
 
-std::string PercentEncodeComponent(std::string_view text) { return PercentEncode(text); }
-
 std::string_view StatusPageStyle() { return kStyle; }
 std::string_view StatusPageScript() { return kScript; }
-std::string CspSourceHash(std::string_view text) { return CspHash(text); }
 
 std::string FormatAgo(double seconds_ago) {
   if (!(seconds_ago >= 1)) return "just now";

@@ -23,7 +23,8 @@ std::string HtmlEscape(std::string_view text);
 std::string_view LandingPageStyle();
 /// "'sha256-<base64>'" of `text`: a CSP source for an inline style or script.
 std::string PageCspHash(std::string_view text);
-/// `text` percent-encoded for one URL path segment (all but A-Z a-z 0-9 -._~).
+/// `text` percent-encoded for one URL path segment, a query value or a
+/// fragment (all but RFC 3986's unreserved A-Z a-z 0-9 -._~).
 std::string UrlPathEscape(std::string_view text);
 /// "45s", "5m 3s", "3h 4m", "2d 3h".
 std::string FormatTimeSpan(double seconds);
@@ -63,16 +64,10 @@ std::string RenderLandingPage(const BoardSnapshot& snapshot, double now,
 std::string CardId(std::string_view check_name);
 std::string CardHref(std::string_view check_name);
 
-/// Percent-encodes everything but RFC 3986's unreserved characters (for a
-/// query value or a fragment).
-std::string PercentEncodeComponent(std::string_view text);
-
-/// The status page's inline style and refresh script, byte for byte, and the
-/// CSP source expression ("'sha256-...'") of a text: pages of the same family
-/// (the dependency map) reuse the look and the live refresh of "#board" under
-/// a policy of their own.
+/// The status page's inline style and refresh script, byte for byte: pages of
+/// the same family (the dependency map) reuse the look and the live refresh
+/// of "#board" under a policy of their own (PageCspHash).
 std::string_view StatusPageStyle();
 std::string_view StatusPageScript();
-std::string CspSourceHash(std::string_view text);
 
 }  // namespace hx
