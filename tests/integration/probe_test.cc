@@ -170,15 +170,15 @@ class ExpiredTlsServer {
 
 // --- --probe-once ---
 
+// A config of one http check, "api", on `url`.
+std::string ApiCheckConfig(const TempDir& dir, const std::string& url) {
+  return dir.Write("c.yml", "checks:\n  - name: api\n    http:\n      url: " + url + "\n");
+}
+
 TEST(ProbeOnceTest, HealthyHttpGolden) {
   TestHttpServer server;
   TempDir dir;
-  const std::string config = dir.Write("c.yml",
-                                       "checks:\n"
-                                       "  - name: api\n"
-                                       "    http:\n"
-                                       "      url: " +
-                                           server.Url("/status/200") + "\n");
+  const std::string config = ApiCheckConfig(dir, server.Url("/status/200"));
   const CommandResult r = ProbeOnce(config, "api", {"--storage.path=" + dir.path() + "/data"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Normalise(r.output, {server.port()}),
@@ -210,12 +210,7 @@ TEST(ProbeOnceTest, HealthyHttpGolden) {
 TEST(ProbeOnceTest, FailingHttpGoldenExitsOneWithAReason) {
   TestHttpServer server;
   TempDir dir;
-  const std::string config = dir.Write("c.yml",
-                                       "checks:\n"
-                                       "  - name: api\n"
-                                       "    http:\n"
-                                       "      url: " +
-                                           server.Url("/status/503") + "\n");
+  const std::string config = ApiCheckConfig(dir, server.Url("/status/503"));
   const CommandResult r = ProbeOnce(config, "api", {"--storage.path=" + dir.path() + "/data"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const std::string out = Normalise(r.output, {server.port()});
