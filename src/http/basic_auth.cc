@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "util/ascii.h"
 #include "util/log.h"
@@ -127,16 +128,20 @@ void BcryptPool::Pending::Set(bool result) {
 }
 
 BcryptPool::BcryptPool(int threads, size_t max_in_flight)
-    : threads_wanted_(std::max(1, threads)), max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
+    : threads_wanted_(std::max(1, threads)), max_in_flight_(std::max<size_t>(1, max_in_flight)) {
+  tail_ = head_ = new Node;
+}
 
 BcryptPool::~BcryptPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    queue_.clear();
-  }
-  work_.notify_all();
+  stopping_.store(true);
+  queued_.release(static_cast<std::ptrdiff_t>(threads_.size()));
   for (std::thread& thread : threads_) thread.join();
+  // Jobs still queued are dropped; a password copy is wiped as its job goes.
+  while (head_ != nullptr) {
+    Node* next = head_->next.load(std::memory_order_relaxed);
+    delete head_;
+    head_ = next;
+  }
 }
 
 int BcryptPool::DefaultThreads() {
@@ -151,29 +156,28 @@ int BcryptPool::DefaultThreads() {
 }
 
 std::shared_ptr<BcryptPool::Pending> BcryptPool::TrySubmit(std::function<bool()> job,
-                                                           Completion done, bool never_block) {
+                                                           Completion done) {
+  size_t admitted = in_flight_.load();
+  do {
+    if (admitted >= max_in_flight_) return nullptr;
+  } while (!in_flight_.compare_exchange_weak(admitted, admitted + 1));
+  std::call_once(started_, [this] {
+    for (int i = 0; i < threads_wanted_; ++i) threads_.emplace_back([this] { Run(); });
+  });
   auto pending = std::make_shared<Pending>();
+  auto node = std::make_unique<Node>();
+  node->job = Job{std::move(job), pending, std::move(done)};
   {
-    std::unique_lock lock(mutex_, std::defer_lock);
-    if (never_block) {
-      if (!lock.try_lock()) return nullptr;
-    } else {
-      lock.lock();
-    }
-    if (stopping_ || queue_.size() + running_ >= max_in_flight_) return nullptr;
-    if (threads_.empty()) {
-      for (int i = 0; i < threads_wanted_; ++i) threads_.emplace_back([this] { Run(); });
-    }
-    queue_.push_back(Job{std::move(job), pending, std::move(done)});
+    std::lock_guard lock(tail_mutex_);
+    Node* last = tail_;
+    tail_ = node.get();
+    last->next.store(node.release(), std::memory_order_release);
   }
-  work_.notify_one();
+  queued_.release();
   return pending;
 }
 
-size_t BcryptPool::in_flight() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size() + running_;
-}
+size_t BcryptPool::in_flight() const { return in_flight_.load(); }
 
 void BcryptPool::Run() {
   // bcrypt is CPU work any client can ask for; the loop, the front door, the
@@ -188,23 +192,26 @@ void BcryptPool::Run() {
   if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   }
-  std::unique_lock lock(mutex_);
   while (true) {
-    work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
-    ++running_;
-    lock.unlock();
+    queued_.acquire();
+    if (stopping_.load()) return;
+    Job job;
+    std::unique_ptr<Node> taken;
+    {
+      std::lock_guard lock(head_mutex_);
+      // The permit was released after its node was linked.
+      Node* next = head_->next.load(std::memory_order_acquire);
+      job = std::exchange(next->job, Job{});
+      taken.reset(head_);
+      head_ = next;
+    }
+    taken.reset();
     const bool result = job.run();
-    lock.lock();
     // Counted out before the waiter wakes: its next submission finds room.
-    --running_;
-    lock.unlock();
+    in_flight_.fetch_sub(1);
     job.pending->Set(result);
     if (job.done) job.done(result);
-    job = Job{};  // the job's captures (a password copy) go before the next wait
-    lock.lock();
+    // The job's captures (a password copy) go before the next wait.
   }
 }
 
@@ -285,7 +292,7 @@ std::optional<AuthDecision> BasicAuthenticator::Start(std::string_view client,
         if (match) Remember(key);
         return match;
       },
-      std::move(done), never_block);
+      std::move(done));
   if (!submitted) {
     // Not logged: every client sees this at once when the pool is full, and
     // a per-client line would be one per attacker address.

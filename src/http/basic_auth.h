@@ -25,6 +25,7 @@
 //    e.g. when the cache dropped the entry in between.
 // Open probes (/healthz, /readyz) and heartbeats never get here.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -33,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <set>
 #include <string>
 #include <string_view>
@@ -95,8 +97,11 @@ class ClientRateLimiter {
 
 /// Runs verifications (bcrypt) on a few threads of its own, at a lower CPU
 /// priority than the daemon's other threads, with a bounded number in flight
-/// (queued or running). Submission never waits: a full pool says so at once.
-/// Threads start with the first submission.
+/// (queued or running). Submission never waits for a pool thread: a full
+/// pool says so at once, and the only lock a submitter takes is one that
+/// pool threads never hold (they take jobs under a lock of their own, see
+/// Node), so a pool thread kept off the CPU by busier ones cannot delay or
+/// refuse a submitter. Threads start with the first submission.
 ///
 /// Thread-safe: TrySubmit() may be called from any number of threads; the
 /// destructor must not run while another thread calls TrySubmit(). It joins
@@ -129,13 +134,10 @@ class BcryptPool {
   /// Pending has the result. Must be quick and must not block.
   using Completion = std::function<void(bool)>;
 
-  /// Queues `job`; nullptr (and `job` is dropped) when `max_in_flight` jobs
-  /// are queued or running already. `done`, when set, is called once the
-  /// job has run (see Completion). With `never_block`, also nullptr when a
-  /// pool thread holds the pool's lock: a thread that must not wait for a
-  /// low-priority one (the front door's loop) is then refused, not delayed.
-  std::shared_ptr<Pending> TrySubmit(std::function<bool()> job, Completion done = {},
-                                     bool never_block = false);
+  /// Queues `job`; nullptr (and `job` is dropped) only when `max_in_flight`
+  /// jobs are queued or running already. `done`, when set, is called once
+  /// the job has run (see Completion).
+  std::shared_ptr<Pending> TrySubmit(std::function<bool()> job, Completion done = {});
 
   /// Verifier threads for this machine: half the CPUs this process may run
   /// on, at least one, so that a flood of verifications leaves a CPU to
@@ -146,21 +148,36 @@ class BcryptPool {
   size_t in_flight() const;
 
  private:
-  void Run();
-
-  const int threads_wanted_;
-  const size_t max_in_flight_;
-  mutable std::mutex mutex_;
-  std::condition_variable work_;
   struct Job {
     std::function<bool()> run;
     std::shared_ptr<Pending> pending;
     Completion done;
   };
-  std::deque<Job> queue_;
-  size_t running_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  // The queue is a list with two locks (Michael and Scott's two-lock
+  // queue): submitters append at tail_ under tail_mutex_, pool threads take
+  // from head_ under head_mutex_. head_ is a node whose job was taken (or
+  // the first, empty one); the jobs queued are those of the nodes after it.
+  // `next` is atomic because, with one job queued, a submitter writes the
+  // `next` of the node a pool thread reads.
+  struct Node {
+    Job job;
+    std::atomic<Node*> next{nullptr};
+  };
+  void Run();
+
+  const int threads_wanted_;
+  const size_t max_in_flight_;
+  std::atomic<size_t> in_flight_{0};  // admitted and not yet finished
+  std::once_flag started_;
+  std::vector<std::thread> threads_;  // written once, under started_
+  std::mutex tail_mutex_;             // submitters only
+  Node* tail_;
+  std::mutex head_mutex_;  // pool threads only
+  Node* head_;
+  // One permit per job linked into the list (released after linking, so a
+  // permit always finds a job), plus one per thread when stopping.
+  std::counting_semaphore<> queued_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 /// What an authorization attempt comes to.
@@ -234,9 +251,10 @@ class BasicAuthenticator {
   /// `done` is called once with its outcome, unless the authenticator is
   /// destroyed before the verification runs (the caller's own deadline
   /// covers that). Never waits for a lock a bcrypt thread (lowest priority)
-  /// may hold: when one does, the cache counts as a miss and the pool as
-  /// full (429), which is rare and short, where waiting could take as long
-  /// as the busiest CPU keeps that thread off it.
+  /// may hold, since waiting could take as long as the busiest CPU keeps
+  /// that thread off it: when a bcrypt thread is remembering a success at
+  /// that moment, the cache counts as a miss (the credentials are verified
+  /// again). The pool's submission takes no such lock (see BcryptPool).
   std::optional<AuthDecision> CheckHeaderAsync(std::string_view client,
                                                std::string_view authorization,
                                                Completion done) const;

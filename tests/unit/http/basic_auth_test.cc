@@ -190,6 +190,41 @@ TEST(BasicAuthenticator, FullPoolAnswersThrottledAtOnce) {
   EXPECT_GE(denied, 1);
 }
 
+TEST(BasicAuthenticator, APoolWithRoomAdmitsEveryRequest) {
+  // The front door's way: each answer sends that client's next request at
+  // once, while the bcrypt thread that answered is still putting its job
+  // away and other clients' requests arrive. A pool with room must admit
+  // every one; only its bound may refuse. (CI once saw a 429 here: a
+  // submission found the pool's lock held by that thread or by another
+  // submitter, and was refused rather than kept waiting.)
+  constexpr int kClients = 3;
+  BasicAuthenticator::Options options = Unlimited();
+  options.bcrypt_threads = 1;
+  options.max_in_flight = kClients;
+  BasicAuthenticator auth(Users{{"alice", kAliceHash}}, options);
+  const std::string wrong = "Basic " + Base64("alice:wrong");
+  std::atomic<int> throttled{0}, denied{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        std::promise<AuthDecision> answered;
+        std::optional<AuthDecision> now = auth.CheckHeaderAsync(
+            kClient, wrong, [&answered](AuthDecision decision) { answered.set_value(decision); });
+        const AuthDecision decision = now ? *now : answered.get_future().get();
+        if (decision.outcome == AuthOutcome::kThrottled) {
+          ++throttled;
+        } else if (decision.outcome == AuthOutcome::kDenied) {
+          ++denied;
+        }
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(throttled.load(), 0);
+  EXPECT_EQ(denied.load(), 100 * kClients);
+}
+
 TEST(BasicAuthenticator, WaitIsBoundedAndTheLateSuccessIsStillRemembered) {
   const std::string slow_hash = Bcrypt("correct horse", 12);
   BasicAuthenticator::Options options;
