@@ -2,7 +2,6 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "util/ascii.h"
+#include "util/base64.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -321,22 +321,8 @@ std::optional<std::string> BasicAuthenticator::DecodeHeader(std::string_view aut
   std::string_view encoded = authorization.substr(kScheme.size());
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  if (encoded.empty() || encoded.size() % 4 != 0 || encoded.size() > 4096) return std::nullopt;
-  std::string decoded(encoded.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                reinterpret_cast<const unsigned char*>(encoded.data()),
-                                static_cast<int>(encoded.size()));
-  if (n < 0) {
-    OPENSSL_cleanse(decoded.data(), decoded.size());
-    return std::nullopt;
-  }
-  // EVP_DecodeBlock counts the bytes that '=' padding stands for.
-  size_t length = static_cast<size_t>(n);
-  if (encoded.back() == '=') --length;
-  if (encoded.size() >= 2 && encoded[encoded.size() - 2] == '=') --length;
-  OPENSSL_cleanse(decoded.data() + length, decoded.size() - length);
-  decoded.resize(length);
-  return decoded;
+  if (encoded.size() > 4096) return std::nullopt;
+  return Base64Decode(encoded);
 }
 
 AuthDecision BasicAuthenticator::CheckHeader(std::string_view client,

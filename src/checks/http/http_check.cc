@@ -1,6 +1,5 @@
 #include "checks/http/http_check.h"
 
-#include <openssl/evp.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -194,24 +193,6 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-// nullopt when `text` is not base64.
-std::optional<std::string> Base64Decode(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * text.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  size_t size = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
-  out.resize(size);
-  return out;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -231,7 +212,7 @@ std::vector<std::string> HttpSecrets(const HttpCheckSpec& spec) {
     while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
     add(credential);
     if (AsciiLower(value.substr(0, space)) == "basic") {
-      if (auto decoded = Base64Decode(credential)) {
+      if (auto decoded = Base64Decode(TrimSpace(credential))) {
         add(*decoded);
         if (const size_t colon = decoded->find(':'); colon != std::string::npos) {
           add(decoded->substr(colon + 1));
