@@ -171,12 +171,8 @@ for s in "${stages[@]}"; do
       ;;
     tsan)
       if idle_job_running; then
-        if ! idle_job_wait; then
-          echo "sanitize: tsan build FAILED (begun beside the asan tests)" >&2
-          exit 1
-        fi
+        idle_job_finish sanitize "tsan build" "the asan tests" || exit 1
         timings+=("tsan build $(idle_job_elapsed)s (from the asan tests' start)")
-        echo "== sanitize: tsan build done $(idle_job_elapsed)s after it began" >&2
       else
         run_stage "tsan build" tsan_build
       fi

@@ -35,12 +35,8 @@ if [ -z "${HX_SKIP_LINT:-}" ]; then
 fi
 timed ctest run_ctest "$@"
 if idle_job_running; then
-  if ! idle_job_wait; then
-    echo "test: lint FAILED after $(idle_job_elapsed)s (begun beside ctest)" >&2
-    exit 1
-  fi
+  idle_job_finish test lint ctest || exit 1
   stages+=("lint $(idle_job_elapsed)s (from ctest's start)")
-  echo "test: lint in $(idle_job_elapsed)s (from ctest's start, beside it)" >&2
 fi
 if [ -z "${HX_SKIP_SANITIZERS:-}" ]; then
   timed sanitize env BUILD_DIR="$build_dir" scripts/sanitize.sh

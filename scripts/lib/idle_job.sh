@@ -5,7 +5,7 @@
 # SCHED_IDLE (when the kernel allows it), so it gets a CPU only when no test
 # wants one and a test that wakes preempts it at once; in its own process
 # group, so idle_job_stop ends all of it; its output goes to a file that
-# idle_job_wait prints. One job at a time per script.
+# idle_job_wait (or idle_job_finish) prints. One job at a time per script.
 
 idle_job_pid=""
 idle_job_log=""
@@ -44,3 +44,17 @@ idle_job_wait() {
 
 # Seconds since the last job started.
 idle_job_elapsed() { echo $(( $(date +%s) - idle_job_begin )); }
+
+# idle_job_finish <script> <job> <beside>: waits for the job as
+# idle_job_wait does, then says on stderr how it went, e.g.
+# "test: lint done 496s after it began beside ctest"; returns its status.
+idle_job_finish() {
+  local script="$1" job="$2" beside="$3" status=0
+  idle_job_wait || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "$script: $job FAILED $(idle_job_elapsed)s after it began beside $beside" >&2
+  else
+    echo "$script: $job done $(idle_job_elapsed)s after it began beside $beside" >&2
+  fi
+  return "$status"
+}
