@@ -18,6 +18,7 @@ echo "package: $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 contents="$(dpkg-deb -c "$deb" | awk '{print $6}')"
 for f in ./usr/bin/health_exporter ./etc/health_exporter/health_exporter.yml \
          ./lib/systemd/system/health_exporter.service \
+         ./usr/lib/sysctl.d/40-health-exporter-icmp.conf \
          ./usr/share/health_exporter/alerts/health_exporter.rules.yml \
          ./usr/share/health_exporter/alerts/alertmanager.yml \
          ./usr/share/health_exporter/dashboards/health_exporter-overview.json \
@@ -54,3 +55,35 @@ sections="$(readelf -S "$work/root/usr/bin/health_exporter")"
 if grep -q '\.debug_info' <<<"$sections"; then
   fail "binary is not stripped"
 fi
+
+# The icmp check's sysctl drop-in allows exactly DynamicUser's groups, and
+# postinst applies it at once on a systemd host, only where the range allows
+# no group ("1 0"), never narrowing a range someone set. Run for real in a
+# network namespace of its own (the sysctl is per namespace), in a mount
+# namespace where /run/systemd/system exists, the packaged drop-in is in
+# /usr/lib/sysctl.d and systemctl is a stub. Needs root and unshare.
+grep -qx 'net.ipv4.ping_group_range = 61184 65519' \
+  "$work/root/usr/lib/sysctl.d/40-health-exporter-icmp.conf" || fail "the sysctl drop-in's range"
+if [ "$(id -u)" -ne 0 ] || ! unshare --net --mount true 2>/dev/null ||
+  [ ! -x /lib/systemd/systemd-sysctl ]; then
+  echo "skipped: postinst's sysctl on a systemd host (needs root, unshare, systemd-sysctl)"
+  exit 0
+fi
+mkdir "$work/stub"
+printf '#!/bin/sh\necho "systemctl $*" >>"%s/systemctl.log"\n' "$work" >"$work/stub/systemctl"
+chmod +x "$work/stub/systemctl"
+range_after_postinst() {  # <range before>: prints the range postinst leaves
+  unshare --net --mount sh -euc '
+    echo "$1" >/proc/sys/net/ipv4/ping_group_range
+    mount -t tmpfs tmpfs /run
+    mkdir -p /run/systemd/system
+    mount --bind "$2/usr/lib/sysctl.d" /usr/lib/sysctl.d
+    PATH="$3:$PATH" "$4" configure
+    awk "{ print \$1, \$2 }" /proc/sys/net/ipv4/ping_group_range' sh "$1" "$work/root" "$work/stub" "$work/control/postinst"
+}
+after="$(range_after_postinst "1 0")"
+[ "$after" = "61184 65519" ] || fail "postinst left ping_group_range '1 0' as '$after'"
+after="$(range_after_postinst "1000 2000")"
+[ "$after" = "1000 2000" ] || fail "postinst changed an administrator's range to '$after'"
+grep -q "systemctl enable health_exporter.service" "$work/systemctl.log" ||
+  fail "postinst did not enable the unit on a systemd host"
