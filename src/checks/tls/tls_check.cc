@@ -1,7 +1,5 @@
 #include "checks/tls/tls_check.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -15,13 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "checks/common/connection_attempt.h"
 #include "checks/common/failure_reasons.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
-#include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/tls_client.h"
-#include "util/fd_shortage.h"
 #include "util/quote.h"
 
 namespace hx {
@@ -149,138 +146,43 @@ std::shared_ptr<const TlsCheckSpec> ParseTlsCheckSpec(config::MapReader& reader)
 CheckType TlsCheckType() { return {"tls", &ParseTlsCheckSpec}; }
 
 // One attempt: resolve -> connect -> STARTTLS dialogue -> handshake -> judge.
-class TlsCheck::TlsAttempt final : public Attempt {
+// The addresses, sockets and ip_policy are ConnectionAttempt's
+// (checks/common/connection_attempt.h).
+class TlsCheck::TlsAttempt final : public ConnectionAttempt {
  public:
-  // read_buffer_ is left uninitialised on purpose: libuv fills it before any
-  // byte is read.
-  // cppcheck-suppress uninitMemberVar
   TlsAttempt(IoContext& io, std::shared_ptr<const TlsCheckSettings> settings,
              std::shared_ptr<const TlsClientContext> context)
-      : io_(io), settings_(std::move(settings)), context_(std::move(context)) {
-    connect_req_.data = this;
-  }
+      : ConnectionAttempt(io, settings->port, settings->ip_policy),
+        settings_(std::move(settings)),
+        context_(std::move(context)) {}
 
  private:
   enum class Phase : uint8_t { kResolving, kConnecting, kDialogue, kHandshake };
 
-  struct WriteOp {
-    uv_write_t req;
-    std::string bytes;
-    TlsAttempt* attempt;
-    int connection;  // a write of an ended connection reports nothing
-  };
-
+  // An IP literal goes through the resolver too (its lookup is traced).
   void Begin() override {
     phase_ = Phase::kResolving;
-    Resolve();
+    ResolveAndConnect(settings_->host, settings_->ip_protocol);
   }
 
-  void Release() override { CloseSocket(); }
+  void OnConnecting() override { phase_ = Phase::kConnecting; }
 
-  // --- Resolution: the loop's c-ares resolver. ---
-
-  void Resolve() {
-    ResolveThen(io_.resolver(), settings_->host, settings_->ip_protocol,
-                [this](ResolveResult result) { Resolved(std::move(result)); });
-  }
-
-  void Resolved(ResolveResult result) {
-    if (result.addresses.empty()) {
-      Finish(ResolveFailed(result));
-      return;
-    }
-    addresses_ = std::move(result.addresses);
-    for (sockaddr_storage& a : addresses_) {
-      if (a.ss_family == AF_INET) {
-        reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(settings_->port);
-      } else if (a.ss_family == AF_INET6) {
-        reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(settings_->port);
-      }
-    }
-    ConnectNext(0);
-  }
-
-  // --- Connection. ---
-
-  // Connects to the next resolved address, in the resolver's order. With
-  // ip_policy first, a refused connection moves on to the next address and
-  // the last address's error is the one reported.
-  void ConnectNext(int last_error) {
-    if (IsFdShortage(last_error)) {
-      // No socket could be made: another address would fare no better.
-      Finish(CheckResult::Unhealthy(
-          FailureReason::kInternal,
-          ReportFdShortage(last_error, "cannot open a socket; the target was not tried")));
-      return;
-    }
-    if (next_address_ >= addresses_.size()) {
-      CheckResult result =
-          CheckResult::Unhealthy(ReasonOfSocketError(last_error), uv_strerror(last_error));
-      // ip_policy first: the last address tried is the one whose error this is.
-      if (next_address_ > 0) {
-        result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
-      }
-      Finish(std::move(result));
-      return;
-    }
-    phase_ = Phase::kConnecting;
-    ++connection_;
-    const sockaddr_storage& address = addresses_[next_address_++];
-    socket_ = new uv_tcp_t;
-    uv_tcp_init(io_.loop(), socket_);
-    socket_->data = this;
-    const int rc = uv_tcp_connect(&connect_req_, socket_,
-                                  reinterpret_cast<const sockaddr*>(&address), &OnConnected);
-    if (rc < 0) {
-      ConnectFailed(rc);
-      return;
-    }
-    ExpectCallback();
-  }
-
-  void ConnectFailed(int error) {
-    CloseSocket();
-    if (settings_->ip_policy == IpPolicy::kAll && !IsFdShortage(error)) {
-      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(error), uv_strerror(error)));
-    } else {
-      ConnectNext(error);
-    }
-  }
-
-  // The outcome of the current connection. ip_policy first: the attempt's.
-  // all: one address's, recorded; the next address follows, and after the
-  // last the attempt ends with all of them (FinishAll).
-  void EndConnection(CheckResult result) {
-    if (result.health != Health::kHealthy) {
-      result.address = AddressPortText(addresses_[next_address_ - 1], settings_->port);
-    }
-    if (settings_->ip_policy == IpPolicy::kFirst) {
-      Finish(std::move(result));
-      return;
-    }
-    outcomes_.push_back({addresses_[next_address_ - 1], std::move(result)});
-    CloseSocket();
+  void OnConnectionEnded() override {
     tls_.reset();
     dialogue_.clear();
     dialogue_received_ = 0;
     step_ = 0;
     offers_starttls_ = false;
-    if (next_address_ < addresses_.size()) {
-      ConnectNext(0);
-    } else {
-      FinishAll();
-    }
   }
 
   // The worst state of all addresses, the failing ones named
   // (CombineAddressResults); the expiry reported is the earliest any address
   // presented, the version the first one's.
-  void FinishAll() {
-    CheckResult result = CombineAddressResults(outcomes_, settings_->port);
-    UseLowestOfAll(outcomes_, ObservationId::kTlsCertExpiryTimestampSeconds, &result);
+  CheckResult CombineOutcomes(const std::vector<AddressResult>& outcomes) const override {
+    CheckResult result = ConnectionAttempt::CombineOutcomes(outcomes);
     std::erase_if(result.observations,
                   [](const Observation& o) { return o.id == ObservationId::kTlsVersionInfo; });
-    for (const AddressResult& o : outcomes_) {
+    for (const AddressResult& o : outcomes) {
       auto version = std::find_if(
           o.result.observations.begin(), o.result.observations.end(),
           [](const Observation& ob) { return ob.id == ObservationId::kTlsVersionInfo; });
@@ -289,29 +191,10 @@ class TlsCheck::TlsAttempt final : public Attempt {
         break;
       }
     }
-    Finish(std::move(result));
+    return result;
   }
 
-  static void OnConnected(uv_connect_t* req, int status) {
-    auto* self = static_cast<TlsAttempt*>(req->data);
-    CallbackGuard guard(self);
-    if (guard.over()) return;
-    self->HandleConnected(status);
-  }
-
-  void HandleConnected(int status) {
-    TraceConnect(check()->trace(), addresses_[next_address_ - 1], status);
-    if (status < 0) {
-      ConnectFailed(status);
-      return;
-    }
-    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(socket_), &OnAlloc, &OnRead);
-    if (rc < 0) {
-      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
-                                           std::string("read failed: ") + uv_strerror(rc)));
-      return;
-    }
-    // Reads keep coming until the socket closes, which Release() announces.
+  void OnConnected() override {
     switch (settings_->starttls) {
       case StartTls::kNone:
         StartHandshake();
@@ -349,8 +232,8 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   // Advances the dialogue with what has arrived; returns once it needs more.
   void Converse() {
-    const int connection = connection_;
-    while (!Ended(connection) && phase_ == Phase::kDialogue) {
+    const int current = connection();
+    while (!Ended(current) && phase_ == Phase::kDialogue) {
       if (settings_->starttls == StartTls::kPostgres) {
         if (dialogue_.empty()) return;
         const char answer = dialogue_[0];
@@ -470,17 +353,13 @@ class TlsCheck::TlsAttempt final : public Attempt {
 
   void StartHandshake() {
     phase_ = Phase::kHandshake;
-    const int connection = connection_;
+    const int current = connection();
     tls_ = std::make_unique<TlsClient>(context_, settings_->tls.server_name);
     tls_->set_trace(check()->trace());
     tls_->StartHandshake();
     FlushTls();
-    if (!Ended(connection) && tls_->failed()) HandshakeOver();
+    if (!Ended(current) && tls_->failed()) HandshakeOver();
   }
-
-  // Whether the connection numbered `connection` has ended (and with it
-  // tls_ and the dialogue), or the whole attempt.
-  bool Ended(int connection) const { return over() || connection != connection_; }
 
   void FlushTls() {
     std::string out = tls_->TakeCiphertext();
@@ -539,50 +418,9 @@ class TlsCheck::TlsAttempt final : public Attempt {
     return CheckResult::Healthy(detail);
   }
 
-  // --- Bytes on the socket. ---
+  // --- Bytes read from the socket. ---
 
-  void WriteRaw(std::string bytes) {
-    auto* op = new WriteOp{{}, std::move(bytes), this, connection_};
-    op->req.data = op;
-    uv_buf_t buf = uv_buf_init(op->bytes.data(), static_cast<unsigned int>(op->bytes.size()));
-    const int rc = uv_write(&op->req, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1, &OnWritten);
-    if (rc < 0) {
-      delete op;
-      EndConnection(CheckResult::Unhealthy(ReasonOfSocketError(rc),
-                                           std::string("send failed: ") + uv_strerror(rc)));
-      return;
-    }
-    ExpectCallback();
-  }
-
-  static void OnWritten(uv_write_t* req, int status) {
-    auto* op = static_cast<WriteOp*>(req->data);
-    TlsAttempt* self = op->attempt;
-    const int connection = op->connection;
-    delete op;
-    CallbackGuard guard(self);
-    if (self->Ended(connection)) return;
-    if (status < 0) {
-      self->EndConnection(CheckResult::Unhealthy(
-          ReasonOfSocketError(status), std::string("send failed: ") + uv_strerror(status)));
-    }
-  }
-
-  static void OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-    auto* self = static_cast<TlsAttempt*>(handle->data);
-    *buf = uv_buf_init(self->read_buffer_, sizeof(self->read_buffer_));
-  }
-
-  // Comes any number of times while the socket reads: not announced, so it
-  // opens with a RepeatingCallbackGuard.
-  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-    auto* self = static_cast<TlsAttempt*>(stream->data);
-    RepeatingCallbackGuard guard(self);
-    if (guard.over()) return;
-    self->HandleRead(nread, buf);
-  }
-
-  void HandleRead(ssize_t nread, const uv_buf_t* buf) {
+  void HandleRead(ssize_t nread, const uv_buf_t* buf) override {
     if (nread == 0) return;
     if (nread < 0) {
       const std::string reason =
@@ -615,42 +453,21 @@ class TlsCheck::TlsAttempt final : public Attempt {
       return;
     }
     if (phase_ != Phase::kHandshake) return;
-    const int connection = connection_;
+    const int current = connection();
     tls_->FeedCiphertext(data);
     FlushTls();
-    if (Ended(connection)) return;
+    if (Ended(current)) return;
     if (tls_->failed() || tls_->handshake_done()) HandshakeOver();
   }
 
-  void CloseSocket() {
-    if (socket_ == nullptr) return;
-    uv_tcp_t* socket = std::exchange(socket_, nullptr);
-    ExpectCallback();
-    // Closing also cancels a pending connect and writes: their callbacks run
-    // with UV_ECANCELED before OnClosed.
-    uv_close(reinterpret_cast<uv_handle_t*>(socket), [](uv_handle_t* handle) {
-      auto* self = static_cast<TlsAttempt*>(handle->data);
-      delete reinterpret_cast<uv_tcp_t*>(handle);
-      CallbackGuard guard(self);
-    });
-  }
-
-  IoContext& io_;
   std::shared_ptr<const TlsCheckSettings> settings_;
   std::shared_ptr<const TlsClientContext> context_;
-  std::vector<sockaddr_storage> addresses_;
-  size_t next_address_ = 0;
-  int connection_ = 0;                   // numbers the connections, one per address tried
-  std::vector<AddressResult> outcomes_;  // ip_policy all: each address's result
-  uv_connect_t connect_req_{};
-  uv_tcp_t* socket_ = nullptr;  // heap-allocated until its close callback
   std::unique_ptr<TlsClient> tls_;
   std::string dialogue_;          // clear text received and not yet consumed
   size_t dialogue_received_ = 0;  // clear text received on this connection
   Phase phase_ = Phase::kResolving;
   int step_ = 0;  // position in the STARTTLS dialogue
   bool offers_starttls_ = false;
-  char read_buffer_[16 * 1024];
 };
 
 TlsCheck::TlsCheck(IoContext& io, std::shared_ptr<const TlsCheckSettings> settings)
