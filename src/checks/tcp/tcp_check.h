@@ -65,8 +65,9 @@ std::shared_ptr<const TcpCheckSpec> ParseTcpCheckSpec(config::MapReader& reader)
 /// peer closes, or 64 KiB arrived. With ip_policy all, every address gets
 /// that whole dialogue in turn and the results are combined
 /// (CombineAddressResults: the worst counts, failing addresses named). The check has no timer of
-/// its own; the scheduler's hard timeout cancels it. Each attempt is an Attempt
-/// (checks/common/attempt.h), so Cancel() and the destructor return at once
+/// its own; the scheduler's hard timeout cancels it. Each attempt is a
+/// ConnectionAttempt (checks/common/connection_attempt.h, an Attempt of
+/// checks/common/attempt.h), so Cancel() and the destructor return at once
 /// while a lookup runs or a handle is still closing. Loop-thread only; not
 /// thread-safe.
 class TcpCheck final : public AsyncCheck {
