@@ -72,7 +72,7 @@ class HttpCheckTest : public LoopTest {
   }
 
   // A Check, not an HttpCheck: with ip_policy all the spec makes an
-  // HttpEachAddressCheck.
+  // EachAddressCheck.
   Check& NewCheck(std::shared_ptr<const HttpCheckSpec> spec) {
     checks_.push_back(spec->CreateCheck(io()));
     return *checks_.back();

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "checks/common/curl_transfer.h"
+#include "checks/common/each_address_check.h"
 #include "checks/common/failure_reasons.h"
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
@@ -357,14 +358,6 @@ std::shared_ptr<const HttpCheckSpec> ParseHttpCheckSpec(config::MapReader& r) {
 
 CheckType HttpCheckType() { return {"http", &ParseHttpCheckSpec}; }
 
-std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) const {
-  if (ip_policy == IpPolicy::kAll && !connect_host_is_ip) {
-    return std::make_unique<HttpEachAddressCheck>(shared_from_this(), context.io.curl(),
-                                                  context.io.resolver());
-  }
-  return std::make_unique<HttpCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
-}
-
 std::string HttpCheckSpec::Target() const { return method + " " + display_url; }
 
 std::vector<std::string> HttpCheckSpec::Secrets() const {
@@ -549,7 +542,7 @@ CurlCheck::Target PinnedTargetOf(const HttpCheckSpec& spec, const std::string& a
 }
 
 // The result of an attempt whose host did not resolve.
-CheckResult LookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
+CheckResult HttpLookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
   CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
   result.observations.emplace_back(ObservationId::kHttpPhaseSeconds,
                                    static_cast<double>(dns_ns) / 1e9, "dns");
@@ -579,7 +572,7 @@ bool HttpCheck::Configure(CurlCheck::Attempt& a) {
 }
 
 CheckResult HttpCheck::LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) {
-  return LookupFailedResult(reason, std::move(error), dns_ns);
+  return HttpLookupFailedResult(reason, std::move(error), dns_ns);
 }
 
 CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
@@ -641,82 +634,28 @@ CheckResult HttpCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
 }
 
 // ---------------------------------------------------------------------------
-// ip_policy all
+// Creating: ip_policy all makes an EachAddressCheck of pinned HttpChecks
 
-HttpEachAddressCheck::HttpEachAddressCheck(std::shared_ptr<const HttpCheckSpec> spec,
-                                           CurlMulti& curl, Resolver& resolver)
-    : spec_(std::move(spec)), curl_(curl), resolver_(resolver) {}
-
-HttpEachAddressCheck::~HttpEachAddressCheck() { Cancel(); }
-
-void HttpEachAddressCheck::Start(DoneCallback done) {
-  Cancel();  // the scheduler never overlaps attempts; be safe if someone does
-  done_ = std::move(done);
-  // The callback never runs inside Resolve(), so resolving_ is in place.
-  resolving_ = resolver_.Resolve(
-      spec_->connect_host, spec_->ip_protocol,
-      [this](ResolveResult r) { OnResolved(std::move(r)); }, trace());
-}
-
-void HttpEachAddressCheck::Cancel() {
-  resolving_.reset();
-  checks_.clear();  // each cancels its request: no callback after
-  results_.clear();
-  pending_ = 0;
-  done_ = nullptr;
-}
-
-void HttpEachAddressCheck::OnResolved(ResolveResult resolved) {
-  resolving_.reset();  // already delivered: only frees the handle
-  dns_ns_ = resolved.duration_ns;
-  if (!resolved.error.empty()) {
-    Finish(LookupFailedResult(resolved.failure == ResolveFailure::kNone
-                                  ? FailureReason::kDnsError
-                                  : ReasonOf(resolved.failure),
-                              std::move(resolved.error), dns_ns_));
-    return;
+std::unique_ptr<Check> HttpCheckSpec::CreateCheck(const CheckContext& context) const {
+  if (ip_policy == IpPolicy::kAll && !connect_host_is_ip) {
+    // One request per address, each pinned to it (see the header).
+    std::shared_ptr<const HttpCheckSpec> spec = shared_from_this();
+    CurlMulti& curl = context.io.curl();
+    Resolver& resolver = context.io.resolver();
+    return std::make_unique<EachAddressCheck>(
+        EachAddressCheck::Target{
+            .host = connect_host,
+            .ip_protocol = ip_protocol,
+            .port = static_cast<uint16_t>(std::strtoul(port.c_str(), nullptr, 10)),
+            .make_check = [spec, &curl,
+                           &resolver](const std::string& address) -> std::unique_ptr<Check> {
+              return std::make_unique<HttpCheck>(spec, curl, resolver, address);
+            },
+            .lookup_failed = &HttpLookupFailedResult,
+            .phase_id = ObservationId::kHttpPhaseSeconds},
+        resolver);
   }
-  pending_ = resolved.addresses.size();
-  for (const sockaddr_storage& address : resolved.addresses) {
-    checks_.push_back(std::make_unique<HttpCheck>(spec_, curl_, resolver_, AddressText(address)));
-    checks_.back()->set_trace(trace());
-    results_.push_back({address, CheckResult::Unhealthy(FailureReason::kInternal, "not probed")});
-  }
-  // A request that fails while being set up reports inside Start(): its
-  // result is kept and the whole attempt ends only after this loop.
-  starting_ = true;
-  for (size_t i = 0; i < checks_.size(); ++i) {
-    checks_[i]->Start([this, i](CheckResult r) { OnAddressDone(i, std::move(r)); });
-  }
-  starting_ = false;
-  if (pending_ == 0) OnAddressDone(checks_.size(), {});
-}
-
-void HttpEachAddressCheck::OnAddressDone(size_t index, CheckResult result) {
-  if (index < results_.size()) {
-    results_[index].result = std::move(result);
-    --pending_;
-  }
-  if (pending_ > 0 || starting_) return;
-  CheckResult combined = CombineAddressResults(
-      results_, static_cast<uint16_t>(std::strtoul(spec_->port.c_str(), nullptr, 10)));
-  UseLowestOfAll(results_, ObservationId::kTlsCertExpiryTimestampSeconds, &combined);
-  // The requests were pinned and never resolved: the lookup was ours.
-  for (Observation& o : combined.observations) {
-    if (o.id == ObservationId::kHttpPhaseSeconds && o.label_value == "dns") {
-      o.value += static_cast<double>(dns_ns_) / 1e9;
-    }
-  }
-  Finish(std::move(combined));
-}
-
-void HttpEachAddressCheck::Finish(CheckResult result) {
-  // Detach first: `done` may destroy this check or start the next attempt.
-  // The requests are all over; the last one's own callback is running now,
-  // which CurlCheck allows to destroy it.
-  DoneCallback done = std::move(done_);
-  Cancel();
-  done(std::move(result));
+  return std::make_unique<HttpCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
 }  // namespace hx

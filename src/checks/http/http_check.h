@@ -18,13 +18,12 @@
 // server_name while the TCP connection goes to the configured address; a
 // redirect to another host is not affected.
 //
-// ip_policy all (HttpEachAddressCheck): the name is resolved once and one
-// request goes to each address, side by side, each pinned to its address by
-// a CURLOPT_RESOLVE entry of that address alone (Host and SNI keep the name);
-// the results are combined by CombineAddressResults. Side by side, not in
-// turn as tcp and tls do, because an http timeout is set for one request: in
-// turn, N slow but healthy addresses would add up to a timeout of the whole
-// check. A URL with an IP literal host has one address: ip_policy is moot.
+// ip_policy all (EachAddressCheck, checks/common/each_address_check.h): the
+// name is resolved once and one request goes to each address, side by side,
+// each an HttpCheck pinned to its address by a CURLOPT_RESOLVE entry of that
+// address alone (Host and SNI keep the name); the results are combined by
+// CombineAddressResults. A URL with an IP literal host has one address:
+// ip_policy is moot.
 
 #include <curl/curl.h>
 
@@ -125,40 +124,6 @@ class HttpCheck final : public CurlCheck {
   CheckResult Evaluate(CURLcode code, CurlCheck::Attempt& a) override;
 
   std::shared_ptr<const HttpCheckSpec> spec_;
-};
-
-/// Runs attempts of one HttpCheckSpec with ip_policy all: resolves the URL's
-/// host, runs one HttpCheck pinned to each address side by side, and combines
-/// their results (CombineAddressResults: the worst counts, failing addresses
-/// named; observations of the worst address, its `dns` phase the resolver's
-/// time; the earliest certificate expiry of all). Cancel() cancels the lookup
-/// and every request; no callback after it. Loop-thread only; not thread-safe.
-class HttpEachAddressCheck final : public Check {
- public:
-  HttpEachAddressCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl,
-                       Resolver& resolver);
-  ~HttpEachAddressCheck() override;
-  HttpEachAddressCheck(const HttpEachAddressCheck&) = delete;
-  HttpEachAddressCheck& operator=(const HttpEachAddressCheck&) = delete;
-
-  void Start(DoneCallback done) override;
-  void Cancel() override;
-
- private:
-  void OnResolved(ResolveResult resolved);
-  void OnAddressDone(size_t index, CheckResult result);
-  void Finish(CheckResult result);
-
-  std::shared_ptr<const HttpCheckSpec> spec_;
-  CurlMulti& curl_;
-  Resolver& resolver_;
-  DoneCallback done_;  // set while an attempt runs
-  std::unique_ptr<ResolveRequest> resolving_;
-  uint64_t dns_ns_ = 0;
-  std::vector<std::unique_ptr<HttpCheck>> checks_;  // one per address
-  std::vector<AddressResult> results_;              // index-aligned with checks_
-  size_t pending_ = 0;                              // requests not yet done
-  bool starting_ = false;                           // inside OnResolved's loop: finish after it
 };
 
 /// The `http:` check type.
