@@ -7,7 +7,7 @@ generic handler with raw-bytes (de)serializers and the two tiny protobuf
 messages are encoded by hand, as the daemon does.
 
 Run with /usr/bin/python3 (the python3 on PATH may be one without grpc).
-Listens on 127.0.0.1 only; prints "PORT <n>" on stdout once it serves, then
+Listens on 127.0.0.1 only (or another loopback address, --listen); prints "PORT <n>" on stdout once it serves, then
 one line per event ("CHECK <service>", "CANCELLED <service>").
 
   --status NAME=STATUS   answer Check(NAME) with STATUS (repeatable; NAME may
@@ -23,6 +23,8 @@ one line per event ("CHECK <service>", "CANCELLED <service>").
   --require-metadata K=V Check fails with UNAUTHENTICATED unless the request
                          carries metadata K with value V.
   --tls CERT KEY         TLS (ALPN h2) with this certificate and key; else h2c.
+  --listen ADDR:PORT     listen there instead of 127.0.0.1:0 (a kernel-chosen
+                         port); ADDR must be a loopback address (127.x.y.z).
 """
 
 import argparse
@@ -108,7 +110,10 @@ def main():
     parser.add_argument("--hang", action="store_true")
     parser.add_argument("--require-metadata")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--listen", default="127.0.0.1:0")
     args = parser.parse_args()
+    if not args.listen.startswith("127."):
+        sys.exit("--listen must be a loopback address (127.x.y.z:port)")
 
     statuses = {}
     for item in args.status:
@@ -143,12 +148,12 @@ def main():
             cert = f.read()
         with open(args.tls[1], "rb") as f:
             key = f.read()
-        port = server.add_secure_port("127.0.0.1:0",
+        port = server.add_secure_port(args.listen,
                                       grpc.ssl_server_credentials([(key, cert)]))
     else:
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = server.add_insecure_port(args.listen)
     if port == 0:
-        sys.exit("cannot bind 127.0.0.1")
+        sys.exit("cannot bind " + args.listen)
     server.start()
     emit("PORT %d" % port)
     server.wait_for_termination()

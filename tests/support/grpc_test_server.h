@@ -33,7 +33,7 @@ class GrpcTestServer {
   bool ok() const { return port_ != 0; }
   const std::string& error() const { return error_; }
   uint16_t port() const { return port_; }
-  /// "127.0.0.1:PORT".
+  /// "127.0.0.1:PORT" (the default listen address; see --listen).
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
 
