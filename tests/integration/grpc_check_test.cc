@@ -298,6 +298,131 @@ TEST_F(GrpcCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
   EXPECT_EQ(no6.reason, FailureReason::kDnsError);
 }
 
+// ip_policy: one name, two addresses (a hosts file of the test's own), the
+// server on 127.0.0.1 only, so 127.0.0.2 (listed first) refuses. first: curl
+// moves on to 127.0.0.1 and the name is healthy; all: one call per address,
+// the refusing one named with its reason. With a second server on 127.0.0.2
+// (same port) every address answers.
+TEST_F(GrpcCheckTest, IpPolicyAllCallsEveryAddressAndNamesTheFailingOnes) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  GrpcTestServer server({"--status", "orders=SERVING"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string port = std::to_string(server.port());
+  const std::string base = "address: two.test:" + port + "\nservice: orders\nip_protocol: ip4\n";
+
+  CheckResult r = RunOnce(base);
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "SERVING");
+  r = RunOnce(base + "ip_policy: first");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "SERVING");
+  EXPECT_TRUE(server.WaitFor("CHECK orders", 2, kWait));  // events may come after results
+
+  r = RunOnce(base + "ip_policy: all");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "1 of 2 addresses failed: 127.0.0.2:" + port + ": connection refused");
+  // The reason and address are the failing address's, not the healthy one's.
+  EXPECT_EQ(r.reason, FailureReason::kConnectRefused);
+  EXPECT_EQ(r.address, "127.0.0.2:" + port);
+  // 127.0.0.1 was called too; the figures are the refusing address's.
+  EXPECT_TRUE(server.WaitFor("CHECK orders", 3, kWait));
+  EXPECT_EQ(FindObservation(r, "grpc_serving_status"), nullptr);
+
+  GrpcTestServer second({"--status", "orders=SERVING", "--listen", "127.0.0.2:" + port});
+  ASSERT_TRUE(second.ok()) << second.error();
+  ASSERT_EQ(second.port(), server.port());
+  r = RunOnce(base + "ip_policy: all");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "SERVING (all 2 addresses)");
+  EXPECT_EQ(r.reason, FailureReason::kNone);
+  EXPECT_EQ(r.address, "");
+  EXPECT_TRUE(server.WaitFor("CHECK orders", 4, kWait));
+  EXPECT_TRUE(second.WaitFor("CHECK orders", 1, kWait));
+  const Observation* serving = FindObservation(r, "grpc_serving_status");
+  ASSERT_NE(serving, nullptr);
+  EXPECT_EQ(serving->value, 1);
+  const Observation* dns = FindObservation(r, "grpc_phase_seconds", "dns");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_GT(dns->value, 0);  // the one lookup's time, though no call resolved
+
+  // A name that does not resolve (no such entry, and no DNS server
+  // answers) fails as with first, with the lookup's time.
+  r = RunOnce("address: none.test:" + port + "\nip_policy: all");
+  EXPECT_EQ(r.health, Health::kUnhealthy);
+  EXPECT_EQ(r.detail, "DNS timeout after 0.2s");
+  EXPECT_EQ(r.reason, FailureReason::kDnsTimeout);
+  const CheckResult first = RunOnce("address: none.test:" + port);
+  EXPECT_EQ(r.detail, first.detail);
+  EXPECT_EQ(r.reason, first.reason);
+  dns = FindObservation(r, "grpc_phase_seconds", "dns");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_GT(dns->value, 0);
+}
+
+// ip_policy all with TLS: the certificate names only two.test, so each
+// pinned call verifying it proves SNI and the check keep the name while
+// connecting to one address.
+TEST_F(GrpcCheckTest, IpPolicyAllOverTlsKeepsTheNameForEachAddress) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  TestCertificate cert(
+      {.common_name = "two.test", .dns_names = {"two.test"}, .loopback_ip = false});
+  GrpcTestServer server({"--status", "orders=SERVING", "--tls", cert.cert_file(), cert.key_file()});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string port = std::to_string(server.port());
+  GrpcTestServer second({"--status", "orders=SERVING", "--tls", cert.cert_file(), cert.key_file(),
+                         "--listen", "127.0.0.2:" + port});
+  ASSERT_TRUE(second.ok()) << second.error();
+  const CheckResult r =
+      RunOnce("address: two.test:" + port + "\nservice: orders\nip_protocol: ip4\ntls: {ca_file: " +
+              cert.cert_file() + "}\nip_policy: all");
+  EXPECT_EQ(r.health, Health::kHealthy) << r.detail;
+  EXPECT_EQ(r.detail, "SERVING (all 2 addresses)");
+  // The events come from the servers' output, maybe after the result.
+  EXPECT_TRUE(server.WaitFor("CHECK orders", 1, kWait));
+  EXPECT_TRUE(second.WaitFor("CHECK orders", 1, kWait));
+  EXPECT_NE(FindObservation(r, "tls_cert_expiry_timestamp_seconds"), nullptr);
+}
+
+// ip_policy all calls the addresses side by side: both servers, neither of
+// which answers, have the call at once. Cancel() ends both calls and no
+// callback follows.
+TEST_F(GrpcCheckTest, IpPolicyAllCallsSideBySideAndCancelEndsEveryCall) {
+  TempDir dir;
+  io().set_resolver_options(
+      {.servers = {"127.0.0.1:1"},
+       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
+       .timeout = milliseconds(200),
+       .tries = 1});
+  GrpcTestServer server({"--hang"});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string port = std::to_string(server.port());
+  GrpcTestServer second({"--hang", "--listen", "127.0.0.2:" + port});
+  ASSERT_TRUE(second.ok()) << second.error();
+  Check& check =
+      NewCheck("address: two.test:" + port + "\nservice: slow\nip_protocol: ip4\nip_policy: all");
+  int calls = 0;
+  check.Start([&](CheckResult) { ++calls; });
+  ASSERT_TRUE(
+      RunUntil([&] { return server.Count("CHECK slow") >= 1 && second.Count("CHECK slow") >= 1; }));
+  EXPECT_EQ(io().curl().active(), 2u);
+  check.Cancel();
+  EXPECT_EQ(io().curl().active(), 0u);
+  EXPECT_TRUE(server.WaitFor("CANCELLED slow", 1, kWait));
+  EXPECT_TRUE(second.WaitFor("CANCELLED slow", 1, kWait));
+  RunUntil([] { return false; }, milliseconds(50));
+  EXPECT_EQ(calls, 0);
+}
+
 TEST_F(GrpcCheckTest, ServerNameWithAResolvedHostConnectsThereAndSendsTheName) {
   TestCertificate cert(
       {.common_name = "orders.test", .dns_names = {"orders.test"}, .loopback_ip = false});

@@ -1,6 +1,6 @@
 #pragma once
 // The per-check key `ip_policy: first | all` of the types that connect to
-// every address a name resolves to when asked (tcp, tls, icmp, http),
+// every address a name resolves to when asked (tcp, tls, icmp, http, grpc),
 // and the one rule for judging a name by all of its addresses: the worst
 // address's state counts, and the detail names each address that was not
 // healthy ("1 of 2 addresses failed: 127.0.0.2:443: connection refused").

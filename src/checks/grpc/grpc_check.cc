@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "checks/common/curl_transfer.h"
+#include "checks/common/each_address_check.h"
 #include "checks/common/host_port.h"
 #include "checks/common/ip_protocol.h"
 #include "io/curl_multi.h"
@@ -492,6 +493,7 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
   }
 
   spec->ip_protocol = ReadIpProtocol(r);
+  spec->ip_policy = ReadIpPolicy(r);
 
   if (!spec->host.empty()) {
     const std::string port = std::to_string(spec->port);
@@ -520,10 +522,6 @@ std::shared_ptr<const GrpcCheckSpec> ParseGrpcCheckSpec(config::MapReader& r) {
 }
 
 CheckType GrpcCheckType() { return {"grpc", &ParseGrpcCheckSpec}; }
-
-std::unique_ptr<Check> GrpcCheckSpec::CreateCheck(const CheckContext& context) const {
-  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
-}
 
 std::string GrpcCheckSpec::Target() const {
   return (tls ? "grpcs://" : "grpc://") + HostForUrl(host) + ":" + std::to_string(port) + "/" +
@@ -649,10 +647,30 @@ CurlCheck::Target TargetOf(const GrpcCheckSpec& spec) {
           .fixed_resolve = spec.fixed_resolve};
 }
 
+CurlCheck::Target PinnedTargetOf(const GrpcCheckSpec& spec, const std::string& address) {
+  CurlCheck::Target target = TargetOf(spec);
+  target.connect_host = address;
+  target.connect_host_is_ip = true;
+  target.fixed_resolve = CurlResolveEntry(spec.request_host, target.port, {address});
+  return target;
+}
+
+// The result of an attempt whose host did not resolve.
+CheckResult GrpcLookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
+  CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
+  result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
+                                   static_cast<double>(dns_ns) / 1e9, "dns");
+  return result;
+}
+
 }  // namespace
 
 GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver)
     : CurlCheck(curl, resolver, TargetOf(*spec), "gRPC"), spec_(std::move(spec)) {}
+
+GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver,
+                     const std::string& address)
+    : CurlCheck(curl, resolver, PinnedTargetOf(*spec, address), "gRPC"), spec_(std::move(spec)) {}
 
 std::unique_ptr<CurlCheck::Attempt> GrpcCheck::NewAttempt() { return std::make_unique<Attempt>(); }
 
@@ -661,10 +679,7 @@ bool GrpcCheck::Configure(CurlCheck::Attempt& a) {
 }
 
 CheckResult GrpcCheck::LookupFailed(FailureReason reason, std::string error, uint64_t dns_ns) {
-  CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
-  result.observations.emplace_back(ObservationId::kGrpcPhaseSeconds,
-                                   static_cast<double>(dns_ns) / 1e9, "dns");
-  return result;
+  return GrpcLookupFailedResult(reason, std::move(error), dns_ns);
 }
 
 CheckResult GrpcCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
@@ -685,6 +700,31 @@ CheckResult GrpcCheck::Evaluate(CURLcode code, CurlCheck::Attempt& attempt) {
   }
   a->expiry.AddObservation(result.observations);
   return result;
+}
+
+// ---------------------------------------------------------------------------
+// Creating: ip_policy all makes an EachAddressCheck of pinned GrpcChecks
+
+std::unique_ptr<Check> GrpcCheckSpec::CreateCheck(const CheckContext& context) const {
+  if (ip_policy == IpPolicy::kAll && !host_is_ip) {
+    // One call per address, each pinned to it (see the header).
+    std::shared_ptr<const GrpcCheckSpec> spec = shared_from_this();
+    CurlMulti& curl = context.io.curl();
+    Resolver& resolver = context.io.resolver();
+    return std::make_unique<EachAddressCheck>(
+        EachAddressCheck::Target{
+            .host = host,
+            .ip_protocol = ip_protocol,
+            .port = port,
+            .make_check = [spec, &curl,
+                           &resolver](const std::string& address) -> std::unique_ptr<Check> {
+              return std::make_unique<GrpcCheck>(spec, curl, resolver, address);
+            },
+            .lookup_failed = &GrpcLookupFailedResult,
+            .phase_id = ObservationId::kGrpcPhaseSeconds},
+        resolver);
+  }
+  return std::make_unique<GrpcCheck>(shared_from_this(), context.io.curl(), context.io.resolver());
 }
 
 }  // namespace hx

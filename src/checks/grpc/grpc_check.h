@@ -9,6 +9,7 @@
 //     tls: {ca_file: ...}                # or true, or false (default: h2c)
 //     metadata: {authorization: "Bearer ${TOKEN}"}   # sent as headers; values are secrets
 //     ip_protocol: auto                  # ip4 | ip6 | auto (default)
+//     ip_policy: first                   # first (default) | all
 //
 // The daemon links no libprotobuf: the two messages are a single field each
 // (HealthCheckRequest.service, string; HealthCheckResponse.status, enum), so
@@ -23,6 +24,13 @@
 // tls.server_name works as for http: the request goes to that name (SNI,
 // certificate check and :authority) and the CURLOPT_RESOLVE entry maps it to
 // the configured host's addresses, so the connection goes there.
+//
+// ip_policy all (EachAddressCheck, checks/common/each_address_check.h): the
+// name is resolved once and one call goes to each address, side by side, each
+// a GrpcCheck pinned to its address by a CURLOPT_RESOLVE entry of that
+// address alone (:authority, SNI and the certificate check keep the name);
+// the results are combined by CombineAddressResults. An IP literal host has
+// one address: ip_policy is moot.
 
 #include <curl/curl.h>
 
@@ -35,6 +43,7 @@
 
 #include "checks/check.h"
 #include "checks/common/curl_transfer.h"
+#include "checks/common/ip_policy.h"
 #include "checks/common/tls_options.h"
 #include "io/resolver.h"
 
@@ -54,6 +63,8 @@ class GrpcCheckSpec final : public CheckSpec, public std::enable_shared_from_thi
   std::optional<TlsOptions> tls;
   /// `ip_protocol`: the family `host` is resolved to.
   IpProtocol ip_protocol = IpProtocol::kAuto;
+  /// `ip_policy`: first (curl tries the addresses in turn) or all.
+  IpPolicy ip_policy = IpPolicy::kFirst;
   /// Set when `host` is an IP literal: nothing to resolve.
   bool host_is_ip = false;
 
@@ -143,6 +154,10 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& response, const GrpcCheckSp
 class GrpcCheck final : public CurlCheck {
  public:
   GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver);
+  /// Connects to `address` (an IP literal) only, without resolving: curl is
+  /// handed "request_host:port:address". For ip_policy all.
+  GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver,
+            const std::string& address);
 
   /// The state of one attempt; defined in the .cc file.
   struct Attempt;

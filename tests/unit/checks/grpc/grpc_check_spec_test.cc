@@ -75,6 +75,21 @@ TEST_F(GrpcCheckSpecTest, IpProtocol) {
   EXPECT_EQ(v4->ip_protocol, IpProtocol::kIp4);
 }
 
+TEST_F(GrpcCheckSpecTest, IpPolicy) {
+  auto spec = Parse("address: orders.internal:50051");
+  ASSERT_NE(spec, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(spec->ip_policy, IpPolicy::kFirst);
+  auto all = Parse("address: orders.internal:50051\nip_policy: all");
+  ASSERT_NE(all, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(all->ip_policy, IpPolicy::kAll);
+  auto first = Parse("address: orders.internal:50051\nip_policy: first");
+  ASSERT_NE(first, nullptr) << ::testing::PrintToString(Errors());
+  EXPECT_EQ(first->ip_policy, IpPolicy::kFirst);
+  EXPECT_EQ(Parse("address: orders.internal:50051\nip_policy: every"), nullptr);
+  EXPECT_EQ(Errors(), (std::vector<std::string>{"test.yml:2:12: checks[0].grpc.ip_policy: must be "
+                                                "first or all, got \"every\""}));
+}
+
 TEST_F(GrpcCheckSpecTest, TlsForms) {
   auto on = Parse("address: a.internal:443\ntls: true");
   ASSERT_NE(on, nullptr);
