@@ -24,4 +24,7 @@ std::string AsciiLower(std::string_view text);
 /// Whether `a` and `b` are equal when A-Z and a-z are not told apart.
 bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
 
+/// Whether `text` is one or more of 0-9 and nothing else (no sign, no space).
+bool IsAsciiDigits(std::string_view text);
+
 }  // namespace hx

@@ -1,19 +1,9 @@
 #include "checks/common/host_port.h"
 
 #include "config/parse_context.h"
+#include "util/ascii.h"
 
 namespace hx {
-namespace {
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
                                                               std::string* error) {
@@ -45,7 +35,7 @@ std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view a
     *error = "host must not be empty";
     return std::nullopt;
   }
-  if (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+  if (!IsAsciiDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
       std::stoi(std::string(port)) > 65535) {
     *error = "port must be a number from 1 to 65535";
     return std::nullopt;

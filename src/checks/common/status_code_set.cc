@@ -1,7 +1,5 @@
 #include "checks/common/status_code_set.h"
 
-#include <cctype>
-
 #include "util/ascii.h"
 
 namespace hx {
@@ -10,14 +8,6 @@ namespace {
 
 constexpr int kMinCode = 100;
 constexpr int kMaxCode = 599;
-
-bool AllDigits(std::string_view s) {
-  if (s.empty() || s.size() > 3) return false;
-  for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 int ToInt(std::string_view digits) {
   int v = 0;
@@ -35,7 +25,7 @@ std::string InvalidMessage(std::string_view text) {
 
 // Parses one code of a code or range.
 std::optional<int> ParseCode(std::string_view digits, std::string_view whole, std::string* error) {
-  if (!AllDigits(digits)) {
+  if (digits.size() > 3 || !IsAsciiDigits(digits)) {
     SetError(error, InvalidMessage(whole));
     return std::nullopt;
   }

@@ -26,5 +26,15 @@ TEST(AsciiTest, LowerAndCompareFoldOnlyAsciiLetters) {
   EXPECT_TRUE(EqualsIgnoreAsciiCase("", ""));
 }
 
+TEST(AsciiTest, IsAsciiDigitsWantsOnlyDigitsAndAtLeastOne) {
+  EXPECT_TRUE(IsAsciiDigits("0"));
+  EXPECT_TRUE(IsAsciiDigits("65535"));
+  EXPECT_FALSE(IsAsciiDigits(""));
+  EXPECT_FALSE(IsAsciiDigits("+1"));
+  EXPECT_FALSE(IsAsciiDigits("1 "));
+  EXPECT_FALSE(IsAsciiDigits("2xx"));
+  EXPECT_FALSE(IsAsciiDigits("\xd9\xa3"));  // ARABIC-INDIC DIGIT THREE is no ASCII digit
+}
+
 }  // namespace
 }  // namespace hx
