@@ -305,11 +305,7 @@ TEST_F(GrpcCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
 // (same port) every address answers.
 TEST_F(GrpcCheckTest, IpPolicyAllCallsEveryAddressAndNamesTheFailingOnes) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"));
   GrpcTestServer server({"--status", "orders=SERVING"});
   ASSERT_TRUE(server.ok()) << server.error();
   const std::string port = std::to_string(server.port());
@@ -369,11 +365,7 @@ TEST_F(GrpcCheckTest, IpPolicyAllCallsEveryAddressAndNamesTheFailingOnes) {
 // connecting to one address.
 TEST_F(GrpcCheckTest, IpPolicyAllOverTlsKeepsTheNameForEachAddress) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"));
   TestCertificate cert(
       {.common_name = "two.test", .dns_names = {"two.test"}, .loopback_ip = false});
   GrpcTestServer server({"--status", "orders=SERVING", "--tls", cert.cert_file(), cert.key_file()});
@@ -398,11 +390,7 @@ TEST_F(GrpcCheckTest, IpPolicyAllOverTlsKeepsTheNameForEachAddress) {
 // callback follows.
 TEST_F(GrpcCheckTest, IpPolicyAllCallsSideBySideAndCancelEndsEveryCall) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"));
   GrpcTestServer server({"--hang"});
   ASSERT_TRUE(server.ok()) << server.error();
   const std::string port = std::to_string(server.port());

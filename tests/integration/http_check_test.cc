@@ -358,11 +358,7 @@ TEST_F(HttpCheckTest, IpProtocolPicksTheFamilyAndAutoFallsBackToIpv4) {
 // port) every address answers, each request still under the name.
 TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"));
   TestHttpServer server;
   const std::string port = std::to_string(server.port());
   const std::string url = "url: http://two.test:" + port + "/status/200\nip_protocol: ip4\n";
@@ -421,11 +417,7 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsEveryAddressAndNamesTheFailingOnes) {
 // callback follows.
 TEST_F(HttpCheckTest, IpPolicyAllRequestsSideBySideAndCancelClosesEveryOne) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"));
   TestHttpServer::Options silent;
   silent.never_answer = true;
   TestHttpServer first(silent);
@@ -449,11 +441,7 @@ TEST_F(HttpCheckTest, IpPolicyAllRequestsSideBySideAndCancelClosesEveryOne) {
 // addresses, though the first address's figures would say otherwise.
 TEST_F(HttpCheckTest, IpPolicyAllReportsTheEarliestCertificateExpiry) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.1 two.test\n127.0.0.2 two.test\n"));
   const TestCertificate::Options long_lived = {
       .common_name = "two.test", .dns_names = {"two.test"}, .loopback_ip = false, .days = 90};
   TestCertificate::Options short_lived = long_lived;

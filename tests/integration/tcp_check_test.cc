@@ -221,11 +221,7 @@ TEST_F(TcpCheckTest, HostNamesAreResolvedOnTheLoopInIpProtocolOrder) {
 // address gets the whole dialogue and the refusing one is named.
 TEST_F(TcpCheckTest, IpPolicyAllProbesEveryAddressAndNamesTheFailingOnes) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"));
   TcpTestServer server({.mode = Mode::kBanner});
   const std::string port = std::to_string(server.port());
   auto s = std::make_shared<TcpCheckSettings>(*Settings("two.test", server.port(), "", "^220"));

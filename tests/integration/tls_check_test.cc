@@ -661,11 +661,7 @@ TEST_F(TlsCheckTest, Pop3StartTls) {
 // first and refused (the server listens on 127.0.0.1 only), then IPv4.
 TEST_F(TlsCheckTest, NameIsResolvedAndVerifiedAndEachAddressTried) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "::1 mail.test\n127.0.0.1 mail.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "::1 mail.test\n127.0.0.1 mail.test\n"));
   const auto served = pki_.Leaf({.common_name = "mail.test", .dns_names = {"mail.test"}});
   TestTlsServer server(Dialogue::kSmtp, served);
   const std::string port = std::to_string(server.port());
@@ -697,11 +693,7 @@ TEST_F(TlsCheckTest, NameIsResolvedAndVerifiedAndEachAddressTried) {
 // 127.0.0.2), the second presenting an expired certificate.
 TEST_F(TlsCheckTest, IpPolicyAllChecksEveryAddressAndNamesTheFailingOnes) {
   TempDir dir;
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"},
-       .hosts_file = dir.Write("hosts", "127.0.0.1 mail.test\n127.0.0.2 mail.test\n"),
-       .timeout = milliseconds(200),
-       .tries = 1});
+  ResolveFromHostsFileOnly(dir.Write("hosts", "127.0.0.1 mail.test\n127.0.0.2 mail.test\n"));
   const CertSpec name{.common_name = "mail.test", .dns_names = {"mail.test"}};
   CertSpec old = name;
   old.not_before = -hours(72);
@@ -753,8 +745,7 @@ TEST_F(TlsCheckTest, IpPolicyAllChecksEveryAddressAndNamesTheFailingOnes) {
 // Cancelled while the resolver still works on the name: its answer never
 // arrives, nothing is reported, the loop drains.
 TEST_F(TlsCheckTest, CancelWhileResolving) {
-  io().set_resolver_options(
-      {.servers = {"127.0.0.1:1"}, .hosts_file = "", .timeout = milliseconds(200), .tries = 1});
+  ResolveFromHostsFileOnly("");
   TlsCheck check(io(), Settings("nowhere.test:443", StartTls::kNone, pki_.ca_file()));
   Outcome outcome;
   check.Start(outcome.Callback());

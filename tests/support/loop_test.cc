@@ -39,6 +39,13 @@ bool LoopTest::RunUntil(const std::function<bool()>& done, std::chrono::millisec
   return true;
 }
 
+void LoopTest::ResolveFromHostsFileOnly(const std::string& hosts_file) {
+  io_->set_resolver_options({.servers = {"127.0.0.1:1"},
+                             .hosts_file = hosts_file,
+                             .timeout = std::chrono::milliseconds(200),
+                             .tries = 1});
+}
+
 std::optional<CheckResult> LoopTest::RunAttempt(Check& check, std::chrono::milliseconds timeout,
                                                 Settle settle) {
   Outcome outcome;

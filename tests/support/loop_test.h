@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "checks/check.h"
 #include "io/io_context.h"
@@ -79,6 +80,11 @@ class LoopTest : public ::testing::Test {
   std::optional<CheckResult> RunAttempt(Check& check, Settle settle = Settle::kOneLoopTurn) {
     return RunAttempt(check, default_wait_, settle);
   }
+
+  /// Resolves names from the hosts file at `hosts_file` only (empty: none):
+  /// the DNS server it is given (127.0.0.1:1) never answers, so any other
+  /// name fails with a DNS timeout after 200 ms, one try.
+  void ResolveFromHostsFileOnly(const std::string& hosts_file);
 
   std::chrono::milliseconds default_wait() const { return default_wait_; }
 

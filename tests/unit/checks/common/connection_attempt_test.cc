@@ -101,11 +101,7 @@ class ConnectionAttemptTest : public LoopTest {
 
   void SetUp() override {
     LoopTest::SetUp();
-    io().set_resolver_options(
-        {.servers = {"127.0.0.1:1"},
-         .hosts_file = dir_.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"),
-         .timeout = milliseconds(200),
-         .tries = 1});
+    ResolveFromHostsFileOnly(dir_.Write("hosts", "127.0.0.2 two.test\n127.0.0.1 two.test\n"));
   }
 
   CheckResult Run(Script script) {
