@@ -441,4 +441,58 @@ std::shared_ptr<const PublicPageConfig> PublicPageSource::Get() const {
   return page_;
 }
 
+// ---------------------------------------------------------------------------
+// PublicPageCache
+
+std::shared_ptr<const PublicView> PublicPageCache::FreshView(
+    const std::shared_ptr<const PublicPageConfig>& page, double now, std::string_view path,
+    std::shared_ptr<const PublicResponse>* rendered) const {
+  // A clock that went back makes the entry stale, as does a reloaded page.
+  if (entry_.view == nullptr || entry_.page != page || now < entry_.built_at ||
+      now - entry_.built_at >= ttl_) {
+    return nullptr;
+  }
+  if (path == "/public") *rendered = entry_.html;
+  if (path == "/public.json") *rendered = entry_.json;
+  return entry_.view;
+}
+
+std::shared_ptr<const PublicResponse> PublicPageCache::Respond(
+    const std::shared_ptr<const PublicPageConfig>& page, double now,
+    const std::function<PublicView()>& build, std::string_view path, std::string_view query) {
+  std::shared_ptr<const PublicResponse> rendered;
+  std::shared_ptr<const PublicView> view;
+  {
+    std::lock_guard lock(mutex_);
+    view = FreshView(page, now, path, &rendered);
+  }
+  if (rendered != nullptr) return rendered;
+  if (view == nullptr) {
+    std::lock_guard building(build_mutex_);
+    {
+      // Another request may have built it while this one waited.
+      std::lock_guard lock(mutex_);
+      view = FreshView(page, now, path, &rendered);
+    }
+    if (rendered != nullptr) return rendered;
+    if (view == nullptr) {
+      view = std::make_shared<const PublicView>(build());
+      std::lock_guard lock(mutex_);
+      entry_ = Entry{page, now, view, nullptr, nullptr};
+      ++builds_;
+    }
+  }
+  auto response = std::make_shared<const PublicResponse>(RespondPublic(*view, path, query));
+  if (path == "/public" || path == "/public.json") {
+    std::lock_guard lock(mutex_);
+    if (entry_.view == view) (path == "/public" ? entry_.html : entry_.json) = response;
+  }
+  return response;
+}
+
+int PublicPageCache::builds() const {
+  std::lock_guard lock(mutex_);
+  return builds_;
+}
+
 }  // namespace hx

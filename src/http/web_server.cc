@@ -601,8 +601,9 @@ bool WebServer::IsOpenPublicPath(std::string_view path) const {
 
 // The public page: rendered from a projection that holds only what a
 // customer may see (status/public_view.h), with an ETag from the bytes, so
-// that a status page behind a CDN or polled by many browsers costs one render
-// per change and answers the rest 304.
+// that a status page behind a CDN or polled by many browsers answers 304
+// while nothing changed; the projection and its renderings are kept a few
+// seconds (PublicPageCache), so that a flood of requests costs one build.
 int WebServer::ServePublic(mg_connection* connection, std::string_view method,
                            std::string_view path, std::string_view query) const {
   const bool head_only = method == "HEAD";
@@ -616,8 +617,11 @@ int WebServer::ServePublic(mg_connection* connection, std::string_view method,
     Send(connection, Text(404, "not found\n"), head_only, extra);
     return 404;
   }
-  const PublicView view = BuildPublicView(*page, board_.Snapshot(), history_, wall_clock_());
-  const PublicResponse reply = RespondPublic(view, path, query);
+  const double now = wall_clock_();
+  const std::shared_ptr<const PublicResponse> cached = public_cache_.Respond(
+      page, now, [&] { return BuildPublicView(*page, board_.Snapshot(), history_, now); }, path,
+      query);
+  const PublicResponse& reply = *cached;
   if (reply.etag.empty()) {
     Send(connection, Text(reply.status, reply.body), head_only, extra);
     return reply.status;

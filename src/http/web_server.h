@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "checks/common/check_services.h"
+#include "http/public_page.h"
 #include "metrics/check_metrics.h"
 #include "status/status_board.h"
 #include "util/duration.h"
@@ -238,6 +239,7 @@ class WebServer {
   store::Store* store_ = nullptr;
   const HistoryView* history_ = nullptr;
   std::shared_ptr<const PublicPageSource> public_page_;
+  mutable PublicPageCache public_cache_;
   std::unique_ptr<FrontDoor> front_door_;  // set while serving
   mg_context* context_ = nullptr;
   int civetweb_port_ = 0;  // CivetWeb's own, internal port

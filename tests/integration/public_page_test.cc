@@ -337,8 +337,9 @@ TEST_F(PublicPageTest, TheEtagChangesWithTheState) {
   const Fetched before = Curl(daemon.Url("/public"));
   // The Website check starts failing: the page, and so its tag, changes.
   server_.Route("/okapi", [](const TestHttpRequest&) { return TestHttpResponse{500, "", {}}; });
+  // Within the check's next runs and the page's view lifetime (5 s).
   Fetched after;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 150; ++i) {
     after = Curl(daemon.Url("/public"), {"-H", "If-None-Match: " + before.headers["etag"]});
     if (after.status == 200) break;
     std::this_thread::sleep_for(100ms);

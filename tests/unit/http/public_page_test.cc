@@ -1,15 +1,18 @@
-// The public page's renderers: escaping, the CSP, formats, badges, ETags and
-// which paths are public.
+// The public page's renderers: escaping, the CSP, formats, badges, ETags,
+// which paths are public, and the cache that keeps one view a few seconds.
 #include "http/public_page.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
+#include <vector>
 
 namespace hx {
 namespace {
@@ -203,6 +206,67 @@ TEST(PublicPageTest, RenderCostOfALargePage) {
             << json.body.size() / 1024 << " KiB, both rendered with ETags in " << ms << " ms"
             << std::endl;
   EXPECT_LT(ms, 2000);
+}
+
+// A view is built once per ttl, whatever the number of requests and paths:
+// the page is open to anyone, and a build reads 90 days per shown check.
+TEST(PublicPageCacheTest, BuildsOneViewPerTtlForEveryPath) {
+  PublicPageCache cache(5);
+  auto page = std::make_shared<const PublicPageConfig>();
+  int builds = 0;
+  PublicView view = View();
+  auto build = [&] {
+    ++builds;
+    return view;
+  };
+  const auto first = cache.Respond(page, 1000, build, "/public", "");
+  EXPECT_EQ(first->status, 200);
+  EXPECT_THAT(first->body, HasSubstr("API"));
+  // Within the ttl: the same bytes, and the other paths from the same view.
+  EXPECT_EQ(cache.Respond(page, 1004.9, build, "/public", ""), first);
+  EXPECT_EQ(cache.Respond(page, 1001, build, "/public.json", "")->status, 200);
+  EXPECT_EQ(cache.Respond(page, 1001, build, "/public/badge/API.svg", "")->status, 200);
+  EXPECT_EQ(cache.Respond(page, 1001, build, "/public/badge/None.svg", "")->status, 404);
+  EXPECT_EQ(builds, 1);
+  // What changed since is not shown yet...
+  view.groups[0].components[1].name = "Public API";
+  EXPECT_THAT(cache.Respond(page, 1004, build, "/public", "")->body, Not(HasSubstr("Public API")));
+  // ... until the ttl has passed,
+  EXPECT_THAT(cache.Respond(page, 1005, build, "/public", "")->body, HasSubstr("Public API"));
+  EXPECT_EQ(builds, 2);
+  // or the clock went back,
+  EXPECT_EQ(cache.Respond(page, 900, build, "/public.json", "")->status, 200);
+  EXPECT_EQ(builds, 3);
+  // or the page was reloaded: at once.
+  auto reloaded = std::make_shared<const PublicPageConfig>();
+  EXPECT_EQ(cache.Respond(reloaded, 900.1, build, "/public", "")->status, 200);
+  EXPECT_EQ(builds, 4);
+  EXPECT_EQ(cache.builds(), 4);
+}
+
+// Requests that find no fresh view while one is being built wait for it
+// instead of each building their own.
+TEST(PublicPageCacheTest, ConcurrentRequestsShareOneBuild) {
+  PublicPageCache cache(5);
+  auto page = std::make_shared<const PublicPageConfig>();
+  std::atomic<int> builds{0};
+  auto build = [&] {
+    ++builds;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return View();
+  };
+  std::vector<std::thread> requests;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    requests.emplace_back([&, i] {
+      const auto response =
+          cache.Respond(page, 1000, build, i % 2 == 0 ? "/public" : "/public.json", "");
+      if (response->status == 200) ++ok;
+    });
+  }
+  for (std::thread& request : requests) request.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(builds.load(), 1);
 }
 
 }  // namespace
