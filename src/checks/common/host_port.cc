@@ -5,6 +5,13 @@
 
 namespace hx {
 
+std::optional<uint16_t> ParsePort(std::string_view text) {
+  if (text.size() > 5 || !IsAsciiDigits(text)) return std::nullopt;
+  const int value = std::stoi(std::string(text));
+  if (value < 1 || value > 65535) return std::nullopt;
+  return static_cast<uint16_t>(value);
+}
+
 std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
                                                               std::string* error) {
   std::string_view host;
@@ -35,12 +42,12 @@ std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view a
     *error = "host must not be empty";
     return std::nullopt;
   }
-  if (!IsAsciiDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
-      std::stoi(std::string(port)) > 65535) {
+  const std::optional<uint16_t> number = ParsePort(port);
+  if (!number) {
     *error = "port must be a number from 1 to 65535";
     return std::nullopt;
   }
-  return std::make_pair(std::string(host), static_cast<uint16_t>(std::stoi(std::string(port))));
+  return std::make_pair(std::string(host), *number);
 }
 
 void ReadAddressKey(config::MapReader& reader, std::string* host, uint16_t* port) {

@@ -14,7 +14,12 @@ namespace config {
 class MapReader;
 }
 
-/// Splits "host:port" or "[v6]:port" (port 1-65535). On failure returns
+/// A port number: 1-65535 in decimal digits only (no sign, no space, at
+/// most 5 digits); nullopt otherwise. Every type's "port must be a number
+/// from 1 to 65535".
+std::optional<uint16_t> ParsePort(std::string_view text);
+
+/// Splits "host:port" or "[v6]:port" (port 1-65535, ParsePort). On failure returns
 /// nullopt and sets *error, e.g. "port must be a number from 1 to 65535".
 std::optional<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view address,
                                                               std::string* error);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "checks/common/failure_reasons.h"
+#include "checks/common/host_port.h"
 #include "io/attempt_trace.h"
 #include "io/io_context.h"
 #include "io/resolver.h"
@@ -107,15 +108,12 @@ bool ParseServer(const std::string& text, std::string* address, uint16_t* port,
   *address = host;
   *port = 53;
   if (!port_text.empty() || text.back() == ':') {
-    const bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                        std::all_of(port_text.begin(), port_text.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
-    const int value = digits ? std::stoi(port_text) : 0;
-    if (value < 1 || value > 65535) {
+    const std::optional<uint16_t> number = ParsePort(port_text);
+    if (!number) {
       *error = "port must be a number from 1 to 65535";
       return false;
     }
-    *port = static_cast<uint16_t>(value);
+    *port = *number;
   }
   return true;
 }

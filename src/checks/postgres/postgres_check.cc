@@ -122,15 +122,6 @@ std::optional<std::string> ReadPasswordFile(config::ParseContext& ctx, const std
   return password;
 }
 
-bool ValidPort(const std::string& port) {
-  if (port.empty() || port.size() > 5) return false;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-  }
-  const int n = std::stoi(port);
-  return n >= 1 && n <= 65535;
-}
-
 // Fills `settings` from the DSN (and the password file). Errors go to `dsn`.
 void ApplyDsn(config::MapReader& reader, const std::string& dsn,
               const std::optional<std::string>& file_password, PostgresCheckSettings& settings) {
@@ -178,7 +169,7 @@ void ApplyDsn(config::MapReader& reader, const std::string& dsn,
       break;
     }
   }
-  if (ok && options.contains("port") && !ValidPort(options["port"])) {
+  if (ok && options.contains("port") && !ParsePort(options["port"])) {
     reader.Error("dsn", "invalid DSN: port must be a number from 1 to 65535");
     ok = false;
   }
