@@ -65,9 +65,8 @@ void Attempt::DropLookup() {
 }
 
 CheckResult Attempt::ResolveFailed(const ResolveResult& result) {
-  return CheckResult::Unhealthy(
-      result.failure == ResolveFailure::kNone ? FailureReason::kDnsError : ReasonOf(result.failure),
-      result.error.empty() ? "no address" : result.error);
+  return CheckResult::Unhealthy(ReasonOfFailedLookup(result.failure),
+                                result.error.empty() ? "no address" : result.error);
 }
 
 AsyncCheck::~AsyncCheck() { Cancel(); }

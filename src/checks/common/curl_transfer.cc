@@ -393,6 +393,14 @@ std::string CurlResolveEntry(const std::string& host, const std::string& port,
   return entry;
 }
 
+CurlCheck::Target CurlCheck::Target::PinnedTo(const std::string& address) const {
+  Target pinned = *this;
+  pinned.connect_host = address;
+  pinned.connect_host_is_ip = true;
+  pinned.fixed_resolve = CurlResolveEntry(request_host, port, {address});
+  return pinned;
+}
+
 CurlNameStep::~CurlNameStep() { curl_slist_free_all(resolve_); }
 
 bool CurlNameStep::SetList(CURL* easy, const std::string& entry) {
@@ -422,11 +430,7 @@ void CurlNameStep::OnResolved(ResolveResult resolved) {
   // Moved out: `done` may destroy this step.
   Callback done = std::move(done_);
   if (!resolved.error.empty()) {
-    // A failure the resolver did not classify is still a failed lookup.
-    const FailureReason reason = resolved.failure == ResolveFailure::kNone
-                                     ? FailureReason::kDnsError
-                                     : ReasonOf(resolved.failure);
-    done(reason, std::move(resolved.error));
+    done(ReasonOfFailedLookup(resolved.failure), std::move(resolved.error));
     return;
   }
   std::vector<std::string> addresses;

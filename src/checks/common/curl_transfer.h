@@ -242,6 +242,12 @@ class CurlCheck : public Check {
     std::string port;
     bool connect_host_is_ip = false;
     std::string fixed_resolve;  ///< set with an IP literal under another name
+
+    /// This target with its connection pinned to `address` (an IP literal,
+    /// nothing resolved) while curl still requests request_host, so that
+    /// Host or :authority, SNI and the certificate check keep the name: one
+    /// address of ip_policy all (EachAddressCheck).
+    Target PinnedTo(const std::string& address) const;
   };
 
   ~CurlCheck() override;

@@ -32,10 +32,8 @@ void EachAddressCheck::OnResolved(ResolveResult resolved) {
   resolving_.reset();  // already delivered: only frees the handle
   dns_ns_ = resolved.duration_ns;
   if (!resolved.error.empty()) {
-    Finish(target_.lookup_failed(resolved.failure == ResolveFailure::kNone
-                                     ? FailureReason::kDnsError
-                                     : ReasonOf(resolved.failure),
-                                 std::move(resolved.error), dns_ns_));
+    Finish(target_.lookup_failed(ReasonOfFailedLookup(resolved.failure), std::move(resolved.error),
+                                 dns_ns_));
     return;
   }
   pending_ = resolved.addresses.size();

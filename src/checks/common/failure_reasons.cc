@@ -23,6 +23,10 @@ FailureReason ReasonOf(ResolveFailure failure) {
   return FailureReason::kDnsError;
 }
 
+FailureReason ReasonOfFailedLookup(ResolveFailure failure) {
+  return failure == ResolveFailure::kNone ? FailureReason::kDnsError : ReasonOf(failure);
+}
+
 FailureReason ReasonOf(QueryFailure failure) {
   switch (failure) {
     case QueryFailure::kNone:

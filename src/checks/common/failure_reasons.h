@@ -15,6 +15,11 @@ namespace hx {
 /// a resolution that worked.
 FailureReason ReasonOf(ResolveFailure failure);
 
+/// The reason of a lookup that failed: as ReasonOf(failure), and dns_error
+/// where the resolver classified nothing (a failure is still a failed
+/// lookup).
+FailureReason ReasonOfFailedLookup(ResolveFailure failure);
+
 /// The reason of a DNS query that got no response (a `dns` check's own
 /// query): dns_timeout, connect_refused, protocol_error (unreadable
 /// response), internal (kLocal) or dns_error; kNone for a response.

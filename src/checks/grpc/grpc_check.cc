@@ -647,14 +647,6 @@ CurlCheck::Target TargetOf(const GrpcCheckSpec& spec) {
           .fixed_resolve = spec.fixed_resolve};
 }
 
-CurlCheck::Target PinnedTargetOf(const GrpcCheckSpec& spec, const std::string& address) {
-  CurlCheck::Target target = TargetOf(spec);
-  target.connect_host = address;
-  target.connect_host_is_ip = true;
-  target.fixed_resolve = CurlResolveEntry(spec.request_host, target.port, {address});
-  return target;
-}
-
 // The result of an attempt whose host did not resolve.
 CheckResult GrpcLookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
   CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
@@ -670,7 +662,8 @@ GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl,
 
 GrpcCheck::GrpcCheck(std::shared_ptr<const GrpcCheckSpec> spec, CurlMulti& curl, Resolver& resolver,
                      const std::string& address)
-    : CurlCheck(curl, resolver, PinnedTargetOf(*spec, address), "gRPC"), spec_(std::move(spec)) {}
+    : CurlCheck(curl, resolver, TargetOf(*spec).PinnedTo(address), "gRPC"),
+      spec_(std::move(spec)) {}
 
 std::unique_ptr<CurlCheck::Attempt> GrpcCheck::NewAttempt() { return std::make_unique<Attempt>(); }
 

@@ -533,14 +533,6 @@ CurlCheck::Target TargetOf(const HttpCheckSpec& spec) {
           .fixed_resolve = spec.fixed_resolve};
 }
 
-CurlCheck::Target PinnedTargetOf(const HttpCheckSpec& spec, const std::string& address) {
-  CurlCheck::Target target = TargetOf(spec);
-  target.connect_host = address;
-  target.connect_host_is_ip = true;
-  target.fixed_resolve = CurlResolveEntry(spec.request_host, spec.port, {address});
-  return target;
-}
-
 // The result of an attempt whose host did not resolve.
 CheckResult HttpLookupFailedResult(FailureReason reason, std::string error, uint64_t dns_ns) {
   CheckResult result = CheckResult::Unhealthy(reason, std::move(error));
@@ -557,7 +549,8 @@ HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl,
 
 HttpCheck::HttpCheck(std::shared_ptr<const HttpCheckSpec> spec, CurlMulti& curl, Resolver& resolver,
                      const std::string& address)
-    : CurlCheck(curl, resolver, PinnedTargetOf(*spec, address), "HTTP"), spec_(std::move(spec)) {}
+    : CurlCheck(curl, resolver, TargetOf(*spec).PinnedTo(address), "HTTP"),
+      spec_(std::move(spec)) {}
 
 std::unique_ptr<CurlCheck::Attempt> HttpCheck::NewAttempt() {
   auto attempt = std::make_unique<Attempt>();

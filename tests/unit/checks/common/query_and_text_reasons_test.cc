@@ -1,7 +1,7 @@
-// The two failure-reason mappings checks/common/failure_reasons adds for the
-// types whose clients report errors their own way: a DNS query without a
-// response (QueryFailure) and a client library's strerror() text (libpq,
-// hiredis).
+// Failure-reason mappings of checks/common/failure_reasons: a failed lookup,
+// and for the types whose clients report errors their own way, a DNS query
+// without a response (QueryFailure) and a client library's strerror() text
+// (libpq, hiredis).
 
 #include <gtest/gtest.h>
 
@@ -21,6 +21,16 @@ TEST(QueryFailureReasonTest, EachKindHasItsReason) {
   EXPECT_EQ(ReasonOf(QueryFailure::kBadResponse), FailureReason::kProtocolError);
   EXPECT_EQ(ReasonOf(QueryFailure::kLocal), FailureReason::kInternal);
   EXPECT_EQ(ReasonOf(QueryFailure::kOther), FailureReason::kDnsError);
+}
+
+// A lookup that failed always has a reason, dns_error where the resolver
+// classified nothing (the rule http, grpc and every Attempt share).
+TEST(FailedLookupReasonTest, EachKindHasItsReasonAndNoneIsDnsError) {
+  EXPECT_EQ(ReasonOfFailedLookup(ResolveFailure::kNone), FailureReason::kDnsError);
+  EXPECT_EQ(ReasonOfFailedLookup(ResolveFailure::kNxDomain), FailureReason::kDnsNxdomain);
+  EXPECT_EQ(ReasonOfFailedLookup(ResolveFailure::kTimeout), FailureReason::kDnsTimeout);
+  EXPECT_EQ(ReasonOfFailedLookup(ResolveFailure::kOther), FailureReason::kDnsError);
+  EXPECT_EQ(ReasonOfFailedLookup(ResolveFailure::kLocal), FailureReason::kInternal);
 }
 
 TEST(SocketErrorTextReasonTest, ReadsTheErrnoTextInALibrarysMessage) {
