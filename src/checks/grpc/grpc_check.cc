@@ -370,9 +370,7 @@ CheckResult EvaluateGrpcResponse(const GrpcResponse& r, const GrpcCheckSpec& spe
   // said otherwise below.
   CheckResult result = CheckResult::Unhealthy(FailureReason::kProtocolError, "");
   std::optional<int64_t> status;
-  if (r.grpc_status && !r.grpc_status->empty() && r.grpc_status->size() <= 9 &&
-      std::all_of(r.grpc_status->begin(), r.grpc_status->end(),
-                  [](char c) { return c >= '0' && c <= '9'; })) {
+  if (r.grpc_status && r.grpc_status->size() <= 9 && IsAsciiDigits(*r.grpc_status)) {
     status = std::stoll(*r.grpc_status);
     result.observations.emplace_back(ObservationId::kGrpcStatusCode, static_cast<double>(*status));
   }

@@ -275,6 +275,11 @@ TEST_F(GrpcVerdictTest, MissingOrBadGrpcStatus) {
             "invalid grpc-status \"-1\"");
   EXPECT_EQ(Verdict(Feed(grpc_, Frame("\x08\x01"), {"grpc-status: 99999999999"})).detail,
             "invalid grpc-status \"99999999999\"");
+  // grpc-status is 1*DIGIT (PROTOCOL-HTTP2.md): leading zeros are still a
+  // number, and "000" is OK (the fuzzer once asserted only "0" could be).
+  EXPECT_EQ(Verdict(Feed(grpc_, Frame("\x08\x01"), {"grpc-status: 000"})).detail, "SERVING");
+  EXPECT_EQ(Verdict(Feed(grpc_, Frame("\x08\x01"), {"grpc-status: 007"})).detail,
+            "grpc-status 7 PERMISSION_DENIED");
   // The last grpc-status counts (a trailer after a header).
   const CheckResult r =
       Verdict(Feed({"content-type: application/grpc", "grpc-status: 0"}, "", {"grpc-status: 7"}));
